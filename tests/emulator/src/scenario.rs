@@ -1,0 +1,113 @@
+//! `--scenario FILE`: what the simulated project looks like and which faults to inject.
+//!
+//! The YAML shape is a contract (see `design.md`, "Emulator"). Every field is optional; the
+//! defaults describe a healthy project with generous quotas, every API enabled, billing on.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// A parsed scenario file. Methods are named by their Discovery method id
+/// (e.g. `container.projects.locations.clusters.create`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Scenario {
+    /// Quota limits: `global` for project-wide metrics, else a region name -> metric -> limit.
+    #[serde(default)]
+    pub quotas: BTreeMap<String, BTreeMap<String, f64>>,
+    /// Zone -> accelerator types offered there. A zone that is absent offers every type.
+    #[serde(default)]
+    pub accelerators: BTreeMap<String, Vec<String>>,
+    /// Node creation fails with a stockout when a node pool of this machine type scales up in this zone.
+    #[serde(default)]
+    pub stockouts: Vec<Stockout>,
+    /// Organization policy constraint -> `deny` / `allow` (effective policy of the project).
+    #[serde(default)]
+    pub org_policies: BTreeMap<String, String>,
+    /// IAM permissions the caller lacks: `testIamPermissions` omits them, calls needing them get 403.
+    #[serde(default)]
+    pub permissions_denied: Vec<String>,
+    /// Services (`container.googleapis.com`) disabled until enabled through Service Usage.
+    #[serde(default)]
+    pub disabled_apis: Vec<String>,
+    /// Whether the project has a billing account attached (default true).
+    #[serde(default)]
+    pub billing_enabled: Option<bool>,
+    /// GKE versions offered by `getServerConfig`; the default channel version is the 1.35 one.
+    #[serde(default)]
+    pub kubernetes_versions: Vec<String>,
+    /// Injected errors: the first `times` calls of `method` answer `status`.
+    #[serde(default)]
+    pub faults: Vec<Fault>,
+    /// Method id -> simulated seconds (before `--speed`) the operation takes, overriding the default.
+    #[serde(default)]
+    pub latency: BTreeMap<String, f64>,
+    /// `address:port` every GameServer reports for its `webui` port (tests point it at a stand-in WebUI).
+    #[serde(default)]
+    pub game_server_endpoint: Option<String>,
+    /// true: GameServers stay Scheduled until the SDK `Ready` call; false: Ready after start-up.
+    #[serde(default)]
+    pub game_server_ready_by_sidecar: bool,
+    /// ManagedCertificates end in `FailedNotVisible` instead of `Active`.
+    #[serde(default)]
+    pub certificate_fails: bool,
+    /// The project number reported for the project (default derived from the project id).
+    #[serde(default)]
+    pub project_number: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Stockout {
+    pub zone: String,
+    #[serde(default)]
+    pub machine_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Fault {
+    pub method: String,
+    pub status: u16,
+    /// How many calls fail before the method works again (default: every call).
+    #[serde(default)]
+    pub times: Option<u32>,
+    /// Optional error message (default: the canonical message for the status).
+    #[serde(default)]
+    pub message: Option<String>,
+    /// Seconds to send in a `Retry-After` header (429/503).
+    #[serde(default)]
+    pub retry_after: Option<u32>,
+}
+
+impl Scenario {
+    /// Parses a scenario from YAML text, with the offending field in the error.
+    pub fn from_yaml(text: &str) -> anyhow::Result<Self> {
+        if text.trim().is_empty() {
+            return Ok(Self::default());
+        }
+        serde_saphyr::from_str(text).map_err(|e| anyhow::anyhow!("invalid scenario: {e}"))
+    }
+
+    pub fn billing_enabled(&self) -> bool {
+        self.billing_enabled.unwrap_or(true)
+    }
+
+    /// Whether `zone` offers `accelerator` (a zone the scenario does not list offers everything).
+    pub fn offers_accelerator(&self, zone: &str, accelerator: &str) -> bool {
+        self.accelerators
+            .get(zone)
+            .is_none_or(|types| types.iter().any(|t| t == accelerator))
+    }
+
+    /// Whether scaling a pool of `machine_type` in `zone` runs into a stockout.
+    pub fn stocked_out(&self, zone: &str, machine_type: &str) -> bool {
+        self.stockouts.iter().any(|s| {
+            s.zone == zone && s.machine_type.as_deref().is_none_or(|m| m == machine_type)
+        })
+    }
+
+    pub fn permission_denied(&self, permission: &str) -> bool {
+        self.permissions_denied.iter().any(|p| p == permission)
+    }
+}
