@@ -1,1 +1,3 @@
+//! sdctl's integration tests: one test binary (every extra one relinks Google's SDK).
 
+mod emulator;

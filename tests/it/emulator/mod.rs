@@ -1,0 +1,1 @@
+//! The emulator driven by Google's official Rust clients and kube-rs.
