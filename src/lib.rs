@@ -1,1 +1,11 @@
+//! sdctl: provision and tear down a multi-user Stable Diffusion WebUI service on GKE.
 
+pub mod cli;
+pub mod config;
+pub mod exit;
+pub mod logging;
+pub mod names;
+pub mod pins;
+pub mod plan;
+pub mod steps;
+pub mod ui;

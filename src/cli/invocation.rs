@@ -1,0 +1,89 @@
+//! What every command starts from: the global flags resolved once (output mode, time scale,
+//! Ctrl-C handling, config overrides).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::GlobalArgs;
+use crate::config::{self, Config, Overrides, Sourced};
+use crate::plan::{ClusterLocks, Limits, Reporter, RunShared, TimeScale};
+use crate::ui::Ui;
+
+pub struct Invocation {
+    pub global: GlobalArgs,
+    pub ui: Ui,
+    pub time: TimeScale,
+    /// Cancelled by Ctrl-C (a second Ctrl-C exits at once).
+    pub cancel: CancellationToken,
+}
+
+impl Invocation {
+    pub fn new(global: GlobalArgs) -> Self {
+        let ui = Ui::detect(global.output);
+        let time = std::env::var("SDCTL_TIME_SCALE")
+            .ok()
+            .and_then(|v| v.parse::<f64>().ok())
+            .map(TimeScale::new)
+            .unwrap_or_default();
+        Self {
+            global,
+            ui,
+            time,
+            cancel: CancellationToken::new(),
+        }
+    }
+
+    /// Ctrl-C cancels the run: nothing new starts, running steps stop at their next wait point.
+    /// A second Ctrl-C exits immediately.
+    pub fn watch_ctrl_c(&self) {
+        let cancel = self.cancel.clone();
+        let ui = self.ui;
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                ui.err("interrupted: stopping running steps (Ctrl-C again to exit at once)");
+                cancel.cancel();
+            }
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        });
+    }
+
+    pub fn overrides(&self) -> Overrides {
+        let sourced = |value: &Option<String>, flag: &str, env: &str| {
+            value.clone().map(|value| Sourced {
+                value,
+                source: format!("{flag} or {env}"),
+            })
+        };
+        Overrides {
+            name: None,
+            project: sourced(&self.global.project, "--project", "SDCTL_PROJECT"),
+            region: sourced(&self.global.region, "--region", "SDCTL_REGION"),
+            zones: sourced(&self.global.zones, "--zones", "SDCTL_ZONES"),
+        }
+    }
+
+    /// Loads and validates `-c FILE` with the command-line overrides.
+    pub fn load_config(&self) -> anyhow::Result<Config> {
+        Ok(config::load(&self.global.config, &self.overrides())?)
+    }
+
+    pub fn shared(&self, reporter: Arc<dyn Reporter>) -> Arc<RunShared> {
+        Arc::new(RunShared {
+            reporter,
+            cancel: self.cancel.clone(),
+            time: self.time,
+            locks: ClusterLocks::default(),
+        })
+    }
+
+    pub fn limits(&self) -> Limits {
+        Limits {
+            timeout: self.global.timeout.map(|t| self.time.scale(t)),
+            grace: self.time.scale(Duration::from_secs(10)),
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! The command line: one module per subcommand, each thin (parse arguments, call the library).
+
+mod completions;
+mod down;
+mod invocation;
+mod not_yet;
+mod plan;
+mod up;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+pub use invocation::Invocation;
+
+use crate::exit::ExitCode;
+use crate::ui::OutputFormat;
+
+const ABOUT: &str = "Provision and tear down a multi-user Stable Diffusion WebUI service on GKE";
+
+const LONG_ABOUT: &str = "\
+sdctl stands up a multi-user Stable Diffusion WebUI service on Google Kubernetes Engine and tears it
+down again: each signed-in user gets a dedicated GPU pod (an Agones GameServer), models live on shared
+storage (Filestore or Cloud Storage), idle pods are reclaimed, and everything sits behind
+Identity-Aware Proxy.
+
+Typical session:
+  sdctl init                 write sdctl.yaml (asks a few questions)
+  sdctl plan                 show what would be created
+  sdctl up                   create or update everything; run again to resume after a failure
+  sdctl status               what exists, what drifted
+  sdctl down                 delete everything, then report anything left behind
+
+Exit codes: 0 ok, 1 unexpected error, 2 invalid usage or config, 3 preflight failed, 4 apply failed
+part-way (run again to resume), 5 teardown left resources, 10 changes pending (--exit-code), 130
+interrupted.";
+
+#[derive(Debug, Parser)]
+#[command(name = "sdctl", version, about = ABOUT, long_about = LONG_ABOUT, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags valid before or after any subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Configuration file.
+    #[arg(short = 'c', long, global = true, value_name = "FILE", default_value = "sdctl.yaml", env = "SDCTL_CONFIG")]
+    pub config: PathBuf,
+
+    /// Output format: human (progress on stderr) or json (newline-delimited events on stdout).
+    #[arg(short = 'o', long, global = true, value_enum, default_value_t = OutputFormat::Human)]
+    pub output: OutputFormat,
+
+    /// Answer yes to confirmations (required for `down` without a terminal).
+    #[arg(short = 'y', long, global = true)]
+    pub yes: bool,
+
+    /// Bound the whole run, e.g. 45m or 2h. On expiry running steps stop; `up` again resumes.
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+
+    /// Send every Google API to BASE/<service> (e.g. an emulator). http:// endpoints always get
+    /// anonymous credentials. One service: SDCTL_ENDPOINT_<SERVICE>=URL.
+    #[arg(long, global = true, value_name = "BASE", env = "SDCTL_API_ENDPOINT")]
+    pub api_endpoint: Option<String>,
+
+    /// Google Cloud project (overrides `project` in the file).
+    #[arg(long, global = true, value_name = "PROJECT", env = "SDCTL_PROJECT")]
+    pub project: Option<String>,
+
+    /// Region (overrides `region` in the file).
+    #[arg(long, global = true, value_name = "REGION", env = "SDCTL_REGION")]
+    pub region: Option<String>,
+
+    /// Zones, comma-separated (overrides `zones` in the file).
+    #[arg(long, global = true, value_name = "ZONES", env = "SDCTL_ZONES")]
+    pub zones: Option<String>,
+
+    /// More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too.
+    #[arg(short = 'v', long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 90s, 45m, 2h)"))
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write sdctl.yaml: interactively in a terminal, or from flags with --yes.
+    Init(NotYetArgs),
+    /// Show what `up` would create, update or leave alone, step by step.
+    Plan(PlanArgs),
+    /// Create or update everything (or the named steps and what they need). Safe to re-run.
+    Up(UpArgs),
+    /// Delete everything (or the named steps and what depends on them), then report leftovers.
+    Down(DownArgs),
+    /// Show each resource's live state, what is missing and what drifted from the config.
+    Status(NotYetArgs),
+    /// Check credentials, billing, APIs, permissions, quotas, GPU availability and org policies.
+    Preflight(NotYetArgs),
+    /// Estimate the hourly and monthly cost, idle and at full load.
+    Cost(NotYetArgs),
+    /// Write every Kubernetes object sdctl would apply as YAML.
+    Render(NotYetArgs),
+    /// Build the WebUI or runtime image with Cloud Build.
+    Build(NotYetArgs),
+    /// Add a context for the cluster to your kubeconfig (other contexts untouched).
+    Kubeconfig(NotYetArgs),
+    /// Print shell completions: bash, zsh, fish, powershell or elvish.
+    Completions(CompletionsArgs),
+    /// Components that run inside the cluster (router, sidecar, reclaim).
+    #[command(subcommand)]
+    Runtime(RuntimeCommand),
+}
+
+/// Options of `up`, `plan` and `render` that supply upstream manifests.
+#[derive(Debug, Clone, Args, Default)]
+pub struct ManifestArgs {
+    /// Use this Agones install.yaml instead of downloading the pinned release (air-gapped use).
+    #[arg(long, value_name = "FILE")]
+    pub agones_manifest: Option<PathBuf>,
+    /// Use this NVIDIA driver installer DaemonSet instead of downloading the pinned one.
+    #[arg(long, value_name = "FILE")]
+    pub driver_manifest: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  sdctl plan --offline -c examples/sd-agones-t4.yaml    every step, no credentials needed
+  sdctl plan --exit-code                                 exit 10 when changes are pending (CI)
+  sdctl plan -o json | jq '.steps[].id'")]
+pub struct PlanArgs {
+    /// Assume an empty project: no credentials, no network.
+    #[arg(long)]
+    pub offline: bool,
+    /// Exit 10 when changes are pending, 0 when everything is in sync.
+    #[arg(long)]
+    pub exit_code: bool,
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Steps: apis network cluster gpu-pool drivers storage redis registry address images agones volumes
+fleet router reclaim ingress (drivers only with gpu.driver: daemonset).
+
+Examples:
+  sdctl up                       everything; run again to resume after a failure
+  sdctl up gpu-pool              the GPU node pool and what it needs (apis, network, cluster)
+  sdctl up -o json | jq -c .     machine-readable events for CI")]
+pub struct UpArgs {
+    /// Steps to run (with everything they depend on). None: all.
+    #[arg(value_name = "STEP")]
+    pub steps: Vec<String>,
+    /// Skip the closing smoke check (a warm WebUI GameServer Ready).
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Skip the checks that run before anything is created.
+    #[arg(long)]
+    pub skip_preflight: bool,
+    /// Refuse (exit 3) when the full-load estimate exceeds this many USD per hour.
+    #[arg(long, value_name = "USD")]
+    pub max_hourly_cost: Option<f64>,
+    /// Wait until the managed certificate is active (it needs the DNS record first).
+    #[arg(long)]
+    pub wait_for_certificate: bool,
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  sdctl down                     everything (asks first; -y in scripts)
+  sdctl down --keep-data         keep the models/outputs storage and Redis
+  sdctl down fleet               the Fleet and what depends on it")]
+pub struct DownArgs {
+    /// Steps to delete (with everything that depends on them). None: all.
+    #[arg(value_name = "STEP")]
+    pub steps: Vec<String>,
+    /// Keep storage (models, user outputs) and Redis; they are reported as kept.
+    #[arg(long)]
+    pub keep_data: bool,
+}
+
+/// Arguments of commands that later versions fill in.
+#[derive(Debug, Args)]
+pub struct NotYetArgs {
+    #[arg(hide = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub rest: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// Shell to print completions for.
+    #[arg(value_enum)]
+    pub shell: completions::Shell,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RuntimeCommand {
+    /// The per-user reverse proxy behind IAP (runs in the cluster).
+    Router(NotYetArgs),
+    /// Beside each WebUI: marks the GameServer Ready once the WebUI answers (runs in the cluster).
+    Sidecar(NotYetArgs),
+    /// Reclaims idle WebUI GameServers and stale mappings (a CronJob in the cluster).
+    Reclaim(NotYetArgs),
+}
+
+/// Runs the parsed command and returns its exit code.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let inv = Invocation::new(cli.global);
+    match cli.command {
+        Command::Plan(args) => plan::run(&inv, args).await,
+        Command::Up(args) => up::run(&inv, args).await,
+        Command::Down(args) => down::run(&inv, args).await,
+        Command::Completions(args) => completions::run(&inv, args),
+        Command::Init(_) => not_yet::run("init", 7),
+        Command::Status(_) => not_yet::run("status", 4),
+        Command::Preflight(_) => not_yet::run("preflight", 7),
+        Command::Cost(_) => not_yet::run("cost", 7),
+        Command::Render(_) => not_yet::run("render", 5),
+        Command::Build(_) => not_yet::run("build", 6),
+        Command::Kubeconfig(_) => not_yet::run("kubeconfig", 5),
+        Command::Runtime(RuntimeCommand::Router(_)) => not_yet::run("runtime router", 6),
+        Command::Runtime(RuntimeCommand::Sidecar(_)) => not_yet::run("runtime sidecar", 6),
+        Command::Runtime(RuntimeCommand::Reclaim(_)) => not_yet::run("runtime reclaim", 6),
+    }
+}
+
+/// The clap command, for completions and documentation.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}

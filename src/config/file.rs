@@ -1,0 +1,189 @@
+//! `sdctl.yaml` as written by the user: schema v1, every field optional so that defaults,
+//! environment variables and flags can fill what the file leaves out.
+//!
+//! Field names are a contract (`design.md`, "Config"). The JSON Schema in
+//! `docs/sdctl.schema.json` is generated from these types.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The whole file.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(title = "sdctl.yaml", description = "sdctl environment configuration, schema v1")]
+pub struct ConfigFile {
+    /// Always `sdctl/v1`.
+    pub api_version: Option<String>,
+    /// Environment name: `[a-z][a-z0-9-]{0,19}`. Every resource name is derived from it.
+    pub name: Option<String>,
+    /// Google Cloud project id (env `SDCTL_PROJECT`, flag `--project`).
+    pub project: Option<String>,
+    /// Region of the cluster, Filestore, Redis and registry (env `SDCTL_REGION`, flag `--region`).
+    pub region: Option<String>,
+    /// Node locations; a zonal cluster lives in the first (env `SDCTL_ZONES`, comma-separated).
+    pub zones: Option<Vec<String>>,
+    pub cluster: Option<ClusterFile>,
+    pub gpu: Option<GpuFile>,
+    pub storage: Option<StorageFile>,
+    pub redis: Option<RedisFile>,
+    pub runtime: Option<RuntimeFile>,
+    pub images: Option<ImagesFile>,
+    pub access: Option<AccessFile>,
+    /// Extra labels put on every Google resource that takes labels.
+    pub labels: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClusterFile {
+    /// `zonal` (default) or `regional`. Regional multiplies per-zone node counts by the zone count.
+    pub location: Option<String>,
+    /// GKE release channel: `rapid`, `regular` (default), `stable` or `extended`.
+    pub release_channel: Option<String>,
+    /// Private nodes (no external IPs) with a Cloud Router and Cloud NAT for egress.
+    pub private: Option<bool>,
+    /// VPC network name (default `default`).
+    pub network: Option<String>,
+    /// Subnetwork name in the region (default `default`).
+    pub subnetwork: Option<String>,
+    pub system_pool: Option<SystemPoolFile>,
+}
+
+/// The node pool that runs Agones' controllers and the router.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SystemPoolFile {
+    /// Machine type (default `e2-standard-4`).
+    pub machine_type: Option<String>,
+    /// Nodes per zone (default 1).
+    pub nodes: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GpuFile {
+    /// `t4` (nvidia-tesla-t4) or `l4` (nvidia-l4).
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// Machine type of GPU nodes (default: t4 `custom-4-32768-ext`, l4 `g2-standard-8`).
+    pub machine_type: Option<String>,
+    /// GPUs per node (default 1).
+    pub count: Option<u32>,
+    /// Minimum GPU nodes across the pool's zones (default 0).
+    pub min_nodes: Option<u32>,
+    /// Maximum GPU nodes across the pool's zones (default 3).
+    pub max_nodes: Option<u32>,
+    /// Spot VMs for GPU nodes (cheaper, can be preempted).
+    pub spot: Option<bool>,
+    /// `latest` (default) or `default`: installed by GKE; `daemonset`: NVIDIA's installer DaemonSet.
+    pub driver: Option<String>,
+    /// GKE image streaming for GPU nodes (default true; enables containerfilesystem.googleapis.com).
+    pub image_streaming: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StorageFile {
+    /// `filestore` (default) or `gcs`: where models and user outputs live.
+    pub kind: Option<String>,
+    pub filestore: Option<FilestoreFile>,
+    pub gcs: Option<GcsFile>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FilestoreFile {
+    /// `BASIC_HDD` (default), `BASIC_SSD`, `ZONAL`, `REGIONAL` or `ENTERPRISE`.
+    pub tier: Option<String>,
+    /// Capacity in GiB (default and minimum per tier: BASIC_HDD 1024, BASIC_SSD 2560, others 1024).
+    pub capacity_gb: Option<u32>,
+    /// File share name (default `vol1`).
+    pub share: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GcsFile {
+    /// Bucket name; empty: `<name>-models-<project hash>`.
+    pub bucket: Option<String>,
+    /// Bucket location (default: the region, upper case).
+    pub location: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RedisFile {
+    /// `STANDARD_HA` (default) or `BASIC`.
+    pub tier: Option<String>,
+    /// Memory size in GB (default 1).
+    pub size_gb: Option<u32>,
+    /// `REDIS_7_2` (default), `REDIS_7_0` or `REDIS_6_X`.
+    pub version: Option<String>,
+    /// Require the AUTH string (default true).
+    pub auth: Option<bool>,
+    /// In-transit encryption (server TLS; default false).
+    pub tls: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RuntimeFile {
+    /// `agones` (default). `okg` is planned.
+    pub kind: Option<String>,
+    /// `auto` (default: newest pinned release supporting the cluster's Kubernetes minor) or a version.
+    pub agones_version: Option<String>,
+    /// Namespace of the WebUI GameServers (default `sd`).
+    pub namespace: Option<String>,
+    /// Most users served at once: at most `gpu.maxNodes x gpu.count` (default 3).
+    pub max_users: Option<u32>,
+    /// Warm WebUI pods kept ready for the next user (default 1, at least 1).
+    pub buffer_size: Option<u32>,
+    /// Minutes without traffic before a user's WebUI is reclaimed (default 15).
+    pub idle_minutes: Option<u32>,
+    /// GameServer host port range `[min, max]` (default `[7000, 8000]`).
+    pub port_range: Option<Vec<u16>>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ImagesFile {
+    /// Artifact Registry docker repository (default `<name>-images`).
+    pub repository: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AccessFile {
+    /// Public host name; empty: `<static-ip-with-dashes>.sslip.io`.
+    pub domain: Option<String>,
+    pub iap: Option<IapFile>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IapFile {
+    /// Who may sign in: `user:EMAIL`, `group:EMAIL`, `domain:DOMAIN` or `serviceAccount:EMAIL`.
+    pub members: Option<Vec<String>>,
+    /// `managed` (default; Google-managed client, users inside the organization only) or the names
+    /// of environment variables holding your own OAuth client's id and secret.
+    pub oauth_client: Option<OAuthClientFile>,
+}
+
+/// `managed`, or `{clientIdEnv, clientSecretEnv}`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum OAuthClientFile {
+    Managed(String),
+    Custom(CustomOAuthClientFile),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CustomOAuthClientFile {
+    /// Name of the environment variable holding the OAuth client id.
+    pub client_id_env: String,
+    /// Name of the environment variable holding the OAuth client secret (never logged).
+    pub client_secret_env: String,
+}
