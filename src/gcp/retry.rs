@@ -1,0 +1,83 @@
+//! Calls with retries sdctl can show: transient errors (503, 429 with `Retry-After`, GKE's
+//! "operation in progress") are retried with backoff, reported as `retry` events; permanent
+//! errors (403, 400, quota) fail at once. The SDK's own retry loop is switched off so that no
+//! retry happens silently.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use google_cloud_gax::error::Error as SdkError;
+
+use super::error::{ApiError, ErrorKind};
+use crate::plan::{Interrupted, StepCx};
+
+/// Backoff limits (before `SDCTL_TIME_SCALE`).
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub first_delay: Duration,
+    pub max_delay: Duration,
+    /// Give up once this much time has been spent retrying.
+    pub budget: Duration,
+}
+
+impl RetryPolicy {
+    /// Ordinary calls: a few attempts within two minutes.
+    pub const DEFAULT: Self = Self {
+        first_delay: Duration::from_secs(1),
+        max_delay: Duration::from_secs(30),
+        budget: Duration::from_secs(120),
+    };
+
+    /// Mutations of a GKE cluster, which may wait behind another operation for many minutes.
+    pub const CLUSTER_MUTATION: Self = Self {
+        first_delay: Duration::from_secs(5),
+        max_delay: Duration::from_secs(30),
+        budget: Duration::from_secs(30 * 60),
+    };
+}
+
+/// Runs `call` until it succeeds, fails permanently, or the retry budget is spent.
+pub async fn call<E, T, F, Fut>(cx: &StepCx<E>, action: &str, call: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, SdkError>>,
+{
+    call_with(cx, action, RetryPolicy::DEFAULT, call).await
+}
+
+pub async fn call_with<E, T, F, Fut>(cx: &StepCx<E>, action: &str, policy: RetryPolicy, mut call: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, SdkError>>,
+{
+    let started = Instant::now();
+    let budget = cx.scaled(policy.budget);
+    let mut delay = policy.first_delay;
+    loop {
+        if cx.is_cancelled() {
+            return Err(Interrupted.into());
+        }
+        let error = match call().await {
+            Ok(value) => return Ok(value),
+            Err(e) => ApiError::from_sdk(action, &e),
+        };
+        if !error.is_transient() || started.elapsed() >= budget {
+            return Err(error.into());
+        }
+        let wait = error.retry_after.unwrap_or(delay).min(policy.max_delay.max(delay));
+        cx.retrying(reason(&error), wait);
+        cx.sleep(wait).await?;
+        delay = (delay * 2).min(policy.max_delay);
+    }
+}
+
+/// A short retry reason: `503`, `429`, `operation in progress`.
+fn reason(e: &ApiError) -> String {
+    let what = match (e.kind, e.http_status) {
+        (ErrorKind::FailedPrecondition, _) => "another operation in progress".to_string(),
+        (_, Some(code)) => code.to_string(),
+        (ErrorKind::Unavailable, None) => "connection error".to_string(),
+        _ => format!("{:?}", e.kind),
+    };
+    format!("{what} on {}", e.action)
+}
