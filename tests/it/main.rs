@@ -1,3 +1,8 @@
 //! sdctl's integration tests: one test binary (every extra one relinks Google's SDK).
 
+mod support;
+
+mod cli;
+mod config_errors;
 mod emulator;
+mod executor;
