@@ -6,11 +6,56 @@
 //!
 //! Interface rule: methods may be added to [`Host`] only with a default implementation, so the
 //! Google side keeps compiling.
+//!
+//! Inside: [`cluster`] (one server: store, listener, controllers), [`http`] (routing, auth,
+//! request log), [`api`] (the verbs), [`admission`] (defaults, decoding, validation,
+//! webhooks), [`managed`] (server-side apply), [`schema`] (CRD structural schemas),
+//! [`watch`], [`discovery`], [`controllers`] and [`agones`].
+//!
+//! Simulated delays (scenario `latency` keys, seconds before `--speed`): `k8s.crd.establish`
+//! 2, `k8s.deployment.available` 30, `k8s.job.complete` 30, `k8s.pvc.bind` 2,
+//! `k8s.ingress.address` 120, `k8s.certificate.provision` 1200, `k8s.gameserver.start` 45,
+//! `k8s.autoscaler.backoff` 300.
+//!
+//! Deliberately stricter than GKE: a write without `fieldValidation` refuses unknown fields
+//! (GKE's default, `Warn`, drops them silently), so a manifest typo fails here first.
 
-use std::sync::Arc;
+pub mod admission;
+pub mod agones;
+pub mod api;
+pub mod cluster;
+pub mod controllers;
+pub mod defaults;
+pub mod discovery;
+pub mod endpoints;
+pub mod fields;
+pub mod gke_crds;
+pub mod http;
+pub mod managed;
+pub mod meta;
+pub mod reviews;
+pub mod schema;
+pub mod seed;
+pub mod selectors;
+pub mod status;
+pub mod store;
+pub mod strategic;
+pub mod tls;
+pub mod typed;
+pub mod types;
+pub mod validate;
+pub mod watch;
+pub mod webhooks;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use base64::Engine;
+use serde_json::{Value, json};
+
 use crate::scenario::Scenario;
+use cluster::Cluster;
 
 /// What the Kubernetes side asks of the rest of the emulator.
 pub trait Host: Send + Sync + 'static {
@@ -39,6 +84,22 @@ pub trait Host: Send + Sync + 'static {
     fn create_load_balancer(&self, cluster: &str, ingress: &LoadBalancerRequest) -> LoadBalancer;
     /// The Ingress was deleted: remove its load-balancer pieces from compute.
     fn delete_load_balancer(&self, cluster: &str, namespace: &str, ingress: &str);
+    /// Zones the cluster's nodes run in (GKE `locations`); used in node labels and in the
+    /// autoscaler's messages. Default: none known (`us-central1-a` is shown).
+    fn node_locations(&self, cluster: &str) -> Vec<String> {
+        let _ = cluster;
+        Vec::new()
+    }
+    /// CSI drivers the cluster's add-ons register (`CSIDriver` objects): the PD driver always,
+    /// Filestore and GCS FUSE when their add-ons are enabled. Default: all three.
+    fn csi_drivers(&self, cluster: &str) -> Vec<String> {
+        let _ = cluster;
+        vec![
+            "pd.csi.storage.gke.io".into(),
+            "filestore.csi.storage.gke.io".into(),
+            "gcsfuse.csi.storage.gke.io".into(),
+        ]
+    }
 }
 
 /// One GKE node pool, as the Kubernetes side needs to know it for scheduling.
@@ -50,6 +111,9 @@ pub struct NodePoolInfo {
     pub accelerator: Option<(String, u32)>,
     pub node_count: u32,
     pub max_node_count: u32,
+    /// Node labels the pool configures. GKE-managed GPU drivers show as
+    /// `cloud.google.com/gke-gpu-driver-version: default|latest`: without it (or the driver
+    /// installer DaemonSet) GPU nodes advertise no allocatable GPUs, as on GKE.
     pub labels: std::collections::BTreeMap<String, String>,
     /// `key=value:Effect` as in `kubectl taint`.
     pub taints: Vec<String>,
@@ -82,41 +146,143 @@ pub struct ClusterEndpoint {
     pub ca_pem: String,
 }
 
+/// The token every kubeconfig from [`Clusters::kubeconfig`] carries (any non-empty one works).
+pub const TOKEN: &str = "sdctl-emulator-token";
+
 /// The set of running per-cluster API servers.
 pub struct Clusters {
-    #[allow(dead_code)]
     host: Arc<dyn Host>,
+    running: Mutex<BTreeMap<String, Arc<Cluster>>>,
 }
 
 impl Clusters {
     pub fn new(host: Arc<dyn Host>) -> Self {
-        Self { host }
+        Self { host, running: Mutex::new(BTreeMap::new()) }
+    }
+
+    fn running(&self) -> MutexGuard<'_, BTreeMap<String, Arc<Cluster>>> {
+        self.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn get(&self, name: &str) -> Option<Arc<Cluster>> {
+        self.running().get(name).cloned()
     }
 
     /// Start serving the Kubernetes API of cluster `name` (short name) running Kubernetes `version`
     /// (e.g. `1.35.3-gke.200`). Idempotent: a running cluster keeps its endpoint and CA.
     pub async fn start(&self, name: &str, version: &str) -> anyhow::Result<ClusterEndpoint> {
-        let _ = (name, version);
-        anyhow::bail!("the Kubernetes API emulation is not built yet")
+        if let Some(c) = self.get(name) {
+            return Ok(ClusterEndpoint { endpoint: c.endpoint.clone(), ca_pem: c.ca_pem.clone() });
+        }
+        let started = Cluster::start(name, version, self.host.clone()).await?;
+        let mut running = self.running();
+        let c = running.entry(name.to_string()).or_insert_with(|| started.clone()).clone();
+        if !Arc::ptr_eq(&c, &started) {
+            started.stop();
+        }
+        Ok(ClusterEndpoint { endpoint: c.endpoint.clone(), ca_pem: c.ca_pem.clone() })
     }
 
     /// Stop serving the cluster and forget its objects (the cluster was deleted).
     pub async fn stop(&self, name: &str) {
-        let _ = name;
+        let c = self.running().remove(name);
+        if let Some(c) = c {
+            c.stop();
+        }
+    }
+
+    /// The endpoint and CA of a running cluster.
+    pub fn endpoint(&self, name: &str) -> Option<ClusterEndpoint> {
+        self.get(name).map(|c| ClusterEndpoint { endpoint: c.endpoint.clone(), ca_pem: c.ca_pem.clone() })
     }
 
     /// Every live Kubernetes object of every cluster, in the `/_emulator/state` shape:
     /// `{"service":"k8s","cluster","namespace","kind","name","state","labels"}`.
     pub fn state(&self) -> Vec<serde_json::Value> {
-        Vec::new()
+        let clusters: Vec<Arc<Cluster>> = self.running().values().cloned().collect();
+        let mut out = Vec::new();
+        for c in clusters {
+            let st = c.lock();
+            for gr in st.resources() {
+                for o in st.list(&gr, None) {
+                    out.push(json!({
+                        "service": "k8s",
+                        "cluster": c.name,
+                        "namespace": meta::namespace(&o),
+                        "kind": meta::kind(&o),
+                        "name": meta::name(&o),
+                        "state": state_word(&o),
+                        "labels": meta::labels(&o),
+                    }));
+                }
+            }
+        }
+        out
     }
 
     /// A kubeconfig for cluster `name` with server, CA and a static token.
     pub fn kubeconfig(&self, name: &str) -> Option<String> {
-        let _ = name;
-        None
+        let c = self.get(name)?;
+        let ca = base64::engine::general_purpose::STANDARD.encode(c.ca_pem.as_bytes());
+        Some(format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: {name}\n  cluster:\n    server: https://{endpoint}\n    certificate-authority-data: {ca}\ncontexts:\n- name: {name}\n  context:\n    cluster: {name}\n    user: {name}\ncurrent-context: {name}\nusers:\n- name: {name}\n  user:\n    token: {TOKEN}\npreferences: {{}}\n",
+            endpoint = c.endpoint
+        ))
     }
 
     /// Stop every cluster (`POST /_emulator/reset`).
-    pub async fn reset(&self) {}
+    pub async fn reset(&self) {
+        let all: Vec<Arc<Cluster>> = std::mem::take(&mut *self.running()).into_values().collect();
+        for c in all {
+            c.stop();
+        }
+    }
+
+    /// The Agones SDK's `Ready()` for GameServer `namespace/name` (what the sidecar does when
+    /// the scenario has `gameServerReadyBySidecar: true`). Tests may also PATCH
+    /// `status.state: RequestReady`, as the SDK server does.
+    pub fn sdk_ready(&self, cluster: &str, namespace: &str, name: &str) -> anyhow::Result<()> {
+        let c = self.get(cluster).ok_or_else(|| anyhow::anyhow!("cluster {cluster:?} is not running"))?;
+        {
+            let mut st = c.lock();
+            agones::sdk_ready(&c, &mut st, namespace, name).map_err(|e| anyhow::anyhow!(e))?;
+        }
+        c.wake.notify_one();
+        Ok(())
+    }
+
+    /// Tell a cluster its node pools changed (the Google side resized, created or deleted one),
+    /// so nodes follow at once instead of at the next periodic check.
+    pub fn node_pools_changed(&self, cluster: &str) {
+        if let Some(c) = self.get(cluster) {
+            c.wake.notify_one();
+        }
+    }
+}
+
+/// A short readiness word for `/_emulator/state`.
+pub fn state_word(o: &Value) -> String {
+    if meta::is_deleting(o) {
+        return "Terminating".into();
+    }
+    let s = |p: &str| meta::str_at(o, p).map(String::from);
+    let int = |p: &str| meta::int_at(o, p).unwrap_or(0);
+    let word = match meta::kind(o) {
+        "GameServer" => s("/status/state"),
+        "Deployment" | "StatefulSet" | "ReplicaSet" => {
+            Some(if int("/status/availableReplicas") >= int("/spec/replicas").max(1) || int("/spec/replicas") == 0 && o.get("status").is_some() { "Available" } else { "Progressing" }.into())
+        }
+        "DaemonSet" => Some(if int("/status/numberAvailable") >= int("/status/desiredNumberScheduled") && o.get("status").is_some() { "Available" } else { "Progressing" }.into()),
+        "Job" => Some(if meta::condition_true(o, "Complete") { "Complete" } else if meta::condition_true(o, "Failed") { "Failed" } else { "Running" }.into()),
+        "PersistentVolume" | "PersistentVolumeClaim" | "Pod" | "Namespace" => s("/status/phase"),
+        "CustomResourceDefinition" => Some(if meta::condition_true(o, "Established") { "Established" } else { "Pending" }.into()),
+        "APIService" => Some(if meta::condition_true(o, "Available") { "Available" } else { "Unavailable" }.into()),
+        "Node" => Some(if meta::condition_true(o, "Ready") { "Ready" } else { "NotReady" }.into()),
+        "Ingress" => Some(if o.pointer("/status/loadBalancer/ingress/0/ip").is_some() { "Ready" } else { "Pending" }.into()),
+        "ManagedCertificate" => s("/status/certificateStatus").or(Some("Provisioning".into())),
+        "Fleet" | "GameServerSet" => Some(if int("/status/readyReplicas") + int("/status/allocatedReplicas") >= int("/spec/replicas") && o.get("status").is_some() { "Ready" } else { "Pending" }.into()),
+        "FleetAutoscaler" => Some(if o.pointer("/status/ableToScale").and_then(Value::as_bool) == Some(true) { "Active" } else { "Pending" }.into()),
+        _ => None,
+    };
+    word.unwrap_or_else(|| "Active".into())
 }

@@ -1,0 +1,321 @@
+//! GameServer life cycle: PortAllocation -> Creating (pod made) -> Starting -> Scheduled (pod
+//! bound: address, ports, node) -> RequestReady (the SDK's Ready: simulated after start-up,
+//! or only from outside when the scenario's `gameServerReadyBySidecar` is set) -> Ready.
+//! Shutdown deletes the GameServer; a vanished pod makes it Unhealthy (its set replaces it).
+//! Pods start running after the start-up delay once bound, if their volumes can mount.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use super::{Controller, GAME_SERVERS, MANAGER, state};
+use crate::k8s::cluster::{Cluster, Delay};
+use crate::k8s::controllers::nodes::{external_ip, internal_ip};
+use crate::k8s::controllers::{State, create, delete, event, event_once, put, remove_finalizer};
+use crate::k8s::meta;
+use crate::k8s::store::Store;
+
+const SIDECAR_IMAGE: &str = "us-docker.pkg.dev/agones-images/release/agones-sdk:1.60.0";
+
+pub fn reconcile(c: &Arc<Cluster>, st: &mut Store, s: &mut State, ctl: &Controller) {
+    for gs in st.list(GAME_SERVERS, None) {
+        if meta::is_deleting(&gs) {
+            finalize(c, st, &gs);
+            continue;
+        }
+        step(c, st, s, ctl, &gs);
+    }
+}
+
+fn finalize(c: &Cluster, st: &mut Store, gs: &Value) {
+    if let Some(pod) = st.get("pods", meta::namespace(gs), meta::name(gs)) {
+        if !meta::is_deleting(&pod) {
+            delete(c, st, &pod);
+        }
+        return;
+    }
+    if meta::finalizers(gs).iter().any(|f| f == "agones.dev") {
+        remove_finalizer(c, st, gs, "agones.dev", MANAGER);
+    }
+}
+
+fn set_state(c: &Cluster, st: &mut Store, gs: &Value, new_state: &str, extra: impl FnOnce(&mut Value)) -> Option<Value> {
+    let mut next = gs.clone();
+    meta::child_mut(&mut next, "status")["state"] = json!(new_state);
+    extra(&mut next);
+    put(c, st, next, MANAGER).ok()
+}
+
+fn step(c: &Cluster, st: &mut Store, s: &mut State, ctl: &Controller, gs: &Value) {
+    let pod = st.get("pods", meta::namespace(gs), meta::name(gs));
+    match state(gs) {
+        "PortAllocation" => {
+            let ports = allocate_ports(st, gs, ctl);
+            set_state(c, st, gs, "Creating", |g| g["spec"]["ports"] = ports);
+        }
+        "Creating" => {
+            if pod.is_none() {
+                let _ = create(c, st, pod_for(gs), MANAGER);
+            }
+            if let Some(g) = set_state(c, st, gs, "Starting", |_| {}) {
+                event(c, st, &g, "Normal", "Creating", "Pod created", "gameserver-controller");
+            }
+        }
+        "Starting" => match pod.as_ref().and_then(|p| meta::str_at(p, "/spec/nodeName").map(String::from)) {
+            Some(node) => {
+                let scheduled = scheduled_status(c, st, gs, &node);
+                if let Some(g) = set_state(c, st, gs, "Scheduled", |g| merge_status(g, scheduled)) {
+                    event(c, st, &g, "Normal", "Scheduled", &format!("Address and port populated, node {node}"), "gameserver-controller");
+                }
+            }
+            None if pod.is_none() => {
+                let _ = create(c, st, pod_for(gs), MANAGER);
+            }
+            None => {}
+        },
+        "Scheduled" => {
+            let running = pod.as_ref().is_some_and(|p| meta::str_at(p, "/status/phase") == Some("Running"));
+            if pod.is_none() {
+                set_state(c, st, gs, "Unhealthy", |_| {});
+            } else if running && !c.host.scenario().game_server_ready_by_sidecar {
+                // The SDK sidecar's Ready call, once the game server answers.
+                set_state(c, st, gs, "RequestReady", |_| {});
+            }
+        }
+        "RequestReady" => {
+            if pod.is_some() {
+                let _ = s;
+                if let Some(g) = set_state(c, st, gs, "Ready", |_| {}) {
+                    event(c, st, &g, "Normal", "Ready", "SDK.Ready() complete", "gameserver-controller");
+                }
+            }
+        }
+        "Ready" | "Allocated" | "Reserved" => {
+            if pod.as_ref().is_none_or(|p| meta::is_deleting(p)) {
+                if let Some(g) = set_state(c, st, gs, "Unhealthy", |_| {}) {
+                    event(c, st, &g, "Warning", "Unhealthy", "Pod is missing", "gameserver-controller");
+                }
+            }
+        }
+        "Shutdown" => delete(c, st, gs),
+        _ => {}
+    }
+}
+
+fn merge_status(g: &mut Value, extra: Value) {
+    let status = meta::child_mut(g, "status");
+    if let (Some(s), Some(e)) = (status.as_object_mut(), extra.as_object()) {
+        for (k, v) in e {
+            s.insert(k.clone(), v.clone());
+        }
+    }
+}
+
+/// Host ports from the Agones range for Dynamic/Passthrough ports, unique in the cluster.
+fn allocate_ports(st: &Store, gs: &Value, ctl: &Controller) -> Value {
+    let mut used: Vec<i64> = st
+        .list(GAME_SERVERS, None)
+        .iter()
+        .flat_map(|g| g.pointer("/spec/ports").and_then(Value::as_array).cloned().unwrap_or_default())
+        .filter_map(|p| meta::int_at(&p, "/hostPort"))
+        .collect();
+    let mut ports = gs.pointer("/spec/ports").cloned().unwrap_or(json!([]));
+    for p in ports.as_array_mut().into_iter().flatten() {
+        let policy = p.get("portPolicy").and_then(Value::as_str).unwrap_or("Dynamic").to_string();
+        if !matches!(policy.as_str(), "Dynamic" | "Passthrough") {
+            continue;
+        }
+        let port = (ctl.min_port..=ctl.max_port).find(|n| !used.contains(n)).unwrap_or(ctl.min_port);
+        used.push(port);
+        p["hostPort"] = json!(port);
+        if policy == "Passthrough" {
+            p["containerPort"] = json!(port);
+        }
+    }
+    ports
+}
+
+/// The pod Agones makes for a GameServer: the template, host ports on the named
+/// container, the SDK sidecar, Agones' labels and owner.
+fn pod_for(gs: &Value) -> Value {
+    let name = meta::name(gs);
+    let template = gs.pointer("/spec/template").cloned().unwrap_or(json!({}));
+    let mut spec = template.get("spec").cloned().unwrap_or(json!({}));
+    let default_container = gs.pointer("/spec/container").and_then(Value::as_str).unwrap_or("").to_string();
+    for p in gs.pointer("/spec/ports").and_then(Value::as_array).into_iter().flatten() {
+        let target = p.get("container").and_then(Value::as_str).unwrap_or(&default_container).to_string();
+        let mut cp = json!({
+            "containerPort": p.get("containerPort").cloned().unwrap_or(json!(0)),
+            "protocol": if p.get("protocol").and_then(Value::as_str) == Some("TCP") { "TCP" } else { "UDP" },
+        });
+        if p.get("portPolicy").and_then(Value::as_str) != Some("None")
+            && let Some(h) = p.get("hostPort")
+        {
+            cp["hostPort"] = h.clone();
+        }
+        if let Some(c) = spec.get_mut("containers").and_then(Value::as_array_mut).and_then(|cs| {
+            cs.iter_mut().find(|c| c.get("name").and_then(Value::as_str) == Some(target.as_str()))
+        }) {
+            let list = crate::k8s::meta::child_mut(c, "ports");
+            if !list.is_array() {
+                *list = json!([]);
+            }
+            if let Some(a) = c.get_mut("ports").and_then(Value::as_array_mut) {
+                a.push(cp);
+            }
+        }
+    }
+    if let Some(cs) = spec.get_mut("containers").and_then(Value::as_array_mut) {
+        cs.insert(0, json!({
+            "name": "agones-gameserver-sidecar",
+            "image": SIDECAR_IMAGE,
+            "args": ["--grpc-port=9357", "--http-port=9358"],
+            "env": [{"name": "GAMESERVER_NAME", "value": name}, {"name": "POD_NAMESPACE", "value": meta::namespace(gs)}],
+            "resources": {"requests": {"cpu": "30m"}},
+        }));
+    }
+    if spec.get("serviceAccountName").is_none() {
+        spec["serviceAccountName"] = json!("agones-sdk");
+    }
+    spec["hostname"] = json!(name.replace('.', "-"));
+    let mut labels = meta::string_map(template.pointer("/metadata/labels"));
+    labels.insert("agones.dev/gameserver".into(), name.to_string());
+    labels.insert("agones.dev/role".into(), "gameserver".into());
+    let safe = gs.pointer("/spec/eviction/safe").and_then(Value::as_str) == Some("Always");
+    labels.insert("agones.dev/safe-to-evict".into(), safe.to_string());
+    let mut annotations = meta::string_map(template.pointer("/metadata/annotations"));
+    annotations.insert("agones.dev/container".into(), default_container);
+    annotations.insert("cluster-autoscaler.kubernetes.io/safe-to-evict".into(), safe.to_string());
+    json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": meta::namespace(gs),
+            "labels": labels,
+            "annotations": annotations,
+            "ownerReferences": [meta::owner_ref(gs)],
+        },
+        "spec": spec,
+    })
+}
+
+/// What a Scheduled GameServer reports: node, address and the host ports (the scenario's
+/// `gameServerEndpoint` for the port named `webui`).
+fn scheduled_status(c: &Cluster, st: &Store, gs: &Value, node: &str) -> Value {
+    let endpoint = c.host.scenario().game_server_endpoint.clone();
+    let (ep_addr, ep_port) = match endpoint.as_deref().and_then(|e| e.rsplit_once(':')) {
+        Some((a, p)) => (Some(a.to_string()), p.parse::<i64>().ok()),
+        None => (None, None),
+    };
+    let node_obj = st.get("nodes", "", node);
+    let addresses = node_obj
+        .as_ref()
+        .and_then(|n| n.pointer("/status/addresses").cloned())
+        .unwrap_or_else(|| json!([{"type": "InternalIP", "address": internal_ip(node)}, {"type": "ExternalIP", "address": external_ip(node)}]));
+    let pick = |ty: &str| addresses.as_array().into_iter().flatten().find(|a| a["type"] == ty).and_then(|a| a["address"].as_str()).map(String::from);
+    let node_addr = pick("ExternalDNS").or_else(|| pick("ExternalIP")).or_else(|| pick("InternalDNS")).or_else(|| pick("InternalIP")).unwrap_or_default();
+    let ports: Vec<Value> = gs
+        .pointer("/spec/ports")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            let pname = p.get("name").and_then(Value::as_str).unwrap_or("");
+            let port = if pname == "webui" && ep_port.is_some() { ep_port } else { meta::int_at(p, "/hostPort").or_else(|| meta::int_at(p, "/containerPort")) };
+            json!({"name": pname, "port": port.unwrap_or(0)})
+        })
+        .collect();
+    json!({
+        "address": ep_addr.unwrap_or(node_addr),
+        "addresses": addresses,
+        "nodeName": node,
+        "ports": ports,
+    })
+}
+
+/// Running pods: bound, start-up delay passed, volumes mountable.
+pub fn pods(c: &Arc<Cluster>, st: &mut Store, s: &mut State) {
+    for pod in st.list("pods", None) {
+        if meta::is_deleting(&pod) || meta::str_at(&pod, "/status/phase") != Some("Pending") {
+            continue;
+        }
+        let Some(node) = meta::str_at(&pod, "/spec/nodeName").map(String::from) else { continue };
+        if let Err(msg) = mountable(st, &pod) {
+            event_once(c, st, &pod, "Warning", "FailedMount", &msg, "kubelet");
+            continue;
+        }
+        let delay = if meta::labels(&pod).contains_key("agones.dev/gameserver") {
+            c.delay(Delay::GameServerStart)
+        } else {
+            c.delay(Delay::WorkloadReady)
+        };
+        if !s.elapsed(&format!("pod/{}", meta::uid(&pod)), delay) {
+            continue;
+        }
+        let now = meta::now_rfc3339();
+        let statuses: Vec<Value> = pod
+            .pointer("/spec/containers")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|ct| json!({"name": ct["name"], "image": ct["image"], "ready": true, "started": true, "restartCount": 0,
+                             "state": {"running": {"startedAt": now}}}))
+            .collect();
+        let mut next = (*pod).clone();
+        let status = meta::child_mut(&mut next, "status");
+        status["phase"] = json!("Running");
+        status["hostIP"] = json!(internal_ip(&node));
+        status["podIP"] = json!(format!("10.8.{}.{}", rand_octet(meta::uid(&pod)), rand_octet(meta::name(&pod))));
+        status["startTime"] = json!(now);
+        status["containerStatuses"] = json!(statuses);
+        for t in ["Initialized", "ContainersReady", "Ready"] {
+            meta::set_condition(status, t, "True", "", "");
+        }
+        let _ = put(c, st, next, "kubelet");
+        event(c, st, &pod, "Normal", "Started", "Started container", "kubelet");
+    }
+}
+
+fn rand_octet(s: &str) -> u8 {
+    (s.bytes().fold(0u32, |a, b| a.wrapping_mul(33).wrapping_add(b as u32)) % 250) as u8 + 2
+}
+
+/// Every persistent volume of the pod is bound and its CSI driver registered.
+fn mountable(st: &Store, pod: &Value) -> Result<(), String> {
+    let ns = meta::namespace(pod);
+    for v in pod.pointer("/spec/volumes").and_then(Value::as_array).into_iter().flatten() {
+        let Some(claim) = v.pointer("/persistentVolumeClaim/claimName").and_then(Value::as_str) else { continue };
+        let volume = v.get("name").and_then(Value::as_str).unwrap_or("");
+        let pv = st
+            .get("persistentvolumeclaims", ns, claim)
+            .filter(|c| meta::str_at(c, "/status/phase") == Some("Bound"))
+            .and_then(|c| meta::str_at(&c, "/spec/volumeName").map(String::from))
+            .and_then(|n| st.get("persistentvolumes", "", &n));
+        let Some(pv) = pv else {
+            return Err(format!("Unable to attach or mount volumes: unmounted volumes=[{volume}]: timed out waiting for the condition"));
+        };
+        if let Some(driver) = meta::str_at(&pv, "/spec/csi/driver")
+            && st.get("csidrivers.storage.k8s.io", "", driver).is_none()
+        {
+            return Err(format!(
+                "MountVolume.MountDevice failed for volume {:?} : kubernetes.io/csi: attacher.MountDevice failed to create newCsiDriverClient: driver name {driver} not found in the list of registered CSI drivers",
+                meta::name(&pv)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The SDK's `Ready()` from outside (a test standing in for the sidecar).
+pub fn sdk_ready(c: &Cluster, st: &mut Store, ns: &str, name: &str) -> Result<(), String> {
+    let gs = st.get(GAME_SERVERS, ns, name).ok_or_else(|| format!("gameservers.agones.dev {name:?} not found"))?;
+    match state(&gs) {
+        "Scheduled" | "RequestReady" => {
+            set_state(c, st, &gs, "RequestReady", |_| {});
+            Ok(())
+        }
+        "Ready" | "Allocated" | "Reserved" => Ok(()),
+        other => Err(format!("GameServer {name} is {other}: the SDK is not running yet")),
+    }
+}
