@@ -94,7 +94,7 @@ pub async fn plan<E: Send + Sync + 'static>(
         let cx = StepCx::new(env.clone(), step.id(), shared.clone());
         // Something this step needs will be created (or could not be read): its own resources
         // cannot be there yet, so failing to observe them means "absent".
-        let dependency_missing = preds.iter().any(|p| match p {
+        let dependency_missing = preds.iter().any(|(_, p)| match p {
             Slot::Done { value: Ok(p), .. } => p.diff.action == Action::Create,
             _ => true,
         });
@@ -201,20 +201,25 @@ where
     let slots = schedule::<StepResult, _>(graph, selected, direction, shared, limits, |n, preds| {
         let step = graph.step(n).clone();
         let id = step.id();
-        let preds: Vec<&StepResult> = preds
-            .iter()
-            .filter_map(|p| match p {
-                Slot::Done { value, .. } => Some(value),
-                _ => None,
-            })
-            .collect();
-        if let Some(blocker) = preds.iter().find(|p| matches!(p.outcome, Outcome::Failed | Outcome::Skipped)) {
+        // Anything before this step that did not succeed blocks it.
+        let blocker = preds.iter().find_map(|(p, slot)| match slot {
+            Slot::Done { value } if !matches!(value.outcome, Outcome::Failed | Outcome::Skipped) => None,
+            _ => Some(graph.step(*p).id()),
+        });
+        if let Some(blocker) = blocker {
             let reason = match direction {
-                Direction::Forward => format!("needs {}, which did not finish", blocker.id),
-                Direction::Backward => format!("{} is still there and needs it", blocker.id),
+                Direction::Forward => format!("needs {blocker}, which did not finish"),
+                Direction::Backward => format!("{blocker} is still there and needs it"),
             };
             return Start::Skip(reason);
         }
+        let preds: Vec<&StepResult> = preds
+            .iter()
+            .filter_map(|(_, slot)| match slot {
+                Slot::Done { value } => Some(value),
+                _ => None,
+            })
+            .collect();
         let cx = StepCx::new(env.clone(), id, shared.clone());
         let future = make(n, step, cx, &preds);
         let shared = shared.clone();
@@ -326,7 +331,7 @@ async fn schedule<T, F>(
 ) -> HashMap<usize, Slot<T>>
 where
     T: Send + 'static,
-    F: FnMut(usize, &[&Slot<T>]) -> Start<T>,
+    F: FnMut(usize, &[(usize, &Slot<T>)]) -> Start<T>,
 {
     let preds_of = |n: usize| -> Vec<usize> {
         let edges = match direction {
@@ -357,7 +362,7 @@ where
                 slots.insert(n, Slot::Skipped("interrupted before it started".to_string()));
             } else {
                 let preds = preds_of(n);
-                let pred_slots: Vec<&Slot<T>> = preds.iter().filter_map(|p| slots.get(p)).collect();
+                let pred_slots: Vec<(usize, &Slot<T>)> = preds.iter().filter_map(|p| Some((*p, slots.get(p)?))).collect();
                 match start(n, &pred_slots) {
                     Start::Run(future) => {
                         slots.insert(n, Slot::Running { started: Instant::now() });
@@ -369,7 +374,7 @@ where
                     }
                 }
             }
-            release(n, &succs_of(n), &mut remaining, &mut ready);
+            release(&succs_of(n), &mut remaining, &mut ready);
         }
         if tasks.is_empty() {
             break;
@@ -378,7 +383,7 @@ where
             joined = tasks.join_next() => {
                 if let Some(Ok((n, value))) = joined {
                     slots.insert(n, Slot::Done { value });
-                    release(n, &succs_of(n), &mut remaining, &mut ready);
+                    release(&succs_of(n), &mut remaining, &mut ready);
                 }
                 // A panicking step would surface here as a JoinError: its slot stays Running and
                 // is reported as abandoned below; nothing waits for it.
@@ -414,8 +419,7 @@ where
     slots
 }
 
-fn release(n: usize, succs: &[usize], remaining: &mut HashMap<usize, usize>, ready: &mut Vec<usize>) {
-    let _ = n;
+fn release(succs: &[usize], remaining: &mut HashMap<usize, usize>, ready: &mut Vec<usize>) {
     for &s in succs {
         if let Some(r) = remaining.get_mut(&s) {
             *r -= 1;

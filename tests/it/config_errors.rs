@@ -10,9 +10,18 @@ fn expect_problems(config: &TempConfig, expected: &[(&str, &str)]) {
     let r = run(&["plan", "--offline", "-c", config.arg()]);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stdout.is_empty(), "nothing on stdout when the config is invalid: {r:?}");
+    let lines: Vec<&str> = r.stderr.lines().collect();
     for (line, fix) in expected {
-        assert!(r.stderr.contains(line), "missing {line:?} in\n{}", r.stderr);
-        assert!(r.stderr.contains(&format!("fix: {fix}")), "missing fix {fix:?} in\n{}", r.stderr);
+        let at = lines
+            .iter()
+            .position(|l| l.contains(line))
+            .unwrap_or_else(|| panic!("missing {line:?} in\n{}", r.stderr));
+        let next = lines.get(at + 1).copied().unwrap_or_default().trim_start();
+        assert!(
+            next.starts_with("fix: ") && next.contains(fix),
+            "the line after {line:?} should be a fix containing {fix:?}:\n{}",
+            r.stderr
+        );
     }
 }
 
@@ -98,7 +107,7 @@ fn zones_outside_the_region() {
 
 #[test]
 fn every_problem_is_reported_at_once() {
-    let c = example_with(T4, &[("type: t4", "type: a100"), ("bufferSize: 1 ", "bufferSize: 0 "), ("redis: {", "redis: { sizeGb: 0, tierr: BASIC,")]);
+    let c = example_with(T4, &[("type: t4", "type: a100"), ("bufferSize: 1 ", "bufferSize: 0 "), ("sizeGb: 1,", "sizeGb: 0,"), ("tier: STANDARD_HA", "tierr: BASIC")]);
     let r = run(&["plan", "--offline", "-c", c.arg()]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("has 4 problems:"), "{r:?}");

@@ -1,0 +1,461 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'sdctl' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'sdctl'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'sdctl' {
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Bound the whole run, e.g. 45m or 2h. On expiry running steps stop; `up` again resumes')
+            [CompletionResult]::new('--api-endpoint', '--api-endpoint', [CompletionResultType]::ParameterName, 'Send every Google API to BASE/<service> (e.g. an emulator). http:// endpoints always get anonymous credentials. One service: SDCTL_ENDPOINT_<SERVICE>=URL')
+            [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Google Cloud project (overrides `project` in the file)')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region (overrides `region` in the file)')
+            [CompletionResult]::new('--zones', '--zones', [CompletionResultType]::ParameterName, 'Zones, comma-separated (overrides `zones` in the file)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write sdctl.yaml: interactively in a terminal, or from flags with --yes')
+            [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Show what `up` would create, update or leave alone, step by step')
+            [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Create or update everything (or the named steps and what they need). Safe to re-run')
+            [CompletionResult]::new('down', 'down', [CompletionResultType]::ParameterValue, 'Delete everything (or the named steps and what depends on them), then report leftovers')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show each resource''s live state, what is missing and what drifted from the config')
+            [CompletionResult]::new('preflight', 'preflight', [CompletionResultType]::ParameterValue, 'Check credentials, billing, APIs, permissions, quotas, GPU availability and org policies')
+            [CompletionResult]::new('cost', 'cost', [CompletionResultType]::ParameterValue, 'Estimate the hourly and monthly cost, idle and at full load')
+            [CompletionResult]::new('render', 'render', [CompletionResultType]::ParameterValue, 'Write every Kubernetes object sdctl would apply as YAML')
+            [CompletionResult]::new('build', 'build', [CompletionResultType]::ParameterValue, 'Build the WebUI or runtime image with Cloud Build')
+            [CompletionResult]::new('kubeconfig', 'kubeconfig', [CompletionResultType]::ParameterValue, 'Add a context for the cluster to your kubeconfig (other contexts untouched)')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions: bash, zsh, fish, powershell or elvish')
+            [CompletionResult]::new('runtime', 'runtime', [CompletionResultType]::ParameterValue, 'Components that run inside the cluster (router, sidecar, reclaim)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'sdctl;init' {
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Bound the whole run, e.g. 45m or 2h. On expiry running steps stop; `up` again resumes')
+            [CompletionResult]::new('--api-endpoint', '--api-endpoint', [CompletionResultType]::ParameterName, 'Send every Google API to BASE/<service> (e.g. an emulator). http:// endpoints always get anonymous credentials. One service: SDCTL_ENDPOINT_<SERVICE>=URL')
+            [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Google Cloud project (overrides `project` in the file)')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region (overrides `region` in the file)')
+            [CompletionResult]::new('--zones', '--zones', [CompletionResultType]::ParameterName, 'Zones, comma-separated (overrides `zones` in the file)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'sdctl;plan' {
+            [CompletionResult]::new('--agones-manifest', '--agones-manifest', [CompletionResultType]::ParameterName, 'Use this Agones install.yaml instead of downloading the pinned release (air-gapped use)')
+            [CompletionResult]::new('--driver-manifest', '--driver-manifest', [CompletionResultType]::ParameterName, 'Use this NVIDIA driver installer DaemonSet instead of downloading the pinned one')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Bound the whole run, e.g. 45m or 2h. On expiry running steps stop; `up` again resumes')
+            [CompletionResult]::new('--api-endpoint', '--api-endpoint', [CompletionResultType]::ParameterName, 'Send every Google API to BASE/<service> (e.g. an emulator). http:// endpoints always get anonymous credentials. One service: SDCTL_ENDPOINT_<SERVICE>=URL')
+            [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Google Cloud project (overrides `project` in the file)')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region (overrides `region` in the file)')
+            [CompletionResult]::new('--zones', '--zones', [CompletionResultType]::ParameterName, 'Zones, comma-separated (overrides `zones` in the file)')
+            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Assume an empty project: no credentials, no network')
+            [CompletionResult]::new('--exit-code', '--exit-code', [CompletionResultType]::ParameterName, 'Exit 10 when changes are pending, 0 when everything is in sync')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'sdctl;up' {
+            [CompletionResult]::new('--max-hourly-cost', '--max-hourly-cost', [CompletionResultType]::ParameterName, 'Refuse (exit 3) when the full-load estimate exceeds this many USD per hour')
+            [CompletionResult]::new('--agones-manifest', '--agones-manifest', [CompletionResultType]::ParameterName, 'Use this Agones install.yaml instead of downloading the pinned release (air-gapped use)')
+            [CompletionResult]::new('--driver-manifest', '--driver-manifest', [CompletionResultType]::ParameterName, 'Use this NVIDIA driver installer DaemonSet instead of downloading the pinned one')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Bound the whole run, e.g. 45m or 2h. On expiry running steps stop; `up` again resumes')
+            [CompletionResult]::new('--api-endpoint', '--api-endpoint', [CompletionResultType]::ParameterName, 'Send every Google API to BASE/<service> (e.g. an emulator). http:// endpoints always get anonymous credentials. One service: SDCTL_ENDPOINT_<SERVICE>=URL')
+            [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Google Cloud project (overrides `project` in the file)')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region (overrides `region` in the file)')
+            [CompletionResult]::new('--zones', '--zones', [CompletionResultType]::ParameterName, 'Zones, comma-separated (overrides `zones` in the file)')
+            [CompletionResult]::new('--no-wait', '--no-wait', [CompletionResultType]::ParameterName, 'Skip the closing smoke check (a warm WebUI GameServer Ready)')
+            [CompletionResult]::new('--skip-preflight', '--skip-preflight', [CompletionResultType]::ParameterName, 'Skip the checks that run before anything is created')
+            [CompletionResult]::new('--wait-for-certificate', '--wait-for-certificate', [CompletionResultType]::ParameterName, 'Wait until the managed certificate is active (it needs the DNS record first)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'sdctl;down' {
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Bound the whole run, e.g. 45m or 2h. On expiry running steps stop; `up` again resumes')
+            [CompletionResult]::new('--api-endpoint', '--api-endpoint', [CompletionResultType]::ParameterName, 'Send every Google API to BASE/<service> (e.g. an emulator). http:// endpoints always get anonymous credentials. One service: SDCTL_ENDPOINT_<SERVICE>=URL')
+            [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Google Cloud project (overrides `project` in the file)')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region (overrides `region` in the file)')
+            [CompletionResult]::new('--zones', '--zones', [CompletionResultType]::ParameterName, 'Zones, comma-separated (overrides `zones` in the file)')
+            [CompletionResult]::new('--keep-data', '--keep-data', [CompletionResultType]::ParameterName, 'Keep storage (models, user outputs) and Redis; they are reported as kept')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'sdctl;status' {
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Bound the whole run, e.g. 45m or 2h. On expiry running steps stop; `up` again resumes')
+            [CompletionResult]::new('--api-endpoint', '--api-endpoint', [CompletionResultType]::ParameterName, 'Send every Google API to BASE/<service> (e.g. an emulator). http:// endpoints always get anonymous credentials. One service: SDCTL_ENDPOINT_<SERVICE>=URL')
+            [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Google Cloud project (overrides `project` in the file)')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region (overrides `region` in the file)')
+            [CompletionResult]::new('--zones', '--zones', [CompletionResultType]::ParameterName, 'Zones, comma-separated (overrides `zones` in the file)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'sdctl;preflight' {
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Bound the whole run, e.g. 45m or 2h. On expiry running steps stop; `up` again resumes')
+            [CompletionResult]::new('--api-endpoint', '--api-endpoint', [CompletionResultType]::ParameterName, 'Send every Google API to BASE/<service> (e.g. an emulator). http:// endpoints always get anonymous credentials. One service: SDCTL_ENDPOINT_<SERVICE>=URL')
+            [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Google Cloud project (overrides `project` in the file)')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region (overrides `region` in the file)')
+            [CompletionResult]::new('--zones', '--zones', [CompletionResultType]::ParameterName, 'Zones, comma-separated (overrides `zones` in the file)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'sdctl;cost' {
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Bound the whole run, e.g. 45m or 2h. On expiry running steps stop; `up` again resumes')
+            [CompletionResult]::new('--api-endpoint', '--api-endpoint', [CompletionResultType]::ParameterName, 'Send every Google API to BASE/<service> (e.g. an emulator). http:// endpoints always get anonymous credentials. One service: SDCTL_ENDPOINT_<SERVICE>=URL')
+            [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Google Cloud project (overrides `project` in the file)')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region (overrides `region` in the file)')
+            [CompletionResult]::new('--zones', '--zones', [CompletionResultType]::ParameterName, 'Zones, comma-separated (overrides `zones` in the file)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'sdctl;render' {
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Bound the whole run, e.g. 45m or 2h. On expiry running steps stop; `up` again resumes')
+            [CompletionResult]::new('--api-endpoint', '--api-endpoint', [CompletionResultType]::ParameterName, 'Send every Google API to BASE/<service> (e.g. an emulator). http:// endpoints always get anonymous credentials. One service: SDCTL_ENDPOINT_<SERVICE>=URL')
+            [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Google Cloud project (overrides `project` in the file)')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region (overrides `region` in the file)')
+            [CompletionResult]::new('--zones', '--zones', [CompletionResultType]::ParameterName, 'Zones, comma-separated (overrides `zones` in the file)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'sdctl;build' {
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Bound the whole run, e.g. 45m or 2h. On expiry running steps stop; `up` again resumes')
+            [CompletionResult]::new('--api-endpoint', '--api-endpoint', [CompletionResultType]::ParameterName, 'Send every Google API to BASE/<service> (e.g. an emulator). http:// endpoints always get anonymous credentials. One service: SDCTL_ENDPOINT_<SERVICE>=URL')
+            [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Google Cloud project (overrides `project` in the file)')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region (overrides `region` in the file)')
+            [CompletionResult]::new('--zones', '--zones', [CompletionResultType]::ParameterName, 'Zones, comma-separated (overrides `zones` in the file)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'sdctl;kubeconfig' {
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Bound the whole run, e.g. 45m or 2h. On expiry running steps stop; `up` again resumes')
+            [CompletionResult]::new('--api-endpoint', '--api-endpoint', [CompletionResultType]::ParameterName, 'Send every Google API to BASE/<service> (e.g. an emulator). http:// endpoints always get anonymous credentials. One service: SDCTL_ENDPOINT_<SERVICE>=URL')
+            [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Google Cloud project (overrides `project` in the file)')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region (overrides `region` in the file)')
+            [CompletionResult]::new('--zones', '--zones', [CompletionResultType]::ParameterName, 'Zones, comma-separated (overrides `zones` in the file)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'sdctl;completions' {
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Bound the whole run, e.g. 45m or 2h. On expiry running steps stop; `up` again resumes')
+            [CompletionResult]::new('--api-endpoint', '--api-endpoint', [CompletionResultType]::ParameterName, 'Send every Google API to BASE/<service> (e.g. an emulator). http:// endpoints always get anonymous credentials. One service: SDCTL_ENDPOINT_<SERVICE>=URL')
+            [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Google Cloud project (overrides `project` in the file)')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region (overrides `region` in the file)')
+            [CompletionResult]::new('--zones', '--zones', [CompletionResultType]::ParameterName, 'Zones, comma-separated (overrides `zones` in the file)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'sdctl;runtime' {
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Bound the whole run, e.g. 45m or 2h. On expiry running steps stop; `up` again resumes')
+            [CompletionResult]::new('--api-endpoint', '--api-endpoint', [CompletionResultType]::ParameterName, 'Send every Google API to BASE/<service> (e.g. an emulator). http:// endpoints always get anonymous credentials. One service: SDCTL_ENDPOINT_<SERVICE>=URL')
+            [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Google Cloud project (overrides `project` in the file)')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region (overrides `region` in the file)')
+            [CompletionResult]::new('--zones', '--zones', [CompletionResultType]::ParameterName, 'Zones, comma-separated (overrides `zones` in the file)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('router', 'router', [CompletionResultType]::ParameterValue, 'The per-user reverse proxy behind IAP (runs in the cluster)')
+            [CompletionResult]::new('sidecar', 'sidecar', [CompletionResultType]::ParameterValue, 'Beside each WebUI: marks the GameServer Ready once the WebUI answers (runs in the cluster)')
+            [CompletionResult]::new('reclaim', 'reclaim', [CompletionResultType]::ParameterValue, 'Reclaims idle WebUI GameServers and stale mappings (a CronJob in the cluster)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'sdctl;runtime;router' {
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Bound the whole run, e.g. 45m or 2h. On expiry running steps stop; `up` again resumes')
+            [CompletionResult]::new('--api-endpoint', '--api-endpoint', [CompletionResultType]::ParameterName, 'Send every Google API to BASE/<service> (e.g. an emulator). http:// endpoints always get anonymous credentials. One service: SDCTL_ENDPOINT_<SERVICE>=URL')
+            [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Google Cloud project (overrides `project` in the file)')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region (overrides `region` in the file)')
+            [CompletionResult]::new('--zones', '--zones', [CompletionResultType]::ParameterName, 'Zones, comma-separated (overrides `zones` in the file)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'sdctl;runtime;sidecar' {
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Bound the whole run, e.g. 45m or 2h. On expiry running steps stop; `up` again resumes')
+            [CompletionResult]::new('--api-endpoint', '--api-endpoint', [CompletionResultType]::ParameterName, 'Send every Google API to BASE/<service> (e.g. an emulator). http:// endpoints always get anonymous credentials. One service: SDCTL_ENDPOINT_<SERVICE>=URL')
+            [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Google Cloud project (overrides `project` in the file)')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region (overrides `region` in the file)')
+            [CompletionResult]::new('--zones', '--zones', [CompletionResultType]::ParameterName, 'Zones, comma-separated (overrides `zones` in the file)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'sdctl;runtime;reclaim' {
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Bound the whole run, e.g. 45m or 2h. On expiry running steps stop; `up` again resumes')
+            [CompletionResult]::new('--api-endpoint', '--api-endpoint', [CompletionResultType]::ParameterName, 'Send every Google API to BASE/<service> (e.g. an emulator). http:// endpoints always get anonymous credentials. One service: SDCTL_ENDPOINT_<SERVICE>=URL')
+            [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Google Cloud project (overrides `project` in the file)')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region (overrides `region` in the file)')
+            [CompletionResult]::new('--zones', '--zones', [CompletionResultType]::ParameterName, 'Zones, comma-separated (overrides `zones` in the file)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'sdctl;runtime;help' {
+            [CompletionResult]::new('router', 'router', [CompletionResultType]::ParameterValue, 'The per-user reverse proxy behind IAP (runs in the cluster)')
+            [CompletionResult]::new('sidecar', 'sidecar', [CompletionResultType]::ParameterValue, 'Beside each WebUI: marks the GameServer Ready once the WebUI answers (runs in the cluster)')
+            [CompletionResult]::new('reclaim', 'reclaim', [CompletionResultType]::ParameterValue, 'Reclaims idle WebUI GameServers and stale mappings (a CronJob in the cluster)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'sdctl;runtime;help;router' {
+            break
+        }
+        'sdctl;runtime;help;sidecar' {
+            break
+        }
+        'sdctl;runtime;help;reclaim' {
+            break
+        }
+        'sdctl;runtime;help;help' {
+            break
+        }
+        'sdctl;help' {
+            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write sdctl.yaml: interactively in a terminal, or from flags with --yes')
+            [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Show what `up` would create, update or leave alone, step by step')
+            [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Create or update everything (or the named steps and what they need). Safe to re-run')
+            [CompletionResult]::new('down', 'down', [CompletionResultType]::ParameterValue, 'Delete everything (or the named steps and what depends on them), then report leftovers')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show each resource''s live state, what is missing and what drifted from the config')
+            [CompletionResult]::new('preflight', 'preflight', [CompletionResultType]::ParameterValue, 'Check credentials, billing, APIs, permissions, quotas, GPU availability and org policies')
+            [CompletionResult]::new('cost', 'cost', [CompletionResultType]::ParameterValue, 'Estimate the hourly and monthly cost, idle and at full load')
+            [CompletionResult]::new('render', 'render', [CompletionResultType]::ParameterValue, 'Write every Kubernetes object sdctl would apply as YAML')
+            [CompletionResult]::new('build', 'build', [CompletionResultType]::ParameterValue, 'Build the WebUI or runtime image with Cloud Build')
+            [CompletionResult]::new('kubeconfig', 'kubeconfig', [CompletionResultType]::ParameterValue, 'Add a context for the cluster to your kubeconfig (other contexts untouched)')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions: bash, zsh, fish, powershell or elvish')
+            [CompletionResult]::new('runtime', 'runtime', [CompletionResultType]::ParameterValue, 'Components that run inside the cluster (router, sidecar, reclaim)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'sdctl;help;init' {
+            break
+        }
+        'sdctl;help;plan' {
+            break
+        }
+        'sdctl;help;up' {
+            break
+        }
+        'sdctl;help;down' {
+            break
+        }
+        'sdctl;help;status' {
+            break
+        }
+        'sdctl;help;preflight' {
+            break
+        }
+        'sdctl;help;cost' {
+            break
+        }
+        'sdctl;help;render' {
+            break
+        }
+        'sdctl;help;build' {
+            break
+        }
+        'sdctl;help;kubeconfig' {
+            break
+        }
+        'sdctl;help;completions' {
+            break
+        }
+        'sdctl;help;runtime' {
+            [CompletionResult]::new('router', 'router', [CompletionResultType]::ParameterValue, 'The per-user reverse proxy behind IAP (runs in the cluster)')
+            [CompletionResult]::new('sidecar', 'sidecar', [CompletionResultType]::ParameterValue, 'Beside each WebUI: marks the GameServer Ready once the WebUI answers (runs in the cluster)')
+            [CompletionResult]::new('reclaim', 'reclaim', [CompletionResultType]::ParameterValue, 'Reclaims idle WebUI GameServers and stale mappings (a CronJob in the cluster)')
+            break
+        }
+        'sdctl;help;runtime;router' {
+            break
+        }
+        'sdctl;help;runtime;sidecar' {
+            break
+        }
+        'sdctl;help;runtime;reclaim' {
+            break
+        }
+        'sdctl;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

@@ -1,0 +1,266 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_sdctl_global_optspecs
+    string join \n c/config= o/output= y/yes timeout= api-endpoint= project= region= zones= v/verbose h/help V/version
+end
+
+function __fish_sdctl_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_sdctl_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_sdctl_using_subcommand
+    set -l cmd (__fish_sdctl_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c sdctl -n "__fish_sdctl_needs_command" -s c -l config -d 'Configuration file' -r -F
+complete -c sdctl -n "__fish_sdctl_needs_command" -s o -l output -d 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)' -r -f -a "human\t''
+json\t''"
+complete -c sdctl -n "__fish_sdctl_needs_command" -l timeout -d 'Bound the whole run, e.g. 45m or 2h. On expiry running steps stop; `up` again resumes' -r
+complete -c sdctl -n "__fish_sdctl_needs_command" -l api-endpoint -d 'Send every Google API to BASE/<service> (e.g. an emulator). http:// endpoints always get anonymous credentials. One service: SDCTL_ENDPOINT_<SERVICE>=URL' -r
+complete -c sdctl -n "__fish_sdctl_needs_command" -l project -d 'Google Cloud project (overrides `project` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_needs_command" -l region -d 'Region (overrides `region` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_needs_command" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_needs_command" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
+complete -c sdctl -n "__fish_sdctl_needs_command" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
+complete -c sdctl -n "__fish_sdctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sdctl -n "__fish_sdctl_needs_command" -s V -l version -d 'Print version'
+complete -c sdctl -n "__fish_sdctl_needs_command" -f -a "init" -d 'Write sdctl.yaml: interactively in a terminal, or from flags with --yes'
+complete -c sdctl -n "__fish_sdctl_needs_command" -f -a "plan" -d 'Show what `up` would create, update or leave alone, step by step'
+complete -c sdctl -n "__fish_sdctl_needs_command" -f -a "up" -d 'Create or update everything (or the named steps and what they need). Safe to re-run'
+complete -c sdctl -n "__fish_sdctl_needs_command" -f -a "down" -d 'Delete everything (or the named steps and what depends on them), then report leftovers'
+complete -c sdctl -n "__fish_sdctl_needs_command" -f -a "status" -d 'Show each resource\'s live state, what is missing and what drifted from the config'
+complete -c sdctl -n "__fish_sdctl_needs_command" -f -a "preflight" -d 'Check credentials, billing, APIs, permissions, quotas, GPU availability and org policies'
+complete -c sdctl -n "__fish_sdctl_needs_command" -f -a "cost" -d 'Estimate the hourly and monthly cost, idle and at full load'
+complete -c sdctl -n "__fish_sdctl_needs_command" -f -a "render" -d 'Write every Kubernetes object sdctl would apply as YAML'
+complete -c sdctl -n "__fish_sdctl_needs_command" -f -a "build" -d 'Build the WebUI or runtime image with Cloud Build'
+complete -c sdctl -n "__fish_sdctl_needs_command" -f -a "kubeconfig" -d 'Add a context for the cluster to your kubeconfig (other contexts untouched)'
+complete -c sdctl -n "__fish_sdctl_needs_command" -f -a "completions" -d 'Print shell completions: bash, zsh, fish, powershell or elvish'
+complete -c sdctl -n "__fish_sdctl_needs_command" -f -a "runtime" -d 'Components that run inside the cluster (router, sidecar, reclaim)'
+complete -c sdctl -n "__fish_sdctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand init" -s c -l config -d 'Configuration file' -r -F
+complete -c sdctl -n "__fish_sdctl_using_subcommand init" -s o -l output -d 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)' -r -f -a "human\t''
+json\t''"
+complete -c sdctl -n "__fish_sdctl_using_subcommand init" -l timeout -d 'Bound the whole run, e.g. 45m or 2h. On expiry running steps stop; `up` again resumes' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand init" -l api-endpoint -d 'Send every Google API to BASE/<service> (e.g. an emulator). http:// endpoints always get anonymous credentials. One service: SDCTL_ENDPOINT_<SERVICE>=URL' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand init" -l project -d 'Google Cloud project (overrides `project` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand init" -l region -d 'Region (overrides `region` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand init" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand init" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand init" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
+complete -c sdctl -n "__fish_sdctl_using_subcommand init" -s h -l help -d 'Print help'
+complete -c sdctl -n "__fish_sdctl_using_subcommand init" -s V -l version -d 'Print version'
+complete -c sdctl -n "__fish_sdctl_using_subcommand plan" -l agones-manifest -d 'Use this Agones install.yaml instead of downloading the pinned release (air-gapped use)' -r -F
+complete -c sdctl -n "__fish_sdctl_using_subcommand plan" -l driver-manifest -d 'Use this NVIDIA driver installer DaemonSet instead of downloading the pinned one' -r -F
+complete -c sdctl -n "__fish_sdctl_using_subcommand plan" -s c -l config -d 'Configuration file' -r -F
+complete -c sdctl -n "__fish_sdctl_using_subcommand plan" -s o -l output -d 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)' -r -f -a "human\t''
+json\t''"
+complete -c sdctl -n "__fish_sdctl_using_subcommand plan" -l timeout -d 'Bound the whole run, e.g. 45m or 2h. On expiry running steps stop; `up` again resumes' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand plan" -l api-endpoint -d 'Send every Google API to BASE/<service> (e.g. an emulator). http:// endpoints always get anonymous credentials. One service: SDCTL_ENDPOINT_<SERVICE>=URL' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand plan" -l project -d 'Google Cloud project (overrides `project` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand plan" -l region -d 'Region (overrides `region` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand plan" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand plan" -l offline -d 'Assume an empty project: no credentials, no network'
+complete -c sdctl -n "__fish_sdctl_using_subcommand plan" -l exit-code -d 'Exit 10 when changes are pending, 0 when everything is in sync'
+complete -c sdctl -n "__fish_sdctl_using_subcommand plan" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand plan" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
+complete -c sdctl -n "__fish_sdctl_using_subcommand plan" -s h -l help -d 'Print help'
+complete -c sdctl -n "__fish_sdctl_using_subcommand plan" -s V -l version -d 'Print version'
+complete -c sdctl -n "__fish_sdctl_using_subcommand up" -l max-hourly-cost -d 'Refuse (exit 3) when the full-load estimate exceeds this many USD per hour' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand up" -l agones-manifest -d 'Use this Agones install.yaml instead of downloading the pinned release (air-gapped use)' -r -F
+complete -c sdctl -n "__fish_sdctl_using_subcommand up" -l driver-manifest -d 'Use this NVIDIA driver installer DaemonSet instead of downloading the pinned one' -r -F
+complete -c sdctl -n "__fish_sdctl_using_subcommand up" -s c -l config -d 'Configuration file' -r -F
+complete -c sdctl -n "__fish_sdctl_using_subcommand up" -s o -l output -d 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)' -r -f -a "human\t''
+json\t''"
+complete -c sdctl -n "__fish_sdctl_using_subcommand up" -l timeout -d 'Bound the whole run, e.g. 45m or 2h. On expiry running steps stop; `up` again resumes' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand up" -l api-endpoint -d 'Send every Google API to BASE/<service> (e.g. an emulator). http:// endpoints always get anonymous credentials. One service: SDCTL_ENDPOINT_<SERVICE>=URL' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand up" -l project -d 'Google Cloud project (overrides `project` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand up" -l region -d 'Region (overrides `region` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand up" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand up" -l no-wait -d 'Skip the closing smoke check (a warm WebUI GameServer Ready)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand up" -l skip-preflight -d 'Skip the checks that run before anything is created'
+complete -c sdctl -n "__fish_sdctl_using_subcommand up" -l wait-for-certificate -d 'Wait until the managed certificate is active (it needs the DNS record first)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand up" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand up" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
+complete -c sdctl -n "__fish_sdctl_using_subcommand up" -s h -l help -d 'Print help'
+complete -c sdctl -n "__fish_sdctl_using_subcommand up" -s V -l version -d 'Print version'
+complete -c sdctl -n "__fish_sdctl_using_subcommand down" -s c -l config -d 'Configuration file' -r -F
+complete -c sdctl -n "__fish_sdctl_using_subcommand down" -s o -l output -d 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)' -r -f -a "human\t''
+json\t''"
+complete -c sdctl -n "__fish_sdctl_using_subcommand down" -l timeout -d 'Bound the whole run, e.g. 45m or 2h. On expiry running steps stop; `up` again resumes' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand down" -l api-endpoint -d 'Send every Google API to BASE/<service> (e.g. an emulator). http:// endpoints always get anonymous credentials. One service: SDCTL_ENDPOINT_<SERVICE>=URL' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand down" -l project -d 'Google Cloud project (overrides `project` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand down" -l region -d 'Region (overrides `region` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand down" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand down" -l keep-data -d 'Keep storage (models, user outputs) and Redis; they are reported as kept'
+complete -c sdctl -n "__fish_sdctl_using_subcommand down" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand down" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
+complete -c sdctl -n "__fish_sdctl_using_subcommand down" -s h -l help -d 'Print help'
+complete -c sdctl -n "__fish_sdctl_using_subcommand down" -s V -l version -d 'Print version'
+complete -c sdctl -n "__fish_sdctl_using_subcommand status" -s c -l config -d 'Configuration file' -r -F
+complete -c sdctl -n "__fish_sdctl_using_subcommand status" -s o -l output -d 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)' -r -f -a "human\t''
+json\t''"
+complete -c sdctl -n "__fish_sdctl_using_subcommand status" -l timeout -d 'Bound the whole run, e.g. 45m or 2h. On expiry running steps stop; `up` again resumes' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand status" -l api-endpoint -d 'Send every Google API to BASE/<service> (e.g. an emulator). http:// endpoints always get anonymous credentials. One service: SDCTL_ENDPOINT_<SERVICE>=URL' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand status" -l project -d 'Google Cloud project (overrides `project` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand status" -l region -d 'Region (overrides `region` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand status" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand status" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand status" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
+complete -c sdctl -n "__fish_sdctl_using_subcommand status" -s h -l help -d 'Print help'
+complete -c sdctl -n "__fish_sdctl_using_subcommand status" -s V -l version -d 'Print version'
+complete -c sdctl -n "__fish_sdctl_using_subcommand preflight" -s c -l config -d 'Configuration file' -r -F
+complete -c sdctl -n "__fish_sdctl_using_subcommand preflight" -s o -l output -d 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)' -r -f -a "human\t''
+json\t''"
+complete -c sdctl -n "__fish_sdctl_using_subcommand preflight" -l timeout -d 'Bound the whole run, e.g. 45m or 2h. On expiry running steps stop; `up` again resumes' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand preflight" -l api-endpoint -d 'Send every Google API to BASE/<service> (e.g. an emulator). http:// endpoints always get anonymous credentials. One service: SDCTL_ENDPOINT_<SERVICE>=URL' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand preflight" -l project -d 'Google Cloud project (overrides `project` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand preflight" -l region -d 'Region (overrides `region` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand preflight" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand preflight" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand preflight" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
+complete -c sdctl -n "__fish_sdctl_using_subcommand preflight" -s h -l help -d 'Print help'
+complete -c sdctl -n "__fish_sdctl_using_subcommand preflight" -s V -l version -d 'Print version'
+complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -s c -l config -d 'Configuration file' -r -F
+complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -s o -l output -d 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)' -r -f -a "human\t''
+json\t''"
+complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -l timeout -d 'Bound the whole run, e.g. 45m or 2h. On expiry running steps stop; `up` again resumes' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -l api-endpoint -d 'Send every Google API to BASE/<service> (e.g. an emulator). http:// endpoints always get anonymous credentials. One service: SDCTL_ENDPOINT_<SERVICE>=URL' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -l project -d 'Google Cloud project (overrides `project` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -l region -d 'Region (overrides `region` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
+complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -s h -l help -d 'Print help'
+complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -s V -l version -d 'Print version'
+complete -c sdctl -n "__fish_sdctl_using_subcommand render" -s c -l config -d 'Configuration file' -r -F
+complete -c sdctl -n "__fish_sdctl_using_subcommand render" -s o -l output -d 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)' -r -f -a "human\t''
+json\t''"
+complete -c sdctl -n "__fish_sdctl_using_subcommand render" -l timeout -d 'Bound the whole run, e.g. 45m or 2h. On expiry running steps stop; `up` again resumes' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand render" -l api-endpoint -d 'Send every Google API to BASE/<service> (e.g. an emulator). http:// endpoints always get anonymous credentials. One service: SDCTL_ENDPOINT_<SERVICE>=URL' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand render" -l project -d 'Google Cloud project (overrides `project` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand render" -l region -d 'Region (overrides `region` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand render" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand render" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand render" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
+complete -c sdctl -n "__fish_sdctl_using_subcommand render" -s h -l help -d 'Print help'
+complete -c sdctl -n "__fish_sdctl_using_subcommand render" -s V -l version -d 'Print version'
+complete -c sdctl -n "__fish_sdctl_using_subcommand build" -s c -l config -d 'Configuration file' -r -F
+complete -c sdctl -n "__fish_sdctl_using_subcommand build" -s o -l output -d 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)' -r -f -a "human\t''
+json\t''"
+complete -c sdctl -n "__fish_sdctl_using_subcommand build" -l timeout -d 'Bound the whole run, e.g. 45m or 2h. On expiry running steps stop; `up` again resumes' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand build" -l api-endpoint -d 'Send every Google API to BASE/<service> (e.g. an emulator). http:// endpoints always get anonymous credentials. One service: SDCTL_ENDPOINT_<SERVICE>=URL' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand build" -l project -d 'Google Cloud project (overrides `project` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand build" -l region -d 'Region (overrides `region` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand build" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand build" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand build" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
+complete -c sdctl -n "__fish_sdctl_using_subcommand build" -s h -l help -d 'Print help'
+complete -c sdctl -n "__fish_sdctl_using_subcommand build" -s V -l version -d 'Print version'
+complete -c sdctl -n "__fish_sdctl_using_subcommand kubeconfig" -s c -l config -d 'Configuration file' -r -F
+complete -c sdctl -n "__fish_sdctl_using_subcommand kubeconfig" -s o -l output -d 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)' -r -f -a "human\t''
+json\t''"
+complete -c sdctl -n "__fish_sdctl_using_subcommand kubeconfig" -l timeout -d 'Bound the whole run, e.g. 45m or 2h. On expiry running steps stop; `up` again resumes' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand kubeconfig" -l api-endpoint -d 'Send every Google API to BASE/<service> (e.g. an emulator). http:// endpoints always get anonymous credentials. One service: SDCTL_ENDPOINT_<SERVICE>=URL' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand kubeconfig" -l project -d 'Google Cloud project (overrides `project` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand kubeconfig" -l region -d 'Region (overrides `region` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand kubeconfig" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand kubeconfig" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand kubeconfig" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
+complete -c sdctl -n "__fish_sdctl_using_subcommand kubeconfig" -s h -l help -d 'Print help'
+complete -c sdctl -n "__fish_sdctl_using_subcommand kubeconfig" -s V -l version -d 'Print version'
+complete -c sdctl -n "__fish_sdctl_using_subcommand completions" -s c -l config -d 'Configuration file' -r -F
+complete -c sdctl -n "__fish_sdctl_using_subcommand completions" -s o -l output -d 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)' -r -f -a "human\t''
+json\t''"
+complete -c sdctl -n "__fish_sdctl_using_subcommand completions" -l timeout -d 'Bound the whole run, e.g. 45m or 2h. On expiry running steps stop; `up` again resumes' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand completions" -l api-endpoint -d 'Send every Google API to BASE/<service> (e.g. an emulator). http:// endpoints always get anonymous credentials. One service: SDCTL_ENDPOINT_<SERVICE>=URL' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand completions" -l project -d 'Google Cloud project (overrides `project` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand completions" -l region -d 'Region (overrides `region` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand completions" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand completions" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand completions" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
+complete -c sdctl -n "__fish_sdctl_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c sdctl -n "__fish_sdctl_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and not __fish_seen_subcommand_from router sidecar reclaim help" -s c -l config -d 'Configuration file' -r -F
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and not __fish_seen_subcommand_from router sidecar reclaim help" -s o -l output -d 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)' -r -f -a "human\t''
+json\t''"
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and not __fish_seen_subcommand_from router sidecar reclaim help" -l timeout -d 'Bound the whole run, e.g. 45m or 2h. On expiry running steps stop; `up` again resumes' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and not __fish_seen_subcommand_from router sidecar reclaim help" -l api-endpoint -d 'Send every Google API to BASE/<service> (e.g. an emulator). http:// endpoints always get anonymous credentials. One service: SDCTL_ENDPOINT_<SERVICE>=URL' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and not __fish_seen_subcommand_from router sidecar reclaim help" -l project -d 'Google Cloud project (overrides `project` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and not __fish_seen_subcommand_from router sidecar reclaim help" -l region -d 'Region (overrides `region` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and not __fish_seen_subcommand_from router sidecar reclaim help" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and not __fish_seen_subcommand_from router sidecar reclaim help" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and not __fish_seen_subcommand_from router sidecar reclaim help" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and not __fish_seen_subcommand_from router sidecar reclaim help" -s h -l help -d 'Print help'
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and not __fish_seen_subcommand_from router sidecar reclaim help" -s V -l version -d 'Print version'
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and not __fish_seen_subcommand_from router sidecar reclaim help" -f -a "router" -d 'The per-user reverse proxy behind IAP (runs in the cluster)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and not __fish_seen_subcommand_from router sidecar reclaim help" -f -a "sidecar" -d 'Beside each WebUI: marks the GameServer Ready once the WebUI answers (runs in the cluster)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and not __fish_seen_subcommand_from router sidecar reclaim help" -f -a "reclaim" -d 'Reclaims idle WebUI GameServers and stale mappings (a CronJob in the cluster)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and not __fish_seen_subcommand_from router sidecar reclaim help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -s c -l config -d 'Configuration file' -r -F
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -s o -l output -d 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)' -r -f -a "human\t''
+json\t''"
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -l timeout -d 'Bound the whole run, e.g. 45m or 2h. On expiry running steps stop; `up` again resumes' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -l api-endpoint -d 'Send every Google API to BASE/<service> (e.g. an emulator). http:// endpoints always get anonymous credentials. One service: SDCTL_ENDPOINT_<SERVICE>=URL' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -l project -d 'Google Cloud project (overrides `project` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -l region -d 'Region (overrides `region` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -s h -l help -d 'Print help'
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -s V -l version -d 'Print version'
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from sidecar" -s c -l config -d 'Configuration file' -r -F
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from sidecar" -s o -l output -d 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)' -r -f -a "human\t''
+json\t''"
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from sidecar" -l timeout -d 'Bound the whole run, e.g. 45m or 2h. On expiry running steps stop; `up` again resumes' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from sidecar" -l api-endpoint -d 'Send every Google API to BASE/<service> (e.g. an emulator). http:// endpoints always get anonymous credentials. One service: SDCTL_ENDPOINT_<SERVICE>=URL' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from sidecar" -l project -d 'Google Cloud project (overrides `project` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from sidecar" -l region -d 'Region (overrides `region` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from sidecar" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from sidecar" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from sidecar" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from sidecar" -s h -l help -d 'Print help'
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from sidecar" -s V -l version -d 'Print version'
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from reclaim" -s c -l config -d 'Configuration file' -r -F
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from reclaim" -s o -l output -d 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)' -r -f -a "human\t''
+json\t''"
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from reclaim" -l timeout -d 'Bound the whole run, e.g. 45m or 2h. On expiry running steps stop; `up` again resumes' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from reclaim" -l api-endpoint -d 'Send every Google API to BASE/<service> (e.g. an emulator). http:// endpoints always get anonymous credentials. One service: SDCTL_ENDPOINT_<SERVICE>=URL' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from reclaim" -l project -d 'Google Cloud project (overrides `project` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from reclaim" -l region -d 'Region (overrides `region` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from reclaim" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from reclaim" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from reclaim" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from reclaim" -s h -l help -d 'Print help'
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from reclaim" -s V -l version -d 'Print version'
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from help" -f -a "router" -d 'The per-user reverse proxy behind IAP (runs in the cluster)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from help" -f -a "sidecar" -d 'Beside each WebUI: marks the GameServer Ready once the WebUI answers (runs in the cluster)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from help" -f -a "reclaim" -d 'Reclaims idle WebUI GameServers and stale mappings (a CronJob in the cluster)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand help; and not __fish_seen_subcommand_from init plan up down status preflight cost render build kubeconfig completions runtime help" -f -a "init" -d 'Write sdctl.yaml: interactively in a terminal, or from flags with --yes'
+complete -c sdctl -n "__fish_sdctl_using_subcommand help; and not __fish_seen_subcommand_from init plan up down status preflight cost render build kubeconfig completions runtime help" -f -a "plan" -d 'Show what `up` would create, update or leave alone, step by step'
+complete -c sdctl -n "__fish_sdctl_using_subcommand help; and not __fish_seen_subcommand_from init plan up down status preflight cost render build kubeconfig completions runtime help" -f -a "up" -d 'Create or update everything (or the named steps and what they need). Safe to re-run'
+complete -c sdctl -n "__fish_sdctl_using_subcommand help; and not __fish_seen_subcommand_from init plan up down status preflight cost render build kubeconfig completions runtime help" -f -a "down" -d 'Delete everything (or the named steps and what depends on them), then report leftovers'
+complete -c sdctl -n "__fish_sdctl_using_subcommand help; and not __fish_seen_subcommand_from init plan up down status preflight cost render build kubeconfig completions runtime help" -f -a "status" -d 'Show each resource\'s live state, what is missing and what drifted from the config'
+complete -c sdctl -n "__fish_sdctl_using_subcommand help; and not __fish_seen_subcommand_from init plan up down status preflight cost render build kubeconfig completions runtime help" -f -a "preflight" -d 'Check credentials, billing, APIs, permissions, quotas, GPU availability and org policies'
+complete -c sdctl -n "__fish_sdctl_using_subcommand help; and not __fish_seen_subcommand_from init plan up down status preflight cost render build kubeconfig completions runtime help" -f -a "cost" -d 'Estimate the hourly and monthly cost, idle and at full load'
+complete -c sdctl -n "__fish_sdctl_using_subcommand help; and not __fish_seen_subcommand_from init plan up down status preflight cost render build kubeconfig completions runtime help" -f -a "render" -d 'Write every Kubernetes object sdctl would apply as YAML'
+complete -c sdctl -n "__fish_sdctl_using_subcommand help; and not __fish_seen_subcommand_from init plan up down status preflight cost render build kubeconfig completions runtime help" -f -a "build" -d 'Build the WebUI or runtime image with Cloud Build'
+complete -c sdctl -n "__fish_sdctl_using_subcommand help; and not __fish_seen_subcommand_from init plan up down status preflight cost render build kubeconfig completions runtime help" -f -a "kubeconfig" -d 'Add a context for the cluster to your kubeconfig (other contexts untouched)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand help; and not __fish_seen_subcommand_from init plan up down status preflight cost render build kubeconfig completions runtime help" -f -a "completions" -d 'Print shell completions: bash, zsh, fish, powershell or elvish'
+complete -c sdctl -n "__fish_sdctl_using_subcommand help; and not __fish_seen_subcommand_from init plan up down status preflight cost render build kubeconfig completions runtime help" -f -a "runtime" -d 'Components that run inside the cluster (router, sidecar, reclaim)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand help; and not __fish_seen_subcommand_from init plan up down status preflight cost render build kubeconfig completions runtime help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand help; and __fish_seen_subcommand_from runtime" -f -a "router" -d 'The per-user reverse proxy behind IAP (runs in the cluster)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand help; and __fish_seen_subcommand_from runtime" -f -a "sidecar" -d 'Beside each WebUI: marks the GameServer Ready once the WebUI answers (runs in the cluster)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand help; and __fish_seen_subcommand_from runtime" -f -a "reclaim" -d 'Reclaims idle WebUI GameServers and stale mappings (a CronJob in the cluster)'
