@@ -38,10 +38,7 @@ pub struct Exit {
 
 impl Exit {
     pub fn new(code: ExitCode, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-        }
+        Self { code, message: message.into() }
     }
 
     pub fn usage(message: impl Into<String>) -> Self {

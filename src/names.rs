@@ -171,12 +171,7 @@ impl Names {
 
     /// `REGION-docker.pkg.dev/PROJECT/REPO/IMAGE`.
     pub fn image(&self, image: &str) -> String {
-        format!(
-            "{}-docker.pkg.dev/{}/{}/{image}",
-            self.region,
-            self.project.replace(':', "/"),
-            self.repository
-        )
+        format!("{}-docker.pkg.dev/{}/{}/{image}", self.region, self.project.replace(':', "/"), self.repository)
     }
 
     // --- Kubernetes ---

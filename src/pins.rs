@@ -30,10 +30,7 @@ pub fn agones_versions() -> Vec<&'static str> {
 
 /// The newest pinned release that supports Kubernetes `1.<minor>`.
 pub fn agones_for_kubernetes(minor: u32) -> Option<&'static AgonesRelease> {
-    AGONES
-        .iter()
-        .filter(|r| r.kubernetes_minors.contains(&minor))
-        .max_by_key(|r| version_key(r.version))
+    AGONES.iter().filter(|r| r.kubernetes_minors.contains(&minor)).max_by_key(|r| version_key(r.version))
 }
 
 fn version_key(v: &str) -> Vec<u32> {

@@ -10,10 +10,7 @@ use crate::steps::{self, Env, RunOptions};
 
 pub async fn run(inv: &Invocation, args: DownArgs) -> anyhow::Result<ExitCode> {
     let config = inv.load_config()?;
-    let options = RunOptions {
-        keep_data: args.keep_data,
-        ..RunOptions::default()
-    };
+    let options = RunOptions { keep_data: args.keep_data, ..RunOptions::default() };
     let env = Arc::new(Env::new(config, options));
     let graph = steps::graph(&env.config)?;
     let ids = graph.parse_ids(&args.steps)?;
@@ -43,7 +40,10 @@ fn confirm(inv: &Invocation, env: &Env, doomed: &[String], keep_data: bool) -> a
         return Ok(());
     }
     if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
-        return Err(Exit::usage("`sdctl down` deletes resources and needs confirmation: run it in a terminal, or pass -y").into());
+        return Err(Exit::usage(
+            "`sdctl down` deletes resources and needs confirmation: run it in a terminal, or pass -y",
+        )
+        .into());
     }
     let mut text = format!("This deletes environment {} in project {}:\n", env.config.name, env.config.project);
     for d in doomed {
@@ -53,14 +53,6 @@ fn confirm(inv: &Invocation, env: &Env, doomed: &[String], keep_data: bool) -> a
         text.push_str("Models and user outputs on the shared storage are destroyed (keep them with --keep-data).\n");
     }
     inv.ui.err(text.trim_end());
-    let yes = dialoguer::Confirm::new()
-        .with_prompt("Delete?")
-        .default(false)
-        .interact()
-        .unwrap_or(false);
-    if yes {
-        Ok(())
-    } else {
-        Err(Exit::usage("nothing deleted").into())
-    }
+    let yes = dialoguer::Confirm::new().with_prompt("Delete?").default(false).interact().unwrap_or(false);
+    if yes { Ok(()) } else { Err(Exit::usage("nothing deleted").into()) }
 }

@@ -27,12 +27,7 @@ impl Invocation {
             .and_then(|v| v.parse::<f64>().ok())
             .map(TimeScale::new)
             .unwrap_or_default();
-        Self {
-            global,
-            ui,
-            time,
-            cancel: CancellationToken::new(),
-        }
+        Self { global, ui, time, cancel: CancellationToken::new() }
     }
 
     /// Ctrl-C cancels the run: nothing new starts, running steps stop at their next wait point.
@@ -53,10 +48,7 @@ impl Invocation {
 
     pub fn overrides(&self) -> Overrides {
         let sourced = |value: &Option<String>, flag: &str, env: &str| {
-            value.clone().map(|value| Sourced {
-                value,
-                source: format!("{flag} or {env}"),
-            })
+            value.clone().map(|value| Sourced { value, source: format!("{flag} or {env}") })
         };
         Overrides {
             name: None,
@@ -72,12 +64,7 @@ impl Invocation {
     }
 
     pub fn shared(&self, reporter: Arc<dyn Reporter>) -> Arc<RunShared> {
-        Arc::new(RunShared {
-            reporter,
-            cancel: self.cancel.clone(),
-            time: self.time,
-            locks: ClusterLocks::default(),
-        })
+        Arc::new(RunShared { reporter, cancel: self.cancel.clone(), time: self.time, locks: ClusterLocks::default() })
     }
 
     pub fn limits(&self) -> Limits {

@@ -34,9 +34,5 @@ pub async fn run(inv: &Invocation, args: PlanArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::Error);
     }
-    Ok(if args.exit_code && pending {
-        ExitCode::Pending
-    } else {
-        ExitCode::Ok
-    })
+    Ok(if args.exit_code && pending { ExitCode::Pending } else { ExitCode::Ok })
 }

@@ -48,11 +48,7 @@ pub fn finish(inv: &Invocation, report: &RunReport, command: &str) -> ExitCode {
         ));
         return ExitCode::Interrupted;
     }
-    let why = if report.timed_out {
-        "the --timeout expired"
-    } else {
-        "a step failed"
-    };
+    let why = if report.timed_out { "the --timeout expired" } else { "a step failed" };
     inv.ui.err(&format!(
         "{why}: {} step(s) did not finish ({}). Fix the cause shown above and run `sdctl {command}` again: it resumes where it stopped.",
         left.len(),

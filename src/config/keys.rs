@@ -17,11 +17,7 @@ fn walk(root: &Value, schema: &Value, value: &mut Value, path: &str, problems: &
     if let Some(branches) = schema.get("anyOf").or_else(|| schema.get("oneOf")) {
         if let Some(branches) = branches.as_array() {
             let wanted = json_type(value);
-            if let Some(branch) = branches
-                .iter()
-                .map(|b| resolve(root, b))
-                .find(|b| accepts_type(b, wanted))
-            {
+            if let Some(branch) = branches.iter().map(|b| resolve(root, b)).find(|b| accepts_type(b, wanted)) {
                 walk(root, branch, value, path, problems);
             }
         }
@@ -40,13 +36,7 @@ fn walk(root: &Value, schema: &Value, value: &mut Value, path: &str, problems: &
     }
 }
 
-fn walk_object(
-    root: &Value,
-    schema: &Value,
-    map: &mut Map<String, Value>,
-    path: &str,
-    problems: &mut Problems,
-) {
+fn walk_object(root: &Value, schema: &Value, map: &mut Map<String, Value>, path: &str, problems: &mut Problems) {
     let properties = schema.get("properties").and_then(Value::as_object);
     let additional = schema.get("additionalProperties");
     let mut unknown = Vec::new();
@@ -55,17 +45,13 @@ fn walk_object(
         match (properties.and_then(|p| p.get(key)), additional) {
             (Some(child_schema), _) => walk(root, child_schema, child, &child_path, problems),
             (None, Some(Value::Bool(false))) => unknown.push(key.clone()),
-            (None, Some(map_schema @ Value::Object(_))) => {
-                walk(root, map_schema, child, &child_path, problems)
-            }
+            (None, Some(map_schema @ Value::Object(_))) => walk(root, map_schema, child, &child_path, problems),
             (None, _) => {}
         }
     }
     for key in unknown {
         map.remove(&key);
-        let known: Vec<&str> = properties
-            .map(|p| p.keys().map(String::as_str).collect())
-            .unwrap_or_default();
+        let known: Vec<&str> = properties.map(|p| p.keys().map(String::as_str).collect()).unwrap_or_default();
         let fix = match nearest(&key, &known) {
             Some(k) => format!("did you mean `{}`?", join(path, k)),
             None if known.is_empty() => "remove it".to_string(),
@@ -109,11 +95,7 @@ fn accepts_type(schema: &Value, wanted: &str) -> bool {
 }
 
 fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_string()
-    } else {
-        format!("{path}.{key}")
-    }
+    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
 }
 
 /// The known key closest to `key`: same letters ignoring case and separators

@@ -30,10 +30,7 @@ pub fn load(path: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
             problems: vec![Problem::new(path.display().to_string(), "cannot be read", fix)],
         }
     })?;
-    parse(&text, overrides).map_err(|problems| ConfigError {
-        file: path.to_path_buf(),
-        problems,
-    })
+    parse(&text, overrides).map_err(|problems| ConfigError { file: path.to_path_buf(), problems })
 }
 
 /// Parses configuration text; on failure returns every problem found.

@@ -60,12 +60,8 @@ pub enum ReleaseChannel {
 }
 
 impl ReleaseChannel {
-    pub const ALL: [(&'static str, ReleaseChannel); 4] = [
-        ("rapid", Self::Rapid),
-        ("regular", Self::Regular),
-        ("stable", Self::Stable),
-        ("extended", Self::Extended),
-    ];
+    pub const ALL: [(&'static str, ReleaseChannel); 4] =
+        [("rapid", Self::Rapid), ("regular", Self::Regular), ("stable", Self::Stable), ("extended", Self::Extended)];
 
     /// The GKE API's enum name.
     pub fn api_name(self) -> &'static str {
@@ -149,11 +145,8 @@ pub enum GpuDriver {
 }
 
 impl GpuDriver {
-    pub const ALL: [(&'static str, GpuDriver); 3] = [
-        ("latest", Self::Latest),
-        ("default", Self::Default),
-        ("daemonset", Self::Daemonset),
-    ];
+    pub const ALL: [(&'static str, GpuDriver); 3] =
+        [("latest", Self::Latest), ("default", Self::Default), ("daemonset", Self::Daemonset)];
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -191,11 +184,7 @@ impl FilestoreTier {
     ];
 
     pub fn name(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(_, t)| *t == self)
-            .map(|(n, _)| *n)
-            .unwrap_or("BASIC_HDD")
+        Self::ALL.iter().find(|(_, t)| *t == self).map(|(n, _)| *n).unwrap_or("BASIC_HDD")
     }
 
     /// Smallest instance the tier allows, in GiB (Filestore service tiers page).
@@ -246,8 +235,7 @@ pub enum RedisTier {
 }
 
 impl RedisTier {
-    pub const ALL: [(&'static str, RedisTier); 2] =
-        [("BASIC", Self::Basic), ("STANDARD_HA", Self::StandardHa)];
+    pub const ALL: [(&'static str, RedisTier); 2] = [("BASIC", Self::Basic), ("STANDARD_HA", Self::StandardHa)];
 }
 
 pub const REDIS_VERSIONS: [&str; 3] = ["REDIS_7_2", "REDIS_7_0", "REDIS_6_X"];
@@ -292,10 +280,7 @@ pub enum OAuthClient {
     /// Google-managed OAuth client (users inside the organization only).
     Managed,
     /// The user's own client; id and secret are read from these environment variables when needed.
-    Custom {
-        client_id_env: String,
-        client_secret_env: String,
-    },
+    Custom { client_id_env: String, client_secret_env: String },
 }
 
 impl Config {

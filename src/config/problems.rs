@@ -16,11 +16,7 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(path: impl Into<String>, message: impl Into<String>, fix: impl Into<String>) -> Self {
-        Self {
-            path: path.into(),
-            message: message.into(),
-            fix: fix.into(),
-        }
+        Self { path: path.into(), message: message.into(), fix: fix.into() }
     }
 }
 
@@ -44,13 +40,7 @@ pub struct ConfigError {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.problems.len();
-        write!(
-            f,
-            "{} has {} problem{}:",
-            self.file.display(),
-            n,
-            if n == 1 { "" } else { "s" }
-        )?;
+        write!(f, "{} has {} problem{}:", self.file.display(), n, if n == 1 { "" } else { "s" })?;
         for p in &self.problems {
             write!(f, "\n  {}", p.to_string().replace('\n', "\n  "))?;
         }

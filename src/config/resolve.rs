@@ -94,7 +94,11 @@ impl Resolver<'_> {
     fn name(&mut self, file: Option<String>, flag: Option<&Sourced>) -> Option<String> {
         let (value, path) = pick(file, flag, "name");
         let Some(value) = value else {
-            self.err("name", "missing", "set name: sd-demo (the environment name; every resource name derives from it)");
+            self.err(
+                "name",
+                "missing",
+                "set name: sd-demo (the environment name; every resource name derives from it)",
+            );
             return None;
         };
         if !is_env_name(&value) {
@@ -111,11 +115,7 @@ impl Resolver<'_> {
     fn project(&mut self, file: Option<String>, flag: Option<&Sourced>) -> Option<String> {
         let (value, path) = pick(file, flag, "project");
         let Some(value) = value else {
-            self.err(
-                "project",
-                "missing",
-                "set project: MY-PROJECT in the file, or pass --project / SDCTL_PROJECT",
-            );
+            self.err("project", "missing", "set project: MY-PROJECT in the file, or pass --project / SDCTL_PROJECT");
             return None;
         };
         if !is_project_id(&value) {
@@ -207,19 +207,31 @@ impl Resolver<'_> {
         let mut ok = true;
         for (path, v) in [("cluster.network", &network), ("cluster.subnetwork", &subnetwork)] {
             if !is_gcp_name(v, 63) {
-                self.err(path, format!("{v:?} is not a valid network name"), "use the name shown by gcloud compute networks list / networks subnets list");
+                self.err(
+                    path,
+                    format!("{v:?} is not a valid network name"),
+                    "use the name shown by gcloud compute networks list / networks subnets list",
+                );
                 ok = false;
             }
         }
         let pool = f.system_pool.unwrap_or_default();
         let nodes = pool.nodes.unwrap_or(1);
         if nodes == 0 {
-            self.err("cluster.systemPool.nodes", "must be at least 1 (Agones' controllers and the router run there)", "set cluster.systemPool.nodes: 1");
+            self.err(
+                "cluster.systemPool.nodes",
+                "must be at least 1 (Agones' controllers and the router run there)",
+                "set cluster.systemPool.nodes: 1",
+            );
             ok = false;
         }
         let machine_type = pool.machine_type.unwrap_or_else(|| "e2-standard-4".into());
         if !is_machine_type(&machine_type) {
-            self.err("cluster.systemPool.machineType", format!("{machine_type:?} is not a machine type"), "use a machine type such as e2-standard-4 (gcloud compute machine-types list)");
+            self.err(
+                "cluster.systemPool.machineType",
+                format!("{machine_type:?} is not a machine type"),
+                "use a machine type such as e2-standard-4 (gcloud compute machine-types list)",
+            );
             ok = false;
         }
         let cluster = Cluster {
@@ -327,10 +339,7 @@ impl Resolver<'_> {
                 self.err("storage.gcs.bucket", format!("{b:?} is not a valid bucket name (3-63 lower-case letters, digits, hyphens, underscores, dots; starts and ends with a letter or digit)"), "choose another name, or leave it empty for a derived one");
                 return None;
             }
-            let location = g
-                .location
-                .filter(|l| !l.is_empty())
-                .or_else(|| region.map(str::to_uppercase))?;
+            let location = g.location.filter(|l| !l.is_empty()).or_else(|| region.map(str::to_uppercase))?;
             return Some(Storage::Gcs(Gcs { bucket, location }));
         }
         let fs = f.filestore.unwrap_or_default();
@@ -343,21 +352,33 @@ impl Resolver<'_> {
         if capacity_gb < tier.min_capacity_gb() {
             self.err(
                 "storage.filestore.capacityGb",
-                format!("{capacity_gb} GiB is below the {} tier's minimum of {} GiB", tier.name(), tier.min_capacity_gb()),
+                format!(
+                    "{capacity_gb} GiB is below the {} tier's minimum of {} GiB",
+                    tier.name(),
+                    tier.min_capacity_gb()
+                ),
                 format!("set storage.filestore.capacityGb to at least {}", tier.min_capacity_gb()),
             );
             ok = false;
         } else if capacity_gb > tier.max_capacity_gb() {
             self.err(
                 "storage.filestore.capacityGb",
-                format!("{capacity_gb} GiB is above the {} tier's maximum of {} GiB", tier.name(), tier.max_capacity_gb()),
+                format!(
+                    "{capacity_gb} GiB is above the {} tier's maximum of {} GiB",
+                    tier.name(),
+                    tier.max_capacity_gb()
+                ),
                 format!("set storage.filestore.capacityGb to at most {}", tier.max_capacity_gb()),
             );
             ok = false;
         }
         let share = fs.share.unwrap_or_else(|| "vol1".into());
         if !is_share_name(&share) {
-            self.err("storage.filestore.share", format!("{share:?} is not a valid file share name"), "use up to 16 lower-case letters, digits and underscores, starting with a letter (e.g. vol1)");
+            self.err(
+                "storage.filestore.share",
+                format!("{share:?} is not a valid file share name"),
+                "use up to 16 lower-case letters, digits and underscores, starting with a letter (e.g. vol1)",
+            );
             ok = false;
         }
         ok.then_some(Storage::Filestore(Filestore { tier, capacity_gb, share }))
@@ -371,21 +392,23 @@ impl Resolver<'_> {
         let size_gb = f.size_gb.unwrap_or(1);
         let mut ok = true;
         if !(1..=300).contains(&size_gb) {
-            self.err("redis.sizeGb", format!("{size_gb} GB is outside Memorystore's 1-300 GB"), "set redis.sizeGb: 1 (the user map is tiny)");
+            self.err(
+                "redis.sizeGb",
+                format!("{size_gb} GB is outside Memorystore's 1-300 GB"),
+                "set redis.sizeGb: 1 (the user map is tiny)",
+            );
             ok = false;
         }
         let version = f.version.unwrap_or_else(|| "REDIS_7_2".into());
         if !REDIS_VERSIONS.contains(&version.as_str()) {
-            self.err("redis.version", format!("{version:?} is not supported (expected {})", REDIS_VERSIONS.join(", ")), "set redis.version: REDIS_7_2");
+            self.err(
+                "redis.version",
+                format!("{version:?} is not supported (expected {})", REDIS_VERSIONS.join(", ")),
+                "set redis.version: REDIS_7_2",
+            );
             ok = false;
         }
-        let redis = Redis {
-            tier: tier?,
-            size_gb,
-            version,
-            auth: f.auth.unwrap_or(true),
-            tls: f.tls.unwrap_or(false),
-        };
+        let redis = Redis { tier: tier?, size_gb, version, auth: f.auth.unwrap_or(true), tls: f.tls.unwrap_or(false) };
         ok.then_some(redis)
     }
 
@@ -404,7 +427,10 @@ impl Resolver<'_> {
             Some(v) => {
                 self.err(
                     "runtime.agonesVersion",
-                    format!("{v:?} is not a pinned Agones release (sdctl pins {})", crate::pins::agones_versions().join(", ")),
+                    format!(
+                        "{v:?} is not a pinned Agones release (sdctl pins {})",
+                        crate::pins::agones_versions().join(", ")
+                    ),
                     "set runtime.agonesVersion: auto, or pass --agones-manifest FILE for another release",
                 );
                 None
@@ -413,13 +439,21 @@ impl Resolver<'_> {
         let namespace = f.namespace.unwrap_or_else(|| "sd".into());
         let mut ok = true;
         if !is_dns_label(&namespace) || ["kube-system", "kube-public", "agones-system"].contains(&namespace.as_str()) {
-            self.err("runtime.namespace", format!("{namespace:?} cannot hold the WebUI GameServers"), "use a DNS label of your own, such as sd");
+            self.err(
+                "runtime.namespace",
+                format!("{namespace:?} cannot hold the WebUI GameServers"),
+                "use a DNS label of your own, such as sd",
+            );
             ok = false;
         }
         let max_users = f.max_users.unwrap_or(3);
         let buffer_size = f.buffer_size.unwrap_or(1);
         if max_users == 0 {
-            self.err("runtime.maxUsers", "must be at least 1", "set runtime.maxUsers to the number of users served at once");
+            self.err(
+                "runtime.maxUsers",
+                "must be at least 1",
+                "set runtime.maxUsers to the number of users served at once",
+            );
             ok = false;
         }
         if let Some(gpu) = gpu {
@@ -438,22 +472,38 @@ impl Resolver<'_> {
             }
         }
         if buffer_size < 1 {
-            self.err("runtime.bufferSize", "must be at least 1 (Agones' buffer policy needs one warm GameServer)", "set runtime.bufferSize: 1");
+            self.err(
+                "runtime.bufferSize",
+                "must be at least 1 (Agones' buffer policy needs one warm GameServer)",
+                "set runtime.bufferSize: 1",
+            );
             ok = false;
         } else if max_users > 0 && buffer_size > max_users {
-            self.err("runtime.bufferSize", format!("{buffer_size} warm pods is more than runtime.maxUsers ({max_users})"), format!("set runtime.bufferSize to at most {max_users}"));
+            self.err(
+                "runtime.bufferSize",
+                format!("{buffer_size} warm pods is more than runtime.maxUsers ({max_users})"),
+                format!("set runtime.bufferSize to at most {max_users}"),
+            );
             ok = false;
         }
         let idle_minutes = f.idle_minutes.unwrap_or(15);
         if idle_minutes < 5 {
-            self.err("runtime.idleMinutes", format!("{idle_minutes} minutes is shorter than the 5-minute reclaim interval"), "set runtime.idleMinutes to 5 or more");
+            self.err(
+                "runtime.idleMinutes",
+                format!("{idle_minutes} minutes is shorter than the 5-minute reclaim interval"),
+                "set runtime.idleMinutes to 5 or more",
+            );
             ok = false;
         }
         let port_range = match f.port_range.as_deref() {
             None => Some((7000, 8000)),
             Some([lo, hi]) if 1024 < *lo && lo < hi => Some((*lo, *hi)),
             Some(other) => {
-                self.err("runtime.portRange", format!("{other:?} is not a [min, max] pair of ports above 1024"), "set runtime.portRange: [7000, 8000]");
+                self.err(
+                    "runtime.portRange",
+                    format!("{other:?} is not a [min, max] pair of ports above 1024"),
+                    "set runtime.portRange: [7000, 8000]",
+                );
                 None
             }
         };
@@ -475,7 +525,11 @@ impl Resolver<'_> {
             None => format!("{}-images", name?),
         };
         if !is_gcp_name(&repository, 63) {
-            self.err("images.repository", format!("{repository:?} is not a valid Artifact Registry repository id"), "use lower-case letters, digits and hyphens, starting with a letter");
+            self.err(
+                "images.repository",
+                format!("{repository:?} is not a valid Artifact Registry repository id"),
+                "use lower-case letters, digits and hyphens, starting with a letter",
+            );
             return None;
         }
         Some(Images { repository })
@@ -487,7 +541,11 @@ impl Resolver<'_> {
         if let Some(d) = &domain
             && !is_hostname(d)
         {
-            self.err("access.domain", format!("{d:?} is not a host name"), "use a name like sd.example.com (no scheme, no path), or leave it empty for <ip>.sslip.io");
+            self.err(
+                "access.domain",
+                format!("{d:?} is not a host name"),
+                "use a name like sd.example.com (no scheme, no path), or leave it empty for <ip>.sslip.io",
+            );
             ok = false;
         }
         let iap = f.iap.unwrap_or_default();
@@ -497,7 +555,11 @@ impl Resolver<'_> {
                 .iter()
                 .any(|p| m.strip_prefix(p).is_some_and(|rest| !rest.is_empty()));
             if !valid {
-                self.err(&format!("access.iap.members[{i}]"), format!("{m:?} is not an IAM member"), format!("write it as user:{m}, group:..., domain:... or serviceAccount:..."));
+                self.err(
+                    &format!("access.iap.members[{i}]"),
+                    format!("{m:?} is not an IAM member"),
+                    format!("write it as user:{m}, group:..., domain:... or serviceAccount:..."),
+                );
                 ok = false;
             }
         }
@@ -509,9 +571,16 @@ impl Resolver<'_> {
                 None
             }
             Some(OAuthClientFile::Custom(c)) => {
-                for (path, v) in [("access.iap.oauthClient.clientIdEnv", &c.client_id_env), ("access.iap.oauthClient.clientSecretEnv", &c.client_secret_env)] {
+                for (path, v) in [
+                    ("access.iap.oauthClient.clientIdEnv", &c.client_id_env),
+                    ("access.iap.oauthClient.clientSecretEnv", &c.client_secret_env),
+                ] {
                     if !is_env_var_name(v) {
-                        self.err(path, format!("{v:?} is not an environment variable name"), "name the variable (e.g. SD_OAUTH_CLIENT_SECRET), never the secret itself");
+                        self.err(
+                            path,
+                            format!("{v:?} is not an environment variable name"),
+                            "name the variable (e.g. SD_OAUTH_CLIENT_SECRET), never the secret itself",
+                        );
                         ok = false;
                     }
                 }
@@ -527,13 +596,21 @@ impl Resolver<'_> {
         for (k, v) in &user {
             let path = format!("labels.{k}");
             if k == LABEL_ENV {
-                self.err(&path, "is set by sdctl itself (it marks what sdctl manages)", format!("remove labels.{LABEL_ENV}"));
+                self.err(
+                    &path,
+                    "is set by sdctl itself (it marks what sdctl manages)",
+                    format!("remove labels.{LABEL_ENV}"),
+                );
                 ok = false;
             } else if !is_label_key(k) {
                 self.err(&path, "is not a valid label key (lower-case letters, digits, _ and -, starting with a letter, at most 63)", "rename the key");
                 ok = false;
             } else if !is_label_value(v) {
-                self.err(&path, format!("{v:?} is not a valid label value (lower-case letters, digits, _ and -, at most 63)"), "change the value");
+                self.err(
+                    &path,
+                    format!("{v:?} is not a valid label value (lower-case letters, digits, _ and -, at most 63)"),
+                    "change the value",
+                );
                 ok = false;
             }
         }
@@ -650,8 +727,7 @@ fn is_label_key(s: &str) -> bool {
 }
 
 fn is_label_value(s: &str) -> bool {
-    s.len() <= 63
-        && s.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-')
+    s.len() <= 63 && s.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-')
 }
 
 #[cfg(test)]

@@ -16,10 +16,7 @@ pub const ANONYMOUS_TOKEN: &str = "anonymous";
 
 impl Auth {
     pub fn new(endpoints: Endpoints) -> Self {
-        Self {
-            endpoints,
-            adc: OnceLock::new(),
-        }
+        Self { endpoints, adc: OnceLock::new() }
     }
 
     fn adc(&self) -> anyhow::Result<&AccessTokenCredentials> {

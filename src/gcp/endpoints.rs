@@ -87,16 +87,10 @@ impl Endpoints {
             if value.starts_with("http://") || value.starts_with("https://") {
                 Ok(value.trim_end_matches('/').to_string())
             } else {
-                Err(EndpointError {
-                    source_name,
-                    value: value.to_string(),
-                })
+                Err(EndpointError { source_name, value: value.to_string() })
             }
         };
-        let base = base
-            .filter(|b| !b.is_empty())
-            .map(|b| check("--api-endpoint".into(), b))
-            .transpose()?;
+        let base = base.filter(|b| !b.is_empty()).map(|b| check("--api-endpoint".into(), b)).transpose()?;
         let mut overrides = BTreeMap::new();
         for service in Service::ALL {
             let var = format!("SDCTL_ENDPOINT_{}", service.host_label().to_uppercase());

@@ -99,11 +99,17 @@ impl ApiError {
                         if let Some(s) = info.metadata.get("service").or_else(|| info.metadata.get("serviceTitle")) {
                             err.service.get_or_insert_with(|| s.clone());
                         }
-                        if let Some(metric) = info.metadata.get("quota_metric").or_else(|| info.metadata.get("quota_limit")) {
+                        if let Some(metric) =
+                            info.metadata.get("quota_metric").or_else(|| info.metadata.get("quota_limit"))
+                        {
                             err.quota = Some(Quota {
                                 metric: metric.clone(),
                                 limit: info.metadata.get("quota_limit_value").and_then(|v| v.parse().ok()),
-                                scope: info.metadata.get("quota_location").or_else(|| info.metadata.get("region")).cloned(),
+                                scope: info
+                                    .metadata
+                                    .get("quota_location")
+                                    .or_else(|| info.metadata.get("region"))
+                                    .cloned(),
                             });
                         }
                     }
@@ -145,7 +151,8 @@ impl ApiError {
             self.quota.get_or_insert(q);
         }
         if self.permission.is_none()
-            && let Some(p) = between(&self.message, "Permission '", "'").or_else(|| between(&self.message, "permission '", "'"))
+            && let Some(p) =
+                between(&self.message, "Permission '", "'").or_else(|| between(&self.message, "permission '", "'"))
         {
             self.permission = Some(p.to_string());
         }
@@ -297,7 +304,9 @@ pub fn parse_quota_message(message: &str) -> Option<Quota> {
     let scope = message
         .split(" in region ")
         .nth(1)
-        .map(|rest| rest.trim_end_matches(['.', ' ']).split_whitespace().next().unwrap_or("").trim_end_matches('.').to_string())
+        .map(|rest| {
+            rest.trim_end_matches(['.', ' ']).split_whitespace().next().unwrap_or("").trim_end_matches('.').to_string()
+        })
         .or_else(|| message.contains("globally").then(|| "global".to_string()));
     Some(Quota { metric, limit, scope })
 }
@@ -342,11 +351,22 @@ mod tests {
 
     #[test]
     fn messages_name_the_fix() {
-        let mut e = ApiError::new("create GKE cluster c", ErrorKind::PermissionDenied, "Permission 'container.clusters.create' denied on resource");
+        let mut e = ApiError::new(
+            "create GKE cluster c",
+            ErrorKind::PermissionDenied,
+            "Permission 'container.clusters.create' denied on resource",
+        );
         e.refine_from_message();
         assert_eq!(e.permission.as_deref(), Some("container.clusters.create"));
-        assert!(e.to_string().contains("fix: grant the caller a role with container.clusters.create (e.g. roles/container.admin)"));
-        let mut e = ApiError::new("x", ErrorKind::PermissionDenied, "Kubernetes Engine API has not been used in project 1 before or it is disabled. Enable it by visiting https://console... container.googleapis.com then retry.");
+        assert!(
+            e.to_string()
+                .contains("fix: grant the caller a role with container.clusters.create (e.g. roles/container.admin)")
+        );
+        let mut e = ApiError::new(
+            "x",
+            ErrorKind::PermissionDenied,
+            "Kubernetes Engine API has not been used in project 1 before or it is disabled. Enable it by visiting https://console... container.googleapis.com then retry.",
+        );
         e.refine_from_message();
         assert_eq!(e.kind, ErrorKind::ServiceDisabled);
         assert_eq!(e.service.as_deref(), Some("container.googleapis.com"));
@@ -355,8 +375,14 @@ mod tests {
     #[test]
     fn transient_errors() {
         assert!(ApiError::new("a", ErrorKind::Unavailable, "").is_transient());
-        assert!(ApiError::new("a", ErrorKind::FailedPrecondition, "Cluster is running incompatible operation operation-1.").is_transient());
-        assert!(!ApiError::new("a", ErrorKind::FailedPrecondition, "Node pool needs the cluster to be RUNNING").is_transient());
+        assert!(
+            ApiError::new("a", ErrorKind::FailedPrecondition, "Cluster is running incompatible operation operation-1.")
+                .is_transient()
+        );
+        assert!(
+            !ApiError::new("a", ErrorKind::FailedPrecondition, "Node pool needs the cluster to be RUNNING")
+                .is_transient()
+        );
         assert!(!ApiError::new("a", ErrorKind::QuotaExceeded, "").is_transient());
     }
 }

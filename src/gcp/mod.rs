@@ -26,15 +26,15 @@ pub struct Gcp {
 
 impl Gcp {
     pub fn new(endpoints: Endpoints) -> Self {
-        Self {
-            auth: Auth::new(endpoints.clone()),
-            endpoints,
-            cells: Cells::default(),
-        }
+        Self { auth: Auth::new(endpoints.clone()), endpoints, cells: Cells::default() }
     }
 
     /// Endpoint, credentials and retry settings common to every client.
-    fn configure<F>(&self, builder: ClientBuilder<F, Credentials>, service: Service) -> anyhow::Result<ClientBuilder<F, Credentials>> {
+    fn configure<F>(
+        &self,
+        builder: ClientBuilder<F, Credentials>,
+        service: Service,
+    ) -> anyhow::Result<ClientBuilder<F, Credentials>> {
         Ok(builder
             .with_endpoint(self.endpoints.url(service))
             .with_credentials(self.auth.credentials(service)?)

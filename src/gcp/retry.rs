@@ -45,7 +45,12 @@ where
     call_with(cx, action, RetryPolicy::DEFAULT, call).await
 }
 
-pub async fn call_with<E, T, F, Fut>(cx: &StepCx<E>, action: &str, policy: RetryPolicy, mut call: F) -> anyhow::Result<T>
+pub async fn call_with<E, T, F, Fut>(
+    cx: &StepCx<E>,
+    action: &str,
+    policy: RetryPolicy,
+    mut call: F,
+) -> anyhow::Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, SdkError>>,

@@ -20,10 +20,7 @@ pub struct Patience {
 
 impl Patience {
     pub const fn new(interval_secs: u64, timeout_secs: u64) -> Self {
-        Self {
-            interval: Duration::from_secs(interval_secs),
-            timeout: Duration::from_secs(timeout_secs),
-        }
+        Self { interval: Duration::from_secs(interval_secs), timeout: Duration::from_secs(timeout_secs) }
     }
 }
 
@@ -58,12 +55,7 @@ where
         };
         cx.progress(format!("waiting for {what} ({status})"));
         if started.elapsed() >= timeout {
-            return Err(WaitTimeout {
-                what: what.to_string(),
-                waited: started.elapsed(),
-                last: Some(status),
-            }
-            .into());
+            return Err(WaitTimeout { what: what.to_string(), waited: started.elapsed(), last: Some(status) }.into());
         }
         cx.sleep(patience.interval).await?;
     }

@@ -21,11 +21,7 @@ impl TimeScale {
 
     /// Values below 1 (or unparsable) mean real time.
     pub fn new(factor: f64) -> Self {
-        if factor.is_finite() && factor >= 1.0 {
-            Self(factor)
-        } else {
-            Self::REAL
-        }
+        if factor.is_finite() && factor >= 1.0 { Self(factor) } else { Self::REAL }
     }
 
     pub fn factor(self) -> f64 {
@@ -84,10 +80,7 @@ impl<E> StepCx<E> {
 
     /// The current sub-action, shown on the step's progress line (`waiting for operation ...`).
     pub fn progress(&self, message: impl Into<String>) {
-        self.shared.reporter.emit(Event::StepProgress {
-            step: self.id,
-            message: message.into(),
-        });
+        self.shared.reporter.emit(Event::StepProgress { step: self.id, message: message.into() });
     }
 
     /// A transient error is being retried after `after`.
@@ -101,10 +94,7 @@ impl<E> StepCx<E> {
 
     /// Something the user should know that does not stop the step.
     pub fn warn(&self, message: impl Into<String>) {
-        self.shared.reporter.emit(Event::Warning {
-            step: Some(self.id),
-            message: message.into(),
-        });
+        self.shared.reporter.emit(Event::Warning { step: Some(self.id), message: message.into() });
     }
 
     pub fn time(&self) -> TimeScale {

@@ -49,11 +49,7 @@ impl RunReport {
 
     /// Steps that did not finish: what a re-run will pick up.
     pub fn left(&self) -> Vec<StepId> {
-        self.results
-            .iter()
-            .filter(|r| matches!(r.outcome, Outcome::Failed | Outcome::Skipped))
-            .map(|r| r.id)
-            .collect()
+        self.results.iter().filter(|r| matches!(r.outcome, Outcome::Failed | Outcome::Skipped)).map(|r| r.id).collect()
     }
 
     pub fn result(&self, id: StepId) -> Option<&StepResult> {
@@ -72,10 +68,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self {
-            timeout: None,
-            grace: Duration::from_secs(10),
-        }
+        Self { timeout: None, grace: Duration::from_secs(10) }
     }
 }
 
@@ -89,26 +82,27 @@ pub async fn plan<E: Send + Sync + 'static>(
     offline: bool,
 ) -> (Vec<PlanEntry>, HashMap<usize, Planned>, Vec<(StepId, String)>) {
     type PlanResult = anyhow::Result<Planned>;
-    let slots = schedule::<PlanResult, _>(graph, selected, Direction::Forward, shared, Limits::default(), |n, preds| {
-        let step = graph.step(n).clone();
-        let cx = StepCx::new(env.clone(), step.id(), shared.clone());
-        // Something this step needs will be created (or could not be read): its own resources
-        // cannot be there yet, so failing to observe them means "absent".
-        let dependency_missing = preds.iter().any(|(_, p)| match p {
-            Slot::Done { value: Ok(p), .. } => p.diff.action == Action::Create,
-            _ => true,
-        });
-        Start::Run(Box::pin(async move {
-            if offline {
-                return step.plan(&cx, true).await;
-            }
-            match step.plan(&cx, false).await {
-                Err(_) if dependency_missing => step.plan(&cx, true).await,
-                other => other,
-            }
-        }))
-    })
-    .await;
+    let slots =
+        schedule::<PlanResult, _>(graph, selected, Direction::Forward, shared, Limits::default(), |n, preds| {
+            let step = graph.step(n).clone();
+            let cx = StepCx::new(env.clone(), step.id(), shared.clone());
+            // Something this step needs will be created (or could not be read): its own resources
+            // cannot be there yet, so failing to observe them means "absent".
+            let dependency_missing = preds.iter().any(|(_, p)| match p {
+                Slot::Done { value: Ok(p), .. } => p.diff.action == Action::Create,
+                _ => true,
+            });
+            Start::Run(Box::pin(async move {
+                if offline {
+                    return step.plan(&cx, true).await;
+                }
+                match step.plan(&cx, false).await {
+                    Err(_) if dependency_missing => step.plan(&cx, true).await,
+                    other => other,
+                }
+            }))
+        })
+        .await;
     let mut slots = slots;
     let mut entries = Vec::new();
     let mut planned = HashMap::new();
@@ -128,13 +122,7 @@ pub async fn plan<E: Send + Sync + 'static>(
             }
             _ => (Action::Unknown, vec!["not planned (interrupted)".to_string()]),
         };
-        entries.push(PlanEntry {
-            id: step.id(),
-            action,
-            depends_on,
-            description: step.describe(env),
-            changes,
-        });
+        entries.push(PlanEntry { id: step.id(), action, depends_on, description: step.describe(env), changes });
     }
     (entries, planned, errors)
 }
@@ -239,13 +227,7 @@ where
                 duration_ms: duration.as_millis() as u64,
                 error: message.clone(),
             });
-            StepResult {
-                id,
-                outcome,
-                duration,
-                started_at: Some(started.duration_since(run_start)),
-                message,
-            }
+            StepResult { id, outcome, duration, started_at: Some(started.duration_since(run_start)), message }
         }))
     })
     .await;
@@ -291,12 +273,7 @@ where
         results.push(result);
     }
     let timed_out = timed_out.load(std::sync::atomic::Ordering::SeqCst);
-    RunReport {
-        results,
-        interrupted: shared.cancel.is_cancelled() && !timed_out,
-        timed_out,
-        wall: run_start.elapsed(),
-    }
+    RunReport { results, interrupted: shared.cancel.is_cancelled() && !timed_out, timed_out, wall: run_start.elapsed() }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -348,11 +325,7 @@ where
         edges.iter().copied().filter(|s| selected.contains(s)).collect()
     };
     let mut remaining: HashMap<usize, usize> = selected.iter().map(|&n| (n, preds_of(n).len())).collect();
-    let mut ready: Vec<usize> = graph
-        .topological()
-        .into_iter()
-        .filter(|n| remaining.get(n) == Some(&0))
-        .collect();
+    let mut ready: Vec<usize> = graph.topological().into_iter().filter(|n| remaining.get(n) == Some(&0)).collect();
     let mut slots: HashMap<usize, Slot<T>> = HashMap::new();
     let mut tasks: JoinSet<(usize, T)> = JoinSet::new();
     let cancel: CancellationToken = shared.cancel.clone();
@@ -362,7 +335,8 @@ where
                 slots.insert(n, Slot::Skipped("interrupted before it started".to_string()));
             } else {
                 let preds = preds_of(n);
-                let pred_slots: Vec<(usize, &Slot<T>)> = preds.iter().filter_map(|p| Some((*p, slots.get(p)?))).collect();
+                let pred_slots: Vec<(usize, &Slot<T>)> =
+                    preds.iter().filter_map(|p| Some((*p, slots.get(p)?))).collect();
                 match start(n, &pred_slots) {
                     Start::Run(future) => {
                         slots.insert(n, Slot::Running { started: Instant::now() });

@@ -37,20 +37,12 @@ impl<E: Send + Sync + 'static> Graph<E> {
         let mut dependants = vec![Vec::new(); steps.len()];
         for (i, s) in steps.iter().enumerate() {
             for d in s.depends_on() {
-                let &j = index.get(&d).ok_or(GraphError::UnknownDependency {
-                    step: s.id(),
-                    missing: d,
-                })?;
+                let &j = index.get(&d).ok_or(GraphError::UnknownDependency { step: s.id(), missing: d })?;
                 deps[i].push(j);
                 dependants[j].push(i);
             }
         }
-        let graph = Self {
-            steps,
-            index,
-            deps,
-            dependants,
-        };
+        let graph = Self { steps, index, deps, dependants };
         graph.check_acyclic()?;
         Ok(graph)
     }
@@ -63,12 +55,7 @@ impl<E: Send + Sync + 'static> Graph<E> {
             Grey,
             Black,
         }
-        fn visit(
-            g: &[Vec<usize>],
-            n: usize,
-            colour: &mut [Colour],
-            stack: &mut Vec<usize>,
-        ) -> Option<Vec<usize>> {
+        fn visit(g: &[Vec<usize>], n: usize, colour: &mut [Colour], stack: &mut Vec<usize>) -> Option<Vec<usize>> {
             colour[n] = Colour::Grey;
             stack.push(n);
             for &d in &g[n] {
@@ -127,10 +114,7 @@ impl<E: Send + Sync + 'static> Graph<E> {
     }
 
     pub fn depends_on(&self, id: StepId) -> Vec<StepId> {
-        self.index
-            .get(&id)
-            .map(|&i| self.deps[i].iter().map(|&d| self.steps[d].id()).collect())
-            .unwrap_or_default()
+        self.index.get(&id).map(|&i| self.deps[i].iter().map(|&d| self.steps[d].id()).collect()).unwrap_or_default()
     }
 
     /// Resolves step names given on the command line.
@@ -138,11 +122,9 @@ impl<E: Send + Sync + 'static> Graph<E> {
         names
             .iter()
             .map(|n| {
-                self.steps.iter().map(|s| s.id()).find(|id| id.as_str() == n).ok_or_else(|| {
-                    GraphError::UnknownStep {
-                        given: n.clone(),
-                        valid: self.steps.iter().map(|s| s.id().as_str()).collect(),
-                    }
+                self.steps.iter().map(|s| s.id()).find(|id| id.as_str() == n).ok_or_else(|| GraphError::UnknownStep {
+                    given: n.clone(),
+                    valid: self.steps.iter().map(|s| s.id().as_str()).collect(),
                 })
             })
             .collect()

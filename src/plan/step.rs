@@ -59,42 +59,27 @@ pub struct Diff {
 
 impl Diff {
     pub fn create(what: impl Into<String>) -> Self {
-        Self {
-            action: Action::Create,
-            changes: vec![what.into()],
-        }
+        Self { action: Action::Create, changes: vec![what.into()] }
     }
 
     /// Create everything the step manages (its description says what).
     pub fn create_all() -> Self {
-        Self {
-            action: Action::Create,
-            changes: Vec::new(),
-        }
+        Self { action: Action::Create, changes: Vec::new() }
     }
 
     pub fn update(changes: Vec<String>) -> Self {
-        Self {
-            action: Action::Update,
-            changes,
-        }
+        Self { action: Action::Update, changes }
     }
 
     pub fn unchanged() -> Self {
-        Self {
-            action: Action::Unchanged,
-            changes: Vec::new(),
-        }
+        Self { action: Action::Unchanged, changes: Vec::new() }
     }
 
     /// Create when anything is missing, update when anything differs, else unchanged.
     pub fn from_parts(missing: Vec<String>, changed: Vec<String>) -> Self {
         match (missing.is_empty(), changed.is_empty()) {
             (true, true) => Self::unchanged(),
-            (false, _) => Self {
-                action: Action::Create,
-                changes: missing.into_iter().chain(changed).collect(),
-            },
+            (false, _) => Self { action: Action::Create, changes: missing.into_iter().chain(changed).collect() },
             (true, false) => Self::update(changed),
         }
     }
@@ -116,10 +101,7 @@ pub enum Outcome {
 
 impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = serde_json::to_value(self)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
+        let s = serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
         f.write_str(&s)
     }
 }
@@ -204,10 +186,7 @@ impl<E: Send + Sync + 'static, S: Step<E>> DynStep<E> for S {
         }
         let live = self.observe(cx).await?;
         let diff = self.diff(&cx.env, &live);
-        Ok(Planned {
-            diff,
-            live: Some(Box::new(live)),
-        })
+        Ok(Planned { diff, live: Some(Box::new(live)) })
     }
 
     async fn up(&self, cx: &StepCx<E>, planned: Option<Planned>) -> anyhow::Result<Outcome> {

@@ -18,12 +18,7 @@ pub struct Env {
 impl Env {
     pub fn new(config: Config, options: RunOptions) -> Self {
         let names = Names::new(&config);
-        Self {
-            config,
-            names,
-            options,
-            outputs: Outputs::default(),
-        }
+        Self { config, names, options, outputs: Outputs::default() }
     }
 }
 
@@ -62,12 +57,7 @@ impl Outputs {
         const PUBLIC: [&str; 6] = ["url", "staticIp", "dnsRecord", "redisHost", "filestoreIp", "bucket"];
         self.0
             .lock()
-            .map(|m| {
-                m.iter()
-                    .filter(|(k, _)| PUBLIC.contains(k))
-                    .map(|(k, v)| (k.to_string(), v.clone()))
-                    .collect()
-            })
+            .map(|m| m.iter().filter(|(k, _)| PUBLIC.contains(k)).map(|(k, v)| (k.to_string(), v.clone())).collect())
             .unwrap_or_default()
     }
 }

@@ -35,11 +35,7 @@ pub struct Ui {
 impl Ui {
     pub fn detect(format: OutputFormat) -> Self {
         let live = std::io::stderr().is_terminal();
-        Self {
-            format,
-            live,
-            color: console::colors_enabled_stderr(),
-        }
+        Self { format, live, color: console::colors_enabled_stderr() }
     }
 
     pub fn json(&self) -> bool {

@@ -18,16 +18,8 @@ pub struct HumanReporter {
 
 impl HumanReporter {
     pub fn new(ui: Ui) -> Self {
-        let target = if ui.live {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        };
-        Self {
-            ui,
-            multi: MultiProgress::with_draw_target(target),
-            bars: Mutex::new(HashMap::new()),
-        }
+        let target = if ui.live { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
+        Self { ui, multi: MultiProgress::with_draw_target(target), bars: Mutex::new(HashMap::new()) }
     }
 
     /// Prints a line above the live bars (or plainly when not live).
@@ -77,11 +69,7 @@ impl HumanReporter {
             Outcome::Unchanged | Outcome::Kept => ("=", Paint::Dim),
             _ => ("✓", Paint::Ok),
         };
-        let took = if matches!(outcome, Outcome::Skipped) {
-            String::new()
-        } else {
-            format!(" in {}", duration(took))
-        };
+        let took = if matches!(outcome, Outcome::Skipped) { String::new() } else { format!(" in {}", duration(took)) };
         let mut text = format!("{} {step:<10} {outcome}{took}", self.ui.paint(mark, paint));
         if let Some(error) = error {
             let label = if outcome == Outcome::Skipped { "" } else { "error: " };
@@ -120,12 +108,9 @@ impl Reporter for HumanReporter {
                 let prefix = step.map(|s| format!("[{s}] ")).unwrap_or_default();
                 self.line(&format!("{} {prefix}{message}", self.ui.paint("warning:", Paint::Warn)));
             }
-            Event::StepFinished {
-                step,
-                outcome,
-                duration_ms,
-                error,
-            } => self.finished(step, outcome, Duration::from_millis(duration_ms), error.as_deref()),
+            Event::StepFinished { step, outcome, duration_ms, error } => {
+                self.finished(step, outcome, Duration::from_millis(duration_ms), error.as_deref())
+            }
             Event::Summary { ok, outputs, left } => {
                 for line in tables::summary_lines(&self.ui, ok, &outputs, &left) {
                     self.line(&line);

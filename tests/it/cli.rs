@@ -59,14 +59,13 @@ fn plan_json_is_one_plan_event_with_each_steps_dependencies() {
             .iter()
             .map(|s| {
                 assert_eq!(s["action"], "create");
-                let deps = s["depends_on"].as_array().unwrap().iter().map(|d| d.as_str().unwrap().to_string()).collect();
+                let deps =
+                    s["depends_on"].as_array().unwrap().iter().map(|d| d.as_str().unwrap().to_string()).collect();
                 (s["id"].as_str().unwrap().to_string(), deps)
             })
             .collect();
-        let want: Vec<(String, Vec<String>)> = T4_GRAPH
-            .iter()
-            .map(|(id, deps)| (id.to_string(), deps.iter().map(|d| d.to_string()).collect()))
-            .collect();
+        let want: Vec<(String, Vec<String>)> =
+            T4_GRAPH.iter().map(|(id, deps)| (id.to_string(), deps.iter().map(|d| d.to_string()).collect())).collect();
         assert_eq!(got, want, "{example}");
     }
 }
@@ -100,7 +99,10 @@ fn global_flags_go_before_or_after_the_subcommand() {
 fn unknown_steps_are_usage_errors() {
     let r = run(&["up", "gpu", "-c", "examples/sd-agones-t4.yaml"]);
     assert_eq!(r.code, 2, "{r:?}");
-    assert!(r.stderr.contains("unknown step \"gpu\"; steps of this configuration: apis, network, cluster, gpu-pool"), "{r:?}");
+    assert!(
+        r.stderr.contains("unknown step \"gpu\"; steps of this configuration: apis, network, cluster, gpu-pool"),
+        "{r:?}"
+    );
 }
 
 #[test]

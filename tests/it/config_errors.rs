@@ -12,10 +12,8 @@ fn expect_problems(config: &TempConfig, expected: &[(&str, &str)]) {
     assert!(r.stdout.is_empty(), "nothing on stdout when the config is invalid: {r:?}");
     let lines: Vec<&str> = r.stderr.lines().collect();
     for (line, fix) in expected {
-        let at = lines
-            .iter()
-            .position(|l| l.contains(line))
-            .unwrap_or_else(|| panic!("missing {line:?} in\n{}", r.stderr));
+        let at =
+            lines.iter().position(|l| l.contains(line)).unwrap_or_else(|| panic!("missing {line:?} in\n{}", r.stderr));
         let next = lines.get(at + 1).copied().unwrap_or_default().trim_start();
         assert!(
             next.starts_with("fix: ") && next.contains(fix),
@@ -59,7 +57,10 @@ fn unknown_keys_suggest_the_nearest_valid_key() {
 #[test]
 fn environment_name_must_be_short_lower_case() {
     let c = example_with(T4, &[("name: sd-demo ", "name: SD_Demo ")]);
-    expect_problems(&c, &[(r#"name: "SD_Demo" must match [a-z][a-z0-9-]{0,19}"#, "choose a short name such as sd-demo")]);
+    expect_problems(
+        &c,
+        &[(r#"name: "SD_Demo" must match [a-z][a-z0-9-]{0,19}"#, "choose a short name such as sd-demo")],
+    );
     let c = example_with(T4, &[("name: sd-demo ", "name: a-name-that-is-far-too-long ")]);
     expect_problems(&c, &[("name: \"a-name-that-is-far-too-long\" must match", "choose a short name")]);
 }
@@ -107,7 +108,15 @@ fn zones_outside_the_region() {
 
 #[test]
 fn every_problem_is_reported_at_once() {
-    let c = example_with(T4, &[("type: t4", "type: a100"), ("bufferSize: 1 ", "bufferSize: 0 "), ("sizeGb: 1,", "sizeGb: 0,"), ("tier: STANDARD_HA", "tierr: BASIC")]);
+    let c = example_with(
+        T4,
+        &[
+            ("type: t4", "type: a100"),
+            ("bufferSize: 1 ", "bufferSize: 0 "),
+            ("sizeGb: 1,", "sizeGb: 0,"),
+            ("tier: STANDARD_HA", "tierr: BASIC"),
+        ],
+    );
     let r = run(&["plan", "--offline", "-c", c.arg()]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("has 4 problems:"), "{r:?}");
@@ -133,15 +142,45 @@ fn wrong_types_name_the_field() {
 #[test]
 fn other_rules_name_the_field_and_fix() {
     let cases: &[(&str, &str, &str, &str)] = &[
-        ("apiVersion: sdctl/v1", "apiVersion: sdctl/v2", "apiVersion: \"sdctl/v2\" is not supported", "set apiVersion: sdctl/v1"),
+        (
+            "apiVersion: sdctl/v1",
+            "apiVersion: sdctl/v2",
+            "apiVersion: \"sdctl/v2\" is not supported",
+            "set apiVersion: sdctl/v1",
+        ),
         ("team: research", "sdctl-env: other", "labels.sdctl-env: is set by sdctl itself", "remove labels.sdctl-env"),
-        ("oauthClient: managed", "oauthClient: { clientIdEnv: ID, clientSecretEnv: \"my secret\" }", "access.iap.oauthClient.clientSecretEnv", "never the secret itself"),
-        ("members: [user:alice@example.com]", "members: [alice@example.com]", "access.iap.members[0]: \"alice@example.com\" is not an IAM member", "write it as user:alice@example.com"),
-        ("portRange: [7000, 8000]", "portRange: [8000, 7000]", "runtime.portRange", "set runtime.portRange: [7000, 8000]"),
-        ("driver: latest", "driver: newest", "gpu.driver: \"newest\" is not supported (expected latest, default, daemonset)", "set gpu.driver to latest, default, daemonset"),
+        (
+            "oauthClient: managed",
+            "oauthClient: { clientIdEnv: ID, clientSecretEnv: \"my secret\" }",
+            "access.iap.oauthClient.clientSecretEnv",
+            "never the secret itself",
+        ),
+        (
+            "members: [user:alice@example.com]",
+            "members: [alice@example.com]",
+            "access.iap.members[0]: \"alice@example.com\" is not an IAM member",
+            "write it as user:alice@example.com",
+        ),
+        (
+            "portRange: [7000, 8000]",
+            "portRange: [8000, 7000]",
+            "runtime.portRange",
+            "set runtime.portRange: [7000, 8000]",
+        ),
+        (
+            "driver: latest",
+            "driver: newest",
+            "gpu.driver: \"newest\" is not supported (expected latest, default, daemonset)",
+            "set gpu.driver to latest, default, daemonset",
+        ),
         ("location: zonal", "location: Zonal", "cluster.location: \"Zonal\" is not supported", "(did you mean zonal?)"),
         ("domain: sd.example.com", "domain: https://sd.example.com/", "access.domain", "no scheme, no path"),
-        ("agonesVersion: auto", "agonesVersion: 1.30.0", "runtime.agonesVersion: \"1.30.0\" is not a pinned Agones release", "--agones-manifest FILE"),
+        (
+            "agonesVersion: auto",
+            "agonesVersion: 1.30.0",
+            "runtime.agonesVersion: \"1.30.0\" is not a pinned Agones release",
+            "--agones-manifest FILE",
+        ),
         ("minNodes: 0 ", "minNodes: 4 ", "gpu.minNodes: 4 is more than gpu.maxNodes (3)", "lower gpu.minNodes"),
     ];
     for (from, to, line, fix) in cases {
@@ -171,7 +210,13 @@ fn missing_required_fields_say_where_to_set_them() {
     let c = TempConfig::new("apiVersion: sdctl/v1\n");
     let r = run(&["plan", "--offline", "-c", c.arg()]);
     assert_eq!(r.code, 2);
-    for needle in ["name: missing", "project: missing", "--project / SDCTL_PROJECT", "region: missing", "zones: at least one zone"] {
+    for needle in [
+        "name: missing",
+        "project: missing",
+        "--project / SDCTL_PROJECT",
+        "region: missing",
+        "zones: at least one zone",
+    ] {
         assert!(r.stderr.contains(needle), "missing {needle:?}: {r:?}");
     }
 }

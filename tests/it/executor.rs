@@ -175,7 +175,10 @@ async fn dependants_wait_for_their_dependencies() {
     let report = run.up(Limits::default()).await;
     assert!(report.ok());
     let (c0, _) = run.env.interval("c");
-    assert!(c0 >= run.env.interval("a").1 && c0 >= run.env.interval("b").1, "c started before its dependencies finished");
+    assert!(
+        c0 >= run.env.interval("a").1 && c0 >= run.env.interval("b").1,
+        "c started before its dependencies finished"
+    );
     // c starts as soon as b (the slower one) is done, not after some fixed wave.
     assert!(c0.duration_since(run.env.interval("b").1) < Duration::from_millis(100));
 }
@@ -277,12 +280,7 @@ async fn steps_that_ignore_cancellation_are_abandoned_after_the_grace_period() {
         cancel.cancel();
     });
     let started = Instant::now();
-    let report = run2
-        .up(Limits {
-            timeout: None,
-            grace: Duration::from_millis(200),
-        })
-        .await;
+    let report = run2.up(Limits { timeout: None, grace: Duration::from_millis(200) }).await;
     assert!(started.elapsed() < Duration::from_secs(2));
     let r = report.result(StepId("stubborn")).unwrap();
     assert_eq!(r.outcome, Outcome::Failed);
@@ -295,12 +293,7 @@ async fn steps_that_ignore_cancellation_are_abandoned_after_the_grace_period() {
 #[tokio::test]
 async fn the_timeout_bounds_the_whole_run() {
     let run = run_of(vec![step("a", &[]).work(50).boxed(), step("b", &["a"]).work(10_000).boxed()]);
-    let report = run
-        .up(Limits {
-            timeout: Some(Duration::from_millis(300)),
-            grace: Duration::from_secs(1),
-        })
-        .await;
+    let report = run.up(Limits { timeout: Some(Duration::from_millis(300)), grace: Duration::from_secs(1) }).await;
     assert!(report.timed_out && !report.interrupted && !report.ok());
     assert_eq!(Run::outcome(&report, "a"), Outcome::Created);
     assert_eq!(Run::outcome(&report, "b"), Outcome::Failed);
@@ -382,13 +375,9 @@ async fn sub_graphs_follow_dependencies_up_and_dependants_down() {
 
 #[test]
 fn cycles_and_unknown_dependencies_are_refused_when_the_graph_is_built() {
-    let err = Graph::new(vec![
-        step("a", &["c"]).boxed(),
-        step("b", &["a"]).boxed(),
-        step("c", &["b"]).boxed(),
-    ])
-    .err()
-    .expect("a cycle");
+    let err = Graph::new(vec![step("a", &["c"]).boxed(), step("b", &["a"]).boxed(), step("c", &["b"]).boxed()])
+        .err()
+        .expect("a cycle");
     let GraphError::Cycle(path) = &err else { panic!("{err}") };
     assert_eq!(path.first(), path.last());
     assert_eq!(path.len(), 4);
