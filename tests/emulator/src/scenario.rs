@@ -54,6 +54,29 @@ pub struct Scenario {
     /// The project number reported for the project (default derived from the project id).
     #[serde(default)]
     pub project_number: Option<String>,
+    /// Who the caller is (`oauth2` userinfo, owner in the default project IAM policy).
+    #[serde(default)]
+    pub caller: Option<String>,
+    /// Cloud Build builds that fail instead of succeeding.
+    #[serde(default)]
+    pub build_failures: Vec<BuildFailure>,
+}
+
+/// A Cloud Build build that fails: the first `times` builds matching `image` (a substring of
+/// one of the build's images or step names; absent: every build) end with `status`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BuildFailure {
+    #[serde(default)]
+    pub image: Option<String>,
+    /// `FAILURE` (default), `TIMEOUT` or `INTERNAL_ERROR`.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// The failing step's message in the build's `statusDetail` and log.
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub times: Option<u32>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -105,6 +128,11 @@ impl Scenario {
         self.stockouts.iter().any(|s| {
             s.zone == zone && s.machine_type.as_deref().is_none_or(|m| m == machine_type)
         })
+    }
+
+    /// The caller's e-mail (default `owner@example.com`).
+    pub fn caller(&self) -> String {
+        self.caller.clone().unwrap_or_else(|| "owner@example.com".to_string())
     }
 
     pub fn permission_denied(&self, permission: &str) -> bool {

@@ -1,0 +1,46 @@
+//! Org Policy v2: the effective policy of a constraint on the project (scenario `orgPolicies`).
+
+use std::sync::Arc;
+
+use http::Method;
+use serde_json::json;
+
+use crate::app::App;
+use crate::error::ApiResult;
+use crate::route::{Call, Reply, Route, route};
+
+/// List constraints (allowed/denied values); every other constraint is boolean (enforced or not).
+const LIST_CONSTRAINTS: &[&str] = &[
+    "compute.vmExternalIpAccess",
+    "compute.restrictVpcPeering",
+    "compute.trustedImageProjects",
+    "compute.restrictLoadBalancerCreationForTypes",
+    "gcp.resourceLocations",
+    "iam.allowedPolicyMemberDomains",
+    "compute.restrictNonConfidentialComputing",
+];
+
+pub fn routes() -> Vec<Route> {
+    vec![route(
+        Method::GET,
+        "v2/projects/{project}/policies/{policy}:getEffectivePolicy",
+        "orgpolicy.projects.policies.getEffectivePolicy",
+        effective,
+    )]
+}
+
+fn effective(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
+    let project = app.project_id(call.param("project"));
+    let constraint = call.param("policy").trim_start_matches("constraints/").to_string();
+    let denied = app.scenario().org_policies.get(&constraint).is_some_and(|v| v == "deny");
+    let list = LIST_CONSTRAINTS.contains(&constraint.as_str());
+    let rule = match (list, denied) {
+        (true, true) => json!({ "denyAll": true }),
+        (true, false) => json!({ "allowAll": true }),
+        (false, enforce) => json!({ "enforce": enforce }),
+    };
+    Ok(Reply::json(json!({
+        "name": format!("projects/{}/policies/{constraint}", app.project_number(&project)),
+        "spec": { "rules": [rule] },
+    })))
+}

@@ -1,0 +1,99 @@
+//! Resource Manager v3: projects (with a stable project number) and the project IAM policy
+//! (read-modify-write with etags, members checked like Google), testIamPermissions.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use http::Method;
+use serde_json::{Value, json};
+
+use super::policy::{self, Policy};
+use crate::app::App;
+use crate::error::{ApiError, ApiResult};
+use crate::route::{Call, Reply, Route, route};
+
+#[derive(Default)]
+pub struct State {
+    policies: BTreeMap<String, Policy>,
+}
+
+pub fn routes() -> Vec<Route> {
+    vec![
+        route(Method::GET, "v3/projects/{project}", "cloudresourcemanager.projects.get", get),
+        route(Method::POST, "v3/projects/{project}:getIamPolicy", "cloudresourcemanager.projects.getIamPolicy", get_policy),
+        route(Method::POST, "v3/projects/{project}:setIamPolicy", "cloudresourcemanager.projects.setIamPolicy", set_policy),
+        route(Method::POST, "v3/projects/{project}:testIamPermissions", "cloudresourcemanager.projects.testIamPermissions", test_permissions),
+    ]
+}
+
+fn get(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
+    let project = app.project_id(call.param("project"));
+    let number = app.project_number(&project);
+    Ok(Reply::json(json!({
+        "name": format!("projects/{number}"),
+        "parent": "organizations/123456789012",
+        "projectId": project,
+        "state": "ACTIVE",
+        "displayName": project,
+        "createTime": "2026-01-05T17:00:00.000Z",
+        "updateTime": "2026-01-05T17:00:00.000Z",
+        "etag": "W/\"7b1ec8a1c2d3e4f5\"",
+        "labels": {},
+    })))
+}
+
+/// The policy a new project has: the caller owns it; the default service agents edit it.
+fn default_policy(app: &App, project: &str) -> Policy {
+    let number = app.project_number(project);
+    Policy::new(
+        app,
+        json!([
+            { "role": "roles/editor", "members": [
+                format!("serviceAccount:{number}-compute@developer.gserviceaccount.com"),
+                format!("serviceAccount:{number}@cloudservices.gserviceaccount.com"),
+            ]},
+            { "role": "roles/owner", "members": [format!("user:{}", app.scenario().caller())] },
+        ]),
+    )
+}
+
+fn get_policy(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
+    let project = app.project_id(call.param("project"));
+    let mut world = app.world();
+    let policy = world.projects.policies.entry(project.clone()).or_insert_with(|| default_policy(app, &project));
+    Ok(Reply::json(policy.to_json()))
+}
+
+fn set_policy(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
+    let project = app.project_id(call.param("project"));
+    let new = call.field("policy").clone();
+    if !new.is_object() {
+        return Err(ApiError::invalid("Request contains an invalid argument: policy is required."));
+    }
+    let mut world = app.world();
+    for account in policy::service_accounts(&new) {
+        let own = account.ends_with(&format!("@{project}.iam.gserviceaccount.com"));
+        if own && !world.iam.exists(&account) {
+            return Err(ApiError::invalid(format!("Service account {account} does not exist.")));
+        }
+    }
+    let policy = world.projects.policies.entry(project.clone()).or_insert_with(|| default_policy(app, &project));
+    Ok(Reply::json(policy.set(app, &new, policy::concurrent_change)?))
+}
+
+fn test_permissions(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
+    let scenario = app.scenario();
+    let granted: Vec<Value> = call
+        .field("permissions")
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p.as_str().is_some_and(|p| !scenario.permission_denied(p)))
+        .cloned()
+        .collect();
+    let mut body = json!({});
+    if !granted.is_empty() {
+        body["permissions"] = Value::Array(granted);
+    }
+    Ok(Reply::json(body))
+}
