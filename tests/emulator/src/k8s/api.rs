@@ -176,7 +176,12 @@ fn check_namespace(st: &Store, rt: &ResourceType, ns: &str, creating: bool) -> A
         return Ok(());
     }
     let Some(n) = st.get("namespaces", "", ns) else {
-        return Err(ApiError::not_found(&Target { qualified: "namespaces".into(), group: "", resource: "namespaces", name: ns }));
+        return Err(ApiError::not_found(&Target {
+            qualified: "namespaces".into(),
+            group: "",
+            resource: "namespaces",
+            name: ns,
+        }));
     };
     if creating && meta::is_deleting(&n) {
         return Err(ApiError::forbidden(format!(
@@ -188,7 +193,14 @@ fn check_namespace(st: &Store, rt: &ResourceType, ns: &str, creating: bool) -> A
     Ok(())
 }
 
-pub fn create(c: &Cluster, st: &mut Store, rt: &ResourceType, ns: &str, body: Value, opts: &mut Opts) -> ApiResult<Value> {
+pub fn create(
+    c: &Cluster,
+    st: &mut Store,
+    rt: &ResourceType,
+    ns: &str,
+    body: Value,
+    opts: &mut Opts,
+) -> ApiResult<Value> {
     create_with(c, st, rt, ns, body, opts, None)
 }
 
@@ -238,7 +250,16 @@ fn create_with(
         name
     };
     md.insert("name".into(), json!(name));
-    for k in ["uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "managedFields", "selfLink"] {
+    for k in [
+        "uid",
+        "resourceVersion",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "generation",
+        "managedFields",
+        "selfLink",
+    ] {
         md.remove(k);
     }
     md.insert("uid".into(), json!(meta::new_uid()));
@@ -279,6 +300,7 @@ fn create_with(
 }
 
 /// PUT: replace the object (or its status), optimistic on `resourceVersion`.
+#[allow(clippy::too_many_arguments)]
 pub fn update(
     c: &Cluster,
     st: &mut Store,
@@ -363,7 +385,16 @@ pub fn finish_update(
     {
         let old_md = old.get("metadata").cloned().unwrap_or(json!({}));
         let md = meta::metadata_mut(&mut new);
-        for k in ["name", "namespace", "uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "resourceVersion"] {
+        for k in [
+            "name",
+            "namespace",
+            "uid",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "generation",
+            "resourceVersion",
+        ] {
             match old_md.get(k) {
                 Some(v) => {
                     md.insert(k.into(), v.clone());
@@ -390,7 +421,10 @@ pub fn finish_update(
                 &rt.group,
                 &rt.kind,
                 meta::name(old),
-                vec![Cause::forbidden("metadata.finalizers", "no new finalizers can be added if the object is being deleted")],
+                vec![Cause::forbidden(
+                    "metadata.finalizers",
+                    "no new finalizers can be added if the object is being deleted",
+                )],
             ));
         }
     }
@@ -408,7 +442,12 @@ pub fn finish_update(
             let mut m = Managers::read(&new);
             let scope = if opts.internal { Scope::Whole } else { scope_of(rt, sub) };
             let subres = (sub == Sub::Status).then_some("status");
-            m.record_update(&opts.manager, &rt.api_version(), subres, &managed::update_set(Some(old), &new, &shape, scope));
+            m.record_update(
+                &opts.manager,
+                &rt.api_version(),
+                subres,
+                &managed::update_set(Some(old), &new, &shape, scope),
+            );
             m
         }
     };
@@ -433,7 +472,8 @@ pub fn finish_update(
 /// Whether anything outside metadata (and status, when it is a subresource) changed.
 fn spec_changed(rt: &ResourceType, old: &Value, new: &Value) -> bool {
     let (Some(a), Some(b)) = (old.as_object(), new.as_object()) else { return true };
-    let skip = |k: &str| matches!(k, "metadata" | "apiVersion" | "kind") || (k == "status" && (rt.status || !rt.is_crd()));
+    let skip =
+        |k: &str| matches!(k, "metadata" | "apiVersion" | "kind") || (k == "status" && (rt.status || !rt.is_crd()));
     let ka = a.iter().filter(|(k, _)| !skip(k));
     let kb: Vec<_> = b.iter().filter(|(k, _)| !skip(k)).collect();
     let ka: Vec<_> = ka.collect();
@@ -457,8 +497,8 @@ pub fn patch(
     if ct == "application/apply-patch+yaml" {
         return apply(c, st, rt, ns, name, body, sub, opts);
     }
-    let patch: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+    let patch: Value =
+        serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
     if sub == Sub::Scale {
         let current = scale_of(rt, &*get(st, rt, ns, name)?);
         let patched = apply_patch(ct, rt, &current, &patch)?;
@@ -481,7 +521,13 @@ fn apply_patch(ct: &str, rt: &ResourceType, old: &Value, patch: &Value) -> ApiRe
         "application/json-patch+json" => {
             let ops: json_patch::Patch = serde_json::from_value(patch.clone())
                 .map_err(|e| ApiError::bad_request(format!("error decoding JSON patch: {e}")))?;
-            json_patch::patch(&mut doc, &ops).map_err(|e| ApiError::new(422, "Invalid", format!("the server rejected our request due to an error in our request: {e}")))?;
+            json_patch::patch(&mut doc, &ops).map_err(|e| {
+                ApiError::new(
+                    422,
+                    "Invalid",
+                    format!("the server rejected our request due to an error in our request: {e}"),
+                )
+            })?;
         }
         "application/strategic-merge-patch+json" if !rt.is_crd() => {
             strategic::merge(&mut doc, patch, &Shape::for_kind(&rt.kind, None));
@@ -498,7 +544,16 @@ fn apply_patch(ct: &str, rt: &ResourceType, old: &Value, patch: &Value) -> ApiRe
 
 /// Server-side apply: merge the applied configuration with field ownership; creates when absent.
 #[allow(clippy::too_many_arguments)]
-fn apply(c: &Cluster, st: &mut Store, rt: &ResourceType, ns: &str, name: &str, body: &[u8], sub: Sub, opts: &mut Opts) -> ApiResult<(Value, bool)> {
+fn apply(
+    c: &Cluster,
+    st: &mut Store,
+    rt: &ResourceType,
+    ns: &str,
+    name: &str,
+    body: &[u8],
+    sub: Sub,
+    opts: &mut Opts,
+) -> ApiResult<(Value, bool)> {
     if opts.manager.is_empty() {
         return Err(ApiError::new(
             422,
@@ -510,8 +565,8 @@ fn apply(c: &Cluster, st: &mut Store, rt: &ResourceType, ns: &str, name: &str, b
         return Err(ApiError::unsupported_media_type("apply is not supported on the scale subresource"));
     }
     let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("apply patch is not UTF-8"))?;
-    let mut applied: Value = serde_saphyr::from_str(text)
-        .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
+    let mut applied: Value =
+        serde_saphyr::from_str(text).map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
     if applied.get("apiVersion").and_then(Value::as_str).unwrap_or("").is_empty()
         || applied.get("kind").and_then(Value::as_str).unwrap_or("").is_empty()
     {
@@ -563,7 +618,14 @@ fn apply(c: &Cluster, st: &mut Store, rt: &ResourceType, ns: &str, name: &str, b
 }
 
 /// DELETE: gone at once, or marked with `deletionTimestamp` while finalizers remain.
-pub fn delete(c: &Cluster, st: &mut Store, rt: &ResourceType, ns: &str, name: &str, d: &DeleteOpts) -> ApiResult<Value> {
+pub fn delete(
+    c: &Cluster,
+    st: &mut Store,
+    rt: &ResourceType,
+    ns: &str,
+    name: &str,
+    d: &DeleteOpts,
+) -> ApiResult<Value> {
     let _ = c;
     let old = get(st, rt, ns, name)?;
     if let Some(uid) = &d.uid
@@ -590,14 +652,18 @@ pub fn delete(c: &Cluster, st: &mut Store, rt: &ResourceType, ns: &str, name: &s
     let mut new = (*old).clone();
     let mut finalizers = meta::finalizers(&old);
     match d.propagation.as_deref() {
-        Some("Foreground") if !finalizers.iter().any(|f| f == "foregroundDeletion") => finalizers.push("foregroundDeletion".into()),
+        Some("Foreground") if !finalizers.iter().any(|f| f == "foregroundDeletion") => {
+            finalizers.push("foregroundDeletion".into())
+        }
         Some("Orphan") if !finalizers.iter().any(|f| f == "orphan") => finalizers.push("orphan".into()),
         _ => {}
     }
     if rt.kind == "Namespace" {
         new["status"] = json!({ "phase": "Terminating" });
     }
-    let keep = !finalizers.is_empty() || (rt.kind == "Namespace" && new.pointer("/spec/finalizers").and_then(Value::as_array).is_some_and(|a| !a.is_empty()));
+    let keep = !finalizers.is_empty()
+        || (rt.kind == "Namespace"
+            && new.pointer("/spec/finalizers").and_then(Value::as_array).is_some_and(|a| !a.is_empty()));
     if !keep {
         if d.dry_run {
             return Ok(new);
@@ -642,7 +708,15 @@ pub fn scale_of(rt: &ResourceType, obj: &Value) -> Value {
     s
 }
 
-fn scale_update(c: &Cluster, st: &mut Store, rt: &ResourceType, ns: &str, name: &str, scale: &Value, opts: &mut Opts) -> ApiResult<Value> {
+fn scale_update(
+    c: &Cluster,
+    st: &mut Store,
+    rt: &ResourceType,
+    ns: &str,
+    name: &str,
+    scale: &Value,
+    opts: &mut Opts,
+) -> ApiResult<Value> {
     let Some(paths) = rt.scale.clone() else { return Err(ApiError::no_resource()) };
     let old = get(st, rt, ns, name)?;
     let rv = meta::resource_version(scale);
@@ -653,7 +727,12 @@ fn scale_update(c: &Cluster, st: &mut Store, rt: &ResourceType, ns: &str, name: 
         return Err(ApiError::invalid("autoscaling", "Scale", name, vec![Cause::required("spec.replicas", "")]));
     };
     if replicas < 0 {
-        return Err(ApiError::invalid("autoscaling", "Scale", name, vec![Cause::invalid("spec.replicas", &json!(replicas), "must be greater than or equal to 0")]));
+        return Err(ApiError::invalid(
+            "autoscaling",
+            "Scale",
+            name,
+            vec![Cause::invalid("spec.replicas", &json!(replicas), "must be greater than or equal to 0")],
+        ));
     }
     let mut new = (*old).clone();
     set_pointer(&mut new, &paths.spec, json!(replicas));

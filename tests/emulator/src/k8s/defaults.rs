@@ -22,7 +22,11 @@ pub fn apply(c: &Cluster, st: &Store, rt: &ResourceType, obj: &mut Value, old: O
             set_default(obj, "/spec/replicas", json!(1));
             set_default(obj, "/spec/revisionHistoryLimit", json!(10));
             set_default(obj, "/spec/progressDeadlineSeconds", json!(600));
-            set_default(obj, "/spec/strategy", json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}));
+            set_default(
+                obj,
+                "/spec/strategy",
+                json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}),
+            );
             pod_template(obj, "/spec/template/spec", "Always");
         }
         "ReplicaSet" | "StatefulSet" => {
@@ -31,7 +35,11 @@ pub fn apply(c: &Cluster, st: &Store, rt: &ResourceType, obj: &mut Value, old: O
         }
         "DaemonSet" => {
             set_default(obj, "/spec/revisionHistoryLimit", json!(10));
-            set_default(obj, "/spec/updateStrategy", json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}}));
+            set_default(
+                obj,
+                "/spec/updateStrategy",
+                json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}}),
+            );
             pod_template(obj, "/spec/template/spec", "Always");
         }
         "Job" => job(obj, op),
@@ -130,7 +138,8 @@ fn service(st: &Store, obj: &mut Value, old: Option<&Value>) {
                 p["targetPort"] = port;
             }
             if matches!(ty.as_str(), "NodePort" | "LoadBalancer") && p.get("nodePort").is_none() {
-                let prev = old_ports.iter().find(|o| o.get("port") == p.get("port")).and_then(|o| o.get("nodePort")).cloned();
+                let prev =
+                    old_ports.iter().find(|o| o.get("port") == p.get("port")).and_then(|o| o.get("nodePort")).cloned();
                 p["nodePort"] = prev.unwrap_or_else(|| json!(rand::rng().random_range(30000..32768)));
             }
         }
@@ -195,7 +204,8 @@ fn job(obj: &mut Value, op: Op) {
         let uid = meta::uid(obj).to_string();
         let name = meta::name(obj).to_string();
         obj["spec"]["selector"] = json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}});
-        let labels = meta::child_mut(meta::child_mut(meta::child_mut(&mut obj["spec"], "template"), "metadata"), "labels");
+        let labels =
+            meta::child_mut(meta::child_mut(meta::child_mut(&mut obj["spec"], "template"), "metadata"), "labels");
         labels["batch.kubernetes.io/controller-uid"] = json!(uid);
         labels["batch.kubernetes.io/job-name"] = json!(name);
         labels["controller-uid"] = json!(uid);

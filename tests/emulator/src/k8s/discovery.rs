@@ -41,7 +41,8 @@ pub fn core_versions(c: &Cluster) -> Value {
 }
 
 fn group_doc(name: &str, versions: &[String]) -> Value {
-    let vs: Vec<Value> = versions.iter().map(|v| json!({ "groupVersion": format!("{name}/{v}"), "version": v })).collect();
+    let vs: Vec<Value> =
+        versions.iter().map(|v| json!({ "groupVersion": format!("{name}/{v}"), "version": v })).collect();
     json!({ "name": name, "versions": vs, "preferredVersion": vs.first().cloned().unwrap_or(Value::Null) })
 }
 
@@ -134,14 +135,16 @@ pub fn aggregated(reg: &Registry, core: bool) -> Value {
                 json!({ "version": v, "resources": res, "freshness": "Current" })
             })
             .collect();
-        let md = if core { json!({ "creationTimestamp": null }) } else { json!({ "name": g, "creationTimestamp": null }) };
+        let md =
+            if core { json!({ "creationTimestamp": null }) } else { json!({ "name": g, "creationTimestamp": null }) };
         items.push(json!({ "metadata": md, "versions": vs }));
     }
     json!({ "kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items })
 }
 
 /// Aggregated APIs the emulator implements: (group, version, kind, plural).
-const AGGREGATED: &[(&str, &str, &str, &str)] = &[("allocation.agones.dev", "v1", "GameServerAllocation", "gameserverallocations")];
+const AGGREGATED: &[(&str, &str, &str, &str)] =
+    &[("allocation.agones.dev", "v1", "GameServerAllocation", "gameserverallocations")];
 
 /// Recompute the served types from established CRDs and available APIServices.
 pub fn refresh_types(_c: &Cluster, st: &mut Store) {
@@ -188,7 +191,11 @@ fn crd_types(crd: &Value, cache: &mut SchemaCache) -> Vec<Arc<ResourceType>> {
     let names = spec.get("names").cloned().unwrap_or(Value::Null);
     let s = |k: &str| names.get(k).and_then(Value::as_str).unwrap_or("").to_string();
     let list = |k: &str| -> Vec<String> {
-        names.get(k).and_then(Value::as_array).map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect()).unwrap_or_default()
+        names
+            .get(k)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+            .unwrap_or_default()
     };
     let kind = s("kind");
     let singular = if s("singular").is_empty() { kind.to_lowercase() } else { s("singular") };
@@ -209,8 +216,12 @@ fn crd_types(crd: &Value, cache: &mut SchemaCache) -> Vec<Arc<ResourceType>> {
             let version = v.get("name").and_then(Value::as_str).unwrap_or("");
             let schema = v.pointer("/schema/openAPIV3Schema").map(|s| cached_schema(cache, crd, version, s));
             let scale = v.pointer("/subresources/scale").map(|sc| ScalePaths {
-                spec: json_path_to_pointer(sc.get("specReplicasPath").and_then(Value::as_str).unwrap_or(".spec.replicas")),
-                status: json_path_to_pointer(sc.get("statusReplicasPath").and_then(Value::as_str).unwrap_or(".status.replicas")),
+                spec: json_path_to_pointer(
+                    sc.get("specReplicasPath").and_then(Value::as_str).unwrap_or(".spec.replicas"),
+                ),
+                status: json_path_to_pointer(
+                    sc.get("statusReplicasPath").and_then(Value::as_str).unwrap_or(".status.replicas"),
+                ),
                 selector: sc.get("labelSelectorPath").and_then(Value::as_str).map(json_path_to_pointer),
             });
             Arc::new(ResourceType {

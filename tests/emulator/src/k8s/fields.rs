@@ -208,11 +208,19 @@ impl<'a> Shape<'a> {
 /// List semantics of built-in kinds (the `+listType`/`patchMergeKey` markers of k8s.io/api).
 fn builtin_list(kind: &str, path: &[String]) -> ListType {
     let last = path.last().map(String::as_str).unwrap_or("");
-    let in_container = path.iter().any(|p| matches!(p.as_str(), "containers" | "initContainers" | "ephemeralContainers"));
+    let in_container =
+        path.iter().any(|p| matches!(p.as_str(), "containers" | "initContainers" | "ephemeralContainers"));
     let keys = |k: &[&str]| ListType::Map(k.iter().map(|s| s.to_string()).collect());
     match last {
-        "containers" | "initContainers" | "ephemeralContainers" | "env" | "volumes" | "imagePullSecrets"
-        | "resourceClaims" | "schedulingGates" | "webhooks" => keys(&["name"]),
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "env"
+        | "volumes"
+        | "imagePullSecrets"
+        | "resourceClaims"
+        | "schedulingGates"
+        | "webhooks" => keys(&["name"]),
         "ports" if in_container => keys(&["containerPort", "protocol"]),
         "ports" if kind == "Service" && path.len() == 2 => keys(&["port", "protocol"]),
         "volumeMounts" => keys(&["mountPath"]),
@@ -364,8 +372,7 @@ pub fn remove_at(obj: &mut Value, path: &[String]) {
         obj.get_mut(f)
     } else if let Some(k) = head.strip_prefix("k:") {
         let keys: Map<String, Value> = serde_json::from_str(k).unwrap_or_default();
-        obj.as_array_mut()
-            .and_then(|a| a.iter_mut().find(|it| keys.iter().all(|(k, v)| it.get(k) == Some(v))))
+        obj.as_array_mut().and_then(|a| a.iter_mut().find(|it| keys.iter().all(|(k, v)| it.get(k) == Some(v))))
     } else {
         None
     };

@@ -21,7 +21,15 @@ fn strings() -> Value {
     json!({"type": "array", "items": {"type": "string"}})
 }
 
-fn crd(group: &str, version: &str, kind: &str, plural: &str, short: &[&str], spec: Value, status: Option<Value>) -> Value {
+fn crd(
+    group: &str,
+    version: &str,
+    kind: &str,
+    plural: &str,
+    short: &[&str],
+    spec: Value,
+    status: Option<Value>,
+) -> Value {
     let mut props = json!({"spec": spec});
     if let Some(s) = &status {
         props["status"] = s.clone();

@@ -131,10 +131,7 @@ fn logged_body(r: &Req) -> Value {
     if let Ok(v) = serde_json::from_slice::<Value>(&r.body) {
         return v;
     }
-    std::str::from_utf8(&r.body)
-        .ok()
-        .and_then(|t| serde_saphyr::from_str::<Value>(t).ok())
-        .unwrap_or(Value::Null)
+    std::str::from_utf8(&r.body).ok().and_then(|t| serde_saphyr::from_str::<Value>(t).ok()).unwrap_or(Value::Null)
 }
 
 fn respond(reply: Reply, r: &Req) -> Response<Body> {
@@ -228,12 +225,14 @@ fn route(cluster: &Arc<Cluster>, r: &Req) -> ApiResult<Reply> {
         ["healthz" | "livez" | "readyz"] if get => return Ok(Reply::Raw(200, "text/plain", Bytes::from_static(b"ok"))),
         ["api"] if get => {
             let st = cluster.lock();
-            let v = if aggregated { discovery::aggregated(&st.registry, true) } else { discovery::core_versions(cluster) };
+            let v =
+                if aggregated { discovery::aggregated(&st.registry, true) } else { discovery::core_versions(cluster) };
             return Ok(Reply::Json(200, v, vec![]));
         }
         ["apis"] if get => {
             let st = cluster.lock();
-            let v = if aggregated { discovery::aggregated(&st.registry, false) } else { discovery::groups(&st.registry) };
+            let v =
+                if aggregated { discovery::aggregated(&st.registry, false) } else { discovery::groups(&st.registry) };
             return Ok(Reply::Json(200, v, vec![]));
         }
         ["api", "v1"] if get => {
@@ -242,7 +241,9 @@ fn route(cluster: &Arc<Cluster>, r: &Req) -> ApiResult<Reply> {
         }
         ["apis", g] if get => {
             let st = cluster.lock();
-            return discovery::group(&st.registry, g).map(|v| Reply::Json(200, v, vec![])).ok_or_else(ApiError::no_resource);
+            return discovery::group(&st.registry, g)
+                .map(|v| Reply::Json(200, v, vec![]))
+                .ok_or_else(ApiError::no_resource);
         }
         ["apis", g, v] if get => {
             let st = cluster.lock();
@@ -256,7 +257,13 @@ fn route(cluster: &Arc<Cluster>, r: &Req) -> ApiResult<Reply> {
     let t = parse_target(&segs).ok_or_else(ApiError::no_resource)?;
     let rt = {
         let st = cluster.lock();
-        st.registry.find(&t.group, &t.version, &t.plural).ok_or_else(ApiError::no_resource)?
+        match st.registry.find(&t.group, &t.version, &t.plural) {
+            Some(rt) => rt,
+            None if unavailable_api_service(&st, &t.group, &t.version) => {
+                return Err(ApiError::service_unavailable("the server is currently unable to handle the request"));
+            }
+            None => return Err(ApiError::no_resource()),
+        }
     };
     if !rt.namespaced && t.namespace.is_some() {
         return Err(ApiError::no_resource());
@@ -276,6 +283,13 @@ fn route(cluster: &Arc<Cluster>, r: &Req) -> ApiResult<Reply> {
     }
 }
 
+/// A registered aggregated API whose backend is not available answers 503, as the aggregator does.
+fn unavailable_api_service(st: &super::store::Store, group: &str, version: &str) -> bool {
+    st.get("apiservices.apiregistration.k8s.io", "", &format!("{version}.{group}")).is_some_and(|a| {
+        a.pointer("/spec/service").is_some_and(|s| !s.is_null()) && !meta::condition_true(&a, "Available")
+    })
+}
+
 fn parse_target(segs: &[&str]) -> Option<Target> {
     let (group, version, rest) = match segs {
         ["api", v, rest @ ..] => (String::new(), v.to_string(), rest),
@@ -286,7 +300,9 @@ fn parse_target(segs: &[&str]) -> Option<Target> {
     let (namespace, plural, name, sub) = match rest {
         // The namespace object itself (and its subresources) sits where namespaced paths start.
         ["namespaces", n] if group.is_empty() => (None, "namespaces".into(), s(n), None),
-        ["namespaces", n, sub @ ("status" | "finalize")] if group.is_empty() => (None, "namespaces".into(), s(n), s(sub)),
+        ["namespaces", n, sub @ ("status" | "finalize")] if group.is_empty() => {
+            (None, "namespaces".into(), s(n), s(sub))
+        }
         ["namespaces", ns, plural] => (s(ns), plural.to_string(), None, None),
         ["namespaces", ns, plural, name] => (s(ns), plural.to_string(), s(name), None),
         ["namespaces", ns, plural, name, sub] => (s(ns), plural.to_string(), s(name), s(sub)),
@@ -367,7 +383,11 @@ fn item(cluster: &Arc<Cluster>, r: &Req, rt: &Arc<ResourceType>, ns: &str, name:
             let out = api::delete(cluster, &mut st, rt, ns, name, &d)?;
             Reply::Json(200, api::present(rt, &out), vec![])
         }
-        _ => return Err(ApiError::method_not_allowed("the server does not allow this method on the requested resource")),
+        _ => {
+            return Err(ApiError::method_not_allowed(
+                "the server does not allow this method on the requested resource",
+            ));
+        }
     };
     refresh(cluster, &mut st);
     drop(st);
@@ -392,7 +412,8 @@ fn delete_opts(r: &Req) -> ApiResult<DeleteOpts> {
             .or_else(|| body.get("propagationPolicy").and_then(Value::as_str).map(String::from)),
         uid: body.pointer("/preconditions/uid").and_then(Value::as_str).map(String::from),
         resource_version: body.pointer("/preconditions/resourceVersion").and_then(Value::as_str).map(String::from),
-        dry_run: r.param("dryRun") == Some("All") || body.get("dryRun").and_then(Value::as_array).is_some_and(|a| !a.is_empty()),
+        dry_run: r.param("dryRun") == Some("All")
+            || body.get("dryRun").and_then(Value::as_array).is_some_and(|a| !a.is_empty()),
     })
 }
 

@@ -5,7 +5,9 @@
 
 use serde_json::{Value, json};
 
-use super::fields::{FieldSet, Scope, Shape, changed_set, display_path, field_set, value_at, value_element, key_element, remove_at};
+use super::fields::{
+    FieldSet, Scope, Shape, changed_set, display_path, field_set, key_element, remove_at, value_at, value_element,
+};
 use super::meta;
 use super::schema::ListType;
 use super::status::Cause;
@@ -139,7 +141,9 @@ pub fn apply(live: Option<&Value>, applied: &Value, req: &Apply<'_>) -> Result<(
     let applied_set = field_set(applied, &req.shape, req.scope);
     let Some(live) = live else {
         let mut created = strip_nulls(applied);
-        if req.scope == Scope::Main && let Some(m) = created.as_object_mut() {
+        if req.scope == Scope::Main
+            && let Some(m) = created.as_object_mut()
+        {
             m.remove("status");
         }
         let mut managers = Managers::default();
@@ -163,7 +167,8 @@ pub fn apply(live: Option<&Value>, applied: &Value, req: &Apply<'_>) -> Result<(
         for (i, e) in managers.0.iter().enumerate() {
             if e.manager != req.manager && e.set.contains(&path) {
                 let with_sub = e.subresource.as_ref().map(|s| format!(" with subresource {s:?}")).unwrap_or_default();
-                let message = format!("conflict with {:?}{with_sub} using {}: {}", e.manager, e.api_version, display_path(&path));
+                let message =
+                    format!("conflict with {:?}{with_sub} using {}: {}", e.manager, e.api_version, display_path(&path));
                 conflicts.push(Cause { reason: "FieldManagerConflict", field: display_path(&path), message });
                 stolen.push((i, path.clone()));
             }
@@ -189,10 +194,8 @@ pub fn apply(live: Option<&Value>, applied: &Value, req: &Apply<'_>) -> Result<(
     let mut dropped = previous;
     dropped.subtract(&applied_set);
     for path in dropped.paths() {
-        let owned_elsewhere = managers
-            .0
-            .iter()
-            .any(|e| !(e.manager == req.manager && e.operation == "Apply") && e.set.contains(&path));
+        let owned_elsewhere =
+            managers.0.iter().any(|e| !(e.manager == req.manager && e.operation == "Apply") && e.set.contains(&path));
         if !owned_elsewhere {
             remove_at(&mut merged, &path);
         }
@@ -282,7 +285,9 @@ fn merge_into(target: &mut Value, patch: &Value, shape: &Shape<'_>, scope: Scope
 
 fn strip_nulls(v: &Value) -> Value {
     match v {
-        Value::Object(m) => Value::Object(m.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), strip_nulls(v))).collect()),
+        Value::Object(m) => {
+            Value::Object(m.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), strip_nulls(v))).collect())
+        }
         Value::Array(a) => Value::Array(a.iter().map(strip_nulls).collect()),
         other => other.clone(),
     }
@@ -379,8 +384,12 @@ mod tests {
         let side = json!({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web"},
             "spec":{"template":{"spec":{"containers":[{"name":"sidecar","image":"s"}]}}}});
         let (merged, _) = apply(Some(&live), &side, &req("injector", false)).unwrap();
-        let names: Vec<&str> = merged["spec"]["template"]["spec"]["containers"].as_array().unwrap()
-            .iter().map(|c| c["name"].as_str().unwrap()).collect();
+        let names: Vec<&str> = merged["spec"]["template"]["spec"]["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
         assert_eq!(names, ["sidecar", "web"]);
     }
 }

@@ -57,11 +57,7 @@ pub fn annotation<'a>(obj: &'a Value, key: &str) -> Option<&'a str> {
 
 pub fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
     v.and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
-                .collect()
-        })
+        .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect())
         .unwrap_or_default()
 }
 
@@ -108,9 +104,7 @@ pub fn new_uid() -> String {
 pub fn random_suffix(len: usize) -> String {
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
     let mut rng = rand::rng();
-    (0..len)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect()
+    (0..len).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
 }
 
 /// A short lowercase hex string (node name suffixes, hashes).
@@ -174,10 +168,8 @@ pub fn set_condition(status: &mut Value, ctype: &str, cstatus: &str, reason: &st
     if !status.is_object() {
         *status = json!({});
     }
-    let conds = status
-        .as_object_mut()
-        .map(|m| m.entry("conditions").or_insert_with(|| json!([])))
-        .filter(|c| c.is_array());
+    let conds =
+        status.as_object_mut().map(|m| m.entry("conditions").or_insert_with(|| json!([]))).filter(|c| c.is_array());
     let Some(conds) = conds else {
         status["conditions"] = json!([]);
         return set_condition(status, ctype, cstatus, reason, message);
@@ -202,14 +194,12 @@ pub fn set_condition(status: &mut Value, ctype: &str, cstatus: &str, reason: &st
 
 /// Whether `status.conditions` holds `ctype` with status `True`.
 pub fn condition_true(obj: &Value, ctype: &str) -> bool {
-    obj.pointer("/status/conditions")
-        .and_then(Value::as_array)
-        .is_some_and(|cs| {
-            cs.iter().any(|c| {
-                c.get("type").and_then(Value::as_str) == Some(ctype)
-                    && c.get("status").and_then(Value::as_str) == Some("True")
-            })
+    obj.pointer("/status/conditions").and_then(Value::as_array).is_some_and(|cs| {
+        cs.iter().any(|c| {
+            c.get("type").and_then(Value::as_str) == Some(ctype)
+                && c.get("status").and_then(Value::as_str) == Some("True")
         })
+    })
 }
 
 #[cfg(test)]

@@ -94,11 +94,7 @@ pub trait Host: Send + Sync + 'static {
     /// Filestore and GCS FUSE when their add-ons are enabled. Default: all three.
     fn csi_drivers(&self, cluster: &str) -> Vec<String> {
         let _ = cluster;
-        vec![
-            "pd.csi.storage.gke.io".into(),
-            "filestore.csi.storage.gke.io".into(),
-            "gcsfuse.csi.storage.gke.io".into(),
-        ]
+        vec!["pd.csi.storage.gke.io".into(), "filestore.csi.storage.gke.io".into(), "gcsfuse.csi.storage.gke.io".into()]
     }
 }
 
@@ -269,19 +265,58 @@ pub fn state_word(o: &Value) -> String {
     let int = |p: &str| meta::int_at(o, p).unwrap_or(0);
     let word = match meta::kind(o) {
         "GameServer" => s("/status/state"),
-        "Deployment" | "StatefulSet" | "ReplicaSet" => {
-            Some(if int("/status/availableReplicas") >= int("/spec/replicas").max(1) || int("/spec/replicas") == 0 && o.get("status").is_some() { "Available" } else { "Progressing" }.into())
-        }
-        "DaemonSet" => Some(if int("/status/numberAvailable") >= int("/status/desiredNumberScheduled") && o.get("status").is_some() { "Available" } else { "Progressing" }.into()),
-        "Job" => Some(if meta::condition_true(o, "Complete") { "Complete" } else if meta::condition_true(o, "Failed") { "Failed" } else { "Running" }.into()),
+        "Deployment" | "StatefulSet" | "ReplicaSet" => Some(
+            if int("/status/availableReplicas") >= int("/spec/replicas").max(1)
+                || int("/spec/replicas") == 0 && o.get("status").is_some()
+            {
+                "Available"
+            } else {
+                "Progressing"
+            }
+            .into(),
+        ),
+        "DaemonSet" => Some(
+            if int("/status/numberAvailable") >= int("/status/desiredNumberScheduled") && o.get("status").is_some() {
+                "Available"
+            } else {
+                "Progressing"
+            }
+            .into(),
+        ),
+        "Job" => Some(
+            if meta::condition_true(o, "Complete") {
+                "Complete"
+            } else if meta::condition_true(o, "Failed") {
+                "Failed"
+            } else {
+                "Running"
+            }
+            .into(),
+        ),
         "PersistentVolume" | "PersistentVolumeClaim" | "Pod" | "Namespace" => s("/status/phase"),
-        "CustomResourceDefinition" => Some(if meta::condition_true(o, "Established") { "Established" } else { "Pending" }.into()),
+        "CustomResourceDefinition" => {
+            Some(if meta::condition_true(o, "Established") { "Established" } else { "Pending" }.into())
+        }
         "APIService" => Some(if meta::condition_true(o, "Available") { "Available" } else { "Unavailable" }.into()),
         "Node" => Some(if meta::condition_true(o, "Ready") { "Ready" } else { "NotReady" }.into()),
-        "Ingress" => Some(if o.pointer("/status/loadBalancer/ingress/0/ip").is_some() { "Ready" } else { "Pending" }.into()),
+        "Ingress" => {
+            Some(if o.pointer("/status/loadBalancer/ingress/0/ip").is_some() { "Ready" } else { "Pending" }.into())
+        }
         "ManagedCertificate" => s("/status/certificateStatus").or(Some("Provisioning".into())),
-        "Fleet" | "GameServerSet" => Some(if int("/status/readyReplicas") + int("/status/allocatedReplicas") >= int("/spec/replicas") && o.get("status").is_some() { "Ready" } else { "Pending" }.into()),
-        "FleetAutoscaler" => Some(if o.pointer("/status/ableToScale").and_then(Value::as_bool) == Some(true) { "Active" } else { "Pending" }.into()),
+        "Fleet" | "GameServerSet" => Some(
+            if int("/status/readyReplicas") + int("/status/allocatedReplicas") >= int("/spec/replicas")
+                && o.get("status").is_some()
+            {
+                "Ready"
+            } else {
+                "Pending"
+            }
+            .into(),
+        ),
+        "FleetAutoscaler" => Some(
+            if o.pointer("/status/ableToScale").and_then(Value::as_bool) == Some(true) { "Active" } else { "Pending" }
+                .into(),
+        ),
         _ => None,
     };
     word.unwrap_or_else(|| "Active".into())

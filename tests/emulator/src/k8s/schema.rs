@@ -325,7 +325,11 @@ impl Schema {
                 if let Some(min) = n.min_items
                     && (items.len() as u64) < min
                 {
-                    out.push(Cause::invalid(shown_path, v, &format!("{shown_path} in body should have at least {min} items")));
+                    out.push(Cause::invalid(
+                        shown_path,
+                        v,
+                        &format!("{shown_path} in body should have at least {min} items"),
+                    ));
                 }
                 if n.unique_items || n.list_type == Some(ListType::Set) {
                     for (i, it) in items.iter().enumerate() {
@@ -555,7 +559,10 @@ mod tests {
         assert!(fields.contains(&"spec.ports[1]"), "duplicate map key: {fields:?}");
         assert!(!fields.contains(&"spec.maxSurge"));
         let replicas = r.causes.iter().find(|c| c.field == "spec.replicas").unwrap();
-        assert_eq!(replicas.message, "spec.replicas: Invalid value: -1: spec.replicas in body should be greater than or equal to 0");
+        assert_eq!(
+            replicas.message,
+            "spec.replicas: Invalid value: -1: spec.replicas in body should be greater than or equal to 0"
+        );
     }
 
     #[test]

@@ -15,12 +15,18 @@ pub fn seed(c: &Cluster, st: &mut Store) {
     for ns in NAMESPACES {
         put(c, st, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}));
     }
-    put(c, st, json!({
-        "apiVersion": "v1", "kind": "Service",
-        "metadata": {"name": "kubernetes", "namespace": "default", "labels": {"component": "apiserver", "provider": "kubernetes"}},
-        "spec": {"clusterIP": "34.118.224.1", "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 443}]},
-    }));
-    for (name, ty, default) in [("standard", "pd-standard", false), ("standard-rwo", "pd-balanced", true), ("premium-rwo", "pd-ssd", false)] {
+    put(
+        c,
+        st,
+        json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "kubernetes", "namespace": "default", "labels": {"component": "apiserver", "provider": "kubernetes"}},
+            "spec": {"clusterIP": "34.118.224.1", "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 443}]},
+        }),
+    );
+    for (name, ty, default) in
+        [("standard", "pd-standard", false), ("standard-rwo", "pd-balanced", true), ("premium-rwo", "pd-ssd", false)]
+    {
         let mut sc = json!({
             "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
             "metadata": {"name": name, "labels": {"addonmanager.kubernetes.io/mode": "EnsureExists"}},
@@ -36,18 +42,26 @@ pub fn seed(c: &Cluster, st: &mut Store) {
         put(c, st, sc);
     }
     for driver in c.host.csi_drivers(&c.name) {
-        put(c, st, json!({
-            "apiVersion": "storage.k8s.io/v1", "kind": "CSIDriver",
-            "metadata": {"name": driver},
-            "spec": {"attachRequired": driver == "pd.csi.storage.gke.io", "podInfoOnMount": driver != "pd.csi.storage.gke.io",
-                     "volumeLifecycleModes": ["Persistent"]},
-        }));
+        put(
+            c,
+            st,
+            json!({
+                "apiVersion": "storage.k8s.io/v1", "kind": "CSIDriver",
+                "metadata": {"name": driver},
+                "spec": {"attachRequired": driver == "pd.csi.storage.gke.io", "podInfoOnMount": driver != "pd.csi.storage.gke.io",
+                         "volumeLifecycleModes": ["Persistent"]},
+            }),
+        );
     }
     for (name, value) in [("system-cluster-critical", 2_000_000_000), ("system-node-critical", 2_000_001_000)] {
-        put(c, st, json!({
-            "apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
-            "metadata": {"name": name}, "value": value, "globalDefault": false,
-        }));
+        put(
+            c,
+            st,
+            json!({
+                "apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+                "metadata": {"name": name}, "value": value, "globalDefault": false,
+            }),
+        );
     }
     for group_version in local_api_services(st) {
         put(c, st, group_version);
@@ -57,7 +71,13 @@ pub fn seed(c: &Cluster, st: &mut Store) {
         let mut est = created.clone();
         let mut status = json!({});
         meta::set_condition(&mut status, "NamesAccepted", "True", "NoConflicts", "no conflicts found");
-        meta::set_condition(&mut status, "Established", "True", "InitialNamesAccepted", "the initial names have been accepted");
+        meta::set_condition(
+            &mut status,
+            "Established",
+            "True",
+            "InitialNamesAccepted",
+            "the initial names have been accepted",
+        );
         status["acceptedNames"] = created["spec"]["names"].clone();
         status["storedVersions"] = json!([created["spec"]["versions"][0]["name"]]);
         est["status"] = status;

@@ -41,10 +41,8 @@ impl LabelSelector {
     /// `None` (absent selector) is empty; a malformed one matches nothing.
     pub fn from_object(sel: Option<&Value>) -> Self {
         let Some(sel) = sel.filter(|v| v.is_object()) else { return Self::default() };
-        let mut reqs: Vec<Req> = meta::string_map(sel.get("matchLabels"))
-            .into_iter()
-            .map(|(k, v)| Req::Eq(k, v))
-            .collect();
+        let mut reqs: Vec<Req> =
+            meta::string_map(sel.get("matchLabels")).into_iter().map(|(k, v)| Req::Eq(k, v)).collect();
         for e in sel.get("matchExpressions").and_then(Value::as_array).into_iter().flatten() {
             let key = e.get("key").and_then(Value::as_str).unwrap_or("").to_string();
             let values: Vec<String> = e
@@ -180,10 +178,19 @@ fn supported_field(kind: &str, field: &str) -> bool {
         return true;
     }
     match kind {
-        "Pod" => matches!(field, "spec.nodeName" | "spec.restartPolicy" | "spec.schedulerName"
-            | "spec.serviceAccountName" | "status.phase" | "status.podIP" | "status.nominatedNodeName"),
-        "Event" => field.starts_with("involvedObject.")
-            || matches!(field, "reason" | "type" | "source" | "reportingComponent"),
+        "Pod" => matches!(
+            field,
+            "spec.nodeName"
+                | "spec.restartPolicy"
+                | "spec.schedulerName"
+                | "spec.serviceAccountName"
+                | "status.phase"
+                | "status.podIP"
+                | "status.nominatedNodeName"
+        ),
+        "Event" => {
+            field.starts_with("involvedObject.") || matches!(field, "reason" | "type" | "source" | "reportingComponent")
+        }
         "Secret" => field == "type",
         "Node" => field == "spec.unschedulable",
         "Namespace" => field == "status.phase",

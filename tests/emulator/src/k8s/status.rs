@@ -33,11 +33,7 @@ impl Cause {
     pub fn not_supported(field: impl Into<String>, value: &Value, allowed: &[Value]) -> Self {
         let field = field.into();
         let list: Vec<String> = allowed.iter().map(shown).collect();
-        let message = format!(
-            "{field}: Unsupported value: {}: supported values: {}",
-            shown(value),
-            list.join(", ")
-        );
+        let message = format!("{field}: Unsupported value: {}: supported values: {}", shown(value), list.join(", "));
         Self { reason: "FieldValueNotSupported", field, message }
     }
 
@@ -152,8 +148,7 @@ impl ApiError {
     }
 
     pub fn already_exists(t: &Target<'_>) -> Self {
-        Self::new(409, "AlreadyExists", format!("{} {:?} already exists", t.qualified, t.name))
-            .with_target(t)
+        Self::new(409, "AlreadyExists", format!("{} {:?} already exists", t.qualified, t.name)).with_target(t)
     }
 
     /// Stale `resourceVersion` on update.
@@ -249,10 +244,7 @@ impl ApiError {
 }
 
 fn causes_json(causes: &[Cause]) -> Vec<Value> {
-    causes
-        .iter()
-        .map(|c| json!({ "reason": c.reason, "message": c.message, "field": c.field }))
-        .collect()
+    causes.iter().map(|c| json!({ "reason": c.reason, "message": c.message, "field": c.field })).collect()
 }
 
 #[cfg(test)]
@@ -265,11 +257,7 @@ mod tests {
             "agones.dev",
             "Fleet",
             "sd",
-            vec![Cause::not_supported(
-                "spec.scheduling",
-                &json!("Foo"),
-                &[json!("Packed"), json!("Distributed")],
-            )],
+            vec![Cause::not_supported("spec.scheduling", &json!("Foo"), &[json!("Packed"), json!("Distributed")])],
         );
         assert_eq!(e.code, 422);
         assert_eq!(

@@ -81,10 +81,7 @@ fn merge_list(target: &mut Value, patch: &Value, shape: &Shape<'_>) {
 fn clean(v: &Value) -> Value {
     match v {
         Value::Object(m) => Value::Object(
-            m.iter()
-                .filter(|(k, v)| !k.starts_with('$') && !v.is_null())
-                .map(|(k, v)| (k.clone(), clean(v)))
-                .collect(),
+            m.iter().filter(|(k, v)| !k.starts_with('$') && !v.is_null()).map(|(k, v)| (k.clone(), clean(v))).collect(),
         ),
         Value::Array(a) => Value::Array(a.iter().map(clean).collect()),
         other => other.clone(),
@@ -107,7 +104,11 @@ mod tests {
     #[test]
     fn null_deletes_and_finalizers_union() {
         let mut d = json!({"metadata": {"labels": {"a": "1", "b": "2"}, "finalizers": ["x"]}});
-        merge(&mut d, &json!({"metadata": {"labels": {"a": null}, "finalizers": ["y"]}}), &Shape::for_kind("ConfigMap", None));
+        merge(
+            &mut d,
+            &json!({"metadata": {"labels": {"a": null}, "finalizers": ["y"]}}),
+            &Shape::for_kind("ConfigMap", None),
+        );
         assert_eq!(d, json!({"metadata": {"labels": {"b": "2"}, "finalizers": ["x", "y"]}}));
     }
 }

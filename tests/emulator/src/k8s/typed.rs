@@ -125,8 +125,11 @@ mod tests {
         );
         assert_eq!(d.error, None);
         assert_eq!(d.unknown, ["spec.template.spec.containers[0].imagePolicy"]);
-        let d = decode("Deployment", &json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "w"},
-                                             "spec": {"replicas": "two"}}));
+        let d = decode(
+            "Deployment",
+            &json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "w"},
+                                             "spec": {"replicas": "two"}}),
+        );
         assert!(d.error.unwrap().starts_with("spec.replicas"));
     }
 }

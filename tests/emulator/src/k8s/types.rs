@@ -37,7 +37,10 @@ pub struct ScalePaths {
 pub enum Origin {
     Builtin,
     /// Served from a CustomResourceDefinition; the schema of this version, compiled.
-    Crd { crd: String, schema: Option<Arc<Schema>> },
+    Crd {
+        crd: String,
+        schema: Option<Arc<Schema>>,
+    },
     /// Served by an aggregated API server (an APIService), implemented by the emulator.
     Aggregated,
 }
@@ -76,9 +79,21 @@ impl ResourceType {
         }
         !matches!(
             self.kind.as_str(),
-            "ConfigMap" | "Secret" | "ServiceAccount" | "Event" | "Endpoints" | "Role" | "ClusterRole"
-                | "RoleBinding" | "ClusterRoleBinding" | "Node" | "Namespace" | "Pod" | "Service"
-                | "PersistentVolume" | "PersistentVolumeClaim"
+            "ConfigMap"
+                | "Secret"
+                | "ServiceAccount"
+                | "Event"
+                | "Endpoints"
+                | "Role"
+                | "ClusterRole"
+                | "RoleBinding"
+                | "ClusterRoleBinding"
+                | "Node"
+                | "Namespace"
+                | "Pod"
+                | "Service"
+                | "PersistentVolume"
+                | "PersistentVolumeClaim"
         )
     }
 }
@@ -115,9 +130,36 @@ const BUILTIN: &[Row] = &[
     ("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", true, &["netpol"], false, false),
     ("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", true, &["pdb"], true, false),
     ("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", false, &["pc"], false, false),
-    ("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", false, &["crd", "crds"], true, false),
-    ("admissionregistration.k8s.io", "v1", "MutatingWebhookConfiguration", "mutatingwebhookconfigurations", false, &[], false, false),
-    ("admissionregistration.k8s.io", "v1", "ValidatingWebhookConfiguration", "validatingwebhookconfigurations", false, &[], false, false),
+    (
+        "apiextensions.k8s.io",
+        "v1",
+        "CustomResourceDefinition",
+        "customresourcedefinitions",
+        false,
+        &["crd", "crds"],
+        true,
+        false,
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "v1",
+        "MutatingWebhookConfiguration",
+        "mutatingwebhookconfigurations",
+        false,
+        &[],
+        false,
+        false,
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "v1",
+        "ValidatingWebhookConfiguration",
+        "validatingwebhookconfigurations",
+        false,
+        &[],
+        false,
+        false,
+    ),
     ("apiregistration.k8s.io", "v1", "APIService", "apiservices", false, &[], true, false),
     ("storage.k8s.io", "v1", "StorageClass", "storageclasses", false, &["sc"], false, false),
     ("storage.k8s.io", "v1", "CSIDriver", "csidrivers", false, &[], false, false),
@@ -194,10 +236,7 @@ impl Registry {
     }
 
     pub fn find(&self, group: &str, version: &str, plural: &str) -> Option<Arc<ResourceType>> {
-        self.types
-            .iter()
-            .find(|t| t.group == group && t.version == version && t.plural == plural)
-            .cloned()
+        self.types.iter().find(|t| t.group == group && t.version == version && t.plural == plural).cloned()
     }
 
     /// Any served version of `group`/`kind` (its storage key is the same for every version).
@@ -219,7 +258,7 @@ impl Registry {
             }
         }
         for (_, versions) in &mut out {
-            versions.sort_by(|a, b| version_priority(b).cmp(&version_priority(a)));
+            versions.sort_by_key(|v| std::cmp::Reverse(version_priority(v)));
         }
         out
     }
@@ -274,7 +313,7 @@ mod tests {
     #[test]
     fn versions_sort_ga_first() {
         let mut v = vec!["v1beta1", "v2", "v1", "v1alpha1"];
-        v.sort_by(|a, b| version_priority(b).cmp(&version_priority(a)));
+        v.sort_by_key(|x| std::cmp::Reverse(version_priority(x)));
         assert_eq!(v, ["v2", "v1", "v1beta1", "v1alpha1"]);
     }
 }

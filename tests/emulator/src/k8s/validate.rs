@@ -11,7 +11,8 @@ use super::meta;
 use super::selectors::LabelSelector;
 use super::status::Cause;
 
-static DNS_LABEL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$").expect("valid regex"));
+static DNS_LABEL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$").expect("valid regex"));
 static DNS_1035: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-z]([-a-z0-9]*[a-z0-9])?$").expect("valid regex"));
 static DNS_SUBDOMAIN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$").expect("valid regex")
@@ -46,10 +47,10 @@ fn qualified_name(field: &str, k: &str, out: &mut Vec<Cause>) {
         Some((p, n)) => (Some(p), n),
         None => (None, k),
     };
-    if let Some(p) = prefix {
-        if p.is_empty() || p.len() > 253 || !DNS_SUBDOMAIN.is_match(p) {
-            out.push(Cause::invalid(field, &json!(k), &format!("prefix part {SUBDOMAIN_MSG}")));
-        }
+    if let Some(p) = prefix
+        && (p.is_empty() || p.len() > 253 || !DNS_SUBDOMAIN.is_match(p))
+    {
+        out.push(Cause::invalid(field, &json!(k), &format!("prefix part {SUBDOMAIN_MSG}")));
     }
     if name.is_empty() || name.len() > 63 || !QUALIFIED.is_match(name) {
         out.push(Cause::invalid(
@@ -89,7 +90,11 @@ fn annotations(field: &str, ann: Option<&Value>, out: &mut Vec<Cause>) {
         total += k.len() + v.as_str().map(str::len).unwrap_or(0);
     }
     if total > 262_144 {
-        out.push(Cause { reason: "FieldValueTooLong", field: field.into(), message: format!("{field}: Too long: must have at most 262144 bytes") });
+        out.push(Cause {
+            reason: "FieldValueTooLong",
+            field: field.into(),
+            message: format!("{field}: Too long: must have at most 262144 bytes"),
+        });
     }
 }
 
@@ -106,7 +111,11 @@ pub fn object_meta(kind: &str, obj: &Value, out: &mut Vec<Cause>) {
         // RBAC objects (and events) are path segment names: `system:auth-delegator` is fine.
         "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding" | "Event" => {
             if name == "." || name == ".." || name.contains('/') || name.contains('%') {
-                out.push(Cause::invalid("metadata.name", &json!(name), "may not contain '/' or '%', nor be '.' or '..'"));
+                out.push(Cause::invalid(
+                    "metadata.name",
+                    &json!(name),
+                    "may not contain '/' or '%', nor be '.' or '..'",
+                ));
             }
         }
         _ => dns_subdomain("metadata.name", name, out),
@@ -162,7 +171,11 @@ pub fn pod_spec(path: &str, spec: Option<&Value>, out: &mut Vec<Cause>) {
     if let Some(rp) = spec.get("restartPolicy").and_then(Value::as_str)
         && !matches!(rp, "Always" | "OnFailure" | "Never")
     {
-        out.push(Cause::not_supported(format!("{path}.restartPolicy"), &json!(rp), &[json!("Always"), json!("OnFailure"), json!("Never")]));
+        out.push(Cause::not_supported(
+            format!("{path}.restartPolicy"),
+            &json!(rp),
+            &[json!("Always"), json!("OnFailure"), json!("Never")],
+        ));
     }
     let mut seen = BTreeSet::new();
     for (i, v) in spec.get("volumes").and_then(Value::as_array).into_iter().flatten().enumerate() {
@@ -193,7 +206,11 @@ fn container(path: &str, c: &Value, volumes: &BTreeSet<&str>, names: &mut BTreeS
         let pp = format!("{path}.ports[{j}]");
         match meta::int_at(p, "/containerPort") {
             Some(n) if (1..=65535).contains(&n) => {}
-            Some(n) => out.push(Cause::invalid(format!("{pp}.containerPort"), &json!(n), "must be between 1 and 65535, inclusive")),
+            Some(n) => out.push(Cause::invalid(
+                format!("{pp}.containerPort"),
+                &json!(n),
+                "must be between 1 and 65535, inclusive",
+            )),
             None => out.push(Cause::required(format!("{pp}.containerPort"), "")),
         }
         if let Some(h) = meta::int_at(p, "/hostPort")
@@ -204,11 +221,19 @@ fn container(path: &str, c: &Value, volumes: &BTreeSet<&str>, names: &mut BTreeS
         if let Some(proto) = p.get("protocol").and_then(Value::as_str)
             && !matches!(proto, "TCP" | "UDP" | "SCTP")
         {
-            out.push(Cause::not_supported(format!("{pp}.protocol"), &json!(proto), &[json!("SCTP"), json!("TCP"), json!("UDP")]));
+            out.push(Cause::not_supported(
+                format!("{pp}.protocol"),
+                &json!(proto),
+                &[json!("SCTP"), json!("TCP"), json!("UDP")],
+            ));
         }
         if let Some(n) = p.get("name").and_then(Value::as_str) {
             if n.len() > 15 || !DNS_LABEL.is_match(n) || !n.chars().any(|c| c.is_ascii_lowercase()) {
-                out.push(Cause::invalid(format!("{pp}.name"), &json!(n), "must be no more than 15 characters and an IANA_SVC_NAME"));
+                out.push(Cause::invalid(
+                    format!("{pp}.name"),
+                    &json!(n),
+                    "must be no more than 15 characters and an IANA_SVC_NAME",
+                ));
             } else if !port_names.insert(n) {
                 out.push(Cause::duplicate(format!("{pp}.name"), &json!(n)));
             }
@@ -220,7 +245,11 @@ fn container(path: &str, c: &Value, volumes: &BTreeSet<&str>, names: &mut BTreeS
         if vn.is_empty() {
             out.push(Cause::required(format!("{mp}.name"), ""));
         } else if !volumes.contains(vn) {
-            out.push(Cause { reason: "FieldValueNotFound", field: format!("{mp}.name"), message: format!("{mp}.name: Not found: {vn:?}") });
+            out.push(Cause {
+                reason: "FieldValueNotFound",
+                field: format!("{mp}.name"),
+                message: format!("{mp}.name: Not found: {vn:?}"),
+            });
         }
         if m.get("mountPath").and_then(Value::as_str).is_none_or(str::is_empty) {
             out.push(Cause::required(format!("{mp}.mountPath"), ""));
@@ -271,21 +300,31 @@ fn job(obj: &Value, out: &mut Vec<Cause>) {
     pod_spec("spec.template.spec", obj.pointer("/spec/template/spec"), out);
     let rp = obj.pointer("/spec/template/spec/restartPolicy").and_then(Value::as_str).unwrap_or("");
     if !matches!(rp, "Never" | "OnFailure") {
-        out.push(Cause::not_supported("spec.template.spec.restartPolicy", &json!(rp), &[json!("OnFailure"), json!("Never")]));
+        out.push(Cause::not_supported(
+            "spec.template.spec.restartPolicy",
+            &json!(rp),
+            &[json!("OnFailure"), json!("Never")],
+        ));
     }
 }
 
 fn cron_job(obj: &Value, out: &mut Vec<Cause>) {
     match obj.pointer("/spec/schedule").and_then(Value::as_str) {
         None | Some("") => out.push(Cause::required("spec.schedule", "")),
-        Some(s) if !valid_cron(s) => out.push(Cause::invalid("spec.schedule", &json!(s), "unparseable cron expression")),
+        Some(s) if !valid_cron(s) => {
+            out.push(Cause::invalid("spec.schedule", &json!(s), "unparseable cron expression"))
+        }
         _ => {}
     }
     let tmpl = obj.pointer("/spec/jobTemplate/spec/template/spec");
     pod_spec("spec.jobTemplate.spec.template.spec", tmpl, out);
     let rp = tmpl.and_then(|t| t.get("restartPolicy")).and_then(Value::as_str).unwrap_or("");
     if !matches!(rp, "Never" | "OnFailure") {
-        out.push(Cause::not_supported("spec.jobTemplate.spec.template.spec.restartPolicy", &json!(rp), &[json!("OnFailure"), json!("Never")]));
+        out.push(Cause::not_supported(
+            "spec.jobTemplate.spec.template.spec.restartPolicy",
+            &json!(rp),
+            &[json!("OnFailure"), json!("Never")],
+        ));
     }
 }
 
@@ -303,7 +342,11 @@ fn valid_cron(s: &str) -> bool {
 fn service(obj: &Value, old: Option<&Value>, out: &mut Vec<Cause>) {
     let ty = obj.pointer("/spec/type").and_then(Value::as_str).unwrap_or("ClusterIP");
     if !matches!(ty, "ClusterIP" | "NodePort" | "LoadBalancer" | "ExternalName") {
-        out.push(Cause::not_supported("spec.type", &json!(ty), &[json!("ClusterIP"), json!("ExternalName"), json!("LoadBalancer"), json!("NodePort")]));
+        out.push(Cause::not_supported(
+            "spec.type",
+            &json!(ty),
+            &[json!("ClusterIP"), json!("ExternalName"), json!("LoadBalancer"), json!("NodePort")],
+        ));
     }
     let headless = obj.pointer("/spec/clusterIP").and_then(Value::as_str) == Some("None");
     let ports = obj.pointer("/spec/ports").and_then(Value::as_array);
@@ -316,7 +359,9 @@ fn service(obj: &Value, old: Option<&Value>, out: &mut Vec<Cause>) {
         let pp = format!("spec.ports[{i}]");
         match meta::int_at(p, "/port") {
             Some(n) if (1..=65535).contains(&n) => {}
-            Some(n) => out.push(Cause::invalid(format!("{pp}.port"), &json!(n), "must be between 1 and 65535, inclusive")),
+            Some(n) => {
+                out.push(Cause::invalid(format!("{pp}.port"), &json!(n), "must be between 1 and 65535, inclusive"))
+            }
             None => out.push(Cause::required(format!("{pp}.port"), "")),
         }
         let name = p.get("name").and_then(Value::as_str).unwrap_or("");
@@ -340,7 +385,11 @@ fn ingress(obj: &Value, out: &mut Vec<Cause>) {
     let default = spec.and_then(|s| s.get("defaultBackend"));
     let rules = spec.and_then(|s| s.get("rules")).and_then(Value::as_array);
     if default.is_none() && rules.is_none_or(|r| r.is_empty()) {
-        out.push(Cause::invalid("spec", spec.unwrap_or(&Value::Null), "either `defaultBackend` or `rules` must be specified"));
+        out.push(Cause::invalid(
+            "spec",
+            spec.unwrap_or(&Value::Null),
+            "either `defaultBackend` or `rules` must be specified",
+        ));
     }
     if let Some(b) = default {
         backend("spec.defaultBackend", b, out);
@@ -355,11 +404,13 @@ fn ingress(obj: &Value, out: &mut Vec<Cause>) {
             let pp = format!("spec.rules[{i}].http.paths[{j}]");
             match p.get("pathType").and_then(Value::as_str) {
                 None => out.push(Cause::required(format!("{pp}.pathType"), "pathType must be specified")),
-                Some(t) if !matches!(t, "Exact" | "Prefix" | "ImplementationSpecific") => out.push(Cause::not_supported(
-                    format!("{pp}.pathType"),
-                    &json!(t),
-                    &[json!("Exact"), json!("ImplementationSpecific"), json!("Prefix")],
-                )),
+                Some(t) if !matches!(t, "Exact" | "Prefix" | "ImplementationSpecific") => {
+                    out.push(Cause::not_supported(
+                        format!("{pp}.pathType"),
+                        &json!(t),
+                        &[json!("Exact"), json!("ImplementationSpecific"), json!("Prefix")],
+                    ))
+                }
                 _ => {}
             }
             match p.get("backend") {
@@ -415,15 +466,33 @@ fn pvc(obj: &Value, old: Option<&Value>, out: &mut Vec<Cause>) {
 
 fn access_modes(path: &str, modes: Option<&Vec<Value>>, out: &mut Vec<Cause>) {
     for m in modes.into_iter().flatten() {
-        let ok = m.as_str().is_some_and(|s| matches!(s, "ReadWriteOnce" | "ReadOnlyMany" | "ReadWriteMany" | "ReadWriteOncePod"));
+        let ok = m
+            .as_str()
+            .is_some_and(|s| matches!(s, "ReadWriteOnce" | "ReadOnlyMany" | "ReadWriteMany" | "ReadWriteOncePod"));
         if !ok {
-            out.push(Cause::not_supported(path, m, &[json!("ReadOnlyMany"), json!("ReadWriteMany"), json!("ReadWriteOnce"), json!("ReadWriteOncePod")]));
+            out.push(Cause::not_supported(
+                path,
+                m,
+                &[json!("ReadOnlyMany"), json!("ReadWriteMany"), json!("ReadWriteOnce"), json!("ReadWriteOncePod")],
+            ));
         }
     }
 }
 
 /// Volume sources a PersistentVolume may use (one of them).
-const PV_SOURCES: &[&str] = &["nfs", "csi", "gcePersistentDisk", "hostPath", "local", "iscsi", "fc", "cephfs", "rbd", "azureFile", "awsElasticBlockStore"];
+const PV_SOURCES: &[&str] = &[
+    "nfs",
+    "csi",
+    "gcePersistentDisk",
+    "hostPath",
+    "local",
+    "iscsi",
+    "fc",
+    "cephfs",
+    "rbd",
+    "azureFile",
+    "awsElasticBlockStore",
+];
 
 fn pv(obj: &Value, out: &mut Vec<Cause>) {
     if obj.pointer("/spec/capacity/storage").is_none() {
@@ -498,7 +567,11 @@ fn binding(obj: &Value, old: Option<&Value>, out: &mut Vec<Cause>) {
 fn pdb(obj: &Value, out: &mut Vec<Cause>) {
     let spec = obj.get("spec");
     if spec.and_then(|s| s.get("minAvailable")).is_some() && spec.and_then(|s| s.get("maxUnavailable")).is_some() {
-        out.push(Cause::invalid("spec", spec.unwrap_or(&Value::Null), "minAvailable and maxUnavailable cannot be both set"));
+        out.push(Cause::invalid(
+            "spec",
+            spec.unwrap_or(&Value::Null),
+            "minAvailable and maxUnavailable cannot be both set",
+        ));
     }
 }
 
@@ -515,19 +588,35 @@ fn crd(obj: &Value, out: &mut Vec<Cause>) {
         out.push(Cause::required("spec.names.kind", ""));
     }
     if meta::name(obj) != format!("{plural}.{group}") {
-        out.push(Cause::invalid("metadata.name", &json!(meta::name(obj)), "must be spec.names.plural+\".\"+spec.group"));
+        out.push(Cause::invalid(
+            "metadata.name",
+            &json!(meta::name(obj)),
+            "must be spec.names.plural+\".\"+spec.group",
+        ));
     }
     match obj.pointer("/spec/scope").and_then(Value::as_str) {
         Some("Namespaced" | "Cluster") => {}
-        other => out.push(Cause::not_supported("spec.scope", &json!(other.unwrap_or("")), &[json!("Cluster"), json!("Namespaced")])),
+        other => out.push(Cause::not_supported(
+            "spec.scope",
+            &json!(other.unwrap_or("")),
+            &[json!("Cluster"), json!("Namespaced")],
+        )),
     }
     let versions = obj.pointer("/spec/versions").and_then(Value::as_array).cloned().unwrap_or_default();
     if versions.is_empty() {
-        out.push(Cause::invalid("spec.versions", &json!([]), "must have exactly one version marked as storage version"));
+        out.push(Cause::invalid(
+            "spec.versions",
+            &json!([]),
+            "must have exactly one version marked as storage version",
+        ));
     }
     let storage = versions.iter().filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true)).count();
     if !versions.is_empty() && storage != 1 {
-        out.push(Cause::invalid("spec.versions", &json!(storage), "must have exactly one version marked as storage version"));
+        out.push(Cause::invalid(
+            "spec.versions",
+            &json!(storage),
+            "must have exactly one version marked as storage version",
+        ));
     }
     for (i, v) in versions.iter().enumerate() {
         if v.pointer("/schema/openAPIV3Schema").is_none() {
@@ -544,7 +633,11 @@ fn api_service(obj: &Value, out: &mut Vec<Cause>) {
     }
     for k in ["groupPriorityMinimum", "versionPriority"] {
         if meta::int_at(obj, &format!("/spec/{k}")).is_none_or(|n| n <= 0) && obj.pointer("/spec/service").is_some() {
-            out.push(Cause::invalid(format!("spec.{k}"), obj.pointer(&format!("/spec/{k}")).unwrap_or(&Value::Null), "must be positive"));
+            out.push(Cause::invalid(
+                format!("spec.{k}"),
+                obj.pointer(&format!("/spec/{k}")).unwrap_or(&Value::Null),
+                "must be positive",
+            ));
         }
     }
 }
@@ -589,9 +682,12 @@ mod tests {
 
     #[test]
     fn deployment_selector_must_match_template() {
-        let errs = check("Deployment", json!({"metadata": {"name": "web"}, "spec": {
+        let errs = check(
+            "Deployment",
+            json!({"metadata": {"name": "web"}, "spec": {
             "selector": {"matchLabels": {"app": "web"}},
-            "template": {"metadata": {"labels": {"app": "other"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}}}));
+            "template": {"metadata": {"labels": {"app": "other"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}}}),
+        );
         assert_eq!(errs.len(), 1);
         assert_eq!(errs[0].field, "spec.template.metadata.labels");
     }
@@ -606,11 +702,17 @@ mod tests {
     fn services_and_ingresses_need_ports_and_backends() {
         let errs = check("Service", json!({"metadata": {"name": "s"}, "spec": {"selector": {"a": "b"}}}));
         assert_eq!(errs[0].field, "spec.ports");
-        let errs = check("Ingress", json!({"metadata": {"name": "i"}, "spec": {"rules": [{"http": {"paths": [{"path": "/"}]}}]}}));
+        let errs = check(
+            "Ingress",
+            json!({"metadata": {"name": "i"}, "spec": {"rules": [{"http": {"paths": [{"path": "/"}]}}]}}),
+        );
         let fields: Vec<&str> = errs.iter().map(|c| c.field.as_str()).collect();
         assert_eq!(fields, ["spec.rules[0].http.paths[0].pathType", "spec.rules[0].http.paths[0].backend"]);
-        let rbac = check("ClusterRoleBinding", json!({"metadata": {"name": "agones-controller:system:auth-delegator"},
-            "roleRef": {"kind": "ClusterRole", "name": "x"}, "subjects": []}));
+        let rbac = check(
+            "ClusterRoleBinding",
+            json!({"metadata": {"name": "agones-controller:system:auth-delegator"},
+            "roleRef": {"kind": "ClusterRole", "name": "x"}, "subjects": []}),
+        );
         assert!(rbac.is_empty(), "{rbac:?}");
     }
 }

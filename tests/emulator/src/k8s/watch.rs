@@ -118,7 +118,9 @@ pub fn start(
                 None | Some("0") => initial = current(),
                 Some(v) => {
                     let n: u64 = v.parse().map_err(|_| {
-                        ApiError::bad_request(format!("invalid resource version {v:?}: strconv.ParseUint: parsing {v:?}: invalid syntax"))
+                        ApiError::bad_request(format!(
+                            "invalid resource version {v:?}: strconv.ParseUint: parsing {v:?}: invalid syntax"
+                        ))
                     })?;
                     match st.events_since(n) {
                         Some(evs) => initial.extend(evs.iter().filter_map(|e| filter.translate(e))),

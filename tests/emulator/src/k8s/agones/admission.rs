@@ -23,7 +23,9 @@ pub fn webhook(rt: &ResourceType, obj: &mut Value, op: Op, path: &str) -> ApiRes
     match (path, rt.kind.as_str()) {
         ("/mutate", "GameServer") if op == Op::Create => mutate_game_server(obj),
         ("/mutate", "Fleet") if op == Op::Create => mutate_fleet(obj),
-        ("/mutate", "FleetAutoscaler") => set_default(obj, "/spec/sync", json!({"type": "FixedInterval", "fixedInterval": {"seconds": 30}})),
+        ("/mutate", "FleetAutoscaler") => {
+            set_default(obj, "/spec/sync", json!({"type": "FixedInterval", "fixedInterval": {"seconds": 30}}))
+        }
         ("/validate", "GameServer") => return check(rt, obj, validate_game_server(obj)),
         ("/validate", "Fleet" | "GameServerSet") => return check(rt, obj, validate_fleet(obj)),
         ("/validate", "FleetAutoscaler") => return check(rt, obj, validate_fleet_autoscaler(obj)),
@@ -43,10 +45,9 @@ pub fn mutate_game_server(obj: &mut Value) {
     if let Some(spec) = obj.get_mut("spec") {
         game_server_spec_defaults(spec);
     }
-    let dynamic = obj
-        .pointer("/spec/ports")
-        .and_then(Value::as_array)
-        .is_some_and(|ps| ps.iter().any(|p| matches!(p.get("portPolicy").and_then(Value::as_str), Some("Dynamic" | "Passthrough"))));
+    let dynamic = obj.pointer("/spec/ports").and_then(Value::as_array).is_some_and(|ps| {
+        ps.iter().any(|p| matches!(p.get("portPolicy").and_then(Value::as_str), Some("Dynamic" | "Passthrough")))
+    });
     if obj.pointer("/status/state").and_then(Value::as_str).is_none_or(str::is_empty) {
         set_default(obj, "/status", json!({}));
         obj["status"]["state"] = json!(if dynamic { "PortAllocation" } else { "Creating" });
@@ -114,7 +115,11 @@ pub fn validate_game_server_spec(spec: &Value, path: &str) -> Vec<Cause> {
         out.push(Cause::required(format!("{path}.container"), ERR_CONTAINER_REQUIRED));
     }
     if !containers.iter().any(|c| c == container) {
-        out.push(Cause::invalid(format!("{path}.container"), &json!(container), &format!("Could not find a container named {container}")));
+        out.push(Cause::invalid(
+            format!("{path}.container"),
+            &json!(container),
+            &format!("Could not find a container named {container}"),
+        ));
     }
     let mut names = Vec::new();
     for (i, p) in spec.get("ports").and_then(Value::as_array).into_iter().flatten().enumerate() {
@@ -123,7 +128,11 @@ pub fn validate_game_server_spec(spec: &Value, path: &str) -> Vec<Cause> {
         let container_port = meta::int_at(p, "/containerPort").unwrap_or(0);
         let host_port = meta::int_at(p, "/hostPort").unwrap_or(0);
         if !matches!(policy, "Dynamic" | "Static" | "Passthrough" | "None") {
-            out.push(Cause::not_supported(format!("{pp}.portPolicy"), &json!(policy), &[json!("Dynamic"), json!("Static"), json!("Passthrough"), json!("None")]));
+            out.push(Cause::not_supported(
+                format!("{pp}.portPolicy"),
+                &json!(policy),
+                &[json!("Dynamic"), json!("Static"), json!("Passthrough"), json!("None")],
+            ));
         }
         if matches!(policy, "Dynamic" | "Static") && container_port <= 0 {
             out.push(Cause::required(format!("{pp}.containerPort"), ERR_CONTAINER_PORT_REQUIRED));
@@ -136,7 +145,11 @@ pub fn validate_game_server_spec(spec: &Value, path: &str) -> Vec<Cause> {
         }
         let proto = p.get("protocol").and_then(Value::as_str).unwrap_or("UDP");
         if !matches!(proto, "UDP" | "TCP" | "TCPUDP") {
-            out.push(Cause::not_supported(format!("{pp}.protocol"), &json!(proto), &[json!("UDP"), json!("TCP"), json!("TCPUDP")]));
+            out.push(Cause::not_supported(
+                format!("{pp}.protocol"),
+                &json!(proto),
+                &[json!("UDP"), json!("TCP"), json!("TCPUDP")],
+            ));
         }
         if let Some(c) = p.get("container").and_then(Value::as_str)
             && !container.is_empty()
@@ -150,7 +163,11 @@ pub fn validate_game_server_spec(spec: &Value, path: &str) -> Vec<Cause> {
         }
         names.push(name);
     }
-    crate::k8s::validate::labels(&format!("{path}.template.metadata.labels"), spec.pointer("/template/metadata/labels"), &mut out);
+    crate::k8s::validate::labels(
+        &format!("{path}.template.metadata.labels"),
+        spec.pointer("/template/metadata/labels"),
+        &mut out,
+    );
     out
 }
 
@@ -181,10 +198,17 @@ fn validate_fleet(obj: &Value) -> Vec<Cause> {
         if let Some(v) = obj.pointer(&format!("/spec/strategy/rollingUpdate/{k}"))
             && !int_or_percent(v)
         {
-            out.push(Cause::invalid(format!("spec.strategy.rollingUpdate.{k}"), v, "must be an integer or a percentage"));
+            out.push(Cause::invalid(
+                format!("spec.strategy.rollingUpdate.{k}"),
+                v,
+                "must be an integer or a percentage",
+            ));
         }
     }
-    out.extend(validate_game_server_spec(obj.pointer("/spec/template/spec").unwrap_or(&Value::Null), "spec.template.spec"));
+    out.extend(validate_game_server_spec(
+        obj.pointer("/spec/template/spec").unwrap_or(&Value::Null),
+        "spec.template.spec",
+    ));
     out
 }
 
@@ -220,28 +244,52 @@ fn validate_buffer(buffer: Option<&Value>) -> Vec<Cause> {
     let min = meta::int_at(b, "/minReplicas").unwrap_or(0);
     let max = meta::int_at(b, "/maxReplicas").unwrap_or(0);
     if min > max {
-        out.push(Cause::invalid(format!("{path}.minReplicas"), &json!(min), "minReplicas should be smaller than maxReplicas"));
+        out.push(Cause::invalid(
+            format!("{path}.minReplicas"),
+            &json!(min),
+            "minReplicas should be smaller than maxReplicas",
+        ));
     }
     match b.get("bufferSize") {
         Some(Value::String(s)) => {
             let pct = s.strip_suffix('%').and_then(|p| p.parse::<i64>().ok());
             if pct.is_none_or(|p| !(1..=99).contains(&p)) {
-                out.push(Cause::invalid(format!("{path}.bufferSize"), &json!(s), "bufferSize should be between 1% and 99%"));
+                out.push(Cause::invalid(
+                    format!("{path}.bufferSize"),
+                    &json!(s),
+                    "bufferSize should be between 1% and 99%",
+                ));
             }
             if min < 1 {
-                out.push(Cause::invalid(format!("{path}.minReplicas"), &json!(min), "must be greater than or equal to 0"));
+                out.push(Cause::invalid(
+                    format!("{path}.minReplicas"),
+                    &json!(min),
+                    "must be greater than or equal to 0",
+                ));
             }
         }
         other => {
             let size = other.and_then(|v| meta::int_at(v, "")).unwrap_or(0);
             if size <= 0 {
-                out.push(Cause::invalid(format!("{path}.bufferSize"), &json!(size), "must be greater than or equal to 0"));
+                out.push(Cause::invalid(
+                    format!("{path}.bufferSize"),
+                    &json!(size),
+                    "must be greater than or equal to 0",
+                ));
             }
             if max < size {
-                out.push(Cause::invalid(format!("{path}.maxReplicas"), &json!(max), "maxReplicas should be bigger than or equal to bufferSize"));
+                out.push(Cause::invalid(
+                    format!("{path}.maxReplicas"),
+                    &json!(max),
+                    "maxReplicas should be bigger than or equal to bufferSize",
+                ));
             }
             if min != 0 && min < size {
-                out.push(Cause::invalid(format!("{path}.minReplicas"), &json!(min), "minReplicas should be bigger than or equal to bufferSize"));
+                out.push(Cause::invalid(
+                    format!("{path}.minReplicas"),
+                    &json!(min),
+                    "minReplicas should be bigger than or equal to bufferSize",
+                ));
             }
         }
     }
@@ -258,11 +306,16 @@ mod tests {
 
     #[test]
     fn buffer_policy_rules() {
-        assert!(validate_fleet_autoscaler(&fas(json!({"bufferSize": 1, "minReplicas": 1, "maxReplicas": 3}))).is_empty());
+        assert!(
+            validate_fleet_autoscaler(&fas(json!({"bufferSize": 1, "minReplicas": 1, "maxReplicas": 3}))).is_empty()
+        );
         let e = validate_fleet_autoscaler(&fas(json!({"bufferSize": 0, "maxReplicas": 3})));
         assert_eq!(e[0].field, "spec.policy.buffer.bufferSize");
         let e = validate_fleet_autoscaler(&fas(json!({"bufferSize": 2, "minReplicas": 1, "maxReplicas": 3})));
-        assert_eq!(e[0].message, "spec.policy.buffer.minReplicas: Invalid value: 1: minReplicas should be bigger than or equal to bufferSize");
+        assert_eq!(
+            e[0].message,
+            "spec.policy.buffer.minReplicas: Invalid value: 1: minReplicas should be bigger than or equal to bufferSize"
+        );
         let e = validate_fleet_autoscaler(&fas(json!({"bufferSize": 4, "maxReplicas": 3})));
         assert_eq!(e[0].field, "spec.policy.buffer.maxReplicas");
         let e = validate_fleet_autoscaler(&fas(json!({"bufferSize": "150%", "minReplicas": 1, "maxReplicas": 3})));
@@ -276,7 +329,8 @@ mod tests {
                       {"name": "webui", "containerPort": 1, "container": "nope"}],
             "template": {"spec": {"containers": [{"name": "a", "image": "x"}, {"name": "b", "image": "y"}]}}
         });
-        let fields: Vec<String> = validate_game_server_spec(&spec, "spec.template.spec").into_iter().map(|c| c.field).collect();
+        let fields: Vec<String> =
+            validate_game_server_spec(&spec, "spec.template.spec").into_iter().map(|c| c.field).collect();
         assert!(fields.contains(&"spec.template.spec.container".to_string()), "{fields:?}");
         assert!(fields.contains(&"spec.template.spec.ports[0].hostPort".to_string()));
         assert!(fields.contains(&"spec.template.spec.ports[1].name".to_string()));

@@ -42,7 +42,11 @@ fn selectors(spec: &Value) -> Result<Vec<Selector>, Vec<Cause>> {
     for (path, s) in raw {
         let st = s.get("gameServerState").and_then(Value::as_str).unwrap_or("Ready").to_string();
         if !matches!(st.as_str(), "Ready" | "Allocated") {
-            causes.push(Cause::not_supported(format!("{path}.gameServerState"), &json!(st), &[json!("Allocated"), json!("Ready")]));
+            causes.push(Cause::not_supported(
+                format!("{path}.gameServerState"),
+                &json!(st),
+                &[json!("Allocated"), json!("Ready")],
+            ));
         }
         out.push(Selector { labels: LabelSelector::from_object(Some(&s)), state: st });
     }
@@ -54,13 +58,23 @@ pub fn allocate(c: &Arc<Cluster>, st: &mut Store, rt: &ResourceType, ns: &str, b
         return Err(ApiError::bad_request("the body of the request is not a JSON object"));
     }
     if st.get("namespaces", "", ns).is_none() {
-        return Err(ApiError::not_found(&Target { qualified: "namespaces".into(), group: "", resource: "namespaces", name: ns }));
+        return Err(ApiError::not_found(&Target {
+            qualified: "namespaces".into(),
+            group: "",
+            resource: "namespaces",
+            name: ns,
+        }));
     }
     let spec = body.get("spec").cloned().unwrap_or(json!({}));
     let sels = selectors(&spec).map_err(|causes| ApiError::invalid(&rt.group, &rt.kind, "", causes))?;
     let scheduling = spec.get("scheduling").and_then(Value::as_str).unwrap_or("Packed");
     if !matches!(scheduling, "Packed" | "Distributed") {
-        return Err(ApiError::invalid(&rt.group, &rt.kind, "", vec![Cause::not_supported("spec.scheduling", &json!(scheduling), &[json!("Packed"), json!("Distributed")])]));
+        return Err(ApiError::invalid(
+            &rt.group,
+            &rt.kind,
+            "",
+            vec![Cause::not_supported("spec.scheduling", &json!(scheduling), &[json!("Packed"), json!("Distributed")])],
+        ));
     }
     let all: Vec<Arc<Value>> = st.list(GAME_SERVERS, Some(ns)).into_iter().filter(|g| !meta::is_deleting(g)).collect();
     let mut allocated_per_node: BTreeMap<String, usize> = BTreeMap::new();
@@ -68,7 +82,8 @@ pub fn allocate(c: &Arc<Cluster>, st: &mut Store, rt: &ResourceType, ns: &str, b
         *allocated_per_node.entry(meta::str_at(g, "/status/nodeName").unwrap_or("").to_string()).or_default() += 1;
     }
     let chosen = sels.iter().find_map(|sel| {
-        let mut candidates: Vec<&Arc<Value>> = all.iter().filter(|g| state(g) == sel.state && sel.labels.matches_object(g)).collect();
+        let mut candidates: Vec<&Arc<Value>> =
+            all.iter().filter(|g| state(g) == sel.state && sel.labels.matches_object(g)).collect();
         if scheduling == "Packed" {
             // Prefer nodes that already run allocated GameServers (bin-packing).
             candidates.sort_by_key(|g| {

@@ -66,7 +66,8 @@ fn sync(c: &Cluster, st: &mut Store, fa: &Value) {
         }
         return;
     };
-    let allocated = meta::int_at(&fleet, "/status/allocatedReplicas").unwrap_or(0) + meta::int_at(&fleet, "/status/reservedReplicas").unwrap_or(0);
+    let allocated = meta::int_at(&fleet, "/status/allocatedReplicas").unwrap_or(0)
+        + meta::int_at(&fleet, "/status/reservedReplicas").unwrap_or(0);
     let (desired, limited) = match (meta::str_at(fa, "/spec/policy/type"), fa.pointer("/spec/policy/buffer")) {
         (Some("Buffer"), Some(b)) => buffer_replicas(b, allocated),
         _ => (meta::int_at(&fleet, "/spec/replicas").unwrap_or(0), false),

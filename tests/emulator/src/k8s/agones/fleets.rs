@@ -43,12 +43,15 @@ fn fleet(c: &Cluster, st: &mut Store, fleet: &Value) {
     let replicas = meta::int_at(fleet, "/spec/replicas").unwrap_or(0);
     let template = fleet.pointer("/spec/template").cloned().unwrap_or(Value::Null);
     let sets = sets_of(st, fleet);
-    let (active, old): (Vec<_>, Vec<_>) =
-        sets.into_iter().filter(|s| !meta::is_deleting(s)).partition(|s| s.pointer("/spec/template") == Some(&template));
+    let (active, old): (Vec<_>, Vec<_>) = sets
+        .into_iter()
+        .filter(|s| !meta::is_deleting(s))
+        .partition(|s| s.pointer("/spec/template") == Some(&template));
     let mut held_by_old = 0;
     for set in &old {
         let gss = game_servers_of(st, set);
-        let allocated = gss.iter().filter(|g| counted(g) && matches!(state(g), "Allocated" | "Reserved")).count() as i64;
+        let allocated =
+            gss.iter().filter(|g| counted(g) && matches!(state(g), "Allocated" | "Reserved")).count() as i64;
         held_by_old += allocated;
         if gss.iter().all(|g| meta::is_deleting(g)) && gss.is_empty() {
             delete(c, st, set);
@@ -131,7 +134,8 @@ fn surplus(st: &Store, live: &[Arc<Value>], n: usize) -> Vec<Arc<Value>> {
             *per_node.entry(node.to_string()).or_default() += 1;
         }
     }
-    let mut candidates: Vec<&Arc<Value>> = live.iter().filter(|g| !matches!(state(g), "Allocated" | "Reserved")).collect();
+    let mut candidates: Vec<&Arc<Value>> =
+        live.iter().filter(|g| !matches!(state(g), "Allocated" | "Reserved")).collect();
     candidates.sort_by_key(|g| {
         let ready = state(g) == "Ready";
         let load = meta::str_at(g, "/status/nodeName").and_then(|n| per_node.get(n)).copied().unwrap_or(0);

@@ -17,13 +17,13 @@ use crate::k8s::store::Store;
 
 const SIDECAR_IMAGE: &str = "us-docker.pkg.dev/agones-images/release/agones-sdk:1.60.0";
 
-pub fn reconcile(c: &Arc<Cluster>, st: &mut Store, s: &mut State, ctl: &Controller) {
+pub fn reconcile(c: &Arc<Cluster>, st: &mut Store, ctl: &Controller) {
     for gs in st.list(GAME_SERVERS, None) {
         if meta::is_deleting(&gs) {
             finalize(c, st, &gs);
             continue;
         }
-        step(c, st, s, ctl, &gs);
+        step(c, st, ctl, &gs);
     }
 }
 
@@ -39,14 +39,20 @@ fn finalize(c: &Cluster, st: &mut Store, gs: &Value) {
     }
 }
 
-fn set_state(c: &Cluster, st: &mut Store, gs: &Value, new_state: &str, extra: impl FnOnce(&mut Value)) -> Option<Value> {
+fn set_state(
+    c: &Cluster,
+    st: &mut Store,
+    gs: &Value,
+    new_state: &str,
+    extra: impl FnOnce(&mut Value),
+) -> Option<Value> {
     let mut next = gs.clone();
     meta::child_mut(&mut next, "status")["state"] = json!(new_state);
     extra(&mut next);
     put(c, st, next, MANAGER).ok()
 }
 
-fn step(c: &Cluster, st: &mut Store, s: &mut State, ctl: &Controller, gs: &Value) {
+fn step(c: &Cluster, st: &mut Store, ctl: &Controller, gs: &Value) {
     let pod = st.get("pods", meta::namespace(gs), meta::name(gs));
     match state(gs) {
         "PortAllocation" => {
@@ -65,7 +71,15 @@ fn step(c: &Cluster, st: &mut Store, s: &mut State, ctl: &Controller, gs: &Value
             Some(node) => {
                 let scheduled = scheduled_status(c, st, gs, &node);
                 if let Some(g) = set_state(c, st, gs, "Scheduled", |g| merge_status(g, scheduled)) {
-                    event(c, st, &g, "Normal", "Scheduled", &format!("Address and port populated, node {node}"), "gameserver-controller");
+                    event(
+                        c,
+                        st,
+                        &g,
+                        "Normal",
+                        "Scheduled",
+                        &format!("Address and port populated, node {node}"),
+                        "gameserver-controller",
+                    );
                 }
             }
             None if pod.is_none() => {
@@ -82,19 +96,14 @@ fn step(c: &Cluster, st: &mut Store, s: &mut State, ctl: &Controller, gs: &Value
                 set_state(c, st, gs, "RequestReady", |_| {});
             }
         }
-        "RequestReady" => {
-            if pod.is_some() {
-                let _ = s;
-                if let Some(g) = set_state(c, st, gs, "Ready", |_| {}) {
-                    event(c, st, &g, "Normal", "Ready", "SDK.Ready() complete", "gameserver-controller");
-                }
+        "RequestReady" if pod.is_some() => {
+            if let Some(g) = set_state(c, st, gs, "Ready", |_| {}) {
+                event(c, st, &g, "Normal", "Ready", "SDK.Ready() complete", "gameserver-controller");
             }
         }
-        "Ready" | "Allocated" | "Reserved" => {
-            if pod.as_ref().is_none_or(|p| meta::is_deleting(p)) {
-                if let Some(g) = set_state(c, st, gs, "Unhealthy", |_| {}) {
-                    event(c, st, &g, "Warning", "Unhealthy", "Pod is missing", "gameserver-controller");
-                }
+        "Ready" | "Allocated" | "Reserved" if pod.as_ref().is_none_or(|p| meta::is_deleting(p)) => {
+            if let Some(g) = set_state(c, st, gs, "Unhealthy", |_| {}) {
+                event(c, st, &g, "Warning", "Unhealthy", "Pod is missing", "gameserver-controller");
             }
         }
         "Shutdown" => delete(c, st, gs),
@@ -153,9 +162,11 @@ fn pod_for(gs: &Value) -> Value {
         {
             cp["hostPort"] = h.clone();
         }
-        if let Some(c) = spec.get_mut("containers").and_then(Value::as_array_mut).and_then(|cs| {
-            cs.iter_mut().find(|c| c.get("name").and_then(Value::as_str) == Some(target.as_str()))
-        }) {
+        if let Some(c) = spec
+            .get_mut("containers")
+            .and_then(Value::as_array_mut)
+            .and_then(|cs| cs.iter_mut().find(|c| c.get("name").and_then(Value::as_str) == Some(target.as_str())))
+        {
             let list = crate::k8s::meta::child_mut(c, "ports");
             if !list.is_array() {
                 *list = json!([]);
@@ -213,8 +224,20 @@ fn scheduled_status(c: &Cluster, st: &Store, gs: &Value, node: &str) -> Value {
         .as_ref()
         .and_then(|n| n.pointer("/status/addresses").cloned())
         .unwrap_or_else(|| json!([{"type": "InternalIP", "address": internal_ip(node)}, {"type": "ExternalIP", "address": external_ip(node)}]));
-    let pick = |ty: &str| addresses.as_array().into_iter().flatten().find(|a| a["type"] == ty).and_then(|a| a["address"].as_str()).map(String::from);
-    let node_addr = pick("ExternalDNS").or_else(|| pick("ExternalIP")).or_else(|| pick("InternalDNS")).or_else(|| pick("InternalIP")).unwrap_or_default();
+    let pick = |ty: &str| {
+        addresses
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|a| a["type"] == ty)
+            .and_then(|a| a["address"].as_str())
+            .map(String::from)
+    };
+    let node_addr = pick("ExternalDNS")
+        .or_else(|| pick("ExternalIP"))
+        .or_else(|| pick("InternalDNS"))
+        .or_else(|| pick("InternalIP"))
+        .unwrap_or_default();
     let ports: Vec<Value> = gs
         .pointer("/spec/ports")
         .and_then(Value::as_array)
@@ -222,7 +245,11 @@ fn scheduled_status(c: &Cluster, st: &Store, gs: &Value, node: &str) -> Value {
         .flatten()
         .map(|p| {
             let pname = p.get("name").and_then(Value::as_str).unwrap_or("");
-            let port = if pname == "webui" && ep_port.is_some() { ep_port } else { meta::int_at(p, "/hostPort").or_else(|| meta::int_at(p, "/containerPort")) };
+            let port = if pname == "webui" && ep_port.is_some() {
+                ep_port
+            } else {
+                meta::int_at(p, "/hostPort").or_else(|| meta::int_at(p, "/containerPort"))
+            };
             json!({"name": pname, "port": port.unwrap_or(0)})
         })
         .collect();
@@ -259,8 +286,10 @@ pub fn pods(c: &Arc<Cluster>, st: &mut Store, s: &mut State) {
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .map(|ct| json!({"name": ct["name"], "image": ct["image"], "ready": true, "started": true, "restartCount": 0,
-                             "state": {"running": {"startedAt": now}}}))
+            .map(|ct| {
+                json!({"name": ct["name"], "image": ct["image"], "ready": true, "started": true, "restartCount": 0,
+                             "state": {"running": {"startedAt": now}}})
+            })
             .collect();
         let mut next = (*pod).clone();
         let status = meta::child_mut(&mut next, "status");
@@ -293,7 +322,9 @@ fn mountable(st: &Store, pod: &Value) -> Result<(), String> {
             .and_then(|c| meta::str_at(&c, "/spec/volumeName").map(String::from))
             .and_then(|n| st.get("persistentvolumes", "", &n));
         let Some(pv) = pv else {
-            return Err(format!("Unable to attach or mount volumes: unmounted volumes=[{volume}]: timed out waiting for the condition"));
+            return Err(format!(
+                "Unable to attach or mount volumes: unmounted volumes=[{volume}]: timed out waiting for the condition"
+            ));
         };
         if let Some(driver) = meta::str_at(&pv, "/spec/csi/driver")
             && st.get("csidrivers.storage.k8s.io", "", driver).is_none()

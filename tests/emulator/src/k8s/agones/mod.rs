@@ -63,7 +63,7 @@ pub fn reconcile(c: &Arc<Cluster>, st: &mut Store, s: &mut State) {
     }
     autoscaler::reconcile(c, st, s);
     fleets::reconcile(c, st);
-    gameservers::reconcile(c, st, s, &ctl);
+    gameservers::reconcile(c, st, &ctl);
 }
 
 /// GameServers of a GameServerSet (by label and owner).

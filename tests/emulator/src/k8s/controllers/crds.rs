@@ -30,6 +30,13 @@ pub fn reconcile(c: &Arc<Cluster>, st: &mut Store, s: &mut State) {
 fn establish(c: &Cluster, st: &mut Store, s: &mut State, crd: &Value) {
     let key = format!("crd/{}", meta::uid(crd));
     let established = meta::condition_true(crd, "Established");
+    // Settled CRDs are left alone without copying them (Agones' are ~350 KB each).
+    if established
+        && meta::condition_true(crd, "NamesAccepted")
+        && crd.pointer("/status/acceptedNames") == crd.pointer("/spec/names")
+    {
+        return;
+    }
     let mut next = crd.clone();
     let status = crate::k8s::meta::child_mut(&mut next, "status");
     meta::set_condition(status, "NamesAccepted", "True", "NoConflicts", "no conflicts found");
@@ -47,7 +54,13 @@ fn establish(c: &Cluster, st: &mut Store, s: &mut State, crd: &Value) {
     }
     status["storedVersions"] = json!(stored);
     if established || s.elapsed(&key, c.delay(Delay::CrdEstablish)) {
-        meta::set_condition(status, "Established", "True", "InitialNamesAccepted", "the initial names have been accepted");
+        meta::set_condition(
+            status,
+            "Established",
+            "True",
+            "InitialNamesAccepted",
+            "the initial names have been accepted",
+        );
         s.forget(&key);
     } else {
         meta::set_condition(status, "Established", "False", "Installing", "the initial names have been accepted");
@@ -68,7 +81,13 @@ fn finalize(c: &Cluster, st: &mut Store, crd: &Value) {
     let left = st.list(&gr, None);
     if !meta::condition_true(crd, "Terminating") {
         let mut next = crd.clone();
-        meta::set_condition(meta::child_mut(&mut next, "status"), "Terminating", "True", "InstanceDeletionInProgress", "CustomResource deletion is in progress");
+        meta::set_condition(
+            meta::child_mut(&mut next, "status"),
+            "Terminating",
+            "True",
+            "InstanceDeletionInProgress",
+            "CustomResource deletion is in progress",
+        );
         let _ = put(c, st, next, "kube-apiserver");
     }
     for o in &left {

@@ -26,7 +26,8 @@ pub fn reconcile(c: &Arc<Cluster>, st: &mut Store, _s: &mut State) {
         if refs.is_empty() {
             continue;
         }
-        let owner_uids: Vec<String> = refs.iter().filter_map(|r| r.get("uid").and_then(Value::as_str).map(String::from)).collect();
+        let owner_uids: Vec<String> =
+            refs.iter().filter_map(|r| r.get("uid").and_then(Value::as_str).map(String::from)).collect();
         if owner_uids.iter().any(|u| deleting_owner(u, "orphan")) {
             let mut next = (**o).clone();
             if let Some(list) = next.pointer_mut("/metadata/ownerReferences").and_then(Value::as_array_mut) {
@@ -49,13 +50,15 @@ pub fn reconcile(c: &Arc<Cluster>, st: &mut Store, _s: &mut State) {
         let f = meta::finalizers(o);
         let uid = meta::uid(o);
         let has_dependents = all.iter().any(|d| meta::owned_by(d, uid) && st_exists(st, d));
-        if f.iter().any(|x| x == "foregroundDeletion") && !has_dependents {
-            if let Some(fresh) = fresh(st, o) {
-                remove_finalizer(c, st, &fresh, "foregroundDeletion", "generic-garbage-collector");
-            }
+        if f.iter().any(|x| x == "foregroundDeletion")
+            && !has_dependents
+            && let Some(fresh) = fresh(st, o)
+        {
+            remove_finalizer(c, st, &fresh, "foregroundDeletion", "generic-garbage-collector");
         }
         if f.iter().any(|x| x == "orphan") {
-            let still = all.iter().any(|d| meta::owned_by(d, uid) && fresh(st, d).is_some_and(|d| meta::owned_by(&d, uid)));
+            let still =
+                all.iter().any(|d| meta::owned_by(d, uid) && fresh(st, d).is_some_and(|d| meta::owned_by(&d, uid)));
             if !still && let Some(fresh) = fresh(st, o) {
                 remove_finalizer(c, st, &fresh, "orphan", "generic-garbage-collector");
             }

@@ -41,7 +41,8 @@ pub fn reconcile(c: &Arc<Cluster>, st: &mut Store, s: &mut State) {
 }
 
 fn is_gce(ing: &Value) -> bool {
-    let class = meta::annotation(ing, "kubernetes.io/ingress.class").or_else(|| meta::str_at(ing, "/spec/ingressClassName"));
+    let class =
+        meta::annotation(ing, "kubernetes.io/ingress.class").or_else(|| meta::str_at(ing, "/spec/ingressClassName"));
     class.is_none_or(|c| c == "gce")
 }
 
@@ -51,7 +52,10 @@ fn backends(ing: &Value) -> Vec<(String, Value)> {
     let mut add = |b: &Value| {
         if let Some(svc) = b.get("service") {
             let name = svc.get("name").and_then(Value::as_str).unwrap_or("").to_string();
-            let port = svc.get("port").map(|p| p.get("number").or_else(|| p.get("name")).cloned().unwrap_or(Value::Null)).unwrap_or(Value::Null);
+            let port = svc
+                .get("port")
+                .map(|p| p.get("number").or_else(|| p.get("name")).cloned().unwrap_or(Value::Null))
+                .unwrap_or(Value::Null);
             if !out.iter().any(|(n, p)| *n == name && *p == port) {
                 out.push((name, port));
             }
@@ -76,7 +80,10 @@ fn translate(st: &Store, ing: &Value) -> Result<bool, (&'static str, String)> {
     let mut iap = false;
     for (name, port) in backends(ing) {
         let Some(svc) = st.get("services", ns, &name) else {
-            return Err(("Translate", format!("Translation failed: invalid ingress spec: could not find service \"{ns}/{name}\"")));
+            return Err((
+                "Translate",
+                format!("Translation failed: invalid ingress spec: could not find service \"{ns}/{name}\""),
+            ));
         };
         let ports = svc.pointer("/spec/ports").and_then(Value::as_array).cloned().unwrap_or_default();
         let port_entry = ports.iter().find(|p| match &port {
@@ -85,28 +92,52 @@ fn translate(st: &Store, ing: &Value) -> Result<bool, (&'static str, String)> {
             _ => false,
         });
         let Some(port_entry) = port_entry else {
-            return Err(("Translate", format!("Translation failed: invalid ingress spec: could not find port \"{}\" in service \"{ns}/{name}\"", port_str(&port))));
+            return Err((
+                "Translate",
+                format!(
+                    "Translation failed: invalid ingress spec: could not find port \"{}\" in service \"{ns}/{name}\"",
+                    port_str(&port)
+                ),
+            ));
         };
         if let Some(bc) = backend_config_name(&svc, port_entry) {
             let Some(cfg) = st.get("backendconfigs.cloud.google.com", ns, &bc) else {
-                return Err(("Sync", format!("Error syncing to GCP: error running backend syncing routine: error getting BackendConfig for port {:?} on service \"{ns}/{name}\", err: no BackendConfig for service port exists.", port_str(&port))));
+                return Err((
+                    "Sync",
+                    format!(
+                        "Error syncing to GCP: error running backend syncing routine: error getting BackendConfig for port {:?} on service \"{ns}/{name}\", err: no BackendConfig for service port exists.",
+                        port_str(&port)
+                    ),
+                ));
             };
             if cfg.pointer("/spec/iap/enabled").and_then(Value::as_bool) == Some(true) {
                 iap = true;
-                if let Some(secret) = cfg.pointer("/spec/iap/oauthclientCredentials/secretName").and_then(Value::as_str) {
+                if let Some(secret) = cfg.pointer("/spec/iap/oauthclientCredentials/secretName").and_then(Value::as_str)
+                {
                     let ok = st.get("secrets", ns, secret).is_some_and(|s| {
                         s.pointer("/data/client_id").is_some() && s.pointer("/data/client_secret").is_some()
                     });
                     if !ok {
-                        return Err(("Sync", format!("Error syncing to GCP: error running backend syncing routine: error getting secret \"{ns}/{secret}\" with keys client_id and client_secret for BackendConfig \"{ns}/{bc}\"")));
+                        return Err((
+                            "Sync",
+                            format!(
+                                "Error syncing to GCP: error running backend syncing routine: error getting secret \"{ns}/{secret}\" with keys client_id and client_secret for BackendConfig \"{ns}/{bc}\""
+                            ),
+                        ));
                     }
                 }
             }
         }
     }
-    for cert in meta::annotation(ing, CERT_ANNOTATION).unwrap_or("").split(',').map(str::trim).filter(|c| !c.is_empty()) {
+    for cert in meta::annotation(ing, CERT_ANNOTATION).unwrap_or("").split(',').map(str::trim).filter(|c| !c.is_empty())
+    {
         if st.get(CERTS, ns, cert).is_none() {
-            return Err(("Sync", format!("Error syncing to GCP: error running load balancer syncing routine: managedcertificates.networking.gke.io \"{cert}\" not found")));
+            return Err((
+                "Sync",
+                format!(
+                    "Error syncing to GCP: error running load balancer syncing routine: managedcertificates.networking.gke.io \"{cert}\" not found"
+                ),
+            ));
         }
     }
     Ok(iap)
@@ -121,7 +152,8 @@ fn port_str(p: &Value) -> String {
 
 /// `cloud.google.com/backend-config: {"default": "x"}` or `{"ports": {"8080": "x"}}`.
 fn backend_config_name(svc: &Value, port: &Value) -> Option<String> {
-    let raw = meta::annotation(svc, "cloud.google.com/backend-config").or_else(|| meta::annotation(svc, "beta.cloud.google.com/backend-config"))?;
+    let raw = meta::annotation(svc, "cloud.google.com/backend-config")
+        .or_else(|| meta::annotation(svc, "beta.cloud.google.com/backend-config"))?;
     let cfg: Value = serde_json::from_str(raw).ok()?;
     let by_port = cfg.get("ports").and_then(|ports| {
         let number = port.get("port").map(|n| n.to_string()).unwrap_or_default();
@@ -169,7 +201,8 @@ fn provision(c: &Cluster, st: &mut Store, s: &mut State, ing: &Value) {
     s.lb_generation.insert(uid.clone(), generation);
     let mut next = ing.clone();
     next["status"] = json!({"loadBalancer": {"ingress": [{"ip": lb.ip}]}});
-    let backends: serde_json::Map<String, Value> = lb.backend_services.iter().map(|b| (b.clone(), json!("HEALTHY"))).collect();
+    let backends: serde_json::Map<String, Value> =
+        lb.backend_services.iter().map(|b| (b.clone(), json!("HEALTHY"))).collect();
     let hash = &uid[..8.min(uid.len())];
     let base = format!("k8s2-{hash}-{ns}-{}", meta::name(&ing));
     meta::set_annotation(&mut next, "ingress.kubernetes.io/backends", &Value::Object(backends).to_string());
@@ -220,8 +253,17 @@ fn certificate(c: &Cluster, st: &mut Store, s: &mut State, cert: &Value) {
     });
     let outcome = match (state, &attached) {
         ("Active" | "FailedNotVisible", _) => return,
-        (_, Some(ing)) if s.elapsed(&format!("cert/{}/{}", meta::uid(cert), meta::uid(ing)), c.delay(Delay::CertificateProvision)) => {
-            if c.host.scenario().certificate_fails { "FailedNotVisible" } else { "Active" }
+        (_, Some(ing))
+            if s.elapsed(
+                &format!("cert/{}/{}", meta::uid(cert), meta::uid(ing)),
+                c.delay(Delay::CertificateProvision),
+            ) =>
+        {
+            if c.host.scenario().certificate_fails {
+                "FailedNotVisible"
+            } else {
+                "Active"
+            }
         }
         _ => "Provisioning",
     };

@@ -8,6 +8,7 @@ mod gc;
 mod ingress;
 mod namespaces;
 pub mod nodes;
+mod services;
 mod storage;
 mod workloads;
 
@@ -93,6 +94,7 @@ fn reconcile(c: &Arc<Cluster>, st: &mut Store, s: &mut State) {
     namespaces::reconcile(c, st, s);
     nodes::reconcile(c, st, s);
     workloads::reconcile(c, st, s);
+    services::reconcile(c, st, s);
     storage::reconcile(c, st, s);
     ingress::reconcile(c, st, s);
     agones::reconcile(c, st, s);
@@ -150,7 +152,15 @@ pub fn remove_finalizer(c: &Cluster, st: &mut Store, obj: &Value, finalizer: &st
 }
 
 /// Record an Event unless the same one (object, reason, message) was already recorded.
-pub fn event_once(c: &Cluster, st: &mut Store, involved: &Value, ty: &str, reason: &str, message: &str, component: &str) {
+pub fn event_once(
+    c: &Cluster,
+    st: &mut Store,
+    involved: &Value,
+    ty: &str,
+    reason: &str,
+    message: &str,
+    component: &str,
+) {
     let ns = if meta::namespace(involved).is_empty() { "default" } else { meta::namespace(involved) };
     let uid = meta::uid(involved);
     let seen = st.list("events", Some(ns)).iter().any(|e| {

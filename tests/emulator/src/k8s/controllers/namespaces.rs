@@ -48,7 +48,8 @@ fn terminate(c: &Cluster, st: &mut Store, ns: &Value, name: &str) {
             }
         }
     }
-    let remaining: usize = st.resources().iter().filter(|gr| namespaced.contains(gr)).map(|gr| st.list(gr, Some(name)).len()).sum();
+    let remaining: usize =
+        st.resources().iter().filter(|gr| namespaced.contains(gr)).map(|gr| st.list(gr, Some(name)).len()).sum();
     if remaining == 0 {
         let mut done = ns.clone();
         done["spec"] = json!({"finalizers": []});
@@ -56,7 +57,13 @@ fn terminate(c: &Cluster, st: &mut Store, ns: &Value, name: &str) {
     } else if left > 0 {
         let mut next = ns.clone();
         let status = meta::child_mut(&mut next, "status");
-        meta::set_condition(status, "NamespaceContentRemaining", "True", "SomeResourcesRemain", &format!("Some resources are remaining: {remaining} objects"));
+        meta::set_condition(
+            status,
+            "NamespaceContentRemaining",
+            "True",
+            "SomeResourcesRemain",
+            &format!("Some resources are remaining: {remaining} objects"),
+        );
         if next != *ns {
             let _ = put(c, st, next, "kube-controller-manager");
         }

@@ -21,6 +21,9 @@ use crate::k8s::{NodePoolInfo, meta};
 const POOL_LABEL: &str = "cloud.google.com/gke-nodepool";
 const DRIVER_LABEL: &str = "cloud.google.com/gke-gpu-driver-version";
 
+/// Finished scale-ups (pool, new node names or GKE's reason), applied on the next pass.
+type Outcomes = Arc<std::sync::Mutex<Vec<(String, Result<Vec<String>, String>)>>>;
+
 /// What the autoscaler remembers per node pool.
 #[derive(Default)]
 pub struct Autoscaler {
@@ -32,7 +35,7 @@ pub struct Autoscaler {
     /// Names the Host gave for new nodes, used when the nodes appear.
     names: HashMap<String, Vec<String>>,
     /// Scale-up outcomes delivered by finished tasks, applied on the next pass.
-    done: Arc<std::sync::Mutex<Vec<(String, Result<Vec<String>, String>)>>>,
+    done: Outcomes,
 }
 
 /// Why a pod does not fit a node.
@@ -72,11 +75,8 @@ fn expected(s: &mut State, pool: &NodePoolInfo) -> u32 {
 
 fn sync_pool(c: &Cluster, st: &mut Store, s: &mut State, pool: &NodePoolInfo, has_cpu_pool: bool) {
     let want = expected(s, pool) as usize;
-    let mut nodes: Vec<Arc<Value>> = st
-        .list("nodes", None)
-        .into_iter()
-        .filter(|n| meta::labels(n).get(POOL_LABEL) == Some(&pool.name))
-        .collect();
+    let mut nodes: Vec<Arc<Value>> =
+        st.list("nodes", None).into_iter().filter(|n| meta::labels(n).get(POOL_LABEL) == Some(&pool.name)).collect();
     while nodes.len() < want {
         let name = s.nodes.names.get_mut(&pool.name).and_then(|v| (!v.is_empty()).then(|| v.remove(0)));
         let name = name.unwrap_or_else(|| node_name(&c.name, &pool.name));
@@ -170,7 +170,8 @@ fn node_object(c: &Cluster, st: &Store, name: &str, pool: &NodePoolInfo, has_cpu
         ("cloud.google.com/machine-family".into(), pool.machine_type.split('-').next().unwrap_or("").to_string()),
         ("cloud.google.com/gke-os-distribution".into(), "cos".into()),
     ]);
-    let mut capacity = json!({"cpu": cpu.to_string(), "memory": format!("{mem}Mi"), "pods": "110", "ephemeral-storage": "98831908Ki"});
+    let mut capacity =
+        json!({"cpu": cpu.to_string(), "memory": format!("{mem}Mi"), "pods": "110", "ephemeral-storage": "98831908Ki"});
     let mut allocatable = json!({"cpu": format!("{}m", cpu * 1000 - 60), "memory": format!("{}Mi", mem * 85 / 100), "pods": "110", "ephemeral-storage": "47060071478"});
     if let Some((acc, count)) = &pool.accelerator {
         labels.insert("cloud.google.com/gke-accelerator".into(), acc.clone());
@@ -276,7 +277,8 @@ fn fit_among(pods: &[Arc<Value>], spec: &Value, node: &Value) -> Fit {
     }
     let want = gpus(Some(spec));
     if want > 0 {
-        let have = node.pointer("/status/allocatable/nvidia.com~1gpu").and_then(crate::k8s::defaults::quantity).unwrap_or(0);
+        let have =
+            node.pointer("/status/allocatable/nvidia.com~1gpu").and_then(crate::k8s::defaults::quantity).unwrap_or(0);
         let used: i64 = pods.iter().map(|p| gpus(p.get("spec"))).sum();
         if have - used < want {
             return Fit::Gpu;
@@ -284,7 +286,8 @@ fn fit_among(pods: &[Arc<Value>], spec: &Value, node: &Value) -> Fit {
     }
     let ports = host_ports(spec);
     if !ports.is_empty() {
-        let busy: Vec<(i64, String)> = pods.iter().flat_map(|p| host_ports(p.get("spec").unwrap_or(&Value::Null))).collect();
+        let busy: Vec<(i64, String)> =
+            pods.iter().flat_map(|p| host_ports(p.get("spec").unwrap_or(&Value::Null))).collect();
         if ports.iter().any(|p| busy.contains(p)) {
             return Fit::Ports;
         }
@@ -308,15 +311,22 @@ fn host_ports(spec: &Value) -> Vec<(i64, String)> {
 fn term_matches(term: &Value, labels: &BTreeMap<String, String>) -> bool {
     term.get("matchExpressions").and_then(Value::as_array).into_iter().flatten().all(|e| {
         let key = e.get("key").and_then(Value::as_str).unwrap_or("");
-        let values: Vec<&str> = e.get("values").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+        let values: Vec<&str> =
+            e.get("values").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
         let have = labels.get(key);
         match e.get("operator").and_then(Value::as_str) {
             Some("In") => have.is_some_and(|h| values.contains(&h.as_str())),
             Some("NotIn") => have.is_none_or(|h| !values.contains(&h.as_str())),
             Some("Exists") => have.is_some(),
             Some("DoesNotExist") => have.is_none(),
-            Some("Gt") => have.and_then(|h| h.parse::<i64>().ok()).zip(values.first().and_then(|v| v.parse::<i64>().ok())).is_some_and(|(h, v)| h > v),
-            Some("Lt") => have.and_then(|h| h.parse::<i64>().ok()).zip(values.first().and_then(|v| v.parse::<i64>().ok())).is_some_and(|(h, v)| h < v),
+            Some("Gt") => have
+                .and_then(|h| h.parse::<i64>().ok())
+                .zip(values.first().and_then(|v| v.parse::<i64>().ok()))
+                .is_some_and(|(h, v)| h > v),
+            Some("Lt") => have
+                .and_then(|h| h.parse::<i64>().ok())
+                .zip(values.first().and_then(|v| v.parse::<i64>().ok()))
+                .is_some_and(|(h, v)| h < v),
             _ => false,
         }
     })
@@ -379,12 +389,18 @@ fn volumes_ready(st: &Store, pod: &Value) -> Result<(), String> {
     for v in pod.pointer("/spec/volumes").and_then(Value::as_array).into_iter().flatten() {
         let Some(claim) = v.pointer("/persistentVolumeClaim/claimName").and_then(Value::as_str) else { continue };
         let Some(pvc) = st.get("persistentvolumeclaims", ns, claim) else {
-            return Err(format!("0/{} nodes are available: persistentvolumeclaim {claim:?} not found. preemption: 0/{0} nodes are available: {0} Preemption is not helpful for scheduling.", st.list("nodes", None).len()));
+            return Err(format!(
+                "0/{} nodes are available: persistentvolumeclaim {claim:?} not found. preemption: 0/{0} nodes are available: {0} Preemption is not helpful for scheduling.",
+                st.list("nodes", None).len()
+            ));
         };
         let bound = meta::str_at(&pvc, "/status/phase") == Some("Bound");
         let wffc = pvc_waits_for_consumer(st, &pvc);
         if !bound && !wffc {
-            return Err(format!("0/{} nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/{0} nodes are available: {0} Preemption is not helpful for scheduling.", st.list("nodes", None).len()));
+            return Err(format!(
+                "0/{} nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/{0} nodes are available: {0} Preemption is not helpful for scheduling.",
+                st.list("nodes", None).len()
+            ));
         }
     }
     Ok(())
@@ -416,7 +432,9 @@ fn unschedulable_message(fits: &[(Arc<Value>, Fit)]) -> String {
     let n = fits.len();
     let parts: Vec<String> = counts.iter().map(|(r, c)| format!("{c} {r}")).collect();
     let detail = if parts.is_empty() { "no nodes available to schedule pods".to_string() } else { parts.join(", ") };
-    format!("0/{n} nodes are available: {detail}. preemption: 0/{n} nodes are available: {n} Preemption is not helpful for scheduling.")
+    format!(
+        "0/{n} nodes are available: {detail}. preemption: 0/{n} nodes are available: {n} Preemption is not helpful for scheduling."
+    )
 }
 
 fn mark_unschedulable(c: &Cluster, st: &mut Store, pod: &Value, message: &str) {
@@ -543,8 +561,11 @@ fn apply_outcomes(c: &Arc<Cluster>, st: &mut Store, s: &mut State) {
         let asked = s.nodes.in_flight.remove(&pool).unwrap_or(0);
         match out {
             Ok(names) => {
-                let have = st.list("nodes", None).iter().filter(|n| meta::labels(n).get(POOL_LABEL) == Some(&pool)).count() as u32;
-                let host = c.host.node_pools(&c.name).into_iter().find(|p| p.name == pool).map(|p| p.node_count).unwrap_or(0);
+                let have =
+                    st.list("nodes", None).iter().filter(|n| meta::labels(n).get(POOL_LABEL) == Some(&pool)).count()
+                        as u32;
+                let host =
+                    c.host.node_pools(&c.name).into_iter().find(|p| p.name == pool).map(|p| p.node_count).unwrap_or(0);
                 let target = host.max(have + names.len().max(asked as usize) as u32);
                 s.nodes.last_host_count.insert(pool.clone(), host);
                 s.nodes.scaled_to.insert(pool.clone(), target);
@@ -555,7 +576,9 @@ fn apply_outcomes(c: &Arc<Cluster>, st: &mut Store, s: &mut State) {
                 let zones = c.host.node_locations(&c.name);
                 let zones = if zones.is_empty() { "us-central1-a".to_string() } else { zones.join(", ") };
                 let reason = reason.trim_end_matches('.');
-                let msg = format!("Node scale up in zones {zones} associated with this pod failed: {reason}. Pod is at risk of not being scheduled.");
+                let msg = format!(
+                    "Node scale up in zones {zones} associated with this pod failed: {reason}. Pod is at risk of not being scheduled."
+                );
                 let pending: Vec<Arc<Value>> = st
                     .list("pods", None)
                     .into_iter()

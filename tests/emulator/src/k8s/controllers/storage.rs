@@ -34,16 +34,17 @@ fn bind(c: &Cluster, st: &mut Store, s: &mut State, pvc: &Value) {
         Some(name) => match st.get(PVS, "", name) {
             Some(pv) if matches(pvc, &pv) => Some(pv),
             Some(_) => {
-                let msg = format!("Cannot bind to requested volume {name:?}: requested PV is too small or its storage class or access modes do not match");
+                let msg = format!(
+                    "Cannot bind to requested volume {name:?}: requested PV is too small or its storage class or access modes do not match"
+                );
                 event_once(c, st, pvc, "Warning", "VolumeMismatch", &msg, "persistentvolume-controller");
                 return;
             }
             None => return,
         },
-        None => st
-            .list(PVS, None)
-            .into_iter()
-            .find(|pv| meta::str_at(pv, "/status/phase") == Some("Available") && matches(pvc, pv) && claim_ref_allows(pv, pvc)),
+        None => st.list(PVS, None).into_iter().find(|pv| {
+            meta::str_at(pv, "/status/phase") == Some("Available") && matches(pvc, pv) && claim_ref_allows(pv, pvc)
+        }),
     };
     if !s.elapsed(&key, c.delay(Delay::PvcBind)) {
         return;
@@ -81,7 +82,12 @@ fn matches(pvc: &Value, pv: &Value) -> bool {
     let want = pvc.pointer("/spec/resources/requests/storage").and_then(bytes).unwrap_or(0);
     let have = pv.pointer("/spec/capacity/storage").and_then(bytes).unwrap_or(0);
     let modes = |v: &Value| -> Vec<String> {
-        v.pointer("/spec/accessModes").and_then(Value::as_array).into_iter().flatten().filter_map(|m| m.as_str().map(String::from)).collect()
+        v.pointer("/spec/accessModes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m.as_str().map(String::from))
+            .collect()
     };
     let pv_modes = modes(pv);
     class(pvc) == class(pv) && have >= want && modes(pvc).iter().all(|m| pv_modes.contains(m))
@@ -90,7 +96,10 @@ fn matches(pvc: &Value, pv: &Value) -> bool {
 fn claim_ref_allows(pv: &Value, pvc: &Value) -> bool {
     match pv.pointer("/spec/claimRef") {
         None | Some(Value::Null) => true,
-        Some(r) => r.get("name").and_then(Value::as_str) == Some(meta::name(pvc)) && r.get("namespace").and_then(Value::as_str) == Some(meta::namespace(pvc)),
+        Some(r) => {
+            r.get("name").and_then(Value::as_str) == Some(meta::name(pvc))
+                && r.get("namespace").and_then(Value::as_str) == Some(meta::namespace(pvc))
+        }
     }
 }
 
@@ -107,7 +116,15 @@ fn provision(c: &Cluster, st: &mut Store, pvc: &Value) -> Option<Arc<Value>> {
                 })
         });
         if !used {
-            event_once(c, st, pvc, "Normal", "WaitForFirstConsumer", "waiting for first consumer to be created before binding", "persistentvolume-controller");
+            event_once(
+                c,
+                st,
+                pvc,
+                "Normal",
+                "WaitForFirstConsumer",
+                "waiting for first consumer to be created before binding",
+                "persistentvolume-controller",
+            );
             return None;
         }
     }

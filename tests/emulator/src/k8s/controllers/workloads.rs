@@ -51,7 +51,8 @@ fn replicated(c: &Cluster, st: &mut Store, s: &mut State, w: &Value, nodes: &[Ar
     let replicas = meta::int_at(w, "/spec/replicas").unwrap_or(1);
     let key = format!("workload/{}/{generation}", meta::uid(w));
     let rs_name = format!("{}-{}", meta::name(w), template_hash(w));
-    let ready = replicas == 0 || (runnable(st, w, "/spec/template/spec", nodes) && s.elapsed(&key, c.delay(Delay::WorkloadReady)));
+    let ready = replicas == 0
+        || (runnable(st, w, "/spec/template/spec", nodes) && s.elapsed(&key, c.delay(Delay::WorkloadReady)));
     let was_available = meta::condition_true(w, "Available");
     let prev_available = meta::int_at(w, "/status/availableReplicas").unwrap_or(0);
     let mut next = w.clone();
@@ -70,8 +71,20 @@ fn replicated(c: &Cluster, st: &mut Store, s: &mut State, w: &Value, nodes: &[Ar
             m.remove("unavailableReplicas");
         }
         if kind == "Deployment" {
-            meta::set_condition(status, "Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.");
-            meta::set_condition(status, "Progressing", "True", "NewReplicaSetAvailable", &format!("ReplicaSet {rs_name:?} has successfully progressed."));
+            meta::set_condition(
+                status,
+                "Available",
+                "True",
+                "MinimumReplicasAvailable",
+                "Deployment has minimum availability.",
+            );
+            meta::set_condition(
+                status,
+                "Progressing",
+                "True",
+                "NewReplicaSetAvailable",
+                &format!("ReplicaSet {rs_name:?} has successfully progressed."),
+            );
         }
     } else {
         let avail = if was_available { prev_available.min(replicas) } else { 0 };
@@ -81,9 +94,21 @@ fn replicated(c: &Cluster, st: &mut Store, s: &mut State, w: &Value, nodes: &[Ar
         status["unavailableReplicas"] = json!(replicas - avail);
         if kind == "Deployment" {
             if !was_available {
-                meta::set_condition(status, "Available", "False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.");
+                meta::set_condition(
+                    status,
+                    "Available",
+                    "False",
+                    "MinimumReplicasUnavailable",
+                    "Deployment does not have minimum availability.",
+                );
             }
-            meta::set_condition(status, "Progressing", "True", "ReplicaSetUpdated", &format!("ReplicaSet {rs_name:?} is progressing."));
+            meta::set_condition(
+                status,
+                "Progressing",
+                "True",
+                "ReplicaSetUpdated",
+                &format!("ReplicaSet {rs_name:?} is progressing."),
+            );
         }
     }
     if next != *w {
@@ -137,8 +162,20 @@ fn job(c: &Cluster, st: &mut Store, s: &mut State, job: &Value, nodes: &[Arc<Val
         status["terminating"] = json!(0);
         status["completionTime"] = json!(meta::now_rfc3339());
         status["uncountedTerminatedPods"] = json!({});
-        meta::set_condition(status, "SuccessCriteriaMet", "True", "CompletionsReached", "Reached expected number of succeeded pods");
-        meta::set_condition(status, "Complete", "True", "CompletionsReached", "Reached expected number of succeeded pods");
+        meta::set_condition(
+            status,
+            "SuccessCriteriaMet",
+            "True",
+            "CompletionsReached",
+            "Reached expected number of succeeded pods",
+        );
+        meta::set_condition(
+            status,
+            "Complete",
+            "True",
+            "CompletionsReached",
+            "Reached expected number of succeeded pods",
+        );
         s.forget(&key);
     } else {
         status["active"] = json!(1);

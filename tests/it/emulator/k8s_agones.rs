@@ -1,0 +1,444 @@
+//! Agones on the emulated cluster: the real 1.60 install.yaml applied with server-side apply,
+//! then a Fleet of GPU GameServers with a FleetAutoscaler, GPU nodes scaled up, allocation
+//! through the aggregated `allocation.agones.dev` API, and Agones' refusals.
+
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Event, Namespace};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::core::GroupVersionKind;
+use kube::discovery::{ApiResource, Discovery, Scope};
+use kube::runtime::wait::{await_condition, conditions};
+use kube::{Client, ResourceExt};
+use sdctl_emulator::scenario::Scenario;
+use serde_json::{Value, json};
+
+use super::k8s_host::{TestCluster, TestHost, agones_install_yaml, eventually, namespace, pool};
+
+/// Apply every object of a multi-document manifest with server-side apply (field manager
+/// `sdctl`, force), resolving kinds through aggregated discovery, as sdctl does.
+async fn apply_manifest(client: &Client, yaml: &str, default_ns: &str) -> usize {
+    apply_with(client, yaml, default_ns, &PatchParams::apply("sdctl").force()).await
+}
+
+/// Agones 1.60's CRDs carry `x-kubernetes-patch-*` keys the CRD API does not know
+/// (agones-dev/agones#4670, fixed after 1.60 by #4698): GKE's default field validation (Warn)
+/// drops them, Strict refuses them. Upstream manifests are therefore applied with Warn.
+async fn apply_upstream(client: &Client, yaml: &str, default_ns: &str) -> usize {
+    apply_with(client, yaml, default_ns, &PatchParams::apply("sdctl").force().validation_warn()).await
+}
+
+async fn apply_with(client: &Client, yaml: &str, default_ns: &str, params: &PatchParams) -> usize {
+    let docs: Vec<Value> = serde_saphyr::from_multiple(yaml).expect("manifest parses");
+    let discovery = Discovery::new(client.clone()).run_aggregated().await.expect("discovery");
+    let mut n = 0;
+    for doc in docs.into_iter().filter(|d| d.is_object()) {
+        let obj: DynamicObject = serde_json::from_value(doc).expect("object");
+        let gvk = GroupVersionKind::try_from(obj.types.as_ref().expect("types")).expect("gvk");
+        let (ar, caps) = discovery.resolve_gvk(&gvk).unwrap_or_else(|| panic!("{gvk:?} is served"));
+        let api: Api<DynamicObject> = if caps.scope == Scope::Cluster {
+            Api::all_with(client.clone(), &ar)
+        } else {
+            Api::namespaced_with(client.clone(), obj.namespace().as_deref().unwrap_or(default_ns), &ar)
+        };
+        api.patch(&obj.name_any(), params, &Patch::Apply(&obj))
+            .await
+            .unwrap_or_else(|e| panic!("apply {} {}: {e}", gvk.kind, obj.name_any()));
+        n += 1;
+    }
+    n
+}
+
+async fn create_namespaces(client: &Client, names: &[&str]) {
+    let nss: Api<Namespace> = Api::all(client.clone());
+    for n in names {
+        nss.create(&PostParams::default(), &serde_json::from_value(namespace(n)).unwrap()).await.unwrap();
+    }
+}
+
+/// Install Agones and wait until its CRDs, controller and allocation API are up.
+async fn install_agones(t: &TestCluster) {
+    create_namespaces(&t.client, &["agones-system", "sd"]).await;
+    let applied = apply_upstream(&t.client, &agones_install_yaml(), "agones-system").await;
+    assert_eq!(applied, 39, "every object of install.yaml");
+    let crds: Api<CustomResourceDefinition> = Api::all(t.client.clone());
+    for crd in [
+        "fleets.agones.dev",
+        "gameservers.agones.dev",
+        "gameserversets.agones.dev",
+        "fleetautoscalers.autoscaling.agones.dev",
+    ] {
+        tokio::time::timeout(
+            Duration::from_secs(20),
+            await_condition(crds.clone(), crd, conditions::is_crd_established()),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    }
+    let deploys: Api<Deployment> = Api::namespaced(t.client.clone(), "agones-system");
+    for d in ["agones-controller", "agones-extensions"] {
+        tokio::time::timeout(
+            Duration::from_secs(20),
+            await_condition(deploys.clone(), d, conditions::is_deployment_completed()),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    }
+    eventually(20, "allocation API available", || async {
+        let d = Discovery::new(t.client.clone()).run_aggregated().await.ok()?;
+        d.has_group("allocation.agones.dev").then_some(())
+    })
+    .await;
+}
+
+fn fleet(replicas: i64) -> Value {
+    json!({
+        "apiVersion": "agones.dev/v1", "kind": "Fleet",
+        "metadata": {"name": "sd-webui", "namespace": "sd", "labels": {"sdctl.dev/env": "demo", "app.kubernetes.io/managed-by": "sdctl"}},
+        "spec": {
+            "replicas": replicas,
+            "scheduling": "Packed",
+            "template": {
+                "metadata": {"labels": {"app": "sd-webui"}},
+                "spec": {
+                    "container": "webui",
+                    "ports": [{"name": "webui", "containerPort": 7860, "protocol": "TCP", "portPolicy": "Dynamic", "container": "webui"}],
+                    "health": {"initialDelaySeconds": 60, "periodSeconds": 10, "failureThreshold": 5},
+                    "template": {"spec": {
+                        "serviceAccountName": "agones-sdk",
+                        "nodeSelector": {"cloud.google.com/gke-accelerator": "nvidia-tesla-t4"},
+                        "containers": [
+                            {"name": "webui", "image": "us-central1-docker.pkg.dev/p/sd-images/sd-webui:1",
+                             "resources": {"limits": {"nvidia.com/gpu": "1"}, "requests": {"cpu": "2", "memory": "16Gi"}},
+                             "volumeMounts": [{"name": "models", "mountPath": "/models", "readOnly": true}]},
+                            {"name": "sidecar", "image": "us-central1-docker.pkg.dev/p/sd-images/sdctl-runtime:1",
+                             "args": ["runtime", "sidecar"], "env": [{"name": "WEBUI_PORT", "value": "7860"}]}
+                        ],
+                        "volumes": [{"name": "models", "persistentVolumeClaim": {"claimName": "models", "readOnly": true}}]
+                    }}
+                }
+            }
+        }
+    })
+}
+
+fn autoscaler(buffer: i64, min: i64, max: i64) -> Value {
+    json!({
+        "apiVersion": "autoscaling.agones.dev/v1", "kind": "FleetAutoscaler",
+        "metadata": {"name": "sd-webui", "namespace": "sd"},
+        "spec": {"fleetName": "sd-webui", "policy": {"type": "Buffer", "buffer": {"bufferSize": buffer, "minReplicas": min, "maxReplicas": max}}},
+    })
+}
+
+/// The shared models volume: a Filestore NFS PV and its claim.
+async fn models_volume(client: &Client) {
+    let yaml = r#"
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: sd-models}
+spec:
+  capacity: {storage: 1Ti}
+  accessModes: [ReadWriteMany]
+  storageClassName: ""
+  nfs: {server: 10.0.0.2, path: /vol1}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: models, namespace: sd}
+spec:
+  accessModes: [ReadWriteMany]
+  storageClassName: ""
+  volumeName: sd-models
+  resources: {requests: {storage: 1Ti}}
+"#;
+    apply_manifest(client, yaml, "sd").await;
+}
+
+fn gvk_api(client: &Client, group: &str, version: &str, kind: &str, plural: &str) -> Api<DynamicObject> {
+    let ar = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural);
+    Api::namespaced_with(client.clone(), "sd", &ar)
+}
+
+fn state_of(gs: &DynamicObject) -> String {
+    gs.data["status"]["state"].as_str().unwrap_or("").to_string()
+}
+
+async fn game_servers(api: &Api<DynamicObject>) -> Vec<DynamicObject> {
+    api.list(&ListParams::default().labels("agones.dev/fleet=sd-webui"))
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|g| g.metadata.deletion_timestamp.is_none())
+        .collect()
+}
+
+fn gpu_host(speed: f64) -> std::sync::Arc<TestHost> {
+    let host = TestHost::new(speed);
+    *host.pools.lock().unwrap() = vec![
+        pool("default-pool", "e2-standard-4", None, 2, 2),
+        pool("gpu-pool", "custom-4-32768-ext", Some(("nvidia-tesla-t4", 1)), 0, 3),
+    ];
+    host.set_scenario(Scenario { game_server_endpoint: Some("127.0.0.1:17860".into()), ..Scenario::default() });
+    host
+}
+
+#[tokio::test]
+async fn agones_install_fleet_autoscaler_and_allocation() {
+    let t = TestCluster::start_with(gpu_host(1000.0)).await;
+    install_agones(&t).await;
+    models_volume(&t.client).await;
+
+    let fleets = gvk_api(&t.client, "agones.dev", "v1", "Fleet", "fleets");
+    let fas = gvk_api(&t.client, "autoscaling.agones.dev", "v1", "FleetAutoscaler", "fleetautoscalers");
+    let gss = gvk_api(&t.client, "agones.dev", "v1", "GameServer", "gameservers");
+    let allocations =
+        gvk_api(&t.client, "allocation.agones.dev", "v1", "GameServerAllocation", "gameserverallocations");
+    let apply = PatchParams::apply("sdctl");
+    fleets
+        .patch("sd-webui", &apply, &Patch::Apply(&serde_json::from_value::<DynamicObject>(fleet(1)).unwrap()))
+        .await
+        .expect("fleet applies");
+    let fa: DynamicObject = serde_json::from_value(autoscaler(1, 1, 3)).unwrap();
+    let fa = fas.patch("sd-webui", &apply, &Patch::Apply(&fa)).await.expect("autoscaler applies");
+    assert_eq!(fa.data["spec"]["sync"]["fixedInterval"]["seconds"], 30, "Agones' webhook defaults the sync");
+
+    // No GPU node yet: the pod waits, the autoscaler adds a node, the GameServer becomes Ready.
+    let ready = eventually(20, "a Ready GameServer", || async {
+        game_servers(&gss).await.into_iter().find(|g| state_of(g) == "Ready")
+    })
+    .await;
+    assert_eq!(t.host.scale_ups.lock().unwrap()[0].1, "gpu-pool");
+    assert_eq!(ready.data["status"]["address"], "127.0.0.1");
+    assert_eq!(ready.data["status"]["ports"], json!([{"name": "webui", "port": 17860}]));
+    let node = ready.data["status"]["nodeName"].as_str().unwrap().to_string();
+    assert!(node.starts_with("gke-c1-gpu-pool-"), "{node}");
+    assert_eq!(ready.labels()["agones.dev/fleet"], "sd-webui");
+    let events: Api<Event> = Api::namespaced(t.client.clone(), "sd");
+    let pod_events = events
+        .list(&ListParams::default().fields(&format!("involvedObject.name={}", ready.name_any())))
+        .await
+        .unwrap()
+        .items;
+    let reasons: Vec<String> = pod_events.iter().filter_map(|e| e.reason.clone()).collect();
+    assert!(reasons.contains(&"TriggeredScaleUp".into()) && reasons.contains(&"Scheduled".into()), "{reasons:?}");
+
+    // Allocate for alice: the GameServer is hers, with her labels.
+    let request = json!({
+        "apiVersion": "allocation.agones.dev/v1", "kind": "GameServerAllocation",
+        "spec": {"selectors": [{"matchLabels": {"agones.dev/fleet": "sd-webui"}, "gameServerState": "Ready"}],
+                 "metadata": {"labels": {"sdctl.dev/user": "alice-3f2a"}, "annotations": {"sdctl.dev/user-email": "alice@example.com"}}},
+    });
+    let alloc = allocations
+        .create(&PostParams::default(), &serde_json::from_value(request.clone()).unwrap())
+        .await
+        .expect("allocation");
+    assert_eq!(alloc.data["status"]["state"], "Allocated");
+    assert_eq!(alloc.data["status"]["gameServerName"], ready.name_any());
+    assert_eq!(alloc.data["status"]["address"], "127.0.0.1");
+    assert_eq!(alloc.data["status"]["ports"], json!([{"name": "webui", "port": 17860}]));
+    assert_eq!(alloc.data["status"]["nodeName"], node);
+    let hers = gss.get(&ready.name_any()).await.unwrap();
+    assert_eq!(state_of(&hers), "Allocated");
+    assert_eq!(hers.labels()["sdctl.dev/user"], "alice-3f2a");
+    assert_eq!(hers.annotations()["sdctl.dev/user-email"], "alice@example.com");
+    assert_eq!(t.entry("GameServer", "sd", &ready.name_any()).unwrap()["state"], "Allocated");
+
+    // Finding her GameServer again: the Allocated selector by user label.
+    let again = json!({"apiVersion": "allocation.agones.dev/v1", "kind": "GameServerAllocation",
+        "spec": {"selectors": [{"matchLabels": {"sdctl.dev/user": "alice-3f2a"}, "gameServerState": "Allocated"}]}});
+    let again = allocations.create(&PostParams::default(), &serde_json::from_value(again).unwrap()).await.unwrap();
+    assert_eq!(again.data["status"]["gameServerName"], ready.name_any());
+
+    // The buffer refills: one Allocated + one Ready, on a second GPU node.
+    let spare = eventually(20, "a spare Ready GameServer", || async {
+        game_servers(&gss).await.into_iter().find(|g| state_of(g) == "Ready")
+    })
+    .await;
+    let fleet = fleets.get("sd-webui").await.unwrap();
+    assert_eq!(fleet.data["spec"]["replicas"], 2, "the autoscaler scaled the Fleet");
+    assert_eq!(fleet.data["status"]["allocatedReplicas"], 1);
+    let fa = fas.get("sd-webui").await.unwrap();
+    assert_eq!(fa.data["status"]["desiredReplicas"], 2);
+    assert_eq!(fa.data["status"]["ableToScale"], true);
+
+    // Bob takes the spare; Carol finds nothing free until the buffer catches up.
+    let mut bob = request.clone();
+    bob["spec"]["metadata"]["labels"]["sdctl.dev/user"] = json!("bob-77aa");
+    let bob = allocations.create(&PostParams::default(), &serde_json::from_value(bob).unwrap()).await.unwrap();
+    assert_eq!(bob.data["status"]["gameServerName"], spare.name_any());
+    let carol =
+        allocations.create(&PostParams::default(), &serde_json::from_value(request.clone()).unwrap()).await.unwrap();
+    assert_eq!(carol.data["status"]["state"], "UnAllocated");
+
+    // Releasing a GameServer (deleting it) makes the Fleet replace it.
+    gss.delete(&ready.name_any(), &DeleteParams::default()).await.unwrap();
+    eventually(20, "the deleted GameServer gone and replaced", || async {
+        let all = game_servers(&gss).await;
+        let gone = all.iter().all(|g| g.name_any() != ready.name_any());
+        (gone && all.len() >= 2).then_some(())
+    })
+    .await;
+
+    let posts = t.host.requests("POST", "/apis/allocation.agones.dev/v1/namespaces/sd/gameserverallocations");
+    assert_eq!(posts.len(), 4);
+    assert!(posts.iter().all(|p| p["status"] == 201));
+    assert_eq!(posts[0]["body"]["spec"]["metadata"]["labels"]["sdctl.dev/user"], "alice-3f2a");
+    let pvc = t.entry("PersistentVolumeClaim", "sd", "models").unwrap();
+    assert_eq!(pvc["state"], "Bound");
+}
+
+#[tokio::test]
+async fn agones_refuses_bad_fleets_and_autoscalers_with_field_paths() {
+    // Slow enough (speed 20) to see the webhook before its Deployment is up.
+    let t = TestCluster::start_with(gpu_host(20.0)).await;
+    create_namespaces(&t.client, &["agones-system", "sd"]).await;
+    // Strict validation refuses the upstream CRDs, naming an offending field.
+    let crds: Api<DynamicObject> =
+        Api::all_with(t.client.clone(), &ApiResource::erase::<CustomResourceDefinition>(&()));
+    let fleet_crd: Value = serde_saphyr::from_multiple::<Value>(&agones_install_yaml())
+        .unwrap()
+        .into_iter()
+        .find(|d| d["kind"] == "CustomResourceDefinition" && d["metadata"]["name"] == "fleets.agones.dev")
+        .unwrap();
+    let strict = PatchParams::apply("sdctl").force().validation_strict();
+    let err = match crds.patch("fleets.agones.dev", &strict, &Patch::Apply(&fleet_crd)).await.unwrap_err() {
+        kube::Error::Api(s) => s,
+        e => panic!("{e}"),
+    };
+    assert_eq!(err.code, 400);
+    assert!(err.message.contains(r#"unknown field "spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.template.properties.metadata.properties.finalizers.x-kubernetes-patch-strategy""#), "{}", &err.message[..300]);
+    apply_upstream(&t.client, &agones_install_yaml(), "agones-system").await;
+    let crds: Api<CustomResourceDefinition> = Api::all(t.client.clone());
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        await_condition(crds, "fleets.agones.dev", conditions::is_crd_established()),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let fleets = gvk_api(&t.client, "agones.dev", "v1", "Fleet", "fleets");
+    let create = |v: Value| {
+        let fleets = fleets.clone();
+        async move { fleets.create(&PostParams::default(), &serde_json::from_value(v).unwrap()).await }
+    };
+
+    // The validating webhook's Service has no endpoints yet: refused like on a real cluster.
+    let err = match create(fleet(1)).await.unwrap_err() {
+        kube::Error::Api(s) => s,
+        e => panic!("{e}"),
+    };
+    assert_eq!(err.code, 500);
+    assert!(err.message.contains(r#"failed calling webhook "mutations.agones.dev""#), "{}", err.message);
+    assert!(
+        err.message.contains(r#"no endpoints available for service "agones-controller-service""#),
+        "{}",
+        err.message
+    );
+
+    let deploys: Api<Deployment> = Api::namespaced(t.client.clone(), "agones-system");
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        await_condition(deploys, "agones-extensions", conditions::is_deployment_completed()),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+
+    // The real CRD schema: enum values, unknown fields.
+    let mut bad = fleet(1);
+    bad["spec"]["template"]["spec"]["ports"][0]["portPolicy"] = json!("Dynamik");
+    let err = match create(bad).await.unwrap_err() {
+        kube::Error::Api(s) => s,
+        e => panic!("{e}"),
+    };
+    assert_eq!(err.code, 422);
+    assert!(
+        err.message.contains(r#"spec.template.spec.ports[0].portPolicy: Unsupported value: "Dynamik""#),
+        "{}",
+        err.message
+    );
+    let mut typo = fleet(1);
+    typo["spec"]["replicaz"] = json!(1);
+    let err = match create(typo).await.unwrap_err() {
+        kube::Error::Api(s) => s,
+        e => panic!("{e}"),
+    };
+    assert_eq!(err.code, 400);
+    assert!(err.message.contains(r#"unknown field "spec.replicaz""#), "{}", err.message);
+
+    // Agones' own rules (its validating webhook): a host port with a Dynamic policy.
+    let mut host_port = fleet(1);
+    host_port["spec"]["template"]["spec"]["ports"][0]["hostPort"] = json!(7000);
+    let err = match create(host_port).await.unwrap_err() {
+        kube::Error::Api(s) => s,
+        e => panic!("{e}"),
+    };
+    assert_eq!(err.code, 422);
+    assert!(
+        err.message.starts_with(
+            r#"admission webhook "validations.agones.dev" denied the request: Fleet.agones.dev "sd-webui" is invalid"#
+        ),
+        "{}",
+        err.message
+    );
+    assert!(err.message.contains("spec.template.spec.ports[0].hostPort: Forbidden: HostPort cannot be specified with a Dynamic or Passthrough PortPolicy"), "{}", err.message);
+
+    // FleetAutoscaler Buffer rules.
+    let fas = gvk_api(&t.client, "autoscaling.agones.dev", "v1", "FleetAutoscaler", "fleetautoscalers");
+    for (fa, field) in [
+        (autoscaler(0, 0, 3), "spec.policy.buffer.bufferSize"),
+        (autoscaler(2, 1, 3), "spec.policy.buffer.minReplicas"),
+        (autoscaler(4, 0, 3), "spec.policy.buffer.maxReplicas"),
+    ] {
+        let err = match fas.create(&PostParams::default(), &serde_json::from_value(fa).unwrap()).await.unwrap_err() {
+            kube::Error::Api(s) => s,
+            e => panic!("{e}"),
+        };
+        assert_eq!(err.code, 422, "{}", err.message);
+        assert!(err.message.contains(field), "{field}: {}", err.message);
+    }
+    assert!(create(fleet(0)).await.is_ok(), "a valid Fleet is admitted");
+}
+
+#[tokio::test]
+async fn game_servers_wait_for_the_sdk_ready_call_when_the_sidecar_owns_readiness() {
+    let host = gpu_host(1000.0);
+    host.set_scenario(Scenario { game_server_ready_by_sidecar: true, ..Scenario::default() });
+    host.pools.lock().unwrap()[1].node_count = 2;
+    let t = TestCluster::start_with(host).await;
+    install_agones(&t).await;
+    models_volume(&t.client).await;
+    let fleets = gvk_api(&t.client, "agones.dev", "v1", "Fleet", "fleets");
+    let gss = gvk_api(&t.client, "agones.dev", "v1", "GameServer", "gameservers");
+    fleets
+        .patch(
+            "sd-webui",
+            &PatchParams::apply("sdctl"),
+            &Patch::Apply(&serde_json::from_value::<DynamicObject>(fleet(2)).unwrap()),
+        )
+        .await
+        .unwrap();
+    let scheduled = eventually(20, "two Scheduled GameServers", || async {
+        let all = game_servers(&gss).await;
+        (all.len() == 2 && all.iter().all(|g| state_of(g) == "Scheduled")).then_some(all)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(game_servers(&gss).await.iter().all(|g| state_of(g) == "Scheduled"), "no Ready without the SDK call");
+    assert!(t.host.scale_ups.lock().unwrap().is_empty(), "the pool had room");
+
+    // The sidecar's SDK Ready, through the emulator's hook...
+    t.clusters.sdk_ready("c1", "sd", &scheduled[0].name_any()).unwrap();
+    // ...or as the SDK server does it: the GameServer's status.state set to RequestReady.
+    let patch = json!({"status": {"state": "RequestReady"}});
+    gss.patch(&scheduled[1].name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await.unwrap();
+    eventually(10, "both Ready", || async {
+        game_servers(&gss).await.iter().all(|g| state_of(g) == "Ready").then_some(())
+    })
+    .await;
+}
