@@ -55,10 +55,7 @@ impl App {
     }
 
     pub fn scenario(&self) -> Arc<Scenario> {
-        self.scenario
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.scenario.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Replaces the scenario: fault counters restart and the set of disabled APIs is applied again.
@@ -102,14 +99,7 @@ impl App {
     /// A UUID-shaped identifier.
     pub fn uuid(&self) -> String {
         let h = self.hex(32);
-        format!(
-            "{}-{}-{}-{}-{}",
-            &h[..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..20],
-            &h[20..32]
-        )
+        format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
     }
 
     /// The project number: the scenario's, else the id itself when numeric, else derived from the id.
@@ -133,29 +123,18 @@ impl App {
         if project.chars().all(|c| c.is_ascii_digit()) {
             return known.get(project).cloned().unwrap_or_else(|| project.to_string());
         }
-        known
-            .entry(self.project_number(project))
-            .or_insert_with(|| project.to_string());
+        known.entry(self.project_number(project)).or_insert_with(|| project.to_string());
         project.to_string()
     }
 
     /// Simulated duration of `method`: the scenario's latency override, else `default_secs`, scaled.
     pub fn latency(&self, method: &str, default_secs: f64) -> Duration {
-        let secs = self
-            .scenario()
-            .latency
-            .get(method)
-            .copied()
-            .unwrap_or(default_secs);
+        let secs = self.scenario().latency.get(method).copied().unwrap_or(default_secs);
         self.clock.secs(secs)
     }
 
     /// Runs `f` with the world locked after `delay` (real time), unless the emulator was reset meanwhile.
-    pub fn after(
-        self: &Arc<Self>,
-        delay: Duration,
-        f: impl FnOnce(&Arc<App>, &mut World) + Send + 'static,
-    ) {
+    pub fn after(self: &Arc<Self>, delay: Duration, f: impl FnOnce(&Arc<App>, &mut World) + Send + 'static) {
         let app = self.clone();
         let generation = self.generation.load(Ordering::SeqCst);
         tokio::spawn(async move {

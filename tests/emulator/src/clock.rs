@@ -10,11 +10,7 @@ pub struct Clock {
 impl Clock {
     /// `speed` below 1e-6 (or not finite) is treated as 1: a zero would make every wait infinite.
     pub fn new(speed: f64) -> Self {
-        let speed = if speed.is_finite() && speed > 1e-6 {
-            speed
-        } else {
-            1.0
-        };
+        let speed = if speed.is_finite() && speed > 1e-6 { speed } else { 1.0 };
         Self { speed }
     }
 
@@ -36,10 +32,7 @@ pub fn now_rfc3339() -> String {
 
 /// Milliseconds since the Unix epoch (used in operation names, like Google's).
 pub fn now_millis() -> u128 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or_default()
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or_default()
 }
 
 #[cfg(test)]

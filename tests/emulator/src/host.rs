@@ -64,10 +64,7 @@ impl Host for GoogleHost {
     fn create_load_balancer(&self, cluster: &str, ingress: &LoadBalancerRequest) -> LoadBalancer {
         match self.app() {
             Some(app) => compute::lb::create(&app, cluster, ingress),
-            None => LoadBalancer {
-                ip: String::new(),
-                backend_services: Vec::new(),
-            },
+            None => LoadBalancer { ip: String::new(), backend_services: Vec::new() },
         }
     }
 

@@ -81,13 +81,9 @@ impl Emulator {
             None => None,
         };
         let log = reqlog::RequestLog::new(options.request_log.as_deref())?;
-        let app = App::new(
-            clock::Clock::new(options.speed),
-            options.scenario,
-            log,
-            validator,
-            |weak| k8s::Clusters::new(Arc::new(host::GoogleHost::new(weak))),
-        );
+        let app = App::new(clock::Clock::new(options.speed), options.scenario, log, validator, |weak| {
+            k8s::Clusters::new(Arc::new(host::GoogleHost::new(weak)))
+        });
         let listener = tokio::net::TcpListener::bind(options.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", options.listen))?;
@@ -103,12 +99,7 @@ impl Emulator {
                 eprintln!("sdctl-emulator: server stopped: {e}");
             }
         });
-        Ok(Emulator {
-            app,
-            addr,
-            stop: Some(stop),
-            task: Some(task),
-        })
+        Ok(Emulator { app, addr, stop: Some(stop), task: Some(task) })
     }
 
     /// `http://127.0.0.1:PORT`: the base URL; Google API X is at `{url}/X`.
@@ -128,6 +119,12 @@ impl Emulator {
     /// Every request served so far, oldest first, in the request log format.
     pub fn requests(&self) -> Vec<Value> {
         self.app.log.entries()
+    }
+
+    /// The Google side as the Kubernetes side sees it: tests call `scale_up`, `node_pools` or
+    /// `create_load_balancer` directly to play the cluster autoscaler or the Ingress controller.
+    pub fn host(&self) -> Arc<dyn k8s::Host> {
+        Arc::new(host::GoogleHost::new(Arc::downgrade(&self.app)))
     }
 
     /// Forgets every resource, operation and logged request (the scenario stays).

@@ -39,9 +39,7 @@ async fn main() -> anyhow::Result<()> {
         None => Scenario::default(),
     };
     if args.discovery_dir.is_none() {
-        eprintln!(
-            "sdctl-emulator: warning: request validation is off (give --discovery-dir or SDCTL_DISCOVERY_DIR)"
-        );
+        eprintln!("sdctl-emulator: warning: request validation is off (give --discovery-dir or SDCTL_DISCOVERY_DIR)");
     }
     let emulator = Emulator::start(Options {
         listen: args.listen,

@@ -25,10 +25,7 @@ impl RequestLog {
             }
             None => None,
         };
-        Ok(Self {
-            entries: Mutex::new(Vec::new()),
-            file,
-        })
+        Ok(Self { entries: Mutex::new(Vec::new()), file })
     }
 
     pub fn push(&self, entry: Value) {

@@ -41,10 +41,7 @@ impl Call {
 
     /// A query parameter, `None` when absent or empty (the Rust clients send deprecated ones empty).
     pub fn query(&self, name: &str) -> Option<&str> {
-        self.query
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
+        self.query.get(name).map(String::as_str).filter(|v| !v.is_empty())
     }
 
     /// A body field, `Null` when absent.
@@ -69,11 +66,7 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(value: Value) -> Self {
-        Self {
-            status: StatusCode::OK,
-            body: ReplyBody::Json(value),
-            headers: Vec::new(),
-        }
+        Self { status: StatusCode::OK, body: ReplyBody::Json(value), headers: Vec::new() }
     }
 
     /// `{}`: what proto APIs answer for `google.protobuf.Empty`.
@@ -83,20 +76,13 @@ impl Reply {
 
     /// 204 No Content (storage deletes).
     pub fn no_content() -> Self {
-        Self {
-            status: StatusCode::NO_CONTENT,
-            body: ReplyBody::Empty,
-            headers: Vec::new(),
-        }
+        Self { status: StatusCode::NO_CONTENT, body: ReplyBody::Empty, headers: Vec::new() }
     }
 
     pub fn bytes(content_type: impl Into<String>, data: Bytes) -> Self {
         Self {
             status: StatusCode::OK,
-            body: ReplyBody::Bytes {
-                content_type: content_type.into(),
-                data,
-            },
+            body: ReplyBody::Bytes { content_type: content_type.into(), data },
             headers: Vec::new(),
         }
     }
@@ -125,27 +111,12 @@ pub struct Route {
 
 /// Shorthand for a route table entry with a synchronous handler.
 pub fn route(verb: Method, template: &'static str, id: &'static str, handler: SyncHandler) -> Route {
-    Route {
-        verb,
-        template: Template::parse(template),
-        id,
-        handler: Handler::Sync(handler),
-    }
+    Route { verb, template: Template::parse(template), id, handler: Handler::Sync(handler) }
 }
 
 /// Shorthand for a route table entry with an asynchronous handler (long polls).
-pub fn route_async(
-    verb: Method,
-    template: &'static str,
-    id: &'static str,
-    handler: AsyncHandler,
-) -> Route {
-    Route {
-        verb,
-        template: Template::parse(template),
-        id,
-        handler: Handler::Async(handler),
-    }
+pub fn route_async(verb: Method, template: &'static str, id: &'static str, handler: AsyncHandler) -> Route {
+    Route { verb, template: Template::parse(template), id, handler: Handler::Async(handler) }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -170,9 +141,7 @@ pub struct Template {
 impl Template {
     pub fn parse(text: &'static str) -> Self {
         let (path, verb) = match text.rfind(':') {
-            Some(i) if !text[i..].contains('/') && !text[i..].contains('}') => {
-                (&text[..i], Some(&text[i + 1..]))
-            }
+            Some(i) if !text[i..].contains('/') && !text[i..].contains('}') => (&text[..i], Some(&text[i + 1..])),
             _ => (text, None),
         };
         let segments = path
@@ -186,11 +155,7 @@ impl Template {
                 None => Segment::Literal(s),
             })
             .collect();
-        Self {
-            text,
-            segments,
-            verb,
-        }
+        Self { text, segments, verb }
     }
 
     /// Matches a raw (percent-encoded) path without its leading `/`; returns decoded variables.
@@ -235,9 +200,7 @@ impl Template {
 }
 
 pub fn decode(part: &str) -> String {
-    percent_encoding::percent_decode_str(part)
-        .decode_utf8_lossy()
-        .into_owned()
+    percent_encoding::percent_decode_str(part).decode_utf8_lossy().into_owned()
 }
 
 #[cfg(test)]
@@ -247,27 +210,20 @@ mod tests {
     #[test]
     fn matches_variables_and_custom_verbs() {
         let t = Template::parse("v1/projects/{project}/locations/{location}/clusters/{cluster}");
-        let vars = t
-            .matches("/v1/projects/p/locations/us-central1/clusters/c1")
-            .unwrap();
+        let vars = t.matches("/v1/projects/p/locations/us-central1/clusters/c1").unwrap();
         assert_eq!(vars["cluster"], "c1");
         assert!(t.matches("/v1/projects/p/locations/l/clusters").is_none());
         assert!(t.matches("/v1/projects/p/locations/l/clusters/c/nodePools").is_none());
 
         let verb = Template::parse("v1/projects/{project}/locations/{location}/clusters/{cluster}:setResourceLabels");
-        assert_eq!(
-            verb.matches("v1/projects/p/locations/l/clusters/c:setResourceLabels").unwrap()["cluster"],
-            "c"
-        );
+        assert_eq!(verb.matches("v1/projects/p/locations/l/clusters/c:setResourceLabels").unwrap()["cluster"], "c");
         assert!(verb.matches("v1/projects/p/locations/l/clusters/c").is_none());
     }
 
     #[test]
     fn rest_captures_many_segments_and_decodes() {
         let t = Template::parse("v1/{resource=**}:getIamPolicy");
-        let vars = t
-            .matches("v1/projects/p/iap_web/compute/services/bs:getIamPolicy")
-            .unwrap();
+        let vars = t.matches("v1/projects/p/iap_web/compute/services/bs:getIamPolicy").unwrap();
         assert_eq!(vars["resource"], "projects/p/iap_web/compute/services/bs");
         let o = Template::parse("storage/v1/b/{bucket}/o/{object}");
         assert_eq!(o.matches("storage/v1/b/b/o/a%2Fb.txt").unwrap()["object"], "a/b.txt");

@@ -118,16 +118,12 @@ impl Scenario {
 
     /// Whether `zone` offers `accelerator` (a zone the scenario does not list offers everything).
     pub fn offers_accelerator(&self, zone: &str, accelerator: &str) -> bool {
-        self.accelerators
-            .get(zone)
-            .is_none_or(|types| types.iter().any(|t| t == accelerator))
+        self.accelerators.get(zone).is_none_or(|types| types.iter().any(|t| t == accelerator))
     }
 
     /// Whether scaling a pool of `machine_type` in `zone` runs into a stockout.
     pub fn stocked_out(&self, zone: &str, machine_type: &str) -> bool {
-        self.stockouts.iter().any(|s| {
-            s.zone == zone && s.machine_type.as_deref().is_none_or(|m| m == machine_type)
-        })
+        self.stockouts.iter().any(|s| s.zone == zone && s.machine_type.as_deref().is_none_or(|m| m == machine_type))
     }
 
     /// The caller's e-mail (default `owner@example.com`).

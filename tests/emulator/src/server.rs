@@ -39,15 +39,9 @@ async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
         Some((service, rest)) => (service.to_string(), format!("/{rest}")),
         None => (path[1..].to_string(), "/".to_string()),
     };
-    let query: BTreeMap<String, String> = form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
-        .into_owned()
-        .collect();
-    let content_type = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+    let query: BTreeMap<String, String> =
+        form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()).into_owned().collect();
+    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let parsed = if content_type.contains("json") && !raw.is_empty() {
         Some(serde_json::from_slice::<Value>(&raw))
     } else {
@@ -70,10 +64,7 @@ async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
         }
         Some(service) => {
             let found = service.routes.iter().find_map(|r| {
-                (r.verb == parts.method)
-                    .then(|| r.template.matches(&rest))
-                    .flatten()
-                    .map(|params| (r, params))
+                (r.verb == parts.method).then(|| r.template.matches(&rest)).flatten().map(|params| (r, params))
             });
             match found {
                 None => {
@@ -90,9 +81,7 @@ async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
                 Some((route, params)) => {
                     let body = match parsed {
                         Some(Ok(v)) => Ok(v),
-                        Some(Err(e)) => Err(ApiError::invalid(format!(
-                            "Invalid JSON payload received. {e}"
-                        ))),
+                        Some(Err(e)) => Err(ApiError::invalid(format!("Invalid JSON payload received. {e}"))),
                         None => Ok(Value::Null),
                     };
                     let reply = match body {
@@ -145,10 +134,7 @@ async fn dispatch(app: &Arc<App>, service: &Service, handler: Handler, call: Cal
         validator.check(&call)?;
     }
     if let Some(fault) = app.take_fault(call.id) {
-        let message = fault
-            .message
-            .clone()
-            .unwrap_or_else(|| canonical_message(fault.status).to_string());
+        let message = fault.message.clone().unwrap_or_else(|| canonical_message(fault.status).to_string());
         let mut e = ApiError::new(fault.status, message);
         e.retry_after = fault.retry_after;
         return Err(e);
@@ -165,10 +151,7 @@ fn to_response(reply: Reply) -> Response {
     let mut response = match reply.body {
         ReplyBody::Json(value) => {
             let mut r = Response::new(Body::from(value.to_string()));
-            r.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json; charset=UTF-8"),
-            );
+            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=UTF-8"));
             r
         }
         ReplyBody::Bytes { content_type, data } => {
@@ -182,10 +165,8 @@ fn to_response(reply: Reply) -> Response {
     };
     *response.status_mut() = reply.status;
     for (name, value) in reply.headers {
-        if let (Ok(name), Ok(value)) = (
-            header::HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) {
+        if let (Ok(name), Ok(value)) = (header::HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&value))
+        {
             response.headers_mut().insert(name, value);
         }
     }
@@ -195,10 +176,7 @@ fn to_response(reply: Reply) -> Response {
 fn error_response(e: &ApiError, style: Style) -> Response {
     let mut response = Response::new(Body::from(e.body(style).to_string()));
     *response.status_mut() = StatusCode::from_u16(e.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=UTF-8"),
-    );
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=UTF-8"));
     if let Some(secs) = e.retry_after {
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
@@ -223,34 +201,25 @@ async fn control_endpoint(app: &Arc<App>, method: &Method, path: &str, body: &[u
             json_response(json!({}))
         }
         (&Method::GET, "requests") => json_response(Value::Array(app.log.entries())),
-        (&Method::PUT, "scenario") => {
-            match Scenario::from_yaml(&String::from_utf8_lossy(body)) {
-                Ok(scenario) => {
-                    app.set_scenario(scenario);
-                    json_response(json!({}))
-                }
-                Err(e) => plain(StatusCode::BAD_REQUEST, e.to_string()),
+        (&Method::PUT, "scenario") => match Scenario::from_yaml(&String::from_utf8_lossy(body)) {
+            Ok(scenario) => {
+                app.set_scenario(scenario);
+                json_response(json!({}))
             }
-        }
+            Err(e) => plain(StatusCode::BAD_REQUEST, e.to_string()),
+        },
         (&Method::GET, p) if p.starts_with("kubeconfig/") => {
             let cluster = &p["kubeconfig/".len()..];
             match app.clusters.kubeconfig(cluster) {
                 Some(text) => {
                     let mut r = plain(StatusCode::OK, text);
-                    r.headers_mut()
-                        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/yaml"));
+                    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/yaml"));
                     r
                 }
-                None => plain(
-                    StatusCode::NOT_FOUND,
-                    format!("cluster {cluster:?} is not running\n"),
-                ),
+                None => plain(StatusCode::NOT_FOUND, format!("cluster {cluster:?} is not running\n")),
             }
         }
-        _ => plain(
-            StatusCode::NOT_FOUND,
-            format!("no emulator endpoint {method} /_emulator/{path}\n"),
-        ),
+        _ => plain(StatusCode::NOT_FOUND, format!("no emulator endpoint {method} /_emulator/{path}\n")),
     }
 }
 

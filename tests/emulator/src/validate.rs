@@ -26,7 +26,8 @@ struct Doc {
 impl Validator {
     /// Loads `<service>.<version>.json` for every emulated service found in `dir`.
     pub fn load(dir: &Path) -> anyhow::Result<Self> {
-        let entries = std::fs::read_dir(dir).map_err(|e| anyhow::anyhow!("cannot read discovery dir {}: {e}", dir.display()))?;
+        let entries =
+            std::fs::read_dir(dir).map_err(|e| anyhow::anyhow!("cannot read discovery dir {}: {e}", dir.display()))?;
         let files: Vec<std::path::PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
         let mut docs = HashMap::new();
         for service in crate::google::services() {
@@ -60,17 +61,27 @@ impl Validator {
             return Ok(());
         };
         let Some(method) = doc.methods.get(call.id) else {
-            eprintln!("sdctl-emulator: VALIDATION: method {} is not in the {} Discovery document", call.id, call.service);
+            eprintln!(
+                "sdctl-emulator: VALIDATION: method {} is not in the {} Discovery document",
+                call.id, call.service
+            );
             return Ok(());
         };
         // Resumable upload sessions continue with PUT, which Discovery does not describe.
         let resumable = call.method == http::Method::PUT && call.path.starts_with("/upload/");
         if !resumable && method["httpMethod"].as_str() != Some(call.method.as_str()) {
-            return Err(mismatch(call, &format!("{} expects {}", call.id, method["httpMethod"].as_str().unwrap_or("?"))));
+            return Err(mismatch(
+                call,
+                &format!("{} expects {}", call.id, method["httpMethod"].as_str().unwrap_or("?")),
+            ));
         }
         let path = call.path.trim_start_matches('/');
         let template = if path.starts_with("upload/") {
-            method["mediaUpload"]["protocols"]["simple"]["path"].as_str().unwrap_or_default().trim_start_matches('/').to_string()
+            method["mediaUpload"]["protocols"]["simple"]["path"]
+                .as_str()
+                .unwrap_or_default()
+                .trim_start_matches('/')
+                .to_string()
         } else if path.starts_with("download/") {
             format!("download/{}{}", doc.service_path, method["path"].as_str().unwrap_or_default())
         } else {
@@ -110,7 +121,10 @@ fn lower_first(s: &str) -> String {
 
 fn mismatch(call: &Call, why: &str) -> ApiError {
     eprintln!("sdctl-emulator: VALIDATION: {} /{}{}: {why}", call.method, call.service, call.path);
-    ApiError::not_found(format!("The requested URL /{}{} was not found on this server ({why}).", call.service, call.path))
+    ApiError::not_found(format!(
+        "The requested URL /{}{} was not found on this server ({why}).",
+        call.service, call.path
+    ))
 }
 
 fn collect_methods(node: &Value, out: &mut HashMap<String, Value>) {
@@ -138,7 +152,8 @@ fn path_regex(template: &str, params: &Value) -> Option<Regex> {
         out.push_str(&regex::escape(&template[last..whole.start()]));
         let plus = &cap[1] == "+";
         let name = &cap[2];
-        let pattern = params[name]["pattern"].as_str().map(|p| p.trim_start_matches('^').trim_end_matches('$').to_string());
+        let pattern =
+            params[name]["pattern"].as_str().map(|p| p.trim_start_matches('^').trim_end_matches('$').to_string());
         match (plus, pattern) {
             (_, Some(p)) => out.push_str(&format!("(?:{p})")),
             (true, None) => out.push_str(".+"),
@@ -217,12 +232,20 @@ fn check_value(schemas: &Value, schema: &Value, value: &Value, path: &str) -> Ap
             if ok { Ok(()) } else { Err(invalid_value(path, "TYPE_ENUM", value)) }
         }
         Some("string") => match schema["format"].as_str() {
-            Some("int64") | Some("uint64") if value.is_i64() || value.is_u64() || value.as_str().is_some_and(|s| s.parse::<i128>().is_ok()) => Ok(()),
+            Some("int64") | Some("uint64")
+                if value.is_i64() || value.is_u64() || value.as_str().is_some_and(|s| s.parse::<i128>().is_ok()) =>
+            {
+                Ok(())
+            }
             Some("int64") | Some("uint64") => Err(invalid_value(path, "TYPE_INT64", value)),
             _ if value.is_string() => Ok(()),
             _ => Err(invalid_value(path, "TYPE_STRING", value)),
         },
-        Some("integer") if value.is_i64() || value.is_u64() || value.as_str().is_some_and(|s| s.parse::<i64>().is_ok()) => Ok(()),
+        Some("integer")
+            if value.is_i64() || value.is_u64() || value.as_str().is_some_and(|s| s.parse::<i64>().is_ok()) =>
+        {
+            Ok(())
+        }
         Some("integer") => Err(invalid_value(path, "TYPE_INT32", value)),
         Some("number") if value.is_number() || value.is_string() => Ok(()),
         Some("number") => Err(invalid_value(path, "TYPE_DOUBLE", value)),
@@ -259,7 +282,10 @@ mod tests {
     #[test]
     fn unknown_fields_are_named_like_google() {
         let e = check(json!({"cluster":{"name":"c","initialNodeCont":1}})).unwrap_err();
-        assert_eq!(e.message, "Invalid JSON payload received. Unknown name \"initialNodeCont\" at 'cluster': Cannot find field.");
+        assert_eq!(
+            e.message,
+            "Invalid JSON payload received. Unknown name \"initialNodeCont\" at 'cluster': Cannot find field."
+        );
         let e = check(json!({"cluster":{"nodePools":[{"name":"a","bogus":true}]}})).unwrap_err();
         assert!(e.message.contains("at 'cluster.node_pools[0]'"), "{}", e.message);
         let e = check(json!({"foo":1})).unwrap_err();
@@ -285,15 +311,17 @@ mod tests {
         }
         let validator = Validator::load(&dir).unwrap();
         let mut checked = 0;
+        let variable = Regex::new(r"\{([a-zA-Z]+)(=\*\*)?\}").unwrap();
         for service in crate::google::services() {
             let Some(doc) = validator.docs.get(service.name) else { continue };
             for route in &service.routes {
-                let method = doc.methods.get(route.id).unwrap_or_else(|| panic!("{} is not a Discovery method", route.id));
+                let method =
+                    doc.methods.get(route.id).unwrap_or_else(|| panic!("{} is not a Discovery method", route.id));
                 let resumable = route.verb == http::Method::PUT && route.template.text.starts_with("upload/");
                 if !resumable {
                     assert_eq!(method["httpMethod"].as_str(), Some(route.verb.as_str()), "{}", route.id);
                 }
-                let sample = Regex::new(r"\{([a-zA-Z]+)(=\*\*)?\}").unwrap().replace_all(route.template.text, |c: &regex::Captures| {
+                let sample = variable.replace_all(route.template.text, |c: &regex::Captures| {
                     if c.get(2).is_some() {
                         match service.name {
                             "iap" => "projects/p/iap_web/compute/services/bs".to_string(),
@@ -304,7 +332,11 @@ mod tests {
                     }
                 });
                 let template = if sample.starts_with("upload/") {
-                    method["mediaUpload"]["protocols"]["simple"]["path"].as_str().unwrap().trim_start_matches('/').to_string()
+                    method["mediaUpload"]["protocols"]["simple"]["path"]
+                        .as_str()
+                        .unwrap()
+                        .trim_start_matches('/')
+                        .to_string()
                 } else if sample.starts_with("download/") {
                     format!("download/{}{}", doc.service_path, method["path"].as_str().unwrap())
                 } else {

@@ -18,7 +18,17 @@ use crate::route::{Call, Reply, Route, route};
 const REPOSITORY: &str = "type.googleapis.com/google.devtools.artifactregistry.v1.Repository";
 const META: &str = "type.googleapis.com/google.devtools.artifactregistry.v1.OperationMetadata";
 const REPO_SECS: f64 = 5.0;
-const FORMAT: &[(i64, &str)] = &[(1, "DOCKER"), (2, "MAVEN"), (3, "NPM"), (5, "APT"), (6, "YUM"), (8, "PYTHON"), (9, "KFP"), (10, "GO"), (11, "GENERIC")];
+const FORMAT: &[(i64, &str)] = &[
+    (1, "DOCKER"),
+    (2, "MAVEN"),
+    (3, "NPM"),
+    (5, "APT"),
+    (6, "YUM"),
+    (8, "PYTHON"),
+    (9, "KFP"),
+    (10, "GO"),
+    (11, "GENERIC"),
+];
 const MODE: &[(i64, &str)] = &[(1, "STANDARD_REPOSITORY"), (2, "VIRTUAL_REPOSITORY"), (3, "REMOTE_REPOSITORY")];
 
 #[derive(Default)]
@@ -36,7 +46,13 @@ impl State {
         }
         for images in self.images.values() {
             for i in images {
-                out.push(state_entry("artifactregistry", "DockerImage", i["name"].as_str().unwrap_or_default(), "READY", &Value::Null));
+                out.push(state_entry(
+                    "artifactregistry",
+                    "DockerImage",
+                    i["name"].as_str().unwrap_or_default(),
+                    "READY",
+                    &Value::Null,
+                ));
             }
         }
     }
@@ -45,7 +61,9 @@ impl State {
     /// the new digest. Returns the digest, or the registry's error when the repository is missing.
     pub fn push(&mut self, uri: &str, seed: u64) -> Result<String, String> {
         let (host, rest) = uri.split_once('/').ok_or_else(|| format!("invalid image name {uri}"))?;
-        let location = host.strip_suffix("-docker.pkg.dev").ok_or_else(|| format!("{uri}: not an Artifact Registry docker image"))?;
+        let location = host
+            .strip_suffix("-docker.pkg.dev")
+            .ok_or_else(|| format!("{uri}: not an Artifact Registry docker image"))?;
         let mut parts = rest.splitn(3, '/');
         let (project, repo, image) = match (parts.next(), parts.next(), parts.next()) {
             (Some(p), Some(r), Some(i)) => (p, r, i),
@@ -59,7 +77,8 @@ impl State {
         if !self.repos.contains_key(&repo_name) {
             return Err(format!("name unknown: Repository \"{repo}\" not found"));
         }
-        let digest: String = Sha256::digest(format!("{uri}#{seed}").as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        let digest: String =
+            Sha256::digest(format!("{uri}#{seed}").as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
         let images = self.images.entry(repo_name.clone()).or_default();
         for old in images.iter_mut() {
             if old["uri"].as_str().is_some_and(|u| u.starts_with(&format!("{host}/{project}/{repo}/{image}@")))
@@ -91,11 +110,36 @@ pub fn routes() -> Vec<Route> {
         route(Method::GET, ALL, "artifactregistry.projects.locations.repositories.list", list),
         route(Method::GET, ONE, "artifactregistry.projects.locations.repositories.get", get),
         route(Method::DELETE, ONE, "artifactregistry.projects.locations.repositories.delete", delete),
-        route(Method::GET, "v1/projects/{project}/locations/{location}/repositories/{repository}:getIamPolicy", "artifactregistry.projects.locations.repositories.getIamPolicy", get_policy),
-        route(Method::POST, "v1/projects/{project}/locations/{location}/repositories/{repository}:setIamPolicy", "artifactregistry.projects.locations.repositories.setIamPolicy", set_policy),
-        route(Method::GET, "v1/projects/{project}/locations/{location}/repositories/{repository}/dockerImages", "artifactregistry.projects.locations.repositories.dockerImages.list", list_images),
-        route(Method::GET, "v1/projects/{project}/locations/{location}/repositories/{repository}/dockerImages/{image}", "artifactregistry.projects.locations.repositories.dockerImages.get", get_image),
-        route(Method::GET, "v1/projects/{project}/locations/{location}/operations/{operation}", "artifactregistry.projects.locations.operations.get", lro::get),
+        route(
+            Method::GET,
+            "v1/projects/{project}/locations/{location}/repositories/{repository}:getIamPolicy",
+            "artifactregistry.projects.locations.repositories.getIamPolicy",
+            get_policy,
+        ),
+        route(
+            Method::POST,
+            "v1/projects/{project}/locations/{location}/repositories/{repository}:setIamPolicy",
+            "artifactregistry.projects.locations.repositories.setIamPolicy",
+            set_policy,
+        ),
+        route(
+            Method::GET,
+            "v1/projects/{project}/locations/{location}/repositories/{repository}/dockerImages",
+            "artifactregistry.projects.locations.repositories.dockerImages.list",
+            list_images,
+        ),
+        route(
+            Method::GET,
+            "v1/projects/{project}/locations/{location}/repositories/{repository}/dockerImages/{image}",
+            "artifactregistry.projects.locations.repositories.dockerImages.get",
+            get_image,
+        ),
+        route(
+            Method::GET,
+            "v1/projects/{project}/locations/{location}/operations/{operation}",
+            "artifactregistry.projects.locations.operations.get",
+            lro::get,
+        ),
     ]
 }
 
@@ -113,12 +157,20 @@ fn not_found() -> ApiError {
 
 fn create(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     let id = call.query("repositoryId").unwrap_or_default().to_string();
-    let valid = !id.is_empty() && id.len() <= 63 && id.starts_with(|c: char| c.is_ascii_lowercase()) && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let valid = !id.is_empty()
+        && id.len() <= 63
+        && id.starts_with(|c: char| c.is_ascii_lowercase())
+        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     if !valid {
-        return Err(ApiError::invalid(format!("Invalid repository id \"{id}\": must start with a lowercase letter and contain only lowercase letters, digits and dashes.")));
+        return Err(ApiError::invalid(format!(
+            "Invalid repository id \"{id}\": must start with a lowercase letter and contain only lowercase letters, digits and dashes."
+        )));
     }
     let mut repo = if call.body.is_object() { call.body.clone() } else { json!({}) };
-    normalize_enums(&mut repo, &[EnumField { path: "format", values: FORMAT }, EnumField { path: "mode", values: MODE }]);
+    normalize_enums(
+        &mut repo,
+        &[EnumField { path: "format", values: FORMAT }, EnumField { path: "mode", values: MODE }],
+    );
     let format = repo["format"].as_str().unwrap_or_default().to_string();
     if !FORMAT.iter().any(|(_, f)| *f == format) {
         return Err(ApiError::invalid("Repository format must be specified."));
@@ -161,7 +213,8 @@ fn create(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
 fn list(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     let prefix = format!("{}/repositories/", parent(app, call));
     let world = app.world();
-    let repos: Vec<Value> = world.registry.repos.iter().filter(|(k, _)| k.starts_with(&prefix)).map(|(_, v)| v.clone()).collect();
+    let repos: Vec<Value> =
+        world.registry.repos.iter().filter(|(k, _)| k.starts_with(&prefix)).map(|(_, v)| v.clone()).collect();
     Ok(Reply::json(json!({ "repositories": repos })))
 }
 

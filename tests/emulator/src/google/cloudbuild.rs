@@ -23,8 +23,16 @@ const QUEUED_SECS: f64 = 5.0;
 const SMALL_SECS: f64 = 60.0;
 const BIG_SECS: f64 = 900.0;
 
-const MACHINE: &[(i64, &str)] = &[(1, "N1_HIGHCPU_8"), (2, "N1_HIGHCPU_32"), (5, "E2_HIGHCPU_8"), (6, "E2_HIGHCPU_32"), (7, "E2_MEDIUM"), (11, "E2_STANDARD_2")];
-const LOGGING: &[(i64, &str)] = &[(1, "LEGACY"), (2, "GCS_ONLY"), (3, "STACKDRIVER_ONLY"), (4, "NONE"), (5, "CLOUD_LOGGING_ONLY")];
+const MACHINE: &[(i64, &str)] = &[
+    (1, "N1_HIGHCPU_8"),
+    (2, "N1_HIGHCPU_32"),
+    (5, "E2_HIGHCPU_8"),
+    (6, "E2_HIGHCPU_32"),
+    (7, "E2_MEDIUM"),
+    (11, "E2_STANDARD_2"),
+];
+const LOGGING: &[(i64, &str)] =
+    &[(1, "LEGACY"), (2, "GCS_ONLY"), (3, "STACKDRIVER_ONLY"), (4, "NONE"), (5, "CLOUD_LOGGING_ONLY")];
 const STREAMING: &[(i64, &str)] = &[(1, "STREAM_ON"), (2, "STREAM_OFF")];
 const SUBSTITUTION: &[(i64, &str)] = &[(0, "MUST_MATCH"), (1, "ALLOW_LOOSE")];
 const VERIFY: &[(i64, &str)] = &[(0, "NOT_VERIFIED"), (1, "VERIFIED")];
@@ -54,7 +62,13 @@ impl State {
     /// Builds (finished ones too: kind `Build`).
     pub fn state(&self, out: &mut Vec<Value>) {
         for b in self.builds.values() {
-            out.push(state_entry("cloudbuild", "Build", b.value["name"].as_str().unwrap_or_default(), b.value["status"].as_str().unwrap_or_default(), &Value::Null));
+            out.push(state_entry(
+                "cloudbuild",
+                "Build",
+                b.value["name"].as_str().unwrap_or_default(),
+                b.value["status"].as_str().unwrap_or_default(),
+                &Value::Null,
+            ));
         }
     }
 }
@@ -65,12 +79,37 @@ pub fn routes() -> Vec<Route> {
         route(Method::GET, "v1/projects/{project}/builds", "cloudbuild.projects.builds.list", list),
         route(Method::GET, "v1/projects/{project}/builds/{id}", "cloudbuild.projects.builds.get", get),
         route(Method::POST, "v1/projects/{project}/builds/{id}:cancel", "cloudbuild.projects.builds.cancel", cancel),
-        route(Method::POST, "v1/projects/{project}/locations/{location}/builds", "cloudbuild.projects.locations.builds.create", create),
-        route(Method::GET, "v1/projects/{project}/locations/{location}/builds", "cloudbuild.projects.locations.builds.list", list),
-        route(Method::GET, "v1/projects/{project}/locations/{location}/builds/{id}", "cloudbuild.projects.locations.builds.get", get),
-        route(Method::POST, "v1/projects/{project}/locations/{location}/builds/{id}:cancel", "cloudbuild.projects.locations.builds.cancel", cancel),
+        route(
+            Method::POST,
+            "v1/projects/{project}/locations/{location}/builds",
+            "cloudbuild.projects.locations.builds.create",
+            create,
+        ),
+        route(
+            Method::GET,
+            "v1/projects/{project}/locations/{location}/builds",
+            "cloudbuild.projects.locations.builds.list",
+            list,
+        ),
+        route(
+            Method::GET,
+            "v1/projects/{project}/locations/{location}/builds/{id}",
+            "cloudbuild.projects.locations.builds.get",
+            get,
+        ),
+        route(
+            Method::POST,
+            "v1/projects/{project}/locations/{location}/builds/{id}:cancel",
+            "cloudbuild.projects.locations.builds.cancel",
+            cancel,
+        ),
         route(Method::GET, "v1/operations/{name=**}", "cloudbuild.operations.get", lro::get),
-        route(Method::GET, "v1/projects/{project}/locations/{location}/operations/{operation}", "cloudbuild.projects.locations.operations.get", lro::get),
+        route(
+            Method::GET,
+            "v1/projects/{project}/locations/{location}/operations/{operation}",
+            "cloudbuild.projects.locations.operations.get",
+            lro::get,
+        ),
     ]
 }
 
@@ -86,7 +125,9 @@ fn not_found(id: &str) -> ApiError {
 /// The simulated duration: long for the WebUI image or a big machine, short otherwise.
 fn duration(app: &App, call: &Call, build: &Value) -> f64 {
     let scenario = app.scenario();
-    if let Some(secs) = scenario.latency.get(call.id).or_else(|| scenario.latency.get("cloudbuild.projects.builds.create")) {
+    if let Some(secs) =
+        scenario.latency.get(call.id).or_else(|| scenario.latency.get("cloudbuild.projects.builds.create"))
+    {
         return *secs;
     }
     let text = build.to_string().to_lowercase();
@@ -109,7 +150,9 @@ fn create(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
         }
     }
     let timeout = match build["timeout"].as_str() {
-        Some(t) => parse_duration(t).filter(|s| *s <= 86_400.0).ok_or_else(|| ApiError::invalid(format!("invalid build: invalid timeout \"{t}\"")))?,
+        Some(t) => parse_duration(t)
+            .filter(|s| *s <= 86_400.0)
+            .ok_or_else(|| ApiError::invalid(format!("invalid build: invalid timeout \"{t}\"")))?,
         None => 600.0,
     };
     let number = app.project_number(&project);
@@ -129,7 +172,13 @@ fn create(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
         Some(l) => format!("https://console.cloud.google.com/cloud-build/builds;region={l}/{id}?project={number}"),
         None => format!("https://console.cloud.google.com/cloud-build/builds/{id}?project={number}"),
     };
-    let queued_steps: Vec<Value> = steps.into_iter().map(|mut s| { s["status"] = json!("QUEUED"); s }).collect();
+    let queued_steps: Vec<Value> = steps
+        .into_iter()
+        .map(|mut s| {
+            s["status"] = json!("QUEUED");
+            s
+        })
+        .collect();
     for (field, value) in [
         ("id", json!(id)),
         ("name", json!(format!("projects/{number}/locations/{region}/builds/{id}"))),
@@ -145,11 +194,15 @@ fn create(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
         build[field] = value;
     }
     if build.get("serviceAccount").is_none() {
-        build["serviceAccount"] = json!(format!("projects/{project}/serviceAccounts/{number}-compute@developer.gserviceaccount.com"));
+        build["serviceAccount"] =
+            json!(format!("projects/{project}/serviceAccounts/{number}-compute@developer.gserviceaccount.com"));
     }
     let op_name = match &location {
         Some(l) => format!("projects/{number}/locations/{l}/operations/{}", app.uuid()),
-        None => format!("operations/build/{project}/{}", base64::engine::general_purpose::STANDARD_NO_PAD.encode(id.as_bytes())),
+        None => format!(
+            "operations/build/{project}/{}",
+            base64::engine::general_purpose::STANDARD_NO_PAD.encode(id.as_bytes())
+        ),
     };
     let op = world.lro.start(op_name.clone(), json!({ "@type": META, "build": build }));
     world.builds.builds.insert(id.clone(), Build { value: build.clone(), op: op_name });
@@ -210,7 +263,9 @@ fn scenario_failure(app: &App, world: &mut World, build: &Value) -> Option<(Stri
         }
         *used += 1;
         let status = f.status.clone().unwrap_or_else(|| "FAILURE".into());
-        let message = f.message.clone().unwrap_or_else(|| "build step 0 \"gcr.io/cloud-builders/docker\" failed: step exited with non-zero status: 1".into());
+        let message = f.message.clone().unwrap_or_else(|| {
+            "build step 0 \"gcr.io/cloud-builders/docker\" failed: step exited with non-zero status: 1".into()
+        });
         return Some((status, message));
     }
     None
@@ -226,10 +281,14 @@ fn finish(app: &Arc<App>, world: &mut World, id: &str, timed_out: bool) {
     let mut log = Vec::new();
     let source_missing = build["source"]["storageSource"]["bucket"].as_str().and_then(|bucket| {
         let object = build["source"]["storageSource"]["object"].as_str().unwrap_or_default();
-        (!world.storage.object_exists(bucket, object)).then(|| format!("failed to fetch source: storage: object gs://{bucket}/{object} doesn't exist"))
+        (!world.storage.object_exists(bucket, object))
+            .then(|| format!("failed to fetch source: storage: object gs://{bucket}/{object} doesn't exist"))
     });
     if let Some(source) = build["source"]["storageSource"]["bucket"].as_str() {
-        log.push(format!("Fetching storage object: gs://{source}/{}", build["source"]["storageSource"]["object"].as_str().unwrap_or_default()));
+        log.push(format!(
+            "Fetching storage object: gs://{source}/{}",
+            build["source"]["storageSource"]["object"].as_str().unwrap_or_default()
+        ));
     }
     log.push("BUILD".into());
     let steps = build["steps"].as_array().cloned().unwrap_or_default();
@@ -327,7 +386,9 @@ fn list(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
         .filter(|b| b.value["projectId"] == json!(project))
         .filter(|b| match filter.strip_prefix("status=") {
             Some(status) => b.value["status"] == json!(status.trim_matches('"')),
-            None => filter.strip_prefix("tags=").is_none_or(|t| b.value["tags"].as_array().is_some_and(|tags| tags.contains(&json!(t.trim_matches('"'))))),
+            None => filter.strip_prefix("tags=").is_none_or(|t| {
+                b.value["tags"].as_array().is_some_and(|tags| tags.contains(&json!(t.trim_matches('"'))))
+            }),
         })
         .map(|b| clean(&b.value))
         .collect();

@@ -65,7 +65,13 @@ impl State {
             out.push(state_entry("container", "Cluster", key, status, &c.value["resourceLabels"]));
             for p in &c.pools {
                 let name = format!("{key}/nodePools/{}", p.value["name"].as_str().unwrap_or_default());
-                out.push(state_entry("container", "NodePool", &name, p.value["status"].as_str().unwrap_or_default(), &p.value["config"]["resourceLabels"]));
+                out.push(state_entry(
+                    "container",
+                    "NodePool",
+                    &name,
+                    p.value["status"].as_str().unwrap_or_default(),
+                    &p.value["config"]["resourceLabels"],
+                ));
             }
         }
     }
@@ -123,7 +129,9 @@ impl Cluster {
                 "Operation {op} is currently deleting cluster {}. Please wait and try again once it is done.",
                 self.name
             ))),
-            Some((op, _)) => Err(ApiError::failed_precondition(format!("Cluster is running incompatible operation {op}."))),
+            Some((op, _)) => {
+                Err(ApiError::failed_precondition(format!("Cluster is running incompatible operation {op}.")))
+            }
         }
     }
 
@@ -150,20 +158,39 @@ const LOCATION_POLICY: &[(i64, &str)] = &[(1, "BALANCED"), (2, "ANY")];
 const UPDATE_STRATEGY: &[(i64, &str)] = &[(2, "BLUE_GREEN"), (3, "SURGE"), (5, "SHORT_LIVED")];
 const DATAPATH: &[(i64, &str)] = &[(1, "LEGACY_DATAPATH"), (2, "ADVANCED_DATAPATH")];
 const STACK: &[(i64, &str)] = &[(1, "IPV4"), (2, "IPV4_IPV6")];
-const LOG_COMPONENT: &[(i64, &str)] = &[(1, "SYSTEM_COMPONENTS"), (2, "WORKLOADS"), (3, "APISERVER"), (4, "SCHEDULER"), (5, "CONTROLLER_MANAGER")];
-const MON_COMPONENT: &[(i64, &str)] = &[(1, "SYSTEM_COMPONENTS"), (3, "APISERVER"), (4, "SCHEDULER"), (5, "CONTROLLER_MANAGER"), (7, "STORAGE"), (8, "HPA"), (9, "POD"), (10, "DAEMONSET"), (11, "DEPLOYMENT"), (12, "STATEFULSET"), (13, "CADVISOR"), (14, "KUBELET"), (15, "DCGM")];
+const LOG_COMPONENT: &[(i64, &str)] =
+    &[(1, "SYSTEM_COMPONENTS"), (2, "WORKLOADS"), (3, "APISERVER"), (4, "SCHEDULER"), (5, "CONTROLLER_MANAGER")];
+const MON_COMPONENT: &[(i64, &str)] = &[
+    (1, "SYSTEM_COMPONENTS"),
+    (3, "APISERVER"),
+    (4, "SCHEDULER"),
+    (5, "CONTROLLER_MANAGER"),
+    (7, "STORAGE"),
+    (8, "HPA"),
+    (9, "POD"),
+    (10, "DAEMONSET"),
+    (11, "DEPLOYMENT"),
+    (12, "STATEFULSET"),
+    (13, "CADVISOR"),
+    (14, "KUBELET"),
+    (15, "DCGM"),
+];
 const GATEWAY: &[(i64, &str)] = &[(1, "CHANNEL_DISABLED"), (3, "CHANNEL_EXPERIMENTAL"), (4, "CHANNEL_STANDARD")];
 const DNS_PROVIDER: &[(i64, &str)] = &[(1, "PLATFORM_DEFAULT"), (2, "CLOUD_DNS"), (3, "KUBE_DNS")];
 const DNS_SCOPE: &[(i64, &str)] = &[(1, "CLUSTER_SCOPE"), (2, "VPC_SCOPE")];
 const PROFILE: &[(i64, &str)] = &[(1, "OPTIMIZE_UTILIZATION"), (2, "BALANCED")];
 const POSTURE: &[(i64, &str)] = &[(1, "DISABLED"), (2, "BASIC"), (3, "ENTERPRISE")];
-const VULN: &[(i64, &str)] = &[(1, "VULNERABILITY_DISABLED"), (2, "VULNERABILITY_BASIC"), (3, "VULNERABILITY_ENTERPRISE")];
+const VULN: &[(i64, &str)] =
+    &[(1, "VULNERABILITY_DISABLED"), (2, "VULNERABILITY_BASIC"), (3, "VULNERABILITY_ENTERPRISE")];
 
 macro_rules! node_config_enums {
     ($prefix:literal) => {
         [
             EnumField { path: concat!($prefix, "taints[].effect"), values: EFFECT },
-            EnumField { path: concat!($prefix, "accelerators[].gpuDriverInstallationConfig.gpuDriverVersion"), values: DRIVER },
+            EnumField {
+                path: concat!($prefix, "accelerators[].gpuDriverInstallationConfig.gpuDriverVersion"),
+                values: DRIVER,
+            },
             EnumField { path: concat!($prefix, "accelerators[].gpuSharingConfig.gpuSharingStrategy"), values: SHARING },
             EnumField { path: concat!($prefix, "workloadMetadataConfig.mode"), values: METADATA_MODE },
             EnumField { path: concat!($prefix, "reservationAffinity.consumeReservationType"), values: RESERVATION },
@@ -211,22 +238,52 @@ pub fn routes() -> Vec<Route> {
     const POOLS: &str = "v1/projects/{project}/locations/{location}/clusters/{cluster}/nodePools";
     const POOL: &str = "v1/projects/{project}/locations/{location}/clusters/{cluster}/nodePools/{pool}";
     vec![
-        route(Method::GET, "v1/projects/{project}/locations/{location}/serverConfig", "container.projects.locations.getServerConfig", server_config),
+        route(
+            Method::GET,
+            "v1/projects/{project}/locations/{location}/serverConfig",
+            "container.projects.locations.getServerConfig",
+            server_config,
+        ),
         route(Method::POST, C, "container.projects.locations.clusters.create", create_cluster),
         route(Method::GET, C, "container.projects.locations.clusters.list", list_clusters),
         route(Method::GET, ONE, "container.projects.locations.clusters.get", get_cluster),
         route(Method::DELETE, ONE, "container.projects.locations.clusters.delete", delete_cluster),
         route(Method::PUT, ONE, "container.projects.locations.clusters.update", update_cluster),
-        route(Method::POST, "v1/projects/{project}/locations/{location}/clusters/{cluster}:setResourceLabels", "container.projects.locations.clusters.setResourceLabels", set_labels),
+        route(
+            Method::POST,
+            "v1/projects/{project}/locations/{location}/clusters/{cluster}:setResourceLabels",
+            "container.projects.locations.clusters.setResourceLabels",
+            set_labels,
+        ),
         route(Method::POST, POOLS, "container.projects.locations.clusters.nodePools.create", create_pool),
         route(Method::GET, POOLS, "container.projects.locations.clusters.nodePools.list", list_pools),
         route(Method::GET, POOL, "container.projects.locations.clusters.nodePools.get", get_pool),
         route(Method::DELETE, POOL, "container.projects.locations.clusters.nodePools.delete", delete_pool),
         route(Method::PUT, POOL, "container.projects.locations.clusters.nodePools.update", update_pool),
-        route(Method::POST, "v1/projects/{project}/locations/{location}/clusters/{cluster}/nodePools/{pool}:setAutoscaling", "container.projects.locations.clusters.nodePools.setAutoscaling", set_autoscaling),
-        route(Method::POST, "v1/projects/{project}/locations/{location}/clusters/{cluster}/nodePools/{pool}:setSize", "container.projects.locations.clusters.nodePools.setSize", set_size),
-        route(Method::GET, "v1/projects/{project}/locations/{location}/operations", "container.projects.locations.operations.list", list_ops),
-        route(Method::GET, "v1/projects/{project}/locations/{location}/operations/{operation}", "container.projects.locations.operations.get", get_op),
+        route(
+            Method::POST,
+            "v1/projects/{project}/locations/{location}/clusters/{cluster}/nodePools/{pool}:setAutoscaling",
+            "container.projects.locations.clusters.nodePools.setAutoscaling",
+            set_autoscaling,
+        ),
+        route(
+            Method::POST,
+            "v1/projects/{project}/locations/{location}/clusters/{cluster}/nodePools/{pool}:setSize",
+            "container.projects.locations.clusters.nodePools.setSize",
+            set_size,
+        ),
+        route(
+            Method::GET,
+            "v1/projects/{project}/locations/{location}/operations",
+            "container.projects.locations.operations.list",
+            list_ops,
+        ),
+        route(
+            Method::GET,
+            "v1/projects/{project}/locations/{location}/operations/{operation}",
+            "container.projects.locations.operations.get",
+            get_op,
+        ),
     ]
 }
 
@@ -248,10 +305,7 @@ fn version_key(v: &str) -> Vec<u64> {
 
 fn default_version(app: &App) -> String {
     let all = versions(app);
-    all.iter()
-        .find(|v| v.starts_with("1.35."))
-        .cloned()
-        .unwrap_or_else(|| all[all.len() / 2].clone())
+    all.iter().find(|v| v.starts_with("1.35.")).cloned().unwrap_or_else(|| all[all.len() / 2].clone())
 }
 
 /// A requested version (`latest`, `-`, `1.35`, `1.35.3-gke.200`) as a concrete one.
@@ -260,7 +314,9 @@ fn resolve_version(app: &App, requested: &str) -> Option<String> {
     match requested {
         "" | "-" => Some(default_version(app)),
         "latest" => all.first().cloned(),
-        r => all.iter().find(|v| *v == r || v.starts_with(&format!("{r}.")) || v.starts_with(&format!("{r}-"))).cloned(),
+        r => {
+            all.iter().find(|v| *v == r || v.starts_with(&format!("{r}.")) || v.starts_with(&format!("{r}-"))).cloned()
+        }
     }
 }
 
@@ -269,7 +325,8 @@ fn server_config(app: &Arc<App>, _call: &Call) -> ApiResult<Reply> {
     let default = default_version(app);
     let newest = all.first().cloned().unwrap_or_default();
     let oldest = all.last().cloned().unwrap_or_default();
-    let channel = |name: &str, default: &str| json!({ "channel": name, "defaultVersion": default, "validVersions": all });
+    let channel =
+        |name: &str, default: &str| json!({ "channel": name, "defaultVersion": default, "validVersions": all });
     Ok(Reply::json(json!({
         "defaultClusterVersion": default,
         "validNodeVersions": all,
@@ -300,11 +357,7 @@ fn not_found(what: &str) -> ApiError {
 
 /// `zones/{z}` for a zonal location, `locations/{r}` for a region (GKE's selfLink forms).
 fn location_path(location: &str) -> String {
-    if util::is_zone(location) {
-        format!("zones/{location}")
-    } else {
-        format!("locations/{location}")
-    }
+    if util::is_zone(location) { format!("zones/{location}") } else { format!("locations/{location}") }
 }
 
 /// Records a RUNNING GKE operation on `target` (`clusters/c` or `clusters/c/nodePools/p`).
@@ -379,12 +432,15 @@ fn build_pool(app: &App, world: &World, ctx: &PoolContext, mut pool: Value) -> A
     let config = pool["config"].as_object().cloned().unwrap_or_default();
     let mut config = Value::Object(config);
     let machine_name = config["machineType"].as_str().unwrap_or("e2-medium").to_string();
-    let machine = catalog::machine_type(&machine_name).map_err(|e| ApiError::invalid(format!("Invalid machine type \"{machine_name}\": {e}")))?;
+    let machine = catalog::machine_type(&machine_name)
+        .map_err(|e| ApiError::invalid(format!("Invalid machine type \"{machine_name}\": {e}")))?;
     let scenario = app.scenario();
     if let Some((accel, _)) = machine.accelerator {
         for zone in &locations {
             if !scenario.offers_accelerator(zone, accel) {
-                return Err(ApiError::invalid(format!("Machine type \"{machine_name}\" is not available in zone \"{zone}\".")));
+                return Err(ApiError::invalid(format!(
+                    "Machine type \"{machine_name}\" is not available in zone \"{zone}\"."
+                )));
             }
         }
     }
@@ -398,7 +454,9 @@ fn build_pool(app: &App, world: &World, ctx: &PoolContext, mut pool: Value) -> A
         }
         for zone in &locations {
             if !scenario.offers_accelerator(zone, &accel_type) {
-                return Err(ApiError::invalid(format!("Accelerator type \"{accel_type}\" does not exist in zone {zone}.")));
+                return Err(ApiError::invalid(format!(
+                    "Accelerator type \"{accel_type}\" does not exist in zone {zone}."
+                )));
             }
         }
         catalog::accelerator_fits(&machine, &accel_type).map_err(ApiError::invalid)?;
@@ -415,7 +473,14 @@ fn build_pool(app: &App, world: &World, ctx: &PoolContext, mut pool: Value) -> A
         ("diskType", json!("pd-balanced")),
         ("imageType", json!("COS_CONTAINERD")),
         ("serviceAccount", json!(service_account)),
-        ("oauthScopes", json!(["https://www.googleapis.com/auth/devstorage.read_only", "https://www.googleapis.com/auth/logging.write", "https://www.googleapis.com/auth/monitoring"])),
+        (
+            "oauthScopes",
+            json!([
+                "https://www.googleapis.com/auth/devstorage.read_only",
+                "https://www.googleapis.com/auth/logging.write",
+                "https://www.googleapis.com/auth/monitoring"
+            ]),
+        ),
         ("metadata", json!({ "disable-legacy-endpoints": "true" })),
     ];
     for (field, value) in defaults {
@@ -429,9 +494,15 @@ fn build_pool(app: &App, world: &World, ctx: &PoolContext, mut pool: Value) -> A
         let (min, max) = (autoscaling["minNodeCount"].as_i64(), autoscaling["maxNodeCount"].as_i64());
         let (tmin, tmax) = (autoscaling["totalMinNodeCount"].as_i64(), autoscaling["totalMaxNodeCount"].as_i64());
         if (min.is_some() || max.is_some()) && (tmin.is_some() || tmax.is_some()) {
-            return Err(ApiError::invalid("Autoscaling limits must be either per zone (min/max_node_count) or total (total_min/max_node_count), not both."));
+            return Err(ApiError::invalid(
+                "Autoscaling limits must be either per zone (min/max_node_count) or total (total_min/max_node_count), not both.",
+            ));
         }
-        let (lo, hi) = if tmin.is_some() || tmax.is_some() { (tmin.unwrap_or(0), tmax.unwrap_or(0)) } else { (min.unwrap_or(0), max.unwrap_or(0)) };
+        let (lo, hi) = if tmin.is_some() || tmax.is_some() {
+            (tmin.unwrap_or(0), tmax.unwrap_or(0))
+        } else {
+            (min.unwrap_or(0), max.unwrap_or(0))
+        };
         if lo < 0 || hi < lo || hi == 0 {
             return Err(ApiError::invalid(format!("Invalid autoscaling limits: minimum {lo}, maximum {hi}.")));
         }
@@ -450,11 +521,22 @@ fn build_pool(app: &App, world: &World, ctx: &PoolContext, mut pool: Value) -> A
     pool["version"] = json!(ctx.version);
     pool["status"] = json!("PROVISIONING");
     pool["podIpv4CidrSize"] = json!(24);
-    pool["selfLink"] = json!(format!("{API}projects/{number}/locations/{}/clusters/{}/nodePools/{name}", ctx.region_or_location(), ctx.cluster));
-    pool["instanceGroupUrls"] = json!(locations
-        .iter()
-        .map(|z| format!("{}projects/{}/zones/{z}/instanceGroupManagers/gke-{}-{name}-{hash}-grp", compute::BASE, ctx.project, ctx.cluster))
-        .collect::<Vec<_>>());
+    pool["selfLink"] = json!(format!(
+        "{API}projects/{number}/locations/{}/clusters/{}/nodePools/{name}",
+        ctx.region_or_location(),
+        ctx.cluster
+    ));
+    pool["instanceGroupUrls"] = json!(
+        locations
+            .iter()
+            .map(|z| format!(
+                "{}projects/{}/zones/{z}/instanceGroupManagers/gke-{}-{name}-{hash}-grp",
+                compute::BASE,
+                ctx.project,
+                ctx.cluster
+            ))
+            .collect::<Vec<_>>()
+    );
     if pool.get("management").is_none() {
         pool["management"] = json!({ "autoUpgrade": true, "autoRepair": true });
     }
@@ -483,7 +565,10 @@ fn per_node_demand(pool: &Value, region: &str, private: bool) -> quota::Usage {
     let spot = config["spot"] == json!(true) || config["preemptible"] == json!(true);
     let mut gpu = machine.as_ref().and_then(|m| m.accelerator.map(|(a, n)| (a.to_string(), n as f64)));
     if let Some(accel) = config["accelerators"].as_array().and_then(|a| a.first()) {
-        gpu = Some((accel["acceleratorType"].as_str().unwrap_or_default().to_string(), util::as_u64(&accel["acceleratorCount"]).unwrap_or(0) as f64));
+        gpu = Some((
+            accel["acceleratorType"].as_str().unwrap_or_default().to_string(),
+            util::as_u64(&accel["acceleratorCount"]).unwrap_or(0) as f64,
+        ));
     }
     if let Some((accel, count)) = gpu
         && let Some(metric) = catalog::gpu_metric(&accel, spot)
@@ -567,12 +652,28 @@ fn create_cluster(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
         _ => catalog::zones_of(&region).into_iter().take(3).collect(),
     };
     let network_name = cluster["network"].as_str().unwrap_or("default").to_string();
-    let network = network_path(&project, cluster["networkConfig"]["network"].as_str().unwrap_or(&network_name), "networks", &region);
+    let network = network_path(
+        &project,
+        cluster["networkConfig"]["network"].as_str().unwrap_or(&network_name),
+        "networks",
+        &region,
+    );
     if world.compute.get(&network).is_none() {
-        return Err(ApiError::invalid(format!("Network \"{}\" does not exist.", network.rsplit('/').next().unwrap_or_default())));
+        return Err(ApiError::invalid(format!(
+            "Network \"{}\" does not exist.",
+            network.rsplit('/').next().unwrap_or_default()
+        )));
     }
-    let subnet_name = cluster["subnetwork"].as_str().map(str::to_string).unwrap_or_else(|| network.rsplit('/').next().unwrap_or("default").to_string());
-    let subnetwork = network_path(&project, cluster["networkConfig"]["subnetwork"].as_str().unwrap_or(&subnet_name), "subnetworks", &region);
+    let subnet_name = cluster["subnetwork"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| network.rsplit('/').next().unwrap_or("default").to_string());
+    let subnetwork = network_path(
+        &project,
+        cluster["networkConfig"]["subnetwork"].as_str().unwrap_or(&subnet_name),
+        "subnetworks",
+        &region,
+    );
     match world.compute.get(&subnetwork) {
         None => return Err(ApiError::invalid(format!("Subnetwork \"{subnetwork}\" does not exist."))),
         Some(s) if s["network"] != json!(format!("{}{network}", compute::BASE)) => {
@@ -582,27 +683,40 @@ fn create_cluster(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     }
     let channel = cluster["releaseChannel"]["channel"].as_str().unwrap_or("REGULAR").to_string();
     let requested = cluster["initialClusterVersion"].as_str().unwrap_or_default().to_string();
-    let version = resolve_version(app, &requested).ok_or_else(|| ApiError::invalid(format!("Master version \"{requested}\" is unsupported.")))?;
-    let private = cluster["privateClusterConfig"]["enablePrivateNodes"] == json!(true) || cluster["networkConfig"]["defaultEnablePrivateNodes"] == json!(true);
+    let version = resolve_version(app, &requested)
+        .ok_or_else(|| ApiError::invalid(format!("Master version \"{requested}\" is unsupported.")))?;
+    let private = cluster["privateClusterConfig"]["enablePrivateNodes"] == json!(true)
+        || cluster["networkConfig"]["defaultEnablePrivateNodes"] == json!(true);
 
-    let pools_in = match (cluster["nodePools"].as_array(), cluster.get("initialNodeCount").or(cluster.get("nodeConfig"))) {
-        (Some(p), Some(_)) if !p.is_empty() => {
-            return Err(ApiError::invalid("Cannot specify both node_pools and initial_node_count or node_config."));
-        }
-        (Some(p), None) if !p.is_empty() => p.clone(),
-        _ => vec![json!({
-            "name": "default-pool",
-            "initialNodeCount": cluster["initialNodeCount"].as_i64().unwrap_or(3),
-            "config": cluster.get("nodeConfig").cloned().unwrap_or_else(|| json!({})),
-        })],
+    let pools_in =
+        match (cluster["nodePools"].as_array(), cluster.get("initialNodeCount").or(cluster.get("nodeConfig"))) {
+            (Some(p), Some(_)) if !p.is_empty() => {
+                return Err(ApiError::invalid("Cannot specify both node_pools and initial_node_count or node_config."));
+            }
+            (Some(p), None) if !p.is_empty() => p.clone(),
+            _ => vec![json!({
+                "name": "default-pool",
+                "initialNodeCount": cluster["initialNodeCount"].as_i64().unwrap_or(3),
+                "config": cluster.get("nodeConfig").cloned().unwrap_or_else(|| json!({})),
+            })],
+        };
+    let ctx = PoolContext {
+        project: &project,
+        cluster: &name,
+        region: &region,
+        locations: &locations,
+        version: &version,
+        private,
     };
-    let ctx = PoolContext { project: &project, cluster: &name, region: &region, locations: &locations, version: &version, private };
     let mut pools = Vec::new();
     let mut demand = quota::Usage::new();
     for p in pools_in {
         let pool = build_pool(app, &world, &ctx, p)?;
         if pools.iter().any(|q: &Pool| q.value["name"] == pool.value["name"]) {
-            return Err(ApiError::invalid(format!("Node pool names must be unique: \"{}\".", pool.value["name"].as_str().unwrap_or_default())));
+            return Err(ApiError::invalid(format!(
+                "Node pool names must be unique: \"{}\".",
+                pool.value["name"].as_str().unwrap_or_default()
+            )));
         }
         for (k, v) in times(&per_node_demand(&pool.value, &region, private), pool.nodes) {
             *demand.entry(k).or_default() += v;
@@ -660,8 +774,16 @@ fn create_cluster(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     let fw_hash = &short_hash(&key)[..8];
     let mut firewalls = Vec::new();
     for (suffix, ranges, allowed) in [
-        ("all", json!([pod_range]), json!([{ "IPProtocol": "tcp" }, { "IPProtocol": "udp" }, { "IPProtocol": "icmp" }])),
-        ("vms", json!(["10.128.0.0/9"]), json!([{ "IPProtocol": "tcp", "ports": ["1-65535"] }, { "IPProtocol": "udp", "ports": ["1-65535"] }, { "IPProtocol": "icmp" }])),
+        (
+            "all",
+            json!([pod_range]),
+            json!([{ "IPProtocol": "tcp" }, { "IPProtocol": "udp" }, { "IPProtocol": "icmp" }]),
+        ),
+        (
+            "vms",
+            json!(["10.128.0.0/9"]),
+            json!([{ "IPProtocol": "tcp", "ports": ["1-65535"] }, { "IPProtocol": "udp", "ports": ["1-65535"] }, { "IPProtocol": "icmp" }]),
+        ),
     ] {
         let fw_name = format!("gke-{name}-{fw_hash}-{suffix}");
         let fw_key = format!("projects/{project}/global/firewalls/{fw_name}");
@@ -845,7 +967,14 @@ fn update_cluster(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     let Some(fields) = update.as_object().filter(|m| !m.is_empty()).cloned() else {
         return Err(ApiError::invalid("Update must specify at least one field."));
     };
-    normalize_enums(&mut update, &[EnumField { path: "desiredReleaseChannel.channel", values: CHANNEL }, EnumField { path: "desiredDatapathProvider", values: DATAPATH }, EnumField { path: "desiredNodePoolAutoscaling.locationPolicy", values: LOCATION_POLICY }]);
+    normalize_enums(
+        &mut update,
+        &[
+            EnumField { path: "desiredReleaseChannel.channel", values: CHANNEL },
+            EnumField { path: "desiredDatapathProvider", values: DATAPATH },
+            EnumField { path: "desiredNodePoolAutoscaling.locationPolicy", values: LOCATION_POLICY },
+        ],
+    );
     let fields = update.as_object().cloned().unwrap_or(fields);
     let pool = fields.get("desiredNodePoolId").and_then(Value::as_str).map(str::to_string);
     if let Some(version) = fields.get("desiredMasterVersion").and_then(Value::as_str)
@@ -854,7 +983,13 @@ fn update_cluster(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
         return Err(ApiError::invalid(format!("Master version \"{version}\" is unsupported.")));
     }
     let upgrade = fields.contains_key("desiredMasterVersion") || fields.contains_key("desiredNodeVersion");
-    let (op_type, secs) = if fields.contains_key("desiredMasterVersion") { ("UPGRADE_MASTER", UPGRADE) } else if upgrade { ("UPGRADE_NODES", UPGRADE) } else { ("UPDATE_CLUSTER", UPDATE) };
+    let (op_type, secs) = if fields.contains_key("desiredMasterVersion") {
+        ("UPGRADE_MASTER", UPGRADE)
+    } else if upgrade {
+        ("UPGRADE_NODES", UPGRADE)
+    } else {
+        ("UPDATE_CLUSTER", UPDATE)
+    };
     let versions_app = app.clone();
     let target = pool.clone();
     mutate(app, call, op_type, target.as_deref(), secs, true, move |c| {
@@ -868,24 +1003,28 @@ fn update_cluster(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
                 }
                 "desiredNodeVersion" => {
                     let version = resolve_version(&versions_app, v.as_str().unwrap_or_default()).unwrap_or_default();
-                    for p in c.pools.iter_mut().filter(|p| pool.as_deref().is_none_or(|n| p.value["name"] == json!(n))) {
+                    for p in c.pools.iter_mut().filter(|p| pool.as_deref().is_none_or(|n| p.value["name"] == json!(n)))
+                    {
                         p.value["version"] = json!(version);
                     }
                     c.value["currentNodeVersion"] = json!(version);
                 }
                 "desiredImageType" => {
-                    for p in c.pools.iter_mut().filter(|p| pool.as_deref().is_none_or(|n| p.value["name"] == json!(n))) {
+                    for p in c.pools.iter_mut().filter(|p| pool.as_deref().is_none_or(|n| p.value["name"] == json!(n)))
+                    {
                         p.value["config"]["imageType"] = v.clone();
                     }
                 }
                 "desiredMasterVersion" => {
-                    c.value["currentMasterVersion"] = json!(resolve_version(&versions_app, v.as_str().unwrap_or_default()).unwrap_or_default());
+                    c.value["currentMasterVersion"] =
+                        json!(resolve_version(&versions_app, v.as_str().unwrap_or_default()).unwrap_or_default());
                 }
                 "desiredResourceLabels" => c.value["resourceLabels"] = v["labels"].clone(),
                 other => {
                     let name = other.strip_prefix("desired").unwrap_or(other);
                     let mut chars = name.chars();
-                    let name: String = chars.next().map(|f| f.to_lowercase().chain(chars).collect()).unwrap_or_default();
+                    let name: String =
+                        chars.next().map(|f| f.to_lowercase().chain(chars).collect()).unwrap_or_default();
                     if v.is_object() && c.value[name.as_str()].is_object() {
                         compute::merge_patch(&mut c.value[name.as_str()], &v);
                     } else {
@@ -935,15 +1074,34 @@ fn create_pool(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
             return Err(ApiError::already_exists(format!("Already exists: {key}/nodePools/{pool_name}.")));
         }
         let version = c.value["currentNodeVersion"].as_str().unwrap_or_default().to_string();
-        let locations: Vec<String> = c.value["locations"].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_string)).collect();
-        let ctx = PoolContext { project: &c.project, cluster: &c.name, region: c.region(), locations: &locations, version: &version, private: c.private_nodes() };
+        let locations: Vec<String> = c.value["locations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
+        let ctx = PoolContext {
+            project: &c.project,
+            cluster: &c.name,
+            region: c.region(),
+            locations: &locations,
+            version: &version,
+            private: c.private_nodes(),
+        };
         let pool = build_pool(app, &world, &ctx, pool_in)?;
         let demand = times(&per_node_demand(&pool.value, c.region(), c.private_nodes()), pool.nodes);
         check_quota(app, &world, &c.project, &demand)?;
         (pool, c.project.clone(), c.location.clone(), c.name.clone())
     };
     let pool_name = pool.value["name"].as_str().unwrap_or_default().to_string();
-    let op = start_op(app, &mut world, &project, &location, "CREATE_NODE_POOL", &format!("clusters/{name}/nodePools/{pool_name}"));
+    let op = start_op(
+        app,
+        &mut world,
+        &project,
+        &location,
+        "CREATE_NODE_POOL",
+        &format!("clusters/{name}/nodePools/{pool_name}"),
+    );
     if let Some(c) = world.container.clusters.get_mut(&key) {
         c.pools.push(pool);
         c.running_op = Some((op["name"].as_str().unwrap_or_default().to_string(), "CREATE_NODE_POOL".into()));
@@ -986,7 +1144,14 @@ fn delete_pool(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
         c.check_running()?;
         (c.project.clone(), c.location.clone(), c.name.clone())
     };
-    let op = start_op(app, &mut world, &project, &location, "DELETE_NODE_POOL", &format!("clusters/{name}/nodePools/{pool}"));
+    let op = start_op(
+        app,
+        &mut world,
+        &project,
+        &location,
+        "DELETE_NODE_POOL",
+        &format!("clusters/{name}/nodePools/{pool}"),
+    );
     if let Some(c) = world.container.clusters.get_mut(&key) {
         c.running_op = Some((op["name"].as_str().unwrap_or_default().to_string(), "DELETE_NODE_POOL".into()));
         if let Some(p) = c.pool_mut(&pool) {
@@ -1009,7 +1174,13 @@ fn update_pool(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     let pool = call.param("pool").to_string();
     let mut body = call.body.clone();
     normalize_enums(&mut body, &node_config_enums!(""));
-    normalize_enums(&mut body, &[EnumField { path: "taints.taints[].effect", values: EFFECT }, EnumField { path: "upgradeSettings.strategy", values: UPDATE_STRATEGY }]);
+    normalize_enums(
+        &mut body,
+        &[
+            EnumField { path: "taints.taints[].effect", values: EFFECT },
+            EnumField { path: "upgradeSettings.strategy", values: UPDATE_STRATEGY },
+        ],
+    );
     if let Some(v) = body["nodeVersion"].as_str().filter(|v| !v.is_empty())
         && resolve_version(app, v).is_none()
     {
@@ -1030,11 +1201,16 @@ fn update_pool(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
         for (field, v) in fields {
             match field.as_str() {
                 "projectId" | "zone" | "clusterId" | "nodePoolId" | "name" | "etag" => {}
-                "nodeVersion" if upgrade => p.value["version"] = json!(resolve_version(&versions_app, v.as_str().unwrap_or_default()).unwrap_or_default()),
+                "nodeVersion" if upgrade => {
+                    p.value["version"] =
+                        json!(resolve_version(&versions_app, v.as_str().unwrap_or_default()).unwrap_or_default())
+                }
                 "nodeVersion" => {}
                 "locations" => p.value["locations"] = v.clone(),
                 "upgradeSettings" => p.value["upgradeSettings"] = v.clone(),
-                "taints" | "labels" | "tags" => p.value["config"][field.as_str()] = v[if field == "tags" { "tags" } else { field.as_str() }].clone(),
+                "taints" | "labels" | "tags" => {
+                    p.value["config"][field.as_str()] = v[if field == "tags" { "tags" } else { field.as_str() }].clone()
+                }
                 "resourceLabels" => p.value["config"]["resourceLabels"] = v["labels"].clone(),
                 other => p.value["config"][other] = v.clone(),
             }
@@ -1157,8 +1333,15 @@ pub fn node_pools_info(world: &World, cluster: &str) -> Vec<NodePoolInfo> {
             let accelerator = config["accelerators"]
                 .as_array()
                 .and_then(|a| a.first())
-                .map(|a| (a["acceleratorType"].as_str().unwrap_or_default().to_string(), util::as_u64(&a["acceleratorCount"]).unwrap_or(1) as u32))
-                .or_else(|| catalog::machine_type(&machine).ok().and_then(|m| m.accelerator.map(|(a, n)| (a.to_string(), n))));
+                .map(|a| {
+                    (
+                        a["acceleratorType"].as_str().unwrap_or_default().to_string(),
+                        util::as_u64(&a["acceleratorCount"]).unwrap_or(1) as u32,
+                    )
+                })
+                .or_else(|| {
+                    catalog::machine_type(&machine).ok().and_then(|m| m.accelerator.map(|(a, n)| (a.to_string(), n)))
+                });
             let mut labels: BTreeMap<String, String> = super::labels_of(&config["labels"]);
             labels.insert("cloud.google.com/gke-nodepool".into(), name.clone());
             labels.insert("node.kubernetes.io/instance-type".into(), machine.clone());
@@ -1169,7 +1352,14 @@ pub fn node_pools_info(world: &World, cluster: &str) -> Vec<NodePoolInfo> {
                 .as_array()
                 .into_iter()
                 .flatten()
-                .map(|t| format!("{}={}:{}", t["key"].as_str().unwrap_or_default(), t["value"].as_str().unwrap_or_default(), effect(t["effect"].as_str().unwrap_or_default())))
+                .map(|t| {
+                    format!(
+                        "{}={}:{}",
+                        t["key"].as_str().unwrap_or_default(),
+                        t["value"].as_str().unwrap_or_default(),
+                        effect(t["effect"].as_str().unwrap_or_default())
+                    )
+                })
                 .collect();
             if let Some((accel, _)) = &accelerator {
                 labels.insert("cloud.google.com/gke-accelerator".into(), accel.clone());
@@ -1205,7 +1395,10 @@ fn max_nodes(p: &Pool) -> u32 {
         return p.nodes;
     }
     let zones = p.value["locations"].as_array().map(Vec::len).unwrap_or(1) as u32;
-    a["totalMaxNodeCount"].as_u64().map(|n| n as u32).unwrap_or_else(|| a["maxNodeCount"].as_u64().unwrap_or(0) as u32 * zones)
+    a["totalMaxNodeCount"]
+        .as_u64()
+        .map(|n| n as u32)
+        .unwrap_or_else(|| a["maxNodeCount"].as_u64().unwrap_or(0) as u32 * zones)
 }
 
 /// The cluster autoscaler adds `nodes` nodes to a pool: after the scale-up delay the new node
@@ -1222,7 +1415,8 @@ pub async fn scale_up(app: Arc<App>, cluster: String, pool: String, nodes: u32) 
         if p.nodes + nodes > max_nodes(p) {
             return Err(format!("pod didn't trigger scale-up: 1 max node group size reached ({pool})"));
         }
-        p.value["config"]["accelerators"].as_array().is_some_and(|a| !a.is_empty()) || p.value["config"]["machineType"].as_str().is_some_and(|m| m.starts_with("g2-") || m.starts_with("a2-"))
+        p.value["config"]["accelerators"].as_array().is_some_and(|a| !a.is_empty())
+            || p.value["config"]["machineType"].as_str().is_some_and(|m| m.starts_with("g2-") || m.starts_with("a2-"))
     };
     let delay = app.latency("autoscaler.scaleUp", if gpu { GPU_SCALE_UP } else { CPU_SCALE_UP });
     let generation = app.generation();
@@ -1235,34 +1429,54 @@ pub async fn scale_up(app: Arc<App>, cluster: String, pool: String, nodes: u32) 
     let (project, region, demand, zones, machine) = {
         let c = world.container.by_short_name(&cluster).ok_or_else(|| format!("cluster {cluster} does not exist"))?;
         let p = c.pool(&pool).ok_or_else(|| format!("node pool {pool} does not exist"))?;
-        let zones: Vec<String> = p.value["locations"].as_array().into_iter().flatten().filter_map(|z| z.as_str().map(str::to_string)).collect();
-        (c.project.clone(), c.region().to_string(), times(&per_node_demand(&p.value, c.region(), c.private_nodes()), nodes), zones, p.value["config"]["machineType"].as_str().unwrap_or_default().to_string())
+        let zones: Vec<String> = p.value["locations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|z| z.as_str().map(str::to_string))
+            .collect();
+        (
+            c.project.clone(),
+            c.region().to_string(),
+            times(&per_node_demand(&p.value, c.region(), c.private_nodes()), nodes),
+            zones,
+            p.value["config"]["machineType"].as_str().unwrap_or_default().to_string(),
+        )
     };
     let hash = &short_hash(&format!("{project}/{cluster}/{pool}"))[..8];
     let instance = format!("gke-{cluster}-{pool}-{hash}-{}", &app.hex(4));
     let failure = if let Err(short) = quota::check(&scenario, &quota::usage(&world, &project), &demand) {
         Some((
             "GCE_QUOTA_EXCEEDED",
-            format!("Instance '{instance}' creation failed: Quota '{}' exceeded. Limit: {:.1} in region {region}.", short.metric, short.limit),
-            format!("Node scale up in zones {} associated with this pod failed: GCE quota exceeded. Pod is at risk of not being scheduled.", zones.join(", ")),
-        ))
-    } else if let Some(zone) = zones.iter().find(|z| scenario.stocked_out(z, &machine)).filter(|_| zones.iter().all(|z| scenario.stocked_out(z, &machine))) {
-        Some((
-            "GCE_STOCKOUT",
             format!(
-                "Instance '{instance}' creation failed: The zone 'projects/{project}/zones/{zone}' does not have enough resources available to fulfill the request.  Try a different zone, or try again later. ZONE_RESOURCE_POOL_EXHAUSTED"
+                "Instance '{instance}' creation failed: Quota '{}' exceeded. Limit: {:.1} in region {region}.",
+                short.metric, short.limit
             ),
-            format!("Node scale up in zones {} associated with this pod failed: GCE out of resources. Pod is at risk of not being scheduled.", zones.join(", ")),
+            format!(
+                "Node scale up in zones {} associated with this pod failed: GCE quota exceeded. Pod is at risk of not being scheduled.",
+                zones.join(", ")
+            ),
         ))
     } else {
-        None
+        // The autoscaler tries every zone of the pool; it fails only when all are stocked out.
+        let all_out = zones.iter().all(|z| scenario.stocked_out(z, &machine));
+        zones.first().filter(|_| all_out).map(|zone| {
+            (
+                "GCE_STOCKOUT",
+                format!(
+                    "Instance '{instance}' creation failed: The zone 'projects/{project}/zones/{zone}' does not have enough resources available to fulfill the request.  Try a different zone, or try again later. ZONE_RESOURCE_POOL_EXHAUSTED"
+                ),
+                format!("Node scale up in zones {} associated with this pod failed: GCE out of resources. Pod is at risk of not being scheduled.", zones.join(", ")),
+            )
+        })
     };
     let c = world.container.by_short_name_mut(&cluster).ok_or("cluster deleted")?;
     let p = c.pool_mut(&pool).ok_or("node pool deleted")?;
     match failure {
         Some((code, condition, event)) => {
             p.value["statusMessage"] = json!(condition);
-            p.value["conditions"] = json!([{ "code": code, "message": condition, "canonicalCode": "RESOURCE_EXHAUSTED" }]);
+            p.value["conditions"] =
+                json!([{ "code": code, "message": condition, "canonicalCode": "RESOURCE_EXHAUSTED" }]);
             Err(event)
         }
         None => {
@@ -1282,7 +1496,7 @@ mod tests {
 
     #[test]
     fn versions_sort_newest_first() {
-        let mut v = vec!["1.34.6-gke.100", "1.36.1-gke.50", "1.35.3-gke.200"];
+        let mut v = ["1.34.6-gke.100", "1.36.1-gke.50", "1.35.3-gke.200"];
         v.sort_by_key(|s| std::cmp::Reverse(version_key(s)));
         assert_eq!(v[0], "1.36.1-gke.50");
     }
@@ -1293,7 +1507,10 @@ mod tests {
         normalize_cluster(&mut c);
         assert_eq!(c["releaseChannel"]["channel"], "REGULAR");
         assert_eq!(c["nodePools"][0]["config"]["taints"][0]["effect"], "NO_SCHEDULE");
-        assert_eq!(c["nodePools"][0]["config"]["accelerators"][0]["gpuDriverInstallationConfig"]["gpuDriverVersion"], "LATEST");
+        assert_eq!(
+            c["nodePools"][0]["config"]["accelerators"][0]["gpuDriverInstallationConfig"]["gpuDriverVersion"],
+            "LATEST"
+        );
         assert_eq!(c["nodePools"][0]["autoscaling"]["locationPolicy"], "ANY");
     }
 }

@@ -20,7 +20,16 @@ const CREATE_SECS: f64 = 480.0;
 const DELETE_SECS: f64 = 300.0;
 const UPDATE_SECS: f64 = 120.0;
 
-const TIER: &[(i64, &str)] = &[(1, "STANDARD"), (2, "PREMIUM"), (3, "BASIC_HDD"), (4, "BASIC_SSD"), (5, "HIGH_SCALE_SSD"), (6, "ENTERPRISE"), (7, "ZONAL"), (8, "REGIONAL")];
+const TIER: &[(i64, &str)] = &[
+    (1, "STANDARD"),
+    (2, "PREMIUM"),
+    (3, "BASIC_HDD"),
+    (4, "BASIC_SSD"),
+    (5, "HIGH_SCALE_SSD"),
+    (6, "ENTERPRISE"),
+    (7, "ZONAL"),
+    (8, "REGIONAL"),
+];
 const MODE: &[(i64, &str)] = &[(1, "MODE_IPV4")];
 const CONNECT: &[(i64, &str)] = &[(1, "DIRECT_PEERING"), (2, "PRIVATE_SERVICE_ACCESS")];
 const ACCESS: &[(i64, &str)] = &[(1, "READ_ONLY"), (2, "READ_WRITE")];
@@ -69,8 +78,18 @@ pub fn routes() -> Vec<Route> {
         route(Method::GET, ONE, "file.projects.locations.instances.get", get),
         route(Method::DELETE, ONE, "file.projects.locations.instances.delete", delete),
         route(Method::PATCH, ONE, "file.projects.locations.instances.patch", patch),
-        route(Method::GET, "v1/projects/{project}/locations/{location}/operations/{operation}", "file.projects.locations.operations.get", lro::get),
-        route(Method::GET, "v1/projects/{project}/locations/{location}/operations", "file.projects.locations.operations.list", lro::list),
+        route(
+            Method::GET,
+            "v1/projects/{project}/locations/{location}/operations/{operation}",
+            "file.projects.locations.operations.get",
+            lro::get,
+        ),
+        route(
+            Method::GET,
+            "v1/projects/{project}/locations/{location}/operations",
+            "file.projects.locations.operations.list",
+            lro::list,
+        ),
     ]
 }
 
@@ -92,7 +111,9 @@ fn create(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     let location = call.param("location").to_string();
     let id = call.query("instanceId").unwrap_or_default().to_string();
     if !util::is_rfc1035(&id, 63) {
-        return Err(ApiError::invalid(format!("Invalid instance_id \"{id}\": must match ^[a-z]([-a-z0-9]{{0,61}}[a-z0-9])?$.")));
+        return Err(ApiError::invalid(format!(
+            "Invalid instance_id \"{id}\": must match ^[a-z]([-a-z0-9]{{0,61}}[a-z0-9])?$."
+        )));
     }
     let mut instance = if call.body.is_object() { call.body.clone() } else { json!({}) };
     normalize_enums(&mut instance, ENUMS);
@@ -208,7 +229,9 @@ fn delete(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     match instance["state"].as_str() {
         Some("READY") | Some("ERROR") => {}
         Some(state) => {
-            return Err(ApiError::failed_precondition(format!("Instance {name} is in state {state}; wait for the running operation to finish.")));
+            return Err(ApiError::failed_precondition(format!(
+                "Instance {name} is in state {state}; wait for the running operation to finish."
+            )));
         }
         None => {}
     }
@@ -239,7 +262,10 @@ fn patch(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     let basic = instance["tier"].as_str().is_some_and(|t| t.starts_with("BASIC"));
     if mask.contains("file_shares") || mask.contains("fileShares") {
         if new < old && basic {
-            return Err(ApiError::invalid(format!("Capacity of a {} instance cannot be decreased ({old} GB to {new} GB).", instance["tier"].as_str().unwrap_or_default())));
+            return Err(ApiError::invalid(format!(
+                "Capacity of a {} instance cannot be decreased ({old} GB to {new} GB).",
+                instance["tier"].as_str().unwrap_or_default()
+            )));
         }
         patch["fileShares"][0]["capacityGb"] = json!(new.to_string());
     }

@@ -27,13 +27,21 @@ impl State {
 
     pub fn state(&self, out: &mut Vec<Value>) {
         for account in self.accounts.values() {
-            out.push(state_entry("iam", "ServiceAccount", account["name"].as_str().unwrap_or_default(), "ACTIVE", &Value::Null));
+            out.push(state_entry(
+                "iam",
+                "ServiceAccount",
+                account["name"].as_str().unwrap_or_default(),
+                "ACTIVE",
+                &Value::Null,
+            ));
         }
     }
 
     fn find(&self, project: &str, id: &str) -> Option<&Value> {
         self.accounts.get(id).or_else(|| {
-            self.accounts.values().find(|a| a["uniqueId"] == json!(id) && (project == "-" || a["projectId"] == json!(project)))
+            self.accounts
+                .values()
+                .find(|a| a["uniqueId"] == json!(id) && (project == "-" || a["projectId"] == json!(project)))
         })
     }
 }
@@ -45,8 +53,18 @@ pub fn routes() -> Vec<Route> {
         route(Method::GET, "v1/projects/{project}/serviceAccounts", "iam.projects.serviceAccounts.list", list),
         route(Method::GET, ONE, "iam.projects.serviceAccounts.get", get),
         route(Method::DELETE, ONE, "iam.projects.serviceAccounts.delete", delete),
-        route(Method::POST, "v1/projects/{project}/serviceAccounts/{account}:getIamPolicy", "iam.projects.serviceAccounts.getIamPolicy", get_policy),
-        route(Method::POST, "v1/projects/{project}/serviceAccounts/{account}:setIamPolicy", "iam.projects.serviceAccounts.setIamPolicy", set_policy),
+        route(
+            Method::POST,
+            "v1/projects/{project}/serviceAccounts/{account}:getIamPolicy",
+            "iam.projects.serviceAccounts.getIamPolicy",
+            get_policy,
+        ),
+        route(
+            Method::POST,
+            "v1/projects/{project}/serviceAccounts/{account}:setIamPolicy",
+            "iam.projects.serviceAccounts.setIamPolicy",
+            set_policy,
+        ),
     ]
 }
 
@@ -69,7 +87,9 @@ fn create(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     let email = format!("{id}@{project}.iam.gserviceaccount.com");
     let mut world = app.world();
     if world.iam.accounts.contains_key(&email) {
-        return Err(ApiError::already_exists(format!("Service account {id} already exists within project projects/{project}.")));
+        return Err(ApiError::already_exists(format!(
+            "Service account {id} already exists within project projects/{project}."
+        )));
     }
     let sa = call.field("serviceAccount");
     let unique = format!("1{:020}", app.next() * 7_919_123 % 100_000_000_000_000_000_000u128 as u64);
@@ -90,7 +110,8 @@ fn create(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
 fn list(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     let project = app.project_id(call.param("project"));
     let world = app.world();
-    let accounts: Vec<Value> = world.iam.accounts.values().filter(|a| a["projectId"] == json!(project)).cloned().collect();
+    let accounts: Vec<Value> =
+        world.iam.accounts.values().filter(|a| a["projectId"] == json!(project)).cloned().collect();
     let mut body = json!({});
     if !accounts.is_empty() {
         body["accounts"] = Value::Array(accounts);
@@ -105,7 +126,11 @@ fn get(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
 
 fn delete(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     let mut world = app.world();
-    let email = world.iam.find(call.param("project"), call.param("account")).and_then(|a| a["email"].as_str().map(str::to_string)).ok_or_else(unknown)?;
+    let email = world
+        .iam
+        .find(call.param("project"), call.param("account"))
+        .and_then(|a| a["email"].as_str().map(str::to_string))
+        .ok_or_else(unknown)?;
     world.iam.accounts.remove(&email);
     world.iam.policies.remove(&email);
     Ok(Reply::empty_object())
@@ -113,14 +138,22 @@ fn delete(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
 
 fn get_policy(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     let mut world = app.world();
-    let email = world.iam.find(call.param("project"), call.param("account")).and_then(|a| a["email"].as_str().map(str::to_string)).ok_or_else(unknown)?;
+    let email = world
+        .iam
+        .find(call.param("project"), call.param("account"))
+        .and_then(|a| a["email"].as_str().map(str::to_string))
+        .ok_or_else(unknown)?;
     let policy = world.iam.policies.entry(email).or_insert_with(|| Policy::new(app, json!([])));
     Ok(Reply::json(policy.to_json()))
 }
 
 fn set_policy(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     let mut world = app.world();
-    let email = world.iam.find(call.param("project"), call.param("account")).and_then(|a| a["email"].as_str().map(str::to_string)).ok_or_else(unknown)?;
+    let email = world
+        .iam
+        .find(call.param("project"), call.param("account"))
+        .and_then(|a| a["email"].as_str().map(str::to_string))
+        .ok_or_else(unknown)?;
     let policy = world.iam.policies.entry(email).or_insert_with(|| Policy::new(app, json!([])));
     Ok(Reply::json(policy.set(app, call.field("policy"), policy::concurrent_change)?))
 }

@@ -63,6 +63,13 @@ fn set_policy(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
 fn test_permissions(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     resource(app, call)?;
     let scenario = app.scenario();
-    let granted: Vec<Value> = call.field("permissions").as_array().into_iter().flatten().filter(|p| p.as_str().is_some_and(|p| !scenario.permission_denied(p))).cloned().collect();
+    let granted: Vec<Value> = call
+        .field("permissions")
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p.as_str().is_some_and(|p| !scenario.permission_denied(p)))
+        .cloned()
+        .collect();
     Ok(Reply::json(json!({ "permissions": granted })))
 }

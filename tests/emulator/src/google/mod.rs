@@ -11,8 +11,8 @@ pub mod iam;
 pub mod iap;
 pub mod lro;
 pub mod oauth2;
-pub mod policy;
 pub mod orgpolicy;
+pub mod policy;
 pub mod redis;
 pub mod resourcemanager;
 pub mod serviceusage;
@@ -44,23 +44,29 @@ pub fn services() -> &'static [Service] {
     static SERVICES: OnceLock<Vec<Service>> = OnceLock::new();
     SERVICES.get_or_init(|| {
         use Style::{Aip193, Legacy};
-        let s = |name, api, title, style, routes| Service {
-            name,
-            api,
-            title,
-            style,
-            routes,
-        };
+        let s = |name, api, title, style, routes| Service { name, api, title, style, routes };
         vec![
             s("container", "container.googleapis.com", "Kubernetes Engine API", Aip193, container::routes()),
             s("compute", "compute.googleapis.com", "Compute Engine API", Legacy, compute::routes()),
             s("file", "file.googleapis.com", "Cloud Filestore API", Aip193, filestore::routes()),
             s("redis", "redis.googleapis.com", "Google Cloud Memorystore for Redis API", Aip193, redis::routes()),
             s("storage", "storage.googleapis.com", "Cloud Storage API", Legacy, storage::routes()),
-            s("artifactregistry", "artifactregistry.googleapis.com", "Artifact Registry API", Aip193, artifactregistry::routes()),
+            s(
+                "artifactregistry",
+                "artifactregistry.googleapis.com",
+                "Artifact Registry API",
+                Aip193,
+                artifactregistry::routes(),
+            ),
             s("cloudbuild", "cloudbuild.googleapis.com", "Cloud Build API", Aip193, cloudbuild::routes()),
             s("serviceusage", "serviceusage.googleapis.com", "Service Usage API", Aip193, serviceusage::routes()),
-            s("cloudresourcemanager", "cloudresourcemanager.googleapis.com", "Cloud Resource Manager API", Aip193, resourcemanager::routes()),
+            s(
+                "cloudresourcemanager",
+                "cloudresourcemanager.googleapis.com",
+                "Cloud Resource Manager API",
+                Aip193,
+                resourcemanager::routes(),
+            ),
             s("iap", "iap.googleapis.com", "Cloud Identity-Aware Proxy API", Aip193, iap::routes()),
             s("iam", "iam.googleapis.com", "Identity and Access Management (IAM) API", Aip193, iam::routes()),
             s("cloudbilling", "cloudbilling.googleapis.com", "Cloud Billing API", Aip193, billing::routes()),
@@ -141,12 +147,10 @@ pub fn project_of(app: &App, call: &Call) -> Option<String> {
         .skip_while(|s| *s != "projects")
         .nth(1)
         .map(|p| p.split(':').next().unwrap_or(p).to_string());
-    let project = from_path
-        .or_else(|| call.query("project").map(str::to_string))
-        .or_else(|| {
-            let bucket = call.params.get("bucket")?;
-            app.world().storage.owner(bucket)
-        })?;
+    let project = from_path.or_else(|| call.query("project").map(str::to_string)).or_else(|| {
+        let bucket = call.params.get("bucket")?;
+        app.world().storage.owner(bucket)
+    })?;
     if project.is_empty() || project == "-" || project == "_" {
         return None;
     }
@@ -165,10 +169,7 @@ pub fn check_enabled(app: &App, service: &Service, call: &Call) -> ApiResult<()>
         return Ok(());
     }
     let number = app.project_number(&project);
-    let url = format!(
-        "https://console.developers.google.com/apis/api/{}/overview?project={number}",
-        service.api
-    );
+    let url = format!("https://console.developers.google.com/apis/api/{}/overview?project={number}", service.api);
     Err(ApiError::permission_denied(format!(
         "{} has not been used in project {number} before or it is disabled. Enable it by visiting {url} then retry. If you enabled this API recently, wait a few minutes for the action to propagate to our systems and retry.",
         service.title
@@ -199,11 +200,7 @@ pub fn check_permission(app: &App, call: &Call) -> ApiResult<()> {
     if !app.scenario().permission_denied(&permission) {
         return Ok(());
     }
-    let api = services()
-        .iter()
-        .find(|s| s.name == call.service)
-        .map(|s| s.api)
-        .unwrap_or("googleapis.com");
+    let api = services().iter().find(|s| s.name == call.service).map(|s| s.api).unwrap_or("googleapis.com");
     let resource = call
         .path
         .trim_start_matches('/')
@@ -233,12 +230,7 @@ pub fn permission(method_id: &str) -> Option<String> {
     if service == "cloudresourcemanager" {
         return Some(format!("resourcemanager.{}.{verb}", parts.get(1)?));
     }
-    let resource = parts
-        .iter()
-        .rev()
-        .nth(1)
-        .copied()
-        .filter(|r| !matches!(*r, "projects" | "locations"))?;
+    let resource = parts.iter().rev().nth(1).copied().filter(|r| !matches!(*r, "projects" | "locations"))?;
     let verb = match verb {
         "insert" => "create",
         "patch" | "setLabels" => "update",
@@ -314,11 +306,7 @@ fn walk_enum(value: &mut Value, segments: &[&str], values: &[(i64, &str)]) {
 pub fn labels_of(value: &Value) -> BTreeMap<String, String> {
     value
         .as_object()
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
-                .collect()
-        })
+        .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string()))).collect())
         .unwrap_or_default()
 }
 

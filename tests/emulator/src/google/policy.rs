@@ -46,13 +46,26 @@ impl Policy {
             }
             for member in binding["members"].as_array().into_iter().flatten() {
                 let m = member.as_str().unwrap_or_default();
-                let ok = ["user:", "serviceAccount:", "group:", "domain:", "principal:", "principalSet:", "deleted:", "projectOwner:", "projectEditor:", "projectViewer:"]
-                    .iter()
-                    .any(|p| m.starts_with(p))
+                let ok = [
+                    "user:",
+                    "serviceAccount:",
+                    "group:",
+                    "domain:",
+                    "principal:",
+                    "principalSet:",
+                    "deleted:",
+                    "projectOwner:",
+                    "projectEditor:",
+                    "projectViewer:",
+                ]
+                .iter()
+                .any(|p| m.starts_with(p))
                     || m == "allUsers"
                     || m == "allAuthenticatedUsers";
                 if !ok {
-                    return Err(ApiError::invalid(format!("Invalid member: {m}. Members must be of the form type:value (user:, serviceAccount:, group:, domain:).")));
+                    return Err(ApiError::invalid(format!(
+                        "Invalid member: {m}. Members must be of the form type:value (user:, serviceAccount:, group:, domain:)."
+                    )));
                 }
             }
         }

@@ -57,9 +57,24 @@ pub fn routes() -> Vec<Route> {
         route(Method::GET, ONE, "redis.projects.locations.instances.get", get),
         route(Method::DELETE, ONE, "redis.projects.locations.instances.delete", delete),
         route(Method::PATCH, ONE, "redis.projects.locations.instances.patch", patch),
-        route(Method::GET, "v1/projects/{project}/locations/{location}/instances/{instance}/authString", "redis.projects.locations.instances.getAuthString", auth_string),
-        route(Method::GET, "v1/projects/{project}/locations/{location}/operations/{operation}", "redis.projects.locations.operations.get", lro::get),
-        route(Method::GET, "v1/projects/{project}/locations/{location}/operations", "redis.projects.locations.operations.list", lro::list),
+        route(
+            Method::GET,
+            "v1/projects/{project}/locations/{location}/instances/{instance}/authString",
+            "redis.projects.locations.instances.getAuthString",
+            auth_string,
+        ),
+        route(
+            Method::GET,
+            "v1/projects/{project}/locations/{location}/operations/{operation}",
+            "redis.projects.locations.operations.get",
+            lro::get,
+        ),
+        route(
+            Method::GET,
+            "v1/projects/{project}/locations/{location}/operations",
+            "redis.projects.locations.operations.list",
+            lro::list,
+        ),
     ]
 }
 
@@ -89,7 +104,9 @@ fn create(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     let region = call.param("location").to_string();
     let id = call.query("instanceId").unwrap_or_default().to_string();
     if !util::is_rfc1035(&id, 40) {
-        return Err(ApiError::invalid(format!("Invalid instance_id \"{id}\": must match ^[a-z]([-a-z0-9]*[a-z0-9])?$, 40 characters at most.")));
+        return Err(ApiError::invalid(format!(
+            "Invalid instance_id \"{id}\": must match ^[a-z]([-a-z0-9]*[a-z0-9])?$, 40 characters at most."
+        )));
     }
     if !catalog::region_exists(&region) {
         return Err(ApiError::invalid(format!("Location {region} is not a region.")));
@@ -102,7 +119,9 @@ fn create(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     }
     let memory = instance["memorySizeGb"].as_i64().unwrap_or(0);
     if !(1..=300).contains(&memory) {
-        return Err(ApiError::invalid(format!("Invalid value for field 'instance.memory_size_gb': {memory}. It must be between 1 and 300.")));
+        return Err(ApiError::invalid(format!(
+            "Invalid value for field 'instance.memory_size_gb': {memory}. It must be between 1 and 300."
+        )));
     }
     let version = instance["redisVersion"].as_str().unwrap_or("REDIS_7_2").to_string();
     if !VERSIONS.contains(&version.as_str()) {
@@ -127,7 +146,10 @@ fn create(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     let range = format!("10.{}.{}.0/29", 150 + n / 32 % 100, (n * 8) % 256);
     let mut nodes = vec![json!({ "id": "node-0", "zone": location_id })];
     if tier == "STANDARD_HA" {
-        let alternative = instance["alternativeLocationId"].as_str().map(str::to_string).unwrap_or_else(|| zones.get(1).cloned().unwrap_or_default());
+        let alternative = instance["alternativeLocationId"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| zones.get(1).cloned().unwrap_or_default());
         instance["alternativeLocationId"] = json!(alternative);
         nodes.push(json!({ "id": "node-1", "zone": alternative }));
     }
@@ -142,7 +164,13 @@ fn create(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
         ("reservedIpRange", json!(range)),
         ("state", json!("CREATING")),
         ("createTime", json!(now_rfc3339())),
-        ("persistenceIamIdentity", json!(format!("serviceAccount:service-{}@cloud-redis.iam.gserviceaccount.com", app.project_number(&project)))),
+        (
+            "persistenceIamIdentity",
+            json!(format!(
+                "serviceAccount:service-{}@cloud-redis.iam.gserviceaccount.com",
+                app.project_number(&project)
+            )),
+        ),
         ("nodes", json!(nodes)),
     ] {
         instance[field] = value;

@@ -20,9 +20,24 @@ pub struct State {
 pub fn routes() -> Vec<Route> {
     vec![
         route(Method::GET, "v3/projects/{project}", "cloudresourcemanager.projects.get", get),
-        route(Method::POST, "v3/projects/{project}:getIamPolicy", "cloudresourcemanager.projects.getIamPolicy", get_policy),
-        route(Method::POST, "v3/projects/{project}:setIamPolicy", "cloudresourcemanager.projects.setIamPolicy", set_policy),
-        route(Method::POST, "v3/projects/{project}:testIamPermissions", "cloudresourcemanager.projects.testIamPermissions", test_permissions),
+        route(
+            Method::POST,
+            "v3/projects/{project}:getIamPolicy",
+            "cloudresourcemanager.projects.getIamPolicy",
+            get_policy,
+        ),
+        route(
+            Method::POST,
+            "v3/projects/{project}:setIamPolicy",
+            "cloudresourcemanager.projects.setIamPolicy",
+            set_policy,
+        ),
+        route(
+            Method::POST,
+            "v3/projects/{project}:testIamPermissions",
+            "cloudresourcemanager.projects.testIamPermissions",
+            test_permissions,
+        ),
     ]
 }
 

@@ -43,7 +43,10 @@ const OTHER_SERVICES: &[(&str, &str)] = &[
 
 /// Enabling a service enables what it depends on, as on Google.
 const DEPENDENCIES: &[(&str, &[&str])] = &[
-    ("container.googleapis.com", &["compute.googleapis.com", "containerregistry.googleapis.com", "iamcredentials.googleapis.com"]),
+    (
+        "container.googleapis.com",
+        &["compute.googleapis.com", "containerregistry.googleapis.com", "iamcredentials.googleapis.com"],
+    ),
     ("cloudbuild.googleapis.com", &["storage.googleapis.com", "logging.googleapis.com"]),
     ("file.googleapis.com", &["compute.googleapis.com"]),
     ("redis.googleapis.com", &["compute.googleapis.com"]),
@@ -101,7 +104,13 @@ impl State {
         for project in projects {
             for service in known() {
                 if self.is_enabled(project, service) {
-                    out.push(state_entry("serviceusage", "ApiService", &format!("projects/{project}/services/{service}"), "ENABLED", &Value::Null));
+                    out.push(state_entry(
+                        "serviceusage",
+                        "ApiService",
+                        &format!("projects/{project}/services/{service}"),
+                        "ENABLED",
+                        &Value::Null,
+                    ));
                 }
             }
         }
@@ -112,10 +121,20 @@ pub fn routes() -> Vec<Route> {
     vec![
         route(Method::GET, "v1/projects/{project}/services", "serviceusage.services.list", list),
         route(Method::GET, "v1/projects/{project}/services:batchGet", "serviceusage.services.batchGet", batch_get),
-        route(Method::POST, "v1/projects/{project}/services:batchEnable", "serviceusage.services.batchEnable", batch_enable),
+        route(
+            Method::POST,
+            "v1/projects/{project}/services:batchEnable",
+            "serviceusage.services.batchEnable",
+            batch_enable,
+        ),
         route(Method::GET, "v1/projects/{project}/services/{service}", "serviceusage.services.get", get),
         route(Method::POST, "v1/projects/{project}/services/{service}:enable", "serviceusage.services.enable", enable),
-        route(Method::POST, "v1/projects/{project}/services/{service}:disable", "serviceusage.services.disable", disable),
+        route(
+            Method::POST,
+            "v1/projects/{project}/services/{service}:disable",
+            "serviceusage.services.disable",
+            disable,
+        ),
         route(Method::GET, "v1/operations/{operation}", "serviceusage.operations.get", lro::get),
     ]
 }
@@ -132,8 +151,11 @@ fn service_json(app: &App, project: &str, service: &str, enabled: bool) -> Value
 
 fn unknown(services: &[&str]) -> ApiError {
     let list = services.join(", ");
-    ApiError::permission_denied(format!("Not found or permission denied for service(s): {list}."))
-        .with_info("SERVICE_CONFIG_NOT_FOUND_OR_PERMISSION_DENIED", "serviceusage.googleapis.com", json!({ "services": list }))
+    ApiError::permission_denied(format!("Not found or permission denied for service(s): {list}.")).with_info(
+        "SERVICE_CONFIG_NOT_FOUND_OR_PERMISSION_DENIED",
+        "serviceusage.googleapis.com",
+        json!({ "services": list }),
+    )
 }
 
 fn check_known(services: &[&str]) -> ApiResult<()> {
@@ -168,11 +190,13 @@ fn get(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
 
 fn batch_get(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     let project = app.project_id(call.param("project"));
-    let names: Vec<String> = call.query.get("names").map(|n| n.split(',').map(str::to_string).collect()).unwrap_or_default();
+    let names: Vec<String> =
+        call.query.get("names").map(|n| n.split(',').map(str::to_string).collect()).unwrap_or_default();
     let services: Vec<&str> = names.iter().map(|n| n.rsplit('/').next().unwrap_or(n)).collect();
     check_known(&services)?;
     let world = app.world();
-    let out: Vec<Value> = services.iter().map(|s| service_json(app, &project, s, world.services.is_enabled(&project, s))).collect();
+    let out: Vec<Value> =
+        services.iter().map(|s| service_json(app, &project, s, world.services.is_enabled(&project, s))).collect();
     Ok(Reply::json(json!({ "services": out })))
 }
 
@@ -185,7 +209,13 @@ fn enable(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
 
 fn batch_enable(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     let project = app.project_id(call.param("project"));
-    let ids: Vec<String> = call.field("serviceIds").as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_string)).collect();
+    let ids: Vec<String> = call
+        .field("serviceIds")
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
     if ids.is_empty() {
         return Err(ApiError::invalid("serviceIds must not be empty."));
     }
@@ -201,7 +231,8 @@ fn start_enable(app: &Arc<App>, call: &Call, project: &str, ids: Vec<String>, ba
     let mut world = app.world();
     let metadata = json!({ "@type": META, "resourceNames": ids.iter().map(|s| format!("projects/{number}/services/{s}")).collect::<Vec<_>>() });
     let response = |app: &App, world: &super::World| {
-        let services: Vec<Value> = ids.iter().map(|s| service_json(app, project, s, world.services.is_enabled(project, s))).collect();
+        let services: Vec<Value> =
+            ids.iter().map(|s| service_json(app, project, s, world.services.is_enabled(project, s))).collect();
         if batch {
             json!({ "@type": "type.googleapis.com/google.api.serviceusage.v1.BatchEnableServicesResponse", "services": services })
         } else {

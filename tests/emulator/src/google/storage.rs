@@ -97,7 +97,12 @@ pub fn routes() -> Vec<Route> {
         route(Method::DELETE, BUCKET, "storage.buckets.delete", delete_bucket),
         route(Method::GET, "storage/v1/b/{bucket}/iam", "storage.buckets.getIamPolicy", get_policy),
         route(Method::PUT, "storage/v1/b/{bucket}/iam", "storage.buckets.setIamPolicy", set_policy),
-        route(Method::GET, "storage/v1/b/{bucket}/iam/testPermissions", "storage.buckets.testIamPermissions", test_permissions),
+        route(
+            Method::GET,
+            "storage/v1/b/{bucket}/iam/testPermissions",
+            "storage.buckets.testIamPermissions",
+            test_permissions,
+        ),
         route(Method::GET, OBJECTS, "storage.objects.list", list_objects),
         route(Method::GET, OBJECT, "storage.objects.get", get_object),
         route(Method::PATCH, OBJECT, "storage.objects.patch", patch_object),
@@ -132,7 +137,10 @@ fn valid_bucket_name(name: &str) -> bool {
 }
 
 fn list_buckets(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
-    let project = app.project_id(call.query("project").ok_or_else(|| ApiError::invalid("Required parameter: project").with_reason("required"))?);
+    let project = app.project_id(
+        call.query("project")
+            .ok_or_else(|| ApiError::invalid("Required parameter: project").with_reason("required"))?,
+    );
     let prefix = call.query("prefix").unwrap_or_default();
     let world = app.world();
     let items: Vec<Value> = world
@@ -154,7 +162,10 @@ fn list_buckets(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
 }
 
 fn insert_bucket(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
-    let project = app.project_id(call.query("project").ok_or_else(|| ApiError::invalid("Required parameter: project").with_reason("required"))?);
+    let project = app.project_id(
+        call.query("project")
+            .ok_or_else(|| ApiError::invalid("Required parameter: project").with_reason("required"))?,
+    );
     let mut bucket = call.body.clone();
     let name = bucket["name"].as_str().unwrap_or_default().to_string();
     if !valid_bucket_name(&name) {
@@ -164,18 +175,28 @@ fn insert_bucket(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     let ubla = bucket["iamConfiguration"]["uniformBucketLevelAccess"]["enabled"] == json!(true)
         || bucket["iamConfiguration"]["bucketPolicyOnly"]["enabled"] == json!(true);
     if !ubla && app.scenario().org_policies.get("storage.uniformBucketLevelAccess").is_some_and(|v| v == "deny") {
-        return Err(ApiError::new(412, "Request violates constraint 'constraints/storage.uniformBucketLevelAccess'").with_reason("conditionNotMet"));
+        return Err(ApiError::new(412, "Request violates constraint 'constraints/storage.uniformBucketLevelAccess'")
+            .with_reason("conditionNotMet"));
     }
     let mut world = app.world();
     if let Some(existing) = world.storage.buckets.get(&name) {
         return Err(if existing.project == project {
-            ApiError::already_exists("Your previous request to create the named bucket succeeded and you already own it.").with_reason("conflict")
+            ApiError::already_exists(
+                "Your previous request to create the named bucket succeeded and you already own it.",
+            )
+            .with_reason("conflict")
         } else {
             ApiError::already_exists("The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.").with_reason("conflict")
         });
     }
     let location = bucket["location"].as_str().unwrap_or("US").to_uppercase();
-    let location_type = if ["US", "EU", "ASIA"].contains(&location.as_str()) { "multi-region" } else if location.contains('-') { "region" } else { "dual-region" };
+    let location_type = if ["US", "EU", "ASIA"].contains(&location.as_str()) {
+        "multi-region"
+    } else if location.contains('-') {
+        "region"
+    } else {
+        "dual-region"
+    };
     let now = now_rfc3339();
     let number = app.project_number(&project);
     for (field, value) in [
@@ -210,7 +231,10 @@ fn insert_bucket(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
             { "role": "roles/storage.legacyBucketReader", "members": [format!("projectViewer:{project}")] },
         ]),
     );
-    world.storage.buckets.insert(name, Bucket { project, value: bucket.clone(), policy: Some(policy), objects: BTreeMap::new(), hidden: false });
+    world.storage.buckets.insert(
+        name,
+        Bucket { project, value: bucket.clone(), policy: Some(policy), objects: BTreeMap::new(), hidden: false },
+    );
     Ok(Reply::json(bucket))
 }
 
@@ -251,7 +275,18 @@ fn patch_bucket(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     check_metageneration(call, &b.value)?;
     let mut patch = call.body.clone();
     if let Some(map) = patch.as_object_mut() {
-        for output in ["name", "id", "kind", "selfLink", "projectNumber", "timeCreated", "location", "locationType", "metageneration", "etag"] {
+        for output in [
+            "name",
+            "id",
+            "kind",
+            "selfLink",
+            "projectNumber",
+            "timeCreated",
+            "location",
+            "locationType",
+            "metageneration",
+            "etag",
+        ] {
             map.remove(output);
         }
     }
@@ -268,8 +303,26 @@ fn update_bucket(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     check_metageneration(call, &b.value)?;
     let keep = b.value.clone();
     let mut new = call.body.clone();
-    for field in ["kind", "selfLink", "id", "name", "projectNumber", "timeCreated", "location", "locationType", "metageneration", "etag", "iamConfiguration", "storageClass"] {
-        if new.get(field).is_none() || matches!(field, "name" | "id" | "projectNumber" | "timeCreated" | "location" | "locationType" | "metageneration") {
+    for field in [
+        "kind",
+        "selfLink",
+        "id",
+        "name",
+        "projectNumber",
+        "timeCreated",
+        "location",
+        "locationType",
+        "metageneration",
+        "etag",
+        "iamConfiguration",
+        "storageClass",
+    ] {
+        if new.get(field).is_none()
+            || matches!(
+                field,
+                "name" | "id" | "projectNumber" | "timeCreated" | "location" | "locationType" | "metageneration"
+            )
+        {
             new[field] = keep[field].clone();
         }
     }
@@ -416,7 +469,14 @@ fn get_object(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
         let content_type = obj.meta["contentType"].as_str().unwrap_or("application/octet-stream");
         return Ok(Reply::bytes(content_type, obj.data.clone())
             .with_header("x-goog-generation", obj.meta["generation"].as_str().unwrap_or_default())
-            .with_header("x-goog-hash", format!("crc32c={},md5={}", obj.meta["crc32c"].as_str().unwrap_or_default(), obj.meta["md5Hash"].as_str().unwrap_or_default())));
+            .with_header(
+                "x-goog-hash",
+                format!(
+                    "crc32c={},md5={}",
+                    obj.meta["crc32c"].as_str().unwrap_or_default(),
+                    obj.meta["md5Hash"].as_str().unwrap_or_default()
+                ),
+            ));
     }
     Ok(Reply::json(obj.meta.clone()))
 }
@@ -456,7 +516,15 @@ fn delete_object(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
 }
 
 /// Stores an object, honouring `ifGenerationMatch` (`0`: only if absent).
-fn store(world: &mut super::World, bucket_name: &str, name: &str, data: Bytes, content_type: &str, extra: Option<&Value>, call: &Call) -> ApiResult<Value> {
+fn store(
+    world: &mut super::World,
+    bucket_name: &str,
+    name: &str,
+    data: Bytes,
+    content_type: &str,
+    extra: Option<&Value>,
+    call: &Call,
+) -> ApiResult<Value> {
     if name.is_empty() {
         return Err(ApiError::invalid("Required parameter: name").with_reason("required"));
     }
@@ -477,7 +545,11 @@ fn store(world: &mut super::World, bucket_name: &str, name: &str, data: Bytes, c
 }
 
 fn insert_metadata_only(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
-    let name = call.query("name").map(str::to_string).or_else(|| call.body["name"].as_str().map(str::to_string)).unwrap_or_default();
+    let name = call
+        .query("name")
+        .map(str::to_string)
+        .or_else(|| call.body["name"].as_str().map(str::to_string))
+        .unwrap_or_default();
     let content_type = call.body["contentType"].as_str().unwrap_or("application/octet-stream").to_string();
     let mut world = app.world();
     let meta = store(&mut world, call.param("bucket"), &name, Bytes::new(), &content_type, Some(&call.body), call)?;
@@ -489,15 +561,27 @@ fn upload(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     match call.query("uploadType").unwrap_or("media") {
         "media" => {
             let name = call.query("name").unwrap_or_default().to_string();
-            let content_type = if call.content_type.is_empty() { "application/octet-stream".to_string() } else { call.content_type.clone() };
+            let content_type = if call.content_type.is_empty() {
+                "application/octet-stream".to_string()
+            } else {
+                call.content_type.clone()
+            };
             let mut world = app.world();
             let meta = store(&mut world, &bucket_name, &name, call.raw.clone(), &content_type, None, call)?;
             Ok(Reply::json(meta))
         }
         "multipart" => {
             let (meta_part, media, media_type) = multipart(&call.content_type, &call.raw)?;
-            let name = call.query("name").map(str::to_string).or_else(|| meta_part["name"].as_str().map(str::to_string)).unwrap_or_default();
-            let content_type = meta_part["contentType"].as_str().map(str::to_string).or(media_type).unwrap_or_else(|| "application/octet-stream".into());
+            let name = call
+                .query("name")
+                .map(str::to_string)
+                .or_else(|| meta_part["name"].as_str().map(str::to_string))
+                .unwrap_or_default();
+            let content_type = meta_part["contentType"]
+                .as_str()
+                .map(str::to_string)
+                .or(media_type)
+                .unwrap_or_else(|| "application/octet-stream".into());
             let mut world = app.world();
             let meta = store(&mut world, &bucket_name, &name, media, &content_type, Some(&meta_part), call)?;
             Ok(Reply::json(meta))
@@ -512,7 +596,8 @@ fn upload(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
             }
             world.storage.uploads.insert(id.clone(), Upload { bucket: bucket_name.clone(), meta, data: Vec::new() });
             let base = app.base_url.get().cloned().unwrap_or_default();
-            let location = format!("{base}/storage/upload/storage/v1/b/{bucket_name}/o?uploadType=resumable&upload_id={id}");
+            let location =
+                format!("{base}/storage/upload/storage/v1/b/{bucket_name}/o?uploadType=resumable&upload_id={id}");
             Ok(Reply::empty_object().with_header("location", location).with_header("x-guploader-uploadid", id))
         }
         other => Err(ApiError::invalid(format!("Invalid upload type: {other}")).with_reason("invalid")),
@@ -522,23 +607,35 @@ fn upload(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
 /// A resumable upload's data: the whole object at once, or chunks with `Content-Range`
 /// (`bytes 0-N/TOTAL`; `*` total answers 308 until the last chunk).
 fn upload_chunk(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
-    let id = call.query("upload_id").ok_or_else(|| ApiError::invalid("Missing upload_id").with_reason("invalid"))?.to_string();
+    let id = call
+        .query("upload_id")
+        .ok_or_else(|| ApiError::invalid("Missing upload_id").with_reason("invalid"))?
+        .to_string();
     let mut world = app.world();
-    let upload = world.storage.uploads.get_mut(&id).ok_or_else(|| ApiError::not_found("No such upload session.").with_reason("notFound"))?;
+    let upload = world
+        .storage
+        .uploads
+        .get_mut(&id)
+        .ok_or_else(|| ApiError::not_found("No such upload session.").with_reason("notFound"))?;
     upload.data.extend_from_slice(&call.raw);
     let range = call.headers.get("content-range").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let total = range.rsplit('/').next().and_then(|t| t.parse::<usize>().ok());
     let complete = range.is_empty() || total.is_some_and(|t| t == upload.data.len());
     if !complete {
         let received = upload.data.len();
-        return Ok(Reply { status: http::StatusCode::PERMANENT_REDIRECT, body: crate::route::ReplyBody::Empty, headers: vec![("range".into(), format!("bytes=0-{}", received.saturating_sub(1)))] });
+        return Ok(Reply {
+            status: http::StatusCode::PERMANENT_REDIRECT,
+            body: crate::route::ReplyBody::Empty,
+            headers: vec![("range".into(), format!("bytes=0-{}", received.saturating_sub(1)))],
+        });
     }
     let Some(upload) = world.storage.uploads.remove(&id) else {
         return Err(ApiError::not_found("No such upload session.").with_reason("notFound"));
     };
     let name = upload.meta["name"].as_str().unwrap_or_default().to_string();
     let content_type = upload.meta["contentType"].as_str().unwrap_or("application/octet-stream").to_string();
-    let meta = store(&mut world, &upload.bucket, &name, Bytes::from(upload.data), &content_type, Some(&upload.meta), call)?;
+    let meta =
+        store(&mut world, &upload.bucket, &name, Bytes::from(upload.data), &content_type, Some(&upload.meta), call)?;
     Ok(Reply::json(meta))
 }
 
@@ -557,7 +654,8 @@ fn multipart(content_type: &str, body: &[u8]) -> ApiResult<(Value, Bytes, Option
         if part.starts_with(b"--") || part.iter().all(|b| b.is_ascii_whitespace()) {
             continue;
         }
-        let split = find(part, b"\r\n\r\n").ok_or_else(|| ApiError::invalid("Malformed multipart body").with_reason("invalid"))?;
+        let split = find(part, b"\r\n\r\n")
+            .ok_or_else(|| ApiError::invalid("Malformed multipart body").with_reason("invalid"))?;
         let headers = String::from_utf8_lossy(&part[..split]).to_string();
         let mut content = &part[split + 4..];
         content = content.strip_suffix(b"\r\n").unwrap_or(content);
@@ -568,9 +666,12 @@ fn multipart(content_type: &str, body: &[u8]) -> ApiResult<(Value, Bytes, Option
         parsed.push((ctype, Bytes::copy_from_slice(content)));
     }
     if parsed.len() != 2 {
-        return Err(ApiError::invalid("A multipart upload needs a metadata part and a media part.").with_reason("invalid"));
+        return Err(
+            ApiError::invalid("A multipart upload needs a metadata part and a media part.").with_reason("invalid")
+        );
     }
-    let meta: Value = serde_json::from_slice(&parsed[0].1).map_err(|e| ApiError::invalid(format!("Invalid JSON payload received. {e}")))?;
+    let meta: Value = serde_json::from_slice(&parsed[0].1)
+        .map_err(|e| ApiError::invalid(format!("Invalid JSON payload received. {e}")))?;
     let (media_type, media) = parsed.swap_remove(1);
     Ok((meta, media, media_type))
 }

@@ -14,13 +14,7 @@ pub fn operation_id(app: &App) -> String {
 
 /// A compute operation name: `operation-1732222222222-62b0a1b2c3d4e-5f6a7b8c-9d0e1f2a`.
 pub fn compute_operation_id(app: &App) -> String {
-    format!(
-        "operation-{}-{}-{}-{}",
-        now_millis(),
-        app.hex(13),
-        app.hex(8),
-        app.hex(8)
-    )
+    format!("operation-{}-{}-{}-{}", now_millis(), app.hex(13), app.hex(8), app.hex(8))
 }
 
 /// RFC 1035 label: `[a-z]([-a-z0-9]*[a-z0-9])?`, at most `max` characters.
@@ -29,9 +23,7 @@ pub fn is_rfc1035(name: &str, max: usize) -> bool {
     !name.is_empty()
         && name.len() <= max
         && bytes[0].is_ascii_lowercase()
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
         && !name.ends_with('-')
 }
 
@@ -50,25 +42,20 @@ pub fn is_zone(location: &str) -> bool {
 
 /// The region of a zone (a region is its own region).
 pub fn region_of(location: &str) -> &str {
-    if is_zone(location) {
-        location.rsplit_once('-').map(|(r, _)| r).unwrap_or(location)
-    } else {
-        location
-    }
+    if is_zone(location) { location.rsplit_once('-').map(|(r, _)| r).unwrap_or(location) } else { location }
 }
 
 /// Page through `items` with `pageSize`/`pageToken` (the token is the offset, opaque to clients).
-pub fn paginate(items: Vec<Value>, page_size: Option<&str>, token: Option<&str>) -> ApiResult<(Vec<Value>, Option<String>)> {
+pub fn paginate(
+    items: Vec<Value>,
+    page_size: Option<&str>,
+    token: Option<&str>,
+) -> ApiResult<(Vec<Value>, Option<String>)> {
     let start = match token {
-        Some(t) => t
-            .parse::<usize>()
-            .map_err(|_| ApiError::invalid(format!("Invalid page token: {t}")))?,
+        Some(t) => t.parse::<usize>().map_err(|_| ApiError::invalid(format!("Invalid page token: {t}")))?,
         None => 0,
     };
-    let size = page_size
-        .and_then(|s| s.parse::<usize>().ok())
-        .filter(|s| *s > 0)
-        .unwrap_or(500);
+    let size = page_size.and_then(|s| s.parse::<usize>().ok()).filter(|s| *s > 0).unwrap_or(500);
     let total = items.len();
     let page: Vec<Value> = items.into_iter().skip(start).take(size).collect();
     let next = (start + size < total).then(|| (start + size).to_string());
@@ -156,8 +143,8 @@ pub fn check_labels(labels: &Value) -> ApiResult<()> {
         let key_ok = k.len() <= 63
             && k.starts_with(|c: char| c.is_ascii_lowercase())
             && k.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
-        let value_ok = v.len() <= 63
-            && v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+        let value_ok =
+            v.len() <= 63 && v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
         if !key_ok || !value_ok {
             return Err(ApiError::invalid(format!(
                 "Invalid label {k}={v}: keys must start with a lowercase letter and contain only lowercase letters, digits, '_' and '-' (63 characters at most); values likewise, possibly empty."
@@ -169,9 +156,7 @@ pub fn check_labels(labels: &Value) -> ApiResult<()> {
 
 /// A number from a JSON value that may be a number or a string (int64 fields travel as strings).
 pub fn as_u64(value: &Value) -> Option<u64> {
-    value
-        .as_u64()
-        .or_else(|| value.as_str().and_then(|s| s.parse().ok()))
+    value.as_u64().or_else(|| value.as_str().and_then(|s| s.parse().ok()))
 }
 
 #[cfg(test)]

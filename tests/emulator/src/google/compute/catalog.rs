@@ -55,11 +55,7 @@ pub const ACCELERATORS: &[(&str, &str, u32, &str)] = &[
 /// The regional quota metric of an accelerator type (`PREEMPTIBLE_` for spot/preemptible VMs).
 pub fn gpu_metric(accelerator: &str, preemptible: bool) -> Option<String> {
     let (_, _, _, metric) = ACCELERATORS.iter().find(|(n, ..)| *n == accelerator)?;
-    Some(if preemptible {
-        format!("PREEMPTIBLE_{metric}")
-    } else {
-        metric.to_string()
-    })
+    Some(if preemptible { format!("PREEMPTIBLE_{metric}") } else { metric.to_string() })
 }
 
 pub fn accelerator_exists(name: &str) -> bool {
@@ -107,11 +103,7 @@ impl MachineType {
 }
 
 fn trim_float(f: f64) -> String {
-    if f.fract() == 0.0 {
-        format!("{f:.0}")
-    } else {
-        format!("{f:.2}").trim_end_matches('0').to_string()
-    }
+    if f.fract() == 0.0 { format!("{f:.0}") } else { format!("{f:.2}").trim_end_matches('0').to_string() }
 }
 
 fn machine_id(name: &str) -> String {
@@ -132,24 +124,12 @@ const PREDEFINED: &[(&str, &str, u64, &[u32])] = &[
 ];
 
 /// G2 (NVIDIA L4): vCPUs, memory GB, GPUs.
-const G2: &[(u32, u64, u32)] = &[
-    (4, 16, 1),
-    (8, 32, 1),
-    (12, 48, 1),
-    (16, 64, 1),
-    (24, 96, 2),
-    (32, 128, 1),
-    (48, 192, 4),
-    (96, 384, 8),
-];
+const G2: &[(u32, u64, u32)] =
+    &[(4, 16, 1), (8, 32, 1), (12, 48, 1), (16, 64, 1), (24, 96, 2), (32, 128, 1), (48, 192, 4), (96, 384, 8)];
 
 /// Every predefined machine type (what `machineTypes.list` returns).
 pub fn machine_types() -> Vec<MachineType> {
-    let mut out = vec![
-        shared("e2-micro", 2, 1024),
-        shared("e2-small", 2, 2048),
-        shared("e2-medium", 2, 4096),
-    ];
+    let mut out = vec![shared("e2-micro", 2, 1024), shared("e2-small", 2, 2048), shared("e2-medium", 2, 4096)];
     for (family, kind, per_cpu, counts) in PREDEFINED {
         for cpus in *counts {
             out.push(MachineType {

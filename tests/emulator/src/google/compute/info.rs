@@ -32,10 +32,8 @@ pub fn project(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
 }
 
 fn region_json(app: &App, project: &str, region: &str, usage: &quota::Usage) -> Value {
-    let zones: Vec<String> = catalog::zones_of(region)
-        .iter()
-        .map(|z| format!("{BASE}projects/{project}/zones/{z}"))
-        .collect();
+    let zones: Vec<String> =
+        catalog::zones_of(region).iter().map(|z| format!("{BASE}projects/{project}/zones/{z}")).collect();
     json!({
         "kind": "compute#region",
         "id": (1000 + catalog::REGIONS.iter().position(|(r, _, _)| *r == region).unwrap_or(0)).to_string(),
@@ -54,10 +52,7 @@ pub fn regions(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     let project = call.param("project");
     let world = app.world();
     let usage = quota::usage(&world, project);
-    let items = catalog::REGIONS
-        .iter()
-        .map(|(r, _, _)| region_json(app, project, r, &usage))
-        .collect();
+    let items = catalog::REGIONS.iter().map(|(r, _, _)| region_json(app, project, r, &usage)).collect();
     Ok(Reply::json(list_body("compute#regionList", &format!("projects/{project}/regions"), items)))
 }
 
@@ -189,4 +184,3 @@ pub fn accelerator_type(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
         None => Err(not_found(&format!("projects/{project}/zones/{zone}/acceleratorTypes/{name}"))),
     }
 }
-

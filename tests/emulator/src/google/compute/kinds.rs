@@ -15,9 +15,8 @@ use crate::route::{Call, Reply};
 /// URL or a partial path (`global/networks/default`, `projects/p/...`); a bare name is malformed,
 /// as on Google.
 pub fn reference(project: &str, field: &str, value: &str) -> ApiResult<String> {
-    let relative = if let Some(rest) = value
-        .strip_prefix(BASE)
-        .or_else(|| value.strip_prefix("https://compute.googleapis.com/compute/v1/"))
+    let relative = if let Some(rest) =
+        value.strip_prefix(BASE).or_else(|| value.strip_prefix("https://compute.googleapis.com/compute/v1/"))
     {
         rest.to_string()
     } else if value.starts_with("projects/") {
@@ -109,9 +108,7 @@ pub fn overlaps(a: &str, b: &str) -> bool {
 
 /// The n-th host address of a range (`10.128.0.0/20`, 1 -> `10.128.0.1`).
 pub fn host(cidr: &str, n: u32) -> String {
-    parse_cidr(cidr)
-        .map(|(net, _)| Ipv4Addr::from(net + n).to_string())
-        .unwrap_or_default()
+    parse_cidr(cidr).map(|(net, _)| Ipv4Addr::from(net + n).to_string()).unwrap_or_default()
 }
 
 fn gateway(cidr: &str) -> String {
@@ -147,7 +144,8 @@ pub fn prepare(app: &App, world: &mut World, kind: &Kind, place: &Place, body: &
             if body.get("priority").is_none() {
                 body["priority"] = json!(1000);
             }
-            let has_source = ["sourceRanges", "sourceTags", "sourceServiceAccounts"].iter().any(|f| body.get(*f).is_some());
+            let has_source =
+                ["sourceRanges", "sourceTags", "sourceServiceAccounts"].iter().any(|f| body.get(*f).is_some());
             if direction == "INGRESS" && !has_source {
                 body["sourceRanges"] = json!(["0.0.0.0/0"]);
             }
@@ -165,7 +163,10 @@ pub fn prepare(app: &App, world: &mut World, kind: &Kind, place: &Place, body: &
         "routers" => {
             let network = str_field(body, "network").to_string();
             if network.is_empty() {
-                return Err(ApiError::invalid("Invalid value for field 'resource.network': ''. The network is required.").with_reason("required"));
+                return Err(ApiError::invalid(
+                    "Invalid value for field 'resource.network': ''. The network is required.",
+                )
+                .with_reason("required"));
             }
             body["network"] = json!(existing(world, &project, "resource.network", &network)?);
             check_nats(body)?;
@@ -175,7 +176,11 @@ pub fn prepare(app: &App, world: &mut World, kind: &Kind, place: &Place, body: &
         "images" => {
             let sources = ["rawDisk", "sourceDisk", "sourceImage", "sourceSnapshot"];
             if !sources.iter().any(|s| body.get(*s).is_some()) {
-                return Err(invalid_field("resource", "", "One of rawDisk, sourceDisk, sourceImage or sourceSnapshot must be specified."));
+                return Err(invalid_field(
+                    "resource",
+                    "",
+                    "One of rawDisk, sourceDisk, sourceImage or sourceSnapshot must be specified.",
+                ));
             }
             if let Some(disk) = body.get("sourceDisk").and_then(Value::as_str).map(str::to_string) {
                 body["sourceDisk"] = json!(existing(world, &project, "resource.sourceDisk", &disk)?);
@@ -197,14 +202,22 @@ pub fn prepare(app: &App, world: &mut World, kind: &Kind, place: &Place, body: &
                 _ => world.compute.allocate_ip(kind.scope == super::Scope::Global),
             };
             body["IPAddress"] = json!(ip);
-            for (field, default) in [("IPProtocol", "TCP"), ("loadBalancingScheme", "EXTERNAL"), ("networkTier", "PREMIUM")] {
+            for (field, default) in
+                [("IPProtocol", "TCP"), ("loadBalancingScheme", "EXTERNAL"), ("networkTier", "PREMIUM")]
+            {
                 if body.get(field).is_none() {
                     body[field] = json!(default);
                 }
             }
         }
         "backendServices" => {
-            let checks: Vec<String> = body["healthChecks"].as_array().cloned().unwrap_or_default().iter().filter_map(|v| v.as_str().map(str::to_string)).collect();
+            let checks: Vec<String> = body["healthChecks"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect();
             let mut resolved = Vec::new();
             for c in checks {
                 resolved.push(json!(existing(world, &project, "resource.healthChecks", &c)?));
@@ -220,7 +233,13 @@ pub fn prepare(app: &App, world: &mut World, kind: &Kind, place: &Place, body: &
                     }
                 }
             }
-            for (field, default) in [("protocol", json!("HTTP")), ("port", json!(80)), ("portName", json!("http")), ("timeoutSec", json!(30)), ("loadBalancingScheme", json!("EXTERNAL"))] {
+            for (field, default) in [
+                ("protocol", json!("HTTP")),
+                ("port", json!(80)),
+                ("portName", json!("http")),
+                ("timeoutSec", json!(30)),
+                ("loadBalancingScheme", json!("EXTERNAL")),
+            ] {
                 if body.get(field).is_none() {
                     body[field] = default;
                 }
@@ -230,7 +249,9 @@ pub fn prepare(app: &App, world: &mut World, kind: &Kind, place: &Place, body: &
             if body.get("type").is_none() {
                 body["type"] = json!("HTTP");
             }
-            for (field, default) in [("checkIntervalSec", 5), ("timeoutSec", 5), ("unhealthyThreshold", 2), ("healthyThreshold", 2)] {
+            for (field, default) in
+                [("checkIntervalSec", 5), ("timeoutSec", 5), ("unhealthyThreshold", 2), ("healthyThreshold", 2)]
+            {
                 if body.get(field).is_none() {
                     body[field] = json!(default);
                 }
@@ -246,7 +267,11 @@ pub fn prepare(app: &App, world: &mut World, kind: &Kind, place: &Place, body: &
                 }
                 body["sslCertificates"] = Value::Array(resolved);
             } else if kind.id == "targetHttpsProxies" {
-                return Err(invalid_field("resource.sslCertificates", "", "At least one SSL certificate must be specified."));
+                return Err(invalid_field(
+                    "resource.sslCertificates",
+                    "",
+                    "At least one SSL certificate must be specified.",
+                ));
             }
         }
         "urlMaps" => {
@@ -260,7 +285,13 @@ pub fn prepare(app: &App, world: &mut World, kind: &Kind, place: &Place, body: &
                 body["type"] = json!("MANAGED");
                 body["managed"]["status"] = json!("PROVISIONING");
                 let domains = body["managed"]["domains"].clone();
-                let status: serde_json::Map<String, Value> = domains.as_array().into_iter().flatten().filter_map(|d| d.as_str()).map(|d| (d.to_string(), json!("PROVISIONING"))).collect();
+                let status: serde_json::Map<String, Value> = domains
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|d| d.as_str())
+                    .map(|d| (d.to_string(), json!("PROVISIONING")))
+                    .collect();
                 body["managed"]["domainStatus"] = Value::Object(status);
             } else {
                 body["type"] = json!("SELF_MANAGED");
@@ -303,7 +334,11 @@ fn check_nats(body: &Value) -> ApiResult<()> {
     for (i, nat) in body["nats"].as_array().into_iter().flatten().enumerate() {
         let name = str_field(nat, "name");
         if !util::is_rfc1035(name, 63) {
-            return Err(invalid_field(&format!("resource.nats[{i}].name"), name, "Must be a match of regex '[a-z]([-a-z0-9]*[a-z0-9])?'"));
+            return Err(invalid_field(
+                &format!("resource.nats[{i}].name"),
+                name,
+                "Must be a match of regex '[a-z]([-a-z0-9]*[a-z0-9])?'",
+            ));
         }
         if !names.insert(name.to_string()) {
             return Err(invalid_field(&format!("resource.nats[{i}].name"), name, "Duplicate NAT name."));
@@ -332,7 +367,11 @@ fn prepare_subnet(world: &World, project: &str, place: &Place, body: &mut Value)
     for (i, r) in body["secondaryIpRanges"].as_array().into_iter().flatten().enumerate() {
         let cidr = str_field(r, "ipCidrRange").to_string();
         if parse_cidr(&cidr).is_none() {
-            return Err(invalid_field(&format!("resource.secondaryIpRanges[{i}].ipCidrRange"), &cidr, "Invalid IPCidrRange."));
+            return Err(invalid_field(
+                &format!("resource.secondaryIpRanges[{i}].ipCidrRange"),
+                &cidr,
+                "Invalid IPCidrRange.",
+            ));
         }
         ranges.push((format!("resource.secondaryIpRanges[{i}]"), cidr));
     }
@@ -341,7 +380,13 @@ fn prepare_subnet(world: &World, project: &str, place: &Place, body: &mut Value)
             continue;
         }
         let mut existing_ranges = vec![str_field(&res.value, "ipCidrRange").to_string()];
-        existing_ranges.extend(res.value["secondaryIpRanges"].as_array().into_iter().flatten().map(|r| str_field(r, "ipCidrRange").to_string()));
+        existing_ranges.extend(
+            res.value["secondaryIpRanges"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|r| str_field(r, "ipCidrRange").to_string()),
+        );
         for (_, new) in &ranges {
             if existing_ranges.iter().any(|e| overlaps(e, new)) {
                 let region = key.split('/').nth(3).unwrap_or_default();
@@ -354,7 +399,9 @@ fn prepare_subnet(world: &World, project: &str, place: &Place, body: &mut Value)
         }
     }
     body["gatewayAddress"] = json!(gateway(&range));
-    for (field, default) in [("privateIpGoogleAccess", json!(false)), ("purpose", json!("PRIVATE")), ("stackType", json!("IPV4_ONLY"))] {
+    for (field, default) in
+        [("privateIpGoogleAccess", json!(false)), ("purpose", json!("PRIVATE")), ("stackType", json!("IPV4_ONLY"))]
+    {
         if body.get(field).is_none() {
             body[field] = default;
         }
@@ -435,13 +482,10 @@ fn check_image(world: &World, project: &str, image: &str) -> ApiResult<()> {
     let parts: Vec<&str> = relative.split('/').collect();
     let image_project = parts.get(1).copied().unwrap_or_default();
     let public = catalog::PUBLIC_IMAGES.iter().any(|(p, family, name)| {
-        *p == image_project && (relative.ends_with(&format!("family/{family}")) || relative.ends_with(&format!("images/{name}")))
+        *p == image_project
+            && (relative.ends_with(&format!("family/{family}")) || relative.ends_with(&format!("images/{name}")))
     });
-    if public || world.compute.get(relative).is_some() {
-        Ok(())
-    } else {
-        Err(not_found(relative))
-    }
+    if public || world.compute.get(relative).is_some() { Ok(()) } else { Err(not_found(relative)) }
 }
 
 fn prepare_instance(app: &App, world: &mut World, place: &Place, body: &mut Value) -> ApiResult<()> {
@@ -451,21 +495,25 @@ fn prepare_instance(app: &App, world: &mut World, place: &Place, body: &mut Valu
     let project = place.project().to_string();
     let machine_url = reference(&project, "resource.machineType", str_field(body, "machineType"))?;
     let machine_name = machine_url.rsplit('/').next().unwrap_or_default().to_string();
-    let machine = catalog::machine_type(&machine_name).map_err(|e| invalid_field("resource.machineType", &machine_name, &e))?;
+    let machine =
+        catalog::machine_type(&machine_name).map_err(|e| invalid_field("resource.machineType", &machine_name, &e))?;
     body["machineType"] = json!(machine_url);
-    let preemptible = body["scheduling"]["preemptible"].as_bool().unwrap_or(false) || body["scheduling"]["provisioningModel"] == "SPOT";
+    let preemptible = body["scheduling"]["preemptible"].as_bool().unwrap_or(false)
+        || body["scheduling"]["provisioningModel"] == "SPOT";
     let scope = util::region_of(zone).to_string();
     let mut demand = quota::Usage::new();
     quota::add(&mut demand, &scope, "CPUS", machine.cpus as f64);
     quota::add(&mut demand, quota::GLOBAL, "CPUS_ALL_REGIONS", machine.cpus as f64);
     quota::add(&mut demand, &scope, "INSTANCES", 1.0);
     for accel in body["guestAccelerators"].as_array().cloned().unwrap_or_default() {
-        let type_url = reference(&project, "resource.guestAccelerators.acceleratorType", str_field(&accel, "acceleratorType"))?;
+        let type_url =
+            reference(&project, "resource.guestAccelerators.acceleratorType", str_field(&accel, "acceleratorType"))?;
         let accel_name = type_url.rsplit('/').next().unwrap_or_default().to_string();
         if !catalog::accelerator_exists(&accel_name) || !app.scenario().offers_accelerator(zone, &accel_name) {
             return Err(not_found(&format!("projects/{project}/zones/{zone}/acceleratorTypes/{accel_name}")));
         }
-        catalog::accelerator_fits(&machine, &accel_name).map_err(|e| invalid_field("resource.guestAccelerators", &accel_name, &e))?;
+        catalog::accelerator_fits(&machine, &accel_name)
+            .map_err(|e| invalid_field("resource.guestAccelerators", &accel_name, &e))?;
         if body["scheduling"]["onHostMaintenance"] != "TERMINATE" {
             return Err(invalid_field(
                 "resource.scheduling.onHostMaintenance",
@@ -490,9 +538,16 @@ fn prepare_instance(app: &App, world: &mut World, place: &Place, body: &mut Valu
         nic["network"] = json!(existing(world, &project, "resource.networkInterfaces.network", &network)?);
         let subnet_url = match nic.get("subnetwork").and_then(Value::as_str) {
             Some(s) => existing(world, &project, "resource.networkInterfaces.subnetwork", s)?,
-            None => format!("{BASE}projects/{project}/regions/{scope}/subnetworks/{}", network.rsplit('/').next().unwrap_or("default")),
+            None => format!(
+                "{BASE}projects/{project}/regions/{scope}/subnetworks/{}",
+                network.rsplit('/').next().unwrap_or("default")
+            ),
         };
-        let range = world.compute.get(&subnet_url).map(|s| str_field(s, "ipCidrRange").to_string()).unwrap_or_else(|| "10.128.0.0/20".into());
+        let range = world
+            .compute
+            .get(&subnet_url)
+            .map(|s| str_field(s, "ipCidrRange").to_string())
+            .unwrap_or_else(|| "10.128.0.0/20".into());
         nic["subnetwork"] = json!(subnet_url);
         world.compute.next_ip += 1;
         nic["networkIP"] = json!(host(&range, 2 + world.compute.next_ip % 4000));
@@ -522,7 +577,11 @@ fn prepare_instance(app: &App, world: &mut World, place: &Place, body: &mut Valu
     for disk in body["disks"].as_array().cloned().unwrap_or_default() {
         if let Some(image) = disk["initializeParams"]["sourceImage"].as_str() {
             check_image(world, &project, image)?;
-            let size = disk["initializeParams"]["diskSizeGb"].as_str().and_then(|s| s.parse().ok()).or(disk["initializeParams"]["diskSizeGb"].as_f64()).unwrap_or(10.0);
+            let size = disk["initializeParams"]["diskSizeGb"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .or(disk["initializeParams"]["diskSizeGb"].as_f64())
+                .unwrap_or(10.0);
             let disk_type = disk["initializeParams"]["diskType"].as_str().unwrap_or("pd-standard");
             let metric = if disk_type.ends_with("pd-standard") { "DISKS_TOTAL_GB" } else { "SSD_TOTAL_GB" };
             quota::add(&mut demand, &scope, metric, size);
@@ -558,7 +617,9 @@ pub fn after_insert(app: &App, world: &mut World, kind: &Kind, key: &str) {
     match kind.id {
         "globalForwardingRules" | "forwardingRules" => {
             let ip = str_field(&value, "IPAddress").to_string();
-            if let Some(addr) = world.compute.resources.values_mut().find(|r| r.kind == "Address" && r.value["address"] == json!(ip)) {
+            if let Some(addr) =
+                world.compute.resources.values_mut().find(|r| r.kind == "Address" && r.value["address"] == json!(ip))
+            {
                 addr.value["users"] = json!([self_link]);
                 addr.value["status"] = json!("IN_USE");
             }
@@ -571,7 +632,13 @@ pub fn after_insert(app: &App, world: &mut World, kind: &Kind, key: &str) {
                 let disk_name = if let Some(source) = disk["source"].as_str() {
                     source.rsplit('/').next().unwrap_or_default().to_string()
                 } else {
-                    let name = disk["deviceName"].as_str().map(str::to_string).unwrap_or_else(|| if i == 0 { str_field(&value, "name").to_string() } else { format!("{}-{i}", str_field(&value, "name")) });
+                    let name = disk["deviceName"].as_str().map(str::to_string).unwrap_or_else(|| {
+                        if i == 0 {
+                            str_field(&value, "name").to_string()
+                        } else {
+                            format!("{}-{i}", str_field(&value, "name"))
+                        }
+                    });
                     let disk_key = format!("projects/{project}/zones/{zone}/disks/{name}");
                     let params = &disk["initializeParams"];
                     let disk_value = json!({
@@ -640,7 +707,9 @@ pub fn used_by(world: &World, key: &str, res: &Res) -> Option<String> {
     let link = format!("{BASE}{key}");
     let project_prefix = format!("projects/{}/", key.split('/').nth(1).unwrap_or_default());
     let auto_network = res.kind == "Network";
-    for (other_key, other) in world.compute.resources.range(project_prefix.clone()..).take_while(|(k, _)| k.starts_with(&project_prefix)) {
+    for (other_key, other) in
+        world.compute.resources.range(project_prefix.clone()..).take_while(|(k, _)| k.starts_with(&project_prefix))
+    {
         if other_key == key || !other.visible || other.deleting {
             continue;
         }
@@ -740,7 +809,8 @@ pub fn usage(value: &Value, collection: &str, scope: &str, usage: &mut quota::Us
             quota::add(usage, scope, "CPUS", cpus);
             quota::add(usage, quota::GLOBAL, "CPUS_ALL_REGIONS", cpus);
             quota::add(usage, scope, "INSTANCES", 1.0);
-            let preemptible = value["scheduling"]["preemptible"].as_bool().unwrap_or(false) || value["scheduling"]["provisioningModel"] == "SPOT";
+            let preemptible = value["scheduling"]["preemptible"].as_bool().unwrap_or(false)
+                || value["scheduling"]["provisioningModel"] == "SPOT";
             for accel in value["guestAccelerators"].as_array().into_iter().flatten() {
                 let name = str_field(accel, "acceleratorType").rsplit('/').next().unwrap_or_default();
                 let count = accel["acceleratorCount"].as_u64().unwrap_or(1) as f64;
@@ -756,7 +826,8 @@ pub fn usage(value: &Value, collection: &str, scope: &str, usage: &mut quota::Us
         }
         "disks" => {
             let size = util::as_u64(&value["sizeGb"]).unwrap_or(0) as f64;
-            let metric = if str_field(value, "type").ends_with("pd-standard") { "DISKS_TOTAL_GB" } else { "SSD_TOTAL_GB" };
+            let metric =
+                if str_field(value, "type").ends_with("pd-standard") { "DISKS_TOTAL_GB" } else { "SSD_TOTAL_GB" };
             quota::add(usage, scope, metric, size);
         }
         "addresses" if value["addressType"] == "EXTERNAL" => {
@@ -831,6 +902,17 @@ pub fn image_from_family(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
         .ok_or_else(|| not_found(&format!("projects/{project}/global/images/family/{family}")))
 }
 
+/// A forwarding rule's `IPAddress`: an IP, or a reference to a reserved address.
+fn resolve_address(world: &World, project: &str, place: &Place, value: &str) -> ApiResult<String> {
+    if value.parse::<Ipv4Addr>().is_ok() {
+        return Ok(value.to_string());
+    }
+    let url = reference(project, "resource.IPAddress", value)?;
+    let relative = &url[BASE.len()..];
+    let _ = place;
+    world.compute.get(relative).map(|a| str_field(a, "address").to_string()).ok_or_else(|| not_found(relative))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -855,19 +937,4 @@ mod tests {
             format!("{BASE}projects/p/global/networks/n")
         );
     }
-}
-
-/// A forwarding rule's `IPAddress`: an IP, or a reference to a reserved address.
-fn resolve_address(world: &World, project: &str, place: &Place, value: &str) -> ApiResult<String> {
-    if value.parse::<Ipv4Addr>().is_ok() {
-        return Ok(value.to_string());
-    }
-    let url = reference(project, "resource.IPAddress", value)?;
-    let relative = &url[BASE.len()..];
-    let _ = place;
-    world
-        .compute
-        .get(relative)
-        .map(|a| str_field(a, "address").to_string())
-        .ok_or_else(|| not_found(relative))
 }

@@ -67,8 +67,22 @@ pub fn create(app: &Arc<App>, cluster: &str, request: &LoadBalancerRequest) -> L
     let tp_key = format!("projects/{project}/global/targetHttpProxies/{tp_name}");
     let fr_key = format!("projects/{project}/global/forwardingRules/{fr_name}");
     let default_service = backend_links.first().cloned().map(Value::String).unwrap_or(Value::Null);
-    put(app, &mut world, "UrlMap", &um_key, json!({ "name": um_name, "defaultService": default_service }), "compute#urlMap");
-    put(app, &mut world, "TargetHttpProxy", &tp_key, json!({ "name": tp_name, "urlMap": format!("{BASE}{um_key}") }), "compute#targetHttpProxy");
+    put(
+        app,
+        &mut world,
+        "UrlMap",
+        &um_key,
+        json!({ "name": um_name, "defaultService": default_service }),
+        "compute#urlMap",
+    );
+    put(
+        app,
+        &mut world,
+        "TargetHttpProxy",
+        &tp_key,
+        json!({ "name": tp_name, "urlMap": format!("{BASE}{um_key}") }),
+        "compute#targetHttpProxy",
+    );
     let static_address = request.static_ip_name.as_ref().and_then(|name| {
         let key = format!("projects/{project}/global/addresses/{name}");
         world.compute.get(&key).map(|a| (key, a["address"].as_str().unwrap_or_default().to_string()))

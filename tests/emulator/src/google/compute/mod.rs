@@ -108,25 +108,215 @@ pub struct Kind {
 }
 
 pub const KINDS: &[Kind] = &[
-    Kind { id: "networks", collection: "networks", scope: Scope::Global, kind: "Network", create_secs: 20.0, delete_secs: 20.0, extra: &["patch"], visible_while_creating: false, quota: Some("NETWORKS") },
-    Kind { id: "subnetworks", collection: "subnetworks", scope: Scope::Region, kind: "Subnetwork", create_secs: 15.0, delete_secs: 15.0, extra: &["patch"], visible_while_creating: false, quota: Some("SUBNETWORKS") },
-    Kind { id: "firewalls", collection: "firewalls", scope: Scope::Global, kind: "Firewall", create_secs: 10.0, delete_secs: 10.0, extra: &["patch", "update"], visible_while_creating: false, quota: Some("FIREWALLS") },
-    Kind { id: "globalAddresses", collection: "addresses", scope: Scope::Global, kind: "Address", create_secs: 10.0, delete_secs: 10.0, extra: &["setLabels"], visible_while_creating: true, quota: None },
-    Kind { id: "addresses", collection: "addresses", scope: Scope::Region, kind: "Address", create_secs: 10.0, delete_secs: 10.0, extra: &["setLabels"], visible_while_creating: true, quota: None },
-    Kind { id: "routers", collection: "routers", scope: Scope::Region, kind: "Router", create_secs: 20.0, delete_secs: 15.0, extra: &["patch", "update"], visible_while_creating: false, quota: Some("ROUTERS") },
-    Kind { id: "disks", collection: "disks", scope: Scope::Zone, kind: "Disk", create_secs: 10.0, delete_secs: 10.0, extra: &["setLabels"], visible_while_creating: true, quota: None },
-    Kind { id: "instances", collection: "instances", scope: Scope::Zone, kind: "Instance", create_secs: 30.0, delete_secs: 60.0, extra: &["setLabels", "start", "stop", "getSerialPortOutput"], visible_while_creating: true, quota: None },
-    Kind { id: "images", collection: "images", scope: Scope::Global, kind: "Image", create_secs: 60.0, delete_secs: 20.0, extra: &["patch", "setLabels", "getFromFamily"], visible_while_creating: true, quota: Some("IMAGES") },
-    Kind { id: "globalForwardingRules", collection: "forwardingRules", scope: Scope::Global, kind: "ForwardingRule", create_secs: 20.0, delete_secs: 20.0, extra: &["patch", "setLabels"], visible_while_creating: false, quota: Some("FORWARDING_RULES") },
-    Kind { id: "forwardingRules", collection: "forwardingRules", scope: Scope::Region, kind: "ForwardingRule", create_secs: 20.0, delete_secs: 20.0, extra: &["patch", "setLabels"], visible_while_creating: false, quota: None },
-    Kind { id: "backendServices", collection: "backendServices", scope: Scope::Global, kind: "BackendService", create_secs: 20.0, delete_secs: 20.0, extra: &["patch", "update"], visible_while_creating: false, quota: Some("BACKEND_SERVICES") },
-    Kind { id: "networkEndpointGroups", collection: "networkEndpointGroups", scope: Scope::Zone, kind: "NetworkEndpointGroup", create_secs: 10.0, delete_secs: 10.0, extra: &[], visible_while_creating: false, quota: None },
-    Kind { id: "globalNetworkEndpointGroups", collection: "networkEndpointGroups", scope: Scope::Global, kind: "NetworkEndpointGroup", create_secs: 10.0, delete_secs: 10.0, extra: &[], visible_while_creating: false, quota: None },
-    Kind { id: "healthChecks", collection: "healthChecks", scope: Scope::Global, kind: "HealthCheck", create_secs: 10.0, delete_secs: 10.0, extra: &["patch", "update"], visible_while_creating: false, quota: Some("HEALTH_CHECKS") },
-    Kind { id: "targetHttpProxies", collection: "targetHttpProxies", scope: Scope::Global, kind: "TargetHttpProxy", create_secs: 10.0, delete_secs: 10.0, extra: &["patch"], visible_while_creating: false, quota: Some("TARGET_HTTP_PROXIES") },
-    Kind { id: "targetHttpsProxies", collection: "targetHttpsProxies", scope: Scope::Global, kind: "TargetHttpsProxy", create_secs: 10.0, delete_secs: 10.0, extra: &["patch"], visible_while_creating: false, quota: Some("TARGET_HTTPS_PROXIES") },
-    Kind { id: "urlMaps", collection: "urlMaps", scope: Scope::Global, kind: "UrlMap", create_secs: 10.0, delete_secs: 10.0, extra: &["patch", "update"], visible_while_creating: false, quota: Some("URL_MAPS") },
-    Kind { id: "sslCertificates", collection: "sslCertificates", scope: Scope::Global, kind: "SslCertificate", create_secs: 10.0, delete_secs: 10.0, extra: &[], visible_while_creating: false, quota: Some("SSL_CERTIFICATES") },
+    Kind {
+        id: "networks",
+        collection: "networks",
+        scope: Scope::Global,
+        kind: "Network",
+        create_secs: 20.0,
+        delete_secs: 20.0,
+        extra: &["patch"],
+        visible_while_creating: false,
+        quota: Some("NETWORKS"),
+    },
+    Kind {
+        id: "subnetworks",
+        collection: "subnetworks",
+        scope: Scope::Region,
+        kind: "Subnetwork",
+        create_secs: 15.0,
+        delete_secs: 15.0,
+        extra: &["patch"],
+        visible_while_creating: false,
+        quota: Some("SUBNETWORKS"),
+    },
+    Kind {
+        id: "firewalls",
+        collection: "firewalls",
+        scope: Scope::Global,
+        kind: "Firewall",
+        create_secs: 10.0,
+        delete_secs: 10.0,
+        extra: &["patch", "update"],
+        visible_while_creating: false,
+        quota: Some("FIREWALLS"),
+    },
+    Kind {
+        id: "globalAddresses",
+        collection: "addresses",
+        scope: Scope::Global,
+        kind: "Address",
+        create_secs: 10.0,
+        delete_secs: 10.0,
+        extra: &["setLabels"],
+        visible_while_creating: true,
+        quota: None,
+    },
+    Kind {
+        id: "addresses",
+        collection: "addresses",
+        scope: Scope::Region,
+        kind: "Address",
+        create_secs: 10.0,
+        delete_secs: 10.0,
+        extra: &["setLabels"],
+        visible_while_creating: true,
+        quota: None,
+    },
+    Kind {
+        id: "routers",
+        collection: "routers",
+        scope: Scope::Region,
+        kind: "Router",
+        create_secs: 20.0,
+        delete_secs: 15.0,
+        extra: &["patch", "update"],
+        visible_while_creating: false,
+        quota: Some("ROUTERS"),
+    },
+    Kind {
+        id: "disks",
+        collection: "disks",
+        scope: Scope::Zone,
+        kind: "Disk",
+        create_secs: 10.0,
+        delete_secs: 10.0,
+        extra: &["setLabels"],
+        visible_while_creating: true,
+        quota: None,
+    },
+    Kind {
+        id: "instances",
+        collection: "instances",
+        scope: Scope::Zone,
+        kind: "Instance",
+        create_secs: 30.0,
+        delete_secs: 60.0,
+        extra: &["setLabels", "start", "stop", "getSerialPortOutput"],
+        visible_while_creating: true,
+        quota: None,
+    },
+    Kind {
+        id: "images",
+        collection: "images",
+        scope: Scope::Global,
+        kind: "Image",
+        create_secs: 60.0,
+        delete_secs: 20.0,
+        extra: &["patch", "setLabels", "getFromFamily"],
+        visible_while_creating: true,
+        quota: Some("IMAGES"),
+    },
+    Kind {
+        id: "globalForwardingRules",
+        collection: "forwardingRules",
+        scope: Scope::Global,
+        kind: "ForwardingRule",
+        create_secs: 20.0,
+        delete_secs: 20.0,
+        extra: &["patch", "setLabels"],
+        visible_while_creating: false,
+        quota: Some("FORWARDING_RULES"),
+    },
+    Kind {
+        id: "forwardingRules",
+        collection: "forwardingRules",
+        scope: Scope::Region,
+        kind: "ForwardingRule",
+        create_secs: 20.0,
+        delete_secs: 20.0,
+        extra: &["patch", "setLabels"],
+        visible_while_creating: false,
+        quota: None,
+    },
+    Kind {
+        id: "backendServices",
+        collection: "backendServices",
+        scope: Scope::Global,
+        kind: "BackendService",
+        create_secs: 20.0,
+        delete_secs: 20.0,
+        extra: &["patch", "update"],
+        visible_while_creating: false,
+        quota: Some("BACKEND_SERVICES"),
+    },
+    Kind {
+        id: "networkEndpointGroups",
+        collection: "networkEndpointGroups",
+        scope: Scope::Zone,
+        kind: "NetworkEndpointGroup",
+        create_secs: 10.0,
+        delete_secs: 10.0,
+        extra: &[],
+        visible_while_creating: false,
+        quota: None,
+    },
+    Kind {
+        id: "globalNetworkEndpointGroups",
+        collection: "networkEndpointGroups",
+        scope: Scope::Global,
+        kind: "NetworkEndpointGroup",
+        create_secs: 10.0,
+        delete_secs: 10.0,
+        extra: &[],
+        visible_while_creating: false,
+        quota: None,
+    },
+    Kind {
+        id: "healthChecks",
+        collection: "healthChecks",
+        scope: Scope::Global,
+        kind: "HealthCheck",
+        create_secs: 10.0,
+        delete_secs: 10.0,
+        extra: &["patch", "update"],
+        visible_while_creating: false,
+        quota: Some("HEALTH_CHECKS"),
+    },
+    Kind {
+        id: "targetHttpProxies",
+        collection: "targetHttpProxies",
+        scope: Scope::Global,
+        kind: "TargetHttpProxy",
+        create_secs: 10.0,
+        delete_secs: 10.0,
+        extra: &["patch"],
+        visible_while_creating: false,
+        quota: Some("TARGET_HTTP_PROXIES"),
+    },
+    Kind {
+        id: "targetHttpsProxies",
+        collection: "targetHttpsProxies",
+        scope: Scope::Global,
+        kind: "TargetHttpsProxy",
+        create_secs: 10.0,
+        delete_secs: 10.0,
+        extra: &["patch"],
+        visible_while_creating: false,
+        quota: Some("TARGET_HTTPS_PROXIES"),
+    },
+    Kind {
+        id: "urlMaps",
+        collection: "urlMaps",
+        scope: Scope::Global,
+        kind: "UrlMap",
+        create_secs: 10.0,
+        delete_secs: 10.0,
+        extra: &["patch", "update"],
+        visible_while_creating: false,
+        quota: Some("URL_MAPS"),
+    },
+    Kind {
+        id: "sslCertificates",
+        collection: "sslCertificates",
+        scope: Scope::Global,
+        kind: "SslCertificate",
+        create_secs: 10.0,
+        delete_secs: 10.0,
+        extra: &[],
+        visible_while_creating: false,
+        quota: Some("SSL_CERTIFICATES"),
+    },
 ];
 
 pub fn kind_by_id(id: &str) -> Option<&'static Kind> {
@@ -203,12 +393,7 @@ impl State {
         if !self.seeded.insert(project.to_string()) {
             return;
         }
-        if app
-            .scenario()
-            .org_policies
-            .get("compute.skipDefaultNetworkCreation")
-            .is_some_and(|v| v == "deny")
-        {
+        if app.scenario().org_policies.get("compute.skipDefaultNetworkCreation").is_some_and(|v| v == "deny") {
             return;
         }
         let network = kinds::network_json(app, project, "default", true, "Default network for the project");
@@ -217,7 +402,12 @@ impl State {
         kinds::auto_subnets(app, self, project, "default", &network_link);
         for (name, allowed, ranges, priority) in [
             ("default-allow-icmp", json!([{ "IPProtocol": "icmp" }]), json!(["0.0.0.0/0"]), 65534),
-            ("default-allow-internal", json!([{ "IPProtocol": "tcp", "ports": ["0-65535"] }, { "IPProtocol": "udp", "ports": ["0-65535"] }, { "IPProtocol": "icmp" }]), json!(["10.128.0.0/9"]), 65534),
+            (
+                "default-allow-internal",
+                json!([{ "IPProtocol": "tcp", "ports": ["0-65535"] }, { "IPProtocol": "udp", "ports": ["0-65535"] }, { "IPProtocol": "icmp" }]),
+                json!(["10.128.0.0/9"]),
+                65534,
+            ),
             ("default-allow-rdp", json!([{ "IPProtocol": "tcp", "ports": ["3389"] }]), json!(["0.0.0.0/0"]), 65534),
             ("default-allow-ssh", json!([{ "IPProtocol": "tcp", "ports": ["22"] }]), json!(["0.0.0.0/0"]), 65534),
         ] {
@@ -267,14 +457,54 @@ pub fn routes() -> Vec<Route> {
         route(Method::GET, "compute/v1/projects/{project}/regions/{region}", "compute.regions.get", info::region),
         route(Method::GET, "compute/v1/projects/{project}/zones", "compute.zones.list", info::zones),
         route(Method::GET, "compute/v1/projects/{project}/zones/{zone}", "compute.zones.get", info::zone),
-        route(Method::GET, "compute/v1/projects/{project}/zones/{zone}/machineTypes", "compute.machineTypes.list", info::machine_types),
-        route(Method::GET, "compute/v1/projects/{project}/zones/{zone}/machineTypes/{machineType}", "compute.machineTypes.get", info::machine_type),
-        route(Method::GET, "compute/v1/projects/{project}/zones/{zone}/acceleratorTypes", "compute.acceleratorTypes.list", info::accelerator_types),
-        route(Method::GET, "compute/v1/projects/{project}/zones/{zone}/acceleratorTypes/{acceleratorType}", "compute.acceleratorTypes.get", info::accelerator_type),
-        route(Method::GET, "compute/v1/projects/{project}/global/images/family/{family}", "compute.images.getFromFamily", kinds::image_from_family),
-        route(Method::GET, "compute/v1/projects/{project}/zones/{zone}/instances/{name}/serialPort", "compute.instances.getSerialPortOutput", kinds::serial_port),
-        route(Method::POST, "compute/v1/projects/{project}/zones/{zone}/instances/{name}/start", "compute.instances.start", kinds::start_instance),
-        route(Method::POST, "compute/v1/projects/{project}/zones/{zone}/instances/{name}/stop", "compute.instances.stop", kinds::stop_instance),
+        route(
+            Method::GET,
+            "compute/v1/projects/{project}/zones/{zone}/machineTypes",
+            "compute.machineTypes.list",
+            info::machine_types,
+        ),
+        route(
+            Method::GET,
+            "compute/v1/projects/{project}/zones/{zone}/machineTypes/{machineType}",
+            "compute.machineTypes.get",
+            info::machine_type,
+        ),
+        route(
+            Method::GET,
+            "compute/v1/projects/{project}/zones/{zone}/acceleratorTypes",
+            "compute.acceleratorTypes.list",
+            info::accelerator_types,
+        ),
+        route(
+            Method::GET,
+            "compute/v1/projects/{project}/zones/{zone}/acceleratorTypes/{acceleratorType}",
+            "compute.acceleratorTypes.get",
+            info::accelerator_type,
+        ),
+        route(
+            Method::GET,
+            "compute/v1/projects/{project}/global/images/family/{family}",
+            "compute.images.getFromFamily",
+            kinds::image_from_family,
+        ),
+        route(
+            Method::GET,
+            "compute/v1/projects/{project}/zones/{zone}/instances/{name}/serialPort",
+            "compute.instances.getSerialPortOutput",
+            kinds::serial_port,
+        ),
+        route(
+            Method::POST,
+            "compute/v1/projects/{project}/zones/{zone}/instances/{name}/start",
+            "compute.instances.start",
+            kinds::start_instance,
+        ),
+        route(
+            Method::POST,
+            "compute/v1/projects/{project}/zones/{zone}/instances/{name}/stop",
+            "compute.instances.stop",
+            kinds::stop_instance,
+        ),
     ];
     for (scope, prefix, id) in [
         ("global", "compute/v1/projects/{project}/global/operations", "globalOperations"),
@@ -286,7 +516,12 @@ pub fn routes() -> Vec<Route> {
         routes.push(route(Method::GET, leak(prefix.to_string()), leak(format!("compute.{id}.list")), ops::list));
         routes.push(route(Method::GET, item, leak(format!("compute.{id}.get")), ops::get));
         routes.push(route(Method::DELETE, item, leak(format!("compute.{id}.delete")), ops::delete));
-        routes.push(route_async(Method::POST, leak(format!("{prefix}/{{operation}}/wait")), leak(format!("compute.{id}.wait")), ops::wait));
+        routes.push(route_async(
+            Method::POST,
+            leak(format!("{prefix}/{{operation}}/wait")),
+            leak(format!("compute.{id}.wait")),
+            ops::wait,
+        ));
     }
     for kind in KINDS {
         let scope = match kind.scope {
@@ -305,7 +540,9 @@ pub fn routes() -> Vec<Route> {
             match *extra {
                 "patch" => routes.push(route(Method::PATCH, item, id("patch"), patch)),
                 "update" => routes.push(route(Method::PUT, item, id("update"), update)),
-                "setLabels" => routes.push(route(Method::POST, leak(format!("{item}/setLabels")), id("setLabels"), set_labels)),
+                "setLabels" => {
+                    routes.push(route(Method::POST, leak(format!("{item}/setLabels")), id("setLabels"), set_labels))
+                }
                 _ => {}
             }
         }
@@ -421,7 +658,14 @@ fn insert(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     let op = ops::start(app, &mut world, &place, "insert", &body);
     world.compute.resources.insert(
         key.clone(),
-        Res { kind: kind.kind, value: body, visible: kind.visible_while_creating, ready: false, deleting: false, auto: false },
+        Res {
+            kind: kind.kind,
+            value: body,
+            visible: kind.visible_while_creating,
+            ready: false,
+            deleting: false,
+            auto: false,
+        },
     );
     kinds::after_insert(app, &mut world, kind, &key);
     let delay = app.latency(call.id, kind.create_secs);
@@ -471,16 +715,17 @@ fn delete(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
 
 /// PATCH: JSON merge patch (RFC 7396), applied when the operation finishes.
 fn patch(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
-    modify(app, call, "patch", |current, body| merge_patch(current, body))
+    modify(app, call, "patch", merge_patch)
 }
 
 /// PUT: the body replaces the resource (output-only fields kept).
 fn update(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     modify(app, call, "update", |current, body| {
-        let keep: Map<String, Value> = ["kind", "id", "creationTimestamp", "selfLink", "region", "zone", "status", "address"]
-            .iter()
-            .filter_map(|k| current.get(*k).map(|v| (k.to_string(), v.clone())))
-            .collect();
+        let keep: Map<String, Value> =
+            ["kind", "id", "creationTimestamp", "selfLink", "region", "zone", "status", "address"]
+                .iter()
+                .filter_map(|k| current.get(*k).map(|v| (k.to_string(), v.clone())))
+                .collect();
         *current = body.clone();
         for (k, v) in keep {
             current[k] = v;
@@ -501,10 +746,12 @@ fn modify(app: &Arc<App>, call: &Call, op_type: &str, apply: fn(&mut Value, &Val
         Some(res) => res.value.clone(),
         None => return Err(not_found(&key)),
     };
-    if let (Some(sent), Some(have)) = (call.body.get("fingerprint").and_then(Value::as_str), current.get("fingerprint").and_then(Value::as_str))
+    if let (Some(sent), Some(have)) =
+        (call.body.get("fingerprint").and_then(Value::as_str), current.get("fingerprint").and_then(Value::as_str))
         && sent != have
     {
-        return Err(ApiError::new(412, "Supplied fingerprint does not match current fingerprint.").with_reason("conditionNotMet"));
+        return Err(ApiError::new(412, "Supplied fingerprint does not match current fingerprint.")
+            .with_reason("conditionNotMet"));
     }
     let mut updated = current.clone();
     apply(&mut updated, &call.body);
@@ -536,7 +783,8 @@ fn set_labels(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     if let Some(sent) = call.body.get("labelFingerprint").and_then(Value::as_str)
         && sent != have
     {
-        return Err(ApiError::new(412, "Labels fingerprint either invalid or resource labels have changed").with_reason("conditionNotMet"));
+        return Err(ApiError::new(412, "Labels fingerprint either invalid or resource labels have changed")
+            .with_reason("conditionNotMet"));
     }
     res.value["labels"] = call.body.get("labels").cloned().unwrap_or_else(|| json!({}));
     res.value["labelFingerprint"] = json!(util::etag(app.next()));
@@ -583,10 +831,14 @@ pub fn usage(world: &World, project: &str, usage: &mut quota::Usage) {
         let (scope, collection) = match parts.get(2) {
             Some(&"global") => (quota::GLOBAL.to_string(), parts.get(3).copied().unwrap_or_default()),
             Some(&"regions") => (parts.get(3).unwrap_or(&"").to_string(), parts.get(4).copied().unwrap_or_default()),
-            Some(&"zones") => (util::region_of(parts.get(3).unwrap_or(&"")).to_string(), parts.get(4).copied().unwrap_or_default()),
+            Some(&"zones") => {
+                (util::region_of(parts.get(3).unwrap_or(&"")).to_string(), parts.get(4).copied().unwrap_or_default())
+            }
             _ => continue,
         };
-        let global_kind = KINDS.iter().find(|k| k.collection == collection && (k.scope == Scope::Global || k.id == "subnetworks" || k.id == "routers"));
+        let global_kind = KINDS.iter().find(|k| {
+            k.collection == collection && (k.scope == Scope::Global || k.id == "subnetworks" || k.id == "routers")
+        });
         if let Some(metric) = global_kind.and_then(|k| k.quota) {
             quota::add(usage, quota::GLOBAL, metric, 1.0);
         }
@@ -604,7 +856,8 @@ impl Filter {
         static TERM: OnceLock<regex::Regex> = OnceLock::new();
         // The pattern is a constant; it compiles.
         let term = TERM.get_or_init(|| {
-            regex::Regex::new(r#"([A-Za-z][\w.\-]*)\s*(!=|=|:|\bne\b|\beq\b)\s*"?([^")\s]*)"?"#).expect("valid filter regex")
+            regex::Regex::new(r#"([A-Za-z][\w.\-]*)\s*(!=|=|:|\bne\b|\beq\b)\s*"?([^")\s]*)"?"#)
+                .expect("valid filter regex")
         });
         let terms = term
             .captures_iter(text)

@@ -36,7 +36,9 @@ pub fn start(app: &App, world: &mut World, place: &Place, op_type: &str, target:
         "selfLink": format!("{BASE}{key}"),
     });
     match place {
-        Place::Region { region, .. } => op["region"] = json!(format!("{BASE}projects/{}/regions/{region}", place.project())),
+        Place::Region { region, .. } => {
+            op["region"] = json!(format!("{BASE}projects/{}/regions/{region}", place.project()))
+        }
         Place::Zone { zone, .. } => op["zone"] = json!(format!("{BASE}projects/{}/zones/{zone}", place.project())),
         Place::Global { .. } => {}
     }
@@ -46,11 +48,7 @@ pub fn start(app: &App, world: &mut World, place: &Place, op_type: &str, target:
 
 /// Marks an operation DONE, successful or with Google's error fields.
 pub fn finish(world: &mut World, op: &Value, result: Result<(), ApiError>) {
-    let Some(key) = op
-        .get("selfLink")
-        .and_then(Value::as_str)
-        .and_then(|s| s.strip_prefix(BASE))
-    else {
+    let Some(key) = op.get("selfLink").and_then(Value::as_str).and_then(|s| s.strip_prefix(BASE)) else {
         return;
     };
     let Some(op) = world.compute.ops.get_mut(key) else {

@@ -56,11 +56,7 @@ pub fn limit(scenario: &Scenario, scope: &str, metric: &str) -> f64 {
         return *v;
     }
     let defaults = if scope == GLOBAL { GLOBAL_DEFAULTS } else { REGION_DEFAULTS };
-    defaults
-        .iter()
-        .find(|(m, _)| *m == metric)
-        .map(|(_, v)| *v)
-        .unwrap_or(if scope == GLOBAL { 1000.0 } else { 500.0 })
+    defaults.iter().find(|(m, _)| *m == metric).map(|(_, v)| *v).unwrap_or(if scope == GLOBAL { 1000.0 } else { 500.0 })
 }
 
 /// Every metric shown for a scope: the defaults plus whatever the scenario names.
@@ -94,10 +90,7 @@ pub fn quotas_json(scenario: &Scenario, usage: &Usage, scope: &str) -> Value {
     let items: Vec<Value> = metrics(scenario, scope)
         .into_iter()
         .map(|metric| {
-            let used = usage
-                .get(&(scope.to_string(), metric.clone()))
-                .copied()
-                .unwrap_or_default();
+            let used = usage.get(&(scope.to_string(), metric.clone())).copied().unwrap_or_default();
             json!({ "metric": metric, "limit": limit(scenario, scope, &metric), "usage": used })
         })
         .collect();
@@ -117,17 +110,10 @@ pub struct Shortfall {
 impl Shortfall {
     /// Compute's wording: `Quota 'CPUS' exceeded. Limit: 24.0 in region us-central1.`
     pub fn compute_error(&self) -> ApiError {
-        let place = if self.scope == GLOBAL {
-            "globally".to_string()
-        } else {
-            format!("in region {}", self.scope)
-        };
-        ApiError::permission_denied(format!(
-            "Quota '{}' exceeded. Limit: {:.1} {place}.",
-            self.metric, self.limit
-        ))
-        .with_reason("quotaExceeded")
-        .with_info("QUOTA_EXCEEDED", "compute.googleapis.com", self.metadata())
+        let place = if self.scope == GLOBAL { "globally".to_string() } else { format!("in region {}", self.scope) };
+        ApiError::permission_denied(format!("Quota '{}' exceeded. Limit: {:.1} {place}.", self.metric, self.limit))
+            .with_reason("quotaExceeded")
+            .with_info("QUOTA_EXCEEDED", "compute.googleapis.com", self.metadata())
     }
 
     /// GKE's wording (it checks regional and project quota when the request arrives).
