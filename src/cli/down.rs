@@ -1,17 +1,20 @@
-//! `sdctl down [STEP...]`: delete in reverse dependency order, waiting for each deletion.
+//! `sdctl down [STEP...]`: delete in reverse dependency order, waiting for each deletion, then
+//! (for a full teardown) sweep for anything left and report it.
 
 use std::io::IsTerminal;
-use std::sync::Arc;
 
 use super::{DownArgs, Invocation};
+use crate::config::Storage;
 use crate::exit::{Exit, ExitCode};
-use crate::plan::{self, Event};
-use crate::steps::{self, Env, RunOptions};
+use crate::gcp::storage::StorageClient;
+use crate::plan::{self, Event, StepCx, StepId};
+use crate::steps::{self, Env, RunOptions, sweep};
+use crate::ui::Paint;
 
 pub async fn run(inv: &Invocation, args: DownArgs) -> anyhow::Result<ExitCode> {
     let config = inv.load_config()?;
     let options = RunOptions { keep_data: args.keep_data, ..RunOptions::default() };
-    let env = Arc::new(Env::new(config, options));
+    let env = inv.env(config, options)?;
     let graph = steps::graph(&env.config)?;
     let ids = graph.parse_ids(&args.steps)?;
     let selected = graph.select_with_dependants(&ids);
@@ -21,21 +24,55 @@ pub async fn run(inv: &Invocation, args: DownArgs) -> anyhow::Result<ExitCode> {
         .filter(|n| selected.contains(n))
         .map(|n| graph.step(n).describe(&env))
         .collect();
-    confirm(inv, &env, &doomed, args.keep_data)?;
+    confirm(inv, &env, &doomed, args.keep_data).await?;
     inv.watch_ctrl_c();
     let reporter = inv.ui.reporter();
     let shared = inv.shared(reporter.clone());
     let report = plan::down(&graph, &env, &shared, &selected, inv.limits()).await;
-    reporter.emit(Event::Summary {
-        ok: report.ok(),
-        outputs: Default::default(),
-        left: report.left().iter().map(|s| s.to_string()).collect(),
-    });
-    Ok(super::up::finish(inv, &report, "down"))
+    // A partial teardown leaves the rest on purpose: only a full one is swept.
+    let leftovers = if ids.is_empty() && !report.interrupted {
+        let cx = StepCx::new(env.clone(), StepId("sweep"), shared.clone());
+        match sweep::leftovers(&cx).await {
+            Ok(found) => Some(found),
+            Err(e) => {
+                reporter.emit(Event::Warning { step: None, message: format!("could not check for leftovers: {e:#}") });
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let leftovers = leftovers.unwrap_or_default();
+    let leaked: Vec<&sweep::Leftover> = leftovers.iter().filter(|l| l.billable && !l.kept).collect();
+    let mut left: Vec<String> = report.left().iter().map(|s| s.to_string()).collect();
+    left.extend(leftovers.iter().map(|l| l.to_string()));
+    reporter.emit(Event::Summary { ok: report.ok() && leaked.is_empty(), outputs: Default::default(), left });
+    if !report.ok() {
+        return Ok(super::up::finish(inv, &report, "down"));
+    }
+    if !leftovers.is_empty() && !inv.ui.json() {
+        inv.ui.err(&inv.ui.paint("Still there:", Paint::Bold));
+        for l in &leftovers {
+            inv.ui.err(&format!("  {l}"));
+        }
+    }
+    if !leaked.is_empty() {
+        inv.ui.err(&format!(
+            "{} billable resource(s) remain (listed above): run `sdctl down` again, or delete them in the console",
+            leaked.len()
+        ));
+        return Ok(ExitCode::Leftovers);
+    }
+    Ok(ExitCode::Ok)
 }
 
 /// Says what will be destroyed and asks, unless `-y`. Without a terminal and `-y`: exit 2.
-fn confirm(inv: &Invocation, env: &Env, doomed: &[String], keep_data: bool) -> anyhow::Result<()> {
+async fn confirm(
+    inv: &Invocation,
+    env: &std::sync::Arc<Env>,
+    doomed: &[String],
+    keep_data: bool,
+) -> anyhow::Result<()> {
     if inv.global.yes {
         return Ok(());
     }
@@ -50,7 +87,17 @@ fn confirm(inv: &Invocation, env: &Env, doomed: &[String], keep_data: bool) -> a
         text.push_str(&format!("  - {d}\n"));
     }
     if !keep_data {
-        text.push_str("Models and user outputs on the shared storage are destroyed (keep them with --keep-data).\n");
+        let data = match &env.config.storage {
+            Storage::Filestore(f) => format!("everything on Filestore share {} (models and user outputs)", f.share),
+            Storage::Gcs(g) => {
+                let bucket = steps::bucket_name(&env.names, g);
+                match StorageClient::new(&env.gcp).list_objects(&bucket, "").await {
+                    Ok(objects) => format!("{} object(s) in gs://{bucket} (models and user outputs)", objects.len()),
+                    Err(_) => format!("the objects in gs://{bucket} (models and user outputs)"),
+                }
+            }
+        };
+        text.push_str(&format!("Data destroyed: {data}. Keep it with --keep-data.\n"));
     }
     inv.ui.err(text.trim_end());
     let yes = dialoguer::Confirm::new().with_prompt("Delete?").default(false).interact().unwrap_or(false);

@@ -8,7 +8,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::GlobalArgs;
 use crate::config::{self, Config, Overrides, Sourced};
+use crate::exit::Exit;
+use crate::gcp::Endpoints;
 use crate::plan::{ClusterLocks, Limits, Reporter, RunShared, TimeScale};
+use crate::steps::{Env, RunOptions};
 use crate::ui::Ui;
 
 pub struct Invocation {
@@ -56,6 +59,17 @@ impl Invocation {
             region: sourced(&self.global.region, "--region", "SDCTL_REGION"),
             zones: sourced(&self.global.zones, "--zones", "SDCTL_ZONES"),
         }
+    }
+
+    /// Where each Google API lives (`--api-endpoint`, `SDCTL_ENDPOINT_<SERVICE>`).
+    pub fn endpoints(&self) -> anyhow::Result<Endpoints> {
+        Endpoints::resolve(self.global.api_endpoint.as_deref(), |var| std::env::var(var).ok())
+            .map_err(|e| Exit::usage(format!("{e}; use e.g. http://127.0.0.1:8480")).into())
+    }
+
+    /// The shared environment of a run's steps.
+    pub fn env(&self, config: Config, options: RunOptions) -> anyhow::Result<Arc<Env>> {
+        Ok(Arc::new(Env::new(config, options, self.endpoints()?)))
     }
 
     /// Loads and validates `-c FILE` with the command-line overrides.

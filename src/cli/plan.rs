@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::{Invocation, PlanArgs};
 use crate::exit::ExitCode;
 use crate::plan::{self, Action, Collector, Event};
-use crate::steps::{self, Env, RunOptions};
+use crate::steps::{self, RunOptions};
 use crate::ui;
 
 pub async fn run(inv: &Invocation, args: PlanArgs) -> anyhow::Result<ExitCode> {
@@ -16,7 +16,7 @@ pub async fn run(inv: &Invocation, args: PlanArgs) -> anyhow::Result<ExitCode> {
         driver_manifest: args.manifests.driver_manifest,
         ..RunOptions::default()
     };
-    let env = Arc::new(Env::new(config, options));
+    let env = inv.env(config, options)?;
     let graph = steps::graph(&env.config)?;
     let shared = inv.shared(Arc::new(Collector::default()));
     let selected = graph.select_with_dependencies(&[]);

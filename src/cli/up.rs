@@ -1,11 +1,9 @@
 //! `sdctl up [STEP...]`: plan, then create or update, concurrently along the graph.
 
-use std::sync::Arc;
-
 use super::{Invocation, UpArgs};
 use crate::exit::ExitCode;
 use crate::plan::{self, Event, RunReport};
-use crate::steps::{self, Env, RunOptions};
+use crate::steps::{self, RunOptions};
 
 pub async fn run(inv: &Invocation, args: UpArgs) -> anyhow::Result<ExitCode> {
     let config = inv.load_config()?;
@@ -16,7 +14,7 @@ pub async fn run(inv: &Invocation, args: UpArgs) -> anyhow::Result<ExitCode> {
         wait_for_certificate: args.wait_for_certificate,
         ..RunOptions::default()
     };
-    let env = Arc::new(Env::new(config, options));
+    let env = inv.env(config, options)?;
     let graph = steps::graph(&env.config)?;
     let ids = graph.parse_ids(&args.steps)?;
     inv.watch_ctrl_c();

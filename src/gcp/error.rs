@@ -173,7 +173,8 @@ impl ApiError {
     /// Transient: worth retrying with backoff.
     pub fn is_transient(&self) -> bool {
         match self.kind {
-            ErrorKind::Unavailable | ErrorKind::RateLimited | ErrorKind::Aborted => true,
+            // Aborted (a stale etag) is not retried as is: the caller must read again first.
+            ErrorKind::Unavailable | ErrorKind::RateLimited => true,
             // GKE allows one mutating operation per cluster: "operation in progress" clears up.
             ErrorKind::FailedPrecondition => {
                 let m = self.message.to_ascii_lowercase();

@@ -4,7 +4,9 @@
 mod auth;
 pub mod endpoints;
 pub mod error;
+pub mod ops;
 pub mod retry;
+pub mod storage;
 pub mod wait;
 
 use google_cloud_gax::client_builder::ClientBuilder;

@@ -36,24 +36,43 @@ impl RetryPolicy {
     };
 }
 
+/// Errors the retry loop understands: the SDK's, and sdctl's own REST calls'.
+pub trait Classify {
+    fn classify(self, action: &str) -> ApiError;
+}
+
+impl Classify for SdkError {
+    fn classify(self, action: &str) -> ApiError {
+        ApiError::from_sdk(action, &self)
+    }
+}
+
+impl Classify for ApiError {
+    fn classify(self, _action: &str) -> ApiError {
+        self
+    }
+}
+
 /// Runs `call` until it succeeds, fails permanently, or the retry budget is spent.
-pub async fn call<E, T, F, Fut>(cx: &StepCx<E>, action: &str, call: F) -> anyhow::Result<T>
+pub async fn call<E, T, X, F, Fut>(cx: &StepCx<E>, action: &str, call: F) -> anyhow::Result<T>
 where
+    X: Classify,
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, SdkError>>,
+    Fut: Future<Output = Result<T, X>>,
 {
     call_with(cx, action, RetryPolicy::DEFAULT, call).await
 }
 
-pub async fn call_with<E, T, F, Fut>(
+pub async fn call_with<E, T, X, F, Fut>(
     cx: &StepCx<E>,
     action: &str,
     policy: RetryPolicy,
     mut call: F,
 ) -> anyhow::Result<T>
 where
+    X: Classify,
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, SdkError>>,
+    Fut: Future<Output = Result<T, X>>,
 {
     let started = Instant::now();
     let budget = cx.scaled(policy.budget);
@@ -64,7 +83,7 @@ where
         }
         let error = match call().await {
             Ok(value) => return Ok(value),
-            Err(e) => ApiError::from_sdk(action, &e),
+            Err(e) => e.classify(action),
         };
         if !error.is_transient() || started.elapsed() >= budget {
             return Err(error.into());

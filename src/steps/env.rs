@@ -1,24 +1,68 @@
-//! What every step shares: the resolved config, the derived names, run options, and the
-//! outputs steps publish for their dependants and the closing summary.
+//! What every step shares: the resolved config, the derived names, the Google clients, run
+//! options, and the outputs steps publish for their dependants and the closing summary.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Mutex;
 
+use tokio::sync::OnceCell;
+
 use crate::config::Config;
+use crate::gcp::{Endpoints, Gcp, retry};
 use crate::names::Names;
+use crate::plan::StepCx;
 
 pub struct Env {
     pub config: Config,
     pub names: Names,
     pub options: RunOptions,
     pub outputs: Outputs,
+    pub gcp: Gcp,
+    project_number: OnceCell<String>,
 }
 
 impl Env {
-    pub fn new(config: Config, options: RunOptions) -> Self {
+    pub fn new(config: Config, options: RunOptions, endpoints: Endpoints) -> Self {
         let names = Names::new(&config);
-        Self { config, names, options, outputs: Outputs::default() }
+        Self {
+            config,
+            names,
+            options,
+            outputs: Outputs::default(),
+            gcp: Gcp::new(endpoints),
+            project_number: OnceCell::new(),
+        }
+    }
+
+    pub fn project(&self) -> &str {
+        &self.config.project
+    }
+
+    /// Labels for every Google resource that takes them (user labels + `sdctl-env`).
+    pub fn labels(&self) -> HashMap<String, String> {
+        self.config.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+
+    /// Whether a resource's labels mark it as this environment's.
+    pub fn owns(&self, labels: &HashMap<String, String>) -> bool {
+        labels.get(crate::names::LABEL_ENV).map(String::as_str) == Some(self.names.env())
+    }
+
+    /// The project number (IAM principals and IAP audiences need it), read once.
+    pub async fn project_number(&self, cx: &StepCx<Env>) -> anyhow::Result<String> {
+        self.project_number
+            .get_or_try_init(|| async {
+                let client = self.gcp.projects().await?;
+                let name = format!("projects/{}", self.config.project);
+                let project = retry::call(cx, &format!("read project {}", self.config.project), || {
+                    client.get_project().set_name(&name).send()
+                })
+                .await?;
+                // `name` is `projects/NUMBER`.
+                Ok(project.name.trim_start_matches("projects/").to_string())
+            })
+            .await
+            .cloned()
     }
 }
 
@@ -54,7 +98,8 @@ impl Outputs {
 
     /// The summary's `outputs` (design.md: url, staticIp, dnsRecord, redisHost, ...).
     pub fn public(&self) -> BTreeMap<String, String> {
-        const PUBLIC: [&str; 6] = ["url", "staticIp", "dnsRecord", "redisHost", "filestoreIp", "bucket"];
+        const PUBLIC: [&str; 8] =
+            ["url", "staticIp", "dnsRecord", "redisHost", "filestore", "bucket", "cluster", "registry"];
         self.0
             .lock()
             .map(|m| m.iter().filter(|(k, _)| PUBLIC.contains(k)).map(|(k, v)| (k.to_string(), v.clone())).collect())

@@ -3,12 +3,24 @@
 //! Step ids are a contract (design.md). Which steps exist depends on the config: `drivers` only
 //! with `gpu.driver: daemonset`.
 
+mod address;
+mod apis;
+mod cluster;
+mod common;
 mod env;
+mod gpu_pool;
+mod iam;
+mod network;
 mod not_built;
+mod redis;
+mod registry;
+mod storage;
+pub mod sweep;
 
 use std::sync::Arc;
 
 pub use env::{Env, Outputs, RunOptions};
+pub use storage::bucket_name;
 
 use crate::config::{Config, GpuDriver};
 use crate::plan::{DynStep, Graph, GraphError, StepId};
@@ -38,37 +50,14 @@ pub fn graph(config: &Config) -> Result<Graph<Env>, GraphError> {
         fleet_deps.push(DRIVERS);
     }
     let mut steps: Vec<Arc<dyn DynStep<Env>>> = vec![
-        not_built::step(APIS, vec![], |e| format!("enable the Google APIs of project {}", e.config.project)),
-        not_built::step(NETWORK, vec![APIS], |e| {
-            format!(
-                "firewall rules{} in network {}",
-                if e.config.cluster.private { ", Cloud Router and NAT" } else { "" },
-                e.config.cluster.network
-            )
-        }),
-        not_built::step(CLUSTER, vec![APIS, NETWORK], |e| {
-            format!("GKE cluster {} in {} with its system node pool", e.names.cluster(), e.config.cluster_location())
-        }),
-        not_built::step(GPU_POOL, vec![CLUSTER], |e| {
-            format!(
-                "GPU node pool {} ({} x {} on {})",
-                e.names.gpu_pool(),
-                e.config.gpu.count,
-                e.config.gpu.kind.accelerator(),
-                e.config.gpu.machine_type
-            )
-        }),
-        not_built::step(STORAGE, vec![APIS, NETWORK], |e| match &e.config.storage {
-            crate::config::Storage::Filestore(f) => {
-                format!("Filestore instance {} ({}, {} GiB)", e.names.filestore(), f.tier.name(), f.capacity_gb)
-            }
-            crate::config::Storage::Gcs(g) => {
-                format!("Cloud Storage bucket {}", g.bucket.clone().unwrap_or_else(|| e.names.models_bucket()))
-            }
-        }),
-        not_built::step(REDIS, vec![APIS, NETWORK], |e| format!("Memorystore Redis instance {}", e.names.redis())),
-        not_built::step(REGISTRY, vec![APIS], |e| format!("Artifact Registry repository {}", e.names.repository())),
-        not_built::step(ADDRESS, vec![APIS], |e| format!("global static IP {}", e.names.address())),
+        Arc::new(apis::Apis),
+        Arc::new(network::Network),
+        Arc::new(cluster::GkeCluster),
+        Arc::new(gpu_pool::GpuPool),
+        Arc::new(storage::SharedStorage),
+        Arc::new(redis::Redis),
+        Arc::new(registry::Registry),
+        Arc::new(address::StaticAddress),
         not_built::step(IMAGES, vec![REGISTRY], |_| "WebUI and runtime images (Cloud Build)".to_string()),
         not_built::step(AGONES, vec![CLUSTER], |_| "Agones in agones-system".to_string()),
         not_built::step(VOLUMES, vec![CLUSTER, STORAGE], |_| {

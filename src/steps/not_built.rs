@@ -1,5 +1,5 @@
 //! A step whose behaviour is not built yet: it plans as "create" (so `plan` shows the whole
-//! graph) and fails with "not implemented yet" when run, never a silent success.
+//! graph) and fails with "not implemented yet" when applied, never a silent success.
 
 use std::sync::Arc;
 
@@ -46,7 +46,8 @@ impl Step<Env> for NotBuilt {
         anyhow::bail!("step {} is not implemented yet", self.id)
     }
 
+    /// A step that cannot apply never created anything, so there is nothing to delete.
     async fn destroy(&self, _cx: &StepCx<Env>) -> anyhow::Result<Outcome> {
-        anyhow::bail!("step {} is not implemented yet", self.id)
+        Ok(Outcome::Unchanged)
     }
 }

@@ -14,12 +14,19 @@ pub struct HumanReporter {
     ui: Ui,
     multi: MultiProgress,
     bars: Mutex<HashMap<StepId, ProgressBar>>,
+    /// Last sub-action printed per step in plain mode, so that repeated polls print once.
+    last: Mutex<HashMap<StepId, String>>,
 }
 
 impl HumanReporter {
     pub fn new(ui: Ui) -> Self {
         let target = if ui.live { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
-        Self { ui, multi: MultiProgress::with_draw_target(target), bars: Mutex::new(HashMap::new()) }
+        Self {
+            ui,
+            multi: MultiProgress::with_draw_target(target),
+            bars: Mutex::new(HashMap::new()),
+            last: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Prints a line above the live bars (or plainly when not live).
@@ -54,7 +61,16 @@ impl HumanReporter {
     fn sub_action(&self, step: StepId, message: &str) {
         match self.bar(step) {
             Some(bar) => bar.set_message(message.to_string()),
-            None => self.line(&format!("[{step}] {message}")),
+            None => {
+                let repeated = self
+                    .last
+                    .lock()
+                    .map(|mut last| last.insert(step, message.to_string()).as_deref() == Some(message))
+                    .unwrap_or(false);
+                if !repeated {
+                    self.line(&format!("[{step}] {message}"));
+                }
+            }
         }
     }
 

@@ -1,0 +1,73 @@
+//! Small helpers every step uses: "not found means absent", ownership checks, waits sized per
+//! resource kind, and IAM policy edits.
+
+use crate::gcp::ApiError;
+use crate::gcp::wait::Patience;
+
+/// A read that 404s means "does not exist".
+pub fn absent_if_not_found<T>(result: anyhow::Result<T>) -> anyhow::Result<Option<T>> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.downcast_ref::<ApiError>().is_some_and(ApiError::is_not_found) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// A delete that 404s means "already gone".
+pub fn gone_if_not_found(result: anyhow::Result<()>) -> anyhow::Result<bool> {
+    absent_if_not_found(result).map(|r| r.is_some())
+}
+
+pub fn is_already_exists(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<ApiError>().is_some_and(ApiError::is_already_exists)
+}
+
+/// A resource with our name that another environment (or a person) owns: never touch it.
+pub fn not_ours(kind: &str, name: &str, env: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{kind} {name} exists but is not managed by sdctl environment {env} (its sdctl-env label or description \
+         says otherwise); rename the environment (`name` in sdctl.yaml) or delete that {kind} yourself"
+    )
+}
+
+/// How long each kind of resource may take (Google's typical times with generous margins).
+pub mod patience {
+    use super::Patience;
+
+    pub const SERVICES: Patience = Patience::new(5, 10 * 60);
+    pub const COMPUTE: Patience = Patience::new(2, 10 * 60);
+    pub const CLUSTER: Patience = Patience::new(10, 45 * 60);
+    pub const NODE_POOL: Patience = Patience::new(10, 30 * 60);
+    pub const FILESTORE: Patience = Patience::new(10, 30 * 60);
+    pub const REDIS: Patience = Patience::new(10, 30 * 60);
+    pub const REGISTRY: Patience = Patience::new(2, 5 * 60);
+}
+
+/// One IAM policy edit: add (or remove) `member` in `role`. Returns whether the policy changed.
+pub fn edit_binding(policy: &mut google_cloud_iam_v1::model::Policy, role: &str, member: &str, present: bool) -> bool {
+    let binding = policy.bindings.iter_mut().find(|b| b.role == role && b.condition.is_none());
+    match (binding, present) {
+        (Some(b), true) if b.members.iter().any(|m| m == member) => false,
+        (Some(b), true) => {
+            b.members.push(member.to_string());
+            true
+        }
+        (None, true) => {
+            policy
+                .bindings
+                .push(google_cloud_iam_v1::model::Binding::new().set_role(role).set_members([member.to_string()]));
+            true
+        }
+        (Some(b), false) if b.members.iter().any(|m| m == member) => {
+            b.members.retain(|m| m != member);
+            policy.bindings.retain(|b| !b.members.is_empty());
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Whether `member` holds `role` in `policy`.
+pub fn has_binding(policy: &google_cloud_iam_v1::model::Policy, role: &str, member: &str) -> bool {
+    policy.bindings.iter().any(|b| b.role == role && b.members.iter().any(|m| m == member))
+}

@@ -1,0 +1,167 @@
+//! `registry`: the Artifact Registry docker repository of the WebUI and runtime images, readable
+//! by the node service account (on this repository only).
+
+use async_trait::async_trait;
+use google_cloud_artifactregistry_v1::model::Repository;
+use google_cloud_artifactregistry_v1::model::repository::Format;
+
+use super::common::{absent_if_not_found, edit_binding, has_binding, not_ours, patience};
+use super::iam::{ensure_node_account, is_concurrent_change, node_member};
+use super::{APIS, Env, REGISTRY};
+use crate::gcp::{ops, retry};
+use crate::plan::{Diff, Outcome, Step, StepCx, StepId};
+
+const READER: &str = "roles/artifactregistry.reader";
+
+pub struct Registry;
+
+#[derive(Default)]
+pub struct Live {
+    repository: Option<Repository>,
+    nodes_can_read: bool,
+}
+
+fn repository_name(env: &Env) -> String {
+    format!("projects/{}/locations/{}/repositories/{}", env.project(), env.config.region, env.names.repository())
+}
+
+#[async_trait]
+impl Step<Env> for Registry {
+    type Live = Live;
+
+    fn id(&self) -> StepId {
+        REGISTRY
+    }
+
+    fn depends_on(&self) -> Vec<StepId> {
+        vec![APIS]
+    }
+
+    fn describe(&self, env: &Env) -> String {
+        format!("Artifact Registry repository {} in {}", env.names.repository(), env.config.region)
+    }
+
+    async fn observe(&self, cx: &StepCx<Env>) -> anyhow::Result<Live> {
+        let env = &cx.env;
+        let client = env.gcp.artifact_registry().await?;
+        let name = repository_name(env);
+        let Some(repository) = absent_if_not_found(
+            retry::call(cx, "read the repository", || client.get_repository().set_name(&name).send()).await,
+        )?
+        else {
+            return Ok(Live::default());
+        };
+        if !env.owns(&repository.labels) {
+            return Err(not_ours("Artifact Registry repository", env.names.repository(), env.names.env()));
+        }
+        publish(env);
+        let policy =
+            retry::call(cx, "read the repository's IAM policy", || client.get_iam_policy().set_resource(&name).send())
+                .await?;
+        Ok(Live { nodes_can_read: has_binding(&policy, READER, &node_member(env)), repository: Some(repository) })
+    }
+
+    fn diff(&self, env: &Env, live: &Live) -> Diff {
+        let Some(repository) = &live.repository else { return Diff::create_all() };
+        let mut changes = Vec::new();
+        if repository.labels != env.labels() {
+            changes.push("labels".to_string());
+        }
+        if !live.nodes_can_read {
+            changes.push(format!("grant {READER} to the node service account"));
+        }
+        if changes.is_empty() { Diff::unchanged() } else { Diff::update(changes) }
+    }
+
+    async fn apply(&self, cx: &StepCx<Env>, live: Live, _diff: &Diff) -> anyhow::Result<Outcome> {
+        let env = &cx.env;
+        let client = env.gcp.artifact_registry().await?;
+        let name = repository_name(env);
+        let want = Repository::new()
+            .set_format(Format::Docker)
+            .set_description(env.names.description())
+            .set_labels(env.labels());
+        let outcome = match &live.repository {
+            None => {
+                let parent = format!("projects/{}/locations/{}", env.project(), env.config.region);
+                let op = retry::call(cx, "create the repository", || {
+                    client
+                        .create_repository()
+                        .set_parent(&parent)
+                        .set_repository_id(env.names.repository())
+                        .set_repository(want.clone())
+                        .send()
+                })
+                .await?;
+                let what = format!("repository {}", env.names.repository());
+                ops::lro(cx, &what, patience::REGISTRY, || client.get_operation().set_name(&op.name).send()).await?;
+                Outcome::Created
+            }
+            Some(existing) => {
+                if existing.labels != want.labels {
+                    let body = want.clone().set_name(&name);
+                    retry::call(cx, "label the repository", || {
+                        client
+                            .update_repository()
+                            .set_repository(body.clone())
+                            .set_update_mask(google_cloud_wkt::FieldMask::default().set_paths(["labels"]))
+                            .send()
+                    })
+                    .await?;
+                }
+                Outcome::Updated
+            }
+        };
+        if !live.nodes_can_read {
+            ensure_node_account(cx).await?;
+            grant_reader(cx, &name).await?;
+        }
+        publish(env);
+        Ok(outcome)
+    }
+
+    async fn destroy(&self, cx: &StepCx<Env>) -> anyhow::Result<Outcome> {
+        let env = &cx.env;
+        let client = env.gcp.artifact_registry().await?;
+        let name = repository_name(env);
+        let Some(op) = absent_if_not_found(
+            retry::call(cx, "delete the repository", || client.delete_repository().set_name(&name).send()).await,
+        )?
+        else {
+            return Ok(Outcome::Unchanged);
+        };
+        let what = format!("deletion of repository {}", env.names.repository());
+        ops::lro(cx, &what, patience::REGISTRY, || client.get_operation().set_name(&op.name).send()).await?;
+        Ok(Outcome::Deleted)
+    }
+}
+
+async fn grant_reader(cx: &StepCx<Env>, repository: &str) -> anyhow::Result<()> {
+    let env = &cx.env;
+    let client = env.gcp.artifact_registry().await?;
+    let member = node_member(env);
+    for _ in 0..5 {
+        let mut policy = retry::call(cx, "read the repository's IAM policy", || {
+            client.get_iam_policy().set_resource(repository).send()
+        })
+        .await?;
+        if !edit_binding(&mut policy, READER, &member, true) {
+            return Ok(());
+        }
+        let write = retry::call(cx, "grant the nodes read access to the repository", || {
+            client.set_iam_policy().set_resource(repository).set_policy(policy.clone()).send()
+        })
+        .await;
+        match write {
+            Ok(_) => return Ok(()),
+            Err(e) if is_concurrent_change(&e) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    anyhow::bail!("the repository's IAM policy kept changing while sdctl edited it; run `sdctl up` again")
+}
+
+fn publish(env: &Env) {
+    env.outputs
+        .set("registry", format!("{}-docker.pkg.dev/{}/{}", env.config.region, env.project(), env.names.repository()));
+}
