@@ -61,7 +61,9 @@ async fn create_namespaces(client: &Client, names: &[&str]) {
 /// Install Agones and wait until its CRDs, controller and allocation API are up.
 async fn install_agones(t: &TestCluster) {
     create_namespaces(&t.client, &["agones-system", "sd"]).await;
+    let started = std::time::Instant::now();
     let applied = apply_upstream(&t.client, &agones_install_yaml(), "agones-system").await;
+    eprintln!("TIMING install.yaml applied in {:?}", started.elapsed());
     assert_eq!(applied, 39, "every object of install.yaml");
     let crds: Api<CustomResourceDefinition> = Api::all(t.client.clone());
     for crd in [

@@ -224,7 +224,7 @@ async fn server_side_apply_creates_reapplies_unchanged_and_reports_conflicts() {
     assert_eq!(api.get("router").await.unwrap().data["spec"]["template"]["spec"]["containers"][0]["image"], "router:2");
 
     let applies = t.host.requests("PATCH", "/apis/apps/v1/namespaces/default/deployments/router");
-    assert!(applies[0]["query"].as_str().unwrap().contains("fieldManager=sdctl"));
+    assert_eq!(applies[0]["query"]["fieldManager"], "sdctl");
     assert_eq!(applies[0]["status"], 201);
     assert_eq!(applies[1]["status"], 200);
     assert_eq!(applies[0]["body"]["spec"]["replicas"], 2, "the apply body is logged parsed");
@@ -285,9 +285,9 @@ async fn watches_drive_await_condition_for_deployments_and_crds() {
     );
 
     let watches = t.host.requests("GET", "/apis/apps/v1/namespaces/default/deployments");
-    let watch =
-        watches.iter().find(|e| e["query"].as_str().unwrap_or("").contains("watch=true")).expect("a watch was made");
-    assert!(watch["query"].as_str().unwrap().contains("fieldSelector=metadata.name%3Dweb"));
+    let watch = watches.iter().find(|e| e["query"]["watch"] == "true").expect("a watch was made");
+    assert_eq!(watch["query"]["fieldSelector"], "metadata.name=web");
+    assert_eq!(watch["query"]["allowWatchBookmarks"], "true");
     assert_eq!(watch["status"], 200);
 }
 
@@ -333,4 +333,96 @@ async fn finalizers_hold_deletion_and_namespaces_delete_their_contents() {
     cms.patch("other", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"finalizers": []}}))).await.unwrap();
     eventually(5, "namespace gone", || async { nss.get_opt("sd").await.unwrap().is_none().then_some(()) }).await;
     assert!(t.entry("Namespace", "", "sd").is_none());
+}
+
+#[tokio::test]
+async fn json_merge_and_strategic_patches_status_and_scale_subresources() {
+    let t = TestCluster::start(1000.0).await;
+    let cms: Api<ConfigMap> = Api::namespaced(t.client.clone(), "default");
+    cms.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({"metadata": {"name": "c"}, "data": {"a": "1"}})).unwrap(),
+    )
+    .await
+    .unwrap();
+    // A JSON patch (RFC 6902), sent with reqwest trusting the cluster CA.
+    let ep = t.clusters.endpoint("c1").unwrap();
+    let http = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(ep.ca_pem.as_bytes()).unwrap()])
+        .build()
+        .unwrap();
+    let ops = json!([{"op": "add", "path": "/data/b", "value": "2"}, {"op": "remove", "path": "/data/a"}]);
+    let resp = http
+        .patch(format!("https://{}/api/v1/namespaces/default/configmaps/c", ep.endpoint))
+        .bearer_auth("any")
+        .header("content-type", "application/json-patch+json")
+        .body(ops.to_string())
+        .send()
+        .await
+        .expect("json patch");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(cms.get("c").await.unwrap().data.unwrap(), [("b".to_string(), "2".to_string())].into());
+
+    let api: Api<Deployment> = Api::namespaced(t.client.clone(), "default");
+    let mut d = deployment("web", 1, "nginx:1");
+    d["spec"]["template"]["spec"]["containers"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "sidecar", "image": "s:1"}));
+    api.create(&PostParams::default(), &serde_json::from_value(d).unwrap()).await.unwrap();
+    // Strategic merge: containers merge by name, the sidecar stays.
+    let sm = json!({"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx:2"}]}}}});
+    let patched = api.patch("web", &PatchParams::default(), &Patch::Strategic(sm)).await.expect("strategic merge");
+    let containers = patched.spec.unwrap().template.spec.unwrap().containers;
+    assert_eq!(
+        containers.iter().map(|c| (c.name.as_str(), c.image.as_deref().unwrap())).collect::<Vec<_>>(),
+        [("web", "nginx:2"), ("sidecar", "s:1")]
+    );
+    assert_eq!(patched.metadata.generation, Some(2));
+
+    // The scale subresource.
+    let scale = api.get_scale("web").await.unwrap();
+    assert_eq!(scale.spec.unwrap().replicas, Some(1));
+    let scaled =
+        api.patch_scale("web", &PatchParams::default(), &Patch::Merge(json!({"spec": {"replicas": 4}}))).await.unwrap();
+    assert_eq!(scaled.spec.unwrap().replicas, Some(4));
+    assert_eq!(api.get("web").await.unwrap().spec.unwrap().replicas, Some(4));
+
+    // Status goes through /status only; a status in a main-resource patch is ignored.
+    let ignored =
+        api.patch("web", &PatchParams::default(), &Patch::Merge(json!({"status": {"replicas": 99}}))).await.unwrap();
+    assert_ne!(ignored.status.and_then(|s| s.replicas), Some(99));
+    let via_status = api
+        .patch_status("web", &PatchParams::default(), &Patch::Merge(json!({"status": {"observedGeneration": 77}})))
+        .await
+        .unwrap();
+    assert_eq!(via_status.status.unwrap().observed_generation, Some(77));
+
+    // Custom resources take no strategic merge patch (415), as on a real server.
+    let crds: Api<CustomResourceDefinition> = Api::all(t.client.clone());
+    let backendconfigs: Api<DynamicObject> = Api::namespaced_with(
+        t.client.clone(),
+        "default",
+        &kube::discovery::ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("cloud.google.com", "v1", "BackendConfig"),
+            "backendconfigs",
+        ),
+    );
+    assert!(crds.get("backendconfigs.cloud.google.com").await.is_ok(), "GKE's CRD is installed");
+    let bc: DynamicObject = serde_json::from_value(json!({"apiVersion": "cloud.google.com/v1", "kind": "BackendConfig", "metadata": {"name": "b"}, "spec": {"timeoutSec": 30}})).unwrap();
+    backendconfigs.create(&PostParams::default(), &bc).await.unwrap();
+    let err = api_error(
+        backendconfigs
+            .patch("b", &PatchParams::default(), &Patch::Strategic(json!({"spec": {"timeoutSec": 60}})))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(err.code, 415);
+    let merged = backendconfigs
+        .patch("b", &PatchParams::default(), &Patch::Merge(json!({"spec": {"timeoutSec": 60}})))
+        .await
+        .unwrap();
+    assert_eq!(merged.data["spec"]["timeoutSec"], 60);
+    let logged = t.host.requests("PATCH", "/apis/apps/v1/namespaces/default/deployments/web/scale");
+    assert_eq!(logged[0]["body"], json!({"spec": {"replicas": 4}}));
 }

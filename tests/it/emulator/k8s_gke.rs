@@ -215,3 +215,46 @@ async fn gpu_pods_scale_a_pool_from_zero_and_a_stockout_shows_as_failed_scale_up
     assert_eq!(nodes, 2);
     assert!(t.host.scale_ups.lock().unwrap().len() >= 2);
 }
+
+#[tokio::test]
+async fn the_driver_installer_daemonset_makes_gpus_allocatable() {
+    let host = TestHost::new(1000.0);
+    let mut gpu = pool("gpu-pool", "custom-4-32768-ext", Some(("nvidia-tesla-t4", 1)), 1, 3);
+    gpu.labels.clear(); // no GKE-managed driver: the DaemonSet has to install it
+    *host.pools.lock().unwrap() = vec![pool("default-pool", "e2-standard-4", None, 1, 1), gpu];
+    let t = TestCluster::start_with(host).await;
+    let pods: Api<Pod> = Api::namespaced(t.client.clone(), "default");
+    pods.create(&PostParams::default(), &gpu_pod("webui-0")).await.unwrap();
+    let events: Api<Event> = Api::namespaced(t.client.clone(), "default");
+    let waiting = eventually(10, "FailedScheduling", || async {
+        events
+            .list(&ListParams::default().fields("involvedObject.name=webui-0,reason=FailedScheduling"))
+            .await
+            .unwrap()
+            .items
+            .pop()
+    })
+    .await;
+    assert!(waiting.message.unwrap().contains("Insufficient nvidia.com/gpu"));
+
+    let path = super::k8s_host::upstream_dir().join("nvidia-driver-installer/daemonset-preloaded.yaml");
+    let ds: Value = serde_saphyr::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let applied = apply(&t.client, "kube-system", ds).await;
+    assert_eq!(applied.metadata.name.as_deref(), Some("nvidia-driver-installer"));
+    let running = tokio::time::timeout(
+        Duration::from_secs(10),
+        await_condition(pods.clone(), "webui-0", conditions::is_pod_running()),
+    )
+    .await;
+    assert!(running.is_ok(), "the pod runs once the driver is installed");
+    let ds = Api::<k8s_openapi::api::apps::v1::DaemonSet>::namespaced(t.client.clone(), "kube-system")
+        .get("nvidia-driver-installer")
+        .await
+        .unwrap();
+    let status = ds.status.unwrap();
+    assert_eq!((status.desired_number_scheduled, status.number_available), (1, Some(1)), "only the GPU node");
+    let node = pods.get("webui-0").await.unwrap().spec.unwrap().node_name.unwrap();
+    let n = Api::<k8s_openapi::api::core::v1::Node>::all(t.client.clone()).get(&node).await.unwrap();
+    assert_eq!(n.status.unwrap().allocatable.unwrap()["nvidia.com/gpu"].0, "1");
+    assert!(t.host.scale_ups.lock().unwrap().is_empty(), "a node installing its driver is not a reason to scale up");
+}

@@ -53,7 +53,6 @@ struct Req {
     method: Method,
     path: String,
     query: Vec<(String, String)>,
-    raw_query: String,
     headers: HeaderMap,
     body: Bytes,
 }
@@ -85,12 +84,11 @@ async fn handle(cluster: Arc<Cluster>, req: Request<Incoming>) -> Response<Body>
         Ok(b) => b.to_bytes(),
         Err(_) => Bytes::new(),
     };
-    let raw_query = parts.uri.query().unwrap_or("").to_string();
+    let raw_query = parts.uri.query().unwrap_or("");
     let r = Req {
         method: parts.method,
         path: parts.uri.path().to_string(),
-        query: parse_query(&raw_query),
-        raw_query,
+        query: parse_query(raw_query),
         headers: parts.headers,
         body,
     };
@@ -105,11 +103,11 @@ async fn handle(cluster: Arc<Cluster>, req: Request<Incoming>) -> Response<Body>
         Reply::Stream(_) => 200,
     };
     cluster.log(json!({
-        "ts": meta::now_micro(),
+        "ts": humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
         "service": "k8s",
         "method": r.method.as_str(),
         "path": r.path,
-        "query": r.raw_query,
+        "query": r.query.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect::<serde_json::Map<String, Value>>(),
         "status": status,
         "body": logged_body(&r),
     }));
@@ -173,37 +171,7 @@ fn content_type(r: &Req, v: &Value) -> &'static str {
 
 /// Decode `a=b&c=d%2Ce`.
 fn parse_query(q: &str) -> Vec<(String, String)> {
-    q.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (percent_decode(k), percent_decode(v))
-        })
-        .collect()
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
-                match hex {
-                    Some(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    form_urlencoded::parse(q.as_bytes()).into_owned().collect()
 }
 
 /// A resource request: `/api/v1/...` or `/apis/GROUP/VERSION/...`.

@@ -470,6 +470,11 @@ fn autoscale(c: &Arc<Cluster>, st: &mut Store, s: &mut State, pods: &[Arc<Value>
     let mut wanted: BTreeMap<String, (NodePoolInfo, i64, Vec<Arc<Value>>)> = BTreeMap::new();
     for pod in pods {
         let spec = pod.get("spec").cloned().unwrap_or(Value::Null);
+        if fits_once_gpus_ready(st, &spec) {
+            // Like GKE's autoscaler: a GPU node whose drivers are still installing is
+            // upcoming capacity, not a reason to add another node.
+            continue;
+        }
         let mut no_fit = 0;
         let mut at_max = 0;
         let mut chosen = None;
@@ -544,6 +549,19 @@ fn autoscale(c: &Arc<Cluster>, st: &mut Store, s: &mut State, pods: &[Arc<Value>
             }
         });
     }
+}
+
+/// Whether an existing node would fit the pod once its GPUs are advertised.
+fn fits_once_gpus_ready(st: &Store, spec: &Value) -> bool {
+    st.list("nodes", None).iter().any(|n| {
+        let Some(cap) = n.pointer("/status/capacity/nvidia.com~1gpu").cloned() else { return false };
+        if n.pointer("/status/allocatable/nvidia.com~1gpu") == Some(&cap) {
+            return false;
+        }
+        let mut ready = (**n).clone();
+        ready["status"]["allocatable"]["nvidia.com/gpu"] = cap;
+        fit_among(&pods_on(st, meta::name(n)), spec, &ready) == Fit::Yes
+    })
 }
 
 /// Fit against an imagined node: no pods on it yet.
