@@ -5,6 +5,7 @@ mod down;
 mod invocation;
 mod not_yet;
 mod plan;
+mod status;
 mod up;
 
 use std::path::PathBuf;
@@ -101,7 +102,7 @@ pub enum Command {
     /// Delete everything (or the named steps and what depends on them), then report leftovers.
     Down(DownArgs),
     /// Show each resource's live state, what is missing and what drifted from the config.
-    Status(NotYetArgs),
+    Status(StatusArgs),
     /// Check credentials, billing, APIs, permissions, quotas, GPU availability and org policies.
     Preflight(NotYetArgs),
     /// Estimate the hourly and monthly cost, idle and at full load.
@@ -191,6 +192,17 @@ pub struct DownArgs {
     pub keep_data: bool,
 }
 
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  sdctl status                   live state of every step's resources
+  sdctl status --exit-code       exit 10 when something is missing or drifted (monitoring, CI)
+  sdctl status -o json")]
+pub struct StatusArgs {
+    /// Exit 10 when something is missing or drifted from the config, 0 when in sync.
+    #[arg(long)]
+    pub exit_code: bool,
+}
+
 /// Arguments of commands that later versions fill in.
 #[derive(Debug, Args)]
 pub struct NotYetArgs {
@@ -224,7 +236,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Down(args) => down::run(&inv, args).await,
         Command::Completions(args) => completions::run(&inv, args),
         Command::Init(_) => not_yet::run("init", 7),
-        Command::Status(_) => not_yet::run("status", 4),
+        Command::Status(args) => status::run(&inv, args).await,
         Command::Preflight(_) => not_yet::run("preflight", 7),
         Command::Cost(_) => not_yet::run("cost", 7),
         Command::Render(_) => not_yet::run("render", 5),

@@ -34,6 +34,9 @@ pub struct PlanEntry {
     pub description: String,
     /// What will change (human lines).
     pub changes: Vec<String>,
+    /// The live state in a few words (`RUNNING, 1.35.3-gke.200`), when it was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
 }
 
 /// Newline-delimited JSON on stdout with `-o json`, in this order: preflight, plan, step events,

@@ -110,19 +110,19 @@ pub async fn plan<E: Send + Sync + 'static>(
     for n in graph.topological().into_iter().filter(|n| selected.contains(n)) {
         let step = graph.step(n);
         let depends_on = graph.deps_of(n).iter().map(|&d| graph.step(d).id()).collect();
-        let (action, changes) = match slots.remove(&n) {
+        let (action, changes, state) = match slots.remove(&n) {
             Some(Slot::Done { value: Ok(p) }) => {
-                let entry = (p.diff.action, p.diff.changes.clone());
+                let entry = (p.diff.action, p.diff.changes.clone(), p.state.clone());
                 planned.insert(n, p);
                 entry
             }
             Some(Slot::Done { value: Err(e) }) => {
                 errors.push((step.id(), format!("{e:#}")));
-                (Action::Unknown, vec![format!("could not be read: {e:#}")])
+                (Action::Unknown, vec![format!("could not be read: {e:#}")], None)
             }
-            _ => (Action::Unknown, vec!["not planned (interrupted)".to_string()]),
+            _ => (Action::Unknown, vec!["not planned (interrupted)".to_string()], None),
         };
-        entries.push(PlanEntry { id: step.id(), action, depends_on, description: step.describe(env), changes });
+        entries.push(PlanEntry { id: step.id(), action, depends_on, description: step.describe(env), changes, state });
     }
     (entries, planned, errors)
 }

@@ -139,6 +139,11 @@ pub trait Step<E: Send + Sync + 'static>: Send + Sync + 'static {
     /// Compares the live state with the configuration. Pure.
     fn diff(&self, env: &E, live: &Self::Live) -> Diff;
 
+    /// The live state in a few words for `status` (`RUNNING, 1.35.3-gke.200`); None: nothing to say.
+    fn state(&self, _live: &Self::Live) -> Option<String> {
+        None
+    }
+
     /// Makes the live state match the configuration, waiting until it is usable.
     async fn apply(&self, cx: &StepCx<E>, live: Self::Live, diff: &Diff) -> anyhow::Result<Outcome>;
 
@@ -149,6 +154,8 @@ pub trait Step<E: Send + Sync + 'static>: Send + Sync + 'static {
 /// A planned step: its diff and, when it could be observed, the live state for `up` to reuse.
 pub struct Planned {
     pub diff: Diff,
+    /// [`Step::state`] of the observed live state.
+    pub state: Option<String>,
     pub live: Option<Box<dyn Any + Send + Sync>>,
 }
 
@@ -182,11 +189,12 @@ impl<E: Send + Sync + 'static, S: Step<E>> DynStep<E> for S {
     async fn plan(&self, cx: &StepCx<E>, assume_absent: bool) -> anyhow::Result<Planned> {
         if assume_absent {
             let diff = self.diff(&cx.env, &S::Live::default());
-            return Ok(Planned { diff, live: None });
+            return Ok(Planned { diff, state: None, live: None });
         }
         let live = self.observe(cx).await?;
         let diff = self.diff(&cx.env, &live);
-        Ok(Planned { diff, live: Some(Box::new(live)) })
+        let state = self.state(&live);
+        Ok(Planned { diff, state, live: Some(Box::new(live)) })
     }
 
     async fn up(&self, cx: &StepCx<E>, planned: Option<Planned>) -> anyhow::Result<Outcome> {

@@ -54,6 +54,15 @@ impl Step<Env> for StaticAddress {
         }
     }
 
+    fn state(&self, live: &Option<Address>) -> Option<String> {
+        let a = live.as_ref()?;
+        Some(format!(
+            "{} {}",
+            a.address.clone().unwrap_or_default(),
+            a.status.as_ref().and_then(|s| s.name()).unwrap_or_default()
+        ))
+    }
+
     async fn apply(&self, cx: &StepCx<Env>, live: Option<Address>, _diff: &Diff) -> anyhow::Result<Outcome> {
         let env = &cx.env;
         let name = env.names.address();

@@ -77,6 +77,12 @@ impl Step<Env> for Apis {
         if missing.is_empty() { Diff::unchanged() } else { Diff::create(format!("enable {}", missing.join(", "))) }
     }
 
+    fn state(&self, live: &Option<Vec<String>>) -> Option<String> {
+        live.as_ref().map(|missing| {
+            if missing.is_empty() { "all enabled".into() } else { format!("{} not enabled", missing.len()) }
+        })
+    }
+
     async fn apply(&self, cx: &StepCx<Env>, live: Option<Vec<String>>, _diff: &Diff) -> anyhow::Result<Outcome> {
         let env = &cx.env;
         let missing = live.unwrap_or_else(|| needed(&env.config).into_iter().map(String::from).collect());

@@ -189,6 +189,11 @@ impl Step<Env> for GkeCluster {
         Diff::from_parts(missing, changed)
     }
 
+    fn state(&self, live: &Live) -> Option<String> {
+        let c = live.cluster.as_ref()?;
+        Some(format!("{:?}, Kubernetes {}", c.status, c.current_master_version))
+    }
+
     async fn apply(&self, cx: &StepCx<Env>, live: Live, _diff: &Diff) -> anyhow::Result<Outcome> {
         let env = &cx.env;
         if !live.node_account {

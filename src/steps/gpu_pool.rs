@@ -130,6 +130,12 @@ impl Step<Env> for GpuPool {
         if changes.is_empty() { Diff::unchanged() } else { Diff::update(changes) }
     }
 
+    fn state(&self, live: &Option<Box<NodePool>>) -> Option<String> {
+        let p = live.as_ref()?;
+        let a = p.autoscaling.clone().unwrap_or_default();
+        Some(format!("{:?}, autoscaling {}-{} nodes", p.status, a.total_min_node_count, a.total_max_node_count))
+    }
+
     async fn apply(&self, cx: &StepCx<Env>, live: Option<Box<NodePool>>, _diff: &Diff) -> anyhow::Result<Outcome> {
         let env = &cx.env;
         let client = env.gcp.container().await?;

@@ -122,6 +122,11 @@ impl Step<Env> for Network {
         Diff::from_parts(missing, changed)
     }
 
+    fn state(&self, live: &Live) -> Option<String> {
+        let router = if live.router.is_some() { ", router with NAT" } else { "" };
+        Some(format!("{} firewall rule(s){router}", live.firewalls.len()))
+    }
+
     async fn apply(&self, cx: &StepCx<Env>, live: Live, _diff: &Diff) -> anyhow::Result<Outcome> {
         let env = &cx.env;
         let client = env.gcp.firewalls().await?;

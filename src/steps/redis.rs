@@ -96,6 +96,10 @@ impl Step<Env> for Redis {
         if changes.is_empty() { Diff::unchanged() } else { Diff::update(changes) }
     }
 
+    fn state(&self, live: &Option<Instance>) -> Option<String> {
+        live.as_ref().map(|i| format!("{:?}, {}:{}", i.state, i.host, i.port))
+    }
+
     async fn apply(&self, cx: &StepCx<Env>, live: Option<Instance>, _diff: &Diff) -> anyhow::Result<Outcome> {
         let env = &cx.env;
         let client = env.gcp.redis().await?;

@@ -73,6 +73,10 @@ impl Step<Env> for Registry {
         if changes.is_empty() { Diff::unchanged() } else { Diff::update(changes) }
     }
 
+    fn state(&self, live: &Live) -> Option<String> {
+        live.repository.as_ref().map(|r| format!("{} MB stored", r.size_bytes / 1_000_000))
+    }
+
     async fn apply(&self, cx: &StepCx<Env>, live: Live, _diff: &Diff) -> anyhow::Result<Outcome> {
         let env = &cx.env;
         let client = env.gcp.artifact_registry().await?;

@@ -142,6 +142,17 @@ impl Step<Env> for SharedStorage {
         }
     }
 
+    fn state(&self, live: &Live) -> Option<String> {
+        match live {
+            Live::Absent => None,
+            Live::Filestore(i) => {
+                let ip = i.networks.first().and_then(|n| n.ip_addresses.first()).cloned().unwrap_or_default();
+                Some(format!("{:?}, {ip}", i.state))
+            }
+            Live::Bucket { bucket, .. } => Some(format!("gs://{} in {}", bucket.name, bucket.location)),
+        }
+    }
+
     async fn apply(&self, cx: &StepCx<Env>, live: Live, _diff: &Diff) -> anyhow::Result<Outcome> {
         let env = &cx.env;
         match &env.config.storage {

@@ -6,3 +6,4 @@ mod cli;
 mod config_errors;
 mod emulator;
 mod executor;
+mod infra;

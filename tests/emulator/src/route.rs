@@ -159,6 +159,12 @@ impl Template {
     }
 
     /// Matches a raw (percent-encoded) path without its leading `/`; returns decoded variables.
+    /// Whether the template ends in a custom verb (`:getIamPolicy`): such routes are tried first,
+    /// so `.../repositories/r:getIamPolicy` is the custom method, not a resource named `r:getIamPolicy`.
+    pub fn has_verb(&self) -> bool {
+        self.verb.is_some()
+    }
+
     pub fn matches(&self, path: &str) -> Option<BTreeMap<&'static str, String>> {
         let path = path.trim_start_matches('/');
         let path = match self.verb {
@@ -227,5 +233,6 @@ mod tests {
         assert_eq!(vars["resource"], "projects/p/iap_web/compute/services/bs");
         let o = Template::parse("storage/v1/b/{bucket}/o/{object}");
         assert_eq!(o.matches("storage/v1/b/b/o/a%2Fb.txt").unwrap()["object"], "a/b.txt");
+        assert_eq!(o.matches("storage/v1/b/b/o/x:y").unwrap()["object"], "x:y", "object names may hold colons");
     }
 }

@@ -39,8 +39,14 @@ async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
         Some((service, rest)) => (service.to_string(), format!("/{rest}")),
         None => (path[1..].to_string(), "/".to_string()),
     };
-    let query: BTreeMap<String, String> =
-        form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()).into_owned().collect();
+    // A repeated parameter (`names=a&names=b`, as the Rust clients send lists) becomes `a,b`.
+    let mut query: BTreeMap<String, String> = BTreeMap::new();
+    for (k, v) in form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()).into_owned() {
+        query.entry(k).and_modify(|have| {
+            have.push(',');
+            have.push_str(&v);
+        }).or_insert(v);
+    }
     let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let parsed = if content_type.contains("json") && !raw.is_empty() {
         Some(serde_json::from_slice::<Value>(&raw))
@@ -63,7 +69,13 @@ async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
             (None, Err(e), Style::Aip193)
         }
         Some(service) => {
-            let found = service.routes.iter().find_map(|r| {
+            // Custom methods (`:verb`) first: `r:getIamPolicy` is not a resource named so.
+            let mut verbs_first = service
+                .routes
+                .iter()
+                .filter(|r| r.template.has_verb())
+                .chain(service.routes.iter().filter(|r| !r.template.has_verb()));
+            let found = verbs_first.find_map(|r| {
                 (r.verb == parts.method).then(|| r.template.matches(&rest)).flatten().map(|params| (r, params))
             });
             match found {

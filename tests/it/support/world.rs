@@ -1,0 +1,141 @@
+//! A test world: the emulator in-process (fast clock, request validation against Google's
+//! Discovery documents) and sdctl run against it as a user would.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use sdctl_emulator::{Emulator, Options, Scenario};
+use serde_json::Value;
+
+use super::{Run, repo_root};
+
+/// Simulated durations are divided by this (and sdctl's own by `SDCTL_TIME_SCALE`).
+pub const SPEED: f64 = 1000.0;
+
+pub struct World {
+    pub emu: Emulator,
+    pub speed: f64,
+}
+
+/// `../shared/upstream` (override with `SDCTL_UPSTREAM_DIR`).
+pub fn upstream_dir() -> PathBuf {
+    let dir = std::env::var_os("SDCTL_UPSTREAM_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("../shared/upstream"));
+    assert!(
+        dir.join("discovery").is_dir(),
+        "upstream reference files missing at {} (set SDCTL_UPSTREAM_DIR)",
+        dir.display()
+    );
+    dir
+}
+
+impl World {
+    pub async fn start() -> World {
+        Self::with(Scenario::default(), SPEED).await
+    }
+
+    pub async fn with_scenario(yaml: &str) -> World {
+        Self::with(Scenario::from_yaml(yaml).expect("valid scenario"), SPEED).await
+    }
+
+    pub async fn with(scenario: Scenario, speed: f64) -> World {
+        let emu = Emulator::start(Options {
+            speed,
+            scenario,
+            discovery_dir: Some(upstream_dir().join("discovery")),
+            ..Options::default()
+        })
+        .await
+        .expect("emulator starts");
+        World { emu, speed }
+    }
+
+    /// sdctl pointed at the emulator, with its clock scaled like the emulator's.
+    pub fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let std = {
+            let mut c = super::sdctl();
+            c.args(args)
+                .env("SDCTL_API_ENDPOINT", self.emu.url())
+                .env("SDCTL_TIME_SCALE", self.speed.to_string())
+                .env("NO_COLOR", "1");
+            c
+        };
+        let mut cmd = tokio::process::Command::from(std);
+        cmd.kill_on_drop(true);
+        cmd
+    }
+
+    pub async fn sdctl(&self, args: &[&str]) -> Run {
+        let started = Instant::now();
+        let output = self.command(args).output().await.expect("sdctl runs");
+        let run = Run::from(output);
+        assert!(started.elapsed() < Duration::from_secs(120), "sdctl {args:?} took {:?}", started.elapsed());
+        run
+    }
+
+    pub fn requests(&self) -> Vec<Value> {
+        self.emu.requests()
+    }
+
+    /// Google API requests that change something (anything but GET), from request `since` on.
+    pub fn mutating_since(&self, since: usize) -> Vec<Value> {
+        self.requests()
+            .into_iter()
+            .skip(since)
+            .filter(|r| {
+                r["service"] != "k8s" && r["method"] != "GET" && !is_read_only(r["methodId"].as_str().unwrap_or(""))
+            })
+            .collect()
+    }
+
+    /// The first logged request of this Discovery method id.
+    pub fn request(&self, method_id: &str) -> Value {
+        self.requests()
+            .into_iter()
+            .find(|r| r["methodId"] == method_id)
+            .unwrap_or_else(|| panic!("no {method_id} request in the log"))
+    }
+
+    pub fn requests_of(&self, method_id: &str) -> Vec<Value> {
+        self.requests().into_iter().filter(|r| r["methodId"] == method_id).collect()
+    }
+
+    /// `(kind, name, state)` of every live Google resource but the project's defaults.
+    pub fn resources(&self) -> Vec<(String, String, String)> {
+        let state = self.emu.state();
+        state["resources"]
+            .as_array()
+            .expect("resources")
+            .iter()
+            .filter(|r| r["service"] != "k8s")
+            .map(|r| {
+                let s = |k: &str| r[k].as_str().unwrap_or("").to_string();
+                (s("kind"), s("name"), s("state"))
+            })
+            .filter(|(kind, name, _)| !is_default(kind, name))
+            .collect()
+    }
+
+    pub fn count(&self, kind: &str) -> usize {
+        self.resources().iter().filter(|(k, _, _)| k == kind).count()
+    }
+
+    /// Live resources of a kind whose name contains `fragment`.
+    pub fn named(&self, kind: &str, fragment: &str) -> Vec<String> {
+        self.resources().into_iter().filter(|(k, n, _)| k == kind && n.contains(fragment)).map(|(_, n, _)| n).collect()
+    }
+}
+
+/// What a new project already has: enabled APIs, the default network and its rules.
+fn is_default(kind: &str, name: &str) -> bool {
+    kind == "ApiService"
+        || (kind == "Network" && name.ends_with("/networks/default"))
+        || (kind == "Subnetwork" && name.ends_with("/subnetworks/default"))
+        || (kind == "Firewall" && name.contains("/firewalls/default-"))
+}
+
+/// Google methods that read although they are POSTs.
+fn is_read_only(method_id: &str) -> bool {
+    ["getIamPolicy", "testIamPermissions", "getEffectivePolicy", "batchGet"].iter().any(|m| method_id.ends_with(m))
+}
