@@ -58,6 +58,24 @@ async fn create_namespaces(client: &Client, names: &[&str]) {
     }
 }
 
+/// What Agones needs in a GameServer namespace (install.yaml has them for `default` only).
+async fn agones_namespace_objects(client: &Client, ns: &str) {
+    let yaml = format!(
+        r#"
+apiVersion: v1
+kind: ServiceAccount
+metadata: {{name: agones-sdk, namespace: {ns}}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{name: agones-sdk-access, namespace: {ns}}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: agones-sdk}}
+subjects: [{{kind: ServiceAccount, name: agones-sdk, namespace: {ns}}}]
+"#
+    );
+    apply_manifest(client, &yaml, ns).await;
+}
+
 /// Install Agones and wait until its CRDs, controller and allocation API are up.
 async fn install_agones(t: &TestCluster) {
     create_namespaces(&t.client, &["agones-system", "sd"]).await;
@@ -193,6 +211,7 @@ fn gpu_host(speed: f64) -> std::sync::Arc<TestHost> {
 async fn agones_install_fleet_autoscaler_and_allocation() {
     let t = TestCluster::start_with(gpu_host(1000.0)).await;
     install_agones(&t).await;
+    agones_namespace_objects(&t.client, "sd").await;
     models_volume(&t.client).await;
 
     let fleets = gvk_api(&t.client, "agones.dev", "v1", "Fleet", "fleets");
@@ -414,6 +433,7 @@ async fn game_servers_wait_for_the_sdk_ready_call_when_the_sidecar_owns_readines
     host.pools.lock().unwrap()[1].node_count = 2;
     let t = TestCluster::start_with(host).await;
     install_agones(&t).await;
+    agones_namespace_objects(&t.client, "sd").await;
     models_volume(&t.client).await;
     let fleets = gvk_api(&t.client, "agones.dev", "v1", "Fleet", "fleets");
     let gss = gvk_api(&t.client, "agones.dev", "v1", "GameServer", "gameservers");
@@ -443,4 +463,96 @@ async fn game_servers_wait_for_the_sdk_ready_call_when_the_sidecar_owns_readines
         game_servers(&gss).await.iter().all(|g| state_of(g) == "Ready").then_some(())
     })
     .await;
+}
+
+#[tokio::test]
+async fn game_servers_fail_without_the_agones_sdk_service_account_in_their_namespace() {
+    let host = gpu_host(1000.0);
+    host.pools.lock().unwrap()[1].node_count = 1;
+    let t = TestCluster::start_with(host).await;
+    install_agones(&t).await;
+    models_volume(&t.client).await;
+    let fleets = gvk_api(&t.client, "agones.dev", "v1", "Fleet", "fleets");
+    let gss = gvk_api(&t.client, "agones.dev", "v1", "GameServer", "gameservers");
+    fleets
+        .patch(
+            "sd-webui",
+            &PatchParams::apply("sdctl"),
+            &Patch::Apply(&serde_json::from_value::<DynamicObject>(fleet(1)).unwrap()),
+        )
+        .await
+        .unwrap();
+    let failed = eventually(10, "a GameServer in Error", || async {
+        game_servers(&gss).await.into_iter().find(|g| state_of(g) == "Error")
+    })
+    .await;
+    let events: Api<Event> = Api::namespaced(t.client.clone(), "sd");
+    let ev = events
+        .list(&ListParams::default().fields(&format!("involvedObject.name={},reason=Error", failed.name_any())))
+        .await
+        .unwrap()
+        .items;
+    assert!(
+        ev[0]
+            .message
+            .as_deref()
+            .unwrap()
+            .contains(r#"error looking up service account sd/agones-sdk: serviceaccount "agones-sdk" not found"#),
+        "{ev:?}"
+    );
+    // With Agones' per-namespace objects in place, the replacement GameServer comes up.
+    agones_namespace_objects(&t.client, "sd").await;
+    eventually(10, "a Ready GameServer", || async {
+        game_servers(&gss).await.into_iter().find(|g| state_of(g) == "Ready")
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn teardown_order_matters_game_servers_hold_their_namespace_until_agones_finalizes_them() {
+    let host = gpu_host(1000.0);
+    host.pools.lock().unwrap()[1].node_count = 1;
+    let t = TestCluster::start_with(host).await;
+    install_agones(&t).await;
+    agones_namespace_objects(&t.client, "sd").await;
+    models_volume(&t.client).await;
+    let fleets = gvk_api(&t.client, "agones.dev", "v1", "Fleet", "fleets");
+    let gss = gvk_api(&t.client, "agones.dev", "v1", "GameServer", "gameservers");
+    fleets
+        .patch(
+            "sd-webui",
+            &PatchParams::apply("sdctl"),
+            &Patch::Apply(&serde_json::from_value::<DynamicObject>(fleet(1)).unwrap()),
+        )
+        .await
+        .unwrap();
+    let gs = eventually(10, "a Ready GameServer", || async {
+        game_servers(&gss).await.into_iter().find(|g| state_of(g) == "Ready")
+    })
+    .await;
+    assert!(gs.finalizers().contains(&"agones.dev".to_string()));
+
+    // Agones removed first: the GameServer's finalizer is never released, the namespace hangs.
+    let deploys: Api<Deployment> = Api::namespaced(t.client.clone(), "agones-system");
+    let controller = deploys.get("agones-controller").await.unwrap();
+    deploys.delete("agones-controller", &DeleteParams::default()).await.unwrap();
+    let nss: Api<Namespace> = Api::all(t.client.clone());
+    nss.delete("sd", &DeleteParams::default()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let stuck = gss.get(&gs.name_any()).await.expect("the GameServer is still there");
+    assert!(stuck.metadata.deletion_timestamp.is_some());
+    assert_eq!(nss.get("sd").await.unwrap().status.unwrap().phase.as_deref(), Some("Terminating"));
+    assert_eq!(t.entry("Namespace", "", "sd").unwrap()["state"], "Terminating");
+
+    // Agones back: it finalizes the GameServer, the namespace goes.
+    let mut again: Deployment = controller;
+    again.metadata = kube::api::ObjectMeta {
+        name: Some("agones-controller".into()),
+        namespace: Some("agones-system".into()),
+        ..Default::default()
+    };
+    again.status = None;
+    deploys.create(&PostParams::default(), &again).await.unwrap();
+    eventually(10, "namespace sd gone", || async { nss.get_opt("sd").await.unwrap().is_none().then_some(()) }).await;
+    assert!(t.state().iter().all(|e| e["namespace"] != "sd"), "nothing left in sd");
 }

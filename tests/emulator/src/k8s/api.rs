@@ -193,6 +193,17 @@ fn check_namespace(st: &Store, rt: &ResourceType, ns: &str, creating: bool) -> A
     Ok(())
 }
 
+/// The ServiceAccount admission plugin: a pod's service account must exist.
+fn check_service_account(st: &Store, ns: &str, name: &str, pod: &Value) -> ApiResult<()> {
+    let sa = pod.pointer("/spec/serviceAccountName").and_then(Value::as_str).unwrap_or("default");
+    if st.get("serviceaccounts", ns, sa).is_some() {
+        return Ok(());
+    }
+    Err(ApiError::forbidden(format!(
+        "pods {name:?} is forbidden: error looking up service account {ns}/{sa}: serviceaccount {sa:?} not found"
+    )))
+}
+
 pub fn create(
     c: &Cluster,
     st: &mut Store,
@@ -274,6 +285,9 @@ fn create_with(
         m.remove("status");
     }
     check_namespace(st, rt, ns, true)?;
+    if rt.kind == "Pod" {
+        check_service_account(st, ns, &name, &obj)?;
+    }
     if st.get(&rt.gr(), ns, &name).is_some() {
         return Err(ApiError::already_exists(&target(rt, &name)));
     }

@@ -14,6 +14,11 @@ const NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-nod
 pub fn seed(c: &Cluster, st: &mut Store) {
     for ns in NAMESPACES {
         put(c, st, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}));
+        put(
+            c,
+            st,
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": ns}}),
+        );
     }
     put(
         c,

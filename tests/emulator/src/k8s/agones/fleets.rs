@@ -8,12 +8,12 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::{FLEETS, GAME_SERVERS, MANAGER, SETS, game_servers_of, state};
-use crate::k8s::cluster::Cluster;
-use crate::k8s::controllers::{create, delete, put};
+use crate::k8s::cluster::{Cluster, Delay};
+use crate::k8s::controllers::{State, create, delete, put};
 use crate::k8s::meta;
 use crate::k8s::store::Store;
 
-pub fn reconcile(c: &Arc<Cluster>, st: &mut Store) {
+pub fn reconcile(c: &Arc<Cluster>, st: &mut Store, s: &mut State) {
     for fleet in st.list(FLEETS, None) {
         if !meta::is_deleting(&fleet) {
             self::fleet(c, st, &fleet);
@@ -21,7 +21,7 @@ pub fn reconcile(c: &Arc<Cluster>, st: &mut Store) {
     }
     for set in st.list(SETS, None) {
         if !meta::is_deleting(&set) {
-            self::set(c, st, &set);
+            self::set(c, st, s, &set);
         }
     }
     for fleet in st.list(FLEETS, None) {
@@ -35,8 +35,9 @@ fn sets_of(st: &Store, fleet: &Value) -> Vec<Arc<Value>> {
     st.list(SETS, Some(meta::namespace(fleet))).into_iter().filter(|s| meta::owned_by(s, meta::uid(fleet))).collect()
 }
 
+/// GameServers a set counts towards its replicas (an Error one still holds its place until replaced).
 fn counted(gs: &Value) -> bool {
-    !meta::is_deleting(gs) && !matches!(state(gs), "Shutdown" | "Error" | "Unhealthy")
+    !meta::is_deleting(gs) && !matches!(state(gs), "Shutdown" | "Unhealthy")
 }
 
 fn fleet(c: &Cluster, st: &mut Store, fleet: &Value) {
@@ -93,11 +94,20 @@ fn fleet(c: &Cluster, st: &mut Store, fleet: &Value) {
     }
 }
 
-fn set(c: &Cluster, st: &mut Store, set: &Value) {
+fn set(c: &Cluster, st: &mut Store, s: &mut State, set: &Value) {
     let replicas = meta::int_at(set, "/spec/replicas").unwrap_or(0);
     let gss = game_servers_of(st, set);
-    for g in gss.iter().filter(|g| !meta::is_deleting(g) && matches!(state(g), "Error" | "Unhealthy")) {
-        delete(c, st, g);
+    for g in gss.iter().filter(|g| !meta::is_deleting(g)) {
+        // Unhealthy ones are replaced at once; Error ones after a while (Agones' back-off), so a
+        // broken template does not spin.
+        let replace = match state(g) {
+            "Unhealthy" => true,
+            "Error" => s.elapsed(&format!("gs-error/{}", meta::uid(g)), c.delay(Delay::WorkloadReady) * 2),
+            _ => false,
+        };
+        if replace {
+            delete(c, st, g);
+        }
     }
     let live: Vec<Arc<Value>> = gss.into_iter().filter(|g| counted(g)).collect();
     let n = live.len() as i64;

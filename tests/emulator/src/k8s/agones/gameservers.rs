@@ -60,8 +60,14 @@ fn step(c: &Cluster, st: &mut Store, ctl: &Controller, gs: &Value) {
             set_state(c, st, gs, "Creating", |g| g["spec"]["ports"] = ports);
         }
         "Creating" => {
-            if pod.is_none() {
-                let _ = create(c, st, pod_for(gs), MANAGER);
+            if pod.is_none()
+                && let Err(e) = create(c, st, pod_for(gs), MANAGER)
+            {
+                if let Some(g) = set_state(c, st, gs, "Error", |_| {}) {
+                    let msg = format!("error creating Pod for GameServer {}: {}", meta::name(gs), e.message);
+                    event(c, st, &g, "Warning", "Error", &msg, "gameserver-controller");
+                }
+                return;
             }
             if let Some(g) = set_state(c, st, gs, "Starting", |_| {}) {
                 event(c, st, &g, "Normal", "Creating", "Pod created", "gameserver-controller");

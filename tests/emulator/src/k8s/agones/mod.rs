@@ -62,7 +62,7 @@ pub fn reconcile(c: &Arc<Cluster>, st: &mut Store, s: &mut State) {
         return;
     }
     autoscaler::reconcile(c, st, s);
-    fleets::reconcile(c, st);
+    fleets::reconcile(c, st, s);
     gameservers::reconcile(c, st, &ctl);
 }
 
