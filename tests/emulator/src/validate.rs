@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use regex::Regex;
 use serde_json::Value;
@@ -14,7 +15,8 @@ use crate::google::util::snake;
 use crate::route::Call;
 
 pub struct Validator {
-    docs: HashMap<String, Doc>,
+    /// Service -> its document, parsed on first use (compute's is 5 MB: start-up stays fast).
+    docs: HashMap<String, (std::path::PathBuf, OnceLock<Option<Doc>>)>,
 }
 
 struct Doc {
@@ -23,8 +25,30 @@ struct Doc {
     methods: HashMap<String, Value>,
 }
 
+impl Doc {
+    fn parse(file: &Path) -> Option<Doc> {
+        let parsed = std::fs::read_to_string(file)
+            .map_err(|e| e.to_string())
+            .and_then(|text| serde_json::from_str::<Value>(&text).map_err(|e| e.to_string()));
+        let doc = match parsed {
+            Ok(doc) => doc,
+            Err(e) => {
+                eprintln!("sdctl-emulator: VALIDATION: cannot read {}: {e}", file.display());
+                return None;
+            }
+        };
+        let mut methods = HashMap::new();
+        collect_methods(&doc, &mut methods);
+        Some(Doc {
+            service_path: doc["servicePath"].as_str().unwrap_or_default().to_string(),
+            schemas: doc["schemas"].clone(),
+            methods,
+        })
+    }
+}
+
 impl Validator {
-    /// Loads `<service>.<version>.json` for every emulated service found in `dir`.
+    /// Finds `<service>.<version>.json` for every emulated service in `dir`.
     pub fn load(dir: &Path) -> anyhow::Result<Self> {
         let entries =
             std::fs::read_dir(dir).map_err(|e| anyhow::anyhow!("cannot read discovery dir {}: {e}", dir.display()))?;
@@ -32,23 +56,11 @@ impl Validator {
         let mut docs = HashMap::new();
         for service in crate::google::services() {
             let prefix = format!("{}.", service.name);
-            let Some(file) = files.iter().find(|f| {
+            if let Some(file) = files.iter().find(|f| {
                 f.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".json"))
-            }) else {
-                continue;
-            };
-            let text = std::fs::read_to_string(file)?;
-            let doc: Value = serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-            let mut methods = HashMap::new();
-            collect_methods(&doc, &mut methods);
-            docs.insert(
-                service.name.to_string(),
-                Doc {
-                    service_path: doc["servicePath"].as_str().unwrap_or_default().to_string(),
-                    schemas: doc["schemas"].clone(),
-                    methods,
-                },
-            );
+            }) {
+                docs.insert(service.name.to_string(), (file.clone(), OnceLock::new()));
+            }
         }
         if docs.is_empty() {
             anyhow::bail!("no Discovery document of an emulated service in {}", dir.display());
@@ -56,8 +68,13 @@ impl Validator {
         Ok(Self { docs })
     }
 
+    fn doc(&self, service: &str) -> Option<&Doc> {
+        let (file, doc) = self.docs.get(service)?;
+        doc.get_or_init(|| Doc::parse(file)).as_ref()
+    }
+
     pub fn check(&self, call: &Call) -> ApiResult<()> {
-        let Some(doc) = self.docs.get(call.service) else {
+        let Some(doc) = self.doc(call.service) else {
             return Ok(());
         };
         let Some(method) = doc.methods.get(call.id) else {
@@ -313,7 +330,7 @@ mod tests {
         let mut checked = 0;
         let variable = Regex::new(r"\{([a-zA-Z]+)(=\*\*)?\}").unwrap();
         for service in crate::google::services() {
-            let Some(doc) = validator.docs.get(service.name) else { continue };
+            let Some(doc) = validator.doc(service.name) else { continue };
             for route in &service.routes {
                 let method =
                     doc.methods.get(route.id).unwrap_or_else(|| panic!("{} is not a Discovery method", route.id));
