@@ -280,12 +280,35 @@ async fn agones_install_fleet_autoscaler_and_allocation() {
         game_servers(&gss).await.into_iter().find(|g| state_of(g) == "Ready")
     })
     .await;
-    let fleet = fleets.get("sd-webui").await.unwrap();
-    assert_eq!(fleet.data["spec"]["replicas"], 2, "the autoscaler scaled the Fleet");
-    assert_eq!(fleet.data["status"]["allocatedReplicas"], 1);
+    let live = fleets.get("sd-webui").await.unwrap();
+    assert_eq!(live.data["spec"]["replicas"], 2, "the autoscaler scaled the Fleet");
+    assert_eq!(live.data["status"]["allocatedReplicas"], 1);
     let fa = fas.get("sd-webui").await.unwrap();
     assert_eq!(fa.data["status"]["desiredReplicas"], 2);
     assert_eq!(fa.data["status"]["ableToScale"], true);
+
+    // The autoscaler now owns spec.replicas: re-applying the Fleet with its old replicas
+    // conflicts; without replicas the re-apply is accepted and changes nothing.
+    let again: DynamicObject = serde_json::from_value(fleet(1)).unwrap();
+    let err = match fleets.patch("sd-webui", &apply, &Patch::Apply(&again)).await.unwrap_err() {
+        kube::Error::Api(s) => s,
+        e => panic!("{e}"),
+    };
+    assert_eq!(err.code, 409);
+    assert!(
+        err.message.contains(r#"conflict with "agones-controller""#) && err.message.contains(".spec.replicas"),
+        "{}",
+        err.message
+    );
+    let mut no_replicas = fleet(1);
+    no_replicas["spec"].as_object_mut().unwrap().remove("replicas");
+    let before = fleets.get("sd-webui").await.unwrap().metadata.generation;
+    let after = fleets
+        .patch("sd-webui", &apply, &Patch::Apply(&serde_json::from_value::<DynamicObject>(no_replicas).unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(after.metadata.generation, before, "the spec did not change");
+    assert_eq!(after.data["spec"]["replicas"], 2);
 
     // Bob takes the spare; Carol finds nothing free until the buffer catches up.
     let mut bob = request.clone();
