@@ -48,6 +48,27 @@ async fn a_build_pushes_its_image_to_the_repository_and_logs_to_storage() {
         .await
         .unwrap();
     assert_eq!(repo.name, REPO);
+    // The repository's IAM policy (a custom method on the repository, read-modify-written).
+    let policy = registry.get_iam_policy().set_resource(REPO).send().await.unwrap();
+    let reader = google_cloud_iam_v1::model::Binding::new()
+        .set_role("roles/artifactregistry.reader")
+        .set_members(["serviceAccount:sdctl-nodes@p1.iam.gserviceaccount.com"]);
+    let stored = registry
+        .set_iam_policy()
+        .set_resource(REPO)
+        .set_policy(policy.clone().set_bindings([reader.clone()]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stored.bindings[0].role, "roles/artifactregistry.reader");
+    let e = registry
+        .set_iam_policy()
+        .set_resource(REPO)
+        .set_policy(policy.set_bindings([reader]))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.http_status_code(), Some(409), "stale etag");
     assert_eq!(repo.format, Format::Docker);
     let e = registry
         .create_repository()
