@@ -5,7 +5,12 @@ use clap::Parser;
 fn main() -> std::process::ExitCode {
     let cli = sdctl::cli::Cli::parse();
     sdctl::logging::init(cli.global.verbose);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        // Decoding GKE's Cluster (hundreds of nested fields) needs more than the default 2 MiB.
+        .thread_stack_size(8 << 20)
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

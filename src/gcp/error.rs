@@ -294,8 +294,19 @@ pub fn kind_of_http(code: u16) -> ErrorKind {
     }
 }
 
-/// `Quota 'NVIDIA_T4_GPUS' exceeded.  Limit: 0.0 in region us-central1.` (Compute's wording).
+/// Quota details from the message text, in Compute's wording
+/// (`Quota 'NVIDIA_T4_GPUS' exceeded.  Limit: 0.0 in region us-central1.`) or GKE's
+/// (`Insufficient regional quota to satisfy request: resource "CPUS": request requires '4.0' and
+/// is short '2.0'. project has a quota of '2.0' with '2.0' available in region us-central1.`).
 pub fn parse_quota_message(message: &str) -> Option<Quota> {
+    if message.contains("Insufficient") && message.contains("quota") {
+        let metric = between(message, "resource \"", "\"")?.to_string();
+        let limit = between(message, "quota of '", "'").and_then(|n| n.parse().ok());
+        let scope = between(message, " in region ", ".")
+            .map(|r| r.trim().to_string())
+            .or_else(|| message.contains("Insufficient project quota").then(|| "global".to_string()));
+        return Some(Quota { metric, limit, scope });
+    }
     let metric = between(message, "Quota '", "' exceeded")?.to_string();
     let limit = message
         .split("Limit: ")
@@ -348,6 +359,9 @@ mod tests {
         assert_eq!(q, Quota { metric: "NVIDIA_T4_GPUS".into(), limit: Some(0.0), scope: Some("us-central1".into()) });
         let q = parse_quota_message("Quota 'GPUS_ALL_REGIONS' exceeded.  Limit: 0.0 globally.").unwrap();
         assert_eq!(q.scope.as_deref(), Some("global"));
+        let gke = "Insufficient regional quota to satisfy request: resource \"CPUS\": request requires '4.0' and is short '2.0'. project has a quota of '2.0' with '2.0' available in region us-central1. View and manage quotas at https://console.cloud.google.com/iam-admin/quotas?usage=USED&project=p.";
+        let q = parse_quota_message(gke).unwrap();
+        assert_eq!(q, Quota { metric: "CPUS".into(), limit: Some(2.0), scope: Some("us-central1".into()) });
     }
 
     #[test]

@@ -100,6 +100,10 @@ impl Step<Env> for StaticAddress {
     }
 
     async fn destroy(&self, cx: &StepCx<Env>) -> anyhow::Result<Outcome> {
+        // Reading first refuses to delete an address of the same name that is not ours.
+        if self.observe(cx).await?.is_none() {
+            return Ok(Outcome::Unchanged);
+        }
         let env = &cx.env;
         let name = env.names.address();
         let client = env.gcp.global_addresses().await?;

@@ -252,6 +252,20 @@ impl Step<Env> for GkeCluster {
     }
 }
 
+/// Whether the cluster exists (an error if it exists but is not this environment's).
+pub async fn exists_and_ours(cx: &StepCx<Env>) -> anyhow::Result<bool> {
+    let env = &cx.env;
+    let client = env.gcp.container().await?;
+    let name = cluster_path(env);
+    match absent_if_not_found(
+        retry::call(cx, "read the GKE cluster", || client.get_cluster().set_name(&name).send()).await,
+    )? {
+        None => Ok(false),
+        Some(c) if env.owns(&c.resource_labels) => Ok(true),
+        Some(_) => Err(not_ours("GKE cluster", &env.names.cluster(), env.names.env())),
+    }
+}
+
 /// What differs on an existing cluster; fields GKE cannot change say so.
 fn cluster_changes(env: &Env, live: &Cluster) -> Vec<String> {
     let want = desired(env);

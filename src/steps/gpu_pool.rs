@@ -175,6 +175,9 @@ impl Step<Env> for GpuPool {
     }
 
     async fn destroy(&self, cx: &StepCx<Env>) -> anyhow::Result<Outcome> {
+        if !super::cluster::exists_and_ours(cx).await? {
+            return Ok(Outcome::Unchanged);
+        }
         let env = &cx.env;
         let client = env.gcp.container().await?;
         let name = pool_path(env);

@@ -274,6 +274,19 @@ fn rule_summary(f: &Firewall) -> String {
 async fn delete_rule(cx: &StepCx<Env>, name: &str) -> anyhow::Result<bool> {
     let env = &cx.env;
     let client = env.gcp.firewalls().await?;
+    let found = absent_if_not_found(
+        retry::call(cx, &format!("read firewall rule {name}"), || {
+            client.get().set_project(env.project()).set_firewall(name).send()
+        })
+        .await,
+    )?;
+    match found {
+        None => return Ok(false),
+        Some(rule) if rule.description.as_deref() != Some(env.names.description().as_str()) => {
+            return Err(not_ours("firewall rule", name, env.names.env()));
+        }
+        Some(_) => {}
+    }
     let op = absent_if_not_found(
         retry::call(cx, &format!("delete firewall rule {name}"), || {
             client.delete().set_project(env.project()).set_firewall(name).send()
@@ -308,6 +321,19 @@ async fn delete_router(cx: &StepCx<Env>) -> anyhow::Result<bool> {
     let env = &cx.env;
     let client = env.gcp.routers().await?;
     let name = env.names.router();
+    let found = absent_if_not_found(
+        retry::call(cx, &format!("read router {name}"), || {
+            client.get().set_project(env.project()).set_region(&env.config.region).set_router(&name).send()
+        })
+        .await,
+    )?;
+    match found {
+        None => return Ok(false),
+        Some(r) if r.description.as_deref() != Some(env.names.description().as_str()) => {
+            return Err(not_ours("Cloud Router", &name, env.names.env()));
+        }
+        Some(_) => {}
+    }
     let op = absent_if_not_found(
         retry::call(cx, &format!("delete router {name}"), || {
             client.delete().set_project(env.project()).set_region(&env.config.region).set_router(&name).send()

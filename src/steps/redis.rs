@@ -169,6 +169,9 @@ impl Step<Env> for Redis {
         if env.options.keep_data {
             return Ok(Outcome::Kept);
         }
+        if self.observe(cx).await?.is_none() {
+            return Ok(Outcome::Unchanged);
+        }
         let client = env.gcp.redis().await?;
         let name = instance_name(env);
         let deleted = gone_if_not_found(

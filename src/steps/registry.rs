@@ -125,6 +125,9 @@ impl Step<Env> for Registry {
     }
 
     async fn destroy(&self, cx: &StepCx<Env>) -> anyhow::Result<Outcome> {
+        if self.observe(cx).await?.repository.is_none() {
+            return Ok(Outcome::Unchanged);
+        }
         let env = &cx.env;
         let client = env.gcp.artifact_registry().await?;
         let name = repository_name(env);

@@ -166,6 +166,9 @@ impl Step<Env> for SharedStorage {
         if env.options.keep_data {
             return Ok(Outcome::Kept);
         }
+        if matches!(self.observe(cx).await?, Live::Absent) {
+            return Ok(Outcome::Unchanged);
+        }
         match &env.config.storage {
             Storage::Filestore(f) => destroy_filestore(cx, f).await,
             Storage::Gcs(g) => destroy_bucket(cx, &bucket_name(&env.names, g)).await,

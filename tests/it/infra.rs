@@ -163,3 +163,228 @@ async fn t4_filestore_life_cycle() {
     assert_eq!(down.code, 0, "{down:?}");
     assert!(world.resources().is_empty(), "left behind: {:#?}", world.resources());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn l4_gcs_private_regional_spot_life_cycle() {
+    let world = World::start().await;
+    let config = example_with("sd-agones-l4-gcs.yaml", &[]);
+    let up = world.sdctl(&up_args(config.arg(), &[])).await;
+    assert_eq!(up.code, 0, "{up:?}");
+    // Regional clusters multiply per-zone counts: said before anything is created.
+    assert!(up.stderr.contains("1 per zone x 2 zones = 2"), "{}", up.stderr);
+    assert!(up.stderr.contains("warning: [cluster] node counts are per zone"), "{}", up.stderr);
+
+    let cluster = body(&world.request("container.projects.locations.clusters.create"))["cluster"].clone();
+    assert_eq!(cluster["addonsConfig"]["gcsFuseCsiDriverConfig"]["enabled"], true);
+    assert_eq!(cluster["networkConfig"]["defaultEnablePrivateNodes"], true);
+    assert_eq!(cluster["locations"], serde_json::json!(["us-central1-a", "us-central1-c"]));
+    let master = cluster["privateClusterConfig"]["masterIpv4CidrBlock"].as_str().unwrap().to_string();
+    let pool = body(&world.request("container.projects.locations.clusters.nodePools.create"))["nodePool"].clone();
+    assert_eq!(pool["config"]["accelerators"][0]["acceleratorType"], "nvidia-l4");
+    assert_eq!(pool["config"]["machineType"], "g2-standard-8");
+    assert_eq!(pool["config"]["spot"], true);
+    assert_eq!(num(&pool["config"]["diskSizeGb"]), 200, "GCS-Fuse buffers on the boot disk");
+    assert_eq!(num(&pool["autoscaling"]["totalMaxNodeCount"]), 4);
+
+    // Private: NAT for egress, and the control plane may reach Agones' webhooks.
+    let router = body(&world.request("compute.routers.insert")).clone();
+    assert_eq!(router["nats"][0]["natIpAllocateOption"], "AUTO_ONLY");
+    let webhooks =
+        world.requests_of("compute.firewalls.insert").into_iter().find(|f| body(f)["name"] == "sd-l4-allow-webhooks");
+    let webhooks = body(&webhooks.expect("webhook rule")).clone();
+    assert_eq!(webhooks["sourceRanges"], serde_json::json!([master]));
+
+    // The bucket: labelled, uniform access, and usable by the WebUI pods' KSA through Workload Identity.
+    let bucket = body(&world.request("storage.buckets.insert")).clone();
+    let name = bucket["name"].as_str().unwrap();
+    assert!(name.starts_with("sd-l4-models-"), "{name}");
+    assert_eq!(bucket["iamConfiguration"]["uniformBucketLevelAccess"]["enabled"], true);
+    assert_eq!(bucket["labels"]["sdctl-env"], "sd-l4");
+    let policy = body(&world.request("storage.buckets.setIamPolicy")).clone();
+    let binding = policy["bindings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["role"] == "roles/storage.objectUser")
+        .expect("binding");
+    let member = binding["members"][0].as_str().unwrap();
+    assert!(
+        member.starts_with("principal://iam.googleapis.com/projects/")
+            && member.ends_with(
+                "/locations/global/workloadIdentityPools/my-project.svc.id.goog/subject/ns/sd/sa/sdctl-webui"
+            ),
+        "{member}"
+    );
+    let redis = body(&world.request("redis.projects.locations.instances.create")).clone();
+    assert!(enum_is(&redis["tier"], "BASIC", 1), "{redis}");
+    assert!(enum_is(&redis["transitEncryptionMode"], "SERVER_AUTHENTICATION", 1), "{redis}");
+
+    let before = world.requests().len();
+    let again = world.sdctl(&up_args(config.arg(), &[])).await;
+    assert_eq!(again.code, 0, "{again:?}");
+    assert!(world.mutating_since(before).is_empty(), "{:#?}", world.mutating_since(before));
+
+    let down = world.sdctl(&["down", "-y", "-c", config.arg()]).await;
+    assert_eq!(down.code, 0, "{down:?}");
+    assert!(world.resources().is_empty(), "left behind: {:#?}", world.resources());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transient_errors_are_retried_and_shown() {
+    let world = World::with_scenario(
+        "faults:\n  - { method: container.projects.locations.clusters.create, status: 503, times: 2 }\n  - { method: redis.projects.locations.instances.create, status: 429, times: 1, retryAfter: 1 }\n",
+    )
+    .await;
+    let config = example_with("sd-agones-t4.yaml", &[]);
+    let up = world.sdctl(&up_args(config.arg(), &["-o", "json"])).await;
+    assert_eq!(up.code, 0, "{up:?}");
+    let retries: Vec<Value> = up.json_lines().into_iter().filter(|e| e["event"] == "retry").collect();
+    let cluster_retries = retries.iter().filter(|e| e["step"] == "cluster").count();
+    assert_eq!(cluster_retries, 2, "{retries:?}");
+    let redis_retry = retries.iter().find(|e| e["step"] == "redis").expect("redis retried");
+    assert!(redis_retry["reason"].as_str().unwrap().starts_with("429"), "{redis_retry}");
+    assert_eq!(world.requests_of("container.projects.locations.clusters.create").len(), 3);
+    assert_eq!(world.count("Cluster"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quota_refusal_fails_its_step_at_once_and_others_finish() {
+    let world = World::with_scenario("quotas: { us-central1: { CPUS: 2 } }\n").await;
+    let config = example_with("sd-agones-t4.yaml", &[]);
+    let up = world.sdctl(&up_args(config.arg(), &["-o", "json"])).await;
+    assert_eq!(up.code, 4, "{up:?}");
+    let failed = up.json_lines().into_iter().find(|e| e["event"] == "step_finished" && e["step"] == "cluster").unwrap();
+    assert_eq!(failed["outcome"], "failed");
+    let error = failed["error"].as_str().unwrap();
+    assert!(error.contains("quota exceeded") && error.contains("CPUS") && error.contains("us-central1"), "{error}");
+    assert!(error.contains("fix: request more CPUS quota"), "{error}");
+    assert_eq!(
+        world.requests_of("container.projects.locations.clusters.create").len(),
+        1,
+        "a quota refusal is not retried"
+    );
+    assert_eq!(outcome_of(&up, "gpu-pool"), "skipped");
+    for independent in ["storage", "redis", "registry", "address"] {
+        assert_eq!(outcome_of(&up, independent), "created", "{independent}");
+    }
+    assert!(up.stderr.contains("run `sdctl up` again: it resumes"), "{}", up.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_accelerator_not_offered_in_the_zone_names_the_zone() {
+    let world = World::with_scenario("accelerators: { us-central1-a: [nvidia-l4] }\n").await;
+    let config = example_with("sd-agones-t4.yaml", &[]);
+    let up = world.sdctl(&up_args(config.arg(), &["-o", "json"])).await;
+    assert_eq!(up.code, 4, "{up:?}");
+    let failed =
+        up.json_lines().into_iter().find(|e| e["event"] == "step_finished" && e["step"] == "gpu-pool").unwrap();
+    let error = failed["error"].as_str().unwrap();
+    assert!(error.contains("nvidia-tesla-t4") && error.contains("us-central1-a"), "{error}");
+    assert_eq!(world.count("Cluster"), 1);
+    assert!(world.named("NodePool", "/nodePools/gpu").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changed_config_updates_in_place_or_names_the_field() {
+    let world = World::start().await;
+    let config = example_with("sd-agones-t4.yaml", &[]);
+    assert_eq!(world.sdctl(&up_args(config.arg(), &[])).await.code, 0);
+
+    let bigger = example_with("sd-agones-t4.yaml", &[("maxNodes: 3", "maxNodes: 5"), ("sizeGb: 1,", "sizeGb: 2,")]);
+    let plan = world.sdctl(&["plan", "-c", bigger.arg()]).await;
+    assert!(plan.stdout.contains("gpu.minNodes/maxNodes: 0-3 -> 0-5"), "{plan:?}");
+    assert!(plan.stdout.contains("redis.sizeGb: 1 -> 2"), "{plan:?}");
+    let before = world.requests().len();
+    let up = world.sdctl(&up_args(bigger.arg(), &[])).await;
+    assert_eq!(up.code, 0, "{up:?}");
+    let mut methods: Vec<String> =
+        world.mutating_since(before).iter().map(|r| r["methodId"].as_str().unwrap().to_string()).collect();
+    methods.sort();
+    assert_eq!(
+        methods,
+        ["container.projects.locations.clusters.nodePools.setAutoscaling", "redis.projects.locations.instances.patch"],
+        "only the changed fields are sent"
+    );
+
+    let other = example_with("sd-agones-t4.yaml", &[("machineType: custom-4-32768-ext", "machineType: n1-standard-8")]);
+    let up = world.sdctl(&up_args(other.arg(), &[])).await;
+    assert_eq!(up.code, 4, "{up:?}");
+    assert!(up.stderr.contains("gpu.machineType of GPU node pool gpu cannot change in place"), "{}", up.stderr);
+    assert!(up.stderr.contains("sdctl down gpu-pool"), "{}", up.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resources_of_someone_else_are_never_touched() {
+    let world = World::start().await;
+    let config = example_with("sd-agones-t4.yaml", &[]);
+    // Another tool made an address with our derived name, without our label.
+    let url = format!("{}/compute/compute/v1/projects/my-project/global/addresses", world.emu.url());
+    let made = reqwest::Client::new().post(&url).json(&serde_json::json!({"name": "sd-demo-ip"})).send().await.unwrap();
+    assert!(made.status().is_success(), "{:?}", made.text().await);
+    let up = world.sdctl(&["up", "address", "-c", config.arg()]).await;
+    assert_eq!(up.code, 4, "{up:?}");
+    assert!(
+        up.stderr.contains("global address sd-demo-ip exists but is not managed by sdctl environment sd-demo"),
+        "{}",
+        up.stderr
+    );
+    let down = world.sdctl(&["down", "address", "-y", "-c", config.arg()]).await;
+    assert_ne!(down.code, 0, "{down:?}");
+    assert_eq!(world.count("Address"), 1, "someone else's address survives");
+}
+
+/// Kill `up` (like a CI timeout: SIGKILL, no chance to clean up) at several points, then run it
+/// again: it converges, with no duplicate resources.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_runs_resume_without_duplicates() {
+    let speed = 200.0;
+    let world = World::with(sdctl_emulator::Scenario::default(), speed).await;
+    let config = example_with("sd-agones-t4.yaml", &[]);
+    for after_ms in [150u64, 900, 1900] {
+        let mut child = world.command(&up_args(config.arg(), &[])).spawn().unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(after_ms)).await;
+        if child.try_wait().unwrap().is_none() {
+            child.kill().await.unwrap();
+        }
+    }
+    let up = world.sdctl(&up_args(config.arg(), &[])).await;
+    assert_eq!(up.code, 0, "{up:?}");
+    for (kind, n) in
+        [("Cluster", 1), ("NodePool", 2), ("Instance", 2), ("Repository", 1), ("Address", 1), ("ServiceAccount", 1)]
+    {
+        assert_eq!(world.count(kind), n, "{kind}: {:#?}", world.resources());
+    }
+    assert_eq!(world.named("Firewall", "/firewalls/sd-demo-").len(), 2);
+    let before = world.requests().len();
+    assert_eq!(world.sdctl(&up_args(config.arg(), &[])).await.code, 0);
+    assert!(world.mutating_since(before).is_empty());
+}
+
+/// Ctrl-C: running steps stop at their next wait point, the summary says what is left, exit 130;
+/// `up` again resumes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_cleanly_and_up_resumes() {
+    let speed = 100.0;
+    let world = World::with(sdctl_emulator::Scenario::default(), speed).await;
+    let config = example_with("sd-agones-t4.yaml", &[]);
+    let child =
+        world.command(&up_args(config.arg(), &["-o", "json"])).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    let pid = child.id().expect("running").to_string();
+    assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    let output = child.wait_with_output().await.unwrap();
+    let run = Run::from(output);
+    assert_eq!(run.code, 130, "{run:?}");
+    let events = run.json_lines();
+    let summary = events.last().unwrap();
+    assert_eq!(summary["event"], "summary", "{run:?}");
+    assert_eq!(summary["ok"], false);
+    let left = summary["left"].as_array().unwrap();
+    assert!(left.iter().any(|s| s == "gpu-pool"), "{summary}");
+    for e in events.iter().filter(|e| e["event"] == "step_finished" && e["outcome"] == "failed") {
+        assert!(e["error"].as_str().unwrap().contains("interrupted"), "{e}");
+    }
+    let up = world.sdctl(&up_args(config.arg(), &[])).await;
+    assert_eq!(up.code, 0, "{up:?}");
+    assert_eq!(world.count("Cluster"), 1);
+}
