@@ -4,7 +4,6 @@
 use serde_json::Value;
 
 use super::api::{Opts, Validation};
-use super::cluster::Cluster;
 use super::defaults;
 use super::schema::Unknown;
 use super::status::{ApiError, ApiResult, Cause};
@@ -28,7 +27,6 @@ impl Op {
 }
 
 pub fn admit(
-    c: &Cluster,
     st: &mut Store,
     rt: &ResourceType,
     obj: &mut Value,
@@ -36,9 +34,9 @@ pub fn admit(
     op: Op,
     opts: &mut Opts,
 ) -> ApiResult<()> {
-    defaults::apply(c, st, rt, obj, old, op);
+    defaults::apply(st, rt, obj, old, op);
     if !opts.internal {
-        webhooks::call(c, st, rt, obj, op, webhooks::Phase::Mutating)?;
+        webhooks::call(st, rt, obj, op, webhooks::Phase::Mutating)?;
     }
     let mut causes = Vec::new();
     let unknown = decode(rt, obj, opts, &mut causes)?;
@@ -61,7 +59,7 @@ pub fn admit(
     if !causes.is_empty() {
         return Err(ApiError::invalid(&rt.group, &rt.kind, super::meta::name(obj), causes));
     }
-    webhooks::call(c, st, rt, obj, op, webhooks::Phase::Validating)
+    webhooks::call(st, rt, obj, op, webhooks::Phase::Validating)
 }
 
 /// Schema (custom resources) or typed decoding (built-in kinds): returns the undeclared

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::admission::{self, Op};
-use super::cluster::Cluster;
 use super::fields::{Scope, Shape};
 use super::managed::{self, Apply, Managers};
 use super::meta;
@@ -95,14 +94,13 @@ pub struct ListQuery {
     pub continue_token: Option<String>,
 }
 
-pub fn matches(rt: &ResourceType, q: &ListQuery, obj: &Value) -> bool {
-    let _ = rt;
+pub fn matches(q: &ListQuery, obj: &Value) -> bool {
     q.labels.matches_object(obj) && q.fields.matches(obj)
 }
 
 /// A `<Kind>List` of the matching objects, paginated by `limit`/`continue`.
 pub fn list(st: &Store, rt: &ResourceType, ns: Option<&str>, q: &ListQuery) -> ApiResult<Value> {
-    let all: Vec<Arc<Value>> = st.list(&rt.gr(), ns).into_iter().filter(|o| matches(rt, q, o)).collect();
+    let all: Vec<Arc<Value>> = st.list(&rt.gr(), ns).into_iter().filter(|o| matches(q, o)).collect();
     let start = match &q.continue_token {
         Some(tok) => {
             let after = decode_continue(tok)?;
@@ -204,20 +202,12 @@ fn check_service_account(st: &Store, ns: &str, name: &str, pod: &Value) -> ApiRe
     )))
 }
 
-pub fn create(
-    c: &Cluster,
-    st: &mut Store,
-    rt: &ResourceType,
-    ns: &str,
-    body: Value,
-    opts: &mut Opts,
-) -> ApiResult<Value> {
-    create_with(c, st, rt, ns, body, opts, None)
+pub fn create(st: &mut Store, rt: &ResourceType, ns: &str, body: Value, opts: &mut Opts) -> ApiResult<Value> {
+    create_with(st, rt, ns, body, opts, None)
 }
 
 /// Create, with the managers precomputed by an apply (`None`: an Update by `opts.manager`).
 fn create_with(
-    c: &Cluster,
     st: &mut Store,
     rt: &ResourceType,
     ns: &str,
@@ -291,7 +281,7 @@ fn create_with(
     if st.get(&rt.gr(), ns, &name).is_some() {
         return Err(ApiError::already_exists(&target(rt, &name)));
     }
-    admission::admit(c, st, rt, &mut obj, None, Op::Create, opts)?;
+    admission::admit(st, rt, &mut obj, None, Op::Create, opts)?;
 
     let shape_schema = rt.schema().cloned();
     let shape = Shape::for_kind(&rt.kind, shape_schema.as_deref());
@@ -316,7 +306,6 @@ fn create_with(
 /// PUT: replace the object (or its status), optimistic on `resourceVersion`.
 #[allow(clippy::too_many_arguments)]
 pub fn update(
-    c: &Cluster,
     st: &mut Store,
     rt: &ResourceType,
     ns: &str,
@@ -326,7 +315,7 @@ pub fn update(
     opts: &mut Opts,
 ) -> ApiResult<Value> {
     if sub == Sub::Scale {
-        return scale_update(c, st, rt, ns, name, &body, opts);
+        return scale_update(st, rt, ns, name, &body, opts);
     }
     check_type(rt, &mut body)?;
     let body_name = meta::name(&body);
@@ -341,7 +330,7 @@ pub fn update(
         return Err(ApiError::conflict(&target(rt, name)));
     }
     let new = scoped(rt, &old, body, sub);
-    finish_update(c, st, rt, &old, new, sub, opts, None)
+    finish_update(st, rt, &old, new, sub, opts, None)
 }
 
 /// Keep what a request may not change: status on the main resource, everything but status
@@ -385,7 +374,6 @@ fn scope_of(rt: &ResourceType, sub: Sub) -> Scope {
 /// finalizer-completed deletion, store.
 #[allow(clippy::too_many_arguments)]
 pub fn finish_update(
-    c: &Cluster,
     st: &mut Store,
     rt: &ResourceType,
     old: &Value,
@@ -446,7 +434,7 @@ pub fn finish_update(
         let g = meta::generation(old).max(1) + 1;
         meta::metadata_mut(&mut new).insert("generation".into(), json!(g));
     }
-    admission::admit(c, st, rt, &mut new, Some(old), Op::Update, opts)?;
+    admission::admit(st, rt, &mut new, Some(old), Op::Update, opts)?;
 
     let schema = rt.schema().cloned();
     let shape = Shape::for_kind(&rt.kind, schema.as_deref());
@@ -497,7 +485,6 @@ fn spec_changed(rt: &ResourceType, old: &Value, new: &Value) -> bool {
 /// PATCH in any of its four content types.
 #[allow(clippy::too_many_arguments)]
 pub fn patch(
-    c: &Cluster,
     st: &mut Store,
     rt: &ResourceType,
     ns: &str,
@@ -509,14 +496,14 @@ pub fn patch(
 ) -> ApiResult<(Value, bool)> {
     let ct = content_type.split(';').next().unwrap_or("").trim();
     if ct == "application/apply-patch+yaml" {
-        return apply(c, st, rt, ns, name, body, sub, opts);
+        return apply(st, rt, ns, name, body, sub, opts);
     }
     let patch: Value =
         serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
     if sub == Sub::Scale {
         let current = scale_of(rt, &*get(st, rt, ns, name)?);
         let patched = apply_patch(ct, rt, &current, &patch)?;
-        return Ok((scale_update(c, st, rt, ns, name, &patched, opts)?, false));
+        return Ok((scale_update(st, rt, ns, name, &patched, opts)?, false));
     }
     let old = get(st, rt, ns, name)?;
     let patched = apply_patch(ct, rt, &old, &patch)?;
@@ -525,7 +512,7 @@ pub fn patch(
         return Err(ApiError::conflict(&target(rt, name)));
     }
     let new = scoped(rt, &old, patched, sub);
-    Ok((finish_update(c, st, rt, &old, new, sub, opts, None)?, false))
+    Ok((finish_update(st, rt, &old, new, sub, opts, None)?, false))
 }
 
 fn apply_patch(ct: &str, rt: &ResourceType, old: &Value, patch: &Value) -> ApiResult<Value> {
@@ -559,7 +546,6 @@ fn apply_patch(ct: &str, rt: &ResourceType, old: &Value, patch: &Value) -> ApiRe
 /// Server-side apply: merge the applied configuration with field ownership; creates when absent.
 #[allow(clippy::too_many_arguments)]
 fn apply(
-    c: &Cluster,
     st: &mut Store,
     rt: &ResourceType,
     ns: &str,
@@ -625,22 +611,14 @@ fn apply(
             if sub == Sub::Status {
                 return Err(ApiError::not_found(&target(rt, name)));
             }
-            Ok((create_with(c, st, rt, ns, merged, opts, Some(managers))?, true))
+            Ok((create_with(st, rt, ns, merged, opts, Some(managers))?, true))
         }
-        Some(old) => Ok((finish_update(c, st, rt, &old, merged, sub, opts, Some(managers))?, false)),
+        Some(old) => Ok((finish_update(st, rt, &old, merged, sub, opts, Some(managers))?, false)),
     }
 }
 
 /// DELETE: gone at once, or marked with `deletionTimestamp` while finalizers remain.
-pub fn delete(
-    c: &Cluster,
-    st: &mut Store,
-    rt: &ResourceType,
-    ns: &str,
-    name: &str,
-    d: &DeleteOpts,
-) -> ApiResult<Value> {
-    let _ = c;
+pub fn delete(st: &mut Store, rt: &ResourceType, ns: &str, name: &str, d: &DeleteOpts) -> ApiResult<Value> {
     let old = get(st, rt, ns, name)?;
     if let Some(uid) = &d.uid
         && uid != meta::uid(&old)
@@ -723,7 +701,6 @@ pub fn scale_of(rt: &ResourceType, obj: &Value) -> Value {
 }
 
 fn scale_update(
-    c: &Cluster,
     st: &mut Store,
     rt: &ResourceType,
     ns: &str,
@@ -750,7 +727,7 @@ fn scale_update(
     }
     let mut new = (*old).clone();
     set_pointer(&mut new, &paths.spec, json!(replicas));
-    let out = finish_update(c, st, rt, &old, new, Sub::Main, opts, None)?;
+    let out = finish_update(st, rt, &old, new, Sub::Main, opts, None)?;
     Ok(scale_of(rt, &out))
 }
 

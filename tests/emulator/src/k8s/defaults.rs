@@ -7,13 +7,11 @@ use rand::RngExt;
 use serde_json::{Value, json};
 
 use super::admission::Op;
-use super::cluster::Cluster;
 use super::meta;
 use super::store::Store;
 use super::types::ResourceType;
 
-pub fn apply(c: &Cluster, st: &Store, rt: &ResourceType, obj: &mut Value, old: Option<&Value>, op: Op) {
-    let _ = c;
+pub fn apply(st: &Store, rt: &ResourceType, obj: &mut Value, old: Option<&Value>, op: Op) {
     match rt.kind.as_str() {
         "Namespace" => namespace(obj, op),
         "Secret" => secret(obj),

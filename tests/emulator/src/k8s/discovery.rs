@@ -147,7 +147,7 @@ const AGGREGATED: &[(&str, &str, &str, &str)] =
     &[("allocation.agones.dev", "v1", "GameServerAllocation", "gameserverallocations")];
 
 /// Recompute the served types from established CRDs and available APIServices.
-pub fn refresh_types(_c: &Cluster, st: &mut Store) {
+pub fn refresh_types(st: &mut Store) {
     st.types_dirty = false;
     let mut dynamic: Vec<Arc<ResourceType>> = Vec::new();
     for crd in st.list("customresourcedefinitions.apiextensions.k8s.io", None) {

@@ -337,18 +337,18 @@ fn item(cluster: &Arc<Cluster>, r: &Req, rt: &Arc<ResourceType>, ns: &str, name:
         }
         Method::PUT => {
             let mut opts = write_opts(r)?;
-            let out = api::update(cluster, &mut st, rt, ns, name, body_value(r)?, sub, &mut opts)?;
+            let out = api::update(&mut st, rt, ns, name, body_value(r)?, sub, &mut opts)?;
             Reply::Json(200, out_for(rt, sub, out), opts.warnings)
         }
         Method::PATCH => {
             let mut opts = write_opts(r)?;
             let ct = r.header("content-type").to_string();
-            let (out, created) = api::patch(cluster, &mut st, rt, ns, name, &ct, &r.body, sub, &mut opts)?;
+            let (out, created) = api::patch(&mut st, rt, ns, name, &ct, &r.body, sub, &mut opts)?;
             Reply::Json(if created { 201 } else { 200 }, out_for(rt, sub, out), opts.warnings)
         }
         Method::DELETE => {
             let d = delete_opts(r)?;
-            let out = api::delete(cluster, &mut st, rt, ns, name, &d)?;
+            let out = api::delete(&mut st, rt, ns, name, &d)?;
             Reply::Json(200, api::present(rt, &out), vec![])
         }
         _ => {
@@ -357,7 +357,7 @@ fn item(cluster: &Arc<Cluster>, r: &Req, rt: &Arc<ResourceType>, ns: &str, name:
             ));
         }
     };
-    refresh(cluster, &mut st);
+    refresh(&mut st);
     drop(st);
     cluster.wake.notify_one();
     Ok(reply)
@@ -432,9 +432,9 @@ fn collection(cluster: &Arc<Cluster>, r: &Req, rt: &Arc<ResourceType>, ns: Optio
             let out = match rt.origin {
                 Origin::Aggregated => agones::allocation::allocate(cluster, &mut st, rt, ns, body)?,
                 _ if rt.kind.ends_with("Review") => reviews::answer(rt, body)?,
-                _ => api::present(rt, &api::create(cluster, &mut st, rt, ns, body, &mut opts)?),
+                _ => api::present(rt, &api::create(&mut st, rt, ns, body, &mut opts)?),
             };
-            refresh(cluster, &mut st);
+            refresh(&mut st);
             drop(st);
             cluster.wake.notify_one();
             Ok(Reply::Json(201, out, opts.warnings))
@@ -449,12 +449,12 @@ fn collection(cluster: &Arc<Cluster>, r: &Req, rt: &Arc<ResourceType>, ns: Optio
             let mut v = api::list(&st, rt, ns, &ListQuery { limit: None, continue_token: None, ..q })?;
             let mut deleted = Vec::new();
             for o in v["items"].as_array().cloned().unwrap_or_default() {
-                if let Ok(out) = api::delete(cluster, &mut st, rt, meta::namespace(&o), meta::name(&o), &d) {
+                if let Ok(out) = api::delete(&mut st, rt, meta::namespace(&o), meta::name(&o), &d) {
                     deleted.push(api::present(rt, &out));
                 }
             }
             v["items"] = json!(deleted);
-            refresh(cluster, &mut st);
+            refresh(&mut st);
             drop(st);
             cluster.wake.notify_one();
             Ok(Reply::Json(200, v, vec![]))
@@ -464,8 +464,8 @@ fn collection(cluster: &Arc<Cluster>, r: &Req, rt: &Arc<ResourceType>, ns: Optio
 }
 
 /// Recompute served types after a CRD or APIService changed.
-pub fn refresh(cluster: &Cluster, st: &mut super::store::Store) {
+pub fn refresh(st: &mut super::store::Store) {
     if st.types_dirty {
-        discovery::refresh_types(cluster, st);
+        discovery::refresh_types(st);
     }
 }

@@ -241,7 +241,7 @@ impl Clusters {
         let c = self.get(cluster).ok_or_else(|| anyhow::anyhow!("cluster {cluster:?} is not running"))?;
         {
             let mut st = c.lock();
-            agones::sdk_ready(&c, &mut st, namespace, name).map_err(|e| anyhow::anyhow!(e))?;
+            agones::sdk_ready(&mut st, namespace, name).map_err(|e| anyhow::anyhow!(e))?;
         }
         c.wake.notify_one();
         Ok(())

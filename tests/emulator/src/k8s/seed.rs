@@ -13,15 +13,13 @@ const NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-nod
 
 pub fn seed(c: &Cluster, st: &mut Store) {
     for ns in NAMESPACES {
-        put(c, st, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}));
+        put(st, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}));
         put(
-            c,
             st,
             json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": ns}}),
         );
     }
     put(
-        c,
         st,
         json!({
             "apiVersion": "v1", "kind": "Service",
@@ -44,11 +42,10 @@ pub fn seed(c: &Cluster, st: &mut Store) {
         if default {
             meta::set_annotation(&mut sc, "storageclass.kubernetes.io/is-default-class", "true");
         }
-        put(c, st, sc);
+        put(st, sc);
     }
     for driver in c.host.csi_drivers(&c.name) {
         put(
-            c,
             st,
             json!({
                 "apiVersion": "storage.k8s.io/v1", "kind": "CSIDriver",
@@ -60,7 +57,6 @@ pub fn seed(c: &Cluster, st: &mut Store) {
     }
     for (name, value) in [("system-cluster-critical", 2_000_000_000), ("system-node-critical", 2_000_001_000)] {
         put(
-            c,
             st,
             json!({
                 "apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
@@ -69,10 +65,10 @@ pub fn seed(c: &Cluster, st: &mut Store) {
         );
     }
     for group_version in local_api_services(st) {
-        put(c, st, group_version);
+        put(st, group_version);
     }
     for crd in gke_crds::all() {
-        let created = put(c, st, crd);
+        let created = put(st, crd);
         let mut est = created.clone();
         let mut status = json!({});
         meta::set_condition(&mut status, "NamesAccepted", "True", "NoConflicts", "no conflicts found");
@@ -88,16 +84,16 @@ pub fn seed(c: &Cluster, st: &mut Store) {
         est["status"] = status;
         st.replace("customresourcedefinitions.apiextensions.k8s.io", est);
     }
-    discovery::refresh_types(c, st);
+    discovery::refresh_types(st);
 }
 
-fn put(c: &Cluster, st: &mut Store, obj: Value) -> Value {
+fn put(st: &mut Store, obj: Value) -> Value {
     let kind = meta::kind(&obj).to_string();
     let ns = meta::namespace(&obj).to_string();
     let rt = st.registry.all().iter().find(|t| t.kind == kind && !t.is_crd()).cloned();
     let Some(rt) = rt else { return obj };
     let mut opts = Opts::internal("kube-apiserver");
-    api::create(c, st, &rt, &ns, obj.clone(), &mut opts).unwrap_or(obj)
+    api::create(st, &rt, &ns, obj.clone(), &mut opts).unwrap_or(obj)
 }
 
 /// `v1.apps`-style APIServices (no `spec.service`: served locally).

@@ -36,7 +36,7 @@ struct Filter {
 
 impl Filter {
     fn selects(&self, obj: &Value) -> bool {
-        self.ns.as_deref().is_none_or(|n| meta::namespace(obj) == n) && api::matches(&self.rt, &self.q, obj)
+        self.ns.as_deref().is_none_or(|n| meta::namespace(obj) == n) && api::matches(&self.q, obj)
     }
 
     fn line(&self, kind: &str, obj: &Value) -> Bytes {

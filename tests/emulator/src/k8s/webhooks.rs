@@ -5,7 +5,6 @@
 use serde_json::Value;
 
 use super::admission::Op;
-use super::cluster::Cluster;
 use super::selectors::LabelSelector;
 use super::status::{ApiError, ApiResult};
 use super::store::Store;
@@ -19,8 +18,7 @@ pub enum Phase {
 }
 
 /// Run every webhook of `phase` that matches the request.
-pub fn call(c: &Cluster, st: &Store, rt: &ResourceType, obj: &mut Value, op: Op, phase: Phase) -> ApiResult<()> {
-    let _ = c;
+pub fn call(st: &Store, rt: &ResourceType, obj: &mut Value, op: Op, phase: Phase) -> ApiResult<()> {
     let gr = match phase {
         Phase::Mutating => "mutatingwebhookconfigurations.admissionregistration.k8s.io",
         Phase::Validating => "validatingwebhookconfigurations.admissionregistration.k8s.io",

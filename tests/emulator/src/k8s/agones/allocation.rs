@@ -117,7 +117,7 @@ pub fn allocate(c: &Arc<Cluster>, st: &mut Store, rt: &ResourceType, ns: &str, b
     if !labels_cause.is_empty() {
         return Err(ApiError::invalid(&rt.group, &rt.kind, "", labels_cause));
     }
-    let gs = put(c, st, next, MANAGER)?;
+    let gs = put(st, next, MANAGER)?;
     response["metadata"] = json!({"name": meta::name(&gs), "namespace": ns, "creationTimestamp": now});
     response["status"] = json!({
         "state": "Allocated",

@@ -30,7 +30,7 @@ pub fn reconcile(c: &Arc<Cluster>, st: &mut Store, s: &mut State) {
         }
         s.fa_synced.insert(uid, now);
         s.wake_at(now + interval);
-        sync(c, st, &fa);
+        sync(st, &fa);
     }
 }
 
@@ -54,7 +54,7 @@ pub fn buffer_replicas(buffer: &Value, allocated: i64) -> (i64, bool) {
     }
 }
 
-fn sync(c: &Cluster, st: &mut Store, fa: &Value) {
+fn sync(st: &mut Store, fa: &Value) {
     let ns = meta::namespace(fa);
     let fleet_name = meta::str_at(fa, "/spec/fleetName").unwrap_or("");
     let mut next = fa.clone();
@@ -62,7 +62,7 @@ fn sync(c: &Cluster, st: &mut Store, fa: &Value) {
         next["status"] = json!({"currentReplicas": 0, "desiredReplicas": 0, "ableToScale": false, "scalingLimited": false,
                                 "lastScaleTime": fa.pointer("/status/lastScaleTime").cloned().unwrap_or(Value::Null)});
         if next != *fa {
-            let _ = put(c, st, next, MANAGER);
+            let _ = put(st, next, MANAGER);
         }
         return;
     };
@@ -76,7 +76,7 @@ fn sync(c: &Cluster, st: &mut Store, fa: &Value) {
     if meta::int_at(&fleet, "/spec/replicas") != Some(desired) {
         let mut f = (*fleet).clone();
         f["spec"]["replicas"] = json!(desired);
-        if put(c, st, f, MANAGER).is_ok() {
+        if put(st, f, MANAGER).is_ok() {
             last_scale = json!(meta::now_rfc3339());
         }
     }
@@ -88,7 +88,7 @@ fn sync(c: &Cluster, st: &mut Store, fa: &Value) {
         "scalingLimited": limited,
     });
     if next != *fa {
-        let _ = put(c, st, next, MANAGER);
+        let _ = put(st, next, MANAGER);
     }
 }
 

@@ -16,7 +16,7 @@ use crate::k8s::store::Store;
 pub fn reconcile(c: &Arc<Cluster>, st: &mut Store, s: &mut State) {
     for fleet in st.list(FLEETS, None) {
         if !meta::is_deleting(&fleet) {
-            self::fleet(c, st, &fleet);
+            self::fleet(st, &fleet);
         }
     }
     for set in st.list(SETS, None) {
@@ -26,7 +26,7 @@ pub fn reconcile(c: &Arc<Cluster>, st: &mut Store, s: &mut State) {
     }
     for fleet in st.list(FLEETS, None) {
         if !meta::is_deleting(&fleet) {
-            fleet_status(c, st, &fleet);
+            fleet_status(st, &fleet);
         }
     }
 }
@@ -40,7 +40,7 @@ fn counted(gs: &Value) -> bool {
     !meta::is_deleting(gs) && !matches!(state(gs), "Shutdown" | "Unhealthy")
 }
 
-fn fleet(c: &Cluster, st: &mut Store, fleet: &Value) {
+fn fleet(st: &mut Store, fleet: &Value) {
     let replicas = meta::int_at(fleet, "/spec/replicas").unwrap_or(0);
     let template = fleet.pointer("/spec/template").cloned().unwrap_or(Value::Null);
     let sets = sets_of(st, fleet);
@@ -55,11 +55,11 @@ fn fleet(c: &Cluster, st: &mut Store, fleet: &Value) {
             gss.iter().filter(|g| counted(g) && matches!(state(g), "Allocated" | "Reserved")).count() as i64;
         held_by_old += allocated;
         if gss.iter().all(|g| meta::is_deleting(g)) && gss.is_empty() {
-            delete(c, st, set);
+            delete(st, set);
         } else if meta::int_at(set, "/spec/replicas") != Some(allocated) {
             let mut next = (**set).clone();
             next["spec"]["replicas"] = json!(allocated);
-            let _ = put(c, st, next, MANAGER);
+            let _ = put(st, next, MANAGER);
         }
     }
     let want = (replicas - held_by_old).max(0);
@@ -68,7 +68,7 @@ fn fleet(c: &Cluster, st: &mut Store, fleet: &Value) {
             if meta::int_at(set, "/spec/replicas") != Some(want) {
                 let mut next = (**set).clone();
                 next["spec"]["replicas"] = json!(want);
-                let _ = put(c, st, next, MANAGER);
+                let _ = put(st, next, MANAGER);
             }
         }
         None => {
@@ -89,7 +89,7 @@ fn fleet(c: &Cluster, st: &mut Store, fleet: &Value) {
                     "template": template,
                 },
             });
-            let _ = create(c, st, set, MANAGER);
+            let _ = create(st, set, MANAGER);
         }
     }
 }
@@ -106,18 +106,18 @@ fn set(c: &Cluster, st: &mut Store, s: &mut State, set: &Value) {
             _ => false,
         };
         if replace {
-            delete(c, st, g);
+            delete(st, g);
         }
     }
     let live: Vec<Arc<Value>> = gss.into_iter().filter(|g| counted(g)).collect();
     let n = live.len() as i64;
     if n < replicas {
         for _ in n..replicas {
-            let _ = create(c, st, new_game_server(set), MANAGER);
+            let _ = create(st, new_game_server(set), MANAGER);
         }
     } else if n > replicas {
         for g in surplus(st, &live, (n - replicas) as usize) {
-            delete(c, st, &g);
+            delete(st, &g);
         }
     }
     let gss: Vec<Arc<Value>> = game_servers_of(st, set).into_iter().filter(|g| !meta::is_deleting(g)).collect();
@@ -131,7 +131,7 @@ fn set(c: &Cluster, st: &mut Store, s: &mut State, set: &Value) {
         "shutdownReplicas": count("Shutdown"),
     });
     if next != *set {
-        let _ = put(c, st, next, MANAGER);
+        let _ = put(st, next, MANAGER);
     }
 }
 
@@ -177,7 +177,7 @@ fn new_game_server(set: &Value) -> Value {
     gs
 }
 
-fn fleet_status(c: &Cluster, st: &mut Store, fleet: &Value) {
+fn fleet_status(st: &mut Store, fleet: &Value) {
     let mut totals = [0i64; 4];
     for set in sets_of(st, fleet) {
         for (i, k) in ["replicas", "readyReplicas", "reservedReplicas", "allocatedReplicas"].iter().enumerate() {
@@ -194,6 +194,6 @@ fn fleet_status(c: &Cluster, st: &mut Store, fleet: &Value) {
         "lists": {},
     });
     if next != *fleet {
-        let _ = put(c, st, next, MANAGER);
+        let _ = put(st, next, MANAGER);
     }
 }

@@ -20,36 +20,30 @@ const SIDECAR_IMAGE: &str = "us-docker.pkg.dev/agones-images/release/agones-sdk:
 pub fn reconcile(c: &Arc<Cluster>, st: &mut Store, ctl: &Controller) {
     for gs in st.list(GAME_SERVERS, None) {
         if meta::is_deleting(&gs) {
-            finalize(c, st, &gs);
+            finalize(st, &gs);
             continue;
         }
         step(c, st, ctl, &gs);
     }
 }
 
-fn finalize(c: &Cluster, st: &mut Store, gs: &Value) {
+fn finalize(st: &mut Store, gs: &Value) {
     if let Some(pod) = st.get("pods", meta::namespace(gs), meta::name(gs)) {
         if !meta::is_deleting(&pod) {
-            delete(c, st, &pod);
+            delete(st, &pod);
         }
         return;
     }
     if meta::finalizers(gs).iter().any(|f| f == "agones.dev") {
-        remove_finalizer(c, st, gs, "agones.dev", MANAGER);
+        remove_finalizer(st, gs, "agones.dev", MANAGER);
     }
 }
 
-fn set_state(
-    c: &Cluster,
-    st: &mut Store,
-    gs: &Value,
-    new_state: &str,
-    extra: impl FnOnce(&mut Value),
-) -> Option<Value> {
+fn set_state(st: &mut Store, gs: &Value, new_state: &str, extra: impl FnOnce(&mut Value)) -> Option<Value> {
     let mut next = gs.clone();
     meta::child_mut(&mut next, "status")["state"] = json!(new_state);
     extra(&mut next);
-    put(c, st, next, MANAGER).ok()
+    put(st, next, MANAGER).ok()
 }
 
 fn step(c: &Cluster, st: &mut Store, ctl: &Controller, gs: &Value) {
@@ -57,28 +51,27 @@ fn step(c: &Cluster, st: &mut Store, ctl: &Controller, gs: &Value) {
     match state(gs) {
         "PortAllocation" => {
             let ports = allocate_ports(st, gs, ctl);
-            set_state(c, st, gs, "Creating", |g| g["spec"]["ports"] = ports);
+            set_state(st, gs, "Creating", |g| g["spec"]["ports"] = ports);
         }
         "Creating" => {
             if pod.is_none()
-                && let Err(e) = create(c, st, pod_for(gs), MANAGER)
+                && let Err(e) = create(st, pod_for(gs), MANAGER)
             {
-                if let Some(g) = set_state(c, st, gs, "Error", |_| {}) {
+                if let Some(g) = set_state(st, gs, "Error", |_| {}) {
                     let msg = format!("error creating Pod for GameServer {}: {}", meta::name(gs), e.message);
-                    event(c, st, &g, "Warning", "Error", &msg, "gameserver-controller");
+                    event(st, &g, "Warning", "Error", &msg, "gameserver-controller");
                 }
                 return;
             }
-            if let Some(g) = set_state(c, st, gs, "Starting", |_| {}) {
-                event(c, st, &g, "Normal", "Creating", "Pod created", "gameserver-controller");
+            if let Some(g) = set_state(st, gs, "Starting", |_| {}) {
+                event(st, &g, "Normal", "Creating", "Pod created", "gameserver-controller");
             }
         }
         "Starting" => match pod.as_ref().and_then(|p| meta::str_at(p, "/spec/nodeName").map(String::from)) {
             Some(node) => {
                 let scheduled = scheduled_status(c, st, gs, &node);
-                if let Some(g) = set_state(c, st, gs, "Scheduled", |g| merge_status(g, scheduled)) {
+                if let Some(g) = set_state(st, gs, "Scheduled", |g| merge_status(g, scheduled)) {
                     event(
-                        c,
                         st,
                         &g,
                         "Normal",
@@ -89,30 +82,30 @@ fn step(c: &Cluster, st: &mut Store, ctl: &Controller, gs: &Value) {
                 }
             }
             None if pod.is_none() => {
-                let _ = create(c, st, pod_for(gs), MANAGER);
+                let _ = create(st, pod_for(gs), MANAGER);
             }
             None => {}
         },
         "Scheduled" => {
             let running = pod.as_ref().is_some_and(|p| meta::str_at(p, "/status/phase") == Some("Running"));
             if pod.is_none() {
-                set_state(c, st, gs, "Unhealthy", |_| {});
+                set_state(st, gs, "Unhealthy", |_| {});
             } else if running && !c.host.scenario().game_server_ready_by_sidecar {
                 // The SDK sidecar's Ready call, once the game server answers.
-                set_state(c, st, gs, "RequestReady", |_| {});
+                set_state(st, gs, "RequestReady", |_| {});
             }
         }
         "RequestReady" if pod.is_some() => {
-            if let Some(g) = set_state(c, st, gs, "Ready", |_| {}) {
-                event(c, st, &g, "Normal", "Ready", "SDK.Ready() complete", "gameserver-controller");
+            if let Some(g) = set_state(st, gs, "Ready", |_| {}) {
+                event(st, &g, "Normal", "Ready", "SDK.Ready() complete", "gameserver-controller");
             }
         }
         "Ready" | "Allocated" | "Reserved" if pod.as_ref().is_none_or(|p| meta::is_deleting(p)) => {
-            if let Some(g) = set_state(c, st, gs, "Unhealthy", |_| {}) {
-                event(c, st, &g, "Warning", "Unhealthy", "Pod is missing", "gameserver-controller");
+            if let Some(g) = set_state(st, gs, "Unhealthy", |_| {}) {
+                event(st, &g, "Warning", "Unhealthy", "Pod is missing", "gameserver-controller");
             }
         }
-        "Shutdown" => delete(c, st, gs),
+        "Shutdown" => delete(st, gs),
         _ => {}
     }
 }
@@ -275,7 +268,7 @@ pub fn pods(c: &Arc<Cluster>, st: &mut Store, s: &mut State) {
         }
         let Some(node) = meta::str_at(&pod, "/spec/nodeName").map(String::from) else { continue };
         if let Err(msg) = mountable(st, &pod) {
-            event_once(c, st, &pod, "Warning", "FailedMount", &msg, "kubelet");
+            event_once(st, &pod, "Warning", "FailedMount", &msg, "kubelet");
             continue;
         }
         let delay = if meta::labels(&pod).contains_key("agones.dev/gameserver") {
@@ -307,8 +300,8 @@ pub fn pods(c: &Arc<Cluster>, st: &mut Store, s: &mut State) {
         for t in ["Initialized", "ContainersReady", "Ready"] {
             meta::set_condition(status, t, "True", "", "");
         }
-        let _ = put(c, st, next, "kubelet");
-        event(c, st, &pod, "Normal", "Started", "Started container", "kubelet");
+        let _ = put(st, next, "kubelet");
+        event(st, &pod, "Normal", "Started", "Started container", "kubelet");
     }
 }
 
@@ -345,11 +338,11 @@ fn mountable(st: &Store, pod: &Value) -> Result<(), String> {
 }
 
 /// The SDK's `Ready()` from outside (a test standing in for the sidecar).
-pub fn sdk_ready(c: &Cluster, st: &mut Store, ns: &str, name: &str) -> Result<(), String> {
+pub fn sdk_ready(st: &mut Store, ns: &str, name: &str) -> Result<(), String> {
     let gs = st.get(GAME_SERVERS, ns, name).ok_or_else(|| format!("gameservers.agones.dev {name:?} not found"))?;
     match state(&gs) {
         "Scheduled" | "RequestReady" => {
-            set_state(c, st, &gs, "RequestReady", |_| {});
+            set_state(st, &gs, "RequestReady", |_| {});
             Ok(())
         }
         "Ready" | "Allocated" | "Reserved" => Ok(()),

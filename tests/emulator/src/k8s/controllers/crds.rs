@@ -17,13 +17,13 @@ const CLEANUP: &str = "customresourcecleanup.apiextensions.k8s.io";
 pub fn reconcile(c: &Arc<Cluster>, st: &mut Store, s: &mut State) {
     for crd in st.list(CRDS, None) {
         if meta::is_deleting(&crd) {
-            finalize(c, st, &crd);
+            finalize(st, &crd);
             continue;
         }
         establish(c, st, s, &crd);
     }
     for svc in st.list("apiservices.apiregistration.k8s.io", None) {
-        api_service(c, st, &svc);
+        api_service(st, &svc);
     }
 }
 
@@ -66,12 +66,12 @@ fn establish(c: &Cluster, st: &mut Store, s: &mut State, crd: &Value) {
         meta::set_condition(status, "Established", "False", "Installing", "the initial names have been accepted");
     }
     if next != *crd {
-        let _ = put(c, st, next, "kube-apiserver");
+        let _ = put(st, next, "kube-apiserver");
     }
 }
 
 /// Delete every custom resource of the CRD, then let the CRD go.
-fn finalize(c: &Cluster, st: &mut Store, crd: &Value) {
+fn finalize(st: &mut Store, crd: &Value) {
     if !meta::finalizers(crd).iter().any(|f| f == CLEANUP) {
         return;
     }
@@ -88,21 +88,21 @@ fn finalize(c: &Cluster, st: &mut Store, crd: &Value) {
             "InstanceDeletionInProgress",
             "CustomResource deletion is in progress",
         );
-        let _ = put(c, st, next, "kube-apiserver");
+        let _ = put(st, next, "kube-apiserver");
     }
     for o in &left {
         if !meta::is_deleting(o) {
-            delete(c, st, o);
+            delete(st, o);
         }
     }
     if st.list(&gr, None).is_empty()
         && let Some(fresh) = st.get(CRDS, "", meta::name(crd))
     {
-        remove_finalizer(c, st, &fresh, CLEANUP, "kube-apiserver");
+        remove_finalizer(st, &fresh, CLEANUP, "kube-apiserver");
     }
 }
 
-fn api_service(c: &Cluster, st: &mut Store, svc: &Value) {
+fn api_service(st: &mut Store, svc: &Value) {
     let Some(service) = svc.pointer("/spec/service").filter(|s| !s.is_null()) else { return };
     let ns = service.get("namespace").and_then(Value::as_str).unwrap_or("default");
     let name = service.get("name").and_then(Value::as_str).unwrap_or("");
@@ -116,6 +116,6 @@ fn api_service(c: &Cluster, st: &mut Store, svc: &Value) {
     let mut next = svc.clone();
     meta::set_condition(meta::child_mut(&mut next, "status"), "Available", status, reason, &message);
     if next != *svc {
-        let _ = put(c, st, next, "kube-apiserver");
+        let _ = put(st, next, "kube-apiserver");
     }
 }

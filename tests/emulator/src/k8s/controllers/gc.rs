@@ -6,12 +6,11 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{State, delete, put, remove_finalizer};
-use crate::k8s::cluster::Cluster;
+use super::{delete, put, remove_finalizer};
 use crate::k8s::meta;
 use crate::k8s::store::Store;
 
-pub fn reconcile(c: &Arc<Cluster>, st: &mut Store, _s: &mut State) {
+pub fn reconcile(st: &mut Store) {
     let resources = st.resources();
     let mut all: Vec<Arc<Value>> = Vec::new();
     for gr in &resources {
@@ -33,13 +32,13 @@ pub fn reconcile(c: &Arc<Cluster>, st: &mut Store, _s: &mut State) {
             if let Some(list) = next.pointer_mut("/metadata/ownerReferences").and_then(Value::as_array_mut) {
                 list.retain(|r| !r.get("uid").and_then(Value::as_str).is_some_and(|u| deleting_owner(u, "orphan")));
             }
-            let _ = put(c, st, next, "generic-garbage-collector");
+            let _ = put(st, next, "generic-garbage-collector");
             continue;
         }
         let foreground = owner_uids.iter().any(|u| deleting_owner(u, "foregroundDeletion"));
         let orphaned = owner_uids.iter().all(|u| !uids.contains(u));
         if (orphaned || foreground) && !meta::is_deleting(o) {
-            delete(c, st, o);
+            delete(st, o);
         }
     }
     // Owners waiting on their dependents (foreground) or done orphaning.
@@ -54,13 +53,13 @@ pub fn reconcile(c: &Arc<Cluster>, st: &mut Store, _s: &mut State) {
             && !has_dependents
             && let Some(fresh) = fresh(st, o)
         {
-            remove_finalizer(c, st, &fresh, "foregroundDeletion", "generic-garbage-collector");
+            remove_finalizer(st, &fresh, "foregroundDeletion", "generic-garbage-collector");
         }
         if f.iter().any(|x| x == "orphan") {
             let still =
                 all.iter().any(|d| meta::owned_by(d, uid) && fresh(st, d).is_some_and(|d| meta::owned_by(&d, uid)));
             if !still && let Some(fresh) = fresh(st, o) {
-                remove_finalizer(c, st, &fresh, "orphan", "generic-garbage-collector");
+                remove_finalizer(st, &fresh, "orphan", "generic-garbage-collector");
             }
         }
     }

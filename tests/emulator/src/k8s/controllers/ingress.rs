@@ -167,18 +167,18 @@ fn provision(c: &Cluster, st: &mut Store, s: &mut State, ing: &Value) {
     let iap = match translate(st, ing) {
         Ok(iap) => iap,
         Err((reason, msg)) => {
-            event_once(c, st, ing, "Warning", reason, &msg, "loadbalancer-controller");
+            event_once(st, ing, "Warning", reason, &msg, "loadbalancer-controller");
             return;
         }
     };
     let mut ing = ing.clone();
     if !meta::finalizers(&ing).iter().any(|f| f == FINALIZER) {
         crate::k8s::defaults::add_finalizer(&mut ing, FINALIZER);
-        match put(c, st, ing.clone(), "glbc") {
+        match put(st, ing.clone(), "glbc") {
             Ok(v) => ing = v,
             Err(_) => return,
         }
-        event_once(c, st, &ing, "Normal", "Sync", "Scheduled for sync", "loadbalancer-controller");
+        event_once(st, &ing, "Normal", "Sync", "Scheduled for sync", "loadbalancer-controller");
     }
     let uid = meta::uid(&ing).to_string();
     let generation = meta::generation(&ing);
@@ -213,10 +213,10 @@ fn provision(c: &Cluster, st: &mut Store, s: &mut State, ing: &Value) {
         meta::set_annotation(&mut next, "ingress.kubernetes.io/https-forwarding-rule", &format!("{base}-fs"));
         meta::set_annotation(&mut next, "ingress.kubernetes.io/https-target-proxy", &format!("{base}-ts"));
     }
-    if let Ok(done) = put(c, st, next, "glbc")
+    if let Ok(done) = put(st, next, "glbc")
         && !has_address
     {
-        event_once(c, st, &done, "Normal", "IPChanged", &format!("IP is now {}", lb.ip), "loadbalancer-controller");
+        event_once(st, &done, "Normal", "IPChanged", &format!("IP is now {}", lb.ip), "loadbalancer-controller");
     }
 }
 
@@ -234,7 +234,7 @@ fn teardown(c: &Cluster, st: &mut Store, s: &mut State, ing: &Value) {
         c.host.delete_load_balancer(&c.name, meta::namespace(ing), meta::name(ing));
     }
     s.lb_generation.remove(meta::uid(ing));
-    remove_finalizer(c, st, ing, FINALIZER, "glbc");
+    remove_finalizer(st, ing, FINALIZER, "glbc");
 }
 
 fn certificate(c: &Cluster, st: &mut Store, s: &mut State, cert: &Value) {
@@ -284,6 +284,6 @@ fn certificate(c: &Cluster, st: &mut Store, s: &mut State, cert: &Value) {
     }
     next["status"] = status;
     if next != *cert {
-        let _ = put(c, st, next, "managed-certificate-controller");
+        let _ = put(st, next, "managed-certificate-controller");
     }
 }

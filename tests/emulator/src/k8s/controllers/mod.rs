@@ -75,7 +75,7 @@ pub async fn run(cluster: Weak<Cluster>) {
             let before = st.rv();
             state.next = None;
             reconcile(&c, &mut st, &mut state);
-            refresh(&c, &mut st);
+            refresh(&mut st);
             if st.rv() == before {
                 break;
             }
@@ -94,12 +94,12 @@ fn reconcile(c: &Arc<Cluster>, st: &mut Store, s: &mut State) {
     namespaces::reconcile(c, st, s);
     nodes::reconcile(c, st, s);
     workloads::reconcile(c, st, s);
-    services::reconcile(c, st, s);
+    services::reconcile(st);
     storage::reconcile(c, st, s);
     ingress::reconcile(c, st, s);
     agones::reconcile(c, st, s);
     nodes::schedule(c, st, s);
-    gc::reconcile(c, st, s);
+    gc::reconcile(st);
 }
 
 /// The served type of an object (by its apiVersion and kind).
@@ -110,57 +110,49 @@ pub fn type_of(st: &Store, obj: &Value) -> Option<Arc<ResourceType>> {
 }
 
 /// Write an object as a controller (status or spec), without admission.
-pub fn put(c: &Cluster, st: &mut Store, obj: Value, manager: &str) -> ApiResult<Value> {
+pub fn put(st: &mut Store, obj: Value, manager: &str) -> ApiResult<Value> {
     let Some(rt) = type_of(st, &obj) else { return Ok(obj) };
     let Some(old) = st.get(&rt.gr(), meta::namespace(&obj), meta::name(&obj)) else { return Ok(obj) };
     let mut opts = Opts::internal(manager);
-    api::finish_update(c, st, &rt, &old, obj, Sub::Internal, &mut opts, None)
+    api::finish_update(st, &rt, &old, obj, Sub::Internal, &mut opts, None)
 }
 
 /// Create an object as a controller.
-pub fn create(c: &Cluster, st: &mut Store, obj: Value, manager: &str) -> ApiResult<Value> {
+pub fn create(st: &mut Store, obj: Value, manager: &str) -> ApiResult<Value> {
     let Some(rt) = type_of(st, &obj) else { return Ok(obj) };
     let ns = meta::namespace(&obj).to_string();
     let mut opts = Opts::internal(manager);
-    api::create(c, st, &rt, &ns, obj, &mut opts)
+    api::create(st, &rt, &ns, obj, &mut opts)
 }
 
 /// Create an object through full admission (as a controller's client would).
-pub fn create_admitted(c: &Cluster, st: &mut Store, obj: Value, manager: &str) -> ApiResult<Value> {
+pub fn create_admitted(st: &mut Store, obj: Value, manager: &str) -> ApiResult<Value> {
     let Some(rt) = type_of(st, &obj) else { return Ok(obj) };
     let ns = meta::namespace(&obj).to_string();
     let mut opts = Opts::internal(manager);
     opts.internal = false;
     opts.validation = api::Validation::Strict;
-    api::create(c, st, &rt, &ns, obj, &mut opts)
+    api::create(st, &rt, &ns, obj, &mut opts)
 }
 
 /// Delete an object as a controller (background propagation).
-pub fn delete(c: &Cluster, st: &mut Store, obj: &Value) {
+pub fn delete(st: &mut Store, obj: &Value) {
     if let Some(rt) = type_of(st, obj) {
-        let _ = api::delete(c, st, &rt, meta::namespace(obj), meta::name(obj), &DeleteOpts::default());
+        let _ = api::delete(st, &rt, meta::namespace(obj), meta::name(obj), &DeleteOpts::default());
     }
 }
 
 /// Remove a finalizer (and complete the deletion when it was the last).
-pub fn remove_finalizer(c: &Cluster, st: &mut Store, obj: &Value, finalizer: &str, manager: &str) {
+pub fn remove_finalizer(st: &mut Store, obj: &Value, finalizer: &str, manager: &str) {
     let mut o = obj.clone();
     if let Some(list) = o.pointer_mut("/metadata/finalizers").and_then(Value::as_array_mut) {
         list.retain(|f| f.as_str() != Some(finalizer));
     }
-    let _ = put(c, st, o, manager);
+    let _ = put(st, o, manager);
 }
 
 /// Record an Event unless the same one (object, reason, message) was already recorded.
-pub fn event_once(
-    c: &Cluster,
-    st: &mut Store,
-    involved: &Value,
-    ty: &str,
-    reason: &str,
-    message: &str,
-    component: &str,
-) {
+pub fn event_once(st: &mut Store, involved: &Value, ty: &str, reason: &str, message: &str, component: &str) {
     let ns = if meta::namespace(involved).is_empty() { "default" } else { meta::namespace(involved) };
     let uid = meta::uid(involved);
     let seen = st.list("events", Some(ns)).iter().any(|e| {
@@ -169,12 +161,12 @@ pub fn event_once(
             && meta::str_at(e, "/message") == Some(message)
     });
     if !seen {
-        event(c, st, involved, ty, reason, message, component);
+        event(st, involved, ty, reason, message, component);
     }
 }
 
 /// Record an Event on `involved` (deduplicated: a repeat bumps `count`).
-pub fn event(c: &Cluster, st: &mut Store, involved: &Value, ty: &str, reason: &str, message: &str, component: &str) {
+pub fn event(st: &mut Store, involved: &Value, ty: &str, reason: &str, message: &str, component: &str) {
     let ns = match meta::namespace(involved) {
         "" => "default",
         n => n,
@@ -191,7 +183,7 @@ pub fn event(c: &Cluster, st: &mut Store, involved: &Value, ty: &str, reason: &s
         let mut e = (*e).clone();
         e["count"] = serde_json::json!(meta::int_at(&e, "/count").unwrap_or(1) + 1);
         e["lastTimestamp"] = serde_json::json!(now);
-        let _ = put(c, st, e, component);
+        let _ = put(st, e, component);
         return;
     }
     let ev = serde_json::json!({
@@ -216,5 +208,5 @@ pub fn event(c: &Cluster, st: &mut Store, involved: &Value, ty: &str, reason: &s
         "lastTimestamp": now,
         "count": 1,
     });
-    let _ = create(c, st, ev, component);
+    let _ = create(st, ev, component);
 }

@@ -15,12 +15,12 @@ pub fn reconcile(c: &Arc<Cluster>, st: &mut Store, _s: &mut State) {
     for ns in st.list("namespaces", None) {
         let name = meta::name(&ns).to_string();
         if meta::is_deleting(&ns) {
-            terminate(c, st, &ns, &name);
+            terminate(st, &ns, &name);
             continue;
         }
         if st.get("serviceaccounts", &name, "default").is_none() {
             let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": name}});
-            let _ = create(c, st, sa, "kube-controller-manager");
+            let _ = create(st, sa, "kube-controller-manager");
         }
         if st.get("configmaps", &name, "kube-root-ca.crt").is_none() {
             let cm = json!({
@@ -29,12 +29,12 @@ pub fn reconcile(c: &Arc<Cluster>, st: &mut Store, _s: &mut State) {
                              "annotations": {"kubernetes.io/description": "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters."}},
                 "data": {"ca.crt": c.ca_pem},
             });
-            let _ = create(c, st, cm, "kube-controller-manager");
+            let _ = create(st, cm, "kube-controller-manager");
         }
     }
 }
 
-fn terminate(c: &Cluster, st: &mut Store, ns: &Value, name: &str) {
+fn terminate(st: &mut Store, ns: &Value, name: &str) {
     let namespaced: Vec<String> = st.registry.all().iter().filter(|t| t.namespaced).map(|t| t.gr()).collect();
     let mut left = 0;
     for gr in st.resources() {
@@ -44,7 +44,7 @@ fn terminate(c: &Cluster, st: &mut Store, ns: &Value, name: &str) {
         for o in st.list(&gr, Some(name)) {
             left += 1;
             if !meta::is_deleting(&o) {
-                delete(c, st, &o);
+                delete(st, &o);
             }
         }
     }
@@ -53,7 +53,7 @@ fn terminate(c: &Cluster, st: &mut Store, ns: &Value, name: &str) {
     if remaining == 0 {
         let mut done = ns.clone();
         done["spec"] = json!({"finalizers": []});
-        let _ = put(c, st, done, "kube-controller-manager");
+        let _ = put(st, done, "kube-controller-manager");
     } else if left > 0 {
         let mut next = ns.clone();
         let status = meta::child_mut(&mut next, "status");
@@ -65,7 +65,7 @@ fn terminate(c: &Cluster, st: &mut Store, ns: &Value, name: &str) {
             &format!("Some resources are remaining: {remaining} objects"),
         );
         if next != *ns {
-            let _ = put(c, st, next, "kube-controller-manager");
+            let _ = put(st, next, "kube-controller-manager");
         }
     }
 }

@@ -59,7 +59,7 @@ pub fn reconcile(c: &Arc<Cluster>, st: &mut Store, s: &mut State) {
     for n in st.list("nodes", None) {
         let pool = meta::labels(&n).get(POOL_LABEL).cloned().unwrap_or_default();
         if !pools.iter().any(|p| p.name == pool) {
-            remove_node(c, st, &n);
+            remove_node(st, &n);
         }
     }
     s.nodes.scaled_to.retain(|k, _| pools.iter().any(|p| &p.name == k));
@@ -81,7 +81,7 @@ fn sync_pool(c: &Cluster, st: &mut Store, s: &mut State, pool: &NodePoolInfo, ha
         let name = s.nodes.names.get_mut(&pool.name).and_then(|v| (!v.is_empty()).then(|| v.remove(0)));
         let name = name.unwrap_or_else(|| node_name(&c.name, &pool.name));
         let node = node_object(c, st, &name, pool, has_cpu_pool);
-        match create(c, st, node, "kubelet") {
+        match create(st, node, "kubelet") {
             Ok(n) => nodes.push(Arc::new(n)),
             Err(_) => break,
         }
@@ -89,7 +89,7 @@ fn sync_pool(c: &Cluster, st: &mut Store, s: &mut State, pool: &NodePoolInfo, ha
     if nodes.len() > want {
         nodes.sort_by_key(|n| pods_on(st, meta::name(n)).len());
         for n in nodes.drain(..nodes.len() - want) {
-            remove_node(c, st, &n);
+            remove_node(st, &n);
         }
     }
     for n in nodes {
@@ -100,16 +100,16 @@ fn sync_pool(c: &Cluster, st: &mut Store, s: &mut State, pool: &NodePoolInfo, ha
         next["status"]["capacity"] = fresh["status"]["capacity"].clone();
         next["status"]["allocatable"] = fresh["status"]["allocatable"].clone();
         if next != *n {
-            let _ = put(c, st, next, "kubelet");
+            let _ = put(st, next, "kubelet");
         }
     }
 }
 
-fn remove_node(c: &Cluster, st: &mut Store, n: &Value) {
+fn remove_node(st: &mut Store, n: &Value) {
     for p in pods_on(st, meta::name(n)) {
-        delete(c, st, &p);
+        delete(st, &p);
     }
-    delete(c, st, n);
+    delete(st, n);
 }
 
 /// `gke-CLUSTER-POOL-HASH-XXXX`, as GKE names instances of a node pool.
@@ -364,7 +364,7 @@ pub fn schedule(c: &Arc<Cluster>, st: &mut Store, s: &mut State) {
     let mut unschedulable = Vec::new();
     for pod in pending {
         if let Err(why) = volumes_ready(st, &pod) {
-            mark_unschedulable(c, st, &pod, &why);
+            mark_unschedulable(st, &pod, &why);
             continue;
         }
         let spec = pod.get("spec").cloned().unwrap_or(Value::Null);
@@ -372,9 +372,9 @@ pub fn schedule(c: &Arc<Cluster>, st: &mut Store, s: &mut State) {
         nodes.sort_by_key(|n| std::cmp::Reverse(pods_on(st, meta::name(n)).len()));
         let fits: Vec<(Arc<Value>, Fit)> = nodes.iter().map(|n| (n.clone(), fit(st, &spec, n, false))).collect();
         match fits.iter().find(|(_, f)| *f == Fit::Yes) {
-            Some((node, _)) => bind(c, st, &pod, meta::name(node)),
+            Some((node, _)) => bind(st, &pod, meta::name(node)),
             None => {
-                mark_unschedulable(c, st, &pod, &unschedulable_message(&fits));
+                mark_unschedulable(st, &pod, &unschedulable_message(&fits));
                 unschedulable.push(pod);
             }
         }
@@ -437,7 +437,7 @@ fn unschedulable_message(fits: &[(Arc<Value>, Fit)]) -> String {
     )
 }
 
-fn mark_unschedulable(c: &Cluster, st: &mut Store, pod: &Value, message: &str) {
+fn mark_unschedulable(st: &mut Store, pod: &Value, message: &str) {
     let mut next = pod.clone();
     let status = meta::child_mut(&mut next, "status");
     let same = pod
@@ -448,18 +448,18 @@ fn mark_unschedulable(c: &Cluster, st: &mut Store, pod: &Value, message: &str) {
         return;
     }
     meta::set_condition(status, "PodScheduled", "False", "Unschedulable", message);
-    let _ = put(c, st, next, "default-scheduler");
-    event(c, st, pod, "Warning", "FailedScheduling", message, "default-scheduler");
+    let _ = put(st, next, "default-scheduler");
+    event(st, pod, "Warning", "FailedScheduling", message, "default-scheduler");
 }
 
-fn bind(c: &Cluster, st: &mut Store, pod: &Value, node: &str) {
+fn bind(st: &mut Store, pod: &Value, node: &str) {
     let mut next = pod.clone();
     next["spec"]["nodeName"] = json!(node);
     let status = meta::child_mut(&mut next, "status");
     meta::set_condition(status, "PodScheduled", "True", "", "");
-    if let Ok(bound) = put(c, st, next, "default-scheduler") {
+    if let Ok(bound) = put(st, next, "default-scheduler") {
         let msg = format!("Successfully assigned {}/{} to {node}", meta::namespace(pod), meta::name(pod));
-        event(c, st, &bound, "Normal", "Scheduled", &msg, "default-scheduler");
+        event(st, &bound, "Normal", "Scheduled", &msg, "default-scheduler");
     }
 }
 
@@ -506,7 +506,7 @@ fn autoscale(c: &Arc<Cluster>, st: &mut Store, s: &mut State, pods: &[Arc<Value>
                     parts.push("no node group could host the pod".into());
                 }
                 let msg = format!("pod didn't trigger scale-up: {}", parts.join(", "));
-                event_once(c, st, pod, "Normal", "NotTriggerScaleUp", &msg, "cluster-autoscaler");
+                event_once(st, pod, "Normal", "NotTriggerScaleUp", &msg, "cluster-autoscaler");
             }
         }
     }
@@ -533,7 +533,7 @@ fn autoscale(c: &Arc<Cluster>, st: &mut Store, s: &mut State, pods: &[Arc<Value>
             pool.max_node_count
         );
         for p in &pods {
-            event(c, st, p, "Normal", "TriggeredScaleUp", &msg, "cluster-autoscaler");
+            event(st, p, "Normal", "TriggeredScaleUp", &msg, "cluster-autoscaler");
         }
         s.nodes.in_flight.insert(name.clone(), nodes);
         let done = s.nodes.done.clone();
@@ -603,7 +603,7 @@ fn apply_outcomes(c: &Arc<Cluster>, st: &mut Store, s: &mut State) {
                     .filter(|p| meta::str_at(p, "/spec/nodeName").is_none() && !meta::is_deleting(p))
                     .collect();
                 for p in pending {
-                    event(c, st, &p, "Warning", "FailedScaleUp", &msg, "cluster-autoscaler");
+                    event(st, &p, "Warning", "FailedScaleUp", &msg, "cluster-autoscaler");
                 }
             }
         }

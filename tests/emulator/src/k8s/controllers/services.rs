@@ -1,16 +1,13 @@
 //! The endpoints controller: each Service with a selector gets an Endpoints object listing
 //! one address per ready backend (see [`crate::k8s::endpoints`]); none while nothing is ready.
 
-use std::sync::Arc;
-
 use serde_json::{Value, json};
 
-use super::{State, create, delete, put};
-use crate::k8s::cluster::Cluster;
+use super::{create, delete, put};
 use crate::k8s::store::Store;
 use crate::k8s::{endpoints, meta};
 
-pub fn reconcile(c: &Arc<Cluster>, st: &mut Store, _s: &mut State) {
+pub fn reconcile(st: &mut Store) {
     for svc in st.list("services", None) {
         let ns = meta::namespace(&svc).to_string();
         let name = meta::name(&svc).to_string();
@@ -21,7 +18,7 @@ pub fn reconcile(c: &Arc<Cluster>, st: &mut Store, _s: &mut State) {
         let want = desired(st, &svc);
         match st.get("endpoints", &ns, &name) {
             None => {
-                let _ = create(c, st, want, "endpoint-controller");
+                let _ = create(st, want, "endpoint-controller");
             }
             Some(have) => {
                 let mut next = (*have).clone();
@@ -34,7 +31,7 @@ pub fn reconcile(c: &Arc<Cluster>, st: &mut Store, _s: &mut State) {
                     }
                 }
                 if next != *have {
-                    let _ = put(c, st, next, "endpoint-controller");
+                    let _ = put(st, next, "endpoint-controller");
                 }
             }
         }
@@ -42,7 +39,7 @@ pub fn reconcile(c: &Arc<Cluster>, st: &mut Store, _s: &mut State) {
     for ep in st.list("endpoints", None) {
         let ours = crate::k8s::managed::Managers::read(&ep).0.iter().any(|m| m.manager == "endpoint-controller");
         if ours && st.get("services", meta::namespace(&ep), meta::name(&ep)).is_none() {
-            delete(c, st, &ep);
+            delete(st, &ep);
         }
     }
 }

@@ -24,7 +24,7 @@ pub fn reconcile(c: &Arc<Cluster>, st: &mut Store, s: &mut State) {
         bind(c, st, s, &pvc);
     }
     for pv in st.list(PVS, None) {
-        release(c, st, &pv);
+        release(st, &pv);
     }
 }
 
@@ -37,7 +37,7 @@ fn bind(c: &Cluster, st: &mut Store, s: &mut State, pvc: &Value) {
                 let msg = format!(
                     "Cannot bind to requested volume {name:?}: requested PV is too small or its storage class or access modes do not match"
                 );
-                event_once(c, st, pvc, "Warning", "VolumeMismatch", &msg, "persistentvolume-controller");
+                event_once(st, pvc, "Warning", "VolumeMismatch", &msg, "persistentvolume-controller");
                 return;
             }
             None => return,
@@ -51,7 +51,7 @@ fn bind(c: &Cluster, st: &mut Store, s: &mut State, pvc: &Value) {
     }
     let pv = match pv {
         Some(pv) => pv,
-        None => match provision(c, st, pvc) {
+        None => match provision(st, pvc) {
             Some(pv) => pv,
             None => return,
         },
@@ -64,7 +64,7 @@ fn bind(c: &Cluster, st: &mut Store, s: &mut State, pvc: &Value) {
     });
     v["status"] = json!({"phase": "Bound", "lastPhaseTransitionTime": meta::now_rfc3339()});
     meta::set_annotation(&mut v, "pv.kubernetes.io/bound-by-controller", "yes");
-    let _ = put(c, st, v, "persistentvolume-controller");
+    let _ = put(st, v, "persistentvolume-controller");
     let mut claim = pvc.clone();
     claim["spec"]["volumeName"] = json!(meta::name(&pv));
     meta::set_annotation(&mut claim, "pv.kubernetes.io/bind-completed", "yes");
@@ -73,7 +73,7 @@ fn bind(c: &Cluster, st: &mut Store, s: &mut State, pvc: &Value) {
         "accessModes": pv.pointer("/spec/accessModes").cloned().unwrap_or(json!([])),
         "capacity": pv.pointer("/spec/capacity").cloned().unwrap_or(json!({})),
     });
-    let _ = put(c, st, claim, "persistentvolume-controller");
+    let _ = put(st, claim, "persistentvolume-controller");
 }
 
 /// Size, class and access modes of a volume suit a claim.
@@ -105,7 +105,7 @@ fn claim_ref_allows(pv: &Value, pvc: &Value) -> bool {
 
 /// Dynamic provisioning for classes with a provisioner (WaitForFirstConsumer: once a pod
 /// using the claim has a node).
-fn provision(c: &Cluster, st: &mut Store, pvc: &Value) -> Option<Arc<Value>> {
+fn provision(st: &mut Store, pvc: &Value) -> Option<Arc<Value>> {
     let class = meta::str_at(pvc, "/spec/storageClassName").filter(|c| !c.is_empty())?;
     let sc = st.get("storageclasses.storage.k8s.io", "", class)?;
     if meta::str_at(&sc, "/volumeBindingMode") == Some("WaitForFirstConsumer") {
@@ -117,7 +117,6 @@ fn provision(c: &Cluster, st: &mut Store, pvc: &Value) -> Option<Arc<Value>> {
         });
         if !used {
             event_once(
-                c,
                 st,
                 pvc,
                 "Normal",
@@ -142,12 +141,12 @@ fn provision(c: &Cluster, st: &mut Store, pvc: &Value) -> Option<Arc<Value>> {
             "csi": {"driver": driver, "volumeHandle": format!("projects/p/zones/z/disks/{name}"), "fsType": "ext4"},
         },
     });
-    create(c, st, pv, "persistentvolume-controller").ok()?;
+    create(st, pv, "persistentvolume-controller").ok()?;
     st.get(PVS, "", &name)
 }
 
 /// A bound volume whose claim is gone: Released (Retain) or deleted (Delete).
-fn release(c: &Cluster, st: &mut Store, pv: &Value) {
+fn release(st: &mut Store, pv: &Value) {
     if meta::str_at(pv, "/status/phase") != Some("Bound") || meta::is_deleting(pv) {
         return;
     }
@@ -163,14 +162,14 @@ fn release(c: &Cluster, st: &mut Store, pv: &Value) {
         if let Some(f) = v.pointer_mut("/metadata/finalizers").and_then(Value::as_array_mut) {
             f.clear();
         }
-        let _ = put(c, st, v, "persistentvolume-controller");
+        let _ = put(st, v, "persistentvolume-controller");
         if let Some(fresh) = st.get(PVS, "", meta::name(pv)) {
-            delete(c, st, &fresh);
+            delete(st, &fresh);
         }
     } else {
         let mut v = pv.clone();
         v["status"] = json!({"phase": "Released", "lastPhaseTransitionTime": meta::now_rfc3339()});
-        let _ = put(c, st, v, "persistentvolume-controller");
+        let _ = put(st, v, "persistentvolume-controller");
     }
 }
 

@@ -112,7 +112,7 @@ fn replicated(c: &Cluster, st: &mut Store, s: &mut State, w: &Value, nodes: &[Ar
         }
     }
     if next != *w {
-        let _ = put(c, st, next, "kube-controller-manager");
+        let _ = put(st, next, "kube-controller-manager");
     }
 }
 
@@ -141,7 +141,7 @@ fn daemon_set(c: &Cluster, st: &mut Store, s: &mut State, ds: &Value, nodes: &[A
         m.remove("numberUnavailable");
     }
     if next != *ds {
-        let _ = put(c, st, next, "kube-controller-manager");
+        let _ = put(st, next, "kube-controller-manager");
     }
 }
 
@@ -184,6 +184,6 @@ fn job(c: &Cluster, st: &mut Store, s: &mut State, job: &Value, nodes: &[Arc<Val
         status["uncountedTerminatedPods"] = json!({});
     }
     if next != *job {
-        let _ = put(c, st, next, "kube-controller-manager");
+        let _ = put(st, next, "kube-controller-manager");
     }
 }
