@@ -2,6 +2,10 @@
 //! bucket IAM, and the object calls sdctl needs. Same endpoint and credential rules as the SDK
 //! clients; errors become [`ApiError`]s so the same retry loop applies.
 
+// The JSON API calls return `ApiError` directly (the retry loop classifies it); it is large but
+// only built on the cold error path.
+#![allow(clippy::result_large_err)]
+
 use std::collections::HashMap;
 
 use reqwest::{Method, StatusCode};
