@@ -116,6 +116,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand status" -l api-endpoint -d '
 complete -c sdctl -n "__fish_sdctl_using_subcommand status" -l project -d 'Google Cloud project (overrides `project` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand status" -l region -d 'Region (overrides `region` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand status" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand status" -l exit-code -d 'Exit 10 when something is missing or drifted from the config, 0 when in sync'
 complete -c sdctl -n "__fish_sdctl_using_subcommand status" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
 complete -c sdctl -n "__fish_sdctl_using_subcommand status" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
 complete -c sdctl -n "__fish_sdctl_using_subcommand status" -s h -l help -d 'Print help'

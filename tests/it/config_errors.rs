@@ -229,11 +229,11 @@ fn flags_beat_environment_beat_file() {
         assert_eq!(r.code, 0, "{r:?}");
         r.json_lines()[0]["steps"][0]["description"].as_str().unwrap().to_string()
     };
-    assert_eq!(plan(&mut sdctl()), "enable the Google APIs of project my-project");
-    assert_eq!(plan(sdctl().env("SDCTL_PROJECT", "env-project")), "enable the Google APIs of project env-project");
-    assert_eq!(
-        plan(sdctl().env("SDCTL_PROJECT", "env-project").args(["--project", "flag-project"])),
-        "enable the Google APIs of project flag-project"
+    assert!(plan(&mut sdctl()).ends_with("in project my-project"));
+    assert!(plan(sdctl().env("SDCTL_PROJECT", "env-project")).ends_with("in project env-project"));
+    assert!(
+        plan(sdctl().env("SDCTL_PROJECT", "env-project").args(["--project", "flag-project"]))
+            .ends_with("in project flag-project")
     );
     // A bad override is reported as coming from the flag or variable, not the file.
     let r = run_cmd(sdctl().env("SDCTL_REGION", "europe-west4").args(["plan", "--offline", "-c", c.arg()]));

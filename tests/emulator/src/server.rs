@@ -42,10 +42,13 @@ async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
     // A repeated parameter (`names=a&names=b`, as the Rust clients send lists) becomes `a,b`.
     let mut query: BTreeMap<String, String> = BTreeMap::new();
     for (k, v) in form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()).into_owned() {
-        query.entry(k).and_modify(|have| {
-            have.push(',');
-            have.push_str(&v);
-        }).or_insert(v);
+        query
+            .entry(k)
+            .and_modify(|have| {
+                have.push(',');
+                have.push_str(&v);
+            })
+            .or_insert(v);
     }
     let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let parsed = if content_type.contains("json") && !raw.is_empty() {
