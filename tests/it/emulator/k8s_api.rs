@@ -223,6 +223,21 @@ async fn server_side_apply_creates_reapplies_unchanged_and_reports_conflicts() {
     assert_eq!(dry.data["spec"]["template"]["spec"]["containers"][0]["image"], "router:3");
     assert_eq!(api.get("router").await.unwrap().data["spec"]["template"]["spec"]["containers"][0]["image"], "router:2");
 
+    // Secrets: stringData is stored as base64 data; re-applying the same Secret writes nothing.
+    let secrets: Api<DynamicObject> = Api::namespaced_with(
+        t.client.clone(),
+        "default",
+        &kube::discovery::ApiResource::erase::<k8s_openapi::api::core::v1::Secret>(&()),
+    );
+    let secret: DynamicObject = serde_json::from_value(json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "iap"}, "stringData": {"client_id": "abc"}}))
+    .unwrap();
+    let first = secrets.patch("iap", &sdctl, &Patch::Apply(&secret)).await.unwrap();
+    assert_eq!(first.data["data"]["client_id"], "YWJj");
+    assert!(first.data.get("stringData").is_none());
+    let second = secrets.patch("iap", &sdctl, &Patch::Apply(&secret)).await.unwrap();
+    assert_eq!(second.metadata.resource_version, first.metadata.resource_version);
+
     let applies = t.host.requests("PATCH", "/apis/apps/v1/namespaces/default/deployments/router");
     assert_eq!(applies[0]["query"]["fieldManager"], "sdctl");
     assert_eq!(applies[0]["status"], 201);

@@ -454,6 +454,14 @@ pub fn finish_update(
         }
     };
     managers.retain_existing(&managed::existing_set(&new, &shape));
+    // A write that changes neither the object nor who owns what is no write at all (only
+    // the ownership timestamps would differ).
+    if !meta::is_deleting(&new)
+        && Managers::read(old).same_sets(&managers)
+        && without_managed(old) == without_managed(&new)
+    {
+        return Ok(old.clone());
+    }
     managers.write(&mut new);
 
     let ns_finalizers = rt.kind == "Namespace"
@@ -469,6 +477,15 @@ pub fn finish_update(
         return Ok(new);
     }
     Ok((*st.replace(&rt.gr(), new)).clone())
+}
+
+fn without_managed(obj: &Value) -> Value {
+    let mut v = obj.clone();
+    if let Some(md) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+        md.remove("managedFields");
+        md.remove("resourceVersion");
+    }
+    v
 }
 
 /// Whether anything outside metadata (and status, when it is a subresource) changed.

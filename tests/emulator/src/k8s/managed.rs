@@ -116,6 +116,14 @@ impl Managers {
         e.time = meta::now_rfc3339();
     }
 
+    /// The same managers owning the same fields (times aside).
+    pub fn same_sets(&self, other: &Managers) -> bool {
+        self.0.len() == other.0.len()
+            && self.0.iter().zip(&other.0).all(|(a, b)| {
+                a.manager == b.manager && a.operation == b.operation && a.subresource == b.subresource && a.set == b.set
+            })
+    }
+
     /// Drop ownership of fields the object no longer has.
     pub fn retain_existing(&mut self, existing: &FieldSet) {
         for e in &mut self.0 {
