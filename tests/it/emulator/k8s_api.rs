@@ -264,6 +264,20 @@ async fn watches_drive_await_condition_for_deployments_and_crds() {
     assert_eq!(status.observed_generation, Some(1));
     assert_eq!(t.entry("Deployment", "default", "web").unwrap()["state"], "Available");
 
+    // A watcher with streaming lists: initial events, then the end-of-initial-events bookmark.
+    use futures::StreamExt;
+    use kube::runtime::{WatchStreamExt, watcher};
+    let mut stream = watcher(api.clone(), watcher::Config::default().streaming_lists()).applied_objects().boxed();
+    let first = tokio::time::timeout(Duration::from_secs(5), stream.next()).await.expect("an event").unwrap().unwrap();
+    assert_eq!(first.metadata.name.as_deref(), Some("web"));
+    drop(stream);
+    let streaming = t.host.requests("GET", "/apis/apps/v1/namespaces/default/deployments");
+    assert!(
+        streaming
+            .iter()
+            .any(|e| e["query"]["sendInitialEvents"] == "true" && e["query"]["resourceVersionMatch"] == "NotOlderThan")
+    );
+
     let crds: Api<CustomResourceDefinition> = Api::all(t.client.clone());
     let crd: CustomResourceDefinition = serde_json::from_value(json!({
         "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",

@@ -195,3 +195,47 @@ async fn pump(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::k8s::selectors::LabelSelector;
+    use crate::k8s::types::Registry;
+
+    fn gs(state_label: &str) -> Arc<Value> {
+        Arc::new(json!({"apiVersion": "v1", "kind": "ConfigMap",
+                        "metadata": {"name": "a", "namespace": "sd", "labels": {"user": state_label}}}))
+    }
+
+    fn event(kind: EventType, old: Option<Arc<Value>>, new: Arc<Value>) -> Event {
+        Event { rv: 2, gr: "configmaps".into(), kind, object: new, old }
+    }
+
+    fn kind_of(line: Option<Bytes>) -> Option<String> {
+        line.map(|b| serde_json::from_slice::<Value>(&b).unwrap()["type"].as_str().unwrap().to_string())
+    }
+
+    #[test]
+    fn objects_entering_or_leaving_a_selection_are_added_or_deleted() {
+        let rt = Registry::builtin().find("", "v1", "configmaps").unwrap();
+        let q = ListQuery { labels: LabelSelector::parse("user=alice").unwrap(), ..Default::default() };
+        let f = Filter { rt, ns: Some("sd".into()), q, partial: false };
+        let (alice, bob) = (gs("alice"), gs("bob"));
+        assert_eq!(
+            kind_of(f.translate(&event(EventType::Modified, Some(bob.clone()), alice.clone()))).as_deref(),
+            Some("ADDED")
+        );
+        assert_eq!(
+            kind_of(f.translate(&event(EventType::Modified, Some(alice.clone()), alice.clone()))).as_deref(),
+            Some("MODIFIED")
+        );
+        assert_eq!(
+            kind_of(f.translate(&event(EventType::Modified, Some(alice.clone()), bob.clone()))).as_deref(),
+            Some("DELETED")
+        );
+        assert_eq!(kind_of(f.translate(&event(EventType::Added, None, bob))), None);
+        let bookmark: Value = serde_json::from_slice(&f.bookmark(7, true)).unwrap();
+        assert_eq!(bookmark["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"], "true");
+        assert_eq!(bookmark["object"]["metadata"]["resourceVersion"], "7");
+    }
+}
