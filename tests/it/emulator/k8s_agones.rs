@@ -83,6 +83,9 @@ async fn install_agones(t: &TestCluster) {
     let applied = apply_upstream(&t.client, &agones_install_yaml(), "agones-system").await;
     eprintln!("TIMING install.yaml applied in {:?}", started.elapsed());
     assert_eq!(applied, 39, "every object of install.yaml");
+    let crd_apply = t.host.requests("PATCH", "/customresourcedefinitions/fleets.agones.dev").pop().unwrap();
+    let warnings = crd_apply["warnings"].as_array().expect("Warn mode reports the dropped fields");
+    assert!(warnings.iter().any(|w| w.as_str().unwrap().contains("x-kubernetes-patch-merge-key")), "{warnings:?}");
     let crds: Api<CustomResourceDefinition> = Api::all(t.client.clone());
     for crd in [
         "fleets.agones.dev",

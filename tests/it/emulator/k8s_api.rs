@@ -455,3 +455,48 @@ async fn json_merge_and_strategic_patches_status_and_scale_subresources() {
     let logged = t.host.requests("PATCH", "/apis/apps/v1/namespaces/default/deployments/web/scale");
     assert_eq!(logged[0]["body"], json!({"spec": {"replicas": 4}}));
 }
+
+#[tokio::test]
+async fn jobs_complete_and_cron_jobs_are_checked() {
+    use k8s_openapi::api::batch::v1::{CronJob, Job};
+    let t = TestCluster::start(1000.0).await;
+    let jobs: Api<Job> = Api::namespaced(t.client.clone(), "default");
+    let job: Job = serde_json::from_value(json!({
+        "metadata": {"name": "prefetch-models"},
+        "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}}},
+    }))
+    .unwrap();
+    let created = jobs.create(&PostParams::default(), &job).await.unwrap();
+    let labels = created.spec.unwrap().template.metadata.unwrap().labels.unwrap();
+    assert_eq!(labels["batch.kubernetes.io/job-name"], "prefetch-models", "the Job controller's labels");
+    let done = tokio::time::timeout(
+        Duration::from_secs(10),
+        await_condition(jobs.clone(), "prefetch-models", conditions::is_job_completed()),
+    )
+    .await
+    .expect("completes")
+    .unwrap()
+    .unwrap();
+    assert_eq!(done.status.unwrap().succeeded, Some(1));
+    assert_eq!(t.entry("Job", "default", "prefetch-models").unwrap()["state"], "Complete");
+
+    let crons: Api<CronJob> = Api::namespaced(t.client.clone(), "default");
+    let cron = |schedule: &str, restart: &str| -> CronJob {
+        serde_json::from_value(json!({
+            "metadata": {"name": "reclaim"},
+            "spec": {"schedule": schedule, "jobTemplate": {"spec": {"template": {"spec": {
+                "restartPolicy": restart, "containers": [{"name": "reclaim", "image": "sdctl-runtime:1", "args": ["runtime", "reclaim"]}]}}}}},
+        }))
+        .unwrap()
+    };
+    let err = api_error(crons.create(&PostParams::default(), &cron("every minute", "Never")).await.unwrap_err());
+    assert_eq!((err.code, err.details.unwrap().causes[0].field.as_str()), (422, "spec.schedule"));
+    let err = api_error(crons.create(&PostParams::default(), &cron("*/5 * * * *", "Always")).await.unwrap_err());
+    assert!(
+        err.message.contains("spec.jobTemplate.spec.template.spec.restartPolicy: Unsupported value: \"Always\""),
+        "{}",
+        err.message
+    );
+    let ok = crons.create(&PostParams::default(), &cron("*/5 * * * *", "OnFailure")).await.unwrap();
+    assert_eq!(ok.spec.unwrap().concurrency_policy.as_deref(), Some("Allow"), "defaulted");
+}

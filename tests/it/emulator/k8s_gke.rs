@@ -104,6 +104,36 @@ async fn ingress_gets_its_load_balancer_and_certificate_and_returns_them_on_dele
 }
 
 #[tokio::test]
+async fn a_certificate_can_fail_as_the_scenario_says() {
+    let host = TestHost::new(1000.0);
+    host.set_scenario(sdctl_emulator::scenario::Scenario { certificate_fails: true, ..Default::default() });
+    let t = TestCluster::start_with(host).await;
+    apply(&t.client, "", namespace("sd")).await;
+    for o in router_objects() {
+        apply(&t.client, "sd", o).await;
+    }
+    let certs: Api<DynamicObject> = Api::namespaced_with(
+        t.client.clone(),
+        "sd",
+        &ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("networking.gke.io", "v1", "ManagedCertificate"),
+            "managedcertificates",
+        ),
+    );
+    eventually(10, "certificate Provisioning first", || async {
+        let c = certs.get("sd").await.ok()?;
+        (c.data["status"]["certificateStatus"] == "Provisioning").then_some(())
+    })
+    .await;
+    let failed = eventually(10, "certificate FailedNotVisible", || async {
+        let c = certs.get("sd").await.ok()?;
+        (c.data["status"]["certificateStatus"] == "FailedNotVisible").then_some(c)
+    })
+    .await;
+    assert_eq!(failed.data["status"]["domainStatus"][0]["status"], "FailedNotVisible");
+}
+
+#[tokio::test]
 async fn ingress_with_a_missing_backend_gets_no_load_balancer_and_says_why() {
     let t = TestCluster::start(1000.0).await;
     apply(&t.client, "", namespace("sd")).await;

@@ -102,7 +102,7 @@ async fn handle(cluster: Arc<Cluster>, req: Request<Incoming>) -> Response<Body>
         Reply::Json(c, ..) | Reply::Raw(c, ..) => *c,
         Reply::Stream(_) => 200,
     };
-    cluster.log(json!({
+    let mut entry = json!({
         "ts": humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
         "service": "k8s",
         "method": r.method.as_str(),
@@ -110,8 +110,23 @@ async fn handle(cluster: Arc<Cluster>, req: Request<Incoming>) -> Response<Body>
         "query": r.query.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect::<serde_json::Map<String, Value>>(),
         "status": status,
         "body": logged_body(&r),
-    }));
+    });
+    match &reply {
+        Reply::Json(_, _, warnings) if !warnings.is_empty() => entry["warnings"] = json!(warnings),
+        Reply::Json(400, v, _) if r.param("fieldValidation").is_none() && is_strict_refusal(v) => {
+            eprintln!(
+                "sdctl-emulator: {} {} refused for unknown fields: the request set no fieldValidation, which the emulator treats as Strict (GKE would default to Warn and drop them)",
+                r.method, r.path
+            );
+        }
+        _ => {}
+    }
+    cluster.log(entry);
     respond(reply, &r)
+}
+
+fn is_strict_refusal(status: &Value) -> bool {
+    status.get("message").and_then(Value::as_str).is_some_and(|m| m.contains("strict decoding error"))
 }
 
 /// Any non-empty bearer token is accepted; discovery of the version and health are public.
