@@ -215,6 +215,8 @@ impl Names {
     pub const SHARED_CLAIM: &'static str = "sdctl-shared";
     pub const REDIS_SECRET: &'static str = "sdctl-redis";
     pub const OAUTH_SECRET: &'static str = "sdctl-iap-oauth";
+    /// ConfigMap with the IAP audience the router checks (written once the load balancer exists).
+    pub const IAP_CONFIG: &'static str = "sdctl-iap-audience";
     pub const WEBUI_SERVICE_ACCOUNT: &'static str = "sdctl-webui";
 
     /// Cluster-scoped PersistentVolume of the shared storage (one per environment).

@@ -266,6 +266,25 @@ pub async fn exists_and_ours(cx: &StepCx<Env>) -> anyhow::Result<bool> {
     }
 }
 
+/// A client for the cluster's Kubernetes API; `None` when the cluster does not exist or is not
+/// RUNNING (the Kubernetes steps then have nothing to read or delete).
+pub async fn connect_if_running(cx: &StepCx<Env>) -> anyhow::Result<Option<crate::kube::Kube>> {
+    let env = &cx.env;
+    let client = env.gcp.container().await?;
+    let name = cluster_path(env);
+    let cluster = absent_if_not_found(
+        retry::call(cx, "read the GKE cluster", || client.get_cluster().set_name(&name).send()).await,
+    )?;
+    let Some(cluster) = cluster.filter(|c| matches!(c.status, Status::Running | Status::Reconciling)) else {
+        return Ok(None);
+    };
+    if !env.owns(&cluster.resource_labels) {
+        return Err(not_ours("GKE cluster", &env.names.cluster(), env.names.env()));
+    }
+    publish(env, &cluster);
+    Ok(Some(crate::kube::Kube::new(crate::kube::client::connect(env).await?)))
+}
+
 /// What differs on an existing cluster; fields GKE cannot change say so.
 fn cluster_changes(env: &Env, live: &Cluster) -> Vec<String> {
     let want = desired(env);

@@ -4,18 +4,27 @@
 //! with `gpu.driver: daemonset`.
 
 mod address;
+mod agones;
 mod apis;
 mod cluster;
 mod common;
+mod drivers;
 mod env;
+mod fleet;
 mod gpu_pool;
 mod iam;
+mod ingress;
+mod kube_step;
 mod network;
 mod not_built;
+mod reclaim;
 mod redis;
 mod registry;
+mod router;
 mod storage;
 pub mod sweep;
+mod values;
+mod volumes;
 
 use std::sync::Arc;
 
@@ -42,6 +51,10 @@ pub const ROUTER: StepId = StepId("router");
 pub const RECLAIM: StepId = StepId("reclaim");
 pub const INGRESS: StepId = StepId("ingress");
 
+fn kube<M: kube_step::Manifest>(id: StepId, deps: Vec<StepId>, manifest: M) -> Arc<dyn DynStep<Env>> {
+    Arc::new(kube_step::KubeStep::new(id, deps, manifest))
+}
+
 /// Every step of this configuration, with its dependencies.
 pub fn graph(config: &Config) -> Result<Graph<Env>, GraphError> {
     let daemonset = config.gpu.driver == GpuDriver::Daemonset;
@@ -59,34 +72,15 @@ pub fn graph(config: &Config) -> Result<Graph<Env>, GraphError> {
         Arc::new(registry::Registry),
         Arc::new(address::StaticAddress),
         not_built::step(IMAGES, vec![REGISTRY], |_| "WebUI and runtime images (Cloud Build)".to_string()),
-        not_built::step(AGONES, vec![CLUSTER], |_| "Agones in agones-system".to_string()),
-        not_built::step(VOLUMES, vec![CLUSTER, STORAGE], |_| {
-            "shared volume and claim for models and outputs".to_string()
-        }),
-        not_built::step(FLEET, fleet_deps, |e| {
-            format!("WebUI Fleet and buffer autoscaler in namespace {}", e.config.runtime.namespace)
-        }),
-        not_built::step(ROUTER, vec![AGONES, REDIS, IMAGES], |_| "per-user router Deployment and Service".to_string()),
-        not_built::step(RECLAIM, vec![AGONES, REDIS, IMAGES], |e| {
-            format!("idle reclaim CronJob ({} minutes)", e.config.runtime.idle_minutes)
-        }),
-        not_built::step(INGRESS, vec![ROUTER, ADDRESS], |e| {
-            format!(
-                "IAP ingress and managed certificate for {}",
-                e.config.access.domain.clone().unwrap_or_else(|| "<static-ip>.sslip.io".into())
-            )
-        }),
+        kube(AGONES, vec![CLUSTER], agones::Agones::default()),
+        kube(VOLUMES, vec![CLUSTER, STORAGE], volumes::Volumes),
+        kube(FLEET, fleet_deps, fleet::Fleet),
+        kube(ROUTER, vec![AGONES, REDIS, IMAGES], router::Router),
+        kube(RECLAIM, vec![AGONES, REDIS, IMAGES], reclaim::Reclaim),
+        kube(INGRESS, vec![ROUTER, ADDRESS], ingress::Ingress),
     ];
     if daemonset {
-        steps.insert(
-            4,
-            not_built::step(DRIVERS, vec![GPU_POOL], |e| {
-                format!(
-                    "NVIDIA driver installer DaemonSet ({} driver)",
-                    if e.config.gpu.kind == crate::config::GpuKind::L4 { "latest" } else { "default" }
-                )
-            }),
-        );
+        steps.insert(4, kube(DRIVERS, vec![GPU_POOL], drivers::Drivers));
     }
     Graph::new(steps)
 }

@@ -137,44 +137,57 @@ pub async fn leftovers(cx: &StepCx<Env>) -> anyhow::Result<Vec<Leftover>> {
         push("Cloud Router with NAT", router_name, true, false);
     }
 
-    // Load-balancer pieces the GKE ingress controller made: named after the ingress (front end)
-    // and the router Service (back end); they outlive a cluster deleted before its Ingress.
+    if node_account_exists(cx).await? {
+        push("service account", env.names.node_service_account_email(), false, false);
+    }
+    found.extend(load_balancer_pieces(cx).await?);
+    Ok(found)
+}
+
+/// Load-balancer pieces the GKE ingress controller made for sdctl's Ingress: named after the
+/// ingress (front end) and the router Service (back end); they outlive a cluster deleted before
+/// its Ingress.
+pub async fn load_balancer_pieces(cx: &StepCx<Env>) -> anyhow::Result<Vec<Leftover>> {
+    let env = &cx.env;
+    let project = env.project();
+    let mut found = Vec::new();
+    let mut push = |kind, name: String, billable| found.push(Leftover { kind, name, billable, kept: false });
     let lb = lb_markers(&env.config.runtime.namespace);
     let is_lb = |name: &str| name.starts_with("k8s") && lb.iter().any(|m| name.contains(m.as_str()));
     let rules = env.gcp.global_forwarding_rules().await?;
     for (name, _) in compute_items!(cx, rules, project, "list forwarding rules") {
         if is_lb(&name) {
-            push("forwarding rule", name, true, false);
+            push("forwarding rule", name, true);
         }
     }
     let proxies = env.gcp.target_http_proxies().await?;
     for (name, _) in compute_items!(cx, proxies, project, "list target HTTP proxies") {
         if is_lb(&name) {
-            push("target HTTP proxy", name, false, false);
+            push("target HTTP proxy", name, false);
         }
     }
     let proxies = env.gcp.target_https_proxies().await?;
     for (name, _) in compute_items!(cx, proxies, project, "list target HTTPS proxies") {
         if is_lb(&name) {
-            push("target HTTPS proxy", name, false, false);
+            push("target HTTPS proxy", name, false);
         }
     }
     let maps = env.gcp.url_maps().await?;
     for (name, _) in compute_items!(cx, maps, project, "list URL maps") {
         if is_lb(&name) {
-            push("URL map", name, false, false);
+            push("URL map", name, false);
         }
     }
     let services = env.gcp.backend_services().await?;
     for (name, _) in compute_items!(cx, services, project, "list backend services") {
         if is_lb(&name) {
-            push("backend service", name, true, false);
+            push("backend service", name, true);
         }
     }
     let checks = env.gcp.health_checks().await?;
     for (name, _) in compute_items!(cx, checks, project, "list health checks") {
         if is_lb(&name) {
-            push("health check", name, false, false);
+            push("health check", name, false);
         }
     }
     for zone in &env.config.zones {
@@ -189,7 +202,7 @@ pub async fn leftovers(cx: &StepCx<Env>) -> anyhow::Result<Vec<Leftover>> {
             for n in page.items {
                 let name = n.name.unwrap_or_default();
                 if is_lb(&name) {
-                    push("network endpoint group", format!("{name} ({zone})"), false, false);
+                    push("network endpoint group", format!("{name} ({zone})"), false);
                 }
             }
             match page.next_page_token {
@@ -199,9 +212,6 @@ pub async fn leftovers(cx: &StepCx<Env>) -> anyhow::Result<Vec<Leftover>> {
         }
     }
 
-    if node_account_exists(cx).await? {
-        push("service account", env.names.node_service_account_email(), false, false);
-    }
     Ok(found)
 }
 

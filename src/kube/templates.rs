@@ -1,0 +1,29 @@
+//! Kubernetes manifests under `templates/k8s/`, compiled into the binary and rendered with
+//! minijinja (strict: an unknown variable is an error, values are inserted as JSON scalars).
+
+use serde_json::Value;
+
+use super::objects::parse_yaml;
+
+const TEMPLATES: [(&str, &str); 6] = [
+    ("volumes-filestore.yaml", include_str!("../../templates/k8s/volumes-filestore.yaml")),
+    ("volumes-gcs.yaml", include_str!("../../templates/k8s/volumes-gcs.yaml")),
+    ("fleet.yaml", include_str!("../../templates/k8s/fleet.yaml")),
+    ("router.yaml", include_str!("../../templates/k8s/router.yaml")),
+    ("reclaim.yaml", include_str!("../../templates/k8s/reclaim.yaml")),
+    ("ingress.yaml", include_str!("../../templates/k8s/ingress.yaml")),
+];
+
+/// Renders a template with `values` into its objects.
+pub fn render(template: &str, values: &Value) -> anyhow::Result<Vec<Value>> {
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    for (name, source) in TEMPLATES {
+        env.add_template(name, source).map_err(|e| anyhow::anyhow!("template {name} is broken: {e}"))?;
+    }
+    let text = env
+        .get_template(template)
+        .and_then(|t| t.render(values))
+        .map_err(|e| anyhow::anyhow!("cannot render template {template}: {e:#}"))?;
+    parse_yaml(&text, template)
+}

@@ -1,0 +1,88 @@
+//! `fleet`: the Fleet of WebUI GameServers and its buffer autoscaler, then (unless `--no-wait`)
+//! the closing smoke check: a warm WebUI must become Ready. When GKE cannot add a GPU node
+//! (quota, stockout: a `FailedScaleUp` event), `up` says so with the fix instead of hanging.
+
+use async_trait::async_trait;
+use k8s_openapi::api::core::v1::Event;
+use kube::api::{Api, ApiResource, DynamicObject, ListParams};
+use serde_json::Value;
+
+use super::Env;
+use super::kube_step::Manifest;
+use super::values::values;
+use crate::gcp::wait::{Patience, Poll, until};
+use crate::kube::Kube;
+use crate::kube::templates::render;
+use crate::names::Names;
+use crate::plan::StepCx;
+
+/// A GPU node (3 min), the image pull and the WebUI start-up take a while.
+const SMOKE_PATIENCE: Patience = Patience::new(5, 30 * 60);
+
+pub struct Fleet;
+
+#[async_trait]
+impl Manifest for Fleet {
+    fn describe(&self, env: &Env) -> String {
+        let r = &env.config.runtime;
+        format!(
+            "WebUI Fleet in namespace {} ({} warm, up to {} users) and its buffer autoscaler",
+            r.namespace, r.buffer_size, r.max_users
+        )
+    }
+
+    async fn objects(&self, env: &Env, _kube: Option<&Kube>) -> anyhow::Result<Vec<Value>> {
+        render("fleet.yaml", &values(env))
+    }
+
+    async fn after_apply(&self, cx: &StepCx<Env>, kube: &Kube) -> anyhow::Result<()> {
+        if cx.env.options.no_wait {
+            return Ok(());
+        }
+        smoke_check(cx, kube).await
+    }
+}
+
+/// Waits for a Ready WebUI GameServer, failing early with GKE's reason when no GPU node comes.
+pub async fn smoke_check(cx: &StepCx<Env>, kube: &Kube) -> anyhow::Result<()> {
+    let namespace = &cx.env.config.runtime.namespace;
+    let gameservers: Api<DynamicObject> = Api::namespaced_with(
+        kube.client().clone(),
+        namespace,
+        &ApiResource {
+            group: "agones.dev".into(),
+            version: "v1".into(),
+            api_version: "agones.dev/v1".into(),
+            kind: "GameServer".into(),
+            plural: "gameservers".into(),
+        },
+    );
+    let events: Api<Event> = Api::namespaced(kube.client().clone(), namespace);
+    let selector = ListParams::default().labels(&format!("agones.dev/fleet={}", Names::FLEET));
+    until(cx, "a warm WebUI GameServer to be Ready", SMOKE_PATIENCE, || async {
+        let list = gameservers.list(&selector).await.map_err(|e| anyhow::anyhow!("cannot list GameServers in {namespace}: {e}"))?;
+        let states: Vec<String> = list
+            .items
+            .iter()
+            .map(|gs| gs.data["status"]["state"].as_str().unwrap_or("Creating").to_string())
+            .collect();
+        if states.iter().any(|s| s == "Ready" || s == "Allocated") {
+            return Ok(Poll::Ready(()));
+        }
+        let failed = events.list(&ListParams::default()).await.map_err(|e| anyhow::anyhow!("cannot list events in {namespace}: {e}"))?;
+        if let Some(e) = failed.items.iter().rev().find(|e| e.reason.as_deref() == Some("FailedScaleUp")) {
+            anyhow::bail!(
+                "no GPU node could be added for the WebUI: {}\n  fix: check the GPU quota of {} ({}) and that {} is offered in {} \
+                 (sdctl preflight), or try other zones; `sdctl up` again resumes",
+                e.message.as_deref().unwrap_or("FailedScaleUp"),
+                cx.env.config.region,
+                cx.env.config.gpu.kind.quota_metric(cx.env.config.gpu.spot),
+                cx.env.config.gpu.kind.accelerator(),
+                cx.env.config.zones.join(", ")
+            );
+        }
+        let summary = if states.is_empty() { "no GameServer yet".to_string() } else { states.join(", ") };
+        Ok(Poll::Pending(summary))
+    })
+    .await
+}

@@ -1,0 +1,220 @@
+//! `ingress`: Google's load balancer in front of the router (BackendConfig with IAP, managed
+//! certificate, Ingress on the static IP). Once the load balancer exists: IAP access for the
+//! configured members on its backend service, and the audience the router verifies written to a
+//! ConfigMap. `down` deletes the Ingress and waits until its load-balancer pieces are gone, so the
+//! cluster is never deleted first (which would leak them).
+
+use async_trait::async_trait;
+use serde_json::{Value, json};
+
+use super::Env;
+use super::common::edit_binding;
+use super::kube_step::Manifest;
+use super::sweep::load_balancer_pieces;
+use super::values::values;
+use crate::config::OAuthClient;
+use crate::gcp::retry;
+use crate::gcp::wait::{Patience, Poll, until};
+use crate::kube::Kube;
+use crate::kube::pki::b64;
+use crate::kube::templates::render;
+use crate::names::{Names, ROUTER_PORT};
+use crate::plan::StepCx;
+
+/// Role that lets a member through IAP.
+pub const IAP_ROLE: &str = "roles/iap.httpsResourceAccessor";
+
+/// The load balancer takes minutes; a certificate up to an hour once DNS points at the IP.
+const LB_PATIENCE: Patience = Patience::new(5, 20 * 60);
+const CERT_PATIENCE: Patience = Patience::new(30, 60 * 60);
+
+pub struct Ingress;
+
+/// The OAuth client's id and secret, read from the environment variables the config names (only
+/// here, when the Secret is built; never logged).
+fn oauth_secret(env: &Env, live: bool) -> anyhow::Result<Option<Value>> {
+    let OAuthClient::Custom { client_id_env, client_secret_env } = &env.config.access.oauth_client else {
+        return Ok(None);
+    };
+    let read = |var: &str| -> anyhow::Result<String> {
+        if !live {
+            return Ok(format!("${var}"));
+        }
+        std::env::var(var).map_err(|_| {
+            anyhow::anyhow!(
+                "environment variable {var} (access.iap.oauthClient) is not set: export the OAuth client's value in it"
+            )
+        })
+    };
+    Ok(Some(json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": Names::OAUTH_SECRET, "namespace": env.config.runtime.namespace},
+        "type": "Opaque",
+        "data": {"client_id": b64(&read(client_id_env)?), "client_secret": b64(&read(client_secret_env)?)},
+    })))
+}
+
+fn audience_config(env: &Env, audience: &str) -> Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": Names::IAP_CONFIG, "namespace": env.config.runtime.namespace,
+                     "labels": {crate::names::K8S_LABEL_ENV: env.names.env(), crate::names::K8S_MANAGED_BY: "sdctl"}},
+        "data": {"audience": audience},
+    })
+}
+
+/// The load balancer's backend service for the router (named by GKE's ingress controller after
+/// the Service's namespace, name and port): `(id, name)`.
+async fn backend_service(cx: &StepCx<Env>) -> anyhow::Result<Option<(u64, String)>> {
+    let env = &cx.env;
+    let client = env.gcp.backend_services().await?;
+    let marker = format!("-{}-{}-{ROUTER_PORT}", env.config.runtime.namespace, Names::ROUTER);
+    let list = retry::call(cx, "list backend services", || client.list().set_project(env.project()).send()).await?;
+    Ok(list
+        .items
+        .into_iter()
+        .find(|b| b.name.as_deref().is_some_and(|n| n.starts_with("k8s") && n.contains(&marker)))
+        .and_then(|b| Some((b.id?, b.name?))))
+}
+
+fn iap_resource(number: &str, backend_id: u64) -> String {
+    format!("projects/{number}/iap_web/compute/services/{backend_id}")
+}
+
+/// Members of `access.iap.members` that do not have IAP access on the backend yet.
+async fn missing_members(cx: &StepCx<Env>, resource: &str) -> anyhow::Result<Vec<String>> {
+    let client = cx.env.gcp.iap().await?;
+    let policy =
+        retry::call(cx, "read the IAP policy", || client.get_iam_policy().set_resource(resource).send()).await?;
+    Ok(cx
+        .env
+        .config
+        .access
+        .iap_members
+        .iter()
+        .filter(|m| !super::common::has_binding(&policy, IAP_ROLE, m))
+        .cloned()
+        .collect())
+}
+
+/// Grants IAP access (read-modify-write with the policy's etag).
+async fn grant(cx: &StepCx<Env>, resource: &str) -> anyhow::Result<()> {
+    let client = cx.env.gcp.iap().await?;
+    for _ in 0..5 {
+        let mut policy =
+            retry::call(cx, "read the IAP policy", || client.get_iam_policy().set_resource(resource).send()).await?;
+        let mut changed = false;
+        for member in &cx.env.config.access.iap_members {
+            changed |= edit_binding(&mut policy, IAP_ROLE, member, true);
+        }
+        if !changed {
+            return Ok(());
+        }
+        match retry::call(cx, "grant IAP access", || {
+            client.set_iam_policy().set_resource(resource).set_policy(policy.clone()).send()
+        })
+        .await
+        {
+            Ok(_) => return Ok(()),
+            Err(e) if super::iam::is_concurrent_change(&e) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    anyhow::bail!("the IAP policy kept changing while sdctl edited it; run `sdctl up` again")
+}
+
+#[async_trait]
+impl Manifest for Ingress {
+    fn describe(&self, env: &Env) -> String {
+        let domain = env.config.access.domain.clone().unwrap_or_else(|| "<static-ip>.sslip.io".into());
+        format!("IAP-protected load balancer and managed certificate for {domain}")
+    }
+
+    async fn objects(&self, env: &Env, kube: Option<&Kube>) -> anyhow::Result<Vec<Value>> {
+        let mut objects = render("ingress.yaml", &values(env))?;
+        objects.extend(oauth_secret(env, kube.is_some())?);
+        Ok(objects)
+    }
+
+    async fn pending(&self, cx: &StepCx<Env>, kube: &Kube) -> anyhow::Result<Option<String>> {
+        let Some((id, _)) = backend_service(cx).await? else {
+            return Ok(Some("wait for the load balancer, then grant IAP access".into()));
+        };
+        let number = cx.env.project_number(cx).await?;
+        let missing = missing_members(cx, &iap_resource(&number, id)).await?;
+        if !missing.is_empty() {
+            return Ok(Some(format!("grant IAP access to {}", missing.join(", "))));
+        }
+        let audience = format!("/projects/{number}/global/backendServices/{id}");
+        let live = kube.get(&audience_config(&cx.env, &audience)).await?;
+        if live.is_none_or(|c| c["data"]["audience"] != audience) {
+            return Ok(Some("write the IAP audience for the router".into()));
+        }
+        Ok(None)
+    }
+
+    async fn after_apply(&self, cx: &StepCx<Env>, kube: &Kube) -> anyhow::Result<()> {
+        let env = &cx.env;
+        let ingress = json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                             "metadata": {"name": Names::INGRESS, "namespace": env.config.runtime.namespace}});
+        let ip = until(cx, "the load balancer's address", LB_PATIENCE, || async {
+            let live = kube.get(&ingress).await?.unwrap_or(Value::Null);
+            Ok(match live["status"]["loadBalancer"]["ingress"][0]["ip"].as_str() {
+                Some(ip) => Poll::Ready(ip.to_string()),
+                None => Poll::Pending("no address yet".into()),
+            })
+        })
+        .await?;
+        let (id, name) = until(cx, "the load balancer's backend service", LB_PATIENCE, || async {
+            Ok(match backend_service(cx).await? {
+                Some(found) => Poll::Ready(found),
+                None => Poll::Pending("not created yet".into()),
+            })
+        })
+        .await?;
+        cx.progress(format!("load balancer at {ip}, backend {name}"));
+        let number = env.project_number(cx).await?;
+        grant(cx, &iap_resource(&number, id)).await?;
+        let audience = format!("/projects/{number}/global/backendServices/{id}");
+        kube.apply(&audience_config(env, &audience), true).await?;
+        if env.options.wait_for_certificate {
+            wait_certificate(cx, kube).await?;
+        } else if let Some(record) = env.outputs.get("dnsRecord") {
+            cx.progress(format!("create the DNS record {record}; the certificate becomes active after that"));
+        }
+        Ok(())
+    }
+
+    async fn after_delete(&self, cx: &StepCx<Env>, kube: &Kube) -> anyhow::Result<()> {
+        let config = audience_config(&cx.env, "");
+        if kube.delete(&config).await? {
+            kube.wait_gone(cx, &config, super::kube_step::KUBE_PATIENCE).await?;
+        }
+        // The ingress controller removes the load balancer after the Ingress is gone: wait, so
+        // that deleting the cluster next cannot leave its pieces behind.
+        until(cx, "the load balancer's pieces to be deleted", LB_PATIENCE, || async {
+            let left = load_balancer_pieces(cx).await?;
+            Ok(if left.is_empty() { Poll::Ready(()) } else { Poll::Pending(format!("{} left", left.len())) })
+        })
+        .await
+    }
+}
+
+async fn wait_certificate(cx: &StepCx<Env>, kube: &Kube) -> anyhow::Result<()> {
+    let cert = json!({"apiVersion": "networking.gke.io/v1", "kind": "ManagedCertificate",
+                      "metadata": {"name": Names::CERTIFICATE, "namespace": cx.env.config.runtime.namespace}});
+    until(cx, "the managed certificate to be active (it needs the DNS record)", CERT_PATIENCE, || async {
+        let live = kube.get(&cert).await?.unwrap_or(Value::Null);
+        Ok(match live["status"]["certificateStatus"].as_str() {
+            Some("Active") => Poll::Ready(()),
+            Some(s @ ("FailedNotVisible" | "Failed")) => anyhow::bail!(
+                "the managed certificate is {s}: check that the DNS record points at the static IP ({})",
+                cx.env.outputs.get("staticIp").unwrap_or_default()
+            ),
+            s => Poll::Pending(s.unwrap_or("Provisioning").to_string()),
+        })
+    })
+    .await
+}

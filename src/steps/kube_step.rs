@@ -1,0 +1,193 @@
+//! The shape every Kubernetes step shares: render the objects it owns, read them back, apply
+//! (server-side, in dependency order) what is missing or differs, wait until usable; on `down`,
+//! delete in reverse order and wait for finalizers. A step only says which objects it wants.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use super::Env;
+use super::cluster::connect_if_running;
+use crate::gcp::wait::Patience;
+use crate::kube::Kube;
+use crate::kube::objects::{contains, ident, kind, label, sort_for_apply};
+use crate::plan::{Diff, Outcome, Step, StepCx, StepId};
+
+/// How long objects may take to become ready or to go away.
+pub const KUBE_PATIENCE: Patience = Patience::new(2, 10 * 60);
+
+/// What a Kubernetes step provides.
+#[async_trait]
+pub trait Manifest: Send + Sync + 'static {
+    fn describe(&self, env: &Env) -> String;
+
+    /// The objects the step owns. `kube` is `None` for `render --offline` (values only known
+    /// live are documentation stand-ins then).
+    async fn objects(&self, env: &Env, kube: Option<&Kube>) -> anyhow::Result<Vec<Value>>;
+
+    /// Whether the objects are sdctl's own (unknown fields refused) rather than an upstream
+    /// manifest (unknown fields dropped with a warning, as \`kubectl apply\` does).
+    fn strict(&self) -> bool {
+        true
+    }
+
+    /// Work after the objects are applied and ready (e.g. IAP access for the load balancer).
+    async fn after_apply(&self, _cx: &StepCx<Env>, _kube: &Kube) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    /// Whether `after_apply` still has something to do although every object is in place.
+    async fn pending(&self, _cx: &StepCx<Env>, _kube: &Kube) -> anyhow::Result<Option<String>> {
+        Ok(None)
+    }
+
+    /// Work after the objects are deleted (e.g. wait for the load balancer to go).
+    async fn after_delete(&self, _cx: &StepCx<Env>, _kube: &Kube) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+pub struct KubeStep<M> {
+    id: StepId,
+    depends_on: Vec<StepId>,
+    manifest: M,
+}
+
+impl<M: Manifest> KubeStep<M> {
+    pub fn new(id: StepId, depends_on: Vec<StepId>, manifest: M) -> Self {
+        Self { id, depends_on, manifest }
+    }
+
+    /// The labelled objects in apply order.
+    pub async fn objects(&self, env: &Env, kube: Option<&Kube>) -> anyhow::Result<Vec<Value>> {
+        let mut objects = self.manifest.objects(env, kube).await?;
+        for obj in &mut objects {
+            label(obj, env.names.env());
+        }
+        sort_for_apply(&mut objects);
+        Ok(objects)
+    }
+}
+
+#[derive(Default)]
+pub struct Live {
+    kube: Option<Arc<Kube>>,
+    /// Desired objects with their live counterparts.
+    objects: Vec<(Value, Option<Value>)>,
+    /// Work `after_apply` still has to do.
+    pending: Option<String>,
+}
+
+#[async_trait]
+impl<M: Manifest> Step<Env> for KubeStep<M> {
+    type Live = Live;
+
+    fn id(&self) -> StepId {
+        self.id
+    }
+
+    fn depends_on(&self) -> Vec<StepId> {
+        self.depends_on.clone()
+    }
+
+    fn describe(&self, env: &Env) -> String {
+        self.manifest.describe(env)
+    }
+
+    async fn observe(&self, cx: &StepCx<Env>) -> anyhow::Result<Live> {
+        let Some(kube) = connect_if_running(cx).await? else {
+            anyhow::bail!("the cluster is not running yet");
+        };
+        let mut objects = Vec::new();
+        for want in self.objects(&cx.env, Some(&kube)).await? {
+            // A kind not served yet (its CRD comes with this step) means the object is absent.
+            let have = kube.get(&want).await.ok().flatten();
+            objects.push((want, have));
+        }
+        let pending = self.manifest.pending(cx, &kube).await?;
+        Ok(Live { kube: Some(Arc::new(kube)), objects, pending })
+    }
+
+    fn diff(&self, _env: &Env, live: &Live) -> Diff {
+        let mut missing = Vec::new();
+        let mut changed = Vec::new();
+        for (want, have) in &live.objects {
+            match have {
+                None => missing.push(ident(want)),
+                Some(have) if !contains(have, want) => changed.push(ident(want)),
+                Some(_) => {}
+            }
+        }
+        changed.extend(live.pending.clone());
+        Diff::from_parts(missing, changed)
+    }
+
+    fn state(&self, live: &Live) -> Option<String> {
+        if live.kube.is_none() {
+            return None;
+        }
+        let present = live.objects.iter().filter(|(_, have)| have.is_some()).count();
+        Some(format!("{present}/{} objects", live.objects.len()))
+    }
+
+    async fn apply(&self, cx: &StepCx<Env>, live: Live, _diff: &Diff) -> anyhow::Result<Outcome> {
+        let kube = match live.kube {
+            Some(kube) => kube,
+            None => {
+                Arc::new(connect_if_running(cx).await?.ok_or_else(|| anyhow::anyhow!("the cluster is not running"))?)
+            }
+        };
+        let objects = if live.objects.is_empty() {
+            let mut fresh = Vec::new();
+            for want in self.objects(&cx.env, Some(&kube)).await? {
+                let have = kube.get(&want).await.ok().flatten();
+                fresh.push((want, have));
+            }
+            fresh
+        } else {
+            live.objects
+        };
+        let created = objects.iter().any(|(_, have)| have.is_none());
+        let mut applied = Vec::new();
+        for (want, have) in &objects {
+            if have.as_ref().is_some_and(|have| contains(have, want)) {
+                continue;
+            }
+            cx.progress(format!("applying {}", ident(want)));
+            kube.apply(want, self.manifest.strict()).await?;
+            // Objects of a CRD can be applied only once it is established.
+            if kind(want) == "CustomResourceDefinition" {
+                kube.wait_ready(cx, want, KUBE_PATIENCE).await?;
+            }
+            applied.push(want);
+        }
+        for want in &applied {
+            kube.wait_ready(cx, want, KUBE_PATIENCE).await?;
+        }
+        self.manifest.after_apply(cx, &kube).await?;
+        Ok(if created { Outcome::Created } else { Outcome::Updated })
+    }
+
+    async fn destroy(&self, cx: &StepCx<Env>) -> anyhow::Result<Outcome> {
+        // Objects die with their cluster; only a running cluster needs them deleted.
+        let Some(kube) = connect_if_running(cx).await? else { return Ok(Outcome::Unchanged) };
+        let objects = self.objects(&cx.env, Some(&kube)).await?;
+        let mut deleted = Vec::new();
+        for obj in objects.iter().rev() {
+            // A kind no longer served (its CRD went first) has nothing left to delete.
+            if kube.get(obj).await.ok().flatten().is_none() {
+                continue;
+            }
+            cx.progress(format!("deleting {}", ident(obj)));
+            if kube.delete(obj).await? {
+                deleted.push(obj);
+            }
+        }
+        for obj in &deleted {
+            kube.wait_gone(cx, obj, KUBE_PATIENCE).await?;
+        }
+        self.manifest.after_delete(cx, &kube).await?;
+        Ok(if deleted.is_empty() { Outcome::Unchanged } else { Outcome::Deleted })
+    }
+}

@@ -1,0 +1,23 @@
+//! `reclaim`: the CronJob that releases idle WebUIs (`sdctl runtime reclaim`) and its RBAC.
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use super::Env;
+use super::kube_step::Manifest;
+use super::values::values;
+use crate::kube::Kube;
+use crate::kube::templates::render;
+
+pub struct Reclaim;
+
+#[async_trait]
+impl Manifest for Reclaim {
+    fn describe(&self, env: &Env) -> String {
+        format!("CronJob releasing WebUIs idle for {} minutes (every 5 minutes)", env.config.runtime.idle_minutes)
+    }
+
+    async fn objects(&self, env: &Env, _kube: Option<&Kube>) -> anyhow::Result<Vec<Value>> {
+        render("reclaim.yaml", &values(env))
+    }
+}

@@ -1,0 +1,60 @@
+//! The values Kubernetes templates are rendered with, from the config, the derived names and
+//! what earlier steps learned. Values only known live (addresses, images) are documentation
+//! stand-ins (192.0.2.0/24) when they are not known yet (`render --offline`, `down`).
+
+use serde_json::{Value, json};
+
+use super::Env;
+use super::gpu_pool::GPU_TAINT_KEY;
+use crate::config::Storage;
+use crate::names::{Names, ROUTER_PORT};
+
+/// Stand-ins for values only known once the resources exist.
+pub const STAND_IN_FILESTORE_IP: &str = "192.0.2.10";
+pub const STAND_IN_STATIC_IP: &str = "192.0.2.30";
+
+pub fn values(env: &Env) -> Value {
+    let c = &env.config;
+    let out = |key: &str, stand_in: String| env.outputs.get(key).unwrap_or(stand_in);
+    let (storage_kind, capacity, share, bucket) = match &c.storage {
+        Storage::Filestore(f) => ("filestore", f.capacity_gb, f.share.clone(), String::new()),
+        Storage::Gcs(g) => ("gcs", 0, String::new(), super::bucket_name(&env.names, g)),
+    };
+    let static_ip = out("staticIp", STAND_IN_STATIC_IP.to_string());
+    let domain = c.access.domain.clone().unwrap_or_else(|| format!("{}.sslip.io", static_ip.replace('.', "-")));
+    json!({
+        "env": env.names.env(),
+        "namespace": c.runtime.namespace,
+        "system_pool": env.names.system_pool(),
+        "gpu_taint_key": GPU_TAINT_KEY,
+        "fleet": Names::FLEET,
+        "autoscaler": Names::AUTOSCALER,
+        "buffer_size": c.runtime.buffer_size,
+        "max_users": c.runtime.max_users,
+        "idle_minutes": c.runtime.idle_minutes,
+        "storage_kind": storage_kind,
+        "shared_volume": env.names.shared_volume(),
+        "shared_claim": Names::SHARED_CLAIM,
+        "filestore_ip": out("filestoreIp", STAND_IN_FILESTORE_IP.to_string()),
+        "filestore_share": share,
+        "filestore_capacity_gb": capacity,
+        "bucket": bucket,
+        "webui_service_account": Names::WEBUI_SERVICE_ACCOUNT,
+        "webui_image": out("webuiImage", env.names.image("sd-webui:unknown")),
+        "runtime_image": out("runtimeImage", env.names.image("sdctl-runtime:unknown")),
+        "router": Names::ROUTER,
+        "router_port": ROUTER_PORT,
+        "redis_secret": Names::REDIS_SECRET,
+        "iap_config": Names::IAP_CONFIG,
+        "reclaim": Names::RECLAIM,
+        "backend_config": Names::BACKEND_CONFIG,
+        "certificate": Names::CERTIFICATE,
+        "ingress": Names::INGRESS,
+        "static_ip_name": env.names.address(),
+        "domain": domain,
+        "oauth_secret": match c.access.oauth_client {
+            crate::config::OAuthClient::Managed => Value::Null,
+            crate::config::OAuthClient::Custom { .. } => json!(Names::OAUTH_SECRET),
+        },
+    })
+}
