@@ -341,8 +341,8 @@ async fn agones_install_fleet_autoscaler_and_allocation() {
 
 #[tokio::test]
 async fn agones_refuses_bad_fleets_and_autoscalers_with_field_paths() {
-    // Slow enough (speed 20) to see the webhook before its Deployment is up.
-    let t = TestCluster::start_with(gpu_host(20.0)).await;
+    // Slow enough (speed 8) to see the webhook before its Deployment is up.
+    let t = TestCluster::start_with(gpu_host(8.0)).await;
     create_namespaces(&t.client, &["agones-system", "sd"]).await;
     // Strict validation refuses the upstream CRDs, naming an offending field.
     let crds: Api<DynamicObject> =
@@ -386,6 +386,18 @@ async fn agones_refuses_bad_fleets_and_autoscalers_with_field_paths() {
         "{}",
         err.message
     );
+
+    // The aggregated allocation API is registered but its backend is not up: 503, which
+    // kube-rs retries until the APIService is available.
+    let alloc = GroupVersionKind::gvk("allocation.agones.dev", "v1", "GameServerAllocation");
+    let (ar, caps) = kube::discovery::pinned_kind(&t.client, &alloc).await.expect("served once available");
+    assert_eq!(
+        (ar.plural.as_str(), caps.operations.as_slice()),
+        ("gameserverallocations", ["create".to_string()].as_slice())
+    );
+    let tries = t.host.requests("GET", "/apis/allocation.agones.dev/v1");
+    assert_eq!(tries.first().unwrap()["status"], 503);
+    assert_eq!(tries.last().unwrap()["status"], 200);
 
     let deploys: Api<Deployment> = Api::namespaced(t.client.clone(), "agones-system");
     tokio::time::timeout(

@@ -231,6 +231,9 @@ fn route(cluster: &Arc<Cluster>, r: &Req) -> ApiResult<Reply> {
         ["apis", g, v] if get => {
             let st = cluster.lock();
             if st.registry.in_group_version(g, v).is_empty() {
+                if unavailable_api_service(&st, g, v) {
+                    return Err(ApiError::service_unavailable("the server is currently unable to handle the request"));
+                }
                 return Err(ApiError::no_resource());
             }
             return Ok(Reply::Json(200, discovery::resources(&st.registry, g, v), vec![]));
