@@ -124,6 +124,8 @@ Register-ArgumentCompleter -Native -CommandName 'sdctl' -ScriptBlock {
             break
         }
         'sdctl;down' {
+            [CompletionResult]::new('--agones-manifest', '--agones-manifest', [CompletionResultType]::ParameterName, 'Use this Agones install.yaml instead of downloading the pinned release (air-gapped use)')
+            [CompletionResult]::new('--driver-manifest', '--driver-manifest', [CompletionResultType]::ParameterName, 'Use this NVIDIA driver installer DaemonSet instead of downloading the pinned one')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
@@ -206,6 +208,9 @@ Register-ArgumentCompleter -Native -CommandName 'sdctl' -ScriptBlock {
             break
         }
         'sdctl;render' {
+            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Directory for the YAML files (one per step)')
+            [CompletionResult]::new('--agones-manifest', '--agones-manifest', [CompletionResultType]::ParameterName, 'Use this Agones install.yaml instead of downloading the pinned release (air-gapped use)')
+            [CompletionResult]::new('--driver-manifest', '--driver-manifest', [CompletionResultType]::ParameterName, 'Use this NVIDIA driver installer DaemonSet instead of downloading the pinned one')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
@@ -215,6 +220,7 @@ Register-ArgumentCompleter -Native -CommandName 'sdctl' -ScriptBlock {
             [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Google Cloud project (overrides `project` in the file)')
             [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region (overrides `region` in the file)')
             [CompletionResult]::new('--zones', '--zones', [CompletionResultType]::ParameterName, 'Zones, comma-separated (overrides `zones` in the file)')
+            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Render without a cluster: values only known live are stand-ins from 192.0.2.0/24')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')

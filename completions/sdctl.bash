@@ -334,12 +334,20 @@ _sdctl() {
             return 0
             ;;
         sdctl__subcmd__down)
-            opts="-c -o -y -v -h -V --keep-data --config --output --yes --timeout --api-endpoint --project --region --zones --verbose --help --version"
+            opts="-c -o -y -v -h -V --keep-data --agones-manifest --driver-manifest --config --output --yes --timeout --api-endpoint --project --region --zones --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --agones-manifest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --driver-manifest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -830,12 +838,24 @@ _sdctl() {
             return 0
             ;;
         sdctl__subcmd__render)
-            opts="-c -o -y -v -h -V --config --output --yes --timeout --api-endpoint --project --region --zones --verbose --help --version"
+            opts="-c -o -y -v -h -V --offline --out --agones-manifest --driver-manifest --config --output --yes --timeout --api-endpoint --project --region --zones --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --agones-manifest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --driver-manifest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

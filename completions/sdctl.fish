@@ -95,6 +95,8 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand up" -s y -l yes -d 'Answer y
 complete -c sdctl -n "__fish_sdctl_using_subcommand up" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
 complete -c sdctl -n "__fish_sdctl_using_subcommand up" -s h -l help -d 'Print help'
 complete -c sdctl -n "__fish_sdctl_using_subcommand up" -s V -l version -d 'Print version'
+complete -c sdctl -n "__fish_sdctl_using_subcommand down" -l agones-manifest -d 'Use this Agones install.yaml instead of downloading the pinned release (air-gapped use)' -r -F
+complete -c sdctl -n "__fish_sdctl_using_subcommand down" -l driver-manifest -d 'Use this NVIDIA driver installer DaemonSet instead of downloading the pinned one' -r -F
 complete -c sdctl -n "__fish_sdctl_using_subcommand down" -s c -l config -d 'Configuration file' -r -F
 complete -c sdctl -n "__fish_sdctl_using_subcommand down" -s o -l output -d 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)' -r -f -a "human\t''
 json\t''"
@@ -145,6 +147,9 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -s y -l yes -d 'Answer
 complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
 complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -s h -l help -d 'Print help'
 complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -s V -l version -d 'Print version'
+complete -c sdctl -n "__fish_sdctl_using_subcommand render" -l out -d 'Directory for the YAML files (one per step)' -r -F
+complete -c sdctl -n "__fish_sdctl_using_subcommand render" -l agones-manifest -d 'Use this Agones install.yaml instead of downloading the pinned release (air-gapped use)' -r -F
+complete -c sdctl -n "__fish_sdctl_using_subcommand render" -l driver-manifest -d 'Use this NVIDIA driver installer DaemonSet instead of downloading the pinned one' -r -F
 complete -c sdctl -n "__fish_sdctl_using_subcommand render" -s c -l config -d 'Configuration file' -r -F
 complete -c sdctl -n "__fish_sdctl_using_subcommand render" -s o -l output -d 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)' -r -f -a "human\t''
 json\t''"
@@ -153,6 +158,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand render" -l api-endpoint -d '
 complete -c sdctl -n "__fish_sdctl_using_subcommand render" -l project -d 'Google Cloud project (overrides `project` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand render" -l region -d 'Region (overrides `region` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand render" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand render" -l offline -d 'Render without a cluster: values only known live are stand-ins from 192.0.2.0/24'
 complete -c sdctl -n "__fish_sdctl_using_subcommand render" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
 complete -c sdctl -n "__fish_sdctl_using_subcommand render" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
 complete -c sdctl -n "__fish_sdctl_using_subcommand render" -s h -l help -d 'Print help'

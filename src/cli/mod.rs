@@ -5,6 +5,7 @@ mod down;
 mod invocation;
 mod not_yet;
 mod plan;
+mod render;
 mod status;
 mod up;
 
@@ -108,7 +109,7 @@ pub enum Command {
     /// Estimate the hourly and monthly cost, idle and at full load.
     Cost(NotYetArgs),
     /// Write every Kubernetes object sdctl would apply as YAML.
-    Render(NotYetArgs),
+    Render(RenderArgs),
     /// Build the WebUI or runtime image with Cloud Build.
     Build(NotYetArgs),
     /// Add a context for the cluster to your kubeconfig (other contexts untouched).
@@ -190,6 +191,23 @@ pub struct DownArgs {
     /// Keep storage (models, user outputs) and Redis; they are reported as kept.
     #[arg(long)]
     pub keep_data: bool,
+    /// The manifests `up` used (to know which of their objects to delete).
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  sdctl render --offline --out rendered/ -c examples/sd-agones-t4.yaml --agones-manifest install.yaml")]
+pub struct RenderArgs {
+    /// Render without a cluster: values only known live are stand-ins from 192.0.2.0/24.
+    #[arg(long)]
+    pub offline: bool,
+    /// Directory for the YAML files (one per step).
+    #[arg(long, value_name = "DIR")]
+    pub out: std::path::PathBuf,
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
 }
 
 #[derive(Debug, Args)]
@@ -239,7 +257,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status(args) => status::run(&inv, args).await,
         Command::Preflight(_) => not_yet::run("preflight", 7),
         Command::Cost(_) => not_yet::run("cost", 7),
-        Command::Render(_) => not_yet::run("render", 5),
+        Command::Render(args) => render::run(&inv, args).await,
         Command::Build(_) => not_yet::run("build", 6),
         Command::Kubeconfig(_) => not_yet::run("kubeconfig", 5),
         Command::Runtime(RuntimeCommand::Router(_)) => not_yet::run("runtime router", 6),

@@ -146,8 +146,17 @@ fn for_namespace(obj: &Value, namespace: &str) -> Value {
     let mut copy = obj.clone();
     copy["metadata"]["namespace"] = json!(namespace);
     for subject in copy["subjects"].as_array_mut().into_iter().flatten() {
-        if subject["kind"] == "ServiceAccount" {
-            subject["namespace"] = json!(namespace);
+        match subject["kind"].as_str() {
+            Some("ServiceAccount") => subject["namespace"] = json!(namespace),
+            // Agones names the SDK account as a user: `system:serviceaccount:default:agones-sdk`.
+            Some("User") => {
+                if let Some(account) =
+                    subject["name"].as_str().and_then(|n| n.strip_prefix("system:serviceaccount:default:"))
+                {
+                    subject["name"] = json!(format!("system:serviceaccount:{namespace}:{account}"));
+                }
+            }
+            _ => {}
         }
     }
     copy

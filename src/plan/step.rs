@@ -149,6 +149,12 @@ pub trait Step<E: Send + Sync + 'static>: Send + Sync + 'static {
 
     /// Deletes what the step manages and waits until it is gone (or keeps it, `Outcome::Kept`).
     async fn destroy(&self, cx: &StepCx<E>) -> anyhow::Result<Outcome>;
+
+    /// The Kubernetes objects the step would apply, rendered without a cluster (`sdctl render`);
+    /// `None` for steps that manage no Kubernetes objects.
+    async fn render(&self, _env: &E) -> anyhow::Result<Option<Vec<serde_json::Value>>> {
+        Ok(None)
+    }
 }
 
 /// A planned step: its diff and, when it could be observed, the live state for `up` to reuse.
@@ -170,6 +176,7 @@ pub trait DynStep<E: Send + Sync + 'static>: Send + Sync {
     /// `observe` (or the planned live state) + `diff` + `apply` when something differs.
     async fn up(&self, cx: &StepCx<E>, planned: Option<Planned>) -> anyhow::Result<Outcome>;
     async fn down(&self, cx: &StepCx<E>) -> anyhow::Result<Outcome>;
+    async fn render(&self, env: &E) -> anyhow::Result<Option<Vec<serde_json::Value>>>;
 }
 
 #[async_trait]
@@ -219,5 +226,9 @@ impl<E: Send + Sync + 'static, S: Step<E>> DynStep<E> for S {
 
     async fn down(&self, cx: &StepCx<E>) -> anyhow::Result<Outcome> {
         self.destroy(cx).await
+    }
+
+    async fn render(&self, env: &E) -> anyhow::Result<Option<Vec<serde_json::Value>>> {
+        Step::render(self, env).await
     }
 }

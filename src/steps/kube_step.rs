@@ -110,6 +110,10 @@ impl<M: Manifest> Step<Env> for KubeStep<M> {
     }
 
     fn diff(&self, _env: &Env, live: &Live) -> Diff {
+        // Not observed (offline, or the cluster does not exist yet): everything is to create.
+        if live.kube.is_none() {
+            return Diff::create_all();
+        }
         let mut missing = Vec::new();
         let mut changed = Vec::new();
         for (want, have) in &live.objects {
@@ -124,9 +128,7 @@ impl<M: Manifest> Step<Env> for KubeStep<M> {
     }
 
     fn state(&self, live: &Live) -> Option<String> {
-        if live.kube.is_none() {
-            return None;
-        }
+        live.kube.as_ref()?;
         let present = live.objects.iter().filter(|(_, have)| have.is_some()).count();
         Some(format!("{present}/{} objects", live.objects.len()))
     }
@@ -167,6 +169,10 @@ impl<M: Manifest> Step<Env> for KubeStep<M> {
         }
         self.manifest.after_apply(cx, &kube).await?;
         Ok(if created { Outcome::Created } else { Outcome::Updated })
+    }
+
+    async fn render(&self, env: &Env) -> anyhow::Result<Option<Vec<Value>>> {
+        self.objects(env, None).await.map(Some)
     }
 
     async fn destroy(&self, cx: &StepCx<Env>) -> anyhow::Result<Outcome> {

@@ -73,7 +73,8 @@ pub fn graph(config: &Config) -> Result<Graph<Env>, GraphError> {
         Arc::new(address::StaticAddress),
         not_built::step(IMAGES, vec![REGISTRY], |_| "WebUI and runtime images (Cloud Build)".to_string()),
         kube(AGONES, vec![CLUSTER], agones::Agones::default()),
-        kube(VOLUMES, vec![CLUSTER, STORAGE], volumes::Volumes),
+        // The agones step makes the namespace the claim (and the GameServers) live in.
+        kube(VOLUMES, vec![AGONES, STORAGE], volumes::Volumes),
         kube(FLEET, fleet_deps, fleet::Fleet),
         kube(ROUTER, vec![AGONES, REDIS, IMAGES], router::Router),
         kube(RECLAIM, vec![AGONES, REDIS, IMAGES], reclaim::Reclaim),

@@ -20,7 +20,7 @@ const T4_GRAPH: &[(&str, &[&str])] = &[
     ("address", &["apis"]),
     ("images", &["registry"]),
     ("agones", &["cluster"]),
-    ("volumes", &["cluster", "storage"]),
+    ("volumes", &["agones", "storage"]),
     ("fleet", &["agones", "volumes", "images", "gpu-pool"]),
     ("router", &["agones", "redis", "images"]),
     ("reclaim", &["agones", "redis", "images"]),
@@ -78,7 +78,10 @@ fn the_driver_daemonset_is_a_step_only_when_configured() {
     let find = |id: &str| steps.iter().find(|s| s["id"] == id).cloned().unwrap_or(Value::Null);
     assert_eq!(find("drivers")["depends_on"], serde_json::json!(["gpu-pool"]));
     assert_eq!(find("fleet")["depends_on"], serde_json::json!(["agones", "volumes", "images", "gpu-pool", "drivers"]));
-    assert!(find("drivers")["description"].as_str().unwrap().contains("default driver"));
+    assert!(
+        find("drivers")["description"].as_str().unwrap().contains("daemonset-preloaded.yaml"),
+        "T4: the default driver"
+    );
 }
 
 #[test]

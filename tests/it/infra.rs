@@ -159,7 +159,8 @@ async fn t4_filestore_life_cycle() {
     assert!(cluster["state"].as_str().unwrap().starts_with("Running"), "{cluster}");
 
     // `down` leaves nothing but what the project had.
-    let down = world.sdctl(&["down", "-y", "-c", config.arg()]).await;
+    let manifest = crate::kube_layer::agones_manifest();
+    let down = world.sdctl(&["down", "-y", "-c", config.arg(), "--agones-manifest", &manifest]).await;
     assert_eq!(down.code, 0, "{down:?}");
     assert!(world.resources().is_empty(), "left behind: {:#?}", world.resources());
 }
@@ -224,7 +225,8 @@ async fn l4_gcs_private_regional_spot_life_cycle() {
     assert_eq!(again.code, 0, "{again:?}");
     assert!(world.mutating_since(before).is_empty(), "{:#?}", world.mutating_since(before));
 
-    let down = world.sdctl(&["down", "-y", "-c", config.arg()]).await;
+    let manifest = crate::kube_layer::agones_manifest();
+    let down = world.sdctl(&["down", "-y", "-c", config.arg(), "--agones-manifest", &manifest]).await;
     assert_eq!(down.code, 0, "{down:?}");
     assert!(world.resources().is_empty(), "left behind: {:#?}", world.resources());
 }

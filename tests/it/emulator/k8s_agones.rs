@@ -83,8 +83,10 @@ async fn install_agones(t: &TestCluster) {
     let applied = apply_upstream(&t.client, &agones_install_yaml(), "agones-system").await;
     eprintln!("TIMING install.yaml applied in {:?}", started.elapsed());
     assert_eq!(applied, 39, "every object of install.yaml");
-    let crd_apply = t.host.requests("PATCH", "/customresourcedefinitions/fleets.agones.dev").pop().unwrap();
-    let warnings = crd_apply["warnings"].as_array().expect("Warn mode reports the dropped fields");
+    let all_applies = t.host.requests("PATCH", "/customresourcedefinitions/fleets.agones.dev");
+    eprintln!("DEBUG {} {:?}", all_applies.len(), all_applies.iter().map(|e| (e["status"].clone(), e.get("warnings").map(|w| w.as_array().map(|a| a.len())))).collect::<Vec<_>>());
+    let crd_apply = all_applies.last().unwrap().clone();
+    let warnings = crd_apply["warnings"].as_array().unwrap_or_else(|| panic!("Warn mode reports the dropped fields: {crd_apply}"));
     assert!(warnings.iter().any(|w| w.as_str().unwrap().contains("x-kubernetes-patch-merge-key")), "{warnings:?}");
     let crds: Api<CustomResourceDefinition> = Api::all(t.client.clone());
     for crd in [
@@ -593,4 +595,63 @@ async fn teardown_order_matters_game_servers_hold_their_namespace_until_agones_f
     deploys.create(&PostParams::default(), &again).await.unwrap();
     eventually(10, "namespace sd gone", || async { nss.get_opt("sd").await.unwrap().is_none().then_some(()) }).await;
     assert!(t.state().iter().all(|e| e["namespace"] != "sd"), "nothing left in sd");
+}
+
+#[tokio::test]
+async fn a_template_change_replaces_ready_game_servers_and_keeps_allocated_ones() {
+    let host = gpu_host(1000.0);
+    host.pools.lock().unwrap()[1].node_count = 3;
+    let t = TestCluster::start_with(host).await;
+    install_agones(&t).await;
+    agones_namespace_objects(&t.client, "sd").await;
+    models_volume(&t.client).await;
+    let fleets = gvk_api(&t.client, "agones.dev", "v1", "Fleet", "fleets");
+    let gss = gvk_api(&t.client, "agones.dev", "v1", "GameServer", "gameservers");
+    let allocations =
+        gvk_api(&t.client, "allocation.agones.dev", "v1", "GameServerAllocation", "gameserverallocations");
+    let apply = PatchParams::apply("sdctl");
+    fleets
+        .patch("sd-webui", &apply, &Patch::Apply(&serde_json::from_value::<DynamicObject>(fleet(2)).unwrap()))
+        .await
+        .unwrap();
+    eventually(10, "two Ready", || async {
+        (game_servers(&gss).await.iter().filter(|g| state_of(g) == "Ready").count() == 2).then_some(())
+    })
+    .await;
+    let request = json!({"apiVersion": "allocation.agones.dev/v1", "kind": "GameServerAllocation",
+        "spec": {"selectors": [{"matchLabels": {"agones.dev/fleet": "sd-webui"}}], "metadata": {"labels": {"sdctl.dev/user": "alice-1"}}}});
+    let alloc = allocations.create(&PostParams::default(), &serde_json::from_value(request).unwrap()).await.unwrap();
+    let alices = alloc.data["status"]["gameServerName"].as_str().unwrap().to_string();
+
+    // A new WebUI image: a new GameServerSet; Alice keeps her GameServer of the old one.
+    let mut v2 = fleet(2);
+    v2["spec"]["template"]["spec"]["template"]["spec"]["containers"][0]["image"] =
+        json!("us-central1-docker.pkg.dev/p/sd-images/sd-webui:2");
+    fleets
+        .patch("sd-webui", &apply, &Patch::Apply(&serde_json::from_value::<DynamicObject>(v2).unwrap()))
+        .await
+        .unwrap();
+    let image = |g: &DynamicObject| {
+        g.data["spec"]["template"]["spec"]["containers"][0]["image"].as_str().unwrap_or("").to_string()
+    };
+    let all = eventually(10, "one new Ready GameServer beside Alice's", || async {
+        let all = game_servers(&gss).await;
+        let new_ready = all.iter().filter(|g| image(g).ends_with(":2") && state_of(g) == "Ready").count();
+        (all.len() == 2 && new_ready == 1).then_some(all)
+    })
+    .await;
+    let hers = all.iter().find(|g| g.name_any() == alices).expect("Alice's GameServer survives the rollout");
+    assert_eq!(state_of(hers), "Allocated");
+    assert!(image(hers).ends_with(":1"));
+    let sets = gvk_api(&t.client, "agones.dev", "v1", "GameServerSet", "gameserversets")
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(sets.len(), 2, "old and new GameServerSet");
+    let live = fleets.get("sd-webui").await.unwrap();
+    assert_eq!(
+        (live.data["status"]["replicas"].as_i64(), live.data["status"]["allocatedReplicas"].as_i64()),
+        (Some(2), Some(1))
+    );
 }

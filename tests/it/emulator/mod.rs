@@ -3,7 +3,7 @@
 mod k8s_agones;
 mod k8s_api;
 mod k8s_gke;
-mod k8s_host;
+pub mod k8s_host;
 mod k8s_stack;
 mod google_support;
 mod google_gke;
