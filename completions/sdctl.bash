@@ -680,12 +680,16 @@ _sdctl() {
             return 0
             ;;
         sdctl__subcmd__kubeconfig)
-            opts="-c -o -y -v -h -V --config --output --yes --timeout --api-endpoint --project --region --zones --verbose --help --version"
+            opts="-c -o -y -v -h -V --kubeconfig --no-switch --config --output --yes --timeout --api-endpoint --project --region --zones --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

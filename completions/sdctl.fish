@@ -175,6 +175,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand build" -s y -l yes -d 'Answe
 complete -c sdctl -n "__fish_sdctl_using_subcommand build" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
 complete -c sdctl -n "__fish_sdctl_using_subcommand build" -s h -l help -d 'Print help'
 complete -c sdctl -n "__fish_sdctl_using_subcommand build" -s V -l version -d 'Print version'
+complete -c sdctl -n "__fish_sdctl_using_subcommand kubeconfig" -l kubeconfig -d 'The kubeconfig to write (default: the first file of KUBECONFIG, else ~/.kube/config)' -r -F
 complete -c sdctl -n "__fish_sdctl_using_subcommand kubeconfig" -s c -l config -d 'Configuration file' -r -F
 complete -c sdctl -n "__fish_sdctl_using_subcommand kubeconfig" -s o -l output -d 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)' -r -f -a "human\t''
 json\t''"
@@ -183,6 +184,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand kubeconfig" -l api-endpoint 
 complete -c sdctl -n "__fish_sdctl_using_subcommand kubeconfig" -l project -d 'Google Cloud project (overrides `project` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand kubeconfig" -l region -d 'Region (overrides `region` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand kubeconfig" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand kubeconfig" -l no-switch -d 'Add the context without making it the current one'
 complete -c sdctl -n "__fish_sdctl_using_subcommand kubeconfig" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
 complete -c sdctl -n "__fish_sdctl_using_subcommand kubeconfig" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
 complete -c sdctl -n "__fish_sdctl_using_subcommand kubeconfig" -s h -l help -d 'Print help'

@@ -3,6 +3,7 @@
 mod completions;
 mod down;
 mod invocation;
+mod kubeconfig;
 mod not_yet;
 mod plan;
 mod render;
@@ -113,7 +114,7 @@ pub enum Command {
     /// Build the WebUI or runtime image with Cloud Build.
     Build(NotYetArgs),
     /// Add a context for the cluster to your kubeconfig (other contexts untouched).
-    Kubeconfig(NotYetArgs),
+    Kubeconfig(KubeconfigArgs),
     /// Print shell completions: bash, zsh, fish, powershell or elvish.
     Completions(CompletionsArgs),
     /// Components that run inside the cluster (router, sidecar, reclaim).
@@ -221,6 +222,19 @@ pub struct StatusArgs {
     pub exit_code: bool,
 }
 
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  sdctl kubeconfig                      add the context to ~/.kube/config and switch to it
+  sdctl kubeconfig --kubeconfig ./kc    write another file (kubectl --kubeconfig ./kc get gameservers -n sd)")]
+pub struct KubeconfigArgs {
+    /// The kubeconfig to write (default: the first file of KUBECONFIG, else ~/.kube/config).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<std::path::PathBuf>,
+    /// Add the context without making it the current one.
+    #[arg(long)]
+    pub no_switch: bool,
+}
+
 /// Arguments of commands that later versions fill in.
 #[derive(Debug, Args)]
 pub struct NotYetArgs {
@@ -259,7 +273,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Cost(_) => not_yet::run("cost", 7),
         Command::Render(args) => render::run(&inv, args).await,
         Command::Build(_) => not_yet::run("build", 6),
-        Command::Kubeconfig(_) => not_yet::run("kubeconfig", 5),
+        Command::Kubeconfig(args) => kubeconfig::run(&inv, args).await,
         Command::Runtime(RuntimeCommand::Router(_)) => not_yet::run("runtime router", 6),
         Command::Runtime(RuntimeCommand::Sidecar(_)) => not_yet::run("runtime sidecar", 6),
         Command::Runtime(RuntimeCommand::Reclaim(_)) => not_yet::run("runtime reclaim", 6),

@@ -185,3 +185,46 @@ async fn rendered_objects_are_valid_against_crds_and_kubernetes_rules() {
         assert!(checked > 50, "only {checked} objects checked");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubeconfig_adds_one_context_and_keeps_the_others() {
+    let world = World::start().await;
+    let config = example_with("sd-agones-t4.yaml", &[]);
+    assert_eq!(world.sdctl(&["up", "cluster", "-c", config.arg()]).await.code, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config");
+    let theirs = "apiVersion: v1\nkind: Config\ncurrent-context: other\nclusters:\n- name: other\n  cluster:\n    server: https://203.0.113.9\n    custom-field: kept\nusers:\n- name: other\n  user:\n    token: theirs\ncontexts:\n- name: other\n  context:\n    cluster: other\n    user: other\n";
+    std::fs::write(&path, theirs).unwrap();
+    for _ in 0..2 {
+        let r = world.sdctl(&["kubeconfig", "-c", config.arg(), "--kubeconfig", path.to_str().unwrap()]).await;
+        assert_eq!(r.code, 0, "{r:?}");
+    }
+    let doc: Value = serde_saphyr::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let ours = "gke_my-project_us-central1-a_sd-demo-gke";
+    assert_eq!(doc["current-context"], ours);
+    for list in ["clusters", "users", "contexts"] {
+        let names: Vec<&str> = doc[list].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["other", ours], "{list}");
+    }
+    assert_eq!(doc["clusters"][0]["cluster"]["custom-field"], "kept", "other entries are not rewritten");
+    assert_eq!(doc["users"][0]["user"]["token"], "theirs");
+    // The written context works.
+    let client = client_from(&std::fs::read_to_string(&path).unwrap()).await;
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client);
+    assert!(
+        namespaces
+            .list(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .any(|n| n.metadata.name.as_deref() == Some("kube-system"))
+    );
+    // --no-switch leaves the user's current context alone.
+    std::fs::write(&path, theirs).unwrap();
+    let r =
+        world.sdctl(&["kubeconfig", "-c", config.arg(), "--kubeconfig", path.to_str().unwrap(), "--no-switch"]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let doc: Value = serde_saphyr::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(doc["current-context"], "other");
+}
