@@ -228,3 +228,24 @@ async fn kubeconfig_adds_one_context_and_keeps_the_others() {
     let doc: Value = serde_saphyr::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(doc["current-context"], "other");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_driver_daemonset_replaces_gke_managed_drivers_when_asked() {
+    let world = World::start().await;
+    let config = example_with("sd-agones-t4.yaml", &[("driver: latest", "driver: daemonset")]);
+    let installer = upstream_dir().join("nvidia-driver-installer/daemonset-preloaded.yaml");
+    let up =
+        world.sdctl(&["up", "drivers", "-c", config.arg(), "--driver-manifest", installer.to_str().unwrap()]).await;
+    assert_eq!(up.code, 0, "{up:?}");
+    let pool = world.request("container.projects.locations.clusters.nodePools.create")["body"]["nodePool"].clone();
+    let driver = &pool["config"]["accelerators"][0]["gpuDriverInstallationConfig"]["gpuDriverVersion"];
+    assert!(driver == "INSTALLATION_DISABLED" || driver == 1, "GKE must not install a driver too: {driver}");
+    let ds = k8s_state(&world, "DaemonSet", "kube-system", "nvidia-driver-installer").expect("installer applied");
+    assert_eq!(ds["labels"]["sdctl.dev/env"], "sd-demo");
+    let again = world
+        .sdctl(&["up", "drivers", "-c", config.arg(), "--driver-manifest", installer.to_str().unwrap(), "-o", "json"])
+        .await;
+    let drivers =
+        again.json_lines().into_iter().find(|e| e["event"] == "step_finished" && e["step"] == "drivers").unwrap();
+    assert_eq!(drivers["outcome"], "unchanged");
+}
