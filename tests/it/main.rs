@@ -6,5 +6,6 @@ mod cli;
 mod config_errors;
 mod emulator;
 mod executor;
+mod fake_gcs;
 mod infra;
 mod kube_layer;
