@@ -8,5 +8,6 @@ pub mod logging;
 pub mod names;
 pub mod pins;
 pub mod plan;
+pub mod runtime;
 pub mod steps;
 pub mod ui;

@@ -1,9 +1,12 @@
-//! Diagnostic logs (tracing) on stderr; `-v` for debug, `-vv` for trace, or `RUST_LOG`.
+//! Diagnostic logs (tracing) on stderr; `-v` for debug, `-vv` for trace, or `RUST_LOG`. The
+//! in-cluster components (`sdctl runtime ...`) log at info level by default: their logs are
+//! what an operator reads.
 
 use tracing_subscriber::EnvFilter;
 
-pub fn init(verbose: u8) {
+pub fn init(verbose: u8, runtime: bool) {
     let default = match verbose {
+        0 if runtime => "sdctl=info,warn",
         0 => "warn",
         1 => "sdctl=debug,info",
         _ => "trace",

@@ -5,6 +5,7 @@ mod down;
 mod invocation;
 mod not_yet;
 mod plan;
+mod runtime;
 mod status;
 mod up;
 
@@ -44,6 +45,13 @@ pub struct Cli {
     pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// An in-cluster component (`sdctl runtime ...`): it logs at info level by default.
+    pub fn is_runtime(&self) -> bool {
+        matches!(self.command, Command::Runtime(_))
+    }
 }
 
 /// Flags valid before or after any subcommand.
@@ -220,11 +228,11 @@ pub struct CompletionsArgs {
 #[derive(Debug, Subcommand)]
 pub enum RuntimeCommand {
     /// The per-user reverse proxy behind IAP (runs in the cluster).
-    Router(NotYetArgs),
+    Router(runtime::RouterArgs),
     /// Beside each WebUI: marks the GameServer Ready once the WebUI answers (runs in the cluster).
-    Sidecar(NotYetArgs),
+    Sidecar(runtime::SidecarArgs),
     /// Reclaims idle WebUI GameServers and stale mappings (a CronJob in the cluster).
-    Reclaim(NotYetArgs),
+    Reclaim(runtime::ReclaimArgs),
 }
 
 /// Runs the parsed command and returns its exit code.
@@ -242,9 +250,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Render(_) => not_yet::run("render", 5),
         Command::Build(_) => not_yet::run("build", 6),
         Command::Kubeconfig(_) => not_yet::run("kubeconfig", 5),
-        Command::Runtime(RuntimeCommand::Router(_)) => not_yet::run("runtime router", 6),
-        Command::Runtime(RuntimeCommand::Sidecar(_)) => not_yet::run("runtime sidecar", 6),
-        Command::Runtime(RuntimeCommand::Reclaim(_)) => not_yet::run("runtime reclaim", 6),
+        Command::Runtime(RuntimeCommand::Router(args)) => runtime::router(args).await,
+        Command::Runtime(RuntimeCommand::Sidecar(args)) => runtime::sidecar(args).await,
+        Command::Runtime(RuntimeCommand::Reclaim(args)) => runtime::reclaim(args).await,
     }
 }
 
