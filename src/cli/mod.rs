@@ -250,7 +250,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Render(_) => not_yet::run("render", 5),
         Command::Build(_) => not_yet::run("build", 6),
         Command::Kubeconfig(_) => not_yet::run("kubeconfig", 5),
-        Command::Runtime(RuntimeCommand::Router(args)) => runtime::router(args).await,
+        Command::Runtime(RuntimeCommand::Router(args)) => runtime::router(args, inv.time).await,
         Command::Runtime(RuntimeCommand::Sidecar(args)) => runtime::sidecar(args).await,
         Command::Runtime(RuntimeCommand::Reclaim(args)) => runtime::reclaim(args).await,
     }

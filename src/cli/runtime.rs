@@ -11,6 +11,7 @@ use clap::Args;
 
 use crate::exit::{Exit, ExitCode};
 use crate::names::{Names, ROUTER_PORT};
+use crate::plan::TimeScale;
 use crate::runtime::router::identity::GOOGLE_JWKS_URL;
 use crate::runtime::router::{IdentityOptions, RouterOptions};
 use crate::runtime::sidecar::SidecarOptions;
@@ -132,7 +133,7 @@ pub struct ReclaimArgs {
     pub orphan_grace: Duration,
 }
 
-pub async fn router(args: RouterArgs) -> anyhow::Result<ExitCode> {
+pub async fn router(args: RouterArgs, time: TimeScale) -> anyhow::Result<ExitCode> {
     let identity = match (args.trust_iap_header, args.iap_audience) {
         (true, _) => IdentityOptions::TrustHeader,
         (false, Some(audience)) if !audience.is_empty() => {
@@ -146,6 +147,7 @@ pub async fn router(args: RouterArgs) -> anyhow::Result<ExitCode> {
         namespace: args.namespace,
         fleet: args.fleet,
         identity,
+        time,
     })
     .await?;
     Ok(ExitCode::Ok)

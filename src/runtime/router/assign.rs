@@ -12,7 +12,7 @@ use crate::runtime::store::{Mapping, Store};
 use crate::runtime::{now_unix, user};
 
 /// A verified mapping is trusted this long before its GameServer is read again.
-const VERIFIED_FOR: Duration = Duration::from_secs(10);
+pub const VERIFIED_FOR: Duration = Duration::from_secs(10);
 /// The allocation lock's lifetime (a crashed holder blocks the user at most this long).
 const LOCK_TTL: Duration = Duration::from_secs(30);
 /// How long a request waits for another request of the same user to finish allocating.
@@ -44,12 +44,13 @@ pub struct Assigner {
     store: Store,
     servers: GameServers,
     fleet: String,
+    verified_for: Duration,
     verified: Mutex<HashMap<String, (Assigned, Instant)>>,
 }
 
 impl Assigner {
-    pub fn new(store: Store, servers: GameServers, fleet: String) -> Self {
-        Self { store, servers, fleet, verified: Mutex::new(HashMap::new()) }
+    pub fn new(store: Store, servers: GameServers, fleet: String, verified_for: Duration) -> Self {
+        Self { store, servers, fleet, verified_for, verified: Mutex::new(HashMap::new()) }
     }
 
     pub fn store(&self) -> &Store {
@@ -126,7 +127,7 @@ impl Assigner {
     fn cached(&self, email: &str) -> Option<Assigned> {
         let map = self.verified.lock().ok()?;
         let (a, at) = map.get(email)?;
-        (at.elapsed() < VERIFIED_FOR).then(|| Assigned { how: "cached", ..a.clone() })
+        (at.elapsed() < self.verified_for).then(|| Assigned { how: "cached", ..a.clone() })
     }
 
     fn remember(&self, email: &str, a: Assigned) -> Assigned {

@@ -30,6 +30,7 @@ use self::proxy::{Proxy, ProxyError};
 use super::gameservers::GameServers;
 use super::store::{RedisOptions, Store};
 use super::{now_unix, shutdown_signal};
+use crate::plan::TimeScale;
 
 pub use assign::Assigned;
 
@@ -39,7 +40,7 @@ pub type Body = BoxBody<Bytes, hyper::Error>;
 /// The path load-balancer health checks use (also answered to `GoogleHC` user agents).
 pub const HEALTH_PATH: &str = "/healthz";
 /// `lastaccess` is written at most this often per user.
-const TOUCH_EVERY: Duration = Duration::from_secs(5);
+pub const TOUCH_EVERY: Duration = Duration::from_secs(5);
 
 /// How the router identifies users.
 #[derive(Debug, Clone)]
@@ -55,6 +56,9 @@ pub struct RouterOptions {
     pub namespace: String,
     pub fleet: String,
     pub identity: IdentityOptions,
+    /// `SDCTL_TIME_SCALE` (tests): shortens how long a checked mapping is trusted and how often
+    /// `lastaccess` is written.
+    pub time: TimeScale,
 }
 
 /// Runs the router until SIGTERM; in-flight requests get a few seconds to finish.
@@ -86,8 +90,9 @@ pub async fn run(options: RouterOptions) -> anyhow::Result<()> {
     );
     let router = Arc::new(Router {
         identity,
-        assigner: Assigner::new(store, servers, options.fleet.clone()),
+        assigner: Assigner::new(store, servers, options.fleet.clone(), options.time.scale(assign::VERIFIED_FOR)),
         proxy: Proxy::default(),
+        touch_every: options.time.scale(TOUCH_EVERY),
         touched: Mutex::new(HashMap::new()),
     });
     serve(listener, router).await
@@ -148,6 +153,7 @@ struct Router {
     identity: Identity,
     assigner: Assigner,
     proxy: Proxy,
+    touch_every: Duration,
     /// When each user's `lastaccess` was last written.
     touched: Mutex<HashMap<String, Instant>>,
 }
@@ -226,7 +232,7 @@ impl Router {
         );
         if let (Some(client), Some(backend)) = (client_upgrade, backend_upgrade) {
             let router = self.clone();
-            proxy::tunnel(client, backend, Arc::new(move || router.touch(&email)));
+            proxy::tunnel(client, backend, self.touch_every, Arc::new(move || router.touch(&email)));
         }
         response
     }
@@ -235,7 +241,7 @@ impl Router {
     fn touch(&self, email: &str) {
         let due = match self.touched.lock() {
             Ok(mut map) => {
-                let due = map.get(email).is_none_or(|t| t.elapsed() >= TOUCH_EVERY);
+                let due = map.get(email).is_none_or(|t| t.elapsed() >= self.touch_every);
                 if due {
                     map.insert(email.to_string(), Instant::now());
                 }

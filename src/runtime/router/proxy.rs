@@ -164,8 +164,8 @@ pub fn response_for_client(response: Response<Incoming>) -> (Response<Body>, Opt
 }
 
 /// Joins the user's upgraded connection to the WebUI's and pumps bytes both ways until either
-/// side closes; `on_activity` runs (at most every few seconds) while bytes flow.
-pub fn tunnel(client: OnUpgrade, backend: OnUpgrade, on_activity: Arc<dyn Fn() + Send + Sync>) {
+/// side closes; `on_activity` runs (at most once per `every`) while bytes flow.
+pub fn tunnel(client: OnUpgrade, backend: OnUpgrade, every: Duration, on_activity: Arc<dyn Fn() + Send + Sync>) {
     tokio::spawn(async move {
         let (client, backend) = match tokio::try_join!(client, backend) {
             Ok(both) => both,
@@ -180,7 +180,7 @@ pub fn tunnel(client: OnUpgrade, backend: OnUpgrade, on_activity: Arc<dyn Fn() +
         let ticker = {
             let seen = seen.clone();
             async move {
-                let mut every = tokio::time::interval(Duration::from_secs(5));
+                let mut every = tokio::time::interval(every);
                 loop {
                     every.tick().await;
                     if seen.swap(false, Ordering::Relaxed) {

@@ -1,9 +1,9 @@
 //! The emulator driven by Google's official Rust clients and kube-rs.
 
-mod k8s_agones;
+pub(crate) mod k8s_agones;
 mod k8s_api;
 mod k8s_gke;
-mod k8s_host;
+pub(crate) mod k8s_host;
 mod k8s_stack;
 mod google_support;
 mod google_gke;

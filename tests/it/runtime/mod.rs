@@ -1,0 +1,5 @@
+//! The in-cluster components (`sdctl runtime ...`) run as the real binary against a real
+//! redis-server and the emulated cluster.
+
+mod router;
+mod support;
