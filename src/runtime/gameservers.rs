@@ -14,6 +14,9 @@ use crate::names::{K8S_ANNOTATION_USER_EMAIL, K8S_LABEL_USER};
 /// The name of the WebUI's port in the Fleet's GameServer template.
 pub const WEBUI_PORT_NAME: &str = "webui";
 
+/// Annotation Agones sets on each allocation (RFC 3339 time).
+const LAST_ALLOCATED: &str = "agones.dev/last-allocated";
+
 /// What the runtime needs to know of a GameServer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GameServer {
@@ -23,7 +26,7 @@ pub struct GameServer {
     pub target: Option<String>,
     pub user_label: Option<String>,
     pub user_email: Option<String>,
-    /// When it was allocated (`status.lastAllocated`).
+    /// When it was last allocated (Agones' `agones.dev/last-allocated` annotation).
     pub allocated_at: Option<SystemTime>,
     pub deleting: bool,
 }
@@ -39,7 +42,12 @@ impl GameServer {
             target: target_of(status),
             user_label: label,
             user_email: email,
-            allocated_at: status["lastAllocated"].as_str().and_then(|t| humantime::parse_rfc3339_weak(t).ok()),
+            allocated_at: o
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(LAST_ALLOCATED))
+                .and_then(|t| humantime::parse_rfc3339_weak(t).ok()),
             deleting: o.metadata.deletion_timestamp.is_some(),
         }
     }
@@ -88,7 +96,11 @@ impl GameServers {
     pub fn new(client: kube::Client, namespace: &str) -> Self {
         Self {
             namespace: namespace.to_string(),
-            servers: Api::namespaced_with(client.clone(), namespace, &resource("agones.dev", "GameServer", "gameservers")),
+            servers: Api::namespaced_with(
+                client.clone(),
+                namespace,
+                &resource("agones.dev", "GameServer", "gameservers"),
+            ),
             allocations: Api::namespaced_with(
                 client,
                 namespace,
@@ -188,7 +200,10 @@ mod tests {
     fn the_target_is_the_webui_port_by_name_not_position() {
         let status = json!({"address": "10.0.0.5", "ports": [{"name": "default", "port": 7001}, {"name": "webui", "port": 7002}]});
         assert_eq!(target_of(&status).as_deref(), Some("10.0.0.5:7002"));
-        assert_eq!(target_of(&json!({"address": "fd00::1", "ports": [{"name": "webui", "port": 7000}]})).as_deref(), Some("[fd00::1]:7000"));
+        assert_eq!(
+            target_of(&json!({"address": "fd00::1", "ports": [{"name": "webui", "port": 7000}]})).as_deref(),
+            Some("[fd00::1]:7000")
+        );
         assert_eq!(target_of(&json!({"address": "", "ports": []})), None);
         assert_eq!(target_of(&json!({"address": "10.0.0.5", "ports": [{"name": "other", "port": 1}]})), None);
     }

@@ -94,8 +94,11 @@ pub async fn pass(store: &Store, servers: &GameServers, idle: Duration, grace: D
         if gs.state != "Allocated" || gs.deleting || mapped.contains(&gs.name) {
             continue;
         }
-        let age = gs.allocated_at.and_then(|t| now.duration_since(t).ok()).unwrap_or(Duration::MAX);
-        if age < grace {
+        let Some(allocated_at) = gs.allocated_at else {
+            tracing::warn!(gameserver = %gs.name, "Allocated GameServer without agones.dev/last-allocated: left alone");
+            continue;
+        };
+        if now.duration_since(allocated_at).unwrap_or_default() < grace {
             continue;
         }
         // A router may have mapped it since the scan began: look once more.

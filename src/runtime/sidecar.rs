@@ -38,10 +38,8 @@ pub async fn run(options: SidecarOptions) -> anyhow::Result<()> {
 }
 
 async fn work(o: &SidecarOptions) -> anyhow::Result<()> {
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .build()
-        .context("cannot create the HTTP client")?;
+    let http =
+        reqwest::Client::builder().timeout(Duration::from_secs(5)).build().context("cannot create the HTTP client")?;
     tracing::info!(webui = %o.webui_url, sdk = %o.sdk_url, "waiting for the WebUI to answer");
     let mut waited = 0u64;
     while !answers(&http, &o.webui_url).await {

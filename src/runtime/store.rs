@@ -121,8 +121,11 @@ impl Store {
 
     pub async fn put(&self, email: &str, m: &Mapping) -> anyhow::Result<()> {
         let mut conn = self.conn.clone();
-        let fields =
-            [("target", m.target.clone()), ("gameserver", m.gameserver.clone()), ("lastaccess", m.lastaccess.to_string())];
+        let fields = [
+            ("target", m.target.clone()),
+            ("gameserver", m.gameserver.clone()),
+            ("lastaccess", m.lastaccess.to_string()),
+        ];
         let () = conn.hset_multiple(user_key(email), &fields).await.map_err(|e| redis_error("store a mapping", &e))?;
         Ok(())
     }
@@ -194,10 +197,8 @@ impl Store {
         let mut conn = self.conn.clone();
         let mut keys: Vec<String> = Vec::new();
         {
-            let mut iter: redis::AsyncIter<String> = conn
-                .scan_match(format!("{USER_PREFIX}*"))
-                .await
-                .map_err(|e| redis_error("list the mappings", &e))?;
+            let mut iter: redis::AsyncIter<String> =
+                conn.scan_match(format!("{USER_PREFIX}*")).await.map_err(|e| redis_error("list the mappings", &e))?;
             while let Some(key) = futures::StreamExt::next(&mut iter).await {
                 keys.push(key.map_err(|e| redis_error("list the mappings", &e))?);
             }
@@ -237,7 +238,6 @@ fn describe(e: &redis::RedisError) -> String {
 fn redis_error(action: &str, e: &redis::RedisError) -> anyhow::Error {
     anyhow::anyhow!("Redis: cannot {action}: {}", describe(e))
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -72,7 +72,9 @@ impl Assigner {
                 break lock;
             }
             if Instant::now() > deadline {
-                return Err(anyhow::anyhow!("another request of this user has held the allocation lock too long").into());
+                return Err(
+                    anyhow::anyhow!("another request of this user has held the allocation lock too long").into()
+                );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
             if let Some(found) = self.valid_mapping(email, &label).await? {

@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use self::assign::{AssignError, Assigner};
-use self::identity::{Identity, IapVerifier, Refusal};
+use self::identity::{IapVerifier, Identity, Refusal};
 use self::proxy::{Proxy, ProxyError};
 use super::gameservers::GameServers;
 use super::store::{RedisOptions, Store};
@@ -187,8 +187,7 @@ impl Router {
             }
         };
         self.touch(&email);
-        let client_upgrade =
-            proxy::is_upgrade(req.headers()).then(|| hyper::upgrade::on(&mut req));
+        let client_upgrade = proxy::is_upgrade(req.headers()).then(|| hyper::upgrade::on(&mut req));
         let (parts, body) = req.into_parts();
         let replayable = proxy::is_replayable(&parts);
         let mut target = assigned.clone();

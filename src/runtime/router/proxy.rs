@@ -25,8 +25,16 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Headers that describe one connection, not the request (RFC 9110 7.6.1).
-const HOP_BY_HOP: [&str; 8] =
-    ["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"];
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
 
 #[derive(Debug)]
 pub enum ProxyError {
@@ -98,7 +106,9 @@ impl Proxy {
         }
         let request = out.body(body).map_err(|e| ProxyError::Connect(format!("cannot build the request: {e}")))?;
         match tokio::time::timeout(RESPONSE_TIMEOUT, self.client.request(request)).await {
-            Err(_) => Err(ProxyError::Upstream(format!("no answer within {} minutes", RESPONSE_TIMEOUT.as_secs() / 60))),
+            Err(_) => {
+                Err(ProxyError::Upstream(format!("no answer within {} minutes", RESPONSE_TIMEOUT.as_secs() / 60)))
+            }
             Ok(Err(e)) if e.is_connect() => Err(ProxyError::Connect(describe(&e))),
             Ok(Err(e)) => Err(ProxyError::Upstream(describe(&e))),
             Ok(Ok(response)) => Ok(response),

@@ -132,9 +132,8 @@ async fn users_get_their_own_webui_and_keep_it() {
     cluster.game_servers_api().delete(&alices, &DeleteParams::default()).await.unwrap();
     eventually(20, "a replacement Ready GameServer", || async {
         let all = cluster.game_servers().await;
-        (all.iter().all(|g| g.name_any() != alices)
-            && all.iter().any(|g| g.data["status"]["state"] == "Ready"))
-        .then_some(())
+        (all.iter().all(|g| g.name_any() != alices) && all.iter().any(|g| g.data["status"]["state"] == "Ready"))
+            .then_some(())
     })
     .await;
     tokio::time::sleep(Duration::from_millis(150)).await;

@@ -17,7 +17,9 @@ use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
 use sdctl_emulator::scenario::Scenario;
 use serde_json::{Value, json};
 
-use crate::emulator::k8s_agones::{agones_namespace_objects, gpu_host, gvk_api, install_agones, models_volume, state_of};
+use crate::emulator::k8s_agones::{
+    agones_namespace_objects, gpu_host, gvk_api, install_agones, models_volume, state_of,
+};
 use crate::emulator::k8s_host::{TestCluster, eventually};
 
 pub const NS: &str = "sd";
@@ -168,7 +170,12 @@ impl Cluster {
             game_server_ready_by_sidecar: ready_by_sidecar,
             ..Scenario::default()
         });
-        host.pools.lock().unwrap()[1].node_count = 3;
+        {
+            // One GPU node per GameServer, already there (no scale-up to wait for).
+            let gpu = &mut host.pools.lock().unwrap()[1];
+            gpu.node_count = replicas.max(1) as u32;
+            gpu.max_node_count = gpu.max_node_count.max(gpu.node_count);
+        }
         let t = TestCluster::start_with(host).await;
         install_agones(&t).await;
         agones_namespace_objects(&t.client, NS).await;
@@ -325,5 +332,30 @@ impl RouterProcess {
         })
         .await;
         RouterProcess { process, url }
+    }
+}
+
+impl Cluster {
+    /// Allocates a Ready GameServer to `email` as the router would (label and annotation).
+    pub async fn allocate_for(&self, email: &str) -> String {
+        let api =
+            gvk_api(&self.t.client, "allocation.agones.dev", "v1", "GameServerAllocation", "gameserverallocations");
+        let request = json!({
+            "apiVersion": "allocation.agones.dev/v1", "kind": "GameServerAllocation",
+            "spec": {"selectors": [{"matchLabels": {"agones.dev/fleet": FLEET}, "gameServerState": "Ready"}],
+                     "metadata": {"labels": {"sdctl.dev/user": sdctl::runtime::user::label(email)},
+                                  "annotations": {"sdctl.dev/user-email": email}}},
+        });
+        let answer = api.create(&Default::default(), &serde_json::from_value(request).unwrap()).await.unwrap();
+        assert_eq!(answer.data["status"]["state"], "Allocated", "{:?}", answer.data);
+        answer.data["status"]["gameServerName"].as_str().unwrap().to_string()
+    }
+
+    pub async fn state_of(&self, name: &str) -> Option<String> {
+        let gs = self.game_servers_api().get_opt(name).await.unwrap()?;
+        if gs.metadata.deletion_timestamp.is_some() {
+            return None;
+        }
+        Some(gs.data["status"]["state"].as_str().unwrap_or("").to_string())
     }
 }
