@@ -4,6 +4,7 @@ pub mod cli;
 pub mod config;
 pub mod exit;
 pub mod gcp;
+pub mod images;
 pub mod logging;
 pub mod names;
 pub mod pins;

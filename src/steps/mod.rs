@@ -10,6 +10,7 @@ mod common;
 mod env;
 mod gpu_pool;
 mod iam;
+mod images;
 mod network;
 mod not_built;
 mod redis;
@@ -58,7 +59,7 @@ pub fn graph(config: &Config) -> Result<Graph<Env>, GraphError> {
         Arc::new(redis::Redis),
         Arc::new(registry::Registry),
         Arc::new(address::StaticAddress),
-        not_built::step(IMAGES, vec![REGISTRY], |_| "WebUI and runtime images (Cloud Build)".to_string()),
+        Arc::new(images::Images),
         not_built::step(AGONES, vec![CLUSTER], |_| "Agones in agones-system".to_string()),
         not_built::step(VOLUMES, vec![CLUSTER, STORAGE], |_| {
             "shared volume and claim for models and outputs".to_string()

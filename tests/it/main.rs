@@ -2,6 +2,7 @@
 
 mod support;
 
+mod build;
 mod cli;
 mod config_errors;
 mod emulator;
