@@ -55,10 +55,8 @@ async fn work(o: &SidecarOptions) -> anyhow::Result<()> {
     let mut healthy = true;
     loop {
         let up = answers(&http, &o.webui_url).await;
-        if up {
-            if let Err(e) = sdk_call(&http, &o.sdk_url, "health").await {
-                tracing::warn!(error = %e, "health ping failed");
-            }
+        if up && let Err(e) = sdk_call(&http, &o.sdk_url, "health").await {
+            tracing::warn!(error = %e, "health ping failed");
         }
         if up != healthy {
             if up {

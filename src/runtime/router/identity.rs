@@ -132,10 +132,10 @@ impl IapVerifier {
         let age = keys.fetched.map(|f| f.elapsed());
         let stale = age.is_none_or(|a| a > KEYS_MAX_AGE);
         let unknown = !keys.by_kid.contains_key(kid);
-        if stale || (unknown && age.is_none_or(|a| a > REFETCH_MIN_INTERVAL)) {
-            if let Err(e) = self.refresh(&mut keys).await {
-                tracing::warn!(error = %e, "IAP key refresh failed");
-            }
+        if (stale || (unknown && age.is_none_or(|a| a > REFETCH_MIN_INTERVAL)))
+            && let Err(e) = self.refresh(&mut keys).await
+        {
+            tracing::warn!(error = %e, "IAP key refresh failed");
         }
         keys.by_kid.get(kid).cloned().ok_or_else(|| Refusal::Invalid("signed by an unknown key".into()))
     }
