@@ -46,7 +46,7 @@ Register-ArgumentCompleter -Native -CommandName 'sdctl' -ScriptBlock {
             [CompletionResult]::new('preflight', 'preflight', [CompletionResultType]::ParameterValue, 'Check credentials, billing, APIs, permissions, quotas, GPU availability and org policies')
             [CompletionResult]::new('cost', 'cost', [CompletionResultType]::ParameterValue, 'Estimate the hourly and monthly cost, idle and at full load')
             [CompletionResult]::new('render', 'render', [CompletionResultType]::ParameterValue, 'Write every Kubernetes object sdctl would apply as YAML')
-            [CompletionResult]::new('build', 'build', [CompletionResultType]::ParameterValue, 'Build the WebUI or runtime image with Cloud Build')
+            [CompletionResult]::new('build', 'build', [CompletionResultType]::ParameterValue, 'Build the WebUI or runtime image with Cloud Build (skipped when the registry has it)')
             [CompletionResult]::new('kubeconfig', 'kubeconfig', [CompletionResultType]::ParameterValue, 'Add a context for the cluster to your kubeconfig (other contexts untouched)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions: bash, zsh, fish, powershell or elvish')
             [CompletionResult]::new('runtime', 'runtime', [CompletionResultType]::ParameterValue, 'Components that run inside the cluster (router, sidecar, reclaim)')
@@ -241,12 +241,13 @@ Register-ArgumentCompleter -Native -CommandName 'sdctl' -ScriptBlock {
             [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Google Cloud project (overrides `project` in the file)')
             [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region (overrides `region` in the file)')
             [CompletionResult]::new('--zones', '--zones', [CompletionResultType]::ParameterName, 'Zones, comma-separated (overrides `zones` in the file)')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Build even when the registry already has an image with this context''s tag')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
@@ -318,6 +319,13 @@ Register-ArgumentCompleter -Native -CommandName 'sdctl' -ScriptBlock {
             break
         }
         'sdctl;runtime;router' {
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on (HTTP; the load balancer''s health checks come here too)')
+            [CompletionResult]::new('--redis-url', '--redis-url', [CompletionResultType]::ParameterName, 'Redis to keep the user -> WebUI map in: redis://HOST:6379, or rediss://HOST:6378 for TLS. The AUTH string goes in SDCTL_REDIS_PASSWORD, not in the URL')
+            [CompletionResult]::new('--redis-ca', '--redis-ca', [CompletionResultType]::ParameterName, 'PEM file with the Redis server''s CA (Memorystore in-transit encryption)')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of the WebUI GameServers')
+            [CompletionResult]::new('--fleet', '--fleet', [CompletionResultType]::ParameterName, 'Fleet to allocate WebUI GameServers from')
+            [CompletionResult]::new('--iap-audience', '--iap-audience', [CompletionResultType]::ParameterName, 'IAP''s audience for this backend: /projects/NUMBER/global/backendServices/ID. Ending in `/` accepts any backend service of that project')
+            [CompletionResult]::new('--iap-jwks-url', '--iap-jwks-url', [CompletionResultType]::ParameterName, 'Where IAP''s signing keys are published (JWKS)')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
@@ -327,6 +335,7 @@ Register-ArgumentCompleter -Native -CommandName 'sdctl' -ScriptBlock {
             [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Google Cloud project (overrides `project` in the file)')
             [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region (overrides `region` in the file)')
             [CompletionResult]::new('--zones', '--zones', [CompletionResultType]::ParameterName, 'Zones, comma-separated (overrides `zones` in the file)')
+            [CompletionResult]::new('--trust-iap-header', '--trust-iap-header', [CompletionResultType]::ParameterName, 'Take the user from x-goog-authenticated-user-email without verifying it. Tests only: anyone who can reach the router could claim to be anyone')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
@@ -338,6 +347,10 @@ Register-ArgumentCompleter -Native -CommandName 'sdctl' -ScriptBlock {
             break
         }
         'sdctl;runtime;sidecar' {
+            [CompletionResult]::new('--webui-url', '--webui-url', [CompletionResultType]::ParameterName, 'The WebUI inside the pod')
+            [CompletionResult]::new('--sdk-port', '--sdk-port', [CompletionResultType]::ParameterName, 'Port of the Agones SDK server''s REST API (Agones sets AGONES_SDK_HTTP_PORT)')
+            [CompletionResult]::new('--user-file', '--user-file', [CompletionResultType]::ParameterName, 'File that receives the allocated user''s label')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between WebUI checks and health pings (keep it below the GameServer''s health.periodSeconds)')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
@@ -358,6 +371,11 @@ Register-ArgumentCompleter -Native -CommandName 'sdctl' -ScriptBlock {
             break
         }
         'sdctl;runtime;reclaim' {
+            [CompletionResult]::new('--redis-url', '--redis-url', [CompletionResultType]::ParameterName, 'Redis to keep the user -> WebUI map in: redis://HOST:6379, or rediss://HOST:6378 for TLS. The AUTH string goes in SDCTL_REDIS_PASSWORD, not in the URL')
+            [CompletionResult]::new('--redis-ca', '--redis-ca', [CompletionResultType]::ParameterName, 'PEM file with the Redis server''s CA (Memorystore in-transit encryption)')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of the WebUI GameServers')
+            [CompletionResult]::new('--idle-minutes', '--idle-minutes', [CompletionResultType]::ParameterName, 'Release a user''s GameServer after this many minutes without a request')
+            [CompletionResult]::new('--orphan-grace', '--orphan-grace', [CompletionResultType]::ParameterName, 'How long an Allocated GameServer without a mapping is left alone')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
@@ -405,7 +423,7 @@ Register-ArgumentCompleter -Native -CommandName 'sdctl' -ScriptBlock {
             [CompletionResult]::new('preflight', 'preflight', [CompletionResultType]::ParameterValue, 'Check credentials, billing, APIs, permissions, quotas, GPU availability and org policies')
             [CompletionResult]::new('cost', 'cost', [CompletionResultType]::ParameterValue, 'Estimate the hourly and monthly cost, idle and at full load')
             [CompletionResult]::new('render', 'render', [CompletionResultType]::ParameterValue, 'Write every Kubernetes object sdctl would apply as YAML')
-            [CompletionResult]::new('build', 'build', [CompletionResultType]::ParameterValue, 'Build the WebUI or runtime image with Cloud Build')
+            [CompletionResult]::new('build', 'build', [CompletionResultType]::ParameterValue, 'Build the WebUI or runtime image with Cloud Build (skipped when the registry has it)')
             [CompletionResult]::new('kubeconfig', 'kubeconfig', [CompletionResultType]::ParameterValue, 'Add a context for the cluster to your kubeconfig (other contexts untouched)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions: bash, zsh, fish, powershell or elvish')
             [CompletionResult]::new('runtime', 'runtime', [CompletionResultType]::ParameterValue, 'Components that run inside the cluster (router, sidecar, reclaim)')

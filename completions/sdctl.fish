@@ -44,7 +44,7 @@ complete -c sdctl -n "__fish_sdctl_needs_command" -f -a "status" -d 'Show each r
 complete -c sdctl -n "__fish_sdctl_needs_command" -f -a "preflight" -d 'Check credentials, billing, APIs, permissions, quotas, GPU availability and org policies'
 complete -c sdctl -n "__fish_sdctl_needs_command" -f -a "cost" -d 'Estimate the hourly and monthly cost, idle and at full load'
 complete -c sdctl -n "__fish_sdctl_needs_command" -f -a "render" -d 'Write every Kubernetes object sdctl would apply as YAML'
-complete -c sdctl -n "__fish_sdctl_needs_command" -f -a "build" -d 'Build the WebUI or runtime image with Cloud Build'
+complete -c sdctl -n "__fish_sdctl_needs_command" -f -a "build" -d 'Build the WebUI or runtime image with Cloud Build (skipped when the registry has it)'
 complete -c sdctl -n "__fish_sdctl_needs_command" -f -a "kubeconfig" -d 'Add a context for the cluster to your kubeconfig (other contexts untouched)'
 complete -c sdctl -n "__fish_sdctl_needs_command" -f -a "completions" -d 'Print shell completions: bash, zsh, fish, powershell or elvish'
 complete -c sdctl -n "__fish_sdctl_needs_command" -f -a "runtime" -d 'Components that run inside the cluster (router, sidecar, reclaim)'
@@ -171,9 +171,10 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand build" -l api-endpoint -d 'S
 complete -c sdctl -n "__fish_sdctl_using_subcommand build" -l project -d 'Google Cloud project (overrides `project` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand build" -l region -d 'Region (overrides `region` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand build" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand build" -l force -d 'Build even when the registry already has an image with this context\'s tag'
 complete -c sdctl -n "__fish_sdctl_using_subcommand build" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
 complete -c sdctl -n "__fish_sdctl_using_subcommand build" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
-complete -c sdctl -n "__fish_sdctl_using_subcommand build" -s h -l help -d 'Print help'
+complete -c sdctl -n "__fish_sdctl_using_subcommand build" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sdctl -n "__fish_sdctl_using_subcommand build" -s V -l version -d 'Print version'
 complete -c sdctl -n "__fish_sdctl_using_subcommand kubeconfig" -l kubeconfig -d 'The kubeconfig to write (default: the first file of KUBECONFIG, else ~/.kube/config)' -r -F
 complete -c sdctl -n "__fish_sdctl_using_subcommand kubeconfig" -s c -l config -d 'Configuration file' -r -F
@@ -217,6 +218,13 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and not __fish_seen
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and not __fish_seen_subcommand_from router sidecar reclaim help" -f -a "sidecar" -d 'Beside each WebUI: marks the GameServer Ready once the WebUI answers (runs in the cluster)'
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and not __fish_seen_subcommand_from router sidecar reclaim help" -f -a "reclaim" -d 'Reclaims idle WebUI GameServers and stale mappings (a CronJob in the cluster)'
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and not __fish_seen_subcommand_from router sidecar reclaim help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -l listen -d 'Address to listen on (HTTP; the load balancer\'s health checks come here too)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -l redis-url -d 'Redis to keep the user -> WebUI map in: redis://HOST:6379, or rediss://HOST:6378 for TLS. The AUTH string goes in SDCTL_REDIS_PASSWORD, not in the URL' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -l redis-ca -d 'PEM file with the Redis server\'s CA (Memorystore in-transit encryption)' -r -F
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -l namespace -d 'Namespace of the WebUI GameServers' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -l fleet -d 'Fleet to allocate WebUI GameServers from' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -l iap-audience -d 'IAP\'s audience for this backend: /projects/NUMBER/global/backendServices/ID. Ending in `/` accepts any backend service of that project' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -l iap-jwks-url -d 'Where IAP\'s signing keys are published (JWKS)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -s c -l config -d 'Configuration file' -r -F
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -s o -l output -d 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)' -r -f -a "human\t''
 json\t''"
@@ -225,10 +233,15 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_sub
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -l project -d 'Google Cloud project (overrides `project` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -l region -d 'Region (overrides `region` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -l trust-iap-header -d 'Take the user from x-goog-authenticated-user-email without verifying it. Tests only: anyone who can reach the router could claim to be anyone'
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -s h -l help -d 'Print help'
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -s V -l version -d 'Print version'
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from sidecar" -l webui-url -d 'The WebUI inside the pod' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from sidecar" -l sdk-port -d 'Port of the Agones SDK server\'s REST API (Agones sets AGONES_SDK_HTTP_PORT)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from sidecar" -l user-file -d 'File that receives the allocated user\'s label' -r -F
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from sidecar" -l interval -d 'Time between WebUI checks and health pings (keep it below the GameServer\'s health.periodSeconds)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from sidecar" -s c -l config -d 'Configuration file' -r -F
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from sidecar" -s o -l output -d 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)' -r -f -a "human\t''
 json\t''"
@@ -241,6 +254,11 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_sub
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from sidecar" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from sidecar" -s h -l help -d 'Print help'
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from sidecar" -s V -l version -d 'Print version'
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from reclaim" -l redis-url -d 'Redis to keep the user -> WebUI map in: redis://HOST:6379, or rediss://HOST:6378 for TLS. The AUTH string goes in SDCTL_REDIS_PASSWORD, not in the URL' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from reclaim" -l redis-ca -d 'PEM file with the Redis server\'s CA (Memorystore in-transit encryption)' -r -F
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from reclaim" -l namespace -d 'Namespace of the WebUI GameServers' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from reclaim" -l idle-minutes -d 'Release a user\'s GameServer after this many minutes without a request' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from reclaim" -l orphan-grace -d 'How long an Allocated GameServer without a mapping is left alone' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from reclaim" -s c -l config -d 'Configuration file' -r -F
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from reclaim" -s o -l output -d 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)' -r -f -a "human\t''
 json\t''"
@@ -265,7 +283,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand help; and not __fish_seen_su
 complete -c sdctl -n "__fish_sdctl_using_subcommand help; and not __fish_seen_subcommand_from init plan up down status preflight cost render build kubeconfig completions runtime help" -f -a "preflight" -d 'Check credentials, billing, APIs, permissions, quotas, GPU availability and org policies'
 complete -c sdctl -n "__fish_sdctl_using_subcommand help; and not __fish_seen_subcommand_from init plan up down status preflight cost render build kubeconfig completions runtime help" -f -a "cost" -d 'Estimate the hourly and monthly cost, idle and at full load'
 complete -c sdctl -n "__fish_sdctl_using_subcommand help; and not __fish_seen_subcommand_from init plan up down status preflight cost render build kubeconfig completions runtime help" -f -a "render" -d 'Write every Kubernetes object sdctl would apply as YAML'
-complete -c sdctl -n "__fish_sdctl_using_subcommand help; and not __fish_seen_subcommand_from init plan up down status preflight cost render build kubeconfig completions runtime help" -f -a "build" -d 'Build the WebUI or runtime image with Cloud Build'
+complete -c sdctl -n "__fish_sdctl_using_subcommand help; and not __fish_seen_subcommand_from init plan up down status preflight cost render build kubeconfig completions runtime help" -f -a "build" -d 'Build the WebUI or runtime image with Cloud Build (skipped when the registry has it)'
 complete -c sdctl -n "__fish_sdctl_using_subcommand help; and not __fish_seen_subcommand_from init plan up down status preflight cost render build kubeconfig completions runtime help" -f -a "kubeconfig" -d 'Add a context for the cluster to your kubeconfig (other contexts untouched)'
 complete -c sdctl -n "__fish_sdctl_using_subcommand help; and not __fish_seen_subcommand_from init plan up down status preflight cost render build kubeconfig completions runtime help" -f -a "completions" -d 'Print shell completions: bash, zsh, fish, powershell or elvish'
 complete -c sdctl -n "__fish_sdctl_using_subcommand help; and not __fish_seen_subcommand_from init plan up down status preflight cost render build kubeconfig completions runtime help" -f -a "runtime" -d 'Components that run inside the cluster (router, sidecar, reclaim)'

@@ -4,7 +4,7 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = sdctl::cli::Cli::parse();
-    sdctl::logging::init(cli.global.verbose);
+    sdctl::logging::init(cli.global.verbose, cli.is_runtime());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         // Decoding GKE's Cluster (hundreds of nested fields) needs more than the default 2 MiB.

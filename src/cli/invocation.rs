@@ -68,7 +68,10 @@ impl Invocation {
     }
 
     /// The shared environment of a run's steps.
-    pub fn env(&self, config: Config, options: RunOptions) -> anyhow::Result<Arc<Env>> {
+    pub fn env(&self, config: Config, mut options: RunOptions) -> anyhow::Result<Arc<Env>> {
+        if options.runtime_binary.is_none() {
+            options.runtime_binary = std::env::var_os("SDCTL_RUNTIME_BINARY").map(std::path::PathBuf::from);
+        }
         Ok(Arc::new(Env::new(config, options, self.endpoints()?)))
     }
 

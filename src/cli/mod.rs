@@ -1,5 +1,6 @@
 //! The command line: one module per subcommand, each thin (parse arguments, call the library).
 
+mod build;
 mod completions;
 mod down;
 mod invocation;
@@ -7,6 +8,7 @@ mod kubeconfig;
 mod not_yet;
 mod plan;
 mod render;
+mod runtime;
 mod status;
 mod up;
 
@@ -46,6 +48,13 @@ pub struct Cli {
     pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// An in-cluster component (`sdctl runtime ...`): it logs at info level by default.
+    pub fn is_runtime(&self) -> bool {
+        matches!(self.command, Command::Runtime(_))
+    }
 }
 
 /// Flags valid before or after any subcommand.
@@ -111,8 +120,8 @@ pub enum Command {
     Cost(NotYetArgs),
     /// Write every Kubernetes object sdctl would apply as YAML.
     Render(RenderArgs),
-    /// Build the WebUI or runtime image with Cloud Build.
-    Build(NotYetArgs),
+    /// Build the WebUI or runtime image with Cloud Build (skipped when the registry has it).
+    Build(BuildArgs),
     /// Add a context for the cluster to your kubeconfig (other contexts untouched).
     Kubeconfig(KubeconfigArgs),
     /// Print shell completions: bash, zsh, fish, powershell or elvish.
@@ -212,6 +221,27 @@ pub struct RenderArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Images are tagged with a digest of their build context (Dockerfile, scripts, the sdctl executable),
+so an image the registry already has is not rebuilt. Contexts and logs go to the staging bucket
+<name>-build-<hash> (deleted by `sdctl down`). The WebUI builds on an e2-highcpu-32 machine with a
+100 GB disk (up to 2 hours); the runtime image ships this sdctl executable when it is linux x86-64
+(SDCTL_RUNTIME_BINARY names another), else builds sdctl from source.
+
+Examples:
+  sdctl build                    both images, each only if missing
+  sdctl build webui --force      rebuild the WebUI image even if the registry has it
+  sdctl build runtime -o json")]
+pub struct BuildArgs {
+    /// Which image (default: both).
+    #[arg(value_enum)]
+    pub image: Option<crate::images::ImageKind>,
+    /// Build even when the registry already has an image with this context's tag.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
 #[command(after_help = "Examples:
   sdctl status                   live state of every step's resources
   sdctl status --exit-code       exit 10 when something is missing or drifted (monitoring, CI)
@@ -252,11 +282,11 @@ pub struct CompletionsArgs {
 #[derive(Debug, Subcommand)]
 pub enum RuntimeCommand {
     /// The per-user reverse proxy behind IAP (runs in the cluster).
-    Router(NotYetArgs),
+    Router(runtime::RouterArgs),
     /// Beside each WebUI: marks the GameServer Ready once the WebUI answers (runs in the cluster).
-    Sidecar(NotYetArgs),
+    Sidecar(runtime::SidecarArgs),
     /// Reclaims idle WebUI GameServers and stale mappings (a CronJob in the cluster).
-    Reclaim(NotYetArgs),
+    Reclaim(runtime::ReclaimArgs),
 }
 
 /// Runs the parsed command and returns its exit code.
@@ -272,11 +302,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Preflight(_) => not_yet::run("preflight", 7),
         Command::Cost(_) => not_yet::run("cost", 7),
         Command::Render(args) => render::run(&inv, args).await,
-        Command::Build(_) => not_yet::run("build", 6),
+        Command::Build(args) => build::run(&inv, args).await,
         Command::Kubeconfig(args) => kubeconfig::run(&inv, args).await,
-        Command::Runtime(RuntimeCommand::Router(_)) => not_yet::run("runtime router", 6),
-        Command::Runtime(RuntimeCommand::Sidecar(_)) => not_yet::run("runtime sidecar", 6),
-        Command::Runtime(RuntimeCommand::Reclaim(_)) => not_yet::run("runtime reclaim", 6),
+        Command::Runtime(RuntimeCommand::Router(args)) => runtime::router(args, inv.time).await,
+        Command::Runtime(RuntimeCommand::Sidecar(args)) => runtime::sidecar(args).await,
+        Command::Runtime(RuntimeCommand::Reclaim(args)) => runtime::reclaim(args).await,
     }
 }
 

@@ -78,6 +78,9 @@ pub struct RunOptions {
     /// `down --keep-data`.
     pub keep_data: bool,
     pub wait_for_certificate: bool,
+    /// The executable to ship in the runtime image (`SDCTL_RUNTIME_BINARY`); default: this sdctl
+    /// when it is linux x86-64, else a build from source.
+    pub runtime_binary: Option<PathBuf>,
 }
 
 /// Values steps learn while running (addresses, hosts, endpoints). Public ones end up in the
@@ -98,8 +101,18 @@ impl Outputs {
 
     /// The summary's `outputs` (design.md: url, staticIp, dnsRecord, redisHost, ...).
     pub fn public(&self) -> BTreeMap<String, String> {
-        const PUBLIC: [&str; 8] =
-            ["url", "staticIp", "dnsRecord", "redisHost", "filestore", "bucket", "cluster", "registry"];
+        const PUBLIC: [&str; 10] = [
+            "url",
+            "staticIp",
+            "dnsRecord",
+            "redisHost",
+            "filestore",
+            "bucket",
+            "cluster",
+            "registry",
+            "webuiImage",
+            "runtimeImage",
+        ];
         self.0
             .lock()
             .map(|m| m.iter().filter(|(k, _)| PUBLIC.contains(k)).map(|(k, v)| (k.to_string(), v.clone())).collect())

@@ -13,6 +13,7 @@ mod env;
 mod fleet;
 mod gpu_pool;
 mod iam;
+mod images;
 mod ingress;
 mod kube_step;
 mod network;
@@ -71,7 +72,7 @@ pub fn graph(config: &Config) -> Result<Graph<Env>, GraphError> {
         Arc::new(redis::Redis),
         Arc::new(registry::Registry),
         Arc::new(address::StaticAddress),
-        not_built::step(IMAGES, vec![REGISTRY], |_| "WebUI and runtime images (Cloud Build)".to_string()),
+        Arc::new(images::Images),
         kube(AGONES, vec![CLUSTER], agones::Agones::default()),
         // The agones step makes the namespace the claim (and the GameServers) live in.
         kube(VOLUMES, vec![AGONES, STORAGE], volumes::Volumes),

@@ -110,11 +110,24 @@ fn unknown_steps_are_usage_errors() {
 
 #[test]
 fn commands_of_later_versions_say_so_and_exit_2() {
-    for cmd in [&["preflight"][..], &["cost", "--offline"], &["init"], &["runtime", "router"]] {
+    for cmd in [&["preflight"][..], &["cost", "--offline"], &["init"]] {
         let r = run(cmd);
         assert_eq!(r.code, 2, "{cmd:?}: {r:?}");
         assert!(r.stderr.contains("is not available yet"), "{cmd:?}: {r:?}");
     }
+}
+
+#[test]
+fn runtime_commands_name_what_they_lack() {
+    let r = run(&["runtime", "router"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("--redis-url"), "{r:?}");
+    let r = run(&["runtime", "reclaim", "--redis-url", "redis://127.0.0.1:1"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("--idle-minutes"), "{r:?}");
+    let r = run(&["runtime", "router", "--redis-url", "redis://x", "--trust-iap-header", "--iap-audience", "a"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("cannot be used with"), "{r:?}");
 }
 
 #[test]

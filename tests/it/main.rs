@@ -2,6 +2,7 @@
 
 mod support;
 
+mod build;
 mod cli;
 mod config_errors;
 mod emulator;
@@ -9,3 +10,4 @@ mod executor;
 mod fake_gcs;
 mod infra;
 mod kube_layer;
+mod runtime;

@@ -19,7 +19,7 @@ use super::k8s_host::{TestCluster, TestHost, agones_install_yaml, eventually, na
 
 /// Apply every object of a multi-document manifest with server-side apply (field manager
 /// `sdctl`, force), resolving kinds through aggregated discovery, as sdctl does.
-async fn apply_manifest(client: &Client, yaml: &str, default_ns: &str) -> usize {
+pub(crate) async fn apply_manifest(client: &Client, yaml: &str, default_ns: &str) -> usize {
     apply_with(client, yaml, default_ns, &PatchParams::apply("sdctl").force()).await
 }
 
@@ -59,7 +59,7 @@ async fn create_namespaces(client: &Client, names: &[&str]) {
 }
 
 /// What Agones needs in a GameServer namespace (install.yaml has them for `default` only).
-async fn agones_namespace_objects(client: &Client, ns: &str) {
+pub(crate) async fn agones_namespace_objects(client: &Client, ns: &str) {
     let yaml = format!(
         r#"
 apiVersion: v1
@@ -77,7 +77,7 @@ subjects: [{{kind: ServiceAccount, name: agones-sdk, namespace: {ns}}}]
 }
 
 /// Install Agones and wait until its CRDs, controller and allocation API are up.
-async fn install_agones(t: &TestCluster) {
+pub(crate) async fn install_agones(t: &TestCluster) {
     create_namespaces(&t.client, &["agones-system", "sd"]).await;
     let started = std::time::Instant::now();
     let applied = apply_upstream(&t.client, &agones_install_yaml(), "agones-system").await;
@@ -158,7 +158,7 @@ fn autoscaler(buffer: i64, min: i64, max: i64) -> Value {
 }
 
 /// The shared models volume: a Filestore NFS PV and its claim.
-async fn models_volume(client: &Client) {
+pub(crate) async fn models_volume(client: &Client) {
     let yaml = r#"
 apiVersion: v1
 kind: PersistentVolume
@@ -181,12 +181,12 @@ spec:
     apply_manifest(client, yaml, "sd").await;
 }
 
-fn gvk_api(client: &Client, group: &str, version: &str, kind: &str, plural: &str) -> Api<DynamicObject> {
+pub(crate) fn gvk_api(client: &Client, group: &str, version: &str, kind: &str, plural: &str) -> Api<DynamicObject> {
     let ar = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural);
     Api::namespaced_with(client.clone(), "sd", &ar)
 }
 
-fn state_of(gs: &DynamicObject) -> String {
+pub(crate) fn state_of(gs: &DynamicObject) -> String {
     gs.data["status"]["state"].as_str().unwrap_or("").to_string()
 }
 
@@ -200,7 +200,7 @@ async fn game_servers(api: &Api<DynamicObject>) -> Vec<DynamicObject> {
         .collect()
 }
 
-fn gpu_host(speed: f64) -> std::sync::Arc<TestHost> {
+pub(crate) fn gpu_host(speed: f64) -> std::sync::Arc<TestHost> {
     let host = TestHost::new(speed);
     *host.pools.lock().unwrap() = vec![
         pool("default-pool", "e2-standard-4", None, 2, 2),

@@ -1,0 +1,210 @@
+//! The WebUI GameServers through the Kubernetes API (kube-rs): read, find a user's, allocate
+//! one (`GameServerAllocation` in `allocation.agones.dev/v1`), delete. Credentials come from
+//! `KUBECONFIG` / `~/.kube/config`, else the pod's service account.
+
+use std::time::SystemTime;
+
+use anyhow::Context;
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, PostParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use serde_json::{Value, json};
+
+use crate::names::{K8S_ANNOTATION_USER_EMAIL, K8S_LABEL_USER};
+
+/// The name of the WebUI's port in the Fleet's GameServer template.
+pub const WEBUI_PORT_NAME: &str = "webui";
+
+/// Annotation Agones sets on each allocation (RFC 3339 time).
+const LAST_ALLOCATED: &str = "agones.dev/last-allocated";
+
+/// What the runtime needs to know of a GameServer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GameServer {
+    pub name: String,
+    pub state: String,
+    /// `address:port` of the WebUI (the node address and the host port of port `webui`).
+    pub target: Option<String>,
+    pub user_label: Option<String>,
+    pub user_email: Option<String>,
+    /// When it was last allocated (Agones' `agones.dev/last-allocated` annotation).
+    pub allocated_at: Option<SystemTime>,
+    pub deleting: bool,
+}
+
+impl GameServer {
+    fn from_object(o: &DynamicObject) -> Self {
+        let status = &o.data["status"];
+        let label = o.metadata.labels.as_ref().and_then(|l| l.get(K8S_LABEL_USER)).cloned();
+        let email = o.metadata.annotations.as_ref().and_then(|a| a.get(K8S_ANNOTATION_USER_EMAIL)).cloned();
+        Self {
+            name: o.metadata.name.clone().unwrap_or_default(),
+            state: status["state"].as_str().unwrap_or_default().to_string(),
+            target: target_of(status),
+            user_label: label,
+            user_email: email,
+            allocated_at: o
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(LAST_ALLOCATED))
+                .and_then(|t| humantime::parse_rfc3339_weak(t).ok()),
+            deleting: o.metadata.deletion_timestamp.is_some(),
+        }
+    }
+
+    /// Allocated to this user (label and e-mail annotation agree) and not going away.
+    pub fn serves(&self, label: &str, email: &str) -> bool {
+        self.state == "Allocated"
+            && !self.deleting
+            && self.user_label.as_deref() == Some(label)
+            && self.user_email.as_deref().is_none_or(|e| e == email)
+    }
+}
+
+/// `address:port` from a GameServer's (or an allocation's) status: the port named `webui`.
+fn target_of(status: &Value) -> Option<String> {
+    let address = status["address"].as_str().filter(|a| !a.is_empty())?;
+    let port = status["ports"]
+        .as_array()?
+        .iter()
+        .find(|p| p["name"] == WEBUI_PORT_NAME)
+        .and_then(|p| p["port"].as_u64())
+        .filter(|p| *p > 0)?;
+    Some(if address.contains(':') { format!("[{address}]:{port}") } else { format!("{address}:{port}") })
+}
+
+#[derive(Clone)]
+pub struct GameServers {
+    namespace: String,
+    servers: Api<DynamicObject>,
+    allocations: Api<DynamicObject>,
+}
+
+fn resource(group: &str, kind: &str, plural: &str) -> ApiResource {
+    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, "v1", kind), plural)
+}
+
+impl GameServers {
+    /// A client for the GameServers of `namespace`, with the ambient credentials.
+    pub async fn connect(namespace: &str) -> anyhow::Result<Self> {
+        let client = kube::Client::try_default().await.context(
+            "cannot reach the Kubernetes API (no in-cluster service account, and KUBECONFIG / ~/.kube/config unusable)",
+        )?;
+        Ok(Self::new(client, namespace))
+    }
+
+    pub fn new(client: kube::Client, namespace: &str) -> Self {
+        Self {
+            namespace: namespace.to_string(),
+            servers: Api::namespaced_with(
+                client.clone(),
+                namespace,
+                &resource("agones.dev", "GameServer", "gameservers"),
+            ),
+            allocations: Api::namespaced_with(
+                client,
+                namespace,
+                &resource("allocation.agones.dev", "GameServerAllocation", "gameserverallocations"),
+            ),
+        }
+    }
+
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    pub async fn get(&self, name: &str) -> anyhow::Result<Option<GameServer>> {
+        let found = self
+            .servers
+            .get_opt(name)
+            .await
+            .with_context(|| format!("cannot read GameServer {}/{name}", self.namespace))?;
+        Ok(found.as_ref().map(GameServer::from_object))
+    }
+
+    /// GameServers matching a label selector (`""`: all of the namespace).
+    pub async fn list(&self, selector: &str) -> anyhow::Result<Vec<GameServer>> {
+        let list = self
+            .servers
+            .list(&ListParams::default().labels(selector))
+            .await
+            .with_context(|| format!("cannot list GameServers in namespace {}", self.namespace))?;
+        Ok(list.items.iter().map(GameServer::from_object).collect())
+    }
+
+    /// A GameServer already Allocated to this user (e.g. allocated just before a router restart).
+    pub async fn find_allocated(&self, label: &str, email: &str) -> anyhow::Result<Option<GameServer>> {
+        Ok(self
+            .list(&format!("{K8S_LABEL_USER}={label}"))
+            .await?
+            .into_iter()
+            .find(|g| g.serves(label, email) && g.target.is_some()))
+    }
+
+    /// Allocates a Ready GameServer of `fleet` to the user; None when none is free.
+    pub async fn allocate(&self, fleet: &str, label: &str, email: &str) -> anyhow::Result<Option<GameServer>> {
+        let request = json!({
+            "apiVersion": "allocation.agones.dev/v1",
+            "kind": "GameServerAllocation",
+            "metadata": {"namespace": self.namespace},
+            "spec": {
+                "selectors": [{"matchLabels": {"agones.dev/fleet": fleet}, "gameServerState": "Ready"}],
+                "scheduling": "Packed",
+                "metadata": {
+                    "labels": {K8S_LABEL_USER: label},
+                    "annotations": {K8S_ANNOTATION_USER_EMAIL: email},
+                },
+            },
+        });
+        let request: DynamicObject = serde_json::from_value(request).context("allocation request")?;
+        let answer = self
+            .allocations
+            .create(&PostParams::default(), &request)
+            .await
+            .with_context(|| format!("cannot allocate a GameServer of Fleet {}/{fleet}", self.namespace))?;
+        let status = &answer.data["status"];
+        if status["state"] != "Allocated" {
+            return Ok(None);
+        }
+        let name = status["gameServerName"].as_str().unwrap_or_default().to_string();
+        let target = target_of(status);
+        if target.is_none() {
+            anyhow::bail!("GameServer {name} was allocated but reports no address and `{WEBUI_PORT_NAME}` port");
+        }
+        Ok(Some(GameServer {
+            name,
+            state: "Allocated".into(),
+            target,
+            user_label: Some(label.into()),
+            user_email: Some(email.into()),
+            allocated_at: Some(SystemTime::now()),
+            deleting: false,
+        }))
+    }
+
+    /// Deletes a GameServer (its Fleet replaces it with a fresh Ready one). False: already gone.
+    pub async fn delete(&self, name: &str) -> anyhow::Result<bool> {
+        match self.servers.delete(name, &DeleteParams::default()).await {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
+            Err(e) => Err(e).with_context(|| format!("cannot delete GameServer {}/{name}", self.namespace)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_target_is_the_webui_port_by_name_not_position() {
+        let status = json!({"address": "10.0.0.5", "ports": [{"name": "default", "port": 7001}, {"name": "webui", "port": 7002}]});
+        assert_eq!(target_of(&status).as_deref(), Some("10.0.0.5:7002"));
+        assert_eq!(
+            target_of(&json!({"address": "fd00::1", "ports": [{"name": "webui", "port": 7000}]})).as_deref(),
+            Some("[fd00::1]:7000")
+        );
+        assert_eq!(target_of(&json!({"address": "", "ports": []})), None);
+        assert_eq!(target_of(&json!({"address": "10.0.0.5", "ports": [{"name": "other", "port": 1}]})), None);
+    }
+}

@@ -1,0 +1,116 @@
+//! `sdctl runtime reclaim`: one pass of the idle reclaim CronJob. It
+//! - releases the GameServers of users idle longer than `idle` (deletes them: the Fleet
+//!   replaces them with fresh Ready ones) and removes their mappings,
+//! - removes mappings whose GameServer is gone or no longer theirs (dead pods),
+//! - releases Allocated GameServers no mapping points to, once allocated longer than `grace`
+//!   (the router stores its mapping right after allocating; the grace covers that moment).
+//!
+//! Safe to run twice at once: a mapping is removed only if it is unchanged since it was read,
+//! and deleting a GameServer that is already gone counts as done.
+
+use std::collections::HashSet;
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+use super::gameservers::GameServers;
+use super::now_unix;
+use super::store::{RedisOptions, Store};
+use crate::names::K8S_LABEL_USER;
+
+#[derive(Debug, Clone)]
+pub struct ReclaimOptions {
+    pub redis: RedisOptions,
+    pub namespace: String,
+    pub idle: Duration,
+    pub grace: Duration,
+}
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// GameServers released because their user was idle.
+    pub idle: usize,
+    /// Mappings removed because their GameServer was gone.
+    pub dead: usize,
+    /// Allocated GameServers released because no mapping pointed to them.
+    pub orphaned: usize,
+    /// Mappings left in place (active users).
+    pub active: usize,
+}
+
+pub async fn run(options: ReclaimOptions) -> anyhow::Result<Report> {
+    let store = Store::connect(&options.redis).await?;
+    let servers = GameServers::connect(&options.namespace).await?;
+    let report = pass(&store, &servers, options.idle, options.grace).await?;
+    tracing::info!(
+        idle = report.idle,
+        dead = report.dead,
+        orphaned = report.orphaned,
+        active = report.active,
+        "reclaim finished"
+    );
+    Ok(report)
+}
+
+pub async fn pass(store: &Store, servers: &GameServers, idle: Duration, grace: Duration) -> anyhow::Result<Report> {
+    let mut report = Report::default();
+    let now = now_unix();
+    let mut mapped: HashSet<String> = HashSet::new();
+    for (email, mapping) in store.users().await? {
+        let Some(m) = mapping else {
+            tracing::warn!(user = %email, "incomplete mapping removed");
+            store.remove(&email).await?;
+            report.dead += 1;
+            continue;
+        };
+        let label = super::user::label(&email);
+        let live = servers.get(&m.gameserver).await?;
+        if !live.as_ref().is_some_and(|gs| gs.serves(&label, &email)) {
+            if store.remove_if(&email, &m.gameserver, None).await? {
+                tracing::info!(user = %email, gameserver = %m.gameserver, "mapping of a gone GameServer removed");
+                report.dead += 1;
+            }
+            continue;
+        }
+        let idle_for = now - m.lastaccess;
+        if idle_for >= idle.as_secs() as i64 {
+            // The mapping goes first, and only if the user did nothing since it was read.
+            if store.remove_if(&email, &m.gameserver, Some(m.lastaccess)).await? {
+                servers.delete(&m.gameserver).await?;
+                tracing::info!(user = %email, gameserver = %m.gameserver, idle_secs = idle_for, "idle GameServer released");
+                report.idle += 1;
+            } else {
+                mapped.insert(m.gameserver);
+                report.active += 1;
+            }
+            continue;
+        }
+        mapped.insert(m.gameserver);
+        report.active += 1;
+    }
+    let now = SystemTime::now();
+    for gs in servers.list(K8S_LABEL_USER).await? {
+        if gs.state != "Allocated" || gs.deleting || mapped.contains(&gs.name) {
+            continue;
+        }
+        let Some(allocated_at) = gs.allocated_at else {
+            tracing::warn!(gameserver = %gs.name, "Allocated GameServer without agones.dev/last-allocated: left alone");
+            continue;
+        };
+        if now.duration_since(allocated_at).unwrap_or_default() < grace {
+            continue;
+        }
+        // A router may have mapped it since the scan began: look once more.
+        if let Some(email) = gs.user_email.as_deref()
+            && store.get(email).await?.is_some_and(|m| m.gameserver == gs.name)
+        {
+            continue;
+        }
+        if servers.delete(&gs.name).await? {
+            tracing::info!(gameserver = %gs.name, user = gs.user_email.as_deref().unwrap_or(""), "orphaned GameServer released");
+            report.orphaned += 1;
+        }
+    }
+    Ok(report)
+}

@@ -1,0 +1,148 @@
+//! Which WebUI serves a user: the Redis mapping when its GameServer is still Allocated to that
+//! user, else (under the user's lock, so a browser's parallel first requests make one
+//! allocation) a GameServer already Allocated with the user's label, else a new allocation.
+//! A mapping whose GameServer died is replaced, never left to strand the user.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::runtime::gameservers::{GameServer, GameServers};
+use crate::runtime::store::{Mapping, Store};
+use crate::runtime::{now_unix, user};
+
+/// A verified mapping is trusted this long before its GameServer is read again.
+pub const VERIFIED_FOR: Duration = Duration::from_secs(10);
+/// The allocation lock's lifetime (a crashed holder blocks the user at most this long).
+const LOCK_TTL: Duration = Duration::from_secs(30);
+/// How long a request waits for another request of the same user to finish allocating.
+const LOCK_WAIT: Duration = Duration::from_secs(25);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assigned {
+    pub target: String,
+    pub gameserver: String,
+    /// How it was found (`cached`, `mapping`, `found`, `allocated`), for the logs.
+    pub how: &'static str,
+}
+
+#[derive(Debug)]
+pub enum AssignError {
+    /// No Ready GameServer is free.
+    NoCapacity,
+    /// Redis or the Kubernetes API failed.
+    Backend(anyhow::Error),
+}
+
+impl From<anyhow::Error> for AssignError {
+    fn from(e: anyhow::Error) -> Self {
+        AssignError::Backend(e)
+    }
+}
+
+pub struct Assigner {
+    store: Store,
+    servers: GameServers,
+    fleet: String,
+    verified_for: Duration,
+    verified: Mutex<HashMap<String, (Assigned, Instant)>>,
+}
+
+impl Assigner {
+    pub fn new(store: Store, servers: GameServers, fleet: String, verified_for: Duration) -> Self {
+        Self { store, servers, fleet, verified_for, verified: Mutex::new(HashMap::new()) }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The user's WebUI, allocating one if needed.
+    pub async fn assign(&self, email: &str) -> Result<Assigned, AssignError> {
+        if let Some(hit) = self.cached(email) {
+            return Ok(hit);
+        }
+        let label = user::label(email);
+        if let Some(found) = self.valid_mapping(email, &label).await? {
+            return Ok(self.remember(email, found));
+        }
+        let deadline = Instant::now() + LOCK_WAIT;
+        let lock = loop {
+            if let Some(lock) = self.store.try_lock(email, LOCK_TTL).await? {
+                break lock;
+            }
+            if Instant::now() > deadline {
+                return Err(
+                    anyhow::anyhow!("another request of this user has held the allocation lock too long").into()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            if let Some(found) = self.valid_mapping(email, &label).await? {
+                return Ok(self.remember(email, found));
+            }
+        };
+        let result = self.assign_locked(email, &label).await;
+        if let Err(e) = self.store.unlock(lock).await {
+            tracing::warn!(user = email, error = %e, "could not release the allocation lock (it expires by itself)");
+        }
+        result.map(|a| self.remember(email, a))
+    }
+
+    /// Under the lock: look again, re-find, or allocate, and store the mapping.
+    async fn assign_locked(&self, email: &str, label: &str) -> Result<Assigned, AssignError> {
+        if let Some(found) = self.valid_mapping(email, label).await? {
+            return Ok(found);
+        }
+        let (gs, how) = match self.servers.find_allocated(label, email).await? {
+            Some(gs) => (gs, "found"),
+            None => match self.servers.allocate(&self.fleet, label, email).await? {
+                Some(gs) => (gs, "allocated"),
+                None => return Err(AssignError::NoCapacity),
+            },
+        };
+        let target = gs.target.clone().unwrap_or_default();
+        let mapping = Mapping { target: target.clone(), gameserver: gs.name.clone(), lastaccess: now_unix() };
+        self.store.put(email, &mapping).await?;
+        tracing::info!(user = email, gameserver = %gs.name, target = %target, how, "assigned a WebUI");
+        Ok(Assigned { target, gameserver: gs.name, how })
+    }
+
+    /// The stored mapping, if its GameServer still serves this user at the same address.
+    async fn valid_mapping(&self, email: &str, label: &str) -> anyhow::Result<Option<Assigned>> {
+        let Some(m) = self.store.get(email).await? else { return Ok(None) };
+        let live: Option<GameServer> = self.servers.get(&m.gameserver).await?;
+        match live {
+            Some(gs) if gs.serves(label, email) && gs.target.as_deref() == Some(m.target.as_str()) => {
+                Ok(Some(Assigned { target: m.target, gameserver: m.gameserver, how: "mapping" }))
+            }
+            other => {
+                let why = match other {
+                    None => "gone".to_string(),
+                    Some(gs) => format!("{} to {}", gs.state, gs.user_label.unwrap_or_default()),
+                };
+                tracing::warn!(user = email, gameserver = %m.gameserver, state = %why, "stale mapping: finding another WebUI");
+                Ok(None)
+            }
+        }
+    }
+
+    fn cached(&self, email: &str) -> Option<Assigned> {
+        let map = self.verified.lock().ok()?;
+        let (a, at) = map.get(email)?;
+        (at.elapsed() < self.verified_for).then(|| Assigned { how: "cached", ..a.clone() })
+    }
+
+    fn remember(&self, email: &str, a: Assigned) -> Assigned {
+        if let Ok(mut map) = self.verified.lock() {
+            map.insert(email.to_string(), (a.clone(), Instant::now()));
+        }
+        a
+    }
+
+    /// Forget the verified mapping (its WebUI stopped answering): the next request re-checks it.
+    pub fn forget(&self, email: &str) {
+        if let Ok(mut map) = self.verified.lock() {
+            map.remove(email);
+        }
+    }
+}

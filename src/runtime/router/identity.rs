@@ -1,0 +1,188 @@
+//! Who is asking: IAP's signed header `x-goog-iap-jwt-assertion` verified (ES256 with a key from
+//! IAP's JWKS, fetched and cached; audience, issuer, expiry), giving the user's e-mail. Tests may
+//! instead trust the `x-goog-authenticated-user-email` header (`--trust-iap-header`), which is
+//! only safe when nothing but IAP can reach the router.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use http::HeaderMap;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+use tokio::sync::Mutex;
+
+use crate::runtime::user;
+
+pub const JWT_HEADER: &str = "x-goog-iap-jwt-assertion";
+pub const EMAIL_HEADER: &str = "x-goog-authenticated-user-email";
+/// IAP's issuer.
+pub const ISSUER: &str = "https://cloud.google.com/iap";
+/// Where Google publishes IAP's signing keys.
+pub const GOOGLE_JWKS_URL: &str = "https://www.gstatic.com/iap/verify/public_key-jwk";
+
+/// Keys are re-read after this long, or at most this often when an unknown key id shows up.
+const KEYS_MAX_AGE: Duration = Duration::from_secs(3600);
+const REFETCH_MIN_INTERVAL: Duration = Duration::from_secs(30);
+
+pub enum Identity {
+    Iap(IapVerifier),
+    /// `--trust-iap-header`: tests only.
+    TrustHeader,
+}
+
+/// Why a request has no usable identity (shown to the user in a few words; never the token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    Missing,
+    Invalid(String),
+}
+
+impl Identity {
+    /// The caller's e-mail, or why there is none.
+    pub async fn email(&self, headers: &HeaderMap) -> Result<String, Refusal> {
+        match self {
+            Identity::TrustHeader => {
+                let value = headers.get(EMAIL_HEADER).and_then(|v| v.to_str().ok()).ok_or(Refusal::Missing)?;
+                user::email_from(value).ok_or_else(|| Refusal::Invalid(format!("{EMAIL_HEADER} is not an e-mail")))
+            }
+            Identity::Iap(v) => {
+                let token = headers.get(JWT_HEADER).and_then(|v| v.to_str().ok()).ok_or(Refusal::Missing)?;
+                v.verify(token).await
+            }
+        }
+    }
+
+    pub fn has_identity_header(headers: &HeaderMap) -> bool {
+        headers.contains_key(JWT_HEADER) || headers.contains_key(EMAIL_HEADER)
+    }
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    aud: Audience,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(untagged)]
+enum Audience {
+    One(String),
+    Many(Vec<String>),
+    #[default]
+    None,
+}
+
+pub struct IapVerifier {
+    /// The expected `aud`: exact, or a prefix when it ends with `/`
+    /// (`/projects/NUMBER/global/backendServices/` accepts any backend service of the project).
+    audience: String,
+    jwks_url: String,
+    http: reqwest::Client,
+    keys: Mutex<Keys>,
+}
+
+#[derive(Default)]
+struct Keys {
+    by_kid: HashMap<String, DecodingKey>,
+    fetched: Option<Instant>,
+}
+
+impl IapVerifier {
+    pub fn new(audience: String, jwks_url: String) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
+        Self { audience, jwks_url, http, keys: Mutex::new(Keys::default()) }
+    }
+
+    /// Reads the JWKS now (the router does so at start-up, so a wrong URL shows at once).
+    pub async fn prefetch(&self) -> anyhow::Result<usize> {
+        let mut keys = self.keys.lock().await;
+        self.refresh(&mut keys).await?;
+        Ok(keys.by_kid.len())
+    }
+
+    async fn refresh(&self, keys: &mut Keys) -> anyhow::Result<()> {
+        let set: JwkSet = self
+            .http
+            .get(&self.jwks_url)
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|e| anyhow::anyhow!("cannot fetch IAP's keys from {}: {e}", self.jwks_url))?
+            .json()
+            .await
+            .map_err(|e| anyhow::anyhow!("IAP's key set at {} is not a JWKS: {e}", self.jwks_url))?;
+        let mut by_kid = HashMap::new();
+        for jwk in &set.keys {
+            let (Some(kid), Ok(key)) = (jwk.common.key_id.clone(), DecodingKey::from_jwk(jwk)) else { continue };
+            by_kid.insert(kid, key);
+        }
+        keys.by_kid = by_kid;
+        keys.fetched = Some(Instant::now());
+        Ok(())
+    }
+
+    async fn key(&self, kid: &str) -> Result<DecodingKey, Refusal> {
+        let mut keys = self.keys.lock().await;
+        let age = keys.fetched.map(|f| f.elapsed());
+        let stale = age.is_none_or(|a| a > KEYS_MAX_AGE);
+        let unknown = !keys.by_kid.contains_key(kid);
+        if (stale || (unknown && age.is_none_or(|a| a > REFETCH_MIN_INTERVAL)))
+            && let Err(e) = self.refresh(&mut keys).await
+        {
+            tracing::warn!(error = %e, "IAP key refresh failed");
+        }
+        keys.by_kid.get(kid).cloned().ok_or_else(|| Refusal::Invalid("signed by an unknown key".into()))
+    }
+
+    pub async fn verify(&self, token: &str) -> Result<String, Refusal> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| Refusal::Invalid("malformed token".into()))?;
+        if header.alg != Algorithm::ES256 {
+            return Err(Refusal::Invalid(format!("algorithm {:?} is not ES256", header.alg)));
+        }
+        let kid = header.kid.ok_or_else(|| Refusal::Invalid("token has no key id".into()))?;
+        let key = self.key(&kid).await?;
+        let mut validation = Validation::new(Algorithm::ES256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud"]);
+        // The audience is checked below (exact or project prefix).
+        validation.validate_aud = false;
+        validation.leeway = 30;
+        let data = jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind as K;
+            Refusal::Invalid(
+                match e.kind() {
+                    K::ExpiredSignature => "token expired",
+                    K::InvalidSignature => "bad signature",
+                    K::InvalidIssuer => "wrong issuer",
+                    K::ImmatureSignature => "token not valid yet",
+                    K::MissingRequiredClaim(_) => "token lacks a required claim",
+                    _ => "invalid token",
+                }
+                .into(),
+            )
+        })?;
+        let audiences = match data.claims.aud {
+            Audience::One(a) => vec![a],
+            Audience::Many(a) => a,
+            Audience::None => Vec::new(),
+        };
+        if !audiences.iter().any(|a| self.audience_matches(a)) {
+            return Err(Refusal::Invalid("wrong audience".into()));
+        }
+        user::email_from(&data.claims.email).ok_or_else(|| Refusal::Invalid("token has no e-mail".into()))
+    }
+
+    fn audience_matches(&self, aud: &str) -> bool {
+        if self.audience.ends_with('/') {
+            aud.len() > self.audience.len() && aud.starts_with(&self.audience)
+        } else {
+            aud == self.audience
+        }
+    }
+}

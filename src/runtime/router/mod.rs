@@ -1,0 +1,274 @@
+//! `sdctl runtime router`: the per-user reverse proxy behind Identity-Aware Proxy. Every request
+//! is tied to the signed-in user's own WebUI GameServer (allocated on the first request), and
+//! proxied there, websockets included.
+
+mod assign;
+pub mod identity;
+mod pages;
+mod proxy;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use http_body_util::combinators::BoxBody;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use self::assign::{AssignError, Assigner};
+use self::identity::{IapVerifier, Identity, Refusal};
+use self::proxy::{Proxy, ProxyError};
+use super::gameservers::GameServers;
+use super::store::{RedisOptions, Store};
+use super::{now_unix, shutdown_signal};
+use crate::plan::TimeScale;
+
+pub use assign::Assigned;
+
+/// Body of every response the router sends.
+pub type Body = BoxBody<Bytes, hyper::Error>;
+
+/// The path load-balancer health checks use (also answered to `GoogleHC` user agents).
+pub const HEALTH_PATH: &str = "/healthz";
+/// `lastaccess` is written at most this often per user.
+pub const TOUCH_EVERY: Duration = Duration::from_secs(5);
+
+/// How the router identifies users.
+#[derive(Debug, Clone)]
+pub enum IdentityOptions {
+    Iap { audience: String, jwks_url: String },
+    TrustHeader,
+}
+
+#[derive(Debug, Clone)]
+pub struct RouterOptions {
+    pub listen: SocketAddr,
+    pub redis: RedisOptions,
+    pub namespace: String,
+    pub fleet: String,
+    pub identity: IdentityOptions,
+    /// `SDCTL_TIME_SCALE` (tests): shortens how long a checked mapping is trusted and how often
+    /// `lastaccess` is written.
+    pub time: TimeScale,
+}
+
+/// Runs the router until SIGTERM; in-flight requests get a few seconds to finish.
+pub async fn run(options: RouterOptions) -> anyhow::Result<()> {
+    let store = Store::connect(&options.redis).await?;
+    let servers = GameServers::connect(&options.namespace).await?;
+    let identity = match &options.identity {
+        IdentityOptions::Iap { audience, jwks_url } => {
+            let verifier = IapVerifier::new(audience.clone(), jwks_url.clone());
+            match verifier.prefetch().await {
+                Ok(n) => tracing::info!(keys = n, url = %jwks_url, "IAP keys loaded"),
+                Err(e) => tracing::warn!(error = %e, "IAP keys not loaded yet; retrying on the first request"),
+            }
+            Identity::Iap(verifier)
+        }
+        IdentityOptions::TrustHeader => {
+            tracing::warn!("--trust-iap-header: identities are NOT verified (tests only)");
+            Identity::TrustHeader
+        }
+    };
+    let listener =
+        TcpListener::bind(options.listen).await.with_context(|| format!("cannot listen on {}", options.listen))?;
+    tracing::info!(
+        listen = %listener.local_addr().unwrap_or(options.listen),
+        namespace = %options.namespace,
+        fleet = %options.fleet,
+        redis = %super::store::redact(&options.redis.url),
+        "router ready"
+    );
+    let router = Arc::new(Router {
+        identity,
+        assigner: Assigner::new(store, servers, options.fleet.clone(), options.time.scale(assign::VERIFIED_FOR)),
+        proxy: Proxy::default(),
+        touch_every: options.time.scale(TOUCH_EVERY),
+        touched: Mutex::new(HashMap::new()),
+    });
+    serve(listener, router).await
+}
+
+async fn serve(listener: TcpListener, router: Arc<Router>) -> anyhow::Result<()> {
+    let stopping = CancellationToken::new();
+    let connections = TaskTracker::new();
+    let stop = shutdown_signal();
+    tokio::pin!(stop);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let service = service_fn(move |req| {
+            let router = router.clone();
+            async move { Ok::<_, std::convert::Infallible>(router.handle(req, peer).await) }
+        });
+        let stopping = stopping.clone();
+        connections.spawn(async move {
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades();
+            tokio::pin!(conn);
+            let result = tokio::select! {
+                result = conn.as_mut() => result,
+                () = stopping.cancelled() => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "connection ended");
+            }
+        });
+    }
+    tracing::info!("stopping: finishing in-flight requests");
+    stopping.cancel();
+    connections.close();
+    if tokio::time::timeout(Duration::from_secs(10), connections.wait()).await.is_err() {
+        tracing::warn!("in-flight requests cut off after 10 s");
+    }
+    Ok(())
+}
+
+struct Router {
+    identity: Identity,
+    assigner: Assigner,
+    proxy: Proxy,
+    touch_every: Duration,
+    /// When each user's `lastaccess` was last written.
+    touched: Mutex<HashMap<String, Instant>>,
+}
+
+impl Router {
+    async fn handle(self: Arc<Self>, mut req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+        let started = Instant::now();
+        if is_health_check(&req) {
+            return pages::text(StatusCode::OK, "ok\n");
+        }
+        let email = match self.identity.email(req.headers()).await {
+            Ok(email) => email,
+            Err(refusal) => {
+                let reason = match &refusal {
+                    Refusal::Missing => "no identity header".to_string(),
+                    Refusal::Invalid(why) => why.clone(),
+                };
+                tracing::warn!(peer = %peer.ip(), path = req.uri().path(), reason = %reason, "refused a request without a valid identity");
+                return pages::unauthorized(&reason);
+            }
+        };
+        let assigned = match self.assigner.assign(&email).await {
+            Ok(a) => a,
+            Err(AssignError::NoCapacity) => {
+                tracing::info!(user = %email, "no free GameServer");
+                return pages::no_capacity();
+            }
+            Err(AssignError::Backend(e)) => {
+                tracing::error!(user = %email, error = %format!("{e:#}"), "cannot assign a WebUI");
+                return pages::internal("Redis or the Kubernetes API did not answer");
+            }
+        };
+        self.touch(&email);
+        let client_upgrade = proxy::is_upgrade(req.headers()).then(|| hyper::upgrade::on(&mut req));
+        let (parts, body) = req.into_parts();
+        let replayable = proxy::is_replayable(&parts);
+        let mut target = assigned.clone();
+        let mut result = self.proxy.forward(&parts, body.boxed(), &target.target, Some(peer.ip())).await;
+        if let Err(ProxyError::Connect(why)) = &result {
+            // The WebUI is unreachable: its GameServer may be gone. Re-check the mapping
+            // (allocating a new one if needed), and send again when that is safe.
+            tracing::warn!(user = %email, target = %target.target, error = %why, "WebUI unreachable; re-checking its GameServer");
+            self.assigner.forget(&email);
+            match self.assigner.assign(&email).await {
+                Ok(again) if again.target != target.target && replayable => {
+                    target = again;
+                    result = self.proxy.forward(&parts, proxy::empty(), &target.target, Some(peer.ip())).await;
+                }
+                Ok(_) => {}
+                Err(AssignError::NoCapacity) => return pages::no_capacity(),
+                Err(AssignError::Backend(e)) => {
+                    tracing::error!(user = %email, error = %format!("{e:#}"), "cannot re-assign a WebUI");
+                }
+            }
+        }
+        let response = match result {
+            Ok(response) => response,
+            Err(ProxyError::Connect(why) | ProxyError::Upstream(why)) => {
+                tracing::warn!(user = %email, gameserver = %target.gameserver, target = %target.target, error = %why, "WebUI did not answer");
+                self.assigner.forget(&email);
+                return pages::unavailable("it did not answer");
+            }
+        };
+        let (response, backend_upgrade) = proxy::response_for_client(response);
+        tracing::info!(
+            user = %email,
+            gameserver = %target.gameserver,
+            target = %target.target,
+            how = target.how,
+            method = %parts.method,
+            path = parts.uri.path(),
+            status = response.status().as_u16(),
+            latency_ms = started.elapsed().as_millis() as u64,
+            "proxied"
+        );
+        if let (Some(client), Some(backend)) = (client_upgrade, backend_upgrade) {
+            let router = self.clone();
+            proxy::tunnel(client, backend, self.touch_every, Arc::new(move || router.touch(&email)));
+        }
+        response
+    }
+
+    /// Records the user's activity, at most every few seconds, without delaying the request.
+    fn touch(&self, email: &str) {
+        let due = match self.touched.lock() {
+            Ok(mut map) => {
+                let due = map.get(email).is_none_or(|t| t.elapsed() >= self.touch_every);
+                if due {
+                    map.insert(email.to_string(), Instant::now());
+                }
+                due
+            }
+            Err(_) => false,
+        };
+        if due {
+            let store = self.assigner.store().clone();
+            let email = email.to_string();
+            tokio::spawn(async move {
+                if let Err(e) = store.touch(&email, now_unix()).await {
+                    tracing::warn!(user = %email, error = %e, "cannot record activity");
+                }
+            });
+        }
+    }
+}
+
+/// Load-balancer health checks: the health path, or Google's checker without an identity.
+fn is_health_check(req: &Request<Incoming>) -> bool {
+    if req.uri().path() == HEALTH_PATH {
+        return true;
+    }
+    let google_hc = req
+        .headers()
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ua| ua.starts_with("GoogleHC"));
+    google_hc && !Identity::has_identity_header(req.headers())
+}

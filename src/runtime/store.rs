@@ -1,0 +1,255 @@
+//! The user -> GameServer map in Redis (design.md): hash `sdctl:user:<email>` with fields
+//! `target` (address:port), `gameserver` (name) and `lastaccess` (unix seconds); a per-user
+//! allocation lock `sdctl:lock:<email>` (`SET NX` with a TTL, released only by its holder).
+//!
+//! The AUTH string comes from the environment and never appears in logs or errors: the URL is
+//! only ever shown as `redis://host:port`.
+
+use std::time::Duration;
+
+use redis::AsyncCommands;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+pub const USER_PREFIX: &str = "sdctl:user:";
+const LOCK_PREFIX: &str = "sdctl:lock:";
+
+/// How to reach Redis: `redis://host:6379` or `rediss://host:6378` (TLS), the AUTH string
+/// separately, and for TLS the server's CA (Memorystore's is per instance).
+#[derive(Clone)]
+pub struct RedisOptions {
+    pub url: String,
+    pub password: Option<String>,
+    pub ca_pem: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for RedisOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisOptions").field("url", &redact(&self.url)).finish_non_exhaustive()
+    }
+}
+
+/// `redis://:secret@10.0.0.3:6379/0` -> `redis://10.0.0.3:6379/0`.
+pub fn redact(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let rest = rest.rsplit_once('@').map(|(_, host)| host).unwrap_or(rest);
+            format!("{scheme}://{rest}")
+        }
+        None => "<invalid redis url>".to_string(),
+    }
+}
+
+/// One user's mapping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mapping {
+    pub target: String,
+    pub gameserver: String,
+    pub lastaccess: i64,
+}
+
+/// A held allocation lock (its random token proves ownership on release).
+#[derive(Debug)]
+pub struct Lock {
+    key: String,
+    token: String,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    conn: ConnectionManager,
+}
+
+/// HSET lastaccess only while the mapping exists (reclaim may have just removed it).
+const TOUCH: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return redis.call('HSET', KEYS[1], 'lastaccess', ARGV[1])
+end
+return -1";
+
+/// DEL the lock only if we still hold it.
+const UNLOCK: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0";
+
+/// DEL a mapping only if it still points at this GameServer (and, when given, was not touched
+/// since it was read): reclaim never removes a mapping the router just renewed.
+const REMOVE_IF: &str = r"
+if redis.call('HGET', KEYS[1], 'gameserver') ~= ARGV[1] then return 0 end
+if ARGV[2] ~= '' and redis.call('HGET', KEYS[1], 'lastaccess') ~= ARGV[2] then return 0 end
+return redis.call('DEL', KEYS[1])";
+
+fn user_key(email: &str) -> String {
+    format!("{USER_PREFIX}{email}")
+}
+
+impl Store {
+    /// Connects (and reconnects on its own later). Fails with the host named, never the secret.
+    pub async fn connect(options: &RedisOptions) -> anyhow::Result<Self> {
+        let shown = redact(&options.url);
+        let mut info = redis::IntoConnectionInfo::into_connection_info(options.url.as_str())
+            .map_err(|e| anyhow::anyhow!("invalid Redis URL {shown}: {}", describe(&e)))?;
+        if let Some(password) = options.password.as_deref().filter(|p| !p.is_empty()) {
+            let settings = info.redis_settings().clone().set_password(password);
+            info = info.set_redis_settings(settings);
+        }
+        let client = match &options.ca_pem {
+            Some(ca) => redis::Client::build_with_tls(
+                info,
+                redis::TlsCertificates { client_tls: None, root_cert: Some(ca.clone()) },
+            ),
+            None => redis::Client::open(info),
+        }
+        .map_err(|e| anyhow::anyhow!("cannot use Redis at {shown}: {}", describe(&e)))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(5)))
+            .set_response_timeout(Some(Duration::from_secs(5)))
+            .set_number_of_retries(3);
+        let conn = ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot connect to Redis at {shown}: {}", describe(&e)))?;
+        Ok(Self { conn })
+    }
+
+    pub async fn get(&self, email: &str) -> anyhow::Result<Option<Mapping>> {
+        let mut conn = self.conn.clone();
+        let fields: std::collections::HashMap<String, String> =
+            conn.hgetall(user_key(email)).await.map_err(|e| redis_error("read a mapping", &e))?;
+        Ok(parse_mapping(&fields))
+    }
+
+    pub async fn put(&self, email: &str, m: &Mapping) -> anyhow::Result<()> {
+        let mut conn = self.conn.clone();
+        let fields = [
+            ("target", m.target.clone()),
+            ("gameserver", m.gameserver.clone()),
+            ("lastaccess", m.lastaccess.to_string()),
+        ];
+        let () = conn.hset_multiple(user_key(email), &fields).await.map_err(|e| redis_error("store a mapping", &e))?;
+        Ok(())
+    }
+
+    /// Records activity (no-op when the mapping is gone).
+    pub async fn touch(&self, email: &str, now: i64) -> anyhow::Result<()> {
+        let mut conn = self.conn.clone();
+        let _: i64 = redis::Script::new(TOUCH)
+            .key(user_key(email))
+            .arg(now)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|e| redis_error("record activity", &e))?;
+        Ok(())
+    }
+
+    /// Takes the user's allocation lock for `ttl`, or None when someone else holds it.
+    pub async fn try_lock(&self, email: &str, ttl: Duration) -> anyhow::Result<Option<Lock>> {
+        let mut conn = self.conn.clone();
+        let key = format!("{LOCK_PREFIX}{email}");
+        let token = format!("{:016x}{:016x}", rand::random::<u64>(), rand::random::<u64>());
+        let set: Option<String> = redis::cmd("SET")
+            .arg(&key)
+            .arg(&token)
+            .arg("NX")
+            .arg("PX")
+            .arg(ttl.as_millis() as u64)
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| redis_error("take the allocation lock", &e))?;
+        Ok(set.map(|_| Lock { key, token }))
+    }
+
+    pub async fn unlock(&self, lock: Lock) -> anyhow::Result<()> {
+        let mut conn = self.conn.clone();
+        let _: i64 = redis::Script::new(UNLOCK)
+            .key(&lock.key)
+            .arg(&lock.token)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|e| redis_error("release the allocation lock", &e))?;
+        Ok(())
+    }
+
+    /// Removes the mapping if it still names `gameserver` (and still has `lastaccess`, when
+    /// given). Returns whether it was removed.
+    pub async fn remove_if(&self, email: &str, gameserver: &str, lastaccess: Option<i64>) -> anyhow::Result<bool> {
+        let mut conn = self.conn.clone();
+        let removed: i64 = redis::Script::new(REMOVE_IF)
+            .key(user_key(email))
+            .arg(gameserver)
+            .arg(lastaccess.map(|l| l.to_string()).unwrap_or_default())
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|e| redis_error("remove a mapping", &e))?;
+        Ok(removed == 1)
+    }
+
+    /// Removes a mapping whatever it holds (an unreadable one).
+    pub async fn remove(&self, email: &str) -> anyhow::Result<()> {
+        let mut conn = self.conn.clone();
+        let _: i64 = conn.del(user_key(email)).await.map_err(|e| redis_error("remove a mapping", &e))?;
+        Ok(())
+    }
+
+    /// Every user with a mapping key (SCAN, so a big keyspace does not block Redis), with the
+    /// mapping when it is complete.
+    pub async fn users(&self) -> anyhow::Result<Vec<(String, Option<Mapping>)>> {
+        let mut conn = self.conn.clone();
+        let mut keys: Vec<String> = Vec::new();
+        {
+            let mut iter: redis::AsyncIter<String> =
+                conn.scan_match(format!("{USER_PREFIX}*")).await.map_err(|e| redis_error("list the mappings", &e))?;
+            while let Some(key) = futures::StreamExt::next(&mut iter).await {
+                keys.push(key.map_err(|e| redis_error("list the mappings", &e))?);
+            }
+        }
+        keys.sort();
+        keys.dedup();
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            let email = key.trim_start_matches(USER_PREFIX).to_string();
+            let fields: std::collections::HashMap<String, String> =
+                conn.hgetall(&key).await.map_err(|e| redis_error("read a mapping", &e))?;
+            out.push((email, parse_mapping(&fields)));
+        }
+        Ok(out)
+    }
+}
+
+fn parse_mapping(fields: &std::collections::HashMap<String, String>) -> Option<Mapping> {
+    Some(Mapping {
+        target: fields.get("target").filter(|t| !t.is_empty())?.clone(),
+        gameserver: fields.get("gameserver").filter(|g| !g.is_empty())?.clone(),
+        lastaccess: fields.get("lastaccess").and_then(|l| l.parse().ok()).unwrap_or(0),
+    })
+}
+
+/// A Redis error in words, without the connection details it might carry.
+fn describe(e: &redis::RedisError) -> String {
+    match e.kind() {
+        redis::ErrorKind::AuthenticationFailed => "authentication failed (check the AUTH string)".to_string(),
+        kind => {
+            let detail = e.detail().map(|d| format!(": {d}")).unwrap_or_default();
+            format!("{kind:?}{detail}")
+        }
+    }
+}
+
+fn redis_error(action: &str, e: &redis::RedisError) -> anyhow::Error {
+    anyhow::anyhow!("Redis: cannot {action}: {}", describe(e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_shown_without_credentials() {
+        assert_eq!(redact("redis://:s3cret@10.0.0.3:6379/0"), "redis://10.0.0.3:6379/0");
+        assert_eq!(redact("rediss://default:s3cret@redis.internal:6378"), "rediss://redis.internal:6378");
+        assert_eq!(redact("redis://10.0.0.3:6379"), "redis://10.0.0.3:6379");
+        let o = RedisOptions { url: "redis://:pw@h:1".into(), password: Some("pw2".into()), ca_pem: None };
+        let shown = format!("{o:?}");
+        assert!(!shown.contains("pw"), "{shown}");
+    }
+}

@@ -1,0 +1,110 @@
+//! `images`: the WebUI and runtime images in Artifact Registry, built by Cloud Build when the
+//! registry lacks the tag of their current context. Publishes `webuiImage` and `runtimeImage`
+//! for the Kubernetes steps. Its staging bucket (build contexts and logs) is made on demand and
+//! deleted on `down`; the images themselves go with the repository.
+
+use async_trait::async_trait;
+
+use super::common::absent_if_not_found;
+use super::{Env, IMAGES, REGISTRY};
+use crate::gcp::retry;
+use crate::gcp::storage::StorageClient;
+use crate::images::{ImageKind, build};
+use crate::plan::{Diff, Outcome, Step, StepCx, StepId};
+
+pub struct Images;
+
+/// Each image's current tag and whether the registry has it.
+#[derive(Default)]
+pub struct Live {
+    images: Vec<(ImageKind, String, bool)>,
+}
+
+#[async_trait]
+impl Step<Env> for Images {
+    type Live = Live;
+
+    fn id(&self) -> StepId {
+        IMAGES
+    }
+
+    fn depends_on(&self) -> Vec<StepId> {
+        vec![REGISTRY]
+    }
+
+    fn describe(&self, env: &Env) -> String {
+        format!("images sd-webui and sdctl-runtime in {} (Cloud Build)", env.names.repository())
+    }
+
+    async fn observe(&self, cx: &StepCx<Env>) -> anyhow::Result<Live> {
+        let env = &cx.env;
+        let mut images = Vec::new();
+        for kind in ImageKind::ALL {
+            let (tag, exists) = build::lookup(cx, kind, env.options.runtime_binary.as_deref()).await?;
+            if exists {
+                env.outputs.set(kind.output_key(), env.names.image(&format!("{}:{tag}", kind.image_name())));
+            }
+            images.push((kind, tag, exists));
+        }
+        Ok(Live { images })
+    }
+
+    fn diff(&self, _env: &Env, live: &Live) -> Diff {
+        if live.images.is_empty() {
+            return Diff::create_all();
+        }
+        let missing: Vec<String> = live
+            .images
+            .iter()
+            .filter(|(_, _, exists)| !exists)
+            .map(|(kind, tag, _)| format!("build {}:{tag}", kind.image_name()))
+            .collect();
+        Diff::from_parts(missing, Vec::new())
+    }
+
+    fn state(&self, live: &Live) -> Option<String> {
+        let tags: Vec<String> = live
+            .images
+            .iter()
+            .filter(|(_, _, exists)| *exists)
+            .map(|(kind, tag, _)| format!("{}:{tag}", kind.image_name()))
+            .collect();
+        (!tags.is_empty()).then(|| tags.join(", "))
+    }
+
+    async fn apply(&self, cx: &StepCx<Env>, _live: Live, _diff: &Diff) -> anyhow::Result<Outcome> {
+        let binary = cx.env.options.runtime_binary.clone();
+        // Both builds at once: the WebUI's takes long, the runtime's is quick.
+        let (webui, runtime) = futures::future::join(
+            build::ensure(cx, ImageKind::Webui, binary.as_deref(), false),
+            build::ensure(cx, ImageKind::Runtime, binary.as_deref(), false),
+        )
+        .await;
+        let (webui, runtime) = (webui?, runtime?);
+        Ok(if webui.built || runtime.built { Outcome::Created } else { Outcome::Unchanged })
+    }
+
+    /// Deletes the staging bucket (contexts and build logs); the images go with the repository.
+    async fn destroy(&self, cx: &StepCx<Env>) -> anyhow::Result<Outcome> {
+        let env = &cx.env;
+        let bucket = env.names.build_bucket();
+        let storage = StorageClient::new(&env.gcp);
+        let Some(found) =
+            absent_if_not_found(retry::call(cx, "read the staging bucket", || storage.get_bucket(&bucket)).await)?
+        else {
+            return Ok(Outcome::Unchanged);
+        };
+        if !env.owns(&found.labels) {
+            return Ok(Outcome::Unchanged);
+        }
+        let objects = retry::call(cx, "list the staging bucket", || storage.list_objects(&bucket, "")).await?;
+        for (i, object) in objects.iter().enumerate() {
+            cx.progress(format!("emptying gs://{bucket}: {i}/{}", objects.len()));
+            absent_if_not_found(
+                retry::call(cx, "delete a build context", || storage.delete_object(&bucket, &object.name)).await,
+            )?;
+        }
+        absent_if_not_found(retry::call(cx, "delete the staging bucket", || storage.delete_bucket(&bucket)).await)?;
+        Ok(Outcome::Deleted)
+    }
+}

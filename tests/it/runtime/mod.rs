@@ -1,0 +1,7 @@
+//! The in-cluster components (`sdctl runtime ...`) run as the real binary against a real
+//! redis-server and the emulated cluster.
+
+mod reclaim;
+mod router;
+mod sidecar;
+mod support;
