@@ -2,11 +2,15 @@
 
 pub mod cli;
 pub mod config;
+pub mod cost;
 pub mod exit;
 pub mod gcp;
+pub mod init;
 pub mod logging;
+pub mod machines;
 pub mod names;
 pub mod pins;
 pub mod plan;
+pub mod preflight;
 pub mod steps;
 pub mod ui;
