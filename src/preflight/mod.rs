@@ -208,11 +208,18 @@ pub async fn run(ctx: &mut Context<'_>) -> Report {
 }
 
 /// Runs again the checks of `previous` that waited for an API (after `up`'s `apis` step), and
-/// returns only those.
+/// returns only those: the deferred ones, and the ones they expand into (a skipped `quotas`
+/// becomes one check per quota metric).
 pub async fn rerun(ctx: &mut Context<'_>, previous: &Report) -> Report {
-    let ids: BTreeSet<String> = previous.deferred().iter().map(|o| o.check.id.clone()).collect();
+    let deferred: BTreeSet<&str> = previous.deferred().iter().map(|o| o.check.id.as_str()).collect();
+    let known: BTreeSet<&str> = previous.outcomes.iter().map(|o| o.check.id.as_str()).collect();
     let again = run(ctx).await;
-    Report { outcomes: again.outcomes.into_iter().filter(|o| ids.contains(&o.check.id)).collect() }
+    let outcomes = again
+        .outcomes
+        .into_iter()
+        .filter(|o| deferred.contains(o.check.id.as_str()) || !known.contains(o.check.id.as_str()))
+        .collect();
+    Report { outcomes }
 }
 
 /// `up --max-hourly-cost`: the full-load estimate against the cap.

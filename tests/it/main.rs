@@ -7,3 +7,4 @@ mod config_errors;
 mod emulator;
 mod executor;
 mod infra;
+mod preflight;
