@@ -146,15 +146,16 @@ pub fn estimate(config: &Config) -> Estimate {
         (GpuKind::L4, false) => prices::L4,
         (GpuKind::L4, true) => prices::L4_SPOT,
     };
-    let per_node = machine_price + gpu.usd * f64::from(g.count);
+    // G2 machines come with their L4s (priced in the machine); T4s are attached to N1 machines.
+    let bundled = machines::shape(&g.machine_type).map(|s| s.bundled_gpus).unwrap_or(0);
+    let (per_node, gpus) = if bundled > 0 {
+        (machine_price, format!("with its {bundled} x {}", g.kind.accelerator()))
+    } else {
+        (machine_price + gpu.usd * f64::from(g.count), format!("+ {} x {}", g.count, g.kind.accelerator()))
+    };
     let spot_word = if spot { " spot" } else { "" };
     b.scaled(
-        &format!(
-            "GPU nodes{spot_word}: {idle_gpu} idle / {full_gpu} at full load x {} + {} x {}",
-            g.machine_type,
-            g.count,
-            g.kind.accelerator()
-        ),
+        &format!("GPU nodes{spot_word}: {idle_gpu} idle / {full_gpu} at full load x {} {gpus}", g.machine_type),
         per_node,
         idle_gpu,
         full_gpu,

@@ -4,6 +4,7 @@ mod support;
 
 mod cli;
 mod config_errors;
+mod cost;
 mod emulator;
 mod executor;
 mod infra;
