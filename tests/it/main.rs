@@ -8,4 +8,5 @@ mod cost;
 mod emulator;
 mod executor;
 mod infra;
+mod init;
 mod preflight;
