@@ -23,8 +23,16 @@ const PREDEFINED: &[(&str, f64, f64, f64)] =
     &[("e2", 4.0, 8.0, 1.0), ("n1", 3.75, 6.5, 0.9), ("n2", 4.0, 8.0, 1.0), ("n2d", 4.0, 8.0, 1.0)];
 
 /// G2: vCPUs -> (memory GB, L4 GPUs).
-const G2: &[(u32, f64, u32)] =
-    &[(4, 16.0, 1), (8, 32.0, 1), (12, 48.0, 1), (16, 64.0, 1), (24, 96.0, 2), (32, 128.0, 1), (48, 192.0, 4), (96, 384.0, 8)];
+const G2: &[(u32, f64, u32)] = &[
+    (4, 16.0, 1),
+    (8, 32.0, 1),
+    (12, 48.0, 1),
+    (16, 64.0, 1),
+    (24, 96.0, 2),
+    (32, 128.0, 1),
+    (48, 192.0, 4),
+    (96, 384.0, 8),
+];
 
 /// Custom-type rules per family: max vCPUs, min and max GB per vCPU without `-ext`, max total
 /// GB with `-ext` (Compute Engine "Create a VM with a custom machine type").
@@ -111,10 +119,9 @@ pub fn shape(name: &str) -> Result<Shape, String> {
     };
     let vcpus: u32 = n.parse().map_err(|_| format!("{name:?} is not a machine type sdctl knows the shape of"))?;
     if *fam == "g2" && *kind == "standard" {
-        let (_, gb, gpus) = G2
-            .iter()
-            .find(|(c, _, _)| *c == vcpus)
-            .ok_or_else(|| format!("{name:?} is not a G2 machine type (g2-standard-4, -8, -12, -16, -24, -32, -48, -96)"))?;
+        let (_, gb, gpus) = G2.iter().find(|(c, _, _)| *c == vcpus).ok_or_else(|| {
+            format!("{name:?} is not a G2 machine type (g2-standard-4, -8, -12, -16, -24, -32, -48, -96)")
+        })?;
         return Ok(Shape {
             family: "g2".into(),
             vcpus,

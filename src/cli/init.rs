@@ -62,10 +62,8 @@ pub async fn run(inv: &Invocation, args: InitArgs) -> anyhow::Result<ExitCode> {
     }
     let answers = answer(inv, &args, &detected, ask, &prompter).await?;
     let text = init::render(&answers);
-    let config = config::parse(&text, &Overrides::default()).map_err(|problems| config::ConfigError {
-        file: path.clone(),
-        problems,
-    })?;
+    let config = config::parse(&text, &Overrides::default())
+        .map_err(|problems| config::ConfigError { file: path.clone(), problems })?;
     let estimate = crate::cost::estimate(&config);
     inv.ui.err(&ui::cost_line(&estimate.summary()));
     if ask
@@ -111,7 +109,9 @@ async fn answer(
 
     let project = match (&g.project, value(&detected.project)) {
         (Some(p), _) => p.clone(),
-        (None, d) if ask => prompter.input("Google Cloud project id", d.as_deref().unwrap_or(""), non_empty).map_err(io)?,
+        (None, d) if ask => {
+            prompter.input("Google Cloud project id", d.as_deref().unwrap_or(""), non_empty).map_err(io)?
+        }
         (None, Some(d)) => d,
         (None, None) => {
             return Err(Exit::usage("no project detected: pass --project (gcloud projects list shows yours)").into());
@@ -228,7 +228,11 @@ async fn answer(
                         let ok = s.split(',').map(str::trim).filter(|m| !m.is_empty()).all(|m| {
                             ["user:", "group:", "domain:", "serviceAccount:"].iter().any(|p| m.starts_with(p))
                         });
-                        if ok { Ok(()) } else { Err("each member starts with user:, group:, domain: or serviceAccount:".into()) }
+                        if ok {
+                            Ok(())
+                        } else {
+                            Err("each member starts with user:, group:, domain: or serviceAccount:".into())
+                        }
                     })
                     .map_err(io)?
             } else {

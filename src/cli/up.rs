@@ -119,7 +119,8 @@ fn stopped(
     let left: Vec<String> = graph.ids_of(left).iter().map(|s| s.to_string()).collect();
     reporter.emit(Event::Summary { ok: false, outputs: Default::default(), left });
     let failed: Vec<&str> = report.failed().iter().map(|c| c.id.as_str()).collect();
-    let created = if after_apis { "Only the APIs were enabled; nothing else was created" } else { "Nothing was created" };
+    let created =
+        if after_apis { "Only the APIs were enabled; nothing else was created" } else { "Nothing was created" };
     inv.ui.err(&format!(
         "preflight failed ({}). {created}. Fix what the checks above say and run `sdctl up` again \
          (`sdctl preflight` re-checks without creating anything; --skip-preflight skips the checks).",

@@ -131,7 +131,11 @@ pub fn estimate(config: &Config) -> Estimate {
     } else {
         String::new()
     };
-    b.fixed(&format!("system nodes: {system_nodes} x {}{zones}", sys.machine_type), sys_price * f64::from(system_nodes), sys_source);
+    b.fixed(
+        &format!("system nodes: {system_nodes} x {}{zones}", sys.machine_type),
+        sys_price * f64::from(system_nodes),
+        sys_source,
+    );
     b.fixed(
         &format!("system node disks: {system_nodes} x 100 GB pd-balanced"),
         disk_hour(100.0) * f64::from(system_nodes),
@@ -224,7 +228,11 @@ pub fn estimate(config: &Config) -> Estimate {
     b.fixed(&format!("Memorystore Redis {tier} {} GB", r.size_gb), price.usd * f64::from(r.size_gb), price.source());
 
     b.fixed("HTTPS load balancer forwarding rule", prices::LB_FORWARDING_RULE.usd, prices::LB_FORWARDING_RULE.source());
-    b.fixed("global static IP (in use by the load balancer)", prices::STATIC_IP_IN_USE.usd, prices::STATIC_IP_IN_USE.source());
+    b.fixed(
+        "global static IP (in use by the load balancer)",
+        prices::STATIC_IP_IN_USE.usd,
+        prices::STATIC_IP_IN_USE.source(),
+    );
     let images = (prices::ASSUMED_IMAGES_GB - prices::ARTIFACT_REGISTRY_FREE_GB).max(0.0);
     b.fixed(
         &format!("Artifact Registry storage (assumed {} GB of images)", prices::ASSUMED_IMAGES_GB),

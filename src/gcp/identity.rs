@@ -45,11 +45,9 @@ fn from_file() -> Option<Identity> {
     let json: Value = serde_json::from_str(&std::fs::read_to_string(&path).ok()?).ok()?;
     let source = format!("credentials file {}", path.display());
     match json["type"].as_str()? {
-        "service_account" => Some(Identity {
-            email: json["client_email"].as_str().map(String::from),
-            kind: "serviceAccount",
-            source,
-        }),
+        "service_account" => {
+            Some(Identity { email: json["client_email"].as_str().map(String::from), kind: "serviceAccount", source })
+        }
         // `.../serviceAccounts/NAME@P.iam.gserviceaccount.com:generateAccessToken`
         "impersonated_service_account" | "external_account" => {
             let url = json["service_account_impersonation_url"].as_str()?;
@@ -76,7 +74,9 @@ pub async fn identify(gcp: &Gcp) -> anyhow::Result<Identity> {
     // Without a credentials file, ADC asks the metadata server, which may not answer off Google Cloud.
     let token = tokio::time::timeout(std::time::Duration::from_secs(20), gcp.auth.access_token(Service::OAuth2))
         .await
-        .map_err(|_| anyhow::anyhow!("no access token within 20 s (no credentials file, and no metadata server answered)"))??;
+        .map_err(|_| {
+            anyhow::anyhow!("no access token within 20 s (no credentials file, and no metadata server answered)")
+        })??;
     let anonymous = token.is_none();
     if !anonymous && let Some(identity) = from_file() {
         return Ok(identity);
@@ -97,10 +97,7 @@ pub async fn identify(gcp: &Gcp) -> anyhow::Result<Identity> {
         }
         _ => None,
     };
-    let kind = if email.as_deref().is_some_and(|e| e.ends_with(".gserviceaccount.com")) {
-        "serviceAccount"
-    } else {
-        "user"
-    };
+    let kind =
+        if email.as_deref().is_some_and(|e| e.ends_with(".gserviceaccount.com")) { "serviceAccount" } else { "user" };
     Ok(Identity { email, kind, source })
 }

@@ -106,7 +106,10 @@ mod tests {
         assert_eq!(d.region.unwrap().value, "europe-west4", "derived from the zone");
         assert_eq!(d.account.unwrap().value, "alice@example.com");
         assert!(d.cloud_shell);
-        let d = detect(&vars(&[("CLOUDSDK_CORE_PROJECT", "env-project"), ("CLOUDSDK_COMPUTE_REGION", "us-east4")]), Some(dir.path()));
+        let d = detect(
+            &vars(&[("CLOUDSDK_CORE_PROJECT", "env-project"), ("CLOUDSDK_COMPUTE_REGION", "us-east4")]),
+            Some(dir.path()),
+        );
         assert_eq!(d.project.unwrap().value, "env-project");
         assert_eq!(d.region.unwrap().value, "us-east4");
         let d = detect(&vars(&[("GOOGLE_CLOUD_PROJECT", "shell-project")]), None);

@@ -82,7 +82,10 @@ pub async fn billing(ctx: &Context<'_>) -> Outcome {
         }
         Ok(_) => Outcome::fail(
             ID,
-            format!("project {} has no billing account: Google creates no cluster, GPU or storage without one", ctx.project()),
+            format!(
+                "project {} has no billing account: Google creates no cluster, GPU or storage without one",
+                ctx.project()
+            ),
             format!(
                 "link one: gcloud billing projects link {p} --billing-account=ACCOUNT_ID (see gcloud billing accounts list), \
                  or https://console.cloud.google.com/billing/linkedaccount?project={p}",

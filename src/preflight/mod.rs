@@ -126,8 +126,13 @@ impl<'a> Context<'a> {
         let up_enables = steps::needed_apis(&self.env.config).contains(&api);
         let (message, fix) = if up_enables {
             (
-                format!("{api} is not enabled yet, so {what} cannot be read; `sdctl up` checks again right after enabling it"),
-                format!("run `sdctl up` (its apis step enables it), or: gcloud services enable {api} --project {}", self.project()),
+                format!(
+                    "{api} is not enabled yet, so {what} cannot be read; `sdctl up` checks again right after enabling it"
+                ),
+                format!(
+                    "run `sdctl up` (its apis step enables it), or: gcloud services enable {api} --project {}",
+                    self.project()
+                ),
             )
         } else {
             (

@@ -16,7 +16,10 @@ enum Effect {
     AllowAll,
     DenyAll,
     /// A list constraint with explicit values.
-    Values { allowed: Vec<String>, denied: Vec<String> },
+    Values {
+        allowed: Vec<String>,
+        denied: Vec<String>,
+    },
     /// A boolean constraint.
     Enforced(bool),
 }
@@ -97,7 +100,9 @@ fn judge(ctx: &Context<'_>, constraint: &str, effect: &Effect) -> Outcome {
         "compute.requireShieldedVm" => Outcome::pass(
             &id,
             match effect {
-                Effect::Enforced(true) => "enforced; sdctl's nodes are Shielded VMs (secure boot, integrity monitoring)",
+                Effect::Enforced(true) => {
+                    "enforced; sdctl's nodes are Shielded VMs (secure boot, integrity monitoring)"
+                }
                 _ => "not enforced (sdctl's nodes are Shielded VMs either way)",
             },
         ),
@@ -221,9 +226,8 @@ async fn organization_domain(ctx: &Context<'_>) -> anyhow::Result<Option<String>
     };
     let organizations = ctx.env.gcp.organizations().await?;
     let org_name = format!("organizations/{org}");
-    let found = retry::call(&ctx.cx, "read the organization", || {
-        organizations.get_organization().set_name(&org_name).send()
-    })
-    .await?;
+    let found =
+        retry::call(&ctx.cx, "read the organization", || organizations.get_organization().set_name(&org_name).send())
+            .await?;
     Ok(Some(found.display_name.to_lowercase()))
 }

@@ -75,7 +75,13 @@ pub fn needs(config: &Config, existing: Existing, metrics: &[String]) -> Vec<Nee
         }
         add(region, "SSD_TOTAL_GB", f64::from(nodes) * 100.0, format!("system pool {per_zone} x 100 GB"), false);
         if public {
-            add(region, "IN_USE_ADDRESSES", f64::from(nodes), format!("system pool {per_zone}, one external IP each"), false);
+            add(
+                region,
+                "IN_USE_ADDRESSES",
+                f64::from(nodes),
+                format!("system pool {per_zone}, one external IP each"),
+                false,
+            );
         }
     }
 
@@ -96,7 +102,13 @@ pub fn needs(config: &Config, existing: Existing, metrics: &[String]) -> Vec<Nee
     let disk = if matches!(config.storage, Storage::Gcs(_)) { 200.0 } else { 100.0 };
     add(region, "SSD_TOTAL_GB", f64::from(max) * disk, format!("GPU pool {max} node(s) x {disk} GB"), exists);
     if public {
-        add(region, "IN_USE_ADDRESSES", f64::from(max), format!("GPU pool {max} node(s), one external IP each"), exists);
+        add(
+            region,
+            "IN_USE_ADDRESSES",
+            f64::from(max),
+            format!("GPU pool {max} node(s), one external IP each"),
+            exists,
+        );
     } else if !existing.cluster {
         add(region, "IN_USE_ADDRESSES", 1.0, "the Cloud NAT's external IP".to_string(), false);
     }
@@ -151,7 +163,11 @@ pub async fn check(ctx: &Context<'_>) -> Vec<Outcome> {
 }
 
 fn order(metric: &str) -> usize {
-    ["CPUS", "CPUS_ALL_REGIONS"].iter().position(|m| *m == metric).unwrap_or(if metric.contains("GPUS") { 2 } else { 3 })
+    ["CPUS", "CPUS_ALL_REGIONS"].iter().position(|m| *m == metric).unwrap_or(if metric.contains("GPUS") {
+        2
+    } else {
+        3
+    })
 }
 
 /// One need against its quota.
@@ -258,10 +274,9 @@ async fn read(ctx: &Context<'_>) -> anyhow::Result<(Quotas, Vec<String>)> {
     })
     .await?;
     let projects = gcp.compute_projects().await?;
-    let global = retry::call(&ctx.cx, "read the project's compute quotas", || {
-        projects.get().set_project(project).send()
-    })
-    .await?;
+    let global =
+        retry::call(&ctx.cx, "read the project's compute quotas", || projects.get().set_project(project).send())
+            .await?;
     let mut quotas = Quotas::new();
     let mut metrics = Vec::new();
     for (scope, list) in [(region_name.as_str(), &region.quotas), (GLOBAL, &global.quotas)] {
@@ -284,7 +299,8 @@ async fn existing(ctx: &Context<'_>) -> Existing {
     let container_on = ctx.enabled.as_ref().is_none_or(|e| e.contains("container.googleapis.com"));
     if container_on && let Ok(client) = env.gcp.container().await {
         let name = crate::steps::cluster_path(env);
-        let cluster = retry::call(&ctx.cx, "read the GKE cluster", || client.get_cluster().set_name(&name).send()).await;
+        let cluster =
+            retry::call(&ctx.cx, "read the GKE cluster", || client.get_cluster().set_name(&name).send()).await;
         if let Ok(Some(c)) = absent_if_not_found(cluster)
             && env.owns(&c.resource_labels)
         {

@@ -56,7 +56,8 @@ pub async fn check(ctx: &Context<'_>) -> Outcome {
         Err(e) => return ctx.read_failed(ID, "GKE's versions", &e),
     };
     let location = crate::steps::location_path(env);
-    let server = retry::call(&ctx.cx, "read GKE's versions", || client.get_server_config().set_name(&location).send()).await;
+    let server =
+        retry::call(&ctx.cx, "read GKE's versions", || client.get_server_config().set_name(&location).send()).await;
     let server = match server {
         Ok(s) => s,
         Err(e) => return ctx.read_failed(ID, "GKE's versions", &e),

@@ -117,9 +117,10 @@ async fn machine_types(ctx: &Context<'_>, region_zones: &[String]) -> Outcome {
     let mut problems = Vec::new();
     let mut fixes = Vec::new();
     let mut passed = Vec::new();
-    for (field, name) in
-        [("gpu.machineType", &config.gpu.machine_type), ("cluster.systemPool.machineType", &config.cluster.system_pool.machine_type)]
-    {
+    for (field, name) in [
+        ("gpu.machineType", &config.gpu.machine_type),
+        ("cluster.systemPool.machineType", &config.cluster.system_pool.machine_type),
+    ] {
         // Custom shapes follow their family's rules; the zone must sell the family.
         let probe = if machines::is_custom(name) {
             if let Err(why) = machines::shape(name) {
@@ -151,8 +152,7 @@ async fn machine_types(ctx: &Context<'_>, region_zones: &[String]) -> Outcome {
             }
         }
         let offered_set: BTreeSet<&String> = offered.iter().collect();
-        let missing: Vec<&str> =
-            config.zones.iter().filter(|z| !offered_set.contains(z)).map(String::as_str).collect();
+        let missing: Vec<&str> = config.zones.iter().filter(|z| !offered_set.contains(z)).map(String::as_str).collect();
         let what = if probe == *name { name.clone() } else { format!("{name} ({} family)", machines::family(name)) };
         if missing.is_empty() {
             passed.push(what);
@@ -161,7 +161,12 @@ async fn machine_types(ctx: &Context<'_>, region_zones: &[String]) -> Outcome {
             fixes.push(if offered.is_empty() {
                 format!("choose another {field} or region (gcloud compute machine-types list --filter=name={probe})")
             } else {
-                format!("zones of {} that offer it: {}; {}", config.region, offered.join(", "), suggestion(ctx, &offered))
+                format!(
+                    "zones of {} that offer it: {}; {}",
+                    config.region,
+                    offered.join(", "),
+                    suggestion(ctx, &offered)
+                )
             });
         }
     }

@@ -102,7 +102,12 @@ impl Step<Env> for GpuPool {
 
     fn permissions(&self, _env: &Env) -> Vec<&'static str> {
         // GKE authorizes node-pool changes with the cluster's update permission.
-        vec!["container.clusters.get", "container.clusters.update", "container.operations.get", "iam.serviceAccounts.actAs"]
+        vec![
+            "container.clusters.get",
+            "container.clusters.update",
+            "container.operations.get",
+            "iam.serviceAccounts.actAs",
+        ]
     }
 
     async fn observe(&self, cx: &StepCx<Env>) -> anyhow::Result<Option<Box<NodePool>>> {

@@ -19,10 +19,10 @@ pub mod sweep;
 
 use std::sync::Arc;
 
-pub use env::{Env, Outputs, RunOptions};
 pub use apis::needed as needed_apis;
 pub use cluster::{cluster_path, location_path};
 pub use common::absent_if_not_found;
+pub use env::{Env, Outputs, RunOptions};
 pub use storage::bucket_name;
 
 use crate::config::{Config, GpuDriver};

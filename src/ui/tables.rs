@@ -112,11 +112,17 @@ pub fn cost_line(cost: &CostSummary) -> String {
 /// `sdctl cost`: every item idle and at full load, totals per hour and per month, notes.
 pub fn cost_table(ui: &Ui, estimate: &Estimate) -> String {
     let width = estimate.items.iter().map(|i| i.item.len()).max().unwrap_or(0);
-    let mut lines = vec![ui.paint(&format!("{:<width$}  {:>9}  {:>9}", "USD per hour", "idle", "full load"), Paint::Bold)];
+    let mut lines =
+        vec![ui.paint(&format!("{:<width$}  {:>9}  {:>9}", "USD per hour", "idle", "full load"), Paint::Bold)];
     for i in &estimate.items {
         lines.push(format!("{:<width$}  {:>9.4}  {:>9.4}", i.item, i.idle_per_hour, i.full_load_per_hour));
     }
-    lines.push(format!("{:<width$}  {:>9.2}  {:>9.2}", "total per hour", estimate.idle_per_hour(), estimate.full_load_per_hour()));
+    lines.push(format!(
+        "{:<width$}  {:>9.2}  {:>9.2}",
+        "total per hour",
+        estimate.idle_per_hour(),
+        estimate.full_load_per_hour()
+    ));
     lines.push(format!(
         "{:<width$}  {:>9.2}  {:>9.2}",
         format!("total per month ({} hours)", prices::HOURS_PER_MONTH),

@@ -87,7 +87,11 @@ fn l4_gcs_regional_private_spot_example_matches_the_hand_calculation() {
 fn the_human_table_and_the_plan_say_it_too() {
     let r = run(&["cost", "-c", "examples/sd-agones-t4.yaml"]);
     assert_eq!(r.code, 0, "{r:?}");
-    for needle in ["GPU nodes: 1 idle / 3 at full load x custom-4-32768-ext + 1 x nvidia-tesla-t4", "total per month (730 hours)", "Full load: 3 users on 3 GPU node(s)."] {
+    for needle in [
+        "GPU nodes: 1 idle / 3 at full load x custom-4-32768-ext + 1 x nvidia-tesla-t4",
+        "total per month (730 hours)",
+        "Full load: 3 users on 3 GPU node(s).",
+    ] {
         assert!(r.stdout.contains(needle), "lacks {needle:?}:\n{}", r.stdout);
     }
     let plan = run(&["plan", "--offline", "-c", "examples/sd-agones-t4.yaml"]);

@@ -156,7 +156,9 @@ fn defaults_come_from_the_active_gcloud_configuration() {
     assert_eq!((config.region.as_str(), config.zones.as_slice()), ("us-east1", ["us-east1-c".to_string()].as_slice()));
     assert_eq!(config.access.iap_members, ["user:bob@example.com"]);
     // Flags beat what was detected; CLOUDSDK_* beats the file.
-    let r = run_cmd(home.command(&["--yes", "--force", "--region", "us-central1"]).env("CLOUDSDK_CORE_PROJECT", "env-project"));
+    let r = run_cmd(
+        home.command(&["--yes", "--force", "--region", "us-central1"]).env("CLOUDSDK_CORE_PROJECT", "env-project"),
+    );
     assert_eq!(r.code, 0, "{r:?}");
     let config = sdctl::config::load(&home.file(), &Default::default()).unwrap();
     assert_eq!((config.project.as_str(), config.region.as_str()), ("env-project", "us-central1"));
@@ -194,13 +196,14 @@ async fn the_wizard_in_a_terminal() {
         let mut s = Session::spawn(cmd)?;
         s.set_expect_timeout(Some(Duration::from_secs(30)));
         let mut seen = String::new();
-        let mut step = |s: &mut expectrl::session::OsSession, want: &str, answer: &str| -> Result<(), expectrl::Error> {
-            let found = s.expect(want)?;
-            seen.push_str(&String::from_utf8_lossy(found.before()));
-            seen.push_str(want);
-            s.send(answer)?;
-            Ok(())
-        };
+        let mut step =
+            |s: &mut expectrl::session::OsSession, want: &str, answer: &str| -> Result<(), expectrl::Error> {
+                let found = s.expect(want)?;
+                seen.push_str(&String::from_utf8_lossy(found.before()));
+                seen.push_str(want);
+                s.send(answer)?;
+                Ok(())
+            };
         step(&mut s, "Defaults detected: project pty-project (from GOOGLE_CLOUD_PROJECT)", "")?;
         step(&mut s, "Google Cloud project id", "\r")?;
         step(&mut s, "Region", "\r")?;

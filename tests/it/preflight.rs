@@ -79,8 +79,14 @@ async fn a_healthy_project_passes_every_check() {
     assert!(world.mutating_since(0).is_empty());
     // testIamPermissions carried every step's permissions.
     let tested = world.request("cloudresourcemanager.projects.testIamPermissions");
-    let asked: Vec<&str> = tested["body"]["permissions"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
-    for p in ["container.clusters.create", "iam.serviceAccounts.actAs", "file.instances.create", "redis.instances.getAuthString"] {
+    let asked: Vec<&str> =
+        tested["body"]["permissions"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+    for p in [
+        "container.clusters.create",
+        "iam.serviceAccounts.actAs",
+        "file.instances.create",
+        "redis.instances.getAuthString",
+    ] {
         assert!(asked.contains(&p), "{p} not tested: {asked:?}");
     }
 }
@@ -122,14 +128,19 @@ async fn a_zone_without_l4_is_caught_and_zones_that_have_it_suggested() {
         &config,
         "accelerator",
         &["nvidia-l4 is not offered in us-central1-a"],
-        &["zones of us-central1 that offer nvidia-l4: us-central1-b, us-central1-c, us-central1-f", "set zones: [us-central1-b, us-central1-c]"],
+        &[
+            "zones of us-central1 that offer nvidia-l4: us-central1-b, us-central1-c, us-central1-f",
+            "set zones: [us-central1-b, us-central1-c]",
+        ],
     )
     .await;
     // G2 machines come with their L4s: the machine type is missing there too.
     let r = world.sdctl(&["preflight", "-c", config.arg(), "-o", "json"]).await;
     let machines = check(&doc(&r), "machine-types").clone();
     assert_eq!(machines["status"], "fail");
-    assert!(machines["message"].as_str().unwrap().contains("gpu.machineType g2-standard-8 is not offered in us-central1-a"));
+    assert!(
+        machines["message"].as_str().unwrap().contains("gpu.machineType g2-standard-8 is not offered in us-central1-a")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -166,7 +177,9 @@ async fn billing_disabled_is_caught() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_blocking_org_policy_is_caught_and_private_nodes_avoid_it() {
-    let world = World::with_scenario("orgPolicies: { compute.vmExternalIpAccess: deny, compute.requireShieldedVm: deny }").await;
+    let world =
+        World::with_scenario("orgPolicies: { compute.vmExternalIpAccess: deny, compute.requireShieldedVm: deny }")
+            .await;
     let public = example_with("sd-agones-t4.yaml", &[]);
     caught(
         &world,
@@ -223,7 +236,8 @@ async fn a_regional_cluster_over_the_cpu_quota_only_by_zone_multiplication() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_disabled_api_defers_its_checks_until_up_enabled_it() {
     let world =
-        World::with_scenario("disabledApis: [compute.googleapis.com]\nquotas: { us-central1: { NVIDIA_T4_GPUS: 0 } }").await;
+        World::with_scenario("disabledApis: [compute.googleapis.com]\nquotas: { us-central1: { NVIDIA_T4_GPUS: 0 } }")
+            .await;
     let config = example_with("sd-agones-t4.yaml", &[]);
     let r = world.sdctl(&["preflight", "-c", config.arg(), "-o", "json"]).await;
     assert_eq!(r.code, 0, "nothing failed, some could not be read: {r:?}");
@@ -231,7 +245,9 @@ async fn a_disabled_api_defers_its_checks_until_up_enabled_it() {
     let apis = check(&d, "apis");
     assert_eq!(apis["status"], "warn");
     assert!(apis["message"].as_str().unwrap().contains("compute.googleapis.com"), "{apis}");
-    assert!(apis["fix"].as_str().unwrap().contains("gcloud services enable compute.googleapis.com --project my-project"));
+    assert!(
+        apis["fix"].as_str().unwrap().contains("gcloud services enable compute.googleapis.com --project my-project")
+    );
     for id in ["quotas", "accelerator", "machine-types"] {
         let c = check(&d, id);
         assert_eq!(c["status"], "skipped", "{c}");
@@ -321,9 +337,15 @@ async fn iap_members_outside_the_organization_are_pointed_out() {
     assert_eq!(r.code, 0, "a warning: {r:?}");
     let c = check(&doc(&r), "iap-members").clone();
     assert_eq!(c["status"], "warn");
-    assert!(c["message"].as_str().unwrap().contains("user:alice@example.com is outside corp.example (the organization)"), "{c}");
+    assert!(
+        c["message"].as_str().unwrap().contains("user:alice@example.com is outside corp.example (the organization)"),
+        "{c}"
+    );
     assert!(c["fix"].as_str().unwrap().contains("clientIdEnv"), "{c}");
-    let own = example_with("sd-agones-t4.yaml", &[("oauthClient: managed", "oauthClient: { clientIdEnv: ID, clientSecretEnv: SECRET }")]);
+    let own = example_with(
+        "sd-agones-t4.yaml",
+        &[("oauthClient: managed", "oauthClient: { clientIdEnv: ID, clientSecretEnv: SECRET }")],
+    );
     let r = world.sdctl(&["preflight", "-c", own.arg(), "-o", "json"]).await;
     assert_eq!(check(&doc(&r), "iap-members")["status"], "pass");
 }

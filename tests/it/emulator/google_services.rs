@@ -226,7 +226,8 @@ async fn validation_rejects_unknown_fields_like_google() {
 #[tokio::test]
 async fn the_organization_and_list_constraints_come_from_the_scenario() {
     use google_cloud_resourcemanager_v3::client::Organizations;
-    let emu = emulator("caller: admin@corp.example\norgPolicies: { cloudfunctions.allowedIngressSettings: deny }").await;
+    let emu =
+        emulator("caller: admin@corp.example\norgPolicies: { cloudfunctions.allowedIngressSettings: deny }").await;
     let projects = client!(emu, Projects, "cloudresourcemanager");
     let project = projects.get_project().set_name("projects/p1").send().await.unwrap();
     let orgs = client!(emu, Organizations, "cloudresourcemanager");

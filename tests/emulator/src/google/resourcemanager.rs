@@ -32,12 +32,7 @@ pub fn routes() -> Vec<Route> {
             "cloudresourcemanager.projects.setIamPolicy",
             set_policy,
         ),
-        route(
-            Method::GET,
-            "v3/organizations/{organization}",
-            "cloudresourcemanager.organizations.get",
-            organization,
-        ),
+        route(Method::GET, "v3/organizations/{organization}", "cloudresourcemanager.organizations.get", organization),
         route(
             Method::POST,
             "v3/projects/{project}:testIamPermissions",
