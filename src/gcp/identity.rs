@@ -82,7 +82,7 @@ pub async fn identify(gcp: &Gcp) -> anyhow::Result<Identity> {
         return Ok(identity);
     }
     let source = if anonymous {
-        "anonymous credentials (plain http:// endpoint)".to_string()
+        "anonymous credentials for a plain http:// endpoint".to_string()
     } else {
         "Application Default Credentials".to_string()
     };
