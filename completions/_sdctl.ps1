@@ -54,6 +54,12 @@ Register-ArgumentCompleter -Native -CommandName 'sdctl' -ScriptBlock {
             break
         }
         'sdctl;init' {
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Environment name ([a-z][a-z0-9-]{0,19}); every resource name derives from it')
+            [CompletionResult]::new('--gpu', '--gpu', [CompletionResultType]::ParameterName, 'GPU type: t4 (nvidia-tesla-t4 on N1) or l4 (nvidia-l4 on G2)')
+            [CompletionResult]::new('--storage', '--storage', [CompletionResultType]::ParameterName, 'Where models and outputs live: filestore (NFS) or gcs (Cloud Storage through GCS-Fuse)')
+            [CompletionResult]::new('--max-users', '--max-users', [CompletionResultType]::ParameterName, 'Most users served at once (one GPU each); sets gpu.maxNodes to match')
+            [CompletionResult]::new('--domain', '--domain', [CompletionResultType]::ParameterName, 'Public host name; "" for <static-ip>.sslip.io')
+            [CompletionResult]::new('--iap-member', '--iap-member', [CompletionResultType]::ParameterName, 'Who may sign in (repeat, or comma-separated): user:EMAIL, group:EMAIL, domain:DOMAIN')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
@@ -63,6 +69,7 @@ Register-ArgumentCompleter -Native -CommandName 'sdctl' -ScriptBlock {
             [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Google Cloud project (overrides `project` in the file)')
             [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region (overrides `region` in the file)')
             [CompletionResult]::new('--zones', '--zones', [CompletionResultType]::ParameterName, 'Zones, comma-separated (overrides `zones` in the file)')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace an existing file without asking')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
@@ -168,6 +175,7 @@ Register-ArgumentCompleter -Native -CommandName 'sdctl' -ScriptBlock {
             break
         }
         'sdctl;preflight' {
+            [CompletionResult]::new('--max-hourly-cost', '--max-hourly-cost', [CompletionResultType]::ParameterName, 'Also fail when the full-load cost estimate exceeds this many USD per hour')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
@@ -197,6 +205,7 @@ Register-ArgumentCompleter -Native -CommandName 'sdctl' -ScriptBlock {
             [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Google Cloud project (overrides `project` in the file)')
             [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region (overrides `region` in the file)')
             [CompletionResult]::new('--zones', '--zones', [CompletionResultType]::ParameterName, 'Zones, comma-separated (overrides `zones` in the file)')
+            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Use no credentials and no network (the estimate never needs them; accepted for scripts)')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')

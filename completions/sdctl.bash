@@ -284,7 +284,7 @@ _sdctl() {
             return 0
             ;;
         sdctl__subcmd__cost)
-            opts="-c -o -y -v -h -V --config --output --yes --timeout --api-endpoint --project --region --zones --verbose --help --version"
+            opts="-c -o -y -v -h -V --offline --config --output --yes --timeout --api-endpoint --project --region --zones --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -630,12 +630,36 @@ _sdctl() {
             return 0
             ;;
         sdctl__subcmd__init)
-            opts="-c -o -y -v -h -V --config --output --yes --timeout --api-endpoint --project --region --zones --verbose --help --version"
+            opts="-c -o -y -v -h -V --name --gpu --storage --max-users --domain --iap-member --force --config --output --yes --timeout --api-endpoint --project --region --zones --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gpu)
+                    COMPREPLY=($(compgen -W "t4 l4" -- "${cur}"))
+                    return 0
+                    ;;
+                --storage)
+                    COMPREPLY=($(compgen -W "filestore gcs" -- "${cur}"))
+                    return 0
+                    ;;
+                --max-users)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --domain)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --iap-member)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -792,12 +816,16 @@ _sdctl() {
             return 0
             ;;
         sdctl__subcmd__preflight)
-            opts="-c -o -y -v -h -V --config --output --yes --timeout --api-endpoint --project --region --zones --verbose --help --version"
+            opts="-c -o -y -v -h -V --max-hourly-cost --config --output --yes --timeout --api-endpoint --project --region --zones --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --max-hourly-cost)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -49,6 +49,14 @@ complete -c sdctl -n "__fish_sdctl_needs_command" -f -a "kubeconfig" -d 'Add a c
 complete -c sdctl -n "__fish_sdctl_needs_command" -f -a "completions" -d 'Print shell completions: bash, zsh, fish, powershell or elvish'
 complete -c sdctl -n "__fish_sdctl_needs_command" -f -a "runtime" -d 'Components that run inside the cluster (router, sidecar, reclaim)'
 complete -c sdctl -n "__fish_sdctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand init" -l name -d 'Environment name ([a-z][a-z0-9-]{0,19}); every resource name derives from it' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand init" -l gpu -d 'GPU type: t4 (nvidia-tesla-t4 on N1) or l4 (nvidia-l4 on G2)' -r -f -a "t4\t''
+l4\t''"
+complete -c sdctl -n "__fish_sdctl_using_subcommand init" -l storage -d 'Where models and outputs live: filestore (NFS) or gcs (Cloud Storage through GCS-Fuse)' -r -f -a "filestore\t''
+gcs\t''"
+complete -c sdctl -n "__fish_sdctl_using_subcommand init" -l max-users -d 'Most users served at once (one GPU each); sets gpu.maxNodes to match' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand init" -l domain -d 'Public host name; "" for <static-ip>.sslip.io' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand init" -l iap-member -d 'Who may sign in (repeat, or comma-separated): user:EMAIL, group:EMAIL, domain:DOMAIN' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand init" -s c -l config -d 'Configuration file' -r -F
 complete -c sdctl -n "__fish_sdctl_using_subcommand init" -s o -l output -d 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)' -r -f -a "human\t''
 json\t''"
@@ -57,6 +65,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand init" -l api-endpoint -d 'Se
 complete -c sdctl -n "__fish_sdctl_using_subcommand init" -l project -d 'Google Cloud project (overrides `project` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand init" -l region -d 'Region (overrides `region` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand init" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand init" -l force -d 'Replace an existing file without asking'
 complete -c sdctl -n "__fish_sdctl_using_subcommand init" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
 complete -c sdctl -n "__fish_sdctl_using_subcommand init" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
 complete -c sdctl -n "__fish_sdctl_using_subcommand init" -s h -l help -d 'Print help'
@@ -123,6 +132,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand status" -s y -l yes -d 'Answ
 complete -c sdctl -n "__fish_sdctl_using_subcommand status" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
 complete -c sdctl -n "__fish_sdctl_using_subcommand status" -s h -l help -d 'Print help'
 complete -c sdctl -n "__fish_sdctl_using_subcommand status" -s V -l version -d 'Print version'
+complete -c sdctl -n "__fish_sdctl_using_subcommand preflight" -l max-hourly-cost -d 'Also fail when the full-load cost estimate exceeds this many USD per hour' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand preflight" -s c -l config -d 'Configuration file' -r -F
 complete -c sdctl -n "__fish_sdctl_using_subcommand preflight" -s o -l output -d 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)' -r -f -a "human\t''
 json\t''"
@@ -143,6 +153,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -l api-endpoint -d 'Se
 complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -l project -d 'Google Cloud project (overrides `project` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -l region -d 'Region (overrides `region` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -l offline -d 'Use no credentials and no network (the estimate never needs them; accepted for scripts)'
 complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
 complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
 complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -s h -l help -d 'Print help'

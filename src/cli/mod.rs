@@ -2,11 +2,13 @@
 
 mod build;
 mod completions;
+mod cost;
 mod down;
+mod init;
 mod invocation;
 mod kubeconfig;
-mod not_yet;
 mod plan;
+mod preflight;
 mod render;
 mod runtime;
 mod status;
@@ -105,7 +107,7 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Write sdctl.yaml: interactively in a terminal, or from flags with --yes.
-    Init(NotYetArgs),
+    Init(InitArgs),
     /// Show what `up` would create, update or leave alone, step by step.
     Plan(PlanArgs),
     /// Create or update everything (or the named steps and what they need). Safe to re-run.
@@ -115,9 +117,9 @@ pub enum Command {
     /// Show each resource's live state, what is missing and what drifted from the config.
     Status(StatusArgs),
     /// Check credentials, billing, APIs, permissions, quotas, GPU availability and org policies.
-    Preflight(NotYetArgs),
+    Preflight(PreflightArgs),
     /// Estimate the hourly and monthly cost, idle and at full load.
-    Cost(NotYetArgs),
+    Cost(CostArgs),
     /// Write every Kubernetes object sdctl would apply as YAML.
     Render(RenderArgs),
     /// Build the WebUI or runtime image with Cloud Build (skipped when the registry has it).
@@ -265,11 +267,78 @@ pub struct KubeconfigArgs {
     pub no_switch: bool,
 }
 
-/// Arguments of commands that later versions fill in.
 #[derive(Debug, Args)]
-pub struct NotYetArgs {
-    #[arg(hide = true, trailing_var_arg = true, allow_hyphen_values = true)]
-    pub rest: Vec<String>,
+#[command(after_help = "\
+Each check prints pass, warn, FAIL or skip, and what to do when it is not a pass: credentials,
+project, billing, APIs, permissions (testIamPermissions with what each planned step needs), quotas
+at the plan's maximum (regional clusters multiply per-zone node counts), GPU and machine types per
+zone, the organization policies the guide asks to lift, IAP members, Kubernetes versions vs the
+pinned Agones releases. Nothing is created. `sdctl up` runs the same checks first.
+
+Examples:
+  sdctl preflight                       everything the configuration plans
+  sdctl preflight gpu-pool              only what the GPU pool (and what it needs) plans
+  sdctl preflight -o json | jq '.checks[] | select(.status == \"fail\")'")]
+pub struct PreflightArgs {
+    /// Check the permissions of these steps (and what they need) only. None: every step.
+    #[arg(value_name = "STEP")]
+    pub steps: Vec<String>,
+    /// Also fail when the full-load cost estimate exceeds this many USD per hour.
+    #[arg(long, value_name = "USD")]
+    pub max_hourly_cost: Option<f64>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Idle: nobody signed in (system nodes, the warm buffer's GPU nodes, storage, Redis, load balancer,
+NAT). Full load: runtime.maxUsers WebUI pods packed onto GPU nodes. Prices are us-central1 list
+prices recorded in sdctl (docs/cost-model.md); no credentials or network needed.
+
+Examples:
+  sdctl cost -c examples/sd-agones-t4.yaml
+  sdctl cost -o json | jq .fullLoadPerMonth")]
+pub struct CostArgs {
+    /// Use no credentials and no network (the estimate never needs them; accepted for scripts).
+    #[arg(long)]
+    pub offline: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+In a terminal, init asks each question with a default detected from gcloud's configuration
+(CLOUDSDK_* variables, the active configuration's project, region, zone and account),
+GOOGLE_CLOUD_PROJECT and Cloud Shell. Every question has a flag; --yes takes the default for the
+rest. Without a terminal and without --yes, init lists the flags it is missing (exit 2).
+The file goes to -c FILE (default sdctl.yaml); an existing file is only replaced when you agree
+(or with --force).
+
+Examples:
+  sdctl init
+  sdctl init --yes --project my-project --region us-central1 --gpu l4
+  sdctl init --project p --region us-central1 --zones us-central1-a --name sd-demo --gpu t4 \\
+             --storage filestore --max-users 3 --domain sd.example.com --iap-member user:alice@example.com")]
+pub struct InitArgs {
+    /// Environment name ([a-z][a-z0-9-]{0,19}); every resource name derives from it.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// GPU type: t4 (nvidia-tesla-t4 on N1) or l4 (nvidia-l4 on G2).
+    #[arg(long, value_name = "TYPE", value_parser = ["t4", "l4"])]
+    pub gpu: Option<String>,
+    /// Where models and outputs live: filestore (NFS) or gcs (Cloud Storage through GCS-Fuse).
+    #[arg(long, value_name = "KIND", value_parser = ["filestore", "gcs"])]
+    pub storage: Option<String>,
+    /// Most users served at once (one GPU each); sets gpu.maxNodes to match.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub max_users: Option<u32>,
+    /// Public host name; "" for <static-ip>.sslip.io.
+    #[arg(long, value_name = "HOST")]
+    pub domain: Option<String>,
+    /// Who may sign in (repeat, or comma-separated): user:EMAIL, group:EMAIL, domain:DOMAIN.
+    #[arg(long = "iap-member", value_name = "MEMBER", value_delimiter = ',')]
+    pub iap_members: Option<Vec<String>>,
+    /// Replace an existing file without asking.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -297,10 +366,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Up(args) => up::run(&inv, args).await,
         Command::Down(args) => down::run(&inv, args).await,
         Command::Completions(args) => completions::run(&inv, args),
-        Command::Init(_) => not_yet::run("init", 7),
+        Command::Init(args) => init::run(&inv, args).await,
         Command::Status(args) => status::run(&inv, args).await,
-        Command::Preflight(_) => not_yet::run("preflight", 7),
-        Command::Cost(_) => not_yet::run("cost", 7),
+        Command::Preflight(args) => preflight::run(&inv, args).await,
+        Command::Cost(args) => cost::run(&inv, args),
         Command::Render(args) => render::run(&inv, args).await,
         Command::Build(args) => build::run(&inv, args).await,
         Command::Kubeconfig(args) => kubeconfig::run(&inv, args).await,

@@ -10,6 +10,7 @@ use crate::ui;
 
 pub async fn run(inv: &Invocation, args: PlanArgs) -> anyhow::Result<ExitCode> {
     let config = inv.load_config()?;
+    let cost = crate::cost::estimate(&config).summary();
     let options = RunOptions {
         offline: args.offline,
         agones_manifest: args.manifests.agones_manifest,
@@ -23,10 +24,11 @@ pub async fn run(inv: &Invocation, args: PlanArgs) -> anyhow::Result<ExitCode> {
     let (entries, _, errors) = plan::plan(&graph, &env, &shared, &selected, args.offline).await;
     let pending = entries.iter().any(|e| e.action != Action::Unchanged);
     if inv.ui.json() {
-        let event = Event::Plan { steps: entries };
+        let event = Event::Plan { steps: entries, cost: Some(cost) };
         inv.ui.out(&serde_json::to_string(&event)?);
     } else {
         inv.ui.out(&ui::plan_table(&inv.ui, &entries));
+        inv.ui.out(&ui::cost_line(&cost));
     }
     if !errors.is_empty() {
         for (step, error) in &errors {

@@ -1,12 +1,22 @@
-//! `sdctl up [STEP...]`: plan, then create or update, concurrently along the graph.
+//! `sdctl up [STEP...]`: preflight, plan, then create or update, concurrently along the graph.
+//!
+//! Preflight runs first and stops `up` (exit 3) before any mutating request when a check fails.
+//! Checks skipped because an API was still disabled run again right after the `apis` step enables
+//! it, before any other step starts.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Instant;
 
 use super::{Invocation, UpArgs};
+use crate::cost;
 use crate::exit::ExitCode;
-use crate::plan::{self, Event, RunReport};
-use crate::steps::{self, RunOptions};
+use crate::plan::{self, Event, Graph, Limits, Planned, Reporter, RunReport};
+use crate::preflight::{self, Report};
+use crate::steps::{self, Env, RunOptions};
 
 pub async fn run(inv: &Invocation, args: UpArgs) -> anyhow::Result<ExitCode> {
     let config = inv.load_config()?;
+    let estimate = cost::estimate(&config);
     let options = RunOptions {
         agones_manifest: args.manifests.agones_manifest,
         driver_manifest: args.manifests.driver_manifest,
@@ -21,15 +31,102 @@ pub async fn run(inv: &Invocation, args: UpArgs) -> anyhow::Result<ExitCode> {
     let reporter = inv.ui.reporter();
     let shared = inv.shared(reporter.clone());
     let selected = graph.select_with_dependencies(&ids);
-    let (entries, planned, _) = plan::plan(&graph, &env, &shared, &selected, false).await;
-    reporter.emit(Event::Plan { steps: entries });
-    let report = plan::up(&graph, &env, &shared, &selected, planned, inv.limits()).await;
+    let started = Instant::now();
+
+    let checks = if args.skip_preflight {
+        // An explicit cost cap still holds without the other checks.
+        let cap = args.max_hourly_cost.map(|cap| preflight::cap_check(&estimate, cap));
+        let report = Report { outcomes: cap.into_iter().collect() };
+        if !report.ok() {
+            reporter.emit(Event::Preflight { checks: report.checks() });
+            return Ok(stopped(inv, &*reporter, &graph, &selected, &report, false));
+        }
+        None
+    } else {
+        let mut ctx = preflight::Context::new(env.clone(), shared.clone(), &graph, &selected, args.max_hourly_cost);
+        let report = preflight::run(&mut ctx).await;
+        reporter.emit(Event::Preflight { checks: report.checks() });
+        if !report.ok() {
+            return Ok(stopped(inv, &*reporter, &graph, &selected, &report, false));
+        }
+        Some(report)
+    };
+
+    let (entries, mut planned, _) = plan::plan(&graph, &env, &shared, &selected, false).await;
+    reporter.emit(Event::Plan { steps: entries, cost: Some(estimate.summary()) });
+
+    let report = match checks.filter(|r| !r.deferred().is_empty()) {
+        None => plan::up(&graph, &env, &shared, &selected, planned, inv.limits()).await,
+        Some(previous) => {
+            // The APIs first, then the checks that needed them, then everything else.
+            let apis = graph.select_with_dependencies(&[steps::APIS]);
+            let apis_planned: HashMap<usize, Planned> =
+                apis.iter().filter_map(|n| planned.remove(n).map(|p| (*n, p))).collect();
+            let first = plan::up(&graph, &env, &shared, &apis, apis_planned, inv.limits()).await;
+            if !first.ok() {
+                return Ok(summarize(inv, &*reporter, &env, first));
+            }
+            let mut ctx = preflight::Context::new(env.clone(), shared.clone(), &graph, &selected, None);
+            let again = preflight::rerun(&mut ctx, &previous).await;
+            reporter.emit(Event::Preflight { checks: again.checks() });
+            let rest: BTreeSet<usize> = selected.difference(&apis).copied().collect();
+            if !again.ok() {
+                return Ok(stopped(inv, &*reporter, &graph, &rest, &again, true));
+            }
+            let second = plan::up(&graph, &env, &shared, &rest, planned, remaining(inv, started)).await;
+            merge(first, second)
+        }
+    };
+    Ok(summarize(inv, &*reporter, &env, report))
+}
+
+/// `--timeout` minus what the run already used.
+fn remaining(inv: &Invocation, started: Instant) -> Limits {
+    let mut limits = inv.limits();
+    limits.timeout = limits.timeout.map(|t| t.saturating_sub(started.elapsed()));
+    limits
+}
+
+fn merge(first: RunReport, second: RunReport) -> RunReport {
+    let mut results = first.results;
+    results.extend(second.results);
+    RunReport {
+        results,
+        interrupted: first.interrupted || second.interrupted,
+        timed_out: first.timed_out || second.timed_out,
+        wall: first.wall + second.wall,
+    }
+}
+
+fn summarize(inv: &Invocation, reporter: &dyn Reporter, env: &Env, report: RunReport) -> ExitCode {
     reporter.emit(Event::Summary {
         ok: report.ok(),
         outputs: env.outputs.public(),
         left: report.left().iter().map(|s| s.to_string()).collect(),
     });
-    Ok(finish(inv, &report, "up"))
+    finish(inv, &report, "up")
+}
+
+/// Preflight failed: nothing (more) is created; the summary lists every step as left; exit 3.
+fn stopped(
+    inv: &Invocation,
+    reporter: &dyn Reporter,
+    graph: &Graph<Env>,
+    left: &BTreeSet<usize>,
+    report: &Report,
+    after_apis: bool,
+) -> ExitCode {
+    let left: Vec<String> = graph.ids_of(left).iter().map(|s| s.to_string()).collect();
+    reporter.emit(Event::Summary { ok: false, outputs: Default::default(), left });
+    let failed: Vec<&str> = report.failed().iter().map(|c| c.id.as_str()).collect();
+    let created =
+        if after_apis { "Only the APIs were enabled; nothing else was created" } else { "Nothing was created" };
+    inv.ui.err(&format!(
+        "preflight failed ({}). {created}. Fix what the checks above say and run `sdctl up` again \
+         (`sdctl preflight` re-checks without creating anything; --skip-preflight skips the checks).",
+        failed.join(", ")
+    ));
+    ExitCode::Preflight
 }
 
 /// The exit code of a finished run, with the next action for the user on stderr.

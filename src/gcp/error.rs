@@ -330,6 +330,21 @@ fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<&'a str> {
 
 /// A predefined role that grants `permission` (the narrowest common one).
 pub fn role_for_permission(permission: &str) -> &'static str {
+    match permission {
+        "iam.serviceAccounts.actAs" => return "roles/iam.serviceAccountUser",
+        "resourcemanager.projects.get" => return "roles/browser",
+        p if p.starts_with("resourcemanager.projects.") => return "roles/resourcemanager.projectIamAdmin",
+        p if p.starts_with("compute.firewalls.") || p == "compute.networks.updatePolicy" => {
+            return "roles/compute.securityAdmin";
+        }
+        p if ["compute.routers.", "compute.networks.", "compute.subnetworks.", "compute.globalAddresses."]
+            .iter()
+            .any(|prefix| p.starts_with(prefix)) =>
+        {
+            return "roles/compute.networkAdmin";
+        }
+        _ => {}
+    }
     let service = permission.split('.').next().unwrap_or("");
     match service {
         "container" => "roles/container.admin",

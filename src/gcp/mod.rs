@@ -4,6 +4,7 @@
 mod auth;
 pub mod endpoints;
 pub mod error;
+pub mod identity;
 pub mod ops;
 pub mod retry;
 pub mod storage;
@@ -104,6 +105,7 @@ clients! {
     iap: google_cloud_iap_v1::client::IdentityAwareProxyAdminService = Service::Iap;
     service_usage: google_cloud_api_serviceusage_v1::client::ServiceUsage = Service::ServiceUsage;
     projects: google_cloud_resourcemanager_v3::client::Projects = Service::ResourceManager;
+    organizations: google_cloud_resourcemanager_v3::client::Organizations = Service::ResourceManager;
     iam: google_cloud_iam_admin_v1::client::Iam = Service::Iam;
     billing: google_cloud_billing_v1::client::CloudBilling = Service::Billing;
     org_policy: google_cloud_orgpolicy_v2::client::OrgPolicy = Service::OrgPolicy;

@@ -49,6 +49,9 @@ pub enum Event {
     },
     Plan {
         steps: Vec<PlanEntry>,
+        /// The cost estimate of the configuration (totals; `sdctl cost` has the items).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cost: Option<crate::cost::CostSummary>,
     },
     StepStarted {
         step: StepId,

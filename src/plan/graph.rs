@@ -117,6 +117,20 @@ impl<E: Send + Sync + 'static> Graph<E> {
         self.index.get(&id).map(|&i| self.deps[i].iter().map(|&d| self.steps[d].id()).collect()).unwrap_or_default()
     }
 
+    /// The ids of `selected`, in topological order.
+    pub fn ids_of(&self, selected: &BTreeSet<usize>) -> Vec<StepId> {
+        self.topological().into_iter().filter(|n| selected.contains(n)).map(|n| self.steps[n].id()).collect()
+    }
+
+    /// The IAM permissions each selected step needs (preflight), in topological order.
+    pub fn permissions(&self, env: &E, selected: &BTreeSet<usize>) -> Vec<(StepId, Vec<&'static str>)> {
+        self.topological()
+            .into_iter()
+            .filter(|n| selected.contains(n))
+            .map(|n| (self.steps[n].id(), self.steps[n].permissions(env)))
+            .collect()
+    }
+
     /// Resolves step names given on the command line.
     pub fn parse_ids(&self, names: &[String]) -> Result<Vec<StepId>, GraphError> {
         names

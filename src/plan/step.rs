@@ -144,6 +144,12 @@ pub trait Step<E: Send + Sync + 'static>: Send + Sync + 'static {
         None
     }
 
+    /// The IAM permissions on the project that `observe`, `apply` and `destroy` need, for
+    /// preflight's `testIamPermissions`. Every step of the real graph lists its own (a test checks).
+    fn permissions(&self, _env: &E) -> Vec<&'static str> {
+        Vec::new()
+    }
+
     /// Makes the live state match the configuration, waiting until it is usable.
     async fn apply(&self, cx: &StepCx<E>, live: Self::Live, diff: &Diff) -> anyhow::Result<Outcome>;
 
@@ -171,6 +177,7 @@ pub trait DynStep<E: Send + Sync + 'static>: Send + Sync {
     fn id(&self) -> StepId;
     fn depends_on(&self) -> Vec<StepId>;
     fn describe(&self, env: &E) -> String;
+    fn permissions(&self, env: &E) -> Vec<&'static str>;
     /// `observe` + `diff`; `assume_absent` skips observing (offline, or a dependency is missing).
     async fn plan(&self, cx: &StepCx<E>, assume_absent: bool) -> anyhow::Result<Planned>;
     /// `observe` (or the planned live state) + `diff` + `apply` when something differs.
@@ -191,6 +198,10 @@ impl<E: Send + Sync + 'static, S: Step<E>> DynStep<E> for S {
 
     fn describe(&self, env: &E) -> String {
         Step::describe(self, env)
+    }
+
+    fn permissions(&self, env: &E) -> Vec<&'static str> {
+        Step::permissions(self, env)
     }
 
     async fn plan(&self, cx: &StepCx<E>, assume_absent: bool) -> anyhow::Result<Planned> {

@@ -27,6 +27,16 @@ impl Step<Env> for StaticAddress {
         format!("global static IP {}", env.names.address())
     }
 
+    fn permissions(&self, _env: &Env) -> Vec<&'static str> {
+        vec![
+            "compute.globalAddresses.get",
+            "compute.globalAddresses.create",
+            "compute.globalAddresses.setLabels",
+            "compute.globalAddresses.delete",
+            "compute.globalOperations.get",
+        ]
+    }
+
     async fn observe(&self, cx: &StepCx<Env>) -> anyhow::Result<Option<Address>> {
         let env = &cx.env;
         let name = env.names.address();

@@ -96,6 +96,30 @@ impl Agones {
 
 #[async_trait]
 impl Manifest for Agones {
+    fn permissions(&self) -> Vec<&'static str> {
+        vec![
+            "container.customResourceDefinitions.create",
+            "container.customResourceDefinitions.update",
+            "container.namespaces.create",
+            "container.serviceAccounts.create",
+            "container.clusterRoles.create",
+            "container.clusterRoles.bind",
+            "container.clusterRoles.escalate",
+            "container.clusterRoleBindings.create",
+            "container.roles.create",
+            "container.roleBindings.create",
+            "container.deployments.create",
+            "container.deployments.update",
+            "container.services.create",
+            "container.secrets.create",
+            "container.secrets.get",
+            "container.mutatingWebhookConfigurations.create",
+            "container.validatingWebhookConfigurations.create",
+            "container.apiServices.create",
+            "container.priorityClasses.create",
+        ]
+    }
+
     fn describe(&self, env: &Env) -> String {
         let version = match (&env.options.agones_manifest, release(env)) {
             (Some(path), _) => format!("from {}", path.display()),

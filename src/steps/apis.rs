@@ -17,6 +17,8 @@ pub fn needed(config: &Config) -> Vec<&'static str> {
     let mut apis = vec![
         "compute.googleapis.com",
         "container.googleapis.com",
+        // Project IAM policy (node service account roles) and project number.
+        "cloudresourcemanager.googleapis.com",
         "iam.googleapis.com",
         "redis.googleapis.com",
         "artifactregistry.googleapis.com",
@@ -48,6 +50,10 @@ impl Step<Env> for Apis {
 
     fn describe(&self, env: &Env) -> String {
         format!("enable {} Google APIs in project {}", needed(&env.config).len(), env.config.project)
+    }
+
+    fn permissions(&self, _env: &Env) -> Vec<&'static str> {
+        vec!["serviceusage.services.get", "serviceusage.services.list", "serviceusage.services.enable"]
     }
 
     async fn observe(&self, cx: &StepCx<Env>) -> anyhow::Result<Option<Vec<String>>> {

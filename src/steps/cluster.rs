@@ -151,6 +151,24 @@ impl Step<Env> for GkeCluster {
         )
     }
 
+    fn permissions(&self, _env: &Env) -> Vec<&'static str> {
+        vec![
+            "container.clusters.get",
+            "container.clusters.create",
+            "container.clusters.update",
+            "container.clusters.delete",
+            "container.operations.get",
+            // The dedicated node service account, its project roles, and using it on nodes.
+            "iam.serviceAccounts.get",
+            "iam.serviceAccounts.create",
+            "iam.serviceAccounts.delete",
+            "iam.serviceAccounts.actAs",
+            "resourcemanager.projects.get",
+            "resourcemanager.projects.getIamPolicy",
+            "resourcemanager.projects.setIamPolicy",
+        ]
+    }
+
     async fn observe(&self, cx: &StepCx<Env>) -> anyhow::Result<Live> {
         let env = &cx.env;
         let client = env.gcp.container().await?;

@@ -23,6 +23,10 @@ fn installer(env: &Env) -> DriverInstaller {
 
 #[async_trait]
 impl Manifest for Drivers {
+    fn permissions(&self) -> Vec<&'static str> {
+        vec!["container.daemonSets.create", "container.daemonSets.update"]
+    }
+
     fn describe(&self, env: &Env) -> String {
         format!("NVIDIA driver installer DaemonSet ({})", installer(env).name)
     }

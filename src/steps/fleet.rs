@@ -23,6 +23,14 @@ pub struct Fleet;
 
 #[async_trait]
 impl Manifest for Fleet {
+    fn permissions(&self) -> Vec<&'static str> {
+        vec![
+            "container.thirdPartyObjects.create",
+            "container.thirdPartyObjects.update",
+            "container.serviceAccounts.create",
+        ]
+    }
+
     fn describe(&self, env: &Env) -> String {
         let r = &env.config.runtime;
         format!(

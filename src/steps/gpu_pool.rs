@@ -100,6 +100,16 @@ impl Step<Env> for GpuPool {
         )
     }
 
+    fn permissions(&self, _env: &Env) -> Vec<&'static str> {
+        // GKE authorizes node-pool changes with the cluster's update permission.
+        vec![
+            "container.clusters.get",
+            "container.clusters.update",
+            "container.operations.get",
+            "iam.serviceAccounts.actAs",
+        ]
+    }
+
     async fn observe(&self, cx: &StepCx<Env>) -> anyhow::Result<Option<Box<NodePool>>> {
         let env = &cx.env;
         let client = env.gcp.container().await?;

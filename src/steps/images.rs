@@ -32,6 +32,20 @@ impl Step<Env> for Images {
         vec![REGISTRY]
     }
 
+    fn permissions(&self, _env: &Env) -> Vec<&'static str> {
+        vec![
+            "cloudbuild.builds.create",
+            "cloudbuild.builds.get",
+            // The staging bucket of build contexts.
+            "storage.buckets.get",
+            "storage.buckets.create",
+            "storage.objects.create",
+            "storage.objects.get",
+            "artifactregistry.dockerimages.get",
+            "artifactregistry.dockerimages.list",
+        ]
+    }
+
     fn describe(&self, env: &Env) -> String {
         format!("images sd-webui and sdctl-runtime in {} (Cloud Build)", env.names.repository())
     }

@@ -127,6 +127,17 @@ async fn grant(cx: &StepCx<Env>, resource: &str) -> anyhow::Result<()> {
 
 #[async_trait]
 impl Manifest for Ingress {
+    fn permissions(&self) -> Vec<&'static str> {
+        vec![
+            "container.ingresses.create",
+            "container.thirdPartyObjects.create",
+            "container.configMaps.create",
+            "compute.backendServices.list",
+            "iap.webServices.getIamPolicy",
+            "iap.webServices.setIamPolicy",
+        ]
+    }
+
     fn describe(&self, env: &Env) -> String {
         let domain = env.config.access.domain.clone().unwrap_or_else(|| "<static-ip>.sslip.io".into());
         format!("IAP-protected load balancer and managed certificate for {domain}")

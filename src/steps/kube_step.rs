@@ -26,6 +26,10 @@ pub trait Manifest: Send + Sync + 'static {
     /// live are documentation stand-ins then).
     async fn objects(&self, env: &Env, kube: Option<&Kube>) -> anyhow::Result<Vec<Value>>;
 
+    /// The IAM permissions applying the objects needs beyond reaching the cluster (Kubernetes
+    /// objects are authorized through GKE's `container.<kind>.<verb>` permissions).
+    fn permissions(&self) -> Vec<&'static str>;
+
     /// Whether the objects are sdctl's own (unknown fields refused) rather than an upstream
     /// manifest (unknown fields dropped with a warning, as \`kubectl apply\` does).
     fn strict(&self) -> bool {
@@ -93,6 +97,12 @@ impl<M: Manifest> Step<Env> for KubeStep<M> {
 
     fn describe(&self, env: &Env) -> String {
         self.manifest.describe(env)
+    }
+
+    fn permissions(&self, _env: &Env) -> Vec<&'static str> {
+        let mut p = vec!["container.clusters.get", "container.clusters.getCredentials"];
+        p.extend(self.manifest.permissions());
+        p
     }
 
     async fn observe(&self, cx: &StepCx<Env>) -> anyhow::Result<Live> {

@@ -17,7 +17,6 @@ mod images;
 mod ingress;
 mod kube_step;
 mod network;
-mod not_built;
 mod reclaim;
 mod redis;
 mod registry;
@@ -29,6 +28,9 @@ mod volumes;
 
 use std::sync::Arc;
 
+pub use apis::needed as needed_apis;
+pub use cluster::{cluster_path, location_path};
+pub use common::absent_if_not_found;
 pub use env::{Env, Outputs, RunOptions};
 pub use storage::bucket_name;
 

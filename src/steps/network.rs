@@ -45,6 +45,26 @@ impl Step<Env> for Network {
         format!("firewall rules{nat} in network {}", c.network)
     }
 
+    fn permissions(&self, env: &Env) -> Vec<&'static str> {
+        let mut p = vec![
+            "compute.subnetworks.get",
+            "compute.networks.get",
+            // Firewall rules also need updatePolicy on their network.
+            "compute.networks.updatePolicy",
+            "compute.firewalls.get",
+            "compute.firewalls.create",
+            "compute.firewalls.update",
+            "compute.firewalls.delete",
+            "compute.globalOperations.get",
+            "compute.routers.get",
+        ];
+        if env.config.cluster.private {
+            p.extend(["compute.routers.create", "compute.routers.update", "compute.routers.delete"]);
+            p.push("compute.regionOperations.get");
+        }
+        p
+    }
+
     async fn observe(&self, cx: &StepCx<Env>) -> anyhow::Result<Live> {
         let env = &cx.env;
         let subnets = env.gcp.subnetworks().await?;

@@ -13,6 +13,15 @@ pub struct Reclaim;
 
 #[async_trait]
 impl Manifest for Reclaim {
+    fn permissions(&self) -> Vec<&'static str> {
+        vec![
+            "container.cronJobs.create",
+            "container.cronJobs.update",
+            "container.roles.create",
+            "container.roleBindings.create",
+        ]
+    }
+
     fn describe(&self, env: &Env) -> String {
         format!("CronJob releasing WebUIs idle for {} minutes (every 5 minutes)", env.config.runtime.idle_minutes)
     }

@@ -58,6 +58,18 @@ impl Step<Env> for Redis {
         format!("Memorystore Redis {} ({tier}, {} GB, {})", env.names.redis(), r.size_gb, r.version)
     }
 
+    fn permissions(&self, _env: &Env) -> Vec<&'static str> {
+        vec![
+            "redis.instances.get",
+            "redis.instances.create",
+            "redis.instances.update",
+            "redis.instances.delete",
+            // The router's Secret needs the AUTH string.
+            "redis.instances.getAuthString",
+            "redis.operations.get",
+        ]
+    }
+
     async fn observe(&self, cx: &StepCx<Env>) -> anyhow::Result<Option<Instance>> {
         let env = &cx.env;
         let client = env.gcp.redis().await?;

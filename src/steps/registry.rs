@@ -41,6 +41,17 @@ impl Step<Env> for Registry {
         format!("Artifact Registry repository {} in {}", env.names.repository(), env.config.region)
     }
 
+    fn permissions(&self, _env: &Env) -> Vec<&'static str> {
+        vec![
+            "artifactregistry.repositories.get",
+            "artifactregistry.repositories.create",
+            "artifactregistry.repositories.update",
+            "artifactregistry.repositories.delete",
+            "artifactregistry.repositories.getIamPolicy",
+            "artifactregistry.repositories.setIamPolicy",
+        ]
+    }
+
     async fn observe(&self, cx: &StepCx<Env>) -> anyhow::Result<Live> {
         let env = &cx.env;
         let client = env.gcp.artifact_registry().await?;

@@ -44,6 +44,19 @@ async fn redis_url(env: &Env, live: bool) -> anyhow::Result<String> {
 
 #[async_trait]
 impl Manifest for Router {
+    fn permissions(&self) -> Vec<&'static str> {
+        vec![
+            "container.deployments.create",
+            "container.services.create",
+            "container.secrets.create",
+            "container.configMaps.create",
+            "container.serviceAccounts.create",
+            "container.roles.create",
+            "container.roleBindings.create",
+            "redis.instances.getAuthString",
+        ]
+    }
+
     fn describe(&self, env: &Env) -> String {
         format!("per-user router (2 replicas) and its Service in namespace {}", env.config.runtime.namespace)
     }

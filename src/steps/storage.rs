@@ -62,6 +62,29 @@ impl Step<Env> for SharedStorage {
         }
     }
 
+    fn permissions(&self, env: &Env) -> Vec<&'static str> {
+        match env.config.storage {
+            Storage::Filestore(_) => vec![
+                "file.instances.get",
+                "file.instances.create",
+                "file.instances.update",
+                "file.instances.delete",
+                "file.operations.get",
+            ],
+            Storage::Gcs(_) => vec![
+                "storage.buckets.get",
+                "storage.buckets.create",
+                "storage.buckets.update",
+                "storage.buckets.delete",
+                "storage.buckets.getIamPolicy",
+                "storage.buckets.setIamPolicy",
+                "storage.objects.list",
+                "storage.objects.delete",
+                "resourcemanager.projects.get",
+            ],
+        }
+    }
+
     async fn observe(&self, cx: &StepCx<Env>) -> anyhow::Result<Live> {
         let env = &cx.env;
         match &env.config.storage {

@@ -15,6 +15,10 @@ pub struct Volumes;
 
 #[async_trait]
 impl Manifest for Volumes {
+    fn permissions(&self) -> Vec<&'static str> {
+        vec!["container.persistentVolumes.create", "container.persistentVolumeClaims.create"]
+    }
+
     fn describe(&self, env: &Env) -> String {
         match env.config.storage {
             Storage::Filestore(_) => "shared NFS volume and claim on the Filestore share".to_string(),

@@ -5,6 +5,7 @@
 mod format;
 mod json;
 mod progress;
+mod prompts;
 mod tables;
 
 use std::io::{IsTerminal, Write};
@@ -12,7 +13,8 @@ use std::io::{IsTerminal, Write};
 pub use format::duration;
 pub use json::JsonReporter;
 pub use progress::HumanReporter;
-pub use tables::{plan_table, summary_lines};
+pub use prompts::Prompter;
+pub use tables::{cost_line, cost_table, plan_table, preflight_lines, preflight_summary, summary_lines};
 
 /// `-o human|json`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]

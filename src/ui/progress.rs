@@ -99,21 +99,19 @@ impl Reporter for HumanReporter {
     fn emit(&self, event: Event) {
         match event {
             Event::Preflight { checks } => {
-                for c in checks {
-                    let (word, paint) = match c.status {
-                        CheckStatus::Pass => ("pass", Paint::Ok),
-                        CheckStatus::Warn => ("warn", Paint::Warn),
-                        CheckStatus::Fail => ("FAIL", Paint::Bad),
-                        CheckStatus::Skipped => ("skip", Paint::Dim),
-                    };
-                    let mut text = format!("{} {:<22} {}", self.ui.paint(word, paint), c.id, c.message);
-                    if !c.fix.is_empty() && c.status != CheckStatus::Pass {
-                        text.push_str(&format!("\n     fix: {}", c.fix));
-                    }
-                    self.line(&text);
+                // Passing checks only count here; `sdctl preflight` lists them all.
+                let notable: Vec<_> = checks.iter().filter(|c| c.status != CheckStatus::Pass).cloned().collect();
+                for line in tables::preflight_lines(&self.ui, &notable) {
+                    self.line(&line);
+                }
+                self.line(&tables::preflight_summary(&checks));
+            }
+            Event::Plan { steps, cost } => {
+                self.line(&tables::plan_table(&self.ui, &steps));
+                if let Some(cost) = cost {
+                    self.line(&tables::cost_line(&cost));
                 }
             }
-            Event::Plan { steps } => self.line(&tables::plan_table(&self.ui, &steps)),
             Event::StepStarted { step } => self.started(step),
             Event::StepProgress { step, message } => self.sub_action(step, &message),
             Event::Retry { step, reason, after_ms } => {

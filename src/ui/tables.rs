@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 
 use super::{Paint, Ui};
-use crate::plan::{Action, PlanEntry};
+use crate::cost::{CostSummary, Estimate, prices};
+use crate::plan::{Action, Check, CheckStatus, PlanEntry};
 
 /// One line per step: action, id, dependencies, what it manages; changes indented below.
 pub fn plan_table(ui: &Ui, steps: &[PlanEntry]) -> String {
@@ -61,4 +62,80 @@ pub fn summary_lines(ui: &Ui, ok: bool, outputs: &BTreeMap<String, String>, left
         lines.push(format!("{} {}", ui.paint("Not done:", Paint::Bad), left.join(", ")));
     }
     lines
+}
+
+/// One line per check (`pass`, `warn`, `FAIL`, `skip`), with its fix below unless it passed.
+pub fn preflight_lines(ui: &Ui, checks: &[Check]) -> Vec<String> {
+    let width = checks.iter().map(|c| c.id.len()).max().unwrap_or(0).min(40);
+    checks
+        .iter()
+        .map(|c| {
+            let (word, paint) = match c.status {
+                CheckStatus::Pass => ("pass", Paint::Ok),
+                CheckStatus::Warn => ("warn", Paint::Warn),
+                CheckStatus::Fail => ("FAIL", Paint::Bad),
+                CheckStatus::Skipped => ("skip", Paint::Dim),
+            };
+            let mut text = format!("{} {:<width$}  {}", ui.paint(word, paint), c.id, c.message);
+            if !c.fix.is_empty() && c.status != CheckStatus::Pass {
+                text.push_str(&format!("\n     fix: {}", c.fix));
+            }
+            text
+        })
+        .collect()
+}
+
+/// `Preflight: 14 passed, 1 warning, 2 failed, 1 skipped.`
+pub fn preflight_summary(checks: &[Check]) -> String {
+    let count = |s: CheckStatus| checks.iter().filter(|c| c.status == s).count();
+    format!(
+        "Preflight: {} passed, {} warning(s), {} failed, {} skipped.",
+        count(CheckStatus::Pass),
+        count(CheckStatus::Warn),
+        count(CheckStatus::Fail),
+        count(CheckStatus::Skipped)
+    )
+}
+
+/// The cost line of `plan` and `up`.
+pub fn cost_line(cost: &CostSummary) -> String {
+    format!(
+        "Estimated cost: ${:.2}/hour idle, ${:.2}/hour at full load (about ${:.0}-${:.0}/month, {} list prices; `sdctl cost` for details).",
+        cost.idle_per_hour,
+        cost.full_load_per_hour,
+        cost.idle_per_month,
+        cost.full_load_per_month,
+        prices::REGION
+    )
+}
+
+/// `sdctl cost`: every item idle and at full load, totals per hour and per month, notes.
+pub fn cost_table(ui: &Ui, estimate: &Estimate) -> String {
+    let width = estimate.items.iter().map(|i| i.item.len()).max().unwrap_or(0);
+    let mut lines =
+        vec![ui.paint(&format!("{:<width$}  {:>9}  {:>9}", "USD per hour", "idle", "full load"), Paint::Bold)];
+    for i in &estimate.items {
+        lines.push(format!("{:<width$}  {:>9.4}  {:>9.4}", i.item, i.idle_per_hour, i.full_load_per_hour));
+    }
+    lines.push(format!(
+        "{:<width$}  {:>9.2}  {:>9.2}",
+        "total per hour",
+        estimate.idle_per_hour(),
+        estimate.full_load_per_hour()
+    ));
+    lines.push(format!(
+        "{:<width$}  {:>9.2}  {:>9.2}",
+        format!("total per month ({} hours)", prices::HOURS_PER_MONTH),
+        estimate.idle_per_month(),
+        estimate.full_load_per_month()
+    ));
+    lines.push(format!(
+        "Idle: nobody signed in, {} warm GPU node(s). Full load: {} users on {} GPU node(s).",
+        estimate.idle_gpu_nodes, estimate.max_users, estimate.full_gpu_nodes
+    ));
+    for note in &estimate.notes {
+        lines.push(ui.paint(&format!("note: {note}"), Paint::Dim));
+    }
+    lines.push(ui.paint("Sources: `sdctl cost -o json` lists each item's pricing page and date.", Paint::Dim));
+    lines.join("\n")
 }

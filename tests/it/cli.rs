@@ -109,15 +109,6 @@ fn unknown_steps_are_usage_errors() {
 }
 
 #[test]
-fn commands_of_later_versions_say_so_and_exit_2() {
-    for cmd in [&["preflight"][..], &["cost", "--offline"], &["init"]] {
-        let r = run(cmd);
-        assert_eq!(r.code, 2, "{cmd:?}: {r:?}");
-        assert!(r.stderr.contains("is not available yet"), "{cmd:?}: {r:?}");
-    }
-}
-
-#[test]
 fn runtime_commands_name_what_they_lack() {
     let r = run(&["runtime", "router"]);
     assert_eq!(r.code, 2, "{r:?}");

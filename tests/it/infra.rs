@@ -57,7 +57,8 @@ async fn t4_filestore_life_cycle() {
     let up = world.sdctl(&up_args(config.arg(), &["-o", "json"])).await;
     assert_eq!(up.code, 0, "{up:?}");
     let events = up.json_lines();
-    assert_eq!(events.first().unwrap()["event"], "plan");
+    assert_eq!(events[0]["event"], "preflight", "preflight runs first");
+    assert_eq!(events[1]["event"], "plan");
     let summary = events.last().unwrap();
     assert_eq!(summary["event"], "summary");
     assert_eq!(summary["ok"], true);
@@ -253,7 +254,9 @@ async fn transient_errors_are_retried_and_shown() {
 async fn a_quota_refusal_fails_its_step_at_once_and_others_finish() {
     let world = World::with_scenario("quotas: { us-central1: { CPUS: 2 } }\n").await;
     let config = example_with("sd-agones-t4.yaml", &[]);
-    let up = world.sdctl(&up_args(config.arg(), &["-o", "json"])).await;
+    // Preflight would stop this before anything is created (tests/it/preflight.rs): skip it to
+    // exercise the refusal at create time.
+    let up = world.sdctl(&up_args(config.arg(), &["-o", "json", "--skip-preflight"])).await;
     assert_eq!(up.code, 4, "{up:?}");
     let failed = up.json_lines().into_iter().find(|e| e["event"] == "step_finished" && e["step"] == "cluster").unwrap();
     assert_eq!(failed["outcome"], "failed");
@@ -276,7 +279,7 @@ async fn a_quota_refusal_fails_its_step_at_once_and_others_finish() {
 async fn an_accelerator_not_offered_in_the_zone_names_the_zone() {
     let world = World::with_scenario("accelerators: { us-central1-a: [nvidia-l4] }\n").await;
     let config = example_with("sd-agones-t4.yaml", &[]);
-    let up = world.sdctl(&up_args(config.arg(), &["-o", "json"])).await;
+    let up = world.sdctl(&up_args(config.arg(), &["-o", "json", "--skip-preflight"])).await;
     assert_eq!(up.code, 4, "{up:?}");
     let failed =
         up.json_lines().into_iter().find(|e| e["event"] == "step_finished" && e["step"] == "gpu-pool").unwrap();

@@ -37,6 +37,11 @@ use tokio::task::JoinHandle;
 
 pub use scenario::Scenario;
 
+/// The IAM permission the emulator checks for a Discovery method id (None: none checked).
+pub fn iam_permission(method_id: &str) -> Option<String> {
+    google::permission(method_id)
+}
+
 use crate::app::App;
 
 /// How to start an emulator.

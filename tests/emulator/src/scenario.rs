@@ -57,6 +57,10 @@ pub struct Scenario {
     /// Who the caller is (`oauth2` userinfo, owner in the default project IAM policy).
     #[serde(default)]
     pub caller: Option<String>,
+    /// The primary domain of the project's organization (`organizations.get` display name);
+    /// default: the caller's domain.
+    #[serde(default)]
+    pub organization_domain: Option<String>,
     /// Cloud Build builds that fail instead of succeeding.
     #[serde(default)]
     pub build_failures: Vec<BuildFailure>,
@@ -129,6 +133,14 @@ impl Scenario {
     /// The caller's e-mail (default `owner@example.com`).
     pub fn caller(&self) -> String {
         self.caller.clone().unwrap_or_else(|| "owner@example.com".to_string())
+    }
+
+    /// The organization's primary domain (default: the caller's e-mail domain).
+    pub fn organization_domain(&self) -> String {
+        self.organization_domain.clone().unwrap_or_else(|| {
+            let caller = self.caller();
+            caller.rsplit('@').next().unwrap_or("example.com").to_string()
+        })
     }
 
     pub fn permission_denied(&self, permission: &str) -> bool {

@@ -221,3 +221,32 @@ async fn validation_rejects_unknown_fields_like_google() {
     assert!(logged.last().unwrap().get("methodId").is_none());
     emu.shutdown().await;
 }
+
+/// The project's organization names its primary domain; list constraints answer allow/deny.
+#[tokio::test]
+async fn the_organization_and_list_constraints_come_from_the_scenario() {
+    use google_cloud_resourcemanager_v3::client::Organizations;
+    let emu =
+        emulator("caller: admin@corp.example\norgPolicies: { cloudfunctions.allowedIngressSettings: deny }").await;
+    let projects = client!(emu, Projects, "cloudresourcemanager");
+    let project = projects.get_project().set_name("projects/p1").send().await.unwrap();
+    let orgs = client!(emu, Organizations, "cloudresourcemanager");
+    let org = orgs.get_organization().set_name(&project.parent).send().await.unwrap();
+    assert_eq!(org.display_name, "corp.example", "default: the caller's domain");
+    let e = orgs.get_organization().set_name("organizations/999").send().await.unwrap_err();
+    assert_eq!(status(&e).0, Some(403));
+    let org_policy = client!(emu, OrgPolicy, "orgpolicy");
+    let p = org_policy
+        .get_effective_policy()
+        .set_name("projects/p1/policies/cloudfunctions.allowedIngressSettings")
+        .send()
+        .await
+        .unwrap();
+    assert!(format!("{:?}", p.spec.unwrap().rules[0].kind).contains("DenyAll"), "a list constraint");
+    let emu2 = emulator("organizationDomain: example.org").await;
+    let orgs = client!(emu2, Organizations, "cloudresourcemanager");
+    let org = orgs.get_organization().set_name("organizations/123456789012").send().await.unwrap();
+    assert_eq!(org.display_name, "example.org");
+    emu.shutdown().await;
+    emu2.shutdown().await;
+}

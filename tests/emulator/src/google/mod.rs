@@ -248,6 +248,10 @@ pub fn permission(method_id: &str) -> Option<String> {
         ("cloudbuild", "builds") if verb == "cancel" => "cloudbuild.builds.update".to_string(),
         ("artifactregistry", "dockerImages") => format!("artifactregistry.dockerimages.{verb}"),
         ("serviceusage", "services") if verb == "batchEnable" => "serviceusage.services.enable".to_string(),
+        // Service Usage authorizes batchGet with the per-service read permission.
+        ("serviceusage", "services") if verb == "batchGet" => "serviceusage.services.get".to_string(),
+        // Artifact Registry has no operations permission: polls are authorized with the call's own.
+        ("artifactregistry", "operations") => return None,
         ("serviceusage", "operations") => return None,
         ("orgpolicy", _) => "orgpolicy.policy.get".to_string(),
         ("iap", _) => format!("iap.webServices.{verb}"),
@@ -324,6 +328,8 @@ mod tests {
         assert_eq!(p("cloudresourcemanager.projects.setIamPolicy"), "resourcemanager.projects.setIamPolicy");
         assert_eq!(p("storage.buckets.insert"), "storage.buckets.create");
         assert_eq!(p("serviceusage.services.batchEnable"), "serviceusage.services.enable");
+        assert_eq!(p("serviceusage.services.batchGet"), "serviceusage.services.get");
+        assert!(permission("artifactregistry.projects.locations.operations.get").is_none());
         assert_eq!(p("iam.projects.serviceAccounts.create"), "iam.serviceAccounts.create");
         assert!(permission("cloudresourcemanager.projects.testIamPermissions").is_none());
     }

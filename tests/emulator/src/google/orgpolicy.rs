@@ -18,6 +18,7 @@ const LIST_CONSTRAINTS: &[&str] = &[
     "gcp.resourceLocations",
     "iam.allowedPolicyMemberDomains",
     "compute.restrictNonConfidentialComputing",
+    "cloudfunctions.allowedIngressSettings",
 ];
 
 pub fn routes() -> Vec<Route> {

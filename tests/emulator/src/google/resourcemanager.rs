@@ -32,6 +32,7 @@ pub fn routes() -> Vec<Route> {
             "cloudresourcemanager.projects.setIamPolicy",
             set_policy,
         ),
+        route(Method::GET, "v3/organizations/{organization}", "cloudresourcemanager.organizations.get", organization),
         route(
             Method::POST,
             "v3/projects/{project}:testIamPermissions",
@@ -46,7 +47,7 @@ fn get(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     let number = app.project_number(&project);
     Ok(Reply::json(json!({
         "name": format!("projects/{number}"),
-        "parent": "organizations/123456789012",
+        "parent": format!("organizations/{ORGANIZATION}"),
         "projectId": project,
         "state": "ACTIVE",
         "displayName": project,
@@ -54,6 +55,27 @@ fn get(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
         "updateTime": "2026-01-05T17:00:00.000Z",
         "etag": "W/\"7b1ec8a1c2d3e4f5\"",
         "labels": {},
+    })))
+}
+
+/// Every project's parent: one organization whose display name is its primary domain.
+const ORGANIZATION: &str = "123456789012";
+
+fn organization(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
+    let id = call.param("organization");
+    if id != ORGANIZATION {
+        return Err(ApiError::permission_denied(format!(
+            "Permission 'resourcemanager.organizations.get' denied on resource '//cloudresourcemanager.googleapis.com/organizations/{id}' (or it may not exist)."
+        )));
+    }
+    Ok(Reply::json(json!({
+        "name": format!("organizations/{ORGANIZATION}"),
+        "displayName": app.scenario().organization_domain(),
+        "directoryCustomer": "C01abc23d",
+        "state": "ACTIVE",
+        "createTime": "2020-02-01T10:00:00.000Z",
+        "updateTime": "2020-02-01T10:00:00.000Z",
+        "etag": "BwWWja0YfJA=",
     })))
 }
 

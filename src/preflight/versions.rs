@@ -1,0 +1,121 @@
+//! The Kubernetes version the cluster gets (the release channel's default, or the running
+//! cluster's) against the Agones releases sdctl pins, and where the channel will upgrade it.
+
+use google_cloud_container_v1::model::release_channel::Channel;
+
+use super::{Context, Outcome};
+use crate::config::ReleaseChannel;
+use crate::gcp::retry;
+use crate::pins;
+
+/// `1.35` from `1.35.3-gke.200`.
+pub fn minor(version: &str) -> Option<u32> {
+    let mut parts = version.split('.');
+    (parts.next()? == "1").then_some(())?;
+    parts.next()?.parse().ok()
+}
+
+fn channel(c: ReleaseChannel) -> Channel {
+    match c {
+        ReleaseChannel::Rapid => Channel::Rapid,
+        ReleaseChannel::Regular => Channel::Regular,
+        ReleaseChannel::Stable => Channel::Stable,
+        ReleaseChannel::Extended => Channel::Extended,
+    }
+}
+
+/// The pinned releases the configuration allows, and the minors they support.
+fn supported(agones_version: Option<&str>) -> (Vec<&'static pins::AgonesRelease>, Vec<u32>) {
+    let releases: Vec<&pins::AgonesRelease> = match agones_version {
+        Some(v) => pins::agones(v).into_iter().collect(),
+        None => pins::AGONES.iter().collect(),
+    };
+    let mut minors: Vec<u32> = releases.iter().flat_map(|r| r.kubernetes_minors).collect();
+    minors.sort_unstable();
+    minors.dedup();
+    (releases, minors)
+}
+
+fn range(minors: &[u32]) -> String {
+    match (minors.first(), minors.last()) {
+        (Some(a), Some(b)) if a != b => format!("1.{a}-1.{b}"),
+        (Some(a), _) => format!("1.{a}"),
+        _ => "none".into(),
+    }
+}
+
+pub async fn check(ctx: &Context<'_>) -> Outcome {
+    const ID: &str = "kubernetes-version";
+    if let Some(skip) = ctx.needs(ID, "container.googleapis.com", "GKE's versions") {
+        return skip;
+    }
+    let env = &ctx.env;
+    let config = &env.config;
+    let client = match env.gcp.container().await {
+        Ok(c) => c,
+        Err(e) => return ctx.read_failed(ID, "GKE's versions", &e),
+    };
+    let location = crate::steps::location_path(env);
+    let server =
+        retry::call(&ctx.cx, "read GKE's versions", || client.get_server_config().set_name(&location).send()).await;
+    let server = match server {
+        Ok(s) => s,
+        Err(e) => return ctx.read_failed(ID, "GKE's versions", &e),
+    };
+    let wanted = channel(config.cluster.release_channel);
+    let channel_name = config.cluster.release_channel.api_name().to_lowercase();
+    let Some(ch) = server.channels.iter().find(|c| c.channel == wanted) else {
+        return Outcome::warn(
+            ID,
+            format!("GKE offers no {channel_name} channel in {}", config.cluster_location()),
+            "set cluster.releaseChannel to regular or stable",
+        );
+    };
+    let (releases, minors) = supported(config.runtime.agones_version.as_deref());
+    let pinned: Vec<&str> = releases.iter().map(|r| r.version).collect();
+    let pinned = format!("Agones {} supports Kubernetes {}", pinned.join(", "), range(&minors));
+    // A running cluster's version counts; a new one gets the channel's default.
+    let version = env.outputs.get("kubernetesVersion").unwrap_or_else(|| ch.default_version.clone());
+    let Some(m) = minor(&version) else {
+        return Outcome::warn(ID, format!("cannot read GKE's version {version:?}"), "run `sdctl preflight` again");
+    };
+    if !minors.contains(&m) {
+        let alternatives: Vec<String> = server
+            .channels
+            .iter()
+            .filter(|c| minor(&c.default_version).is_some_and(|x| minors.contains(&x)))
+            .map(|c| format!("{} ({})", format!("{:?}", c.channel).to_lowercase(), c.default_version))
+            .collect();
+        let fix = if alternatives.is_empty() {
+            "use an sdctl release that pins a newer Agones, or pass --agones-manifest FILE with a release that supports it"
+                .to_string()
+        } else {
+            format!("set cluster.releaseChannel to one whose default is supported: {}", alternatives.join(", "))
+        };
+        return Outcome::fail(ID, format!("the {channel_name} channel gives Kubernetes {version}, but {pinned}"), fix);
+    }
+    let newest = ch.valid_versions.iter().filter_map(|v| minor(v)).max().unwrap_or(m);
+    if newest > m && !minors.contains(&newest) {
+        return Outcome::warn(
+            ID,
+            format!(
+                "Kubernetes {version} is supported ({pinned}), but the {channel_name} channel already offers 1.{newest}, \
+                 which auto-upgrade will reach"
+            ),
+            "upgrade sdctl before the cluster reaches it, or set cluster.releaseChannel: stable",
+        );
+    }
+    Outcome::pass(ID, format!("the {channel_name} channel gives Kubernetes {version}; {pinned}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minors() {
+        assert_eq!(minor("1.35.3-gke.200"), Some(35));
+        assert_eq!(minor("2.0.0"), None);
+        assert_eq!(range(&[34, 35, 36]), "1.34-1.36");
+    }
+}

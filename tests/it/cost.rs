@@ -1,0 +1,106 @@
+//! `sdctl cost` for both examples against a hand calculation from the published prices
+//! (us-central1, as recorded in `src/cost/prices.rs`), and the cost line of `plan`.
+
+use serde_json::Value;
+
+use crate::support::{example_with, run};
+
+const MONTH: f64 = 730.0;
+
+fn cost(example: &str) -> Value {
+    let config = example_with(example, &[]);
+    let r = run(&["cost", "--offline", "-c", config.arg(), "-o", "json"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {r:?}"))
+}
+
+fn close(got: &Value, want: f64, what: &str) {
+    let got = got.as_f64().unwrap_or_else(|| panic!("{what} is not a number: {got}"));
+    assert!((got - want).abs() < 0.006, "{what}: sdctl says {got}, the hand calculation {want}");
+}
+
+#[test]
+fn t4_filestore_example_matches_the_hand_calculation() {
+    let doc = cost("sd-agones-t4.yaml");
+    // Per hour, USD.
+    let fee = 0.10;
+    let system = 4.0 * 0.021811 + 16.0 * 0.002923; // e2-standard-4
+    let disk100 = 100.0 * 0.10 / MONTH; // pd-balanced
+    // custom-4-32768-ext: 4 vCPUs, 26 GB standard (6.5 per vCPU) + 6 GB extended memory, + a T4.
+    let gpu_node = 4.0 * 0.033174 + 26.0 * 0.004446 + 6.0 * 0.009550 + 0.35;
+    let ip = 0.005; // every node of a public cluster
+    let filestore = 1024.0 * 0.20 / MONTH; // BASIC_HDD
+    let redis = 1.0 * 0.064; // STANDARD_HA, 1 GB
+    let lb = 0.025;
+    let registry = (15.0 - 0.5) * 0.10 / MONTH;
+    let fixed = fee + system + disk100 + ip + filestore + redis + lb + registry;
+    let per_gpu_node = gpu_node + disk100 + ip;
+    // Idle: the one warm buffer pod's node. Full load: 3 users on 3 nodes.
+    let idle = fixed + per_gpu_node;
+    let full = fixed + 3.0 * per_gpu_node;
+    close(&doc["idlePerHour"], idle, "idlePerHour");
+    close(&doc["fullLoadPerHour"], full, "fullLoadPerHour");
+    close(&doc["idlePerMonth"], idle * MONTH, "idlePerMonth");
+    close(&doc["fullLoadPerMonth"], full * MONTH, "fullLoadPerMonth");
+    assert_eq!(doc["currency"], "USD");
+    assert_eq!((doc["idleGpuNodes"].as_u64(), doc["fullLoadGpuNodes"].as_u64()), (Some(1), Some(3)));
+    // ~ $1.30/hour idle, $2.65/hour at full load.
+    assert_eq!(format!("{idle:.2}/{full:.2}"), "1.30/2.65");
+    let items = doc["items"].as_array().unwrap();
+    let sum: f64 = items.iter().map(|i| i["fullLoadPerHour"].as_f64().unwrap()).sum();
+    close(&doc["fullLoadPerHour"], sum, "sum of the items");
+    for item in items {
+        let source = item["source"].as_str().unwrap();
+        assert!(source.starts_with("https://cloud.google.com/") && source.contains("(us-central1, 2026-11)"), "{item}");
+    }
+}
+
+#[test]
+fn l4_gcs_regional_private_spot_example_matches_the_hand_calculation() {
+    let doc = cost("sd-agones-l4-gcs.yaml");
+    let fee = 0.10;
+    let system = 2.0 * (4.0 * 0.021811 + 16.0 * 0.002923); // 1 e2-standard-4 per zone x 2 zones
+    let system_disks = 2.0 * 100.0 * 0.10 / MONTH;
+    // g2-standard-8 on spot: its vCPUs and memory at 40% of on-demand, and the L4's spot price.
+    let gpu_node = (8.0 * 0.024988 + 32.0 * 0.002928) * 0.40 + 0.2231;
+    let gpu_disk = 200.0 * 0.10 / MONTH; // GCS-Fuse buffers on a 200 GB disk
+    // Private: Cloud NAT per VM (system + GPU nodes) and its address; no node IPs.
+    let nat = |gpu_nodes: f64| 0.0014 * (2.0 + gpu_nodes) + 0.005;
+    let bucket = 50.0 * 0.020 / MONTH; // assumed 50 GB in a regional bucket
+    let redis = 1.0 * 0.049; // BASIC, 1 GB
+    let lb = 0.025;
+    let registry = (15.0 - 0.5) * 0.10 / MONTH;
+    let fixed = fee + system + system_disks + bucket + redis + lb + registry;
+    let idle = fixed + 1.0 * (gpu_node + gpu_disk) + nat(1.0);
+    let full = fixed + 4.0 * (gpu_node + gpu_disk) + nat(4.0);
+    close(&doc["idlePerHour"], idle, "idlePerHour");
+    close(&doc["fullLoadPerHour"], full, "fullLoadPerHour");
+    close(&doc["idlePerMonth"], idle * MONTH, "idlePerMonth");
+    close(&doc["fullLoadPerMonth"], full * MONTH, "fullLoadPerMonth");
+    assert_eq!(format!("{idle:.2}/{full:.2}"), "0.85/1.96");
+    let notes = doc["notes"].as_array().unwrap();
+    assert!(notes.iter().any(|n| n.as_str().unwrap().contains("spot prices change")), "{notes:?}");
+    assert!(notes.iter().any(|n| n.as_str().unwrap().contains("Cloud NAT also charges per GiB")), "{notes:?}");
+}
+
+#[test]
+fn the_human_table_and_the_plan_say_it_too() {
+    let r = run(&["cost", "-c", "examples/sd-agones-t4.yaml"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    for needle in [
+        "GPU nodes: 1 idle / 3 at full load x custom-4-32768-ext + 1 x nvidia-tesla-t4",
+        "total per month (730 hours)",
+        "Full load: 3 users on 3 GPU node(s).",
+    ] {
+        assert!(r.stdout.contains(needle), "lacks {needle:?}:\n{}", r.stdout);
+    }
+    let plan = run(&["plan", "--offline", "-c", "examples/sd-agones-t4.yaml"]);
+    assert!(plan.stdout.contains("Estimated cost: $1.30/hour idle, $2.65/hour at full load"), "{}", plan.stdout);
+    let plan = run(&["plan", "--offline", "-o", "json", "-c", "examples/sd-agones-t4.yaml"]);
+    let event = &plan.json_lines()[0];
+    assert_eq!(event["cost"]["fullLoadPerHour"], 2.6471);
+    // A config that does not validate is a usage error, not an estimate.
+    let bad = example_with("sd-agones-t4.yaml", &[("type: t4", "type: a100")]);
+    let r = run(&["cost", "-c", bad.arg()]);
+    assert_eq!(r.code, 2, "{r:?}");
+}
