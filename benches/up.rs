@@ -5,8 +5,9 @@
 //! - the emulator's start-up time,
 //! - wall time / critical path (each step's measured duration along the longest dependency
 //!   chain; 1.00 is perfect scheduling, the goal is <= 1.05),
-//! - sum of step durations / wall time (the speed-up over running the steps one by one, as
-//!   the guide does).
+//! - sum of step durations / wall time (the speed-up over running the steps one by one, as the
+//!   guide does).
+//!
 //! Ratios, not absolute times: the machines are noisy.
 
 use std::collections::HashMap;

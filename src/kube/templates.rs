@@ -5,13 +5,15 @@ use serde_json::Value;
 
 use super::objects::parse_yaml;
 
-const TEMPLATES: [(&str, &str); 6] = [
+const TEMPLATES: [(&str, &str); 8] = [
     ("volumes-filestore.yaml", include_str!("../../templates/k8s/volumes-filestore.yaml")),
     ("volumes-gcs.yaml", include_str!("../../templates/k8s/volumes-gcs.yaml")),
     ("fleet.yaml", include_str!("../../templates/k8s/fleet.yaml")),
     ("router.yaml", include_str!("../../templates/k8s/router.yaml")),
     ("reclaim.yaml", include_str!("../../templates/k8s/reclaim.yaml")),
     ("ingress.yaml", include_str!("../../templates/k8s/ingress.yaml")),
+    ("redis-env.yaml", include_str!("../../templates/k8s/redis-env.yaml")),
+    ("redis-ca-volume.yaml", include_str!("../../templates/k8s/redis-ca-volume.yaml")),
 ];
 
 /// Renders a template with `values` into its objects.

@@ -29,6 +29,8 @@ pub struct GameServer {
     /// When it was last allocated (Agones' `agones.dev/last-allocated` annotation).
     pub allocated_at: Option<SystemTime>,
     pub deleting: bool,
+    /// Its version when read: a delete conditioned on it fails if anything changed since.
+    pub resource_version: Option<String>,
 }
 
 impl GameServer {
@@ -49,6 +51,7 @@ impl GameServer {
                 .and_then(|a| a.get(LAST_ALLOCATED))
                 .and_then(|t| humantime::parse_rfc3339_weak(t).ok()),
             deleting: o.metadata.deletion_timestamp.is_some(),
+            resource_version: o.metadata.resource_version.clone(),
         }
     }
 
@@ -179,14 +182,21 @@ impl GameServers {
             user_email: Some(email.into()),
             allocated_at: Some(SystemTime::now()),
             deleting: false,
+            resource_version: None,
         }))
     }
 
-    /// Deletes a GameServer (its Fleet replaces it with a fresh Ready one). False: already gone.
-    pub async fn delete(&self, name: &str) -> anyhow::Result<bool> {
-        match self.servers.delete(name, &DeleteParams::default()).await {
+    /// Deletes a GameServer (its Fleet replaces it with a fresh Ready one). False: already gone,
+    /// or changed since `resource_version` was read (another pass or a router got there first).
+    pub async fn delete(&self, name: &str, resource_version: Option<&str>) -> anyhow::Result<bool> {
+        let params = DeleteParams {
+            preconditions: resource_version
+                .map(|rv| kube::api::Preconditions { resource_version: Some(rv.to_string()), uid: None }),
+            ..DeleteParams::default()
+        };
+        match self.servers.delete(name, &params).await {
             Ok(_) => Ok(true),
-            Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
+            Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => Ok(false),
             Err(e) => Err(e).with_context(|| format!("cannot delete GameServer {}/{name}", self.namespace)),
         }
     }

@@ -77,7 +77,7 @@ pub async fn pass(store: &Store, servers: &GameServers, idle: Duration, grace: D
         if idle_for >= idle.as_secs() as i64 {
             // The mapping goes first, and only if the user did nothing since it was read.
             if store.remove_if(&email, &m.gameserver, Some(m.lastaccess)).await? {
-                servers.delete(&m.gameserver).await?;
+                servers.delete(&m.gameserver, None).await?;
                 tracing::info!(user = %email, gameserver = %m.gameserver, idle_secs = idle_for, "idle GameServer released");
                 report.idle += 1;
             } else {
@@ -107,7 +107,7 @@ pub async fn pass(store: &Store, servers: &GameServers, idle: Duration, grace: D
         {
             continue;
         }
-        if servers.delete(&gs.name).await? {
+        if servers.delete(&gs.name, gs.resource_version.as_deref()).await? {
             tracing::info!(gameserver = %gs.name, user = gs.user_email.as_deref().unwrap_or(""), "orphaned GameServer released");
             report.orphaned += 1;
         }

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use super::Env;
-use super::kube_step::Manifest;
+use super::kube_step::{Live, Manifest};
 use crate::kube::Kube;
 use crate::kube::agones::{self, Settings};
 use crate::kube::objects::parse_yaml;
@@ -136,9 +136,9 @@ impl Manifest for Agones {
         false
     }
 
-    async fn objects(&self, env: &Env, kube: Option<&Kube>) -> anyhow::Result<Vec<Value>> {
+    async fn objects(&self, env: &Env, live: Option<Live<'_>>) -> anyhow::Result<Vec<Value>> {
         let manifest = self.manifest(env).await?;
-        let pki = self.pki(kube).await?;
+        let pki = self.pki(live.map(|l| l.kube)).await?;
         let settings = Settings {
             system_pool: env.names.system_pool(),
             port_range: env.config.runtime.port_range,

@@ -5,9 +5,8 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::Env;
-use super::kube_step::Manifest;
+use super::kube_step::{Live, Manifest};
 use crate::config::GpuKind;
-use crate::kube::Kube;
 use crate::kube::objects::parse_yaml;
 use crate::kube::upstream::{Pinned, fetch};
 use crate::pins::{self, DriverInstaller};
@@ -35,7 +34,7 @@ impl Manifest for Drivers {
         false
     }
 
-    async fn objects(&self, env: &Env, _kube: Option<&Kube>) -> anyhow::Result<Vec<Value>> {
+    async fn objects(&self, env: &Env, _live: Option<Live<'_>>) -> anyhow::Result<Vec<Value>> {
         let i = installer(env);
         let pin = Pinned { what: "NVIDIA's driver installer", url: i.url, sha256: i.sha256, flag: "--driver-manifest" };
         let text = fetch(pin, env.options.driver_manifest.as_deref()).await?;

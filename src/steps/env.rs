@@ -101,8 +101,9 @@ impl Outputs {
 
     /// The summary's `outputs` (design.md: url, staticIp, dnsRecord, redisHost, ...).
     pub fn public(&self) -> BTreeMap<String, String> {
-        const PUBLIC: [&str; 10] = [
+        const PUBLIC: [&str; 11] = [
             "url",
+            "iapAudience",
             "staticIp",
             "dnsRecord",
             "redisHost",

@@ -8,7 +8,7 @@ use kube::api::{Api, ApiResource, DynamicObject, ListParams};
 use serde_json::Value;
 
 use super::Env;
-use super::kube_step::Manifest;
+use super::kube_step::{Live, Manifest};
 use super::values::values;
 use crate::gcp::wait::{Patience, Poll, until};
 use crate::kube::Kube;
@@ -39,7 +39,7 @@ impl Manifest for Fleet {
         )
     }
 
-    async fn objects(&self, env: &Env, _kube: Option<&Kube>) -> anyhow::Result<Vec<Value>> {
+    async fn objects(&self, env: &Env, _live: Option<Live<'_>>) -> anyhow::Result<Vec<Value>> {
         render("fleet.yaml", &values(env))
     }
 

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::Env;
 use super::common::edit_binding;
-use super::kube_step::Manifest;
+use super::kube_step::{Live, Manifest};
 use super::sweep::load_balancer_pieces;
 use super::values::values;
 use crate::config::OAuthClient;
@@ -55,19 +55,9 @@ fn oauth_secret(env: &Env, live: bool) -> anyhow::Result<Option<Value>> {
     })))
 }
 
-fn audience_config(env: &Env, audience: &str) -> Value {
-    json!({
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": Names::IAP_CONFIG, "namespace": env.config.runtime.namespace,
-                     "labels": {crate::names::K8S_LABEL_ENV: env.names.env(), crate::names::K8S_MANAGED_BY: "sdctl"}},
-        "data": {"audience": audience},
-    })
-}
-
 /// The load balancer's backend service for the router (named by GKE's ingress controller after
 /// the Service's namespace, name and port): `(id, name)`.
-async fn backend_service(cx: &StepCx<Env>) -> anyhow::Result<Option<(u64, String)>> {
+pub async fn backend_service(cx: &StepCx<Env>) -> anyhow::Result<Option<(u64, String)>> {
     let env = &cx.env;
     let client = env.gcp.backend_services().await?;
     let marker = format!("-{}-{}-{ROUTER_PORT}", env.config.runtime.namespace, Names::ROUTER);
@@ -143,9 +133,9 @@ impl Manifest for Ingress {
         format!("IAP-protected load balancer and managed certificate for {domain}")
     }
 
-    async fn objects(&self, env: &Env, kube: Option<&Kube>) -> anyhow::Result<Vec<Value>> {
+    async fn objects(&self, env: &Env, live: Option<Live<'_>>) -> anyhow::Result<Vec<Value>> {
         let mut objects = render("ingress.yaml", &values(env))?;
-        objects.extend(oauth_secret(env, kube.is_some())?);
+        objects.extend(oauth_secret(env, live.is_some())?);
         Ok(objects)
     }
 
@@ -158,10 +148,11 @@ impl Manifest for Ingress {
         if !missing.is_empty() {
             return Ok(Some(format!("grant IAP access to {}", missing.join(", "))));
         }
-        let audience = format!("/projects/{number}/global/backendServices/{id}");
-        let live = kube.get(&audience_config(&cx.env, &audience)).await?;
-        if live.is_none_or(|c| c["data"]["audience"] != audience) {
-            return Ok(Some("write the IAP audience for the router".into()));
+        let audience = format!("{}{id}", super::values::project_audience(&number));
+        let config = json!({"apiVersion": "v1", "kind": "ConfigMap",
+                            "metadata": {"name": Names::IAP_CONFIG, "namespace": cx.env.config.runtime.namespace}});
+        if kube.get(&config).await?.is_none_or(|c| c["data"]["audience"] != audience) {
+            return Ok(Some("give the router its exact IAP audience".into()));
         }
         Ok(None)
     }
@@ -188,8 +179,21 @@ impl Manifest for Ingress {
         cx.progress(format!("load balancer at {ip}, backend {name}"));
         let number = env.project_number(cx).await?;
         grant(cx, &iap_resource(&number, id)).await?;
-        let audience = format!("/projects/{number}/global/backendServices/{id}");
-        kube.apply(&audience_config(env, &audience), true).await?;
+        // The router started with the project-wide audience when its backend did not exist yet:
+        // give it the exact one (a new pod template annotation restarts it with it).
+        let audience = format!("{}{id}", super::values::project_audience(&number));
+        let live = super::kube_step::Live { cx, kube };
+        for obj in super::router::objects_with_audience(env, Some(live), Some(audience.clone())).await? {
+            if matches!(obj["kind"].as_str(), Some("ConfigMap" | "Deployment")) {
+                let mut obj = obj;
+                crate::kube::objects::label(&mut obj, env.names.env());
+                if !kube.get(&obj).await?.is_some_and(|have| crate::kube::objects::contains(&have, &obj)) {
+                    cx.progress(format!("giving the router its exact IAP audience {audience}"));
+                    kube.apply(&obj, true).await?;
+                }
+            }
+        }
+        env.outputs.set("iapAudience", audience);
         if env.options.wait_for_certificate {
             wait_certificate(cx, kube).await?;
         } else if let Some(record) = env.outputs.get("dnsRecord") {
@@ -198,11 +202,7 @@ impl Manifest for Ingress {
         Ok(())
     }
 
-    async fn after_delete(&self, cx: &StepCx<Env>, kube: &Kube) -> anyhow::Result<()> {
-        let config = audience_config(&cx.env, "");
-        if kube.delete(&config).await? {
-            kube.wait_gone(cx, &config, super::kube_step::KUBE_PATIENCE).await?;
-        }
+    async fn after_delete(&self, cx: &StepCx<Env>, _kube: &Kube) -> anyhow::Result<()> {
         // The ingress controller removes the load balancer after the Ingress is gone: wait, so
         // that deleting the cluster next cannot leave its pieces behind.
         until(cx, "the load balancer's pieces to be deleted", LB_PATIENCE, || async {

@@ -22,9 +22,9 @@ pub const KUBE_PATIENCE: Patience = Patience::new(2, 10 * 60);
 pub trait Manifest: Send + Sync + 'static {
     fn describe(&self, env: &Env) -> String;
 
-    /// The objects the step owns. `kube` is `None` for `render --offline` (values only known
+    /// The objects the step owns. `live` is `None` for `render --offline` (values only known
     /// live are documentation stand-ins then).
-    async fn objects(&self, env: &Env, kube: Option<&Kube>) -> anyhow::Result<Vec<Value>>;
+    async fn objects(&self, env: &Env, live: Option<Live<'_>>) -> anyhow::Result<Vec<Value>>;
 
     /// The IAM permissions applying the objects needs beyond reaching the cluster (Kubernetes
     /// objects are authorized through GKE's `container.<kind>.<verb>` permissions).
@@ -64,8 +64,8 @@ impl<M: Manifest> KubeStep<M> {
     }
 
     /// The labelled objects in apply order.
-    pub async fn objects(&self, env: &Env, kube: Option<&Kube>) -> anyhow::Result<Vec<Value>> {
-        let mut objects = self.manifest.objects(env, kube).await?;
+    pub async fn objects(&self, env: &Env, live: Option<Live<'_>>) -> anyhow::Result<Vec<Value>> {
+        let mut objects = self.manifest.objects(env, live).await?;
         for obj in &mut objects {
             label(obj, env.names.env());
         }
@@ -74,8 +74,15 @@ impl<M: Manifest> KubeStep<M> {
     }
 }
 
+/// What a manifest may read while rendering against a running cluster.
+#[derive(Clone, Copy)]
+pub struct Live<'a> {
+    pub cx: &'a StepCx<Env>,
+    pub kube: &'a Kube,
+}
+
 #[derive(Default)]
-pub struct Live {
+pub struct Observed {
     kube: Option<Arc<Kube>>,
     /// Desired objects with their live counterparts.
     objects: Vec<(Value, Option<Value>)>,
@@ -85,7 +92,7 @@ pub struct Live {
 
 #[async_trait]
 impl<M: Manifest> Step<Env> for KubeStep<M> {
-    type Live = Live;
+    type Live = Observed;
 
     fn id(&self) -> StepId {
         self.id
@@ -105,21 +112,21 @@ impl<M: Manifest> Step<Env> for KubeStep<M> {
         p
     }
 
-    async fn observe(&self, cx: &StepCx<Env>) -> anyhow::Result<Live> {
+    async fn observe(&self, cx: &StepCx<Env>) -> anyhow::Result<Observed> {
         let Some(kube) = connect_if_running(cx).await? else {
             anyhow::bail!("the cluster is not running yet");
         };
         let mut objects = Vec::new();
-        for want in self.objects(&cx.env, Some(&kube)).await? {
+        for want in self.objects(&cx.env, Some(Live { cx, kube: &kube })).await? {
             // A kind not served yet (its CRD comes with this step) means the object is absent.
             let have = kube.get(&want).await.ok().flatten();
             objects.push((want, have));
         }
         let pending = self.manifest.pending(cx, &kube).await?;
-        Ok(Live { kube: Some(Arc::new(kube)), objects, pending })
+        Ok(Observed { kube: Some(Arc::new(kube)), objects, pending })
     }
 
-    fn diff(&self, _env: &Env, live: &Live) -> Diff {
+    fn diff(&self, _env: &Env, live: &Observed) -> Diff {
         // Not observed (offline, or the cluster does not exist yet): everything is to create.
         if live.kube.is_none() {
             return Diff::create_all();
@@ -137,13 +144,13 @@ impl<M: Manifest> Step<Env> for KubeStep<M> {
         Diff::from_parts(missing, changed)
     }
 
-    fn state(&self, live: &Live) -> Option<String> {
+    fn state(&self, live: &Observed) -> Option<String> {
         live.kube.as_ref()?;
         let present = live.objects.iter().filter(|(_, have)| have.is_some()).count();
         Some(format!("{present}/{} objects", live.objects.len()))
     }
 
-    async fn apply(&self, cx: &StepCx<Env>, live: Live, _diff: &Diff) -> anyhow::Result<Outcome> {
+    async fn apply(&self, cx: &StepCx<Env>, live: Observed, _diff: &Diff) -> anyhow::Result<Outcome> {
         let kube = match live.kube {
             Some(kube) => kube,
             None => {
@@ -152,7 +159,7 @@ impl<M: Manifest> Step<Env> for KubeStep<M> {
         };
         let objects = if live.objects.is_empty() {
             let mut fresh = Vec::new();
-            for want in self.objects(&cx.env, Some(&kube)).await? {
+            for want in self.objects(&cx.env, Some(Live { cx, kube: &kube })).await? {
                 let have = kube.get(&want).await.ok().flatten();
                 fresh.push((want, have));
             }
@@ -188,7 +195,9 @@ impl<M: Manifest> Step<Env> for KubeStep<M> {
     async fn destroy(&self, cx: &StepCx<Env>) -> anyhow::Result<Outcome> {
         // Objects die with their cluster; only a running cluster needs them deleted.
         let Some(kube) = connect_if_running(cx).await? else { return Ok(Outcome::Unchanged) };
-        let objects = self.objects(&cx.env, Some(&kube)).await?;
+        // Deleting needs only the objects' names: render without reading live values (a Redis
+        // instance deleted first, or never made, must not stop the teardown).
+        let objects = self.objects(&cx.env, None).await?;
         let mut deleted = Vec::new();
         for obj in objects.iter().rev() {
             // A kind no longer served (its CRD went first) has nothing left to delete.

@@ -4,9 +4,8 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::Env;
-use super::kube_step::Manifest;
+use super::kube_step::{Live, Manifest};
 use super::values::values;
-use crate::kube::Kube;
 use crate::kube::templates::render;
 
 pub struct Reclaim;
@@ -26,7 +25,7 @@ impl Manifest for Reclaim {
         format!("CronJob releasing WebUIs idle for {} minutes (every 5 minutes)", env.config.runtime.idle_minutes)
     }
 
-    async fn objects(&self, env: &Env, _kube: Option<&Kube>) -> anyhow::Result<Vec<Value>> {
+    async fn objects(&self, env: &Env, _live: Option<Live<'_>>) -> anyhow::Result<Vec<Value>> {
         render("reclaim.yaml", &values(env))
     }
 }

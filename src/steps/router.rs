@@ -1,14 +1,16 @@
 //! `router`: the per-user router (`sdctl runtime router`) behind IAP: Deployment, Service with
-//! its NEG and BackendConfig annotations, RBAC for exactly what it does, and the Secret with the
-//! Redis URL (the AUTH string inside; read from Memorystore here, never printed).
+//! its NEG and BackendConfig annotations, RBAC for exactly what it does, the IAP audience it
+//! checks, and the Secret with Redis' address, AUTH string and CA (read from Memorystore here,
+//! never printed).
 
 use async_trait::async_trait;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::Env;
-use super::kube_step::Manifest;
-use super::values::values;
-use crate::kube::Kube;
+use super::ingress::backend_service;
+use super::kube_step::{Live, Manifest};
+use super::values::{project_audience, values};
+use crate::gcp::retry;
 use crate::kube::pki::b64;
 use crate::kube::templates::render;
 use crate::names::Names;
@@ -18,28 +20,76 @@ pub struct Router;
 /// Stand-in Redis address for `render --offline`.
 const STAND_IN_REDIS: &str = "192.0.2.20:6379";
 
-/// `redis://:AUTH@HOST:PORT/0`, or `rediss://` with in-transit encryption.
-async fn redis_url(env: &Env, live: bool) -> anyhow::Result<String> {
-    let scheme = if env.config.redis.tls { "rediss" } else { "redis" };
-    let host = env.outputs.get("redisHost").unwrap_or_else(|| STAND_IN_REDIS.to_string());
-    if !env.config.redis.auth {
-        return Ok(format!("{scheme}://{host}/0"));
-    }
-    let auth = if live {
-        let client = env.gcp.redis().await?;
-        let name =
-            format!("projects/{}/locations/{}/instances/{}", env.project(), env.config.region, env.names.redis());
-        client
-            .get_instance_auth_string()
-            .set_name(&name)
-            .send()
-            .await
-            .map_err(|e| crate::gcp::ApiError::from_sdk("read the Redis AUTH string", &e))?
-            .auth_string
-    } else {
-        "AUTH-STRING".to_string()
+/// The Secret the router and reclaim read Redis from: `url` (no credentials in it),
+/// `password` (the AUTH string) and `ca.crt` (in-transit encryption).
+async fn redis_secret(env: &Env, live: Option<Live<'_>>) -> anyhow::Result<Value> {
+    let r = &env.config.redis;
+    let (host, password, ca) = match live {
+        Some(Live { cx, .. }) => {
+            let client = env.gcp.redis().await?;
+            let name =
+                format!("projects/{}/locations/{}/instances/{}", env.project(), env.config.region, env.names.redis());
+            let instance =
+                retry::call(cx, "read the Redis instance", || client.get_instance().set_name(&name).send()).await?;
+            let password = if r.auth {
+                let auth = retry::call(cx, "read the Redis AUTH string", || {
+                    client.get_instance_auth_string().set_name(&name).send()
+                })
+                .await?;
+                Some(auth.auth_string)
+            } else {
+                None
+            };
+            let ca = instance.server_ca_certs.first().map(|c| c.cert.clone());
+            (format!("{}:{}", instance.host, instance.port), password, ca)
+        }
+        None => {
+            (STAND_IN_REDIS.to_string(), r.auth.then(|| "AUTH-STRING".to_string()), r.tls.then(|| "CA-PEM".to_string()))
+        }
     };
-    Ok(format!("{scheme}://:{auth}@{host}/0"))
+    let scheme = if r.tls { "rediss" } else { "redis" };
+    let mut data = Map::new();
+    data.insert("url".into(), b64(&format!("{scheme}://{host}")));
+    if let Some(password) = password {
+        data.insert("password".into(), b64(&password));
+    }
+    if r.tls {
+        let ca =
+            ca.ok_or_else(|| anyhow::anyhow!("Redis instance {} reports no server CA for its TLS", env.names.redis()))?;
+        data.insert("ca.crt".into(), b64(&ca));
+    }
+    Ok(json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": Names::REDIS_SECRET, "namespace": env.config.runtime.namespace},
+        "type": "Opaque",
+        "data": data,
+    }))
+}
+
+/// The audience IAP signs for: the router's own backend service once it exists, until then any
+/// backend service of the project (the exact one replaces it when the ingress step finds it).
+pub async fn audience(live: Live<'_>) -> anyhow::Result<String> {
+    let number = live.cx.env.project_number(live.cx).await?;
+    Ok(match backend_service(live.cx).await? {
+        Some((id, _)) => format!("{}{id}", project_audience(&number)),
+        None => project_audience(&number),
+    })
+}
+
+/// The router's objects with a given IAP audience.
+pub async fn objects_with_audience(
+    env: &Env,
+    live: Option<Live<'_>>,
+    audience: Option<String>,
+) -> anyhow::Result<Vec<Value>> {
+    let mut v = values(env);
+    if let Some(audience) = audience {
+        v["iap_audience"] = json!(audience);
+    }
+    let mut objects = render("router.yaml", &v)?;
+    objects.push(redis_secret(env, live).await?);
+    Ok(objects)
 }
 
 #[async_trait]
@@ -53,7 +103,9 @@ impl Manifest for Router {
             "container.serviceAccounts.create",
             "container.roles.create",
             "container.roleBindings.create",
+            "redis.instances.get",
             "redis.instances.getAuthString",
+            "compute.backendServices.list",
         ]
     }
 
@@ -61,16 +113,11 @@ impl Manifest for Router {
         format!("per-user router (2 replicas) and its Service in namespace {}", env.config.runtime.namespace)
     }
 
-    async fn objects(&self, env: &Env, kube: Option<&Kube>) -> anyhow::Result<Vec<Value>> {
-        let mut objects = render("router.yaml", &values(env))?;
-        let url = redis_url(env, kube.is_some() && env.outputs.get("redisHost").is_some()).await?;
-        objects.push(json!({
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": Names::REDIS_SECRET, "namespace": env.config.runtime.namespace},
-            "type": "Opaque",
-            "data": {"url": b64(&url)},
-        }));
-        Ok(objects)
+    async fn objects(&self, env: &Env, live: Option<Live<'_>>) -> anyhow::Result<Vec<Value>> {
+        let audience = match live {
+            Some(live) => Some(audience(live).await?),
+            None => None,
+        };
+        objects_with_audience(env, live, audience).await
     }
 }

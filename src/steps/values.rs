@@ -7,11 +7,19 @@ use serde_json::{Value, json};
 use super::Env;
 use super::gpu_pool::GPU_TAINT_KEY;
 use crate::config::Storage;
+use crate::images::templates::paths;
 use crate::names::{Names, ROUTER_PORT};
 
 /// Stand-ins for values only known once the resources exist.
 pub const STAND_IN_FILESTORE_IP: &str = "192.0.2.10";
 pub const STAND_IN_STATIC_IP: &str = "192.0.2.30";
+pub const STAND_IN_PROJECT_NUMBER: &str = "000000000000";
+
+/// The IAP audience of any backend service of the project (the exact one is known once the
+/// load balancer exists).
+pub fn project_audience(project_number: &str) -> String {
+    format!("/projects/{project_number}/global/backendServices/")
+}
 
 pub fn values(env: &Env) -> Value {
     let c = &env.config;
@@ -40,6 +48,13 @@ pub fn values(env: &Env) -> Value {
         "filestore_capacity_gb": capacity,
         "bucket": bucket,
         "webui_service_account": Names::WEBUI_SERVICE_ACCOUNT,
+        "webui_port": paths::WEBUI_PORT,
+        "shared_dir": paths::SHARED_DIR,
+        "outputs_dir": paths::OUTPUTS_DIR,
+        "user_file": paths::USER_FILE,
+        "redis_auth": c.redis.auth,
+        "redis_tls": c.redis.tls,
+        "iap_audience": out("iapAudience", project_audience(STAND_IN_PROJECT_NUMBER)),
         "webui_image": out("webuiImage", env.names.image("sd-webui:unknown")),
         "runtime_image": out("runtimeImage", env.names.image("sdctl-runtime:unknown")),
         "router": Names::ROUTER,

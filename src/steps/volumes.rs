@@ -5,10 +5,9 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::Env;
-use super::kube_step::Manifest;
+use super::kube_step::{Live, Manifest};
 use super::values::values;
 use crate::config::Storage;
-use crate::kube::Kube;
 use crate::kube::templates::render;
 
 pub struct Volumes;
@@ -26,7 +25,7 @@ impl Manifest for Volumes {
         }
     }
 
-    async fn objects(&self, env: &Env, _kube: Option<&Kube>) -> anyhow::Result<Vec<Value>> {
+    async fn objects(&self, env: &Env, _live: Option<Live<'_>>) -> anyhow::Result<Vec<Value>> {
         let template = match env.config.storage {
             Storage::Filestore(_) => "volumes-filestore.yaml",
             Storage::Gcs(_) => "volumes-gcs.yaml",

@@ -9,6 +9,7 @@ mod cost;
 mod emulator;
 mod executor;
 mod fake_gcs;
+mod full_up;
 mod infra;
 mod init;
 mod kube_layer;

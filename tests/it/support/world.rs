@@ -127,9 +127,11 @@ impl World {
     }
 }
 
-/// What a new project already has: enabled APIs, the default network and its rules.
+/// What a new project already has (enabled APIs, the default network and its rules), and build
+/// history, which Cloud Build keeps and nobody can delete.
 fn is_default(kind: &str, name: &str) -> bool {
     kind == "ApiService"
+        || kind == "Build"
         || (kind == "Network" && name.ends_with("/networks/default"))
         || (kind == "Subnetwork" && name.ends_with("/subnetworks/default"))
         || (kind == "Firewall" && name.contains("/firewalls/default-"))

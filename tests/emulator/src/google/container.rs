@@ -1363,6 +1363,15 @@ pub fn node_pools_info(world: &World, cluster: &str) -> Vec<NodePoolInfo> {
                 .collect();
             if let Some((accel, _)) = &accelerator {
                 labels.insert("cloud.google.com/gke-accelerator".into(), accel.clone());
+                // GKE labels nodes whose driver it installs (the driver installer DaemonSet's
+                // affinity skips them); their GPUs become allocatable without the DaemonSet.
+                let version =
+                    config["accelerators"][0]["gpuDriverInstallationConfig"]["gpuDriverVersion"].as_str().unwrap_or("");
+                match version {
+                    "DEFAULT" => labels.insert("cloud.google.com/gke-gpu-driver-version".into(), "default".into()),
+                    "LATEST" => labels.insert("cloud.google.com/gke-gpu-driver-version".into(), "latest".into()),
+                    _ => None,
+                };
                 // GKE taints every GPU node pool so that only pods asking for GPUs land there.
                 taints.push("nvidia.com/gpu=present:NoSchedule".into());
             }

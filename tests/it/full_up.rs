@@ -1,0 +1,115 @@
+//! The whole `up` (Google resources, images, Agones, volumes, Fleet, router, reclaim, IAP ingress)
+//! against the emulator for both example configurations, a second `up` that changes nothing,
+//! `down` to an empty project, and a GPU stockout that `up` reports plainly.
+
+use serde_json::Value;
+
+use crate::kube_layer::agones_manifest;
+use crate::support::example_with;
+use crate::support::world::World;
+
+fn k8s(world: &World, kind: &str, namespace: &str, name: &str) -> Option<Value> {
+    world.emu.state()["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["service"] == "k8s" && r["kind"] == kind && r["namespace"] == namespace && r["name"] == name)
+        .cloned()
+}
+
+/// Every apply (server-side PATCH) the emulator saw: `(path, body)`.
+fn applies(world: &World, since: usize) -> Vec<(String, Value)> {
+    world
+        .requests()
+        .into_iter()
+        .skip(since)
+        .filter(|r| r["service"] == "k8s" && r["method"] == "PATCH")
+        .map(|r| (r["path"].as_str().unwrap_or("").to_string(), r["body"].clone()))
+        .collect()
+}
+
+async fn life_cycle(example: &str, env: &str) {
+    let world = World::start().await;
+    let config = example_with(example, &[]);
+    let manifest = agones_manifest();
+    let up = world.sdctl(&["up", "-c", config.arg(), "--agones-manifest", &manifest, "-o", "json"]).await;
+    assert_eq!(up.code, 0, "{up:?}");
+    let events = up.json_lines();
+    let summary = events.last().unwrap();
+    assert_eq!(summary["ok"], true, "{summary}");
+    assert!(summary["outputs"]["url"].as_str().unwrap().starts_with("https://"), "{summary}");
+
+    // The Kubernetes layer is in place.
+    for (kind, ns, name) in [
+        ("Fleet", "sd", "webui"),
+        ("FleetAutoscaler", "sd", "webui-buffer"),
+        ("PersistentVolumeClaim", "sd", "sdctl-shared"),
+        ("Deployment", "sd", "sdctl-router"),
+        ("Service", "sd", "sdctl-router"),
+        ("CronJob", "sd", "sdctl-reclaim"),
+        ("Ingress", "sd", "sdctl-ingress"),
+        ("BackendConfig", "sd", "sdctl-iap"),
+        ("ManagedCertificate", "sd", "sdctl-cert"),
+        ("Secret", "sd", "sdctl-redis"),
+    ] {
+        assert!(k8s(&world, kind, ns, name).is_some(), "{kind} {ns}/{name} missing");
+    }
+    // The smoke check saw a warm WebUI: a Ready GameServer of the Fleet.
+    let ready = world.emu.state()["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["kind"] == "GameServer" && r["state"] == "Ready");
+    assert!(ready, "no Ready GameServer after up");
+    // IAP access for the configured members on the load balancer's backend, and the router was
+    // given the exact audience.
+    let iap = world.request("iap.setIamPolicy");
+    let bindings = iap["body"]["policy"]["bindings"].as_array().unwrap().clone();
+    assert!(bindings.iter().any(|b| b["role"] == "roles/iap.httpsResourceAccessor"), "{bindings:?}");
+    let audience = summary["outputs"]["iapAudience"].as_str().expect("the audience is an output");
+    assert!(audience.starts_with("/projects/") && !audience.ends_with('/'), "{audience}");
+    // No secret in the events.
+    assert!(!up.stdout.contains("AUTH") && !up.stderr.contains("auth_string"), "a secret leaked");
+
+    // A second `up` changes nothing: no mutating Google request, no apply with another body.
+    let first = applies(&world, 0);
+    let before = world.requests().len();
+    let again = world.sdctl(&["up", "-c", config.arg(), "--agones-manifest", &manifest, "-o", "json"]).await;
+    assert_eq!(again.code, 0, "{again:?}");
+    assert!(world.mutating_since(before).is_empty(), "{:#?}", world.mutating_since(before));
+    for (path, body) in applies(&world, before) {
+        let earlier = first.iter().rev().find(|(p, _)| *p == path).map(|(_, b)| b);
+        assert_eq!(earlier, Some(&body), "second up changed the body applied to {path}");
+    }
+    for e in again.json_lines().iter().filter(|e| e["event"] == "step_finished") {
+        assert_eq!(e["outcome"], "unchanged", "{e}");
+    }
+
+    // `down` empties the project, load-balancer pieces included (the Ingress goes first).
+    let down = world.sdctl(&["down", "-y", "-c", config.arg(), "--agones-manifest", &manifest]).await;
+    assert_eq!(down.code, 0, "{down:?}");
+    assert!(world.resources().is_empty(), "{env}: left behind: {:#?}", world.resources());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_up_and_down_t4_filestore() {
+    life_cycle("sd-agones-t4.yaml", "sd-demo").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_up_and_down_l4_gcs_private() {
+    life_cycle("sd-agones-l4-gcs.yaml", "sd-l4").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gpu_stockout_ends_up_with_failed_scale_up_and_the_fix() {
+    let world = World::with_scenario("stockouts: [ { zone: us-central1-a, machineType: custom-4-32768-ext } ]\n").await;
+    let config = example_with("sd-agones-t4.yaml", &[]);
+    let up = world.sdctl(&["up", "-c", config.arg(), "--agones-manifest", &agones_manifest(), "-o", "json"]).await;
+    assert_eq!(up.code, 4, "{up:?}");
+    let fleet = up.json_lines().into_iter().find(|e| e["event"] == "step_finished" && e["step"] == "fleet").unwrap();
+    let error = fleet["error"].as_str().unwrap();
+    assert!(error.contains("no GPU node could be added for the WebUI"), "{error}");
+    assert!(error.contains("FailedScaleUp") || error.contains("resources"), "GKE's reason is shown: {error}");
+    assert!(error.contains("fix:") && error.contains("NVIDIA_T4_GPUS"), "{error}");
+}
