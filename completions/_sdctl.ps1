@@ -154,6 +154,8 @@ Register-ArgumentCompleter -Native -CommandName 'sdctl' -ScriptBlock {
             break
         }
         'sdctl;status' {
+            [CompletionResult]::new('--agones-manifest', '--agones-manifest', [CompletionResultType]::ParameterName, 'Use this Agones install.yaml instead of downloading the pinned release (air-gapped use)')
+            [CompletionResult]::new('--driver-manifest', '--driver-manifest', [CompletionResultType]::ParameterName, 'Use this NVIDIA driver installer DaemonSet instead of downloading the pinned one')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')

@@ -119,6 +119,8 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand down" -s y -l yes -d 'Answer
 complete -c sdctl -n "__fish_sdctl_using_subcommand down" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
 complete -c sdctl -n "__fish_sdctl_using_subcommand down" -s h -l help -d 'Print help'
 complete -c sdctl -n "__fish_sdctl_using_subcommand down" -s V -l version -d 'Print version'
+complete -c sdctl -n "__fish_sdctl_using_subcommand status" -l agones-manifest -d 'Use this Agones install.yaml instead of downloading the pinned release (air-gapped use)' -r -F
+complete -c sdctl -n "__fish_sdctl_using_subcommand status" -l driver-manifest -d 'Use this NVIDIA driver installer DaemonSet instead of downloading the pinned one' -r -F
 complete -c sdctl -n "__fish_sdctl_using_subcommand status" -s c -l config -d 'Configuration file' -r -F
 complete -c sdctl -n "__fish_sdctl_using_subcommand status" -s o -l output -d 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)' -r -f -a "human\t''
 json\t''"

@@ -13,12 +13,7 @@ use crate::ui::Paint;
 
 pub async fn run(inv: &Invocation, args: DownArgs) -> anyhow::Result<ExitCode> {
     let config = inv.load_config()?;
-    let options = RunOptions {
-        keep_data: args.keep_data,
-        agones_manifest: args.manifests.agones_manifest,
-        driver_manifest: args.manifests.driver_manifest,
-        ..RunOptions::default()
-    };
+    let options = RunOptions { keep_data: args.keep_data, ..args.manifests.into_options() };
     let env = inv.env(config, options)?;
     let graph = steps::graph(&env.config)?;
     let ids = graph.parse_ids(&args.steps)?;

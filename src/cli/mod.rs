@@ -133,7 +133,7 @@ pub enum Command {
     Runtime(RuntimeCommand),
 }
 
-/// Options of `up`, `plan` and `render` that supply upstream manifests.
+/// Options of `up`, `plan`, `render`, `status` and `down` that supply upstream manifests.
 #[derive(Debug, Clone, Args, Default)]
 pub struct ManifestArgs {
     /// Use this Agones install.yaml instead of downloading the pinned release (air-gapped use).
@@ -142,6 +142,17 @@ pub struct ManifestArgs {
     /// Use this NVIDIA driver installer DaemonSet instead of downloading the pinned one.
     #[arg(long, value_name = "FILE")]
     pub driver_manifest: Option<PathBuf>,
+}
+
+impl ManifestArgs {
+    /// Run options with these manifests and everything else default.
+    pub fn into_options(self) -> crate::steps::RunOptions {
+        crate::steps::RunOptions {
+            agones_manifest: self.agones_manifest,
+            driver_manifest: self.driver_manifest,
+            ..Default::default()
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -252,6 +263,8 @@ pub struct StatusArgs {
     /// Exit 10 when something is missing or drifted from the config, 0 when in sync.
     #[arg(long)]
     pub exit_code: bool,
+    #[command(flatten)]
+    pub manifests: ManifestArgs,
 }
 
 #[derive(Debug, Args)]

@@ -11,12 +11,7 @@ use crate::ui;
 pub async fn run(inv: &Invocation, args: PlanArgs) -> anyhow::Result<ExitCode> {
     let config = inv.load_config()?;
     let cost = crate::cost::estimate(&config).summary();
-    let options = RunOptions {
-        offline: args.offline,
-        agones_manifest: args.manifests.agones_manifest,
-        driver_manifest: args.manifests.driver_manifest,
-        ..RunOptions::default()
-    };
+    let options = RunOptions { offline: args.offline, ..args.manifests.into_options() };
     let env = inv.env(config, options)?;
     let graph = steps::graph(&env.config)?;
     let shared = inv.shared(Arc::new(Collector::default()));

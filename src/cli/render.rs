@@ -15,12 +15,7 @@ pub async fn run(inv: &Invocation, args: RenderArgs) -> anyhow::Result<ExitCode>
         .into());
     }
     let config = inv.load_config()?;
-    let options = RunOptions {
-        offline: true,
-        agones_manifest: args.manifests.agones_manifest,
-        driver_manifest: args.manifests.driver_manifest,
-        ..RunOptions::default()
-    };
+    let options = RunOptions { offline: true, ..args.manifests.into_options() };
     let env = inv.env(config, options)?;
     let graph = steps::graph(&env.config)?;
     std::fs::create_dir_all(&args.out).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", args.out.display()))?;

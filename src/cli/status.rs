@@ -5,12 +5,12 @@ use serde_json::json;
 use super::{Invocation, StatusArgs};
 use crate::exit::ExitCode;
 use crate::plan::{self, Action, Collector, PlanEntry};
-use crate::steps::{self, RunOptions};
+use crate::steps;
 use crate::ui::Paint;
 
 pub async fn run(inv: &Invocation, args: StatusArgs) -> anyhow::Result<ExitCode> {
     let config = inv.load_config()?;
-    let env = inv.env(config, RunOptions::default())?;
+    let env = inv.env(config, args.manifests.into_options())?;
     let graph = steps::graph(&env.config)?;
     let shared = inv.shared(std::sync::Arc::new(Collector::default()));
     let selected = graph.select_with_dependencies(&[]);

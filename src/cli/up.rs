@@ -18,11 +18,9 @@ pub async fn run(inv: &Invocation, args: UpArgs) -> anyhow::Result<ExitCode> {
     let config = inv.load_config()?;
     let estimate = cost::estimate(&config);
     let options = RunOptions {
-        agones_manifest: args.manifests.agones_manifest,
-        driver_manifest: args.manifests.driver_manifest,
         no_wait: args.no_wait,
         wait_for_certificate: args.wait_for_certificate,
-        ..RunOptions::default()
+        ..args.manifests.into_options()
     };
     let env = inv.env(config, options)?;
     let graph = steps::graph(&env.config)?;

@@ -171,17 +171,7 @@ impl Step<Env> for GkeCluster {
 
     async fn observe(&self, cx: &StepCx<Env>) -> anyhow::Result<Live> {
         let env = &cx.env;
-        let client = env.gcp.container().await?;
-        let name = cluster_path(env);
-        let cluster = absent_if_not_found(
-            retry::call(cx, "read the GKE cluster", || client.get_cluster().set_name(&name).send()).await,
-        )?;
-        if let Some(c) = &cluster {
-            if !env.owns(&c.resource_labels) {
-                return Err(not_ours("GKE cluster", &env.names.cluster(), env.names.env()));
-            }
-            publish(env, c);
-        }
+        let cluster = read_ours(cx).await?;
         let node_account = node_account_exists(cx).await?;
         let missing_roles = if node_account {
             project_roles_to_change(cx, &node_member(env), &NODE_ROLES, true).await?
@@ -243,13 +233,7 @@ impl Step<Env> for GkeCluster {
         let client = env.gcp.container().await?;
         let name = cluster_path(env);
         let mut deleted = false;
-        let existing = absent_if_not_found(
-            retry::call(cx, "read the GKE cluster", || client.get_cluster().set_name(&name).send()).await,
-        )?;
-        if let Some(cluster) = existing {
-            if !env.owns(&cluster.resource_labels) {
-                return Err(not_ours("GKE cluster", &env.names.cluster(), env.names.env()));
-            }
+        if read_ours(cx).await?.is_some() {
             let _lock = cx.lock_cluster(&env.names.cluster()).await;
             let op = absent_if_not_found(
                 retry::call_with(cx, "delete the GKE cluster", RetryPolicy::CLUSTER_MUTATION, || {
@@ -270,36 +254,38 @@ impl Step<Env> for GkeCluster {
     }
 }
 
-/// Whether the cluster exists (an error if it exists but is not this environment's).
-pub async fn exists_and_ours(cx: &StepCx<Env>) -> anyhow::Result<bool> {
-    let env = &cx.env;
-    let client = env.gcp.container().await?;
-    let name = cluster_path(env);
-    match absent_if_not_found(
-        retry::call(cx, "read the GKE cluster", || client.get_cluster().set_name(&name).send()).await,
-    )? {
-        None => Ok(false),
-        Some(c) if env.owns(&c.resource_labels) => Ok(true),
-        Some(_) => Err(not_ours("GKE cluster", &env.names.cluster(), env.names.env())),
-    }
-}
-
-/// A client for the cluster's Kubernetes API; `None` when the cluster does not exist or is not
-/// RUNNING (the Kubernetes steps then have nothing to read or delete).
-pub async fn connect_if_running(cx: &StepCx<Env>) -> anyhow::Result<Option<crate::kube::Kube>> {
+/// The environment's cluster as GKE reports it (its endpoint and CA published for the
+/// Kubernetes steps); `None` when it does not exist; an error when a cluster of that name is not
+/// this environment's.
+pub async fn read_ours(cx: &StepCx<Env>) -> anyhow::Result<Option<Cluster>> {
     let env = &cx.env;
     let client = env.gcp.container().await?;
     let name = cluster_path(env);
     let cluster = absent_if_not_found(
         retry::call(cx, "read the GKE cluster", || client.get_cluster().set_name(&name).send()).await,
     )?;
-    let Some(cluster) = cluster.filter(|c| matches!(c.status, Status::Running | Status::Reconciling)) else {
-        return Ok(None);
-    };
-    if !env.owns(&cluster.resource_labels) {
-        return Err(not_ours("GKE cluster", &env.names.cluster(), env.names.env()));
+    if let Some(c) = &cluster {
+        if !env.owns(&c.resource_labels) {
+            return Err(not_ours("GKE cluster", &env.names.cluster(), env.names.env()));
+        }
+        publish(env, c);
     }
-    publish(env, &cluster);
+    Ok(cluster)
+}
+
+/// Whether the cluster exists (an error if it exists but is not this environment's).
+pub async fn exists_and_ours(cx: &StepCx<Env>) -> anyhow::Result<bool> {
+    Ok(read_ours(cx).await?.is_some())
+}
+
+/// A client for the cluster's Kubernetes API; `None` when the cluster does not exist or is not
+/// RUNNING (the Kubernetes steps then have nothing to read or delete).
+pub async fn connect_if_running(cx: &StepCx<Env>) -> anyhow::Result<Option<crate::kube::Kube>> {
+    let running = read_ours(cx).await?.is_some_and(|c| matches!(c.status, Status::Running | Status::Reconciling));
+    if !running {
+        return Ok(None);
+    }
+    let env = &cx.env;
     Ok(Some(crate::kube::Kube::new(crate::kube::client::connect(env).await?)))
 }
 

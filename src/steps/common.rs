@@ -1,8 +1,11 @@
 //! Small helpers every step uses: "not found means absent", ownership checks, waits sized per
 //! resource kind, and IAM policy edits.
 
+use std::future::Future;
+
 use crate::gcp::ApiError;
-use crate::gcp::wait::Patience;
+use crate::gcp::wait::{Patience, Poll, until};
+use crate::plan::StepCx;
 
 /// A read that 404s means "does not exist".
 pub fn absent_if_not_found<T>(result: anyhow::Result<T>) -> anyhow::Result<Option<T>> {
@@ -20,6 +23,25 @@ pub fn gone_if_not_found(result: anyhow::Result<()>) -> anyhow::Result<bool> {
 
 pub fn is_already_exists(e: &anyhow::Error) -> bool {
     e.downcast_ref::<ApiError>().is_some_and(ApiError::is_already_exists)
+}
+
+/// Waits until `read` finds nothing: for a resource whose deletion an earlier, interrupted run
+/// started (Google refuses a second delete while the first runs).
+pub async fn wait_until_gone<E, T, F, Fut>(
+    cx: &StepCx<E>,
+    what: &str,
+    patience: Patience,
+    mut read: F,
+) -> anyhow::Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = anyhow::Result<Option<T>>>,
+{
+    until(cx, &format!("deletion of {what}"), patience, || {
+        let found = read();
+        async move { Ok(if found.await?.is_none() { Poll::Ready(()) } else { Poll::Pending("deleting".into()) }) }
+    })
+    .await
 }
 
 /// A resource with our name that another environment (or a person) owns: never touch it.

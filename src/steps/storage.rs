@@ -7,7 +7,7 @@ use google_cloud_filestore_v1::model::instance::{State, Tier};
 use google_cloud_filestore_v1::model::network_config::{AddressMode, ConnectMode};
 use google_cloud_filestore_v1::model::{FileShareConfig, Instance, NetworkConfig};
 
-use super::common::{absent_if_not_found, is_already_exists, not_ours, patience};
+use super::common::{absent_if_not_found, is_already_exists, not_ours, patience, wait_until_gone};
 use super::{APIS, Env, NETWORK, STORAGE};
 use crate::config::{Filestore, FilestoreTier, Gcs, Storage};
 use crate::gcp::retry;
@@ -189,11 +189,28 @@ impl Step<Env> for SharedStorage {
         if env.options.keep_data {
             return Ok(Outcome::Kept);
         }
-        if matches!(self.observe(cx).await?, Live::Absent) {
+        let live = self.observe(cx).await?;
+        if matches!(live, Live::Absent) {
             return Ok(Outcome::Unchanged);
         }
         match &env.config.storage {
-            Storage::Filestore(f) => destroy_filestore(cx, f).await,
+            Storage::Filestore(f) => {
+                // An interrupted run may have left it mid-operation; Filestore refuses a delete then.
+                if let Live::Filestore(i) = &live {
+                    let what = format!("Filestore instance {}", env.names.filestore());
+                    match i.state {
+                        State::Deleting => {
+                            let read =
+                                || async { Ok(Some(self.observe(cx).await?).filter(|l| !matches!(l, Live::Absent))) };
+                            wait_until_gone(cx, &what, patience::FILESTORE, read).await?;
+                            return Ok(Outcome::Deleted);
+                        }
+                        State::Creating => wait_filestore_ready(cx, &filestore_name(env, f)).await?,
+                        _ => {}
+                    }
+                }
+                destroy_filestore(cx, f).await
+            }
             Storage::Gcs(g) => destroy_bucket(cx, &bucket_name(&env.names, g)).await,
         }
     }

@@ -2,31 +2,9 @@
 //! against the emulator for both example configurations, a second `up` that changes nothing,
 //! `down` to an empty project, and a GPU stockout that `up` reports plainly.
 
-use serde_json::Value;
-
-use crate::kube_layer::agones_manifest;
+use crate::kube_layer::{agones_manifest, applies, k8s_state as k8s};
 use crate::support::example_with;
 use crate::support::world::World;
-
-fn k8s(world: &World, kind: &str, namespace: &str, name: &str) -> Option<Value> {
-    world.emu.state()["resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["service"] == "k8s" && r["kind"] == kind && r["namespace"] == namespace && r["name"] == name)
-        .cloned()
-}
-
-/// Every apply (server-side PATCH) the emulator saw: `(path, body)`.
-fn applies(world: &World, since: usize) -> Vec<(String, Value)> {
-    world
-        .requests()
-        .into_iter()
-        .skip(since)
-        .filter(|r| r["service"] == "k8s" && r["method"] == "PATCH")
-        .map(|r| (r["path"].as_str().unwrap_or("").to_string(), r["body"].clone()))
-        .collect()
-}
 
 async fn life_cycle(example: &str, env: &str) {
     let world = World::start().await;
@@ -112,4 +90,98 @@ async fn a_gpu_stockout_ends_up_with_failed_scale_up_and_the_fix() {
     assert!(error.contains("no GPU node could be added for the WebUI"), "{error}");
     assert!(error.contains("FailedScaleUp") || error.contains("resources"), "GKE's reason is shown: {error}");
     assert!(error.contains("fix:") && error.contains("NVIDIA_T4_GPUS"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_reports_drift_and_down_keep_data_keeps_storage_and_redis() {
+    let world = World::start().await;
+    let config = example_with("sd-agones-t4.yaml", &[]);
+    let manifest = agones_manifest();
+    let up = world.sdctl(&["up", "-c", config.arg(), "--agones-manifest", &manifest]).await;
+    assert_eq!(up.code, 0, "{up:?}");
+    let status = world.sdctl(&["status", "--exit-code", "-c", config.arg(), "--agones-manifest", &manifest]).await;
+    assert_eq!(status.code, 0, "everything in sync: {status:?}");
+    let changed = example_with("sd-agones-t4.yaml", &[("maxNodes: 3", "maxNodes: 4")]);
+    let status = world.sdctl(&["status", "--exit-code", "-c", changed.arg(), "--agones-manifest", &manifest]).await;
+    assert_eq!(status.code, 10, "{status:?}");
+    assert!(status.stdout.contains("gpu.minNodes/maxNodes: 0-3 -> 0-4"), "{}", status.stdout);
+
+    let down = world
+        .sdctl(&["down", "-y", "--keep-data", "-c", config.arg(), "--agones-manifest", &manifest, "-o", "json"])
+        .await;
+    assert_eq!(down.code, 0, "{down:?}");
+    let events = down.json_lines();
+    for step in ["storage", "redis"] {
+        let e = events.iter().find(|e| e["event"] == "step_finished" && e["step"] == step).unwrap();
+        assert_eq!(e["outcome"], "kept", "{e}");
+    }
+    let summary = events.last().unwrap();
+    assert_eq!(summary["ok"], true, "{summary}");
+    let left: Vec<&str> = summary["left"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
+    assert!(left.iter().any(|l| l.starts_with("Filestore instance") && l.ends_with("(kept)")), "{left:?}");
+    assert!(left.iter().any(|l| l.starts_with("Redis instance") && l.ends_with("(kept)")), "{left:?}");
+    let remaining: Vec<String> = world.resources().into_iter().map(|(kind, _, _)| kind).collect();
+    assert_eq!(remaining, ["Instance", "Instance"], "only Filestore and Redis are kept: {:#?}", world.resources());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_down_resumes() {
+    let world = World::with(sdctl_emulator::Scenario::default(), 200.0).await;
+    let config = example_with("sd-agones-t4.yaml", &[]);
+    let manifest = agones_manifest();
+    let up = world.sdctl(&["up", "-c", config.arg(), "--agones-manifest", &manifest, "--no-wait"]).await;
+    assert_eq!(up.code, 0, "{up:?}");
+    let mut child = world.command(&["down", "-y", "-c", config.arg(), "--agones-manifest", &manifest]).spawn().unwrap();
+    // Killed while Filestore is being deleted: Google refuses a second delete until the first ends.
+    let deleting = || world.resources().iter().any(|(kind, _, state)| kind == "Instance" && state == "DELETING");
+    let started = std::time::Instant::now();
+    while !deleting() {
+        assert!(child.try_wait().unwrap().is_none(), "down ended before anything was deleting");
+        assert!(started.elapsed().as_secs() < 60, "nothing reached DELETING: {:#?}", world.resources());
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    child.kill().await.unwrap();
+    let down = world.sdctl(&["down", "-y", "-c", config.arg(), "--agones-manifest", &manifest]).await;
+    assert_eq!(down.code, 0, "{down:?}");
+    assert!(world.resources().is_empty(), "left behind: {:#?}", world.resources());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_own_oauth_client_goes_into_a_secret_never_into_output() {
+    let world = World::start().await;
+    let config = example_with(
+        "sd-agones-t4.yaml",
+        &[("oauthClient: managed", "oauthClient: { clientIdEnv: SD_OAUTH_ID, clientSecretEnv: SD_OAUTH_SECRET }")],
+    );
+    let secret = "GOCSPX-very-secret-value";
+    let mut cmd = world.command(&[
+        "up",
+        "-c",
+        config.arg(),
+        "--agones-manifest",
+        &agones_manifest(),
+        "--wait-for-certificate",
+        "-o",
+        "json",
+    ]);
+    cmd.env("SD_OAUTH_ID", "1234.apps.googleusercontent.com").env("SD_OAUTH_SECRET", secret);
+    let up = crate::support::Run::from(cmd.output().await.unwrap());
+    assert_eq!(up.code, 0, "{up:?}");
+    assert!(!up.stdout.contains(secret) && !up.stderr.contains(secret), "the client secret leaked");
+    assert!(
+        !world.requests().iter().any(|r| r["service"] != "k8s" && r.to_string().contains(secret)),
+        "sent to Google"
+    );
+    let backend = k8s(&world, "BackendConfig", "sd", "sdctl-iap").expect("BackendConfig");
+    assert!(k8s(&world, "Secret", "sd", "sdctl-iap-oauth").is_some(), "{backend}");
+    let cert = k8s(&world, "ManagedCertificate", "sd", "sdctl-cert").unwrap();
+    assert_eq!(cert["state"], "Active", "--wait-for-certificate waited for it: {cert}");
+    // Without the variables, up names what is missing.
+    let again = world.sdctl(&["up", "ingress", "-c", config.arg(), "--agones-manifest", &agones_manifest()]).await;
+    assert_eq!(again.code, 4, "{again:?}");
+    assert!(
+        again.stderr.contains("environment variable SD_OAUTH_ID (access.iap.oauthClient) is not set"),
+        "{}",
+        again.stderr
+    );
 }

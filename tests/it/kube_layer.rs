@@ -34,7 +34,7 @@ async fn cluster_client(world: &World, cluster: &str) -> kube::Client {
 }
 
 /// Every apply (server-side PATCH) the emulator saw: `(path, body)`.
-fn applies(world: &World, since: usize) -> Vec<(String, Value)> {
+pub fn applies(world: &World, since: usize) -> Vec<(String, Value)> {
     world
         .requests()
         .into_iter()
@@ -44,7 +44,7 @@ fn applies(world: &World, since: usize) -> Vec<(String, Value)> {
         .collect()
 }
 
-fn k8s_state(world: &World, kind: &str, namespace: &str, name: &str) -> Option<Value> {
+pub fn k8s_state(world: &World, kind: &str, namespace: &str, name: &str) -> Option<Value> {
     world.emu.state()["resources"]
         .as_array()
         .unwrap()
