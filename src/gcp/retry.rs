@@ -75,7 +75,7 @@ where
     Fut: Future<Output = Result<T, X>>,
 {
     let started = Instant::now();
-    let budget = cx.scaled(policy.budget);
+    let budget = cx.limit(policy.budget);
     let mut delay = policy.first_delay;
     loop {
         if cx.is_cancelled() {

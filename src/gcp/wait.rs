@@ -47,7 +47,7 @@ where
     Fut: Future<Output = anyhow::Result<Poll<T>>>,
 {
     let started = Instant::now();
-    let timeout = cx.scaled(patience.timeout);
+    let timeout = cx.limit(patience.timeout);
     loop {
         let status = match check().await? {
             Poll::Ready(value) => return Ok(value),
@@ -67,7 +67,7 @@ where
     P: Poller<R, M>,
 {
     let started = Instant::now();
-    let timeout = cx.scaled(patience.timeout);
+    let timeout = cx.limit(patience.timeout);
     let mut polls = 0u32;
     loop {
         if cx.is_cancelled() {

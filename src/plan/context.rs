@@ -31,6 +31,15 @@ impl TimeScale {
     pub fn scale(self, d: Duration) -> Duration {
         d.div_f64(self.0)
     }
+
+    /// A limit on waiting, scaled but never below [`Self::MIN_LIMIT`] (or `d` itself if shorter):
+    /// only the cloud's durations shrink, this machine's own work does not, and a busy machine
+    /// must not turn a 10-minute wait into a spurious timeout.
+    pub fn limit(self, d: Duration) -> Duration {
+        self.scale(d).max(d.min(Self::MIN_LIMIT))
+    }
+
+    pub const MIN_LIMIT: Duration = Duration::from_secs(30);
 }
 
 impl Default for TimeScale {
@@ -101,9 +110,14 @@ impl<E> StepCx<E> {
         self.shared.time
     }
 
-    /// A duration sdctl owns (poll interval, backoff, timeout), divided by `SDCTL_TIME_SCALE`.
+    /// A duration sdctl owns (poll interval, backoff), divided by `SDCTL_TIME_SCALE`.
     pub fn scaled(&self, d: Duration) -> Duration {
         self.shared.time.scale(d)
+    }
+
+    /// A timeout or retry budget, scaled with a floor (see [`TimeScale::limit`]).
+    pub fn limit(&self, d: Duration) -> Duration {
+        self.shared.time.limit(d)
     }
 
     pub fn is_cancelled(&self) -> bool {
@@ -126,5 +140,21 @@ impl<E> StepCx<E> {
     pub async fn lock_cluster(&self, cluster: &str) -> OwnedMutexGuard<()> {
         self.progress(format!("waiting for other changes to cluster {cluster}"));
         self.shared.locks.lock(cluster).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_shrink_with_the_scale_but_keep_a_floor() {
+        let fast = TimeScale::new(1000.0);
+        let ten_minutes = Duration::from_secs(600);
+        assert_eq!(fast.scale(ten_minutes), Duration::from_millis(600));
+        assert_eq!(fast.limit(ten_minutes), TimeScale::MIN_LIMIT);
+        assert_eq!(fast.limit(Duration::from_secs(5)), Duration::from_secs(5), "never longer than unscaled");
+        assert_eq!(TimeScale::new(2.0).limit(Duration::from_secs(3600)), Duration::from_secs(1800));
+        assert_eq!(TimeScale::REAL.limit(ten_minutes), ten_minutes);
     }
 }

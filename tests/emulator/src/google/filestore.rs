@@ -190,30 +190,15 @@ fn create(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     let op_name = format!("{parent}/operations/{}", util::operation_id(app));
     let op = world.lro.start(op_name.clone(), metadata(&name, "create"));
     drop(world);
-    app.after(app.latency(call.id, CREATE_SECS), move |_, world| {
-        let Some(i) = world.file.instances.get_mut(&name) else {
-            return;
-        };
-        i["state"] = json!("READY");
-        let done = lro::typed(INSTANCE, i);
-        world.lro.finish(&op_name, Ok(done));
+    util::ready_after(app, app.latency(call.id, CREATE_SECS), op_name, INSTANCE, move |world| {
+        world.file.instances.get_mut(&name)
     });
     Ok(Reply::json(op))
 }
 
 fn list(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
-    let parent = parent(app, call);
-    let all = call.param("location") == "-";
-    let project_prefix = format!("projects/{}/locations/", app.project_id(call.param("project")));
     let world = app.world();
-    let items: Vec<Value> = world
-        .file
-        .instances
-        .iter()
-        .filter(|(k, _)| if all { k.starts_with(&project_prefix) } else { k.starts_with(&format!("{parent}/")) })
-        .map(|(_, v)| v.clone())
-        .collect();
-    Ok(Reply::json(json!({ "instances": items })))
+    Ok(Reply::json(json!({ "instances": util::located(&world.file.instances, app, call, &parent(app, call)) })))
 }
 
 fn get(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {

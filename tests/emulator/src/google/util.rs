@@ -1,11 +1,17 @@
 //! Small helpers shared by the API modules: names, ids, locations, pagination, update masks.
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
 use base64::Engine;
 use serde_json::{Value, json};
 
+use super::{World, lro};
 use crate::app::App;
 use crate::clock::now_millis;
 use crate::error::{ApiError, ApiResult};
+use crate::route::Call;
 
 /// A GKE / Filestore / Redis style operation id: `operation-1732222222222-1a2b3c4d`.
 pub fn operation_id(app: &App) -> String {
@@ -157,6 +163,33 @@ pub fn check_labels(labels: &Value) -> ApiResult<()> {
 /// A number from a JSON value that may be a number or a string (int64 fields travel as strings).
 pub fn as_u64(value: &Value) -> Option<u64> {
     value.as_u64().or_else(|| value.as_str().and_then(|s| s.parse().ok()))
+}
+
+/// The instances of a Filestore/Memorystore-style API (keyed by full name) under `parent`, or in
+/// every location of the project when the call's location is `-`.
+pub fn located(instances: &BTreeMap<String, Value>, app: &App, call: &Call, parent: &str) -> Vec<Value> {
+    let prefix = if call.param("location") == "-" {
+        format!("projects/{}/locations/", app.project_id(call.param("project")))
+    } else {
+        format!("{parent}/")
+    };
+    instances.iter().filter(|(k, _)| k.starts_with(&prefix)).map(|(_, v)| v.clone()).collect()
+}
+
+/// After `delay` the instance `instance` finds (unless deleted meanwhile) becomes READY and is
+/// the response of its create operation `op_name`.
+pub fn ready_after<F>(app: &Arc<App>, delay: Duration, op_name: String, type_url: &'static str, instance: F)
+where
+    F: for<'w> FnOnce(&'w mut World) -> Option<&'w mut Value> + Send + 'static,
+{
+    app.after(delay, move |_, world| {
+        let Some(i) = instance(world) else {
+            return;
+        };
+        i["state"] = json!("READY");
+        let done = lro::typed(type_url, i);
+        world.lro.finish(&op_name, Ok(done));
+    });
 }
 
 #[cfg(test)]
