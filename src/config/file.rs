@@ -144,6 +144,10 @@ pub struct RuntimeFile {
     pub idle_minutes: Option<u32>,
     /// GameServer host port range `[min, max]` (default `[7000, 8000]`).
     pub port_range: Option<Vec<u16>>,
+    /// Let signed-in users install WebUI extensions from the UI (AUTOMATIC1111's
+    /// `--enable-insecure-extension-access`): any of them can then run code in the WebUI pods,
+    /// where every user's outputs are mounted writable. Default `false`.
+    pub insecure_extension_access: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]

@@ -61,6 +61,26 @@ fn walk_object(root: &Value, schema: &Value, map: &mut Map<String, Value>, path:
     }
 }
 
+/// The schema's description of the field at `path` (`runtime.portRange`, `zones[1]`), on one line.
+pub fn describe(schema: &Value, path: &str) -> Option<String> {
+    let mut node = schema;
+    for segment in path.split('.') {
+        let key = segment.split('[').next().unwrap_or(segment);
+        node = object_branch(schema, node).get("properties")?.get(key)?;
+    }
+    let description = object_branch(schema, node).get("description").or_else(|| node.get("description"))?;
+    Some(description.as_str()?.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// `node` resolved, and of an `Option<Struct>` (`anyOf: [{$ref}, {type: null}]`) the struct.
+fn object_branch<'a>(root: &'a Value, node: &'a Value) -> &'a Value {
+    let node = resolve(root, node);
+    node.get("anyOf")
+        .and_then(Value::as_array)
+        .and_then(|branches| branches.iter().map(|b| resolve(root, b)).find(|b| b.get("properties").is_some()))
+        .unwrap_or(node)
+}
+
 fn resolve<'a>(root: &'a Value, schema: &'a Value) -> &'a Value {
     match schema.get("$ref").and_then(Value::as_str) {
         Some(reference) => reference

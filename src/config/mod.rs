@@ -62,7 +62,11 @@ pub fn parse(text: &str, overrides: &Overrides) -> Result<Config, Vec<Problem>> 
         Ok(file) => file,
         Err(e) => {
             let path = e.path().to_string();
-            problems.push(path, type_message(e.inner()), "see docs/configuration.md for the field's type");
+            let fix = match keys::describe(&schema(), &path) {
+                Some(doc) => format!("{doc} (every field: docs/sdctl.schema.json)"),
+                None => "see docs/sdctl.schema.json for the field's type".to_string(),
+            };
+            problems.push(path, type_message(e.inner()), fix);
             return Err(problems.0);
         }
     };

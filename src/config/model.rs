@@ -251,6 +251,8 @@ pub struct Runtime {
     pub buffer_size: u32,
     pub idle_minutes: u32,
     pub port_range: (u16, u16),
+    /// Extension installs from the WebUI (off unless the config opts in).
+    pub insecure_extension_access: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -515,6 +515,7 @@ impl Resolver<'_> {
             buffer_size,
             idle_minutes,
             port_range: port_range?,
+            insecure_extension_access: f.insecure_extension_access.unwrap_or(false),
         };
         ok.then_some(runtime)
     }

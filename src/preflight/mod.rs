@@ -182,6 +182,7 @@ pub async fn run(ctx: &mut Context<'_>) -> Report {
         for id in ["project", "billing", "apis", "permissions", "quotas", "zones", "org-policies", "iap-members"] {
             outcomes.push(Outcome::skipped(id, "needs working credentials", "fix the credentials check first"));
         }
+        outcomes.extend(policies::webui_extensions(ctx));
         outcomes.extend(cost_cap(ctx));
         return Report { outcomes };
     }
@@ -207,6 +208,7 @@ pub async fn run(ctx: &mut Context<'_>) -> Report {
     outcomes.extend(zones);
     outcomes.extend(policies);
     outcomes.push(iap);
+    outcomes.extend(policies::webui_extensions(ctx));
     outcomes.push(versions);
     outcomes.extend(cost_cap(ctx));
     Report { outcomes }

@@ -231,3 +231,17 @@ async fn organization_domain(ctx: &Context<'_>) -> anyhow::Result<Option<String>
             .await?;
     Ok(Some(found.display_name.to_lowercase()))
 }
+
+/// `runtime.insecureExtensionAccess` opens code execution in the WebUI pods to every signed-in
+/// user: said before `up`, never silently. Nothing to check when it is off.
+pub fn webui_extensions(ctx: &Context<'_>) -> Option<Outcome> {
+    ctx.env.config.runtime.insecure_extension_access.then(|| {
+        Outcome::warn(
+            "webui-extensions",
+            "runtime.insecureExtensionAccess is on: every member of access.iap.members can install extensions from \
+             the WebUI, that is run any code in the WebUI pods, where every user's outputs are mounted writable",
+            "keep it only if every member is trusted like an administrator; else set runtime.insecureExtensionAccess: \
+             false and bake extensions into the image",
+        )
+    })
+}

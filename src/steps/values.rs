@@ -40,6 +40,7 @@ pub fn values(env: &Env) -> Value {
         "buffer_size": c.runtime.buffer_size,
         "max_users": c.runtime.max_users,
         "idle_minutes": c.runtime.idle_minutes,
+        "insecure_extension_access": c.runtime.insecure_extension_access,
         "storage_kind": storage_kind,
         "shared_volume": env.names.shared_volume(),
         "shared_claim": Names::SHARED_CLAIM,

@@ -137,6 +137,17 @@ fn wrong_types_name_the_field() {
     let r = run(&["plan", "--offline", "-c", c.arg()]);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("gpu.count: invalid type: string \"many\", expected a whole number"), "{r:?}");
+    // The fix is the field's own documentation.
+    assert!(r.stderr.contains("fix: GPUs per node"), "{r:?}");
+
+    let c = example_with(T4, &[("idleMinutes: 15", "idleMinutes: 15\n  insecureExtensionAccess: maybe")]);
+    let r = run(&["plan", "--offline", "-c", c.arg()]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains("runtime.insecureExtensionAccess: invalid type: string \"maybe\", expected true or false")
+    );
+    assert!(r.stderr.contains("fix: Let signed-in users install WebUI extensions from the UI"), "{r:?}");
+    assert!(r.stderr.contains("every field: docs/sdctl.schema.json"), "{r:?}");
 }
 
 #[test]

@@ -249,3 +249,49 @@ async fn the_driver_daemonset_replaces_gke_managed_drivers_when_asked() {
         again.json_lines().into_iter().find(|e| e["event"] == "step_finished" && e["step"] == "drivers").unwrap();
     assert_eq!(drivers["outcome"], "unchanged");
 }
+
+/// The WebUI container's environment variable names in the live Fleet.
+async fn webui_env(client: &kube::Client) -> Vec<String> {
+    let gvk = GroupVersionKind::gvk("agones.dev", "v1", "Fleet");
+    let fleets: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), "sd", &kube::discovery::ApiResource::from_gvk(&gvk));
+    let fleet = serde_json::to_value(fleets.get("webui").await.unwrap()).unwrap();
+    let containers = fleet["spec"]["template"]["spec"]["template"]["spec"]["containers"].as_array().unwrap().clone();
+    let webui = containers.iter().find(|c| c["name"] == "webui").expect("a webui container");
+    webui["env"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap().to_string()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extension_installs_stay_off_unless_the_config_opts_in() {
+    const OPT_IN: &str = "SDCTL_WEBUI_INSECURE_EXTENSION_ACCESS";
+    let world = World::start().await;
+    let manifest = agones_manifest();
+    let open = example_with(
+        "sd-agones-t4.yaml",
+        &[("portRange: [7000, 8000]", "portRange: [7000, 8000]\n  insecureExtensionAccess: true")],
+    );
+    // Preflight says what opting in means before anything is created.
+    let preflight = world.sdctl(&["preflight", "-c", open.arg()]).await;
+    assert_eq!(preflight.code, 0, "a warning, not a failure: {preflight:?}");
+    assert!(preflight.stdout.contains("warn webui-extensions"), "{}", preflight.stdout);
+    assert!(preflight.stdout.contains("run any code in the WebUI pods"), "{}", preflight.stdout);
+
+    let up = world.sdctl(&["up", "fleet", "--no-wait", "-c", open.arg(), "--agones-manifest", &manifest]).await;
+    assert_eq!(up.code, 0, "{up:?}");
+    let client = cluster_client(&world, "sd-demo-gke").await;
+    assert!(webui_env(&client).await.contains(&OPT_IN.to_string()), "opted in");
+
+    // Back to the default: drift is seen, and the next `up` takes the opt-in away.
+    let closed = example_with("sd-agones-t4.yaml", &[]);
+    let args = ["-c", closed.arg(), "--agones-manifest", &manifest];
+    let status = world.sdctl(&[&["status", "--exit-code"][..], &args].concat()).await;
+    assert_eq!(status.code, 10, "{status:?}");
+    assert!(status.stdout.contains("drift    fleet"), "{}", status.stdout);
+    let preflight = world.sdctl(&["preflight", "-c", closed.arg()]).await;
+    assert!(!preflight.stdout.contains("webui-extensions"), "nothing to say when off: {}", preflight.stdout);
+    let up = world.sdctl(&[&["up", "fleet", "--no-wait"][..], &args].concat()).await;
+    assert_eq!(up.code, 0, "{up:?}");
+    let env = webui_env(&client).await;
+    assert!(!env.contains(&OPT_IN.to_string()), "off by default: {env:?}");
+    assert!(env.contains(&"SAFETENSORS_FAST_GPU".to_string()), "{env:?}");
+}
