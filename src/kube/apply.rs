@@ -87,6 +87,17 @@ impl Kube {
         Ok(serde_json::to_value(applied).unwrap_or(Value::Null))
     }
 
+    /// Deletes fields with a JSON merge patch (`null` values), before an apply that no longer
+    /// sets them (see [`crate::kube::objects::removal_patch`]).
+    pub async fn remove_fields(&self, obj: &Value, patch: &Value) -> anyhow::Result<()> {
+        let api = self.api(obj).await?;
+        let params = PatchParams { field_manager: Some(FIELD_MANAGER.to_string()), ..Default::default() };
+        api.patch(name(obj), &params, &Patch::Merge(patch))
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot remove fields sdctl no longer sets from {}: {e}", ident(obj)))?;
+        Ok(())
+    }
+
     /// Deletes the object (foreground); false when it was already gone.
     pub async fn delete(&self, obj: &Value) -> anyhow::Result<bool> {
         let api = self.api(obj).await?;

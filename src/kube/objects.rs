@@ -1,9 +1,10 @@
 //! Kubernetes objects as JSON values: identity, sdctl's labels, apply order, and "is what I want
-//! already there" (a subset check: server-side apply of a subset of the live object changes nothing).
+//! already there" (every wanted field has its value, and sdctl owns no field it no longer wants:
+//! then a server-side apply would change nothing).
 
 use serde_json::{Map, Value};
 
-use crate::names::{K8S_LABEL_ENV, K8S_MANAGED_BY};
+use crate::names::{FIELD_MANAGER, K8S_LABEL_ENV, K8S_MANAGED_BY};
 
 /// `Kind namespace/name` (or `Kind name` for cluster-scoped objects), for messages.
 pub fn ident(obj: &Value) -> String {
@@ -74,6 +75,100 @@ pub fn contains(live: &Value, want: &Value) -> bool {
     }
 }
 
+/// Whether applying `want` would leave `live` as it is.
+pub fn in_sync(live: &Value, want: &Value) -> bool {
+    contains(live, want) && no_longer_wanted(live, want).is_empty()
+}
+
+/// Fields sdctl's earlier applies set (its `managedFields` entry) that `want` no longer has: a
+/// server-side apply of `want` removes them (a config switched back, a template line dropped).
+/// Paths like `spec.iap.oauthclientCredentials`, for the plan.
+pub fn no_longer_wanted(live: &Value, want: &Value) -> Vec<String> {
+    unwanted(live, want).iter().map(|path| display(path)).collect()
+}
+
+/// A JSON merge patch that deletes the unwanted fields reached through map fields only.
+///
+/// Server-side apply alone may leave an emptied parent behind as `{}` (structured-merge-diff's
+/// handling of emptied maps has changed between Kubernetes releases), which a schema with a
+/// required child then refuses; a merge patch with `null` removes the field itself. Unwanted
+/// list items are left to server-side apply, which removes them whole.
+pub fn removal_patch(live: &Value, want: &Value) -> Option<Value> {
+    let mut patch = Value::Object(Map::new());
+    let mut any = false;
+    for path in unwanted(live, want) {
+        let Some(fields) = path.iter().map(|e| e.strip_prefix("f:")).collect::<Option<Vec<_>>>() else { continue };
+        let Some((last, parents)) = fields.split_last() else { continue };
+        let mut node = &mut patch;
+        for field in parents {
+            node = node.as_object_mut()?.entry(field.to_string()).or_insert_with(|| Value::Object(Map::new()));
+        }
+        node.as_object_mut()?.insert(last.to_string(), Value::Null);
+        any = true;
+    }
+    any.then_some(patch)
+}
+
+/// The unwanted paths as `fieldsV1` elements (`f:spec`, `f:iap`, ...).
+fn unwanted(live: &Value, want: &Value) -> Vec<Vec<String>> {
+    let mut gone = Vec::new();
+    let entries = live["metadata"]["managedFields"].as_array().into_iter().flatten();
+    for entry in entries.filter(|e| e["manager"] == FIELD_MANAGER && e["operation"] == "Apply") {
+        if let Some(owned) = entry["fieldsV1"].as_object() {
+            owned_but_unwanted(owned, want, &mut Vec::new(), &mut gone);
+        }
+    }
+    gone
+}
+
+/// Walks a `fieldsV1` tree (`f:name`, `k:{"name":"x"}`, `v:"value"`, `i:0`, `.`) against `want`.
+fn owned_but_unwanted(owned: &Map<String, Value>, want: &Value, path: &mut Vec<String>, gone: &mut Vec<Vec<String>>) {
+    for (element, children) in owned {
+        let found = if let Some(field) = element.strip_prefix("f:") {
+            want.get(field)
+        } else if let Some(key) = element.strip_prefix("k:") {
+            // Keys the server defaulted (a port's `protocol`) may be absent from `want`.
+            let key: Map<String, Value> = serde_json::from_str(key).unwrap_or_default();
+            let matches = |item: &&Value| key.iter().all(|(k, v)| item.get(k).is_none_or(|have| have == v));
+            want.as_array().and_then(|items| items.iter().find(matches))
+        } else if let Some(value) = element.strip_prefix("v:") {
+            let value: Value = serde_json::from_str(value).unwrap_or(Value::Null);
+            want.as_array().and_then(|items| items.iter().find(|item| **item == value))
+        } else if let Some(index) = element.strip_prefix("i:") {
+            want.as_array().and_then(|items| items.get(index.parse::<usize>().unwrap_or(usize::MAX)))
+        } else {
+            continue; // `.`: the element itself, present since we got here
+        };
+        path.push(element.clone());
+        match (found, children.as_object()) {
+            (None, _) => gone.push(path.clone()),
+            (Some(child), Some(grandchildren)) => owned_but_unwanted(grandchildren, child, path, gone),
+            (Some(_), None) => {}
+        }
+        path.pop();
+    }
+}
+
+/// `spec.ports[{"containerPort":7860}]` for `[f:spec, f:ports, k:{"containerPort":7860}]`.
+fn display(path: &[String]) -> String {
+    let mut out = String::new();
+    for element in path {
+        match element.strip_prefix("f:") {
+            Some(field) if out.is_empty() => out.push_str(field),
+            Some(field) => {
+                out.push('.');
+                out.push_str(field);
+            }
+            None => {
+                out.push('[');
+                out.push_str(&element[2..]);
+                out.push(']');
+            }
+        }
+    }
+    out
+}
+
 /// `{}`, `[]`, `""`, `false` and null are what an API server omits.
 fn is_empty(v: &Value) -> bool {
     match v {
@@ -117,6 +212,41 @@ mod tests {
         assert!(!contains(&live, &json!({"spec": {"replicas": 3}})));
         assert!(!contains(&live, &json!({"spec": {"ports": [{"port": 80}, {"port": 81}]}})));
         assert!(contains(&live, &json!({"spec": {"tolerations": []}})), "an empty list the server omits");
+    }
+
+    #[test]
+    fn fields_sdctl_set_but_no_longer_wants_are_drift() {
+        let owned = json!({
+            "f:metadata": {"f:labels": {".": {}, "f:app": {}}},
+            "f:spec": {
+                "f:iap": {"f:enabled": {}, "f:oauthclientCredentials": {"f:secretName": {}}},
+                "f:ports": {"k:{\"containerPort\":7860,\"protocol\":\"TCP\"}": {".": {}, "f:containerPort": {}}},
+                "f:finalizers": {"v:\"a\"": {}}
+            }
+        });
+        let live = json!({"metadata": {"managedFields": [
+            {"manager": "sdctl", "operation": "Apply", "fieldsV1": owned},
+            {"manager": "kubectl", "operation": "Apply", "fieldsV1": {"f:spec": {"f:other": {}}}}
+        ]}});
+        let want = json!({
+            "metadata": {"labels": {"app": "x"}},
+            "spec": {"iap": {"enabled": true}, "ports": [{"containerPort": 7860}], "finalizers": ["a"]}
+        });
+        assert_eq!(no_longer_wanted(&live, &want), ["spec.iap.oauthclientCredentials"]);
+        let mut still = want.clone();
+        still["spec"]["iap"]["oauthclientCredentials"] = json!({"secretName": "s"});
+        assert!(no_longer_wanted(&live, &still).is_empty(), "a defaulted key (protocol) still matches");
+        assert_eq!(removal_patch(&live, &still), None);
+        still["spec"]["ports"] = json!([{"containerPort": 7861}]);
+        still["spec"]["finalizers"] = json!([]);
+        assert_eq!(
+            removal_patch(&live, &want),
+            Some(json!({"spec": {"iap": {"oauthclientCredentials": null}}})),
+            "removed whole, not left as an empty map"
+        );
+        let mut gone = no_longer_wanted(&live, &still);
+        gone.sort();
+        assert_eq!(gone, ["spec.finalizers[\"a\"]", "spec.ports[{\"containerPort\":7860,\"protocol\":\"TCP\"}]"]);
     }
 
     #[test]

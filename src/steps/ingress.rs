@@ -122,6 +122,8 @@ impl Manifest for Ingress {
             "container.ingresses.create",
             "container.thirdPartyObjects.create",
             "container.configMaps.create",
+            // The Secret of your own OAuth client goes when the config is back on `managed`.
+            "container.secrets.delete",
             "compute.backendServices.list",
             "iap.webServices.getIamPolicy",
             "iap.webServices.setIamPolicy",
@@ -137,6 +139,18 @@ impl Manifest for Ingress {
         let mut objects = render("ingress.yaml", &values(env))?;
         objects.extend(oauth_secret(env, live.is_some())?);
         Ok(objects)
+    }
+
+    /// Back on the managed OAuth client, the Secret of your own client goes.
+    fn retired(&self, env: &Env) -> Vec<Value> {
+        match env.config.access.oauth_client {
+            OAuthClient::Managed => vec![json!({
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": Names::OAUTH_SECRET, "namespace": env.config.runtime.namespace},
+            })],
+            OAuthClient::Custom { .. } => Vec::new(),
+        }
     }
 
     async fn pending(&self, cx: &StepCx<Env>, kube: &Kube) -> anyhow::Result<Option<String>> {
@@ -187,7 +201,7 @@ impl Manifest for Ingress {
             if matches!(obj["kind"].as_str(), Some("ConfigMap" | "Deployment")) {
                 let mut obj = obj;
                 crate::kube::objects::label(&mut obj, env.names.env());
-                if !kube.get(&obj).await?.is_some_and(|have| crate::kube::objects::contains(&have, &obj)) {
+                if !kube.get(&obj).await?.is_some_and(|have| crate::kube::objects::in_sync(&have, &obj)) {
                     cx.progress(format!("giving the router its exact IAP audience {audience}"));
                     kube.apply(&obj, true).await?;
                 }

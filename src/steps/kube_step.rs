@@ -11,7 +11,8 @@ use super::Env;
 use super::cluster::connect_if_running;
 use crate::gcp::wait::Patience;
 use crate::kube::Kube;
-use crate::kube::objects::{contains, ident, kind, label, sort_for_apply};
+use crate::kube::objects::{contains, ident, in_sync, kind, label, no_longer_wanted, removal_patch, sort_for_apply};
+use crate::names::K8S_LABEL_ENV;
 use crate::plan::{Diff, Outcome, Step, StepCx, StepId};
 
 /// How long objects may take to become ready or to go away.
@@ -25,6 +26,13 @@ pub trait Manifest: Send + Sync + 'static {
     /// The objects the step owns. `live` is `None` for `render --offline` (values only known
     /// live are documentation stand-ins then).
     async fn objects(&self, env: &Env, live: Option<Live<'_>>) -> anyhow::Result<Vec<Value>>;
+
+    /// Objects the step makes under another configuration and not under this one (e.g. the OAuth
+    /// client Secret once `oauthClient` is `managed` again): `up` and `down` delete them when they
+    /// exist and carry this environment's label. Only kind, apiVersion and metadata matter.
+    fn retired(&self, _env: &Env) -> Vec<Value> {
+        Vec::new()
+    }
 
     /// The IAM permissions applying the objects needs beyond reaching the cluster (Kubernetes
     /// objects are authorized through GKE's `container.<kind>.<verb>` permissions).
@@ -86,6 +94,8 @@ pub struct Observed {
     kube: Option<Arc<Kube>>,
     /// Desired objects with their live counterparts.
     objects: Vec<(Value, Option<Value>)>,
+    /// Retired objects that still exist.
+    retired: Vec<Value>,
     /// Work `after_apply` still has to do.
     pending: Option<String>,
 }
@@ -122,8 +132,9 @@ impl<M: Manifest> Step<Env> for KubeStep<M> {
             let have = kube.get(&want).await.ok().flatten();
             objects.push((want, have));
         }
+        let retired = self.retired_present(&cx.env, &kube).await?;
         let pending = self.manifest.pending(cx, &kube).await?;
-        Ok(Observed { kube: Some(Arc::new(kube)), objects, pending })
+        Ok(Observed { kube: Some(Arc::new(kube)), objects, retired, pending })
     }
 
     fn diff(&self, _env: &Env, live: &Observed) -> Diff {
@@ -137,9 +148,15 @@ impl<M: Manifest> Step<Env> for KubeStep<M> {
             match have {
                 None => missing.push(ident(want)),
                 Some(have) if !contains(have, want) => changed.push(ident(want)),
-                Some(_) => {}
+                Some(have) => {
+                    let unwanted = no_longer_wanted(have, want);
+                    if !unwanted.is_empty() {
+                        changed.push(format!("{}: remove {}", ident(want), unwanted.join(", ")));
+                    }
+                }
             }
         }
+        changed.extend(live.retired.iter().map(|obj| format!("delete {} (no longer configured)", ident(obj))));
         changed.extend(live.pending.clone());
         Diff::from_parts(missing, changed)
     }
@@ -151,6 +168,7 @@ impl<M: Manifest> Step<Env> for KubeStep<M> {
     }
 
     async fn apply(&self, cx: &StepCx<Env>, live: Observed, _diff: &Diff) -> anyhow::Result<Outcome> {
+        let observed = live.kube.is_some();
         let kube = match live.kube {
             Some(kube) => kube,
             None => {
@@ -170,10 +188,13 @@ impl<M: Manifest> Step<Env> for KubeStep<M> {
         let created = objects.iter().any(|(_, have)| have.is_none());
         let mut applied = Vec::new();
         for (want, have) in &objects {
-            if have.as_ref().is_some_and(|have| contains(have, want)) {
+            if have.as_ref().is_some_and(|have| in_sync(have, want)) {
                 continue;
             }
             cx.progress(format!("applying {}", ident(want)));
+            if let Some(patch) = have.as_ref().and_then(|have| removal_patch(have, want)) {
+                kube.remove_fields(want, &patch).await?;
+            }
             kube.apply(want, self.manifest.strict()).await?;
             // Objects of a CRD can be applied only once it is established.
             if kind(want) == "CustomResourceDefinition" {
@@ -184,6 +205,8 @@ impl<M: Manifest> Step<Env> for KubeStep<M> {
         for want in &applied {
             kube.wait_ready(cx, want, KUBE_PATIENCE).await?;
         }
+        let retired = if observed { live.retired } else { self.retired_present(&cx.env, &kube).await? };
+        delete_all(cx, &kube, &retired).await?;
         self.manifest.after_apply(cx, &kube).await?;
         Ok(if created { Outcome::Created } else { Outcome::Updated })
     }
@@ -197,22 +220,44 @@ impl<M: Manifest> Step<Env> for KubeStep<M> {
         let Some(kube) = connect_if_running(cx).await? else { return Ok(Outcome::Unchanged) };
         // Deleting needs only the objects' names: render without reading live values (a Redis
         // instance deleted first, or never made, must not stop the teardown).
-        let objects = self.objects(&cx.env, None).await?;
-        let mut deleted = Vec::new();
-        for obj in objects.iter().rev() {
-            // A kind no longer served (its CRD went first) has nothing left to delete.
-            if kube.get(obj).await.ok().flatten().is_none() {
-                continue;
-            }
-            cx.progress(format!("deleting {}", ident(obj)));
-            if kube.delete(obj).await? {
-                deleted.push(obj);
-            }
-        }
-        for obj in &deleted {
-            kube.wait_gone(cx, obj, KUBE_PATIENCE).await?;
-        }
+        let mut objects = self.retired_present(&cx.env, &kube).await?;
+        objects.extend(self.objects(&cx.env, None).await?);
+        let deleted = delete_all(cx, &kube, &objects).await?;
         self.manifest.after_delete(cx, &kube).await?;
-        Ok(if deleted.is_empty() { Outcome::Unchanged } else { Outcome::Deleted })
+        Ok(if deleted { Outcome::Deleted } else { Outcome::Unchanged })
     }
+}
+
+impl<M: Manifest> KubeStep<M> {
+    /// The retired objects that exist and are this environment's (someone else's object of the
+    /// same name is never touched).
+    async fn retired_present(&self, env: &Env, kube: &Kube) -> anyhow::Result<Vec<Value>> {
+        let mut present = Vec::new();
+        for obj in self.manifest.retired(env) {
+            let Some(have) = kube.get(&obj).await.ok().flatten() else { continue };
+            if have["metadata"]["labels"][K8S_LABEL_ENV] == env.names.env() {
+                present.push(obj);
+            }
+        }
+        Ok(present)
+    }
+}
+
+/// Deletes `objects` in reverse order and waits until they are gone; whether any existed.
+async fn delete_all(cx: &StepCx<Env>, kube: &Kube, objects: &[Value]) -> anyhow::Result<bool> {
+    let mut deleted = Vec::new();
+    for obj in objects.iter().rev() {
+        // A kind no longer served (its CRD went first) has nothing left to delete.
+        if kube.get(obj).await.ok().flatten().is_none() {
+            continue;
+        }
+        cx.progress(format!("deleting {}", ident(obj)));
+        if kube.delete(obj).await? {
+            deleted.push(obj);
+        }
+    }
+    for obj in &deleted {
+        kube.wait_gone(cx, obj, KUBE_PATIENCE).await?;
+    }
+    Ok(!deleted.is_empty())
 }

@@ -154,12 +154,13 @@ async fn an_own_oauth_client_goes_into_a_secret_never_into_output() {
         &[("oauthClient: managed", "oauthClient: { clientIdEnv: SD_OAUTH_ID, clientSecretEnv: SD_OAUTH_SECRET }")],
     );
     let secret = "GOCSPX-very-secret-value";
+    let manifest = agones_manifest();
     let mut cmd = world.command(&[
         "up",
         "-c",
         config.arg(),
         "--agones-manifest",
-        &agones_manifest(),
+        &manifest,
         "--wait-for-certificate",
         "-o",
         "json",
@@ -184,4 +185,28 @@ async fn an_own_oauth_client_goes_into_a_secret_never_into_output() {
         "{}",
         again.stderr
     );
+
+    // Back to the managed client: the BackendConfig drops the credentials and the Secret goes.
+    let managed = example_with("sd-agones-t4.yaml", &[]);
+    let args = ["-c", managed.arg(), "--agones-manifest", &manifest];
+    let status = world.sdctl(&[&["status", "--exit-code"][..], &args].concat()).await;
+    assert_eq!(status.code, 10, "{status:?}");
+    for change in [
+        "BackendConfig sd/sdctl-iap: remove spec.iap.oauthclientCredentials",
+        "delete Secret sd/sdctl-iap-oauth (no longer configured)",
+    ] {
+        assert!(status.stdout.contains(change), "{}", status.stdout);
+    }
+    let up = world.sdctl(&[&["up", "ingress"][..], &args].concat()).await;
+    assert_eq!(up.code, 0, "{up:?}");
+    assert!(k8s(&world, "Secret", "sd", "sdctl-iap-oauth").is_none(), "the client secret is gone");
+    let client = crate::kube_layer::cluster_client(&world, "sd-demo-gke").await;
+    let gvk = kube::core::GroupVersionKind::gvk("cloud.google.com", "v1", "BackendConfig");
+    let backend_configs: kube::Api<kube::api::DynamicObject> =
+        kube::Api::namespaced_with(client, "sd", &kube::discovery::ApiResource::from_gvk(&gvk));
+    let backend = serde_json::to_value(backend_configs.get("sdctl-iap").await.unwrap()).unwrap();
+    assert_eq!(backend["spec"]["iap"]["enabled"], true, "{backend}");
+    assert!(backend["spec"]["iap"].get("oauthclientCredentials").is_none(), "{backend}");
+    let status = world.sdctl(&[&["status", "--exit-code"][..], &args].concat()).await;
+    assert_eq!(status.code, 0, "in sync again: {status:?}");
 }

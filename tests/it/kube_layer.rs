@@ -23,7 +23,7 @@ fn published_ca_bundle() -> String {
     text[at..].lines().next().unwrap().trim().to_string()
 }
 
-async fn cluster_client(world: &World, cluster: &str) -> kube::Client {
+pub async fn cluster_client(world: &World, cluster: &str) -> kube::Client {
     let kubeconfig = reqwest::get(format!("{}/_emulator/kubeconfig/{cluster}", world.emu.url()))
         .await
         .unwrap()
