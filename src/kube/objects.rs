@@ -233,17 +233,17 @@ mod tests {
             "spec": {"iap": {"enabled": true}, "ports": [{"containerPort": 7860}], "finalizers": ["a"]}
         });
         assert_eq!(no_longer_wanted(&live, &want), ["spec.iap.oauthclientCredentials"]);
+        assert_eq!(
+            removal_patch(&live, &want),
+            Some(json!({"spec": {"iap": {"oauthclientCredentials": null}}})),
+            "removed whole, not left as an empty map"
+        );
         let mut still = want.clone();
         still["spec"]["iap"]["oauthclientCredentials"] = json!({"secretName": "s"});
         assert!(no_longer_wanted(&live, &still).is_empty(), "a defaulted key (protocol) still matches");
         assert_eq!(removal_patch(&live, &still), None);
         still["spec"]["ports"] = json!([{"containerPort": 7861}]);
         still["spec"]["finalizers"] = json!([]);
-        assert_eq!(
-            removal_patch(&live, &want),
-            Some(json!({"spec": {"iap": {"oauthclientCredentials": null}}})),
-            "removed whole, not left as an empty map"
-        );
         let mut gone = no_longer_wanted(&live, &still);
         gone.sort();
         assert_eq!(gone, ["spec.finalizers[\"a\"]", "spec.ports[{\"containerPort\":7860,\"protocol\":\"TCP\"}]"]);
