@@ -56,8 +56,8 @@ pub async fn run(inv: &Invocation, args: StatusArgs) -> anyhow::Result<ExitCode>
                 }
             }
         }
-        for (k, v) in env.outputs.public() {
-            inv.ui.out(&format!("{k}: {v}"));
+        for line in crate::ui::output_lines(&inv.ui, &env.outputs.public()) {
+            inv.ui.out(&line);
         }
     }
     if !errors.is_empty() {

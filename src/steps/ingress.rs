@@ -155,18 +155,18 @@ impl Manifest for Ingress {
 
     async fn pending(&self, cx: &StepCx<Env>, kube: &Kube) -> anyhow::Result<Option<String>> {
         let Some((id, _)) = backend_service(cx).await? else {
-            return Ok(Some("wait for the load balancer, then grant IAP access".into()));
+            return Ok(Some("IAP access, once the load balancer exists".into()));
         };
         let number = cx.env.project_number(cx).await?;
         let missing = missing_members(cx, &iap_resource(&number, id)).await?;
         if !missing.is_empty() {
-            return Ok(Some(format!("grant IAP access to {}", missing.join(", "))));
+            return Ok(Some(format!("IAP access for {}", missing.join(", "))));
         }
         let audience = format!("{}{id}", super::values::project_audience(&number));
         let config = json!({"apiVersion": "v1", "kind": "ConfigMap",
                             "metadata": {"name": Names::IAP_CONFIG, "namespace": cx.env.config.runtime.namespace}});
         if kube.get(&config).await?.is_none_or(|c| c["data"]["audience"] != audience) {
-            return Ok(Some("give the router its exact IAP audience".into()));
+            return Ok(Some("the router's exact IAP audience".into()));
         }
         Ok(None)
     }

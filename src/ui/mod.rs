@@ -14,7 +14,7 @@ pub use format::duration;
 pub use json::JsonReporter;
 pub use progress::HumanReporter;
 pub use prompts::Prompter;
-pub use tables::{cost_line, cost_table, plan_table, preflight_lines, preflight_summary, summary_lines};
+pub use tables::{cost_line, cost_table, output_lines, plan_table, preflight_lines, preflight_summary, summary_lines};
 
 /// `-o human|json`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]

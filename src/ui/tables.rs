@@ -48,6 +48,17 @@ pub fn plan_table(ui: &Ui, steps: &[PlanEntry]) -> String {
 
 /// The end of `up`/`down`: outputs and what is left to do.
 pub fn summary_lines(ui: &Ui, ok: bool, outputs: &BTreeMap<String, String>, left: &[String]) -> Vec<String> {
+    let mut lines = output_lines(ui, outputs);
+    if ok {
+        lines.push(ui.paint("Done.", Paint::Ok));
+    } else if !left.is_empty() {
+        lines.push(format!("{} {}", ui.paint("Not done:", Paint::Bad), left.join(", ")));
+    }
+    lines
+}
+
+/// `Outputs:` and one aligned line per output (nothing when there are none).
+pub fn output_lines(ui: &Ui, outputs: &BTreeMap<String, String>) -> Vec<String> {
     let mut lines = Vec::new();
     if !outputs.is_empty() {
         lines.push(ui.paint("Outputs:", Paint::Bold));
@@ -55,11 +66,6 @@ pub fn summary_lines(ui: &Ui, ok: bool, outputs: &BTreeMap<String, String>, left
         for (k, v) in outputs {
             lines.push(format!("  {k:<width$}  {v}"));
         }
-    }
-    if ok {
-        lines.push(ui.paint("Done.", Paint::Ok));
-    } else if !left.is_empty() {
-        lines.push(format!("{} {}", ui.paint("Not done:", Paint::Bad), left.join(", ")));
     }
     lines
 }

@@ -101,6 +101,12 @@ async fn status_reports_drift_and_down_keep_data_keeps_storage_and_redis() {
     assert_eq!(up.code, 0, "{up:?}");
     let status = world.sdctl(&["status", "--exit-code", "-c", config.arg(), "--agones-manifest", &manifest]).await;
     assert_eq!(status.code, 0, "everything in sync: {status:?}");
+    assert!(status.stdout.contains("in-sync  ingress"), "{}", status.stdout);
+    assert!(
+        status.stdout.contains("Outputs:\n") && status.stdout.contains("\n  url "),
+        "as up shows them: {}",
+        status.stdout
+    );
     let changed = example_with("sd-agones-t4.yaml", &[("maxNodes: 3", "maxNodes: 4")]);
     let status = world.sdctl(&["status", "--exit-code", "-c", changed.arg(), "--agones-manifest", &manifest]).await;
     assert_eq!(status.code, 10, "{status:?}");
