@@ -87,37 +87,65 @@ pub fn no_longer_wanted(live: &Value, want: &Value) -> Vec<String> {
     unwanted(live, want).iter().map(|path| display(path)).collect()
 }
 
-/// A JSON merge patch that deletes the unwanted fields reached through map fields only.
+/// A JSON merge patch deleting the unwanted fields that sdctl alone owns and that are reached
+/// through map fields only; for when server-side apply refuses to remove them itself.
 ///
-/// Server-side apply alone may leave an emptied parent behind as `{}` (structured-merge-diff's
-/// handling of emptied maps has changed between Kubernetes releases), which a schema with a
-/// required child then refuses; a merge patch with `null` removes the field itself. Unwanted
-/// list items are left to server-side apply, which removes them whole.
+/// Server-side apply may leave an emptied parent behind as `{}` (structured-merge-diff's handling
+/// of emptied maps has changed between Kubernetes releases), which a schema with a required child
+/// then refuses; a merge patch with `null` removes the field itself. Fields another manager also
+/// has a say in, and unwanted list items, are left to server-side apply.
 pub fn removal_patch(live: &Value, want: &Value) -> Option<Value> {
-    let mut patch = Value::Object(Map::new());
-    let mut any = false;
+    let mut patch = Map::new();
     for path in unwanted(live, want) {
-        let Some(fields) = path.iter().map(|e| e.strip_prefix("f:")).collect::<Option<Vec<_>>>() else { continue };
-        let Some((last, parents)) = fields.split_last() else { continue };
-        let mut node = &mut patch;
-        for field in parents {
-            node = node.as_object_mut()?.entry(field.to_string()).or_insert_with(|| Value::Object(Map::new()));
+        if owned_by_others(live, &path) {
+            continue;
         }
-        node.as_object_mut()?.insert(last.to_string(), Value::Null);
-        any = true;
+        let Some(fields) = path.iter().map(|e| e.strip_prefix("f:")).collect::<Option<Vec<_>>>() else { continue };
+        insert_null(&mut patch, &fields);
     }
-    any.then_some(patch)
+    (!patch.is_empty()).then_some(Value::Object(patch))
 }
 
-/// The unwanted paths as `fieldsV1` elements (`f:spec`, `f:iap`, ...).
+/// Sets `fields` (a path) to null in `patch`, unless an ancestor is already null.
+fn insert_null(patch: &mut Map<String, Value>, fields: &[&str]) {
+    let Some((last, parents)) = fields.split_last() else { return };
+    let mut node = patch;
+    for field in parents {
+        let child = node.entry(field.to_string()).or_insert_with(|| Value::Object(Map::new()));
+        let Some(map) = child.as_object_mut() else { return };
+        node = map;
+    }
+    node.insert(last.to_string(), Value::Null);
+}
+
+/// sdctl's server-side apply entries: not another manager's, not a subresource's.
+fn sdctl_applies(live: &Value) -> impl Iterator<Item = &Value> {
+    let entries = live["metadata"]["managedFields"].as_array().into_iter().flatten();
+    entries.filter(|e| e["manager"] == FIELD_MANAGER && e["operation"] == "Apply" && is_main_resource(e))
+}
+
+fn is_main_resource(entry: &Value) -> bool {
+    entry["subresource"].as_str().is_none_or(str::is_empty)
+}
+
+/// Whether another field manager owns the field at `path` or something inside it.
+fn owned_by_others(live: &Value, path: &[String]) -> bool {
+    let entries = live["metadata"]["managedFields"].as_array().into_iter().flatten();
+    entries
+        .filter(|e| !(e["manager"] == FIELD_MANAGER && e["operation"] == "Apply") && is_main_resource(e))
+        .any(|e| path.iter().try_fold(&e["fieldsV1"], |node, element| node.get(element)).is_some())
+}
+
+/// The unwanted paths as `fieldsV1` elements (`f:spec`, `f:iap`, ...), each once.
 fn unwanted(live: &Value, want: &Value) -> Vec<Vec<String>> {
     let mut gone = Vec::new();
-    let entries = live["metadata"]["managedFields"].as_array().into_iter().flatten();
-    for entry in entries.filter(|e| e["manager"] == FIELD_MANAGER && e["operation"] == "Apply") {
+    for entry in sdctl_applies(live) {
         if let Some(owned) = entry["fieldsV1"].as_object() {
             owned_but_unwanted(owned, want, &mut Vec::new(), &mut gone);
         }
     }
+    gone.sort();
+    gone.dedup();
     gone
 }
 
@@ -226,7 +254,9 @@ mod tests {
         });
         let live = json!({"metadata": {"managedFields": [
             {"manager": "sdctl", "operation": "Apply", "fieldsV1": owned},
-            {"manager": "kubectl", "operation": "Apply", "fieldsV1": {"f:spec": {"f:other": {}}}}
+            {"manager": "kubectl", "operation": "Apply", "fieldsV1": {"f:spec": {"f:other": {}}}},
+            // sdctl never applies status; if something did under its name, it is not drift.
+            {"manager": "sdctl", "operation": "Apply", "subresource": "status", "fieldsV1": {"f:status": {}}}
         ]}});
         let want = json!({
             "metadata": {"labels": {"app": "x"}},
@@ -244,9 +274,23 @@ mod tests {
         assert_eq!(removal_patch(&live, &still), None);
         still["spec"]["ports"] = json!([{"containerPort": 7861}]);
         still["spec"]["finalizers"] = json!([]);
-        let mut gone = no_longer_wanted(&live, &still);
-        gone.sort();
-        assert_eq!(gone, ["spec.finalizers[\"a\"]", "spec.ports[{\"containerPort\":7860,\"protocol\":\"TCP\"}]"]);
+        assert_eq!(
+            no_longer_wanted(&live, &still),
+            ["spec.finalizers[\"a\"]", "spec.ports[{\"containerPort\":7860,\"protocol\":\"TCP\"}]"]
+        );
+        assert_eq!(removal_patch(&live, &still), None, "list items are left to server-side apply");
+    }
+
+    #[test]
+    fn fields_another_manager_shares_are_not_patched_away() {
+        let live = json!({"metadata": {"managedFields": [
+            {"manager": "sdctl", "operation": "Apply", "fieldsV1": {"f:metadata": {"f:annotations": {"f:a": {}}}}},
+            {"manager": "neg-controller", "operation": "Update", "fieldsV1": {"f:metadata": {"f:annotations": {"f:neg-status": {}}}}},
+            {"manager": "sdctl", "operation": "Apply", "fieldsV1": {"f:metadata": {"f:annotations": {"f:a": {}}}}}
+        ]}});
+        let want = json!({"metadata": {"name": "x"}});
+        assert_eq!(no_longer_wanted(&live, &want), ["metadata.annotations"], "each path once");
+        assert_eq!(removal_patch(&live, &want), None, "the annotations map is not sdctl's alone");
     }
 
     #[test]

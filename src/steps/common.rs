@@ -25,21 +25,35 @@ pub fn is_already_exists(e: &anyhow::Error) -> bool {
     e.downcast_ref::<ApiError>().is_some_and(ApiError::is_already_exists)
 }
 
-/// Waits until `read` finds nothing: for a resource whose deletion an earlier, interrupted run
-/// started (Google refuses a second delete while the first runs).
-pub async fn wait_until_gone<E, T, F, Fut>(
+/// Whether a resource can be deleted now, as its state says.
+pub enum Deletable {
+    Now,
+    Gone,
+    /// An operation is still running on it (its state, for progress).
+    Later(String),
+}
+
+/// Waits until the resource can be deleted or is gone (`false`). An interrupted run may have left
+/// it creating, resizing or already deleting, and Google refuses a delete until that ends.
+pub async fn wait_deletable<E, F, Fut>(
     cx: &StepCx<E>,
     what: &str,
     patience: Patience,
     mut read: F,
-) -> anyhow::Result<()>
+) -> anyhow::Result<bool>
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = anyhow::Result<Option<T>>>,
+    Fut: Future<Output = anyhow::Result<Deletable>>,
 {
-    until(cx, &format!("deletion of {what}"), patience, || {
-        let found = read();
-        async move { Ok(if found.await?.is_none() { Poll::Ready(()) } else { Poll::Pending("deleting".into()) }) }
+    until(cx, &format!("{what} to finish its running operation"), patience, || {
+        let state = read();
+        async move {
+            Ok(match state.await? {
+                Deletable::Now => Poll::Ready(true),
+                Deletable::Gone => Poll::Ready(false),
+                Deletable::Later(state) => Poll::Pending(state),
+            })
+        }
     })
     .await
 }

@@ -192,10 +192,15 @@ impl<M: Manifest> Step<Env> for KubeStep<M> {
                 continue;
             }
             cx.progress(format!("applying {}", ident(want)));
-            if let Some(patch) = have.as_ref().and_then(|have| removal_patch(have, want)) {
+            let strict = self.manifest.strict();
+            if let Err(refused) = kube.apply(want, strict).await {
+                // Removing a field sdctl no longer sets may leave its emptied parent behind, which
+                // the schema can refuse: delete those fields outright, then apply again.
+                let Some(patch) = have.as_ref().and_then(|have| removal_patch(have, want)) else { return Err(refused) };
+                cx.progress(format!("removing fields sdctl no longer sets from {}", ident(want)));
                 kube.remove_fields(want, &patch).await?;
+                kube.apply(want, strict).await?;
             }
-            kube.apply(want, self.manifest.strict()).await?;
             // Objects of a CRD can be applied only once it is established.
             if kind(want) == "CustomResourceDefinition" {
                 kube.wait_ready(cx, want, KUBE_PATIENCE).await?;

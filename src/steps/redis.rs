@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use google_cloud_redis_v1::model::Instance;
 use google_cloud_redis_v1::model::instance::{ConnectMode, State, Tier, TransitEncryptionMode};
 
-use super::common::{absent_if_not_found, gone_if_not_found, not_ours, patience, wait_until_gone};
+use super::common::{Deletable, absent_if_not_found, gone_if_not_found, not_ours, patience, wait_deletable};
 use super::{APIS, Env, NETWORK, REDIS};
 use crate::config::RedisTier;
 use crate::gcp::{ops, retry};
@@ -181,18 +181,21 @@ impl Step<Env> for Redis {
         if env.options.keep_data {
             return Ok(Outcome::Kept);
         }
-        let Some(instance) = self.observe(cx).await? else { return Ok(Outcome::Unchanged) };
+        if self.observe(cx).await?.is_none() {
+            return Ok(Outcome::Unchanged);
+        }
         let client = env.gcp.redis().await?;
         let name = instance_name(env);
-        // An interrupted run may have left it mid-operation; Memorystore refuses a delete then.
-        match instance.state {
-            State::Deleting => {
-                let what = format!("Redis instance {}", env.names.redis());
-                wait_until_gone(cx, &what, patience::REDIS, || self.observe(cx)).await?;
-                return Ok(Outcome::Deleted);
-            }
-            State::Creating => wait_ready(cx, &name).await?,
-            _ => {}
+        let what = format!("Redis instance {}", env.names.redis());
+        let state = || async {
+            Ok(match self.observe(cx).await? {
+                Some(i) if i.state == State::Ready => Deletable::Now,
+                Some(i) => Deletable::Later(format!("{:?}", i.state)),
+                None => Deletable::Gone,
+            })
+        };
+        if !wait_deletable(cx, &what, patience::REDIS, state).await? {
+            return Ok(Outcome::Deleted); // an earlier run's deletion finished (or a failed create cleaned up)
         }
         let deleted = gone_if_not_found(
             async {

@@ -7,7 +7,7 @@ use google_cloud_filestore_v1::model::instance::{State, Tier};
 use google_cloud_filestore_v1::model::network_config::{AddressMode, ConnectMode};
 use google_cloud_filestore_v1::model::{FileShareConfig, Instance, NetworkConfig};
 
-use super::common::{absent_if_not_found, is_already_exists, not_ours, patience, wait_until_gone};
+use super::common::{Deletable, absent_if_not_found, is_already_exists, not_ours, patience, wait_deletable};
 use super::{APIS, Env, NETWORK, STORAGE};
 use crate::config::{Filestore, FilestoreTier, Gcs, Storage};
 use crate::gcp::retry;
@@ -189,25 +189,23 @@ impl Step<Env> for SharedStorage {
         if env.options.keep_data {
             return Ok(Outcome::Kept);
         }
-        let live = self.observe(cx).await?;
-        if matches!(live, Live::Absent) {
+        if matches!(self.observe(cx).await?, Live::Absent) {
             return Ok(Outcome::Unchanged);
         }
         match &env.config.storage {
             Storage::Filestore(f) => {
-                // An interrupted run may have left it mid-operation; Filestore refuses a delete then.
-                if let Live::Filestore(i) = &live {
-                    let what = format!("Filestore instance {}", env.names.filestore());
-                    match i.state {
-                        State::Deleting => {
-                            let read =
-                                || async { Ok(Some(self.observe(cx).await?).filter(|l| !matches!(l, Live::Absent))) };
-                            wait_until_gone(cx, &what, patience::FILESTORE, read).await?;
-                            return Ok(Outcome::Deleted);
+                let what = format!("Filestore instance {}", env.names.filestore());
+                let state = || async {
+                    Ok(match self.observe(cx).await? {
+                        Live::Filestore(i) if matches!(i.state, State::Ready | State::Error | State::Suspended) => {
+                            Deletable::Now
                         }
-                        State::Creating => wait_filestore_ready(cx, &filestore_name(env, f)).await?,
-                        _ => {}
-                    }
+                        Live::Filestore(i) => Deletable::Later(format!("{:?}", i.state)),
+                        _ => Deletable::Gone,
+                    })
+                };
+                if !wait_deletable(cx, &what, patience::FILESTORE, state).await? {
+                    return Ok(Outcome::Deleted); // an earlier run's deletion finished
                 }
                 destroy_filestore(cx, f).await
             }

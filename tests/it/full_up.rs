@@ -132,14 +132,21 @@ async fn status_reports_drift_and_down_keep_data_keeps_storage_and_redis() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_down_resumes() {
-    let world = World::with(sdctl_emulator::Scenario::default(), 200.0).await;
+    // Filestore takes long enough to delete (40 minutes) that the second `down` surely finds it
+    // still DELETING, when Google refuses another delete.
+    let scenario = "latency: { file.projects.locations.instances.delete: 2400 }\n";
+    let world = World::with(sdctl_emulator::Scenario::from_yaml(scenario).unwrap(), 400.0).await;
     let config = example_with("sd-agones-t4.yaml", &[]);
     let manifest = agones_manifest();
     let up = world.sdctl(&["up", "-c", config.arg(), "--agones-manifest", &manifest, "--no-wait"]).await;
     assert_eq!(up.code, 0, "{up:?}");
     let mut child = world.command(&["down", "-y", "-c", config.arg(), "--agones-manifest", &manifest]).spawn().unwrap();
-    // Killed while Filestore is being deleted: Google refuses a second delete until the first ends.
-    let deleting = || world.resources().iter().any(|(kind, _, state)| kind == "Instance" && state == "DELETING");
+    let deleting = || {
+        world
+            .resources()
+            .iter()
+            .any(|(kind, name, state)| kind == "Instance" && name.ends_with("/sd-demo-files") && state == "DELETING")
+    };
     let started = std::time::Instant::now();
     while !deleting() {
         assert!(child.try_wait().unwrap().is_none(), "down ended before anything was deleting");
@@ -147,9 +154,15 @@ async fn an_interrupted_down_resumes() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     child.kill().await.unwrap();
-    let down = world.sdctl(&["down", "-y", "-c", config.arg(), "--agones-manifest", &manifest]).await;
+    let down = world.sdctl(&["down", "-y", "-c", config.arg(), "--agones-manifest", &manifest, "-o", "json"]).await;
     assert_eq!(down.code, 0, "{down:?}");
     assert!(world.resources().is_empty(), "left behind: {:#?}", world.resources());
+    let waited = down.json_lines().into_iter().any(|e| {
+        e["event"] == "step_progress"
+            && e["step"] == "storage"
+            && e["message"].as_str().is_some_and(|m| m.contains("to finish its running operation (Deleting)"))
+    });
+    assert!(waited, "the second down waited for the first one's deletion: {}", down.stdout);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -205,6 +218,11 @@ async fn an_own_oauth_client_goes_into_a_secret_never_into_output() {
     }
     let up = world.sdctl(&[&["up", "ingress"][..], &args].concat()).await;
     assert_eq!(up.code, 0, "{up:?}");
+    // The emulator leaves the emptied `oauthclientCredentials: {}` behind, as some Kubernetes
+    // releases do, which the CRD refuses (secretName is required): sdctl deletes the field and
+    // applies again.
+    let fallback = "removing fields sdctl no longer sets from BackendConfig sd/sdctl-iap";
+    assert!(up.stdout.contains(fallback) || up.stderr.contains(fallback), "{up:?}");
     assert!(k8s(&world, "Secret", "sd", "sdctl-iap-oauth").is_none(), "the client secret is gone");
     let client = crate::kube_layer::cluster_client(&world, "sd-demo-gke").await;
     let gvk = kube::core::GroupVersionKind::gvk("cloud.google.com", "v1", "BackendConfig");
