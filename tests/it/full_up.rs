@@ -2,6 +2,7 @@
 //! against the emulator for both example configurations, a second `up` that changes nothing,
 //! `down` to an empty project, and a GPU stockout that `up` reports plainly.
 
+use crate::emulator::k8s_agones::gvk_api;
 use crate::kube_layer::{agones_manifest, applies, k8s_state as k8s};
 use crate::support::example_with;
 use crate::support::world::World;
@@ -225,9 +226,7 @@ async fn an_own_oauth_client_goes_into_a_secret_never_into_output() {
     assert!(up.stdout.contains(fallback) || up.stderr.contains(fallback), "{up:?}");
     assert!(k8s(&world, "Secret", "sd", "sdctl-iap-oauth").is_none(), "the client secret is gone");
     let client = crate::kube_layer::cluster_client(&world, "sd-demo-gke").await;
-    let gvk = kube::core::GroupVersionKind::gvk("cloud.google.com", "v1", "BackendConfig");
-    let backend_configs: kube::Api<kube::api::DynamicObject> =
-        kube::Api::namespaced_with(client, "sd", &kube::discovery::ApiResource::from_gvk(&gvk));
+    let backend_configs = gvk_api(&client, "cloud.google.com", "v1", "BackendConfig", "backendconfigs");
     let backend = serde_json::to_value(backend_configs.get("sdctl-iap").await.unwrap()).unwrap();
     assert_eq!(backend["spec"]["iap"]["enabled"], true, "{backend}");
     assert!(backend["spec"]["iap"].get("oauthclientCredentials").is_none(), "{backend}");

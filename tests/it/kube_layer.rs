@@ -8,6 +8,7 @@ use kube::core::GroupVersionKind;
 use kube::discovery::{Discovery, Scope};
 use serde_json::Value;
 
+use crate::emulator::k8s_agones::gvk_api;
 use crate::emulator::k8s_host::client_from;
 use crate::support::example_with;
 use crate::support::world::{World, upstream_dir};
@@ -252,9 +253,7 @@ async fn the_driver_daemonset_replaces_gke_managed_drivers_when_asked() {
 
 /// The WebUI container's environment variable names in the live Fleet.
 async fn webui_env(client: &kube::Client) -> Vec<String> {
-    let gvk = GroupVersionKind::gvk("agones.dev", "v1", "Fleet");
-    let fleets: Api<DynamicObject> =
-        Api::namespaced_with(client.clone(), "sd", &kube::discovery::ApiResource::from_gvk(&gvk));
+    let fleets = gvk_api(client, "agones.dev", "v1", "Fleet", "fleets");
     let fleet = serde_json::to_value(fleets.get("webui").await.unwrap()).unwrap();
     let containers = fleet["spec"]["template"]["spec"]["template"]["spec"]["containers"].as_array().unwrap().clone();
     let webui = containers.iter().find(|c| c["name"] == "webui").expect("a webui container");

@@ -186,6 +186,12 @@ pub(crate) fn gvk_api(client: &Client, group: &str, version: &str, kind: &str, p
     Api::namespaced_with(client.clone(), "sd", &ar)
 }
 
+/// Applies the test Fleet with `replicas` as sdctl would.
+async fn apply_fleet(fleets: &Api<DynamicObject>, replicas: i64) {
+    let fleet: DynamicObject = serde_json::from_value(fleet(replicas)).unwrap();
+    fleets.patch("sd-webui", &PatchParams::apply("sdctl"), &Patch::Apply(&fleet)).await.expect("the Fleet applies");
+}
+
 pub(crate) fn state_of(gs: &DynamicObject) -> String {
     gs.data["status"]["state"].as_str().unwrap_or("").to_string()
 }
@@ -223,10 +229,7 @@ async fn agones_install_fleet_autoscaler_and_allocation() {
     let allocations =
         gvk_api(&t.client, "allocation.agones.dev", "v1", "GameServerAllocation", "gameserverallocations");
     let apply = PatchParams::apply("sdctl");
-    fleets
-        .patch("sd-webui", &apply, &Patch::Apply(&serde_json::from_value::<DynamicObject>(fleet(1)).unwrap()))
-        .await
-        .expect("fleet applies");
+    apply_fleet(&fleets, 1).await;
     let fa: DynamicObject = serde_json::from_value(autoscaler(1, 1, 3)).unwrap();
     let fa = fas.patch("sd-webui", &apply, &Patch::Apply(&fa)).await.expect("autoscaler applies");
     assert_eq!(fa.data["spec"]["sync"]["fixedInterval"]["seconds"], 30, "Agones' webhook defaults the sync");
@@ -475,14 +478,7 @@ async fn game_servers_wait_for_the_sdk_ready_call_when_the_sidecar_owns_readines
     models_volume(&t.client).await;
     let fleets = gvk_api(&t.client, "agones.dev", "v1", "Fleet", "fleets");
     let gss = gvk_api(&t.client, "agones.dev", "v1", "GameServer", "gameservers");
-    fleets
-        .patch(
-            "sd-webui",
-            &PatchParams::apply("sdctl"),
-            &Patch::Apply(&serde_json::from_value::<DynamicObject>(fleet(2)).unwrap()),
-        )
-        .await
-        .unwrap();
+    apply_fleet(&fleets, 2).await;
     let scheduled = eventually(20, "two Scheduled GameServers", || async {
         let all = game_servers(&gss).await;
         (all.len() == 2 && all.iter().all(|g| state_of(g) == "Scheduled")).then_some(all)
@@ -512,14 +508,7 @@ async fn game_servers_fail_without_the_agones_sdk_service_account_in_their_names
     models_volume(&t.client).await;
     let fleets = gvk_api(&t.client, "agones.dev", "v1", "Fleet", "fleets");
     let gss = gvk_api(&t.client, "agones.dev", "v1", "GameServer", "gameservers");
-    fleets
-        .patch(
-            "sd-webui",
-            &PatchParams::apply("sdctl"),
-            &Patch::Apply(&serde_json::from_value::<DynamicObject>(fleet(1)).unwrap()),
-        )
-        .await
-        .unwrap();
+    apply_fleet(&fleets, 1).await;
     let failed = eventually(10, "a GameServer in Error", || async {
         game_servers(&gss).await.into_iter().find(|g| state_of(g) == "Error")
     })
@@ -556,14 +545,7 @@ async fn teardown_order_matters_game_servers_hold_their_namespace_until_agones_f
     models_volume(&t.client).await;
     let fleets = gvk_api(&t.client, "agones.dev", "v1", "Fleet", "fleets");
     let gss = gvk_api(&t.client, "agones.dev", "v1", "GameServer", "gameservers");
-    fleets
-        .patch(
-            "sd-webui",
-            &PatchParams::apply("sdctl"),
-            &Patch::Apply(&serde_json::from_value::<DynamicObject>(fleet(1)).unwrap()),
-        )
-        .await
-        .unwrap();
+    apply_fleet(&fleets, 1).await;
     let gs = eventually(10, "a Ready GameServer", || async {
         game_servers(&gss).await.into_iter().find(|g| state_of(g) == "Ready")
     })
@@ -608,10 +590,7 @@ async fn a_template_change_replaces_ready_game_servers_and_keeps_allocated_ones(
     let allocations =
         gvk_api(&t.client, "allocation.agones.dev", "v1", "GameServerAllocation", "gameserverallocations");
     let apply = PatchParams::apply("sdctl");
-    fleets
-        .patch("sd-webui", &apply, &Patch::Apply(&serde_json::from_value::<DynamicObject>(fleet(2)).unwrap()))
-        .await
-        .unwrap();
+    apply_fleet(&fleets, 2).await;
     eventually(10, "two Ready", || async {
         (game_servers(&gss).await.iter().filter(|g| state_of(g) == "Ready").count() == 2).then_some(())
     })

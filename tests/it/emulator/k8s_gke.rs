@@ -13,6 +13,7 @@ use kube::runtime::wait::{await_condition, conditions};
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 
+use super::k8s_agones::gvk_api;
 use super::k8s_host::{TestCluster, TestHost, eventually, namespace, pool};
 
 async fn apply(client: &Client, ns: &str, obj: Value) -> DynamicObject {
@@ -81,14 +82,8 @@ async fn ingress_gets_its_load_balancer_and_certificate_and_returns_them_on_dele
     assert!(ing.finalizers().contains(&"networking.gke.io/ingress-finalizer-V2".to_string()));
     assert!(ing.annotations()["ingress.kubernetes.io/backends"].contains("k8s1-sd-sd-bs"));
 
-    let certs: Api<DynamicObject> = Api::namespaced_with(
-        t.client.clone(),
-        "sd",
-        &ApiResource::from_gvk_with_plural(
-            &GroupVersionKind::gvk("networking.gke.io", "v1", "ManagedCertificate"),
-            "managedcertificates",
-        ),
-    );
+    let certs: Api<DynamicObject> =
+        gvk_api(&t.client, "networking.gke.io", "v1", "ManagedCertificate", "managedcertificates");
     let cert = eventually(10, "certificate Active", || async {
         let c = certs.get("sd").await.ok()?;
         (c.data["status"]["certificateStatus"] == "Active").then_some(c)
@@ -112,14 +107,8 @@ async fn a_certificate_can_fail_as_the_scenario_says() {
     for o in router_objects() {
         apply(&t.client, "sd", o).await;
     }
-    let certs: Api<DynamicObject> = Api::namespaced_with(
-        t.client.clone(),
-        "sd",
-        &ApiResource::from_gvk_with_plural(
-            &GroupVersionKind::gvk("networking.gke.io", "v1", "ManagedCertificate"),
-            "managedcertificates",
-        ),
-    );
+    let certs: Api<DynamicObject> =
+        gvk_api(&t.client, "networking.gke.io", "v1", "ManagedCertificate", "managedcertificates");
     eventually(10, "certificate Provisioning first", || async {
         let c = certs.get("sd").await.ok()?;
         (c.data["status"]["certificateStatus"] == "Provisioning").then_some(())
@@ -159,14 +148,7 @@ async fn ingress_with_a_missing_backend_gets_no_load_balancer_and_says_why() {
     // BackendConfig schema: unknown fields refused, with their path.
     let bc = json!({"apiVersion": "cloud.google.com/v1", "kind": "BackendConfig", "metadata": {"name": "bad", "namespace": "sd"},
                     "spec": {"iap": {"enabled": true, "oauthClientCredentials": {"secretName": "x"}}}});
-    let api: Api<DynamicObject> = Api::namespaced_with(
-        t.client.clone(),
-        "sd",
-        &ApiResource::from_gvk_with_plural(
-            &GroupVersionKind::gvk("cloud.google.com", "v1", "BackendConfig"),
-            "backendconfigs",
-        ),
-    );
+    let api: Api<DynamicObject> = gvk_api(&t.client, "cloud.google.com", "v1", "BackendConfig", "backendconfigs");
     let err = match api.create(&PostParams::default(), &serde_json::from_value(bc).unwrap()).await.unwrap_err() {
         kube::Error::Api(s) => s,
         e => panic!("{e}"),
