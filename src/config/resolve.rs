@@ -8,6 +8,11 @@ use super::model::*;
 use super::problems::Problems;
 use crate::names::{LABEL_ENV, is_dns_label};
 
+/// Namespaces sdctl must never own: `down` deletes the runtime namespace, and Kubernetes refuses
+/// to delete the first three (NamespaceLifecycle's immortal namespaces) while the others hold the
+/// cluster's own machinery.
+const RESERVED_NAMESPACES: [&str; 5] = ["default", "kube-system", "kube-public", "kube-node-lease", "agones-system"];
+
 /// Values given on the command line or in the environment; they win over the file.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
@@ -438,11 +443,20 @@ impl Resolver<'_> {
         };
         let namespace = f.namespace.unwrap_or_else(|| "sd".into());
         let mut ok = true;
-        if !is_dns_label(&namespace) || ["kube-system", "kube-public", "agones-system"].contains(&namespace.as_str()) {
+        if !is_dns_label(&namespace) {
             self.err(
                 "runtime.namespace",
-                format!("{namespace:?} cannot hold the WebUI GameServers"),
+                format!("{namespace:?} is not a Kubernetes namespace name (a DNS label: lower case, digits, '-')"),
                 "use a DNS label of your own, such as sd",
+            );
+            ok = false;
+        } else if RESERVED_NAMESPACES.contains(&namespace.as_str()) {
+            self.err(
+                "runtime.namespace",
+                format!(
+                    "{namespace:?} belongs to Kubernetes or Agones: sdctl owns its namespace and `sdctl down` deletes it"
+                ),
+                "use a namespace of your own, such as sd",
             );
             ok = false;
         }

@@ -254,3 +254,20 @@ fn flags_beat_environment_beat_file() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("project (from --project or SDCTL_PROJECT): \"Not A Project\""), "{r:?}");
 }
+
+#[test]
+fn namespaces_of_kubernetes_and_agones_are_refused() {
+    // `down` deletes the runtime namespace: it must be one sdctl owns.
+    for reserved in ["default", "kube-system", "kube-public", "kube-node-lease", "agones-system"] {
+        let c = example_with(T4, &[("namespace: sd", &format!("namespace: {reserved}"))]);
+        expect_problems(
+            &c,
+            &[(
+                &format!("runtime.namespace: \"{reserved}\" belongs to Kubernetes or Agones"),
+                "use a namespace of your own, such as sd",
+            )],
+        );
+    }
+    let c = example_with(T4, &[("namespace: sd", "namespace: Not_A_Label")]);
+    expect_problems(&c, &[("runtime.namespace: \"Not_A_Label\" is not a Kubernetes namespace name", "such as sd")]);
+}
