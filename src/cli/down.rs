@@ -30,25 +30,36 @@ pub async fn run(inv: &Invocation, args: DownArgs) -> anyhow::Result<ExitCode> {
     let shared = inv.shared(reporter.clone());
     let report = plan::down(&graph, &env, &shared, &selected, inv.limits()).await;
     // A partial teardown leaves the rest on purpose: only a full one is swept.
-    let leftovers = if ids.is_empty() && !report.interrupted {
+    let swept = if ids.is_empty() && !report.interrupted {
         let cx = StepCx::new(env.clone(), StepId("sweep"), shared.clone());
-        match sweep::leftovers(&cx).await {
-            Ok(found) => Some(found),
-            Err(e) => {
-                reporter.emit(Event::Warning { step: None, message: format!("could not check for leftovers: {e:#}") });
-                None
-            }
-        }
+        sweep::leftovers(&cx)
+            .await
+            .map_err(|e| format!("cannot check what is left of environment {}: {e:#}", env.config.name))
     } else {
-        None
+        Ok(Vec::new())
     };
-    let leftovers = leftovers.unwrap_or_default();
+    let leftovers = swept.as_ref().cloned().unwrap_or_default();
     let leaked: Vec<&sweep::Leftover> = leftovers.iter().filter(|l| l.billable && !l.kept).collect();
     let mut left: Vec<String> = report.left().iter().map(|s| s.to_string()).collect();
     left.extend(leftovers.iter().map(|l| l.to_string()));
-    reporter.emit(Event::Summary { ok: report.ok() && leaked.is_empty(), outputs: Default::default(), left });
+    if let Err(unknown) = &swept {
+        left.push(format!("unknown: {unknown}"));
+    }
+    reporter.emit(Event::Summary {
+        ok: report.ok() && leaked.is_empty() && swept.is_ok(),
+        outputs: Default::default(),
+        left,
+    });
     if !report.ok() {
         return Ok(super::up::finish(inv, &report, "down"));
+    }
+    // Not knowing what is left is not a clean teardown.
+    if let Err(unknown) = swept {
+        inv.ui.err(&format!(
+            "{unknown}\n  fix: run `sdctl down` again, or look for resources labelled sdctl-env={} in the console",
+            env.config.name
+        ));
+        return Ok(ExitCode::Leftovers);
     }
     if !leftovers.is_empty() && !inv.ui.json() {
         inv.ui.err(&inv.ui.paint("Still there:", Paint::Bold));

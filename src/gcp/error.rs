@@ -192,6 +192,11 @@ impl ApiError {
         self.kind == ErrorKind::AlreadyExists
     }
 
+    /// Whether `e` is Google's answer for an API the project has not enabled.
+    pub fn is_service_disabled(e: &anyhow::Error) -> bool {
+        e.downcast_ref::<ApiError>().is_some_and(|a| a.kind == ErrorKind::ServiceDisabled)
+    }
+
     /// What the user can do about it.
     pub fn fix(&self) -> Option<String> {
         match self.kind {

@@ -236,7 +236,11 @@ impl<E: Send + Sync + 'static, S: Step<E>> DynStep<E> for S {
     }
 
     async fn down(&self, cx: &StepCx<E>) -> anyhow::Result<Outcome> {
-        self.destroy(cx).await
+        match self.destroy(cx).await {
+            // An API the project never enabled holds nothing of ours: nothing to delete.
+            Err(e) if crate::gcp::ApiError::is_service_disabled(&e) => Ok(Outcome::Unchanged),
+            other => other,
+        }
     }
 
     async fn render(&self, env: &E) -> anyhow::Result<Option<Vec<serde_json::Value>>> {

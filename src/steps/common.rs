@@ -21,6 +21,14 @@ pub fn gone_if_not_found(result: anyhow::Result<()>) -> anyhow::Result<bool> {
     absent_if_not_found(result).map(|r| r.is_some())
 }
 
+/// A list through an API the project has not enabled: that API holds nothing of ours.
+pub fn empty_if_disabled<T: Default>(result: anyhow::Result<T>) -> anyhow::Result<T> {
+    match result {
+        Err(e) if ApiError::is_service_disabled(&e) => Ok(T::default()),
+        other => other,
+    }
+}
+
 pub fn is_already_exists(e: &anyhow::Error) -> bool {
     e.downcast_ref::<ApiError>().is_some_and(ApiError::is_already_exists)
 }

@@ -1,8 +1,10 @@
 //! The leak report after `down`: every kind of resource sdctl can create is listed and matched by
 //! label, description or derived name (not by what the current config says), so resources made
-//! under an older config or left by a failed run are found too.
+//! under an older config or left by a failed run are found too. An API the project has not
+//! enabled holds nothing (GCS environments never enable Filestore): its kinds count as checked.
 
 use super::Env;
+use super::common::empty_if_disabled;
 use super::iam::node_account_exists;
 use crate::gcp::retry;
 use crate::gcp::storage::StorageClient;
@@ -38,11 +40,13 @@ macro_rules! compute_items {
         let mut items: Vec<(String, String)> = Vec::new();
         let mut token = String::new();
         loop {
-            let page = retry::call($cx, $what, || {
-                let list = $client.list().set_project($project);
-                if token.is_empty() { list.send() } else { list.set_page_token(&token).send() }
-            })
-            .await?;
+            let page = empty_if_disabled(
+                retry::call($cx, $what, || {
+                    let list = $client.list().set_project($project);
+                    if token.is_empty() { list.send() } else { list.set_page_token(&token).send() }
+                })
+                .await,
+            )?;
             items.extend(
                 page.items.into_iter().map(|i| (i.name.unwrap_or_default(), i.description.unwrap_or_default())),
             );
@@ -67,45 +71,54 @@ pub async fn leftovers(cx: &StepCx<Env>) -> anyhow::Result<Vec<Leftover>> {
     let mut push = |kind, name: String, billable, kept| found.push(Leftover { kind, name, billable, kept });
 
     let gke = env.gcp.container().await?;
-    let clusters = retry::call(cx, "list GKE clusters", || {
-        gke.list_clusters().set_parent(format!("projects/{project}/locations/-")).send()
-    })
-    .await?;
+    let clusters = empty_if_disabled(
+        retry::call(cx, "list GKE clusters", || {
+            gke.list_clusters().set_parent(format!("projects/{project}/locations/-")).send()
+        })
+        .await,
+    )?;
     for c in clusters.clusters.into_iter().filter(|c| ours(&c.resource_labels)) {
         push("GKE cluster", format!("{} ({})", c.name, c.location), true, false);
     }
 
     let filestore = env.gcp.filestore().await?;
-    let instances = retry::call(cx, "list Filestore instances", || {
-        filestore.list_instances().set_parent(format!("projects/{project}/locations/-")).send()
-    })
-    .await?;
+    let instances = empty_if_disabled(
+        retry::call(cx, "list Filestore instances", || {
+            filestore.list_instances().set_parent(format!("projects/{project}/locations/-")).send()
+        })
+        .await,
+    )?;
     for i in instances.instances.into_iter().filter(|i| ours(&i.labels)) {
         push("Filestore instance", i.name, true, keep);
     }
 
     let redis = env.gcp.redis().await?;
-    let instances = retry::call(cx, "list Redis instances", || {
-        redis.list_instances().set_parent(format!("projects/{project}/locations/-")).send()
-    })
-    .await?;
+    let instances = empty_if_disabled(
+        retry::call(cx, "list Redis instances", || {
+            redis.list_instances().set_parent(format!("projects/{project}/locations/-")).send()
+        })
+        .await,
+    )?;
     for i in instances.instances.into_iter().filter(|i| ours(&i.labels)) {
         push("Redis instance", i.name, true, keep);
     }
 
     let registry = env.gcp.artifact_registry().await?;
     let parent = format!("projects/{project}/locations/{}", env.config.region);
-    let repos = retry::call(cx, "list Artifact Registry repositories", || {
-        registry.list_repositories().set_parent(&parent).send()
-    })
-    .await?;
+    let repos = empty_if_disabled(
+        retry::call(cx, "list Artifact Registry repositories", || {
+            registry.list_repositories().set_parent(&parent).send()
+        })
+        .await,
+    )?;
     for r in repos.repositories.into_iter().filter(|r| ours(&r.labels)) {
         push("Artifact Registry repository", r.name, true, false);
     }
 
     let storage = StorageClient::new(&env.gcp);
-    let buckets =
-        retry::call(cx, "list buckets", || storage.list_buckets_labeled(project, LABEL_ENV, env.names.env())).await?;
+    let buckets = empty_if_disabled(
+        retry::call(cx, "list buckets", || storage.list_buckets_labeled(project, LABEL_ENV, env.names.env())).await,
+    )?;
     for b in buckets {
         let data = b.name != env.names.build_bucket();
         push("bucket", format!("gs://{}", b.name), true, keep && data);
@@ -127,12 +140,12 @@ pub async fn leftovers(cx: &StepCx<Env>) -> anyhow::Result<Vec<Leftover>> {
     let routers = env.gcp.routers().await?;
     let router_name = env.names.router();
     let region = &env.config.region;
-    let router = super::common::absent_if_not_found(
+    let router = empty_if_disabled(super::common::absent_if_not_found(
         retry::call(cx, "read the Cloud Router", || {
             routers.get().set_project(project).set_region(region).set_router(&router_name).send()
         })
         .await,
-    )?;
+    ))?;
     if router.is_some_and(|r| r.description.as_deref() == Some(description.as_str())) {
         push("Cloud Router with NAT", router_name, true, false);
     }
@@ -194,11 +207,13 @@ pub async fn load_balancer_pieces(cx: &StepCx<Env>) -> anyhow::Result<Vec<Leftov
         let negs = env.gcp.network_endpoint_groups().await?;
         let mut token = String::new();
         loop {
-            let page = retry::call(cx, "list network endpoint groups", || {
-                let list = negs.list().set_project(project).set_zone(zone);
-                if token.is_empty() { list.send() } else { list.set_page_token(&token).send() }
-            })
-            .await?;
+            let page = empty_if_disabled(
+                retry::call(cx, "list network endpoint groups", || {
+                    let list = negs.list().set_project(project).set_zone(zone);
+                    if token.is_empty() { list.send() } else { list.set_page_token(&token).send() }
+                })
+                .await,
+            )?;
             for n in page.items {
                 let name = n.name.unwrap_or_default();
                 if is_lb(&name) {

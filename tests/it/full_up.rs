@@ -64,9 +64,14 @@ async fn life_cycle(example: &str, env: &str) {
         assert_eq!(e["outcome"], "unchanged", "{e}");
     }
 
-    // `down` empties the project, load-balancer pieces included (the Ingress goes first).
-    let down = world.sdctl(&["down", "-y", "-c", config.arg(), "--agones-manifest", &manifest]).await;
+    // `down` empties the project, load-balancer pieces included (the Ingress goes first), and
+    // checks every kind sdctl can make: an API never enabled (Filestore with GCS) holds nothing.
+    let down = world.sdctl(&["down", "-y", "-c", config.arg(), "--agones-manifest", &manifest, "-o", "json"]).await;
     assert_eq!(down.code, 0, "{down:?}");
+    let events = down.json_lines();
+    assert!(!events.iter().any(|e| e["event"] == "warning"), "{env}: {down:?}");
+    let summary = events.last().unwrap();
+    assert_eq!((summary["ok"].as_bool(), summary["left"].as_array().map(Vec::len)), (Some(true), Some(0)), "{summary}");
     assert!(world.resources().is_empty(), "{env}: left behind: {:#?}", world.resources());
 }
 
@@ -232,4 +237,23 @@ async fn an_own_oauth_client_goes_into_a_secret_never_into_output() {
     assert!(backend["spec"]["iap"].get("oauthclientCredentials").is_none(), "{backend}");
     let status = world.sdctl(&[&["status", "--exit-code"][..], &args].concat()).await;
     assert_eq!(status.code, 0, "in sync again: {status:?}");
+}
+
+/// A teardown whose leftovers cannot be listed is not a clean one: exit 5, with what to do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn down_that_cannot_check_for_leftovers_says_so() {
+    let world =
+        World::with_scenario("faults: [ { method: redis.projects.locations.instances.list, status: 403 } ]\n").await;
+    let config = example_with("sd-agones-t4.yaml", &[]);
+    let down = world.sdctl(&["down", "-y", "-c", config.arg(), "-o", "json"]).await;
+    assert_eq!(down.code, 5, "{down:?}");
+    // A new project: its APIs are disabled, so every step finds nothing to delete.
+    for e in down.json_lines().iter().filter(|e| e["event"] == "step_finished") {
+        assert_eq!(e["outcome"], "unchanged", "{e}");
+    }
+    let summary = down.json_lines().pop().unwrap();
+    assert_eq!(summary["ok"], false, "{summary}");
+    let left = summary["left"][0].as_str().unwrap();
+    assert!(left.starts_with("unknown: cannot check what is left of environment sd-demo"), "{left}");
+    assert!(down.stderr.contains("fix: run `sdctl down` again"), "{}", down.stderr);
 }

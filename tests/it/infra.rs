@@ -320,7 +320,7 @@ async fn changed_config_updates_in_place_or_names_the_field() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resources_of_someone_else_are_never_touched() {
-    let world = World::start().await;
+    let world = World::with_scenario("enabledApis: [compute.googleapis.com]").await;
     let config = example_with("sd-agones-t4.yaml", &[]);
     // Another tool made an address with our derived name, without our label.
     let url = format!("{}/compute/compute/v1/projects/my-project/global/addresses", world.emu.url());

@@ -182,7 +182,7 @@ fn an_existing_file_is_never_replaced_without_asking() {
 /// the GPU question showing which zones sell each GPU (from the API), the cost, then the file.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_wizard_in_a_terminal() {
-    let world = World::with_scenario(
+    let world = World::used_project(
         "accelerators: { us-central1-a: [nvidia-tesla-t4], us-central1-b: [nvidia-tesla-t4], us-central1-c: [nvidia-tesla-t4, nvidia-l4], us-central1-f: [nvidia-tesla-t4, nvidia-l4] }",
     )
     .await;

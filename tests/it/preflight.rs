@@ -55,7 +55,7 @@ async fn caught(world: &World, config: &TempConfig, id: &str, message: &[&str], 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_healthy_project_passes_every_check() {
-    let world = World::start().await;
+    let world = World::used_project("").await;
     let config = example_with("sd-agones-t4.yaml", &[]);
     let r = world.sdctl(&["preflight", "-c", config.arg()]).await;
     assert_eq!(r.code, 0, "{r:?}");
@@ -93,7 +93,7 @@ async fn a_healthy_project_passes_every_check() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn zero_t4_quota_is_caught() {
-    let world = World::with_scenario("quotas: { us-central1: { NVIDIA_T4_GPUS: 0 } }").await;
+    let world = World::used_project("quotas: { us-central1: { NVIDIA_T4_GPUS: 0 } }").await;
     let config = example_with("sd-agones-t4.yaml", &[]);
     caught(
         &world,
@@ -107,7 +107,7 @@ async fn zero_t4_quota_is_caught() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn zero_gpus_all_regions_is_caught() {
-    let world = World::with_scenario("quotas: { global: { GPUS_ALL_REGIONS: 0 } }").await;
+    let world = World::used_project("quotas: { global: { GPUS_ALL_REGIONS: 0 } }").await;
     let config = example_with("sd-agones-l4-gcs.yaml", &[]);
     caught(
         &world,
@@ -121,7 +121,7 @@ async fn zero_gpus_all_regions_is_caught() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_zone_without_l4_is_caught_and_zones_that_have_it_suggested() {
-    let world = World::with_scenario("accelerators: { us-central1-a: [nvidia-tesla-t4] }").await;
+    let world = World::used_project("accelerators: { us-central1-a: [nvidia-tesla-t4] }").await;
     let config = example_with("sd-agones-l4-gcs.yaml", &[]);
     caught(
         &world,
@@ -145,7 +145,7 @@ async fn a_zone_without_l4_is_caught_and_zones_that_have_it_suggested() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_permission_is_named_with_its_step_and_role() {
-    let world = World::with_scenario("permissionsDenied: [container.clusters.create, iam.serviceAccounts.actAs]").await;
+    let world = World::used_project("permissionsDenied: [container.clusters.create, iam.serviceAccounts.actAs]").await;
     let config = example_with("sd-agones-t4.yaml", &[]);
     let c = caught(
         &world,
@@ -163,7 +163,7 @@ async fn a_missing_permission_is_named_with_its_step_and_role() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn billing_disabled_is_caught() {
-    let world = World::with_scenario("billingEnabled: false").await;
+    let world = World::used_project("billingEnabled: false").await;
     let config = example_with("sd-agones-t4.yaml", &[]);
     caught(
         &world,
@@ -178,8 +178,7 @@ async fn billing_disabled_is_caught() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_blocking_org_policy_is_caught_and_private_nodes_avoid_it() {
     let world =
-        World::with_scenario("orgPolicies: { compute.vmExternalIpAccess: deny, compute.requireShieldedVm: deny }")
-            .await;
+        World::used_project("orgPolicies: { compute.vmExternalIpAccess: deny, compute.requireShieldedVm: deny }").await;
     let public = example_with("sd-agones-t4.yaml", &[]);
     caught(
         &world,
@@ -202,7 +201,7 @@ async fn a_blocking_org_policy_is_caught_and_private_nodes_avoid_it() {
 /// The Kubeflow guide's surprise: 4 nodes became 12 because the cluster was regional.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_regional_cluster_over_the_cpu_quota_only_by_zone_multiplication() {
-    let world = World::with_scenario("quotas: { us-central1: { CPUS: 20 } }").await;
+    let world = World::used_project("quotas: { us-central1: { CPUS: 20 } }").await;
     let shape = [
         ("location: zonal", "location: regional"),
         ("zones: [us-central1-a]", "zones: [us-central1-a, us-central1-b, us-central1-c]"),
@@ -236,7 +235,7 @@ async fn a_regional_cluster_over_the_cpu_quota_only_by_zone_multiplication() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_disabled_api_defers_its_checks_until_up_enabled_it() {
     let world =
-        World::with_scenario("disabledApis: [compute.googleapis.com]\nquotas: { us-central1: { NVIDIA_T4_GPUS: 0 } }")
+        World::used_project("disabledApis: [compute.googleapis.com]\nquotas: { us-central1: { NVIDIA_T4_GPUS: 0 } }")
             .await;
     let config = example_with("sd-agones-t4.yaml", &[]);
     let r = world.sdctl(&["preflight", "-c", config.arg(), "-o", "json"]).await;
@@ -284,7 +283,7 @@ async fn a_disabled_api_defers_its_checks_until_up_enabled_it() {
 /// checks again, then the rest.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn up_continues_once_the_deferred_checks_pass() {
-    let world = World::with_scenario("disabledApis: [compute.googleapis.com]").await;
+    let world = World::used_project("disabledApis: [compute.googleapis.com]").await;
     let config = example_with("sd-agones-t4.yaml", &[]);
     let up = world.sdctl(&["up", "apis", "network", "-c", config.arg(), "-o", "json"]).await;
     assert_eq!(up.code, 0, "{up:?}");
@@ -317,7 +316,7 @@ async fn up_continues_once_the_deferred_checks_pass() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubernetes_versions_no_pinned_agones_supports_are_caught() {
-    let world = World::with_scenario("kubernetesVersions: [1.37.2-gke.100, 1.38.0-gke.20]").await;
+    let world = World::used_project("kubernetesVersions: [1.37.2-gke.100, 1.38.0-gke.20]").await;
     let config = example_with("sd-agones-t4.yaml", &[]);
     caught(
         &world,
@@ -331,7 +330,7 @@ async fn kubernetes_versions_no_pinned_agones_supports_are_caught() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn iap_members_outside_the_organization_are_pointed_out() {
-    let world = World::with_scenario("organizationDomain: corp.example").await;
+    let world = World::used_project("organizationDomain: corp.example").await;
     let config = example_with("sd-agones-t4.yaml", &[]);
     let r = world.sdctl(&["preflight", "-c", config.arg(), "-o", "json"]).await;
     assert_eq!(r.code, 0, "a warning: {r:?}");
@@ -352,7 +351,7 @@ async fn iap_members_outside_the_organization_are_pointed_out() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cost_cap_refuses_up_with_exit_3() {
-    let world = World::start().await;
+    let world = World::used_project("").await;
     let config = example_with("sd-agones-t4.yaml", &[]);
     let up = world.sdctl(&["up", "-c", config.arg(), "--max-hourly-cost", "2", "-o", "json"]).await;
     assert_eq!(up.code, 3, "{up:?}");
@@ -405,7 +404,7 @@ async fn step_permission_lists_cover_what_up_uses() {
         let declared: BTreeSet<&str> =
             graph.permissions(&env, &all).into_iter().flat_map(|(_, p)| p.into_iter()).collect();
 
-        let world = World::start().await;
+        let world = World::used_project("").await;
         let config = example_with(example, &[]);
         let up = world.sdctl(&crate::infra::up_args(config.arg(), &["--skip-preflight"])).await;
         assert_eq!(up.code, 0, "{up:?}");

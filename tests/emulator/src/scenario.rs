@@ -1,7 +1,8 @@
 //! `--scenario FILE`: what the simulated project looks like and which faults to inject.
 //!
 //! The YAML shape is a contract (see `design.md`, "Emulator"). Every field is optional; the
-//! defaults describe a healthy project with generous quotas, every API enabled, billing on.
+//! defaults describe a new, healthy project: generous quotas, billing on, and only the APIs Google
+//! enables by default (the rest start disabled, as on Google).
 
 use std::collections::BTreeMap;
 
@@ -27,9 +28,14 @@ pub struct Scenario {
     /// IAM permissions the caller lacks: `testIamPermissions` omits them, calls needing them get 403.
     #[serde(default)]
     pub permissions_denied: Vec<String>,
-    /// Services (`container.googleapis.com`) disabled until enabled through Service Usage.
+    /// Services (`container.googleapis.com`) disabled until enabled through Service Usage, even
+    /// those a new project has enabled by default.
     #[serde(default)]
     pub disabled_apis: Vec<String>,
+    /// Services enabled from the start besides Google's defaults (a project that was used
+    /// before); `"*"`: every service the emulator knows.
+    #[serde(default)]
+    pub enabled_apis: Vec<String>,
     /// Whether the project has a billing account attached (default true).
     #[serde(default)]
     pub billing_enabled: Option<bool>,

@@ -346,7 +346,7 @@ fn gke_scale_up_meets_stockouts_then_succeeds_up_to_the_maximum() {
         );
         assert!(format!("{:?}", pool.conditions[0].canonical_code).contains("ResourceExhausted"));
 
-        emu.set_scenario(sdctl_emulator::Scenario::default());
+        emu.set_scenario(sdctl_emulator::Scenario { enabled_apis: vec!["*".into()], ..Default::default() });
         let nodes = host.scale_up("sd", "gpu", 2).await.unwrap();
         assert_eq!(nodes.len(), 2);
         assert!(nodes[0].starts_with("gke-sd-gpu-"));

@@ -10,15 +10,16 @@ use serde_json::Value;
 /// Simulated time runs this much faster than real time: a 6-minute cluster create takes 36 ms.
 pub const SPEED: f64 = 10_000.0;
 
+/// An emulator whose project has every API enabled (these tests exercise one API each, not
+/// enabling them), except the scenario's `disabledApis`.
 pub async fn emulator(scenario: &str) -> Emulator {
-    Emulator::start(Options {
-        speed: SPEED,
-        scenario: Scenario::from_yaml(scenario).expect("scenario"),
-        discovery_dir: discovery_dir(),
-        ..Default::default()
-    })
-    .await
-    .expect("emulator starts")
+    let mut scenario = Scenario::from_yaml(scenario).expect("scenario");
+    if scenario.enabled_apis.is_empty() {
+        scenario.enabled_apis = vec!["*".into()];
+    }
+    Emulator::start(Options { speed: SPEED, scenario, discovery_dir: discovery_dir(), ..Default::default() })
+        .await
+        .expect("emulator starts")
 }
 
 /// Validation on whenever the Discovery documents are beside the repository (always in CI).

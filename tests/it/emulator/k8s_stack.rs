@@ -21,7 +21,10 @@ const CLUSTER: &str = "projects/p1/locations/us-central1-a/clusters/sd";
 
 /// The whole emulator, 10 000 times faster than real time.
 async fn emulator() -> Emulator {
-    Emulator::start(sdctl_emulator::Options { speed: 10_000.0, ..Default::default() }).await.expect("emulator starts")
+    let scenario = sdctl_emulator::Scenario { enabled_apis: vec!["*".into()], ..Default::default() };
+    Emulator::start(sdctl_emulator::Options { speed: 10_000.0, scenario, ..Default::default() })
+        .await
+        .expect("emulator starts")
 }
 
 /// GKE's official client pointed at the emulator, anonymous, polling fast.

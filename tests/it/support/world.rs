@@ -39,6 +39,14 @@ impl World {
         Self::with(Scenario::from_yaml(yaml).expect("valid scenario"), SPEED).await
     }
 
+    /// A project that was used before: every API already enabled (a new one has them disabled,
+    /// as on Google), then the scenario's changes.
+    pub async fn used_project(yaml: &str) -> World {
+        let mut scenario = Scenario::from_yaml(yaml).expect("valid scenario");
+        scenario.enabled_apis.push("*".into());
+        Self::with(scenario, SPEED).await
+    }
+
     pub async fn with(scenario: Scenario, speed: f64) -> World {
         let emu = Emulator::start(Options {
             speed,

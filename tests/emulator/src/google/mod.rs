@@ -113,7 +113,8 @@ impl World {
     }
 
     pub fn apply_scenario(&mut self, scenario: &Scenario) {
-        self.services = serviceusage::State::new(scenario);
+        // What was enabled or disabled through the API stays so; the starting set follows the scenario.
+        self.services.rescenario(scenario);
     }
 
     /// Every live Google resource in the `/_emulator/state` shape.

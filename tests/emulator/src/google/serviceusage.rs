@@ -1,6 +1,9 @@
-//! Service Usage v1: which APIs are enabled per project. Everything is enabled except the
-//! scenario's `disabledApis`; enabling takes a while (an AIP-151 operation) and only then do
-//! calls to that API stop answering 403 SERVICE_DISABLED.
+//! Service Usage v1: which APIs are enabled per project. A project starts as a new Google
+//! project does: only the services Google enables by default are on (Cloud Storage, Logging,
+//! Monitoring, Service Usage, ...: cloud.google.com/service-usage/docs/enabled-service#default),
+//! plus the scenario's `enabledApis`, minus its `disabledApis`; every API sdctl enables itself
+//! (Compute, GKE, Filestore, ...) answers 403 SERVICE_DISABLED until enabled. Enabling takes a
+//! while (an AIP-151 operation) and only then do calls to that API stop answering 403.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -41,6 +44,17 @@ const OTHER_SERVICES: &[(&str, &str)] = &[
     ("run.googleapis.com", "Cloud Run Admin API"),
 ];
 
+/// What a project created with the console or gcloud has enabled (the subset the emulator
+/// knows), per cloud.google.com/service-usage/docs/enabled-service#default.
+const ENABLED_BY_DEFAULT: &[&str] = &[
+    "logging.googleapis.com",
+    "monitoring.googleapis.com",
+    "serviceusage.googleapis.com",
+    "storage.googleapis.com",
+    "storage-api.googleapis.com",
+    "storage-component.googleapis.com",
+];
+
 /// Enabling a service enables what it depends on, as on Google.
 const DEPENDENCIES: &[(&str, &[&str])] = &[
     (
@@ -68,21 +82,34 @@ fn known() -> Vec<&'static str> {
 }
 
 pub struct State {
-    initially_disabled: BTreeSet<String>,
+    initially_enabled: BTreeSet<String>,
     /// (project, service) -> enabled, for services enabled or disabled through the API.
     changed: BTreeMap<(String, String), bool>,
 }
 
 impl State {
     pub fn new(scenario: &Scenario) -> Self {
-        Self { initially_disabled: scenario.disabled_apis.iter().cloned().collect(), changed: BTreeMap::new() }
+        let every = scenario.enabled_apis.iter().any(|s| s == "*");
+        let initially_enabled = ENABLED_BY_DEFAULT
+            .iter()
+            .map(|s| s.to_string())
+            .chain(scenario.enabled_apis.iter().filter(|s| *s != "*").cloned())
+            .chain(known().into_iter().filter(|_| every).map(String::from))
+            .filter(|s| !scenario.disabled_apis.contains(s))
+            .collect();
+        Self { initially_enabled, changed: BTreeMap::new() }
+    }
+
+    /// A new scenario: its starting set, keeping what calls enabled or disabled since.
+    pub fn rescenario(&mut self, scenario: &Scenario) {
+        self.initially_enabled = Self::new(scenario).initially_enabled;
     }
 
     pub fn is_enabled(&self, project: &str, service: &str) -> bool {
         self.changed
             .get(&(project.to_string(), service.to_string()))
             .copied()
-            .unwrap_or_else(|| !self.initially_disabled.contains(service))
+            .unwrap_or_else(|| self.initially_enabled.contains(service))
     }
 
     fn set(&mut self, project: &str, service: &str, enabled: bool) {
