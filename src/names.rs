@@ -133,6 +133,15 @@ impl Names {
         format!("{}@{}.iam.gserviceaccount.com", self.node_service_account_id(), self.project_for_email())
     }
 
+    /// Account id of the service account image builds run as (6-30 characters).
+    pub fn build_service_account_id(&self) -> String {
+        format!("{}-build", self.env)
+    }
+
+    pub fn build_service_account_email(&self) -> String {
+        format!("{}@{}.iam.gserviceaccount.com", self.build_service_account_id(), self.project_for_email())
+    }
+
     /// Domain-scoped projects (`example.com:proj`) put `proj.example.com` in service account e-mails.
     fn project_for_email(&self) -> String {
         match self.project.split_once(':') {
@@ -250,6 +259,7 @@ mod tests {
         let rfc1035 = [
             ("GKE cluster", n.cluster(), 40),
             ("node service account id", n.node_service_account_id(), 30),
+            ("build service account id", n.build_service_account_id(), 30),
             ("GPU node tag", n.gpu_node_tag(), 63),
             ("node tag", n.node_tag(), 63),
             ("pod range", n.pod_range(), 63),
@@ -289,6 +299,7 @@ mod tests {
     fn shortest_name_still_makes_a_valid_service_account() {
         let n = Names::from_parts("a", "my-project", "us-central1", "a-images");
         assert!(n.node_service_account_id().len() >= 6, "{}", n.node_service_account_id());
+        assert!(n.build_service_account_id().len() >= 6, "{}", n.build_service_account_id());
     }
 
     #[test]

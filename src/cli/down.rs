@@ -13,11 +13,15 @@ use crate::ui::Paint;
 
 pub async fn run(inv: &Invocation, args: DownArgs) -> anyhow::Result<ExitCode> {
     let config = inv.load_config()?;
-    let options = RunOptions { keep_data: args.keep_data, ..args.manifests.into_options() };
-    let env = inv.env(config, options)?;
-    let graph = steps::graph(&env.config)?;
+    let graph = steps::graph(&config)?;
     let ids = graph.parse_ids(&args.steps)?;
     let selected = graph.select_with_dependants(&ids);
+    let options = RunOptions {
+        keep_data: args.keep_data,
+        deleting_cluster: graph.ids_of(&selected).contains(&steps::CLUSTER),
+        ..args.manifests.into_options()
+    };
+    let env = inv.env(config, options)?;
     let doomed: Vec<String> = graph
         .topological()
         .into_iter()

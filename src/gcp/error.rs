@@ -192,6 +192,16 @@ impl ApiError {
         self.kind == ErrorKind::AlreadyExists
     }
 
+    /// IAM's answer for a member it does not know yet although it was just made: a new service
+    /// account ("Service account X does not exist." from Resource Manager, `Service account "X"
+    /// does not exist.` from GKE) or the Workload Identity pool of a cluster just created
+    /// ("Identity Pool does not exist (P.svc.id.goog)"). IAM is eventually consistent.
+    pub fn is_propagation_delay(&self) -> bool {
+        self.kind == ErrorKind::InvalidArgument
+            && ((self.message.contains("Service account") && self.message.contains("does not exist"))
+                || self.message.contains("Identity Pool does not exist"))
+    }
+
     /// Whether `e` is Google's answer for an API the project has not enabled.
     pub fn is_service_disabled(e: &anyhow::Error) -> bool {
         e.downcast_ref::<ApiError>().is_some_and(|a| a.kind == ErrorKind::ServiceDisabled)

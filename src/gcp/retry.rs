@@ -18,6 +18,9 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
     /// Give up once this much time has been spent retrying.
     pub budget: Duration,
+    /// Also retry IAM's "does not exist" for a service account or Workload Identity pool made a
+    /// moment ago (IAM is eventually consistent).
+    pub waits_for_propagation: bool,
 }
 
 impl RetryPolicy {
@@ -26,6 +29,16 @@ impl RetryPolicy {
         first_delay: Duration::from_secs(1),
         max_delay: Duration::from_secs(30),
         budget: Duration::from_secs(120),
+        waits_for_propagation: false,
+    };
+
+    /// IAM bindings of members made a moment ago: Google documents minutes of propagation
+    /// (cloud.google.com/iam/docs/access-change-propagation: typically 2, up to 7 or longer).
+    pub const IAM_PROPAGATION: Self = Self {
+        first_delay: Duration::from_secs(2),
+        max_delay: Duration::from_secs(20),
+        budget: Duration::from_secs(10 * 60),
+        waits_for_propagation: true,
     };
 
     /// Mutations of a GKE cluster, which may wait behind another operation for many minutes.
@@ -33,6 +46,8 @@ impl RetryPolicy {
         first_delay: Duration::from_secs(5),
         max_delay: Duration::from_secs(30),
         budget: Duration::from_secs(30 * 60),
+        // A new node service account may not be known to GKE yet.
+        waits_for_propagation: true,
     };
 }
 
@@ -85,7 +100,8 @@ where
             Ok(value) => return Ok(value),
             Err(e) => e.classify(action),
         };
-        if !error.is_transient() || started.elapsed() >= budget {
+        let retryable = error.is_transient() || (policy.waits_for_propagation && error.is_propagation_delay());
+        if !retryable || started.elapsed() >= budget {
             return Err(error.into());
         }
         let wait = error.retry_after.unwrap_or(delay).min(policy.max_delay.max(delay));
@@ -98,6 +114,7 @@ where
 /// A short retry reason: `503`, `429`, `operation in progress`.
 fn reason(e: &ApiError) -> String {
     let what = match (e.kind, e.http_status) {
+        _ if e.is_propagation_delay() => "a new identity not known to IAM yet".to_string(),
         (ErrorKind::FailedPrecondition, _) => "another operation in progress".to_string(),
         (_, Some(code)) => code.to_string(),
         (ErrorKind::Unavailable, None) => "connection error".to_string(),

@@ -16,6 +16,7 @@ use crate::gcp::wait::{self, Patience, Poll};
 use crate::gcp::{ApiError, retry};
 use crate::plan::StepCx;
 use crate::steps::Env;
+use crate::steps::iam::{Account, PolicyOf};
 use crate::ui::duration;
 
 /// Lines of the build log shown when a build fails.
@@ -86,7 +87,7 @@ pub async fn ensure(
         return Ok(Built { image, tag, built: false });
     }
     let bucket = env.names.build_bucket();
-    ensure_bucket(cx, &bucket).await?;
+    env.builder_ready.get_or_try_init(|| ensure_builder(cx)).await?;
     let object = format!("contexts/{}-{tag}.tar.gz", kind.image_name());
     let packed = context.tar_gz()?;
     cx.progress(format!("uploading the {} context ({} KiB)", kind.word(), packed.len().div_ceil(1024)));
@@ -99,6 +100,26 @@ pub async fn ensure(
     follow(cx, kind, &id, &bucket, spec).await?;
     env.outputs.set(kind.output_key(), &image);
     Ok(Built { image, tag, built: true })
+}
+
+/// What the build service account may do, and nothing more: read contexts and write logs in the
+/// staging bucket, push to the repository. (cloud.google.com/build/docs/securing-builds/
+/// configure-user-specified-service-accounts; it writes logs to the bucket, not Cloud Logging.)
+pub const BUILDER_BUCKET_ROLE: &str = "roles/storage.objectAdmin";
+pub const BUILDER_REPOSITORY_ROLE: &str = "roles/artifactregistry.writer";
+
+/// The staging bucket and the build service account with exactly what builds need. New projects
+/// would run builds as Compute Engine's default account, which an organization policy
+/// (`iam.automaticIamGrantsForDefaultServiceAccounts`) may leave without any role.
+pub async fn ensure_builder(cx: &StepCx<Env>) -> anyhow::Result<()> {
+    let env = &cx.env;
+    let bucket = env.names.build_bucket();
+    ensure_bucket(cx, &bucket).await?;
+    Account::Builds.ensure(cx).await?;
+    let member = Account::Builds.member(env);
+    PolicyOf::Bucket(&bucket).edit(cx, &[(BUILDER_BUCKET_ROLE, &member)], true).await?;
+    PolicyOf::Repository(&repository_path(env)).edit(cx, &[(BUILDER_REPOSITORY_ROLE, &member)], true).await?;
+    Ok(())
 }
 
 /// The build request.
@@ -116,6 +137,7 @@ pub fn request(env: &Env, kind: ImageKind, image: &str, bucket: &str, object: &s
         .set_images([image])
         .set_timeout(google_cloud_wkt::Duration::clamp(spec.timeout.as_secs() as i64, 0))
         .set_logs_bucket(format!("gs://{bucket}"))
+        .set_service_account(Account::Builds.resource(env))
         .set_options(options)
         .set_tags(["sdctl".to_string(), format!("sdctl-env-{}", env.names.env()), kind.image_name().to_string()])
 }

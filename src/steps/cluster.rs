@@ -12,10 +12,7 @@ use google_cloud_container_v1::model::workload_metadata_config::Mode;
 use google_cloud_container_v1::model::*;
 
 use super::common::{absent_if_not_found, not_ours, patience};
-use super::iam::{
-    NODE_ROLES, delete_node_account, ensure_node_account, node_account_exists, node_member, project_roles_to_change,
-    set_project_roles,
-};
+use super::iam::{Account, FORMER_NODE_ROLES, NODE_ROLES, PolicyOf};
 use super::{APIS, CLUSTER, Env, NETWORK};
 use crate::config::{ClusterLocation, ReleaseChannel as ConfigChannel, Storage};
 use crate::gcp::retry::{self, RetryPolicy};
@@ -28,7 +25,15 @@ pub struct GkeCluster;
 pub struct Live {
     pub cluster: Option<Box<Cluster>>,
     node_account: bool,
+    /// Project roles the node service account lacks.
     missing_roles: Vec<String>,
+    /// Roles earlier sdctl versions granted it, to take away.
+    former_roles: Vec<String>,
+}
+
+/// `(role, node service account)` pairs.
+fn node_grants<'a>(roles: &[&'a str], member: &'a str) -> Vec<(&'a str, &'a str)> {
+    roles.iter().map(|r| (*r, member)).collect()
 }
 
 /// `projects/P/locations/L`.
@@ -172,13 +177,18 @@ impl Step<Env> for GkeCluster {
     async fn observe(&self, cx: &StepCx<Env>) -> anyhow::Result<Live> {
         let env = &cx.env;
         let cluster = read_ours(cx).await?;
-        let node_account = node_account_exists(cx).await?;
-        let missing_roles = if node_account {
-            project_roles_to_change(cx, &node_member(env), &NODE_ROLES, true).await?
+        let node_account = Account::Nodes.exists(cx).await?;
+        let member = Account::Nodes.member(env);
+        let (missing_roles, former_roles) = if node_account {
+            let roles = |changes: Vec<(String, String)>| changes.into_iter().map(|(role, _)| role).collect();
+            (
+                roles(PolicyOf::Project.to_change(cx, &node_grants(&NODE_ROLES, &member), true).await?),
+                roles(PolicyOf::Project.to_change(cx, &node_grants(&FORMER_NODE_ROLES, &member), false).await?),
+            )
         } else {
-            NODE_ROLES.iter().map(|r| r.to_string()).collect()
+            (NODE_ROLES.iter().map(|r| r.to_string()).collect(), Vec::new())
         };
-        Ok(Live { cluster: cluster.map(Box::new), node_account, missing_roles })
+        Ok(Live { cluster: cluster.map(Box::new), node_account, missing_roles, former_roles })
     }
 
     fn diff(&self, env: &Env, live: &Live) -> Diff {
@@ -189,6 +199,13 @@ impl Step<Env> for GkeCluster {
         }
         if !live.missing_roles.is_empty() {
             changed.push(format!("grant the node service account {}", live.missing_roles.join(", ")));
+        }
+        if !live.former_roles.is_empty() {
+            changed.push(format!(
+                "take {} from the node service account ({} covers what it needs)",
+                live.former_roles.join(", "),
+                NODE_ROLES.join(", ")
+            ));
         }
         match &live.cluster {
             None => missing.push(format!("GKE cluster {}", env.names.cluster())),
@@ -205,11 +222,16 @@ impl Step<Env> for GkeCluster {
     async fn apply(&self, cx: &StepCx<Env>, live: Live, _diff: &Diff) -> anyhow::Result<Outcome> {
         let env = &cx.env;
         if !live.node_account {
-            ensure_node_account(cx).await?;
+            Account::Nodes.ensure(cx).await?;
         }
+        let member = Account::Nodes.member(env);
         if !live.missing_roles.is_empty() {
             let roles: Vec<&str> = live.missing_roles.iter().map(String::as_str).collect();
-            set_project_roles(cx, &node_member(env), &roles, true).await?;
+            PolicyOf::Project.edit(cx, &node_grants(&roles, &member), true).await?;
+        }
+        if !live.former_roles.is_empty() {
+            let roles: Vec<&str> = live.former_roles.iter().map(String::as_str).collect();
+            PolicyOf::Project.edit(cx, &node_grants(&roles, &member), false).await?;
         }
         let outcome = match live.cluster {
             None => {
@@ -248,8 +270,10 @@ impl Step<Env> for GkeCluster {
             }
         }
         // The node service account and its project roles go with the cluster.
-        deleted |= set_project_roles(cx, &node_member(env), &NODE_ROLES, false).await?;
-        deleted |= delete_node_account(cx).await?;
+        let member = Account::Nodes.member(env);
+        let roles: Vec<&str> = NODE_ROLES.iter().chain(&FORMER_NODE_ROLES).copied().collect();
+        deleted |= PolicyOf::Project.edit(cx, &node_grants(&roles, &member), false).await?;
+        deleted |= Account::Nodes.delete(cx).await?;
         Ok(if deleted { Outcome::Deleted } else { Outcome::Unchanged })
     }
 }

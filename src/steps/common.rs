@@ -86,32 +86,3 @@ pub mod patience {
     pub const REDIS: Patience = Patience::new(10, 30 * 60);
     pub const REGISTRY: Patience = Patience::new(2, 5 * 60);
 }
-
-/// One IAM policy edit: add (or remove) `member` in `role`. Returns whether the policy changed.
-pub fn edit_binding(policy: &mut google_cloud_iam_v1::model::Policy, role: &str, member: &str, present: bool) -> bool {
-    let binding = policy.bindings.iter_mut().find(|b| b.role == role && b.condition.is_none());
-    match (binding, present) {
-        (Some(b), true) if b.members.iter().any(|m| m == member) => false,
-        (Some(b), true) => {
-            b.members.push(member.to_string());
-            true
-        }
-        (None, true) => {
-            policy
-                .bindings
-                .push(google_cloud_iam_v1::model::Binding::new().set_role(role).set_members([member.to_string()]));
-            true
-        }
-        (Some(b), false) if b.members.iter().any(|m| m == member) => {
-            b.members.retain(|m| m != member);
-            policy.bindings.retain(|b| !b.members.is_empty());
-            true
-        }
-        _ => false,
-    }
-}
-
-/// Whether `member` holds `role` in `policy`.
-pub fn has_binding(policy: &google_cloud_iam_v1::model::Policy, role: &str, member: &str) -> bool {
-    policy.bindings.iter().any(|b| b.role == role && b.members.iter().any(|m| m == member))
-}

@@ -19,6 +19,8 @@ pub struct Env {
     pub outputs: Outputs,
     pub gcp: Gcp,
     project_number: OnceCell<String>,
+    /// Set once image builds have their staging bucket and identity (both images build at once).
+    pub builder_ready: OnceCell<()>,
 }
 
 impl Env {
@@ -31,6 +33,7 @@ impl Env {
             outputs: Outputs::default(),
             gcp: Gcp::new(endpoints),
             project_number: OnceCell::new(),
+            builder_ready: OnceCell::new(),
         }
     }
 
@@ -77,6 +80,8 @@ pub struct RunOptions {
     pub no_wait: bool,
     /// `down --keep-data`.
     pub keep_data: bool,
+    /// This `down` deletes the cluster: what runs in it goes with it.
+    pub deleting_cluster: bool,
     pub wait_for_certificate: bool,
     /// The executable to ship in the runtime image (`SDCTL_RUNTIME_BINARY`); default: this sdctl
     /// when it is linux x86-64, else a build from source.

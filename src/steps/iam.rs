@@ -1,128 +1,313 @@
-//! The dedicated node service account (instead of Compute's default one, which is an Editor) and
-//! the IAM bindings sdctl adds. Policies are read-modify-written with their etag and not written
-//! when unchanged; a concurrent change makes sdctl read again.
+//! IAM: the service accounts sdctl makes (GKE nodes, image builds) and every IAM policy edit.
+//!
+//! Policies are read at version 3, so conditional bindings others made come back whole (a
+//! version-1 read shows them as `roles/X_withcond_<hash>`, and writing that back is refused), and
+//! written back at version 3 with their etag: sdctl only adds or removes members of unconditional
+//! bindings and keeps everything else. A concurrent change makes sdctl read again. IAM is
+//! eventually consistent: a service account created a moment ago, or the Workload Identity pool
+//! of a cluster created a moment ago, can be "not found" in a binding for a while; that answer is
+//! retried, visibly and within a bound (cloud.google.com/iam/docs/access-change-propagation).
 
-use google_cloud_iam_v1::model::Policy;
+use google_cloud_iam_v1::model::{GetPolicyOptions, Policy};
 
 use super::Env;
-use super::common::{absent_if_not_found, edit_binding, gone_if_not_found, is_already_exists};
-use crate::gcp::{ApiError, ErrorKind, retry};
+use super::common::{absent_if_not_found, gone_if_not_found, is_already_exists};
+use crate::gcp::retry::{self, RetryPolicy};
+use crate::gcp::storage::StorageClient;
+use crate::gcp::{ApiError, ErrorKind};
 use crate::plan::StepCx;
 
-/// Project roles of the node service account: logs, metrics, and reading monitoring data.
-/// (Artifact Registry reader is granted on the repository only, by the `registry` step.)
-pub const NODE_ROLES: [&str; 3] =
+/// The policy version that keeps conditional bindings (cloud.google.com/iam/docs/policies#versions).
+const POLICY_VERSION: i32 = 3;
+
+/// Project roles of the node service account: GKE's documented minimum
+/// (docs.cloud.google.com/kubernetes-engine/security/configure-node-service-accounts). Artifact
+/// Registry reader is granted on the repository only, by the `registry` step.
+pub const NODE_ROLES: [&str; 1] = ["roles/container.defaultNodeServiceAccount"];
+
+/// Roles earlier sdctl versions gave the node service account, removed when found.
+pub const FORMER_NODE_ROLES: [&str; 3] =
     ["roles/logging.logWriter", "roles/monitoring.metricWriter", "roles/monitoring.viewer"];
 
-pub fn node_member(env: &Env) -> String {
-    format!("serviceAccount:{}", env.names.node_service_account_email())
+/// A service account sdctl makes and deletes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Account {
+    /// What GKE nodes run as (instead of Compute's default account, an Editor).
+    Nodes,
+    /// What Cloud Build runs image builds as (new projects would use Compute's default account,
+    /// which an organization policy may leave without any role).
+    Builds,
 }
 
-fn account_name(env: &Env) -> String {
-    format!("projects/{}/serviceAccounts/{}", env.project(), env.names.node_service_account_email())
-}
-
-/// Whether the node service account exists.
-pub async fn node_account_exists(cx: &StepCx<Env>) -> anyhow::Result<bool> {
-    let env = &cx.env;
-    let client = env.gcp.iam().await?;
-    let name = account_name(env);
-    let found = absent_if_not_found(
-        retry::call(cx, "read the node service account", || client.get_service_account().set_name(&name).send()).await,
-    )?;
-    Ok(found.is_some())
-}
-
-/// Creates the node service account unless it exists (two steps may ask at once: a 409 is fine).
-pub async fn ensure_node_account(cx: &StepCx<Env>) -> anyhow::Result<()> {
-    if node_account_exists(cx).await? {
-        return Ok(());
+impl Account {
+    pub fn email(self, env: &Env) -> String {
+        match self {
+            Account::Nodes => env.names.node_service_account_email(),
+            Account::Builds => env.names.build_service_account_email(),
+        }
     }
-    let env = &cx.env;
-    let client = env.gcp.iam().await?;
-    let account = google_cloud_iam_admin_v1::model::ServiceAccount::new()
-        .set_display_name(format!("sdctl {} GKE nodes", env.names.env()))
-        .set_description(env.names.description());
-    let created = retry::call(cx, "create the node service account", || {
-        client
-            .create_service_account()
-            .set_name(format!("projects/{}", env.project()))
-            .set_account_id(env.names.node_service_account_id())
-            .set_service_account(account.clone())
-            .send()
-    })
-    .await;
-    match created {
-        Ok(_) => Ok(()),
-        Err(e) if is_already_exists(&e) => Ok(()),
-        Err(e) => Err(e),
-    }
-}
 
-pub async fn delete_node_account(cx: &StepCx<Env>) -> anyhow::Result<bool> {
-    let env = &cx.env;
-    let client = env.gcp.iam().await?;
-    let name = account_name(env);
-    gone_if_not_found(
-        retry::call(cx, "delete the node service account", || client.delete_service_account().set_name(&name).send())
+    fn id(self, env: &Env) -> String {
+        match self {
+            Account::Nodes => env.names.node_service_account_id(),
+            Account::Builds => env.names.build_service_account_id(),
+        }
+    }
+
+    fn purpose(self) -> &'static str {
+        match self {
+            Account::Nodes => "GKE nodes",
+            Account::Builds => "image builds",
+        }
+    }
+
+    /// `serviceAccount:EMAIL`, as IAM bindings name it.
+    pub fn member(self, env: &Env) -> String {
+        format!("serviceAccount:{}", self.email(env))
+    }
+
+    /// `projects/P/serviceAccounts/EMAIL`, as IAM and Cloud Build name it.
+    pub fn resource(self, env: &Env) -> String {
+        format!("projects/{}/serviceAccounts/{}", env.project(), self.email(env))
+    }
+
+    pub async fn exists(self, cx: &StepCx<Env>) -> anyhow::Result<bool> {
+        let client = cx.env.gcp.iam().await?;
+        let name = self.resource(&cx.env);
+        let found = absent_if_not_found(
+            retry::call(cx, &format!("read the {} service account", self.purpose()), || {
+                client.get_service_account().set_name(&name).send()
+            })
             .await,
-    )
-}
+        )?;
+        Ok(found.is_some())
+    }
 
-/// Roles of `member` on the project that are missing (present = true) or still held (false).
-pub async fn project_roles_to_change(
-    cx: &StepCx<Env>,
-    member: &str,
-    roles: &[&str],
-    present: bool,
-) -> anyhow::Result<Vec<String>> {
-    let policy = read_project_policy(cx).await?;
-    Ok(roles
-        .iter()
-        .filter(|role| super::common::has_binding(&policy, role, member) != present)
-        .map(|r| r.to_string())
-        .collect())
-}
-
-async fn read_project_policy(cx: &StepCx<Env>) -> anyhow::Result<Policy> {
-    let env = &cx.env;
-    let client = env.gcp.projects().await?;
-    let resource = format!("projects/{}", env.project());
-    retry::call(cx, "read the project's IAM policy", || client.get_iam_policy().set_resource(&resource).send()).await
-}
-
-/// Adds (present) or removes `member` in each role of the project policy; returns whether it wrote.
-pub async fn set_project_roles(cx: &StepCx<Env>, member: &str, roles: &[&str], present: bool) -> anyhow::Result<bool> {
-    let env = &cx.env;
-    let client = env.gcp.projects().await?;
-    let resource = format!("projects/{}", env.project());
-    for _ in 0..5 {
-        let mut policy = read_project_policy(cx).await?;
-        let mut changed = false;
-        for role in roles {
-            changed |= edit_binding(&mut policy, role, member, present);
+    /// Creates the account unless it exists (two steps may ask at once: a 409 is fine).
+    pub async fn ensure(self, cx: &StepCx<Env>) -> anyhow::Result<()> {
+        if self.exists(cx).await? {
+            return Ok(());
         }
-        if !changed {
-            return Ok(false);
-        }
-        let write = retry::call(cx, "write the project's IAM policy", || {
-            client.set_iam_policy().set_resource(&resource).set_policy(policy.clone()).send()
+        let env = &cx.env;
+        let client = env.gcp.iam().await?;
+        let account = google_cloud_iam_admin_v1::model::ServiceAccount::new()
+            .set_display_name(format!("sdctl {} {}", env.names.env(), self.purpose()))
+            .set_description(env.names.description());
+        let created = retry::call(cx, &format!("create the {} service account", self.purpose()), || {
+            client
+                .create_service_account()
+                .set_name(format!("projects/{}", env.project()))
+                .set_account_id(self.id(env))
+                .set_service_account(account.clone())
+                .send()
         })
         .await;
-        match write {
-            Ok(_) => return Ok(true),
-            Err(e) if is_concurrent_change(&e) => {
-                cx.progress("the project's IAM policy changed meanwhile; reading it again");
-                continue;
-            }
-            Err(e) => return Err(e),
+        match created {
+            Ok(_) => Ok(()),
+            Err(e) if is_already_exists(&e) => Ok(()),
+            Err(e) => Err(e),
         }
     }
-    anyhow::bail!("the project's IAM policy kept changing while sdctl edited it; run the command again")
+
+    /// Deletes the account; whether it existed.
+    pub async fn delete(self, cx: &StepCx<Env>) -> anyhow::Result<bool> {
+        let client = cx.env.gcp.iam().await?;
+        let name = self.resource(&cx.env);
+        gone_if_not_found(
+            retry::call(cx, &format!("delete the {} service account", self.purpose()), || {
+                client.delete_service_account().set_name(&name).send()
+            })
+            .await,
+        )
+    }
+}
+
+/// Where an IAM policy sdctl edits lives.
+#[derive(Debug, Clone, Copy)]
+pub enum PolicyOf<'a> {
+    Project,
+    /// A Cloud Storage bucket, by name.
+    Bucket(&'a str),
+    /// An Artifact Registry repository, by resource name.
+    Repository(&'a str),
+    /// An IAP web resource (`projects/N/iap_web/compute/services/ID`).
+    Iap(&'a str),
+}
+
+impl PolicyOf<'_> {
+    fn describe(&self) -> String {
+        match self {
+            PolicyOf::Project => "the project's IAM policy".into(),
+            PolicyOf::Bucket(b) => format!("the IAM policy of bucket {b}"),
+            PolicyOf::Repository(r) => format!("the IAM policy of repository {}", r.rsplit('/').next().unwrap_or(r)),
+            PolicyOf::Iap(_) => "the IAP policy".into(),
+        }
+    }
+
+    /// The whole policy, conditional bindings included.
+    pub async fn read(&self, cx: &StepCx<Env>) -> anyhow::Result<Policy> {
+        let env = &cx.env;
+        let action = format!("read {}", self.describe());
+        let v3 = || GetPolicyOptions::new().set_requested_policy_version(POLICY_VERSION);
+        match self {
+            PolicyOf::Project => {
+                let client = env.gcp.projects().await?;
+                let resource = format!("projects/{}", env.project());
+                retry::call(cx, &action, || client.get_iam_policy().set_resource(&resource).set_options(v3()).send())
+                    .await
+            }
+            PolicyOf::Bucket(bucket) => {
+                let storage = StorageClient::new(&env.gcp);
+                retry::call(cx, &action, || storage.get_iam_policy(bucket, POLICY_VERSION)).await
+            }
+            PolicyOf::Repository(name) => {
+                let client = env.gcp.artifact_registry().await?;
+                retry::call(cx, &action, || client.get_iam_policy().set_resource(*name).set_options(v3()).send()).await
+            }
+            PolicyOf::Iap(resource) => {
+                let client = env.gcp.iap().await?;
+                retry::call(cx, &action, || client.get_iam_policy().set_resource(*resource).set_options(v3()).send())
+                    .await
+            }
+        }
+    }
+
+    async fn write(&self, cx: &StepCx<Env>, policy: &Policy) -> anyhow::Result<()> {
+        let env = &cx.env;
+        let action = format!("write {}", self.describe());
+        // A member made a moment ago may be unknown to IAM for a while: wait it out.
+        let patient = RetryPolicy::IAM_PROPAGATION;
+        match self {
+            PolicyOf::Project => {
+                let client = env.gcp.projects().await?;
+                let resource = format!("projects/{}", env.project());
+                retry::call_with(cx, &action, patient, || {
+                    client.set_iam_policy().set_resource(&resource).set_policy(policy.clone()).send()
+                })
+                .await?;
+            }
+            PolicyOf::Bucket(bucket) => {
+                let storage = StorageClient::new(&env.gcp);
+                retry::call_with(cx, &action, patient, || storage.set_iam_policy(bucket, policy)).await?;
+            }
+            PolicyOf::Repository(name) => {
+                let client = env.gcp.artifact_registry().await?;
+                retry::call_with(cx, &action, patient, || {
+                    client.set_iam_policy().set_resource(*name).set_policy(policy.clone()).send()
+                })
+                .await?;
+            }
+            PolicyOf::Iap(resource) => {
+                let client = env.gcp.iap().await?;
+                retry::call_with(cx, &action, patient, || {
+                    client.set_iam_policy().set_resource(*resource).set_policy(policy.clone()).send()
+                })
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The `(role, member)` pairs of `grants` that the policy does not hold yet (`present`), or
+    /// still holds (`!present`).
+    pub async fn to_change(
+        &self,
+        cx: &StepCx<Env>,
+        grants: &[(&str, &str)],
+        present: bool,
+    ) -> anyhow::Result<Vec<(String, String)>> {
+        let policy = self.read(cx).await?;
+        Ok(grants
+            .iter()
+            .filter(|(role, member)| has_binding(&policy, role, member) != present)
+            .map(|(r, m)| (r.to_string(), m.to_string()))
+            .collect())
+    }
+
+    /// Adds (`present`) or removes each `(role, member)` of `grants`; whether it wrote.
+    pub async fn edit(&self, cx: &StepCx<Env>, grants: &[(&str, &str)], present: bool) -> anyhow::Result<bool> {
+        for _ in 0..5 {
+            let mut policy = self.read(cx).await?;
+            let mut changed = false;
+            for (role, member) in grants {
+                changed |= edit_binding(&mut policy, role, member, present);
+            }
+            if !changed {
+                return Ok(false);
+            }
+            policy.version = POLICY_VERSION;
+            match self.write(cx, &policy).await {
+                Ok(()) => return Ok(true),
+                Err(e) if is_concurrent_change(&e) => {
+                    cx.progress(format!("{} changed meanwhile; reading it again", self.describe()));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        anyhow::bail!("{} kept changing while sdctl edited it; run the command again", self.describe())
+    }
+}
+
+/// Adds (or removes) `member` in the unconditional binding of `role`; whether the policy changed.
+/// Conditional bindings are never touched.
+pub fn edit_binding(policy: &mut Policy, role: &str, member: &str, present: bool) -> bool {
+    let binding = policy.bindings.iter_mut().find(|b| b.role == role && b.condition.is_none());
+    match (binding, present) {
+        (Some(b), true) if b.members.iter().any(|m| m == member) => false,
+        (Some(b), true) => {
+            b.members.push(member.to_string());
+            true
+        }
+        (None, true) => {
+            policy
+                .bindings
+                .push(google_cloud_iam_v1::model::Binding::new().set_role(role).set_members([member.to_string()]));
+            true
+        }
+        (Some(b), false) if b.members.iter().any(|m| m == member) => {
+            b.members.retain(|m| m != member);
+            policy.bindings.retain(|b| !b.members.is_empty());
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Whether `member` holds `role` unconditionally.
+pub fn has_binding(policy: &Policy, role: &str, member: &str) -> bool {
+    policy.bindings.iter().any(|b| b.role == role && b.condition.is_none() && b.members.iter().any(|m| m == member))
 }
 
 /// A stale etag: Google answers 409 ABORTED (or 412) and the edit must start from a fresh read.
 pub fn is_concurrent_change(e: &anyhow::Error) -> bool {
     e.downcast_ref::<ApiError>()
         .is_some_and(|a| a.kind == ErrorKind::Aborted || matches!(a.http_status, Some(409) | Some(412)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use google_cloud_iam_v1::model::Binding;
+
+    fn conditional(role: &str, member: &str) -> Binding {
+        serde_json::from_value(serde_json::json!({
+            "role": role,
+            "members": [member],
+            "condition": {"title": "until 2027", "expression": "request.time < timestamp('2027-01-01T00:00:00Z')"},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn edits_leave_conditional_bindings_alone() {
+        let mut policy = Policy::new().set_bindings([conditional("roles/viewer", "user:a@example.com")]);
+        // Holding a role under a condition is not holding it.
+        assert!(!has_binding(&policy, "roles/viewer", "user:a@example.com"));
+        assert!(edit_binding(&mut policy, "roles/viewer", "user:a@example.com", true));
+        assert_eq!(policy.bindings.len(), 2, "a separate unconditional binding: {policy:?}");
+        assert!(has_binding(&policy, "roles/viewer", "user:a@example.com"));
+        assert!(edit_binding(&mut policy, "roles/viewer", "user:a@example.com", false));
+        assert_eq!(policy.bindings, [conditional("roles/viewer", "user:a@example.com")]);
+        assert!(!edit_binding(&mut policy, "roles/viewer", "user:a@example.com", false));
+    }
 }

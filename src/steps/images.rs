@@ -6,6 +6,7 @@
 use async_trait::async_trait;
 
 use super::common::absent_if_not_found;
+use super::iam::Account;
 use super::{Env, IMAGES, REGISTRY};
 use crate::gcp::retry;
 use crate::gcp::storage::StorageClient;
@@ -43,6 +44,15 @@ impl Step<Env> for Images {
             "storage.objects.get",
             "artifactregistry.dockerimages.get",
             "artifactregistry.dockerimages.list",
+            // The build service account: made, given the bucket and the repository, and used.
+            "iam.serviceAccounts.get",
+            "iam.serviceAccounts.create",
+            "iam.serviceAccounts.delete",
+            "iam.serviceAccounts.actAs",
+            "storage.buckets.getIamPolicy",
+            "storage.buckets.setIamPolicy",
+            "artifactregistry.repositories.getIamPolicy",
+            "artifactregistry.repositories.setIamPolicy",
         ]
     }
 
@@ -98,18 +108,28 @@ impl Step<Env> for Images {
         Ok(if webui.built || runtime.built { Outcome::Created } else { Outcome::Unchanged })
     }
 
-    /// Deletes the staging bucket (contexts and build logs); the images go with the repository.
+    /// Deletes the staging bucket (contexts and build logs) and the build service account; the
+    /// images go with the repository.
     async fn destroy(&self, cx: &StepCx<Env>) -> anyhow::Result<Outcome> {
+        let account = Account::Builds.delete(cx).await?;
+        let bucket = delete_staging_bucket(cx).await?;
+        Ok(if account || bucket { Outcome::Deleted } else { Outcome::Unchanged })
+    }
+}
+
+/// Empties and deletes the staging bucket; whether it existed.
+async fn delete_staging_bucket(cx: &StepCx<Env>) -> anyhow::Result<bool> {
+    {
         let env = &cx.env;
         let bucket = env.names.build_bucket();
         let storage = StorageClient::new(&env.gcp);
         let Some(found) =
             absent_if_not_found(retry::call(cx, "read the staging bucket", || storage.get_bucket(&bucket)).await)?
         else {
-            return Ok(Outcome::Unchanged);
+            return Ok(false);
         };
         if !env.owns(&found.labels) {
-            return Ok(Outcome::Unchanged);
+            return Ok(false);
         }
         let objects = retry::call(cx, "list the staging bucket", || storage.list_objects(&bucket, "")).await?;
         for (i, object) in objects.iter().enumerate() {
@@ -119,6 +139,6 @@ impl Step<Env> for Images {
             )?;
         }
         absent_if_not_found(retry::call(cx, "delete the staging bucket", || storage.delete_bucket(&bucket)).await)?;
-        Ok(Outcome::Deleted)
+        Ok(true)
     }
 }

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use super::Env;
-use super::common::edit_binding;
+use super::iam::PolicyOf;
 use super::kube_step::{Live, Manifest};
 use super::sweep::load_balancer_pieces;
 use super::values::values;
@@ -75,44 +75,12 @@ fn iap_resource(number: &str, backend_id: u64) -> String {
 
 /// Members of `access.iap.members` that do not have IAP access on the backend yet.
 async fn missing_members(cx: &StepCx<Env>, resource: &str) -> anyhow::Result<Vec<String>> {
-    let client = cx.env.gcp.iap().await?;
-    let policy =
-        retry::call(cx, "read the IAP policy", || client.get_iam_policy().set_resource(resource).send()).await?;
-    Ok(cx
-        .env
-        .config
-        .access
-        .iap_members
-        .iter()
-        .filter(|m| !super::common::has_binding(&policy, IAP_ROLE, m))
-        .cloned()
-        .collect())
+    let missing = PolicyOf::Iap(resource).to_change(cx, &iap_grants(&cx.env), true).await?;
+    Ok(missing.into_iter().map(|(_, member)| member).collect())
 }
 
-/// Grants IAP access (read-modify-write with the policy's etag).
-async fn grant(cx: &StepCx<Env>, resource: &str) -> anyhow::Result<()> {
-    let client = cx.env.gcp.iap().await?;
-    for _ in 0..5 {
-        let mut policy =
-            retry::call(cx, "read the IAP policy", || client.get_iam_policy().set_resource(resource).send()).await?;
-        let mut changed = false;
-        for member in &cx.env.config.access.iap_members {
-            changed |= edit_binding(&mut policy, IAP_ROLE, member, true);
-        }
-        if !changed {
-            return Ok(());
-        }
-        match retry::call(cx, "grant IAP access", || {
-            client.set_iam_policy().set_resource(resource).set_policy(policy.clone()).send()
-        })
-        .await
-        {
-            Ok(_) => return Ok(()),
-            Err(e) if super::iam::is_concurrent_change(&e) => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    anyhow::bail!("the IAP policy kept changing while sdctl edited it; run `sdctl up` again")
+fn iap_grants(env: &Env) -> Vec<(&'static str, &str)> {
+    env.config.access.iap_members.iter().map(|m| (IAP_ROLE, m.as_str())).collect()
 }
 
 #[async_trait]
@@ -139,6 +107,11 @@ impl Manifest for Ingress {
         let mut objects = render("ingress.yaml", &values(env))?;
         objects.extend(oauth_secret(env, live.is_some())?);
         Ok(objects)
+    }
+
+    /// The Ingress owns the load balancer: it must go before the cluster.
+    fn holds_cloud_resources(&self) -> bool {
+        true
     }
 
     /// Back on the managed OAuth client, the Secret of your own client goes.
@@ -192,7 +165,7 @@ impl Manifest for Ingress {
         .await?;
         cx.progress(format!("load balancer at {ip}, backend {name}"));
         let number = env.project_number(cx).await?;
-        grant(cx, &iap_resource(&number, id)).await?;
+        PolicyOf::Iap(&iap_resource(&number, id)).edit(cx, &iap_grants(env), true).await?;
         // The router started with the project-wide audience when its backend did not exist yet:
         // give it the exact one (a new pod template annotation restarts it with it).
         let audience = format!("{}{id}", super::values::project_audience(&number));

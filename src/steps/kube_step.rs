@@ -54,6 +54,13 @@ pub trait Manifest: Send + Sync + 'static {
         Ok(None)
     }
 
+    /// Whether deleting the objects deletes cloud resources too (the Ingress's load balancer):
+    /// those must go before the cluster, or they outlive it. Everything else goes with the
+    /// cluster, so a `down` that deletes the cluster skips it (and needs no upstream manifest).
+    fn holds_cloud_resources(&self) -> bool {
+        false
+    }
+
     /// Work after the objects are deleted (e.g. wait for the load balancer to go).
     async fn after_delete(&self, _cx: &StepCx<Env>, _kube: &Kube) -> anyhow::Result<()> {
         Ok(())
@@ -223,6 +230,10 @@ impl<M: Manifest> Step<Env> for KubeStep<M> {
     async fn destroy(&self, cx: &StepCx<Env>) -> anyhow::Result<Outcome> {
         // Objects die with their cluster; only a running cluster needs them deleted.
         let Some(kube) = connect_if_running(cx).await? else { return Ok(Outcome::Unchanged) };
+        if cx.env.options.deleting_cluster && !self.manifest.holds_cloud_resources() {
+            cx.progress(format!("goes with GKE cluster {}", cx.env.names.cluster()));
+            return Ok(Outcome::Deleted);
+        }
         // Deleting needs only the objects' names: render without reading live values (a Redis
         // instance deleted first, or never made, must not stop the teardown).
         let mut objects = self.retired_present(&cx.env, &kube).await?;

@@ -12,7 +12,7 @@ mod drivers;
 mod env;
 mod fleet;
 mod gpu_pool;
-mod iam;
+pub mod iam;
 mod images;
 mod ingress;
 mod kube_step;

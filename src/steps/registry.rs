@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use google_cloud_artifactregistry_v1::model::Repository;
 use google_cloud_artifactregistry_v1::model::repository::Format;
 
-use super::common::{absent_if_not_found, edit_binding, has_binding, not_ours, patience};
-use super::iam::{ensure_node_account, is_concurrent_change, node_member};
+use super::common::{absent_if_not_found, not_ours, patience};
+use super::iam::{Account, PolicyOf};
 use super::{APIS, Env, REGISTRY};
 use crate::gcp::{ops, retry};
 use crate::plan::{Diff, Outcome, Step, StepCx, StepId};
@@ -66,10 +66,9 @@ impl Step<Env> for Registry {
             return Err(not_ours("Artifact Registry repository", env.names.repository(), env.names.env()));
         }
         publish(env);
-        let policy =
-            retry::call(cx, "read the repository's IAM policy", || client.get_iam_policy().set_resource(&name).send())
-                .await?;
-        Ok(Live { nodes_can_read: has_binding(&policy, READER, &node_member(env)), repository: Some(repository) })
+        let member = Account::Nodes.member(env);
+        let missing = PolicyOf::Repository(&name).to_change(cx, &[(READER, &member)], true).await?;
+        Ok(Live { nodes_can_read: missing.is_empty(), repository: Some(repository) })
     }
 
     fn diff(&self, env: &Env, live: &Live) -> Diff {
@@ -128,8 +127,9 @@ impl Step<Env> for Registry {
             }
         };
         if !live.nodes_can_read {
-            ensure_node_account(cx).await?;
-            grant_reader(cx, &name).await?;
+            Account::Nodes.ensure(cx).await?;
+            let member = Account::Nodes.member(env);
+            PolicyOf::Repository(&name).edit(cx, &[(READER, &member)], true).await?;
         }
         publish(env);
         Ok(outcome)
@@ -152,31 +152,6 @@ impl Step<Env> for Registry {
         ops::lro(cx, &what, patience::REGISTRY, || client.get_operation().set_name(&op.name).send()).await?;
         Ok(Outcome::Deleted)
     }
-}
-
-async fn grant_reader(cx: &StepCx<Env>, repository: &str) -> anyhow::Result<()> {
-    let env = &cx.env;
-    let client = env.gcp.artifact_registry().await?;
-    let member = node_member(env);
-    for _ in 0..5 {
-        let mut policy = retry::call(cx, "read the repository's IAM policy", || {
-            client.get_iam_policy().set_resource(repository).send()
-        })
-        .await?;
-        if !edit_binding(&mut policy, READER, &member, true) {
-            return Ok(());
-        }
-        let write = retry::call(cx, "grant the nodes read access to the repository", || {
-            client.set_iam_policy().set_resource(repository).set_policy(policy.clone()).send()
-        })
-        .await;
-        match write {
-            Ok(_) => return Ok(()),
-            Err(e) if is_concurrent_change(&e) => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    anyhow::bail!("the repository's IAM policy kept changing while sdctl edited it; run `sdctl up` again")
 }
 
 fn publish(env: &Env) {

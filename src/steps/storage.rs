@@ -1,6 +1,6 @@
 //! `storage`: where models and user outputs live. Filestore (an NFS share in the cluster's VPC)
-//! or a Cloud Storage bucket that the WebUI pods' Kubernetes service account may use through
-//! Workload Identity. `down --keep-data` keeps it.
+//! or a Cloud Storage bucket (the `volumes` step gives the WebUI pods access to it once the
+//! cluster, and with it the project's Workload Identity pool, exists). `down --keep-data` keeps it.
 
 use async_trait::async_trait;
 use google_cloud_filestore_v1::model::instance::{State, Tier};
@@ -10,29 +10,22 @@ use google_cloud_filestore_v1::model::{FileShareConfig, Instance, NetworkConfig}
 use super::common::{Deletable, absent_if_not_found, is_already_exists, not_ours, patience, wait_deletable};
 use super::{APIS, Env, NETWORK, STORAGE};
 use crate::config::{Filestore, FilestoreTier, Gcs, Storage};
+use crate::gcp::ops;
 use crate::gcp::retry;
-use crate::gcp::storage::{Bucket, BucketPolicy, StorageClient};
+use crate::gcp::storage::{Bucket, StorageClient};
 use crate::gcp::wait::{Poll, until};
-use crate::gcp::{ApiError, ops};
 use crate::names::{LABEL_ENV, Names};
 use crate::plan::{Diff, Outcome, Step, StepCx, StepId};
 
-/// Role the WebUI pods get on the bucket: read models, write outputs.
-const BUCKET_ROLE: &str = "roles/storage.objectUser";
-
 pub struct SharedStorage;
 
-/// What exists: a Filestore instance, or a bucket and whether the pods may use it.
+/// What exists: a Filestore instance or a bucket.
 #[derive(Default)]
 pub enum Live {
     #[default]
     Absent,
     Filestore(Box<Instance>),
-    Bucket {
-        bucket: Bucket,
-        policy: BucketPolicy,
-        member: String,
-    },
+    Bucket(Bucket),
 }
 
 #[async_trait]
@@ -76,11 +69,8 @@ impl Step<Env> for SharedStorage {
                 "storage.buckets.create",
                 "storage.buckets.update",
                 "storage.buckets.delete",
-                "storage.buckets.getIamPolicy",
-                "storage.buckets.setIamPolicy",
                 "storage.objects.list",
                 "storage.objects.delete",
-                "resourcemanager.projects.get",
             ],
         }
     }
@@ -118,10 +108,7 @@ impl Step<Env> for SharedStorage {
                     return Err(not_ours("bucket", &bucket, env.names.env()));
                 }
                 env.outputs.set("bucket", format!("gs://{bucket}"));
-                let policy =
-                    retry::call(cx, "read the bucket's IAM policy", || storage.get_iam_policy(&bucket)).await?;
-                let member = workload_member(cx).await?;
-                Ok(Live::Bucket { bucket: found, policy, member })
+                Ok(Live::Bucket(found))
             }
         }
     }
@@ -150,15 +137,12 @@ impl Step<Env> for SharedStorage {
                 }
                 if changes.is_empty() { Diff::unchanged() } else { Diff::update(changes) }
             }
-            (Live::Bucket { bucket, policy, member }, Storage::Gcs(_)) => {
-                let mut changes = Vec::new();
+            (Live::Bucket(bucket), Storage::Gcs(_)) => {
                 if bucket.labels != env.labels() || !bucket.uniform_access() {
-                    changes.push("labels and uniform bucket-level access".to_string());
+                    Diff::update(vec!["labels and uniform bucket-level access".to_string()])
+                } else {
+                    Diff::unchanged()
                 }
-                if !policy.bindings.iter().any(|b| b.role == BUCKET_ROLE && b.members.contains(member)) {
-                    changes.push(format!("grant {BUCKET_ROLE} to the WebUI pods' Kubernetes service account"));
-                }
-                if changes.is_empty() { Diff::unchanged() } else { Diff::update(changes) }
             }
             // The config switched between Filestore and GCS: the new kind does not exist yet.
             _ => Diff::create_all(),
@@ -172,7 +156,7 @@ impl Step<Env> for SharedStorage {
                 let ip = i.networks.first().and_then(|n| n.ip_addresses.first()).cloned().unwrap_or_default();
                 Some(format!("{:?}, {ip}", i.state))
             }
-            Live::Bucket { bucket, .. } => Some(format!("gs://{} in {}", bucket.name, bucket.location)),
+            Live::Bucket(bucket) => Some(format!("gs://{} in {}", bucket.name, bucket.location)),
         }
     }
 
@@ -356,26 +340,13 @@ pub fn bucket_name(names: &Names, g: &Gcs) -> String {
     g.bucket.clone().unwrap_or_else(|| names.models_bucket())
 }
 
-/// The WebUI pods' Kubernetes service account as a Workload Identity principal (no Google
-/// service account in between).
-async fn workload_member(cx: &StepCx<Env>) -> anyhow::Result<String> {
-    let env = &cx.env;
-    let number = env.project_number(cx).await?;
-    Ok(format!(
-        "principal://iam.googleapis.com/projects/{number}/locations/global/workloadIdentityPools/{}/subject/ns/{}/sa/{}",
-        env.names.workload_pool(),
-        env.config.runtime.namespace,
-        Names::WEBUI_SERVICE_ACCOUNT
-    ))
-}
-
 async fn apply_bucket(cx: &StepCx<Env>, g: &Gcs, live: Live) -> anyhow::Result<Outcome> {
     let env = &cx.env;
     let bucket = bucket_name(&env.names, g);
     let storage = StorageClient::new(&env.gcp);
     let labels = env.labels();
     let outcome = match &live {
-        Live::Bucket { bucket: b, .. } => {
+        Live::Bucket(b) => {
             if b.labels != env.labels() || !b.uniform_access() {
                 retry::call(cx, "update the bucket", || storage.patch_bucket(&bucket, &labels)).await?;
             }
@@ -404,33 +375,7 @@ async fn apply_bucket(cx: &StepCx<Env>, g: &Gcs, live: Live) -> anyhow::Result<O
         }
     };
     env.outputs.set("bucket", format!("gs://{bucket}"));
-    grant_bucket_access(cx, &bucket).await?;
     Ok(outcome)
-}
-
-/// Read-modify-write of the bucket policy with its etag; a concurrent change is retried.
-async fn grant_bucket_access(cx: &StepCx<Env>, bucket: &str) -> anyhow::Result<()> {
-    let storage = StorageClient::new(&cx.env.gcp);
-    let member = workload_member(cx).await?;
-    for _ in 0..5 {
-        let mut policy = retry::call(cx, "read the bucket's IAM policy", || storage.get_iam_policy(bucket)).await?;
-        if !policy.edit(BUCKET_ROLE, &member, true) {
-            return Ok(());
-        }
-        match retry::call(cx, "grant the WebUI pods access to the bucket", || storage.set_iam_policy(bucket, &policy))
-            .await
-        {
-            Ok(_) => return Ok(()),
-            Err(e)
-                if e.downcast_ref::<ApiError>()
-                    .is_some_and(|a| a.http_status == Some(412) || a.http_status == Some(409)) =>
-            {
-                continue;
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    anyhow::bail!("the IAM policy of bucket {bucket} kept changing while sdctl edited it; run `sdctl up` again")
 }
 
 /// Empties the bucket (objects counted in `down`'s confirmation) and deletes it.

@@ -5,7 +5,7 @@
 
 use super::Env;
 use super::common::empty_if_disabled;
-use super::iam::node_account_exists;
+use super::iam::Account;
 use crate::gcp::retry;
 use crate::gcp::storage::StorageClient;
 use crate::names::{LABEL_ENV, Names};
@@ -150,8 +150,10 @@ pub async fn leftovers(cx: &StepCx<Env>) -> anyhow::Result<Vec<Leftover>> {
         push("Cloud Router with NAT", router_name, true, false);
     }
 
-    if node_account_exists(cx).await? {
-        push("service account", env.names.node_service_account_email(), false, false);
+    for account in [Account::Nodes, Account::Builds] {
+        if empty_if_disabled(account.exists(cx).await)? {
+            push("service account", account.email(env), false, false);
+        }
     }
     found.extend(load_balancer_pieces(cx).await?);
     Ok(found)

@@ -143,9 +143,12 @@ fn build_bodies(world: &World, since: usize) -> Vec<Value> {
         .collect()
 }
 
+/// Builds run as sdctl's own build service account with exactly what they need: in an
+/// organization that gives default service accounts no role (enforced by default in new ones),
+/// a build run as Compute Engine's default account could not even fetch its source.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn images_are_built_once_and_the_staging_bucket_goes_with_down() {
-    let world = World::start().await;
+    let world = World::with_scenario("orgPolicies: { iam.automaticIamGrantsForDefaultServiceAccounts: deny }\n").await;
     let config = example_with("sd-agones-t4.yaml", &[]);
     let dir = tempfile::tempdir().unwrap();
     let binary = fake_runtime_binary(dir.path());
@@ -169,6 +172,22 @@ async fn images_are_built_once_and_the_staging_bucket_goes_with_down() {
     assert_eq!(builds.len(), 2);
     let of = |image: &str| builds.iter().find(|b| b["images"][0] == image).unwrap().clone();
     let w = of(&webui);
+    let account = "sd-demo-build@my-project.iam.gserviceaccount.com";
+    for b in &builds {
+        assert_eq!(b["serviceAccount"], format!("projects/my-project/serviceAccounts/{account}"), "{b}");
+    }
+    let member = format!("serviceAccount:{account}");
+    let granted = |method: &str, role: &str| {
+        world.requests_of(method).iter().any(|r| {
+            let policy = if r["body"]["policy"].is_object() { &r["body"]["policy"] } else { &r["body"] };
+            policy["bindings"].as_array().into_iter().flatten().any(|b| {
+                b["role"] == role && b["members"].as_array().is_some_and(|m| m.contains(&Value::from(member.clone())))
+            })
+        })
+    };
+    assert!(granted("storage.buckets.setIamPolicy", "roles/storage.objectAdmin"), "staging bucket");
+    assert!(granted("artifactregistry.projects.locations.repositories.setIamPolicy", "roles/artifactregistry.writer"));
+    assert!(!granted("cloudresourcemanager.projects.setIamPolicy", "roles/editor"), "no project-wide role");
     assert_eq!(w["source"]["storageSource"]["bucket"], bucket);
     assert!(w["source"]["storageSource"]["object"].as_str().unwrap().starts_with("contexts/sd-webui-"));
     assert_eq!(w["timeout"], "7200s");
@@ -205,6 +224,7 @@ async fn images_are_built_once_and_the_staging_bucket_goes_with_down() {
     assert_eq!(down.code, 0, "{down:?}");
     assert_eq!(outcome(&down, "images"), "deleted");
     assert!(world.named("Bucket", "sd-demo-build-").is_empty(), "{:?}", world.resources());
+    assert!(world.named("ServiceAccount", "sd-demo-build@").is_empty(), "the build account goes too");
     assert_eq!(world.count("Repository"), 1, "down images leaves the registry");
 }
 

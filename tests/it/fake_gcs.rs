@@ -60,7 +60,7 @@ async fn exercise(gcp: &Gcp, bucket: &str) -> Behaviour {
     assert_eq!(s.download(bucket, "models/a.txt").await.expect("download"), b"hello");
     let not_empty = s.delete_bucket(bucket).await.unwrap_err();
     let keeps_labels = s.get_bucket(bucket).await.expect("get").labels.contains_key("sdctl-env");
-    let has_bucket_iam = s.get_iam_policy(bucket).await.is_ok();
+    let has_bucket_iam = s.get_iam_policy(bucket, 3).await.is_ok();
     for o in s.list_objects(bucket, "").await.expect("list all") {
         s.delete_object(bucket, &o.name).await.expect("delete object");
     }

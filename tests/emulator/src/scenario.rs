@@ -67,6 +67,10 @@ pub struct Scenario {
     /// default: the caller's domain.
     #[serde(default)]
     pub organization_domain: Option<String>,
+    /// How long (simulated seconds) a new service account stays unknown to IAM bindings and
+    /// other services (IAM is eventually consistent); default 30.
+    #[serde(default)]
+    pub service_account_propagation_seconds: Option<f64>,
     /// Cloud Build builds that fail instead of succeeding.
     #[serde(default)]
     pub build_failures: Vec<BuildFailure>,
@@ -147,6 +151,10 @@ impl Scenario {
             let caller = self.caller();
             caller.rsplit('@').next().unwrap_or("example.com").to_string()
         })
+    }
+
+    pub fn service_account_propagation_seconds(&self) -> f64 {
+        self.service_account_propagation_seconds.unwrap_or(30.0)
     }
 
     pub fn permission_denied(&self, permission: &str) -> bool {

@@ -52,7 +52,7 @@ async fn a_build_pushes_its_image_to_the_repository_and_logs_to_storage() {
     let policy = registry.get_iam_policy().set_resource(REPO).send().await.unwrap();
     let reader = google_cloud_iam_v1::model::Binding::new()
         .set_role("roles/artifactregistry.reader")
-        .set_members(["serviceAccount:sdctl-nodes@p1.iam.gserviceaccount.com"]);
+        .set_members(["user:alice@example.com"]);
     let stored = registry
         .set_iam_policy()
         .set_resource(REPO)

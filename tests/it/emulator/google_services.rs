@@ -250,3 +250,124 @@ async fn the_organization_and_list_constraints_come_from_the_scenario() {
     emu.shutdown().await;
     emu2.shutdown().await;
 }
+
+/// IAM policy versions as Google documents them: a conditional binding makes a version-3 policy;
+/// a version-1 reader sees `_withcond_` roles and no conditions, and writing that view back (with
+/// the etag) is refused instead of silently dropping the conditions.
+#[tokio::test]
+async fn conditional_bindings_need_version_3_to_read_and_write() {
+    let emu = emulator("").await;
+    let http = reqwest::Client::new();
+    let url = |verb: &str| format!("{}/cloudresourcemanager/v3/projects/p1:{verb}", emu.url());
+    let read = |version: Option<u64>| {
+        let body = match version {
+            Some(v) => serde_json::json!({"options": {"requestedPolicyVersion": v}}),
+            None => serde_json::json!({}),
+        };
+        let request = http.post(url("getIamPolicy")).json(&body);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let mut policy = read(Some(3)).await;
+    policy["version"] = 3.into();
+    policy["bindings"].as_array_mut().unwrap().push(serde_json::json!({
+        "role": "roles/viewer", "members": ["user:temp@example.com"],
+        "condition": {"title": "until 2027", "expression": "request.time < timestamp('2027-01-01T00:00:00Z')"},
+    }));
+    let stored = http.post(url("setIamPolicy")).json(&serde_json::json!({"policy": policy})).send().await.unwrap();
+    assert_eq!(stored.status(), 200, "{:?}", stored.text().await);
+
+    let v1 = read(None).await;
+    assert_eq!(v1["version"], 1);
+    let renamed: Vec<&str> = v1["bindings"].as_array().unwrap().iter().filter_map(|b| b["role"].as_str()).collect();
+    let hidden = renamed.iter().find(|r| r.starts_with("roles/viewer_withcond_")).expect("renamed role");
+    assert_eq!(hidden.len(), "roles/viewer_withcond_".len() + 20, "{hidden}");
+    assert!(v1["bindings"].as_array().unwrap().iter().all(|b| b.get("condition").is_none()));
+
+    let mut edited = v1.clone();
+    edited["bindings"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"role": "roles/browser", "members": ["user:b@example.com"]}));
+    let refused = http.post(url("setIamPolicy")).json(&serde_json::json!({"policy": edited})).send().await.unwrap();
+    assert_eq!(refused.status(), 400);
+    let body: Value = refused.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Specified policy version (1) cannot be less than the existing policy version (3)"),
+        "{body}"
+    );
+    let v3 = read(Some(3)).await;
+    assert_eq!(v3["version"], 3);
+    assert!(
+        v3["bindings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["role"] == "roles/viewer" && b["condition"]["title"] == "until 2027")
+    );
+}
+
+/// IAM is eventually consistent: a service account just made is "not found" in bindings for a
+/// while, and a Workload Identity principal is refused until a cluster creates the project's pool.
+#[tokio::test]
+async fn new_identities_are_unknown_to_iam_for_a_while() {
+    let scenario = sdctl_emulator::Scenario {
+        enabled_apis: vec!["*".into()],
+        service_account_propagation_seconds: Some(0.5),
+        ..Default::default()
+    };
+    let emu = sdctl_emulator::Emulator::start(sdctl_emulator::Options { speed: 1.0, scenario, ..Default::default() })
+        .await
+        .unwrap();
+    let iam = client!(emu, Iam, "iam");
+    let projects = client!(emu, Projects, "cloudresourcemanager");
+    iam.create_service_account().set_name("projects/p1").set_account_id("fresh-account").send().await.unwrap();
+    let policy = projects.get_iam_policy().set_resource("projects/p1").send().await.unwrap();
+    let binding = google_cloud_iam_v1::model::Binding::new()
+        .set_role("roles/container.defaultNodeServiceAccount")
+        .set_members(["serviceAccount:fresh-account@p1.iam.gserviceaccount.com"]);
+    let wanted = policy.clone().set_bindings(policy.bindings.iter().cloned().chain([binding]));
+    let e = projects.set_iam_policy().set_resource("projects/p1").set_policy(wanted.clone()).send().await.unwrap_err();
+    assert_eq!(
+        status(&e),
+        (Some(400), "Service account fresh-account@p1.iam.gserviceaccount.com does not exist.".into())
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    projects.set_iam_policy().set_resource("projects/p1").set_policy(wanted).send().await.unwrap();
+
+    // A bucket grant to the WebUI pods' Kubernetes service account, before and after a cluster.
+    let http = reqwest::Client::new();
+    let api = format!("{}/storage/storage/v1", emu.url());
+    let made =
+        http.post(format!("{api}/b?project=p1")).json(&serde_json::json!({"name": "p1-models"})).send().await.unwrap();
+    assert!(made.status().is_success());
+    let number = projects.get_project().set_name("projects/p1").send().await.unwrap().name.replace("projects/", "");
+    let principal = format!(
+        "principal://iam.googleapis.com/projects/{number}/locations/global/workloadIdentityPools/p1.svc.id.goog/subject/ns/sd/sa/sdctl-webui"
+    );
+    let grant = serde_json::json!({"bindings": [{"role": "roles/storage.objectViewer", "members": [principal]}]});
+    let refused = http.put(format!("{api}/b/p1-models/iam")).json(&grant).send().await.unwrap();
+    assert_eq!(refused.status(), 400);
+    let text = refused.text().await.unwrap();
+    assert!(text.contains("Identity Pool does not exist (p1.svc.id.goog)"), "{text}");
+    let gke = client!(emu, ClusterManager, "container");
+    gke.create_cluster()
+        .set_parent("projects/p1/locations/us-central1-a")
+        .set_cluster(
+            google_cloud_container_v1::model::Cluster::new()
+                .set_name("wi")
+                .set_workload_identity_config(
+                    google_cloud_container_v1::model::WorkloadIdentityConfig::new().set_workload_pool("p1.svc.id.goog"),
+                )
+                .set_node_pools([google_cloud_container_v1::model::NodePool::new()
+                    .set_name("a")
+                    .set_initial_node_count(1)]),
+        )
+        .send()
+        .await
+        .unwrap();
+    let granted = http.put(format!("{api}/b/p1-models/iam")).json(&grant).send().await.unwrap();
+    assert_eq!(granted.status(), 200, "{:?}", granted.text().await);
+}

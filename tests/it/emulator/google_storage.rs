@@ -54,7 +54,10 @@ async fn buckets_and_objects_behave_like_google() {
     let policy: Value = http.get(format!("{api}/b/p1-sd-models/iam")).send().await.unwrap().json().await.unwrap();
     assert_eq!(policy["kind"], "storage#policy");
     let mut wanted = policy.clone();
-    wanted["bindings"].as_array_mut().unwrap().push(json!({ "role": "roles/storage.objectViewer", "members": ["serviceAccount:sdctl-nodes@p1.iam.gserviceaccount.com"] }));
+    wanted["bindings"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({ "role": "roles/storage.objectViewer", "members": ["user:alice@example.com"] }));
     let stored = http.put(format!("{api}/b/p1-sd-models/iam")).json(&wanted).send().await.unwrap();
     assert_eq!(stored.status(), StatusCode::OK);
     let stale = http.put(format!("{api}/b/p1-sd-models/iam")).json(&wanted).send().await.unwrap();

@@ -17,6 +17,8 @@ pub async fn emulator(scenario: &str) -> Emulator {
     if scenario.enabled_apis.is_empty() {
         scenario.enabled_apis = vec!["*".into()];
     }
+    // Service accounts known at once unless a test is about IAM's propagation delay.
+    scenario.service_account_propagation_seconds.get_or_insert(0.0);
     Emulator::start(Options { speed: SPEED, scenario, discovery_dir: discovery_dir(), ..Default::default() })
         .await
         .expect("emulator starts")

@@ -34,7 +34,7 @@ const MODE: &[(i64, &str)] = &[(1, "STANDARD_REPOSITORY"), (2, "VIRTUAL_REPOSITO
 #[derive(Default)]
 pub struct State {
     repos: BTreeMap<String, Value>,
-    policies: BTreeMap<String, Policy>,
+    pub policies: BTreeMap<String, Policy>,
     /// Repository name -> its docker images.
     images: BTreeMap<String, Vec<Value>>,
 }
@@ -59,6 +59,15 @@ impl State {
 
     /// Records a pushed image `LOCATION-docker.pkg.dev/PROJECT/REPO/IMAGE[:TAG]`; the tag moves to
     /// the new digest. Returns the digest, or the registry's error when the repository is missing.
+    /// The repository (`projects/P/locations/L/repositories/R`) an image reference points into.
+    pub fn repository_of(uri: &str) -> Option<String> {
+        let (host, rest) = uri.split_once('/')?;
+        let location = host.strip_suffix("-docker.pkg.dev")?;
+        let mut parts = rest.splitn(3, '/');
+        let (project, repo) = (parts.next()?, parts.next()?);
+        Some(format!("projects/{project}/locations/{location}/repositories/{repo}"))
+    }
+
     pub fn push(&mut self, uri: &str, seed: u64) -> Result<String, String> {
         let (host, rest) = uri.split_once('/').ok_or_else(|| format!("invalid image name {uri}"))?;
         let location = host
@@ -249,7 +258,7 @@ fn get_policy(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
         return Err(not_found());
     }
     let policy = world.registry.policies.entry(name).or_insert_with(|| Policy::new(app, json!([])));
-    Ok(Reply::json(policy.to_json()))
+    Ok(Reply::json(policy.read(call)))
 }
 
 fn set_policy(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
@@ -257,6 +266,9 @@ fn set_policy(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     let mut world = app.world();
     if !world.registry.repos.contains_key(&name) {
         return Err(not_found());
+    }
+    if let Some(project) = super::project_of(app, call) {
+        policy::check_members(app, &world, &project, call.field("policy"))?;
     }
     let policy = world.registry.policies.entry(name).or_insert_with(|| Policy::new(app, json!([])));
     Ok(Reply::json(policy.set(app, call.field("policy"), policy::concurrent_change)?))

@@ -11,6 +11,7 @@ use bytes::Bytes;
 use http::Method;
 use serde_json::{Value, json};
 
+use super::access::{self, Capability::*};
 use super::{EnumField, World, lro, normalize_enums, state_entry, util};
 use crate::app::App;
 use crate::clock::now_rfc3339;
@@ -163,10 +164,18 @@ fn create(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
         None => format!("gs://{number}.cloudbuild-logs.googleusercontent.com"),
     };
     let mut world = app.world();
-    if let Some(custom) = build["logsBucket"].as_str().map(|b| b.trim_start_matches("gs://").to_string())
-        && !world.storage.bucket_exists(&custom)
-    {
-        return Err(ApiError::invalid(format!("invalid build: logs bucket gs://{custom} does not exist")));
+    let identity = identity(app, &world, &project, &build)?;
+    if let Some(custom) = build["logsBucket"].as_str().map(|b| b.trim_start_matches("gs://").to_string()) {
+        if !world.storage.bucket_exists(&custom) {
+            return Err(ApiError::invalid(format!("invalid build: logs bucket gs://{custom} does not exist")));
+        }
+        // Checked when the build is submitted (google/trillian#2349).
+        let writes = access::allowed(app, &world, &project, &identity, WriteObjects, world.storage.policy(&custom));
+        if !writes {
+            return Err(ApiError::invalid(format!(
+                "invalid bucket \"{custom}\"; builder service account does not have access to the bucket"
+            )));
+        }
     }
     let log_url = match &location {
         Some(l) => format!("https://console.cloud.google.com/cloud-build/builds;region={l}/{id}?project={number}"),
@@ -195,7 +204,7 @@ fn create(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     }
     if build.get("serviceAccount").is_none() {
         build["serviceAccount"] =
-            json!(format!("projects/{project}/serviceAccounts/{number}-compute@developer.gserviceaccount.com"));
+            json!(format!("projects/{project}/serviceAccounts/{}", default_account(app, &project)));
     }
     let op_name = match &location {
         Some(l) => format!("projects/{number}/locations/{l}/operations/{}", app.uuid()),
@@ -250,6 +259,46 @@ fn write_log(world: &mut World, id: &str, lines: &[String]) {
     world.storage.put_system(&project, &bucket, &object, Bytes::from(text), "text/plain; charset=utf-8");
 }
 
+/// The account builds of a new project run as when they name none: Compute Engine's default
+/// service account (cloud.google.com/build/docs/cloud-build-service-account-updates).
+fn default_account(app: &App, project: &str) -> String {
+    format!("{}-compute@developer.gserviceaccount.com", app.project_number(project))
+}
+
+/// The `serviceAccount:` member a build runs as, checked as Cloud Build checks it on submission:
+/// an account of the form `projects/P/serviceAccounts/EMAIL` that exists, the caller allowed to
+/// act as it, and (for an account of one's own) logs that do not go to Google's default bucket.
+fn identity(app: &App, world: &World, project: &str, build: &Value) -> ApiResult<String> {
+    let Some(named) = build["serviceAccount"].as_str() else {
+        return Ok(format!("serviceAccount:{}", default_account(app, project)));
+    };
+    let email = named
+        .strip_prefix("projects/")
+        .and_then(|r| r.split_once("/serviceAccounts/"))
+        .map(|(_, email)| email.to_string())
+        .ok_or_else(|| {
+            ApiError::invalid(format!(
+                "invalid build: service account must be of the form projects/{{PROJECT_ID}}/serviceAccounts/{{ACCOUNT}}, got \"{named}\""
+            ))
+        })?;
+    if !world.iam.known(app, &email) {
+        return Err(ApiError::invalid(format!("invalid build: service account {named} does not exist")));
+    }
+    if app.scenario().permission_denied("iam.serviceAccounts.actAs") {
+        return Err(ApiError::permission_denied(format!(
+            "caller does not have permission to act as service account {named}"
+        )));
+    }
+    let logging = build["options"]["logging"].as_str().unwrap_or_default();
+    let own_bucket = build["options"]["defaultLogsBucketBehavior"] == "REGIONAL_USER_OWNED_BUCKET";
+    if build["logsBucket"].as_str().is_none() && !own_bucket && !matches!(logging, "CLOUD_LOGGING_ONLY" | "NONE") {
+        return Err(ApiError::invalid(
+            "invalid build: if 'build.service_account' is specified, the build must either (a) specify 'build.logs_bucket', (b) use the REGIONAL_USER_OWNED_BUCKET build.options.default_logs_bucket_behavior option, or (c) use either CLOUD_LOGGING_ONLY / NONE logging options",
+        ));
+    }
+    Ok(format!("serviceAccount:{email}"))
+}
+
 fn scenario_failure(app: &App, world: &mut World, build: &Value) -> Option<(String, String)> {
     let scenario = app.scenario();
     let text = build.to_string();
@@ -279,8 +328,16 @@ fn finish(app: &Arc<App>, world: &mut World, id: &str, timed_out: bool) {
         return;
     }
     let mut log = Vec::new();
+    let project = build["projectId"].as_str().unwrap_or_default().to_string();
+    let account = build["serviceAccount"].as_str().and_then(|s| s.rsplit('/').next()).unwrap_or_default().to_string();
+    let member = format!("serviceAccount:{account}");
     let source_missing = build["source"]["storageSource"]["bucket"].as_str().and_then(|bucket| {
         let object = build["source"]["storageSource"]["object"].as_str().unwrap_or_default();
+        if !access::allowed(app, world, &project, &member, ReadObjects, world.storage.policy(bucket)) {
+            return Some(format!(
+                "failed to fetch source: AccessDeniedException: 403 {account} does not have storage.objects.get access to the Google Cloud Storage object gs://{bucket}/{object}."
+            ));
+        }
         (!world.storage.object_exists(bucket, object))
             .then(|| format!("failed to fetch source: storage: object gs://{bucket}/{object} doesn't exist"))
     });
@@ -311,6 +368,16 @@ fn finish(app: &Arc<App>, world: &mut World, id: &str, timed_out: bool) {
         let mut results = Vec::new();
         for image in build["images"].as_array().into_iter().flatten().filter_map(Value::as_str) {
             log.push(format!("Pushing {image}"));
+            let repository = super::artifactregistry::State::repository_of(image).unwrap_or_default();
+            if !access::allowed(app, world, &project, &member, PushImages, world.registry.policies.get(&repository)) {
+                outcome = Err((
+                    "FAILURE".into(),
+                    format!(
+                        "denied: Permission \"artifactregistry.repositories.uploadArtifacts\" denied on resource \"{repository}\" (or it may not exist)"
+                    ),
+                ));
+                break;
+            }
             match world.registry.push(image, app.next()) {
                 Ok(digest) => results.push(json!({ "name": image, "digest": digest, "pushTiming": { "startTime": now_rfc3339(), "endTime": now_rfc3339() } })),
                 Err(e) => {

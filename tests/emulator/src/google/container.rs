@@ -59,6 +59,11 @@ pub struct State {
 }
 
 impl State {
+    /// Whether a cluster with Workload Identity on pool `pool` exists: the pool exists with it.
+    pub fn has_workload_pool(&self, pool: &str) -> bool {
+        self.clusters.values().any(|c| c.value["workloadIdentityConfig"]["workloadPool"] == pool)
+    }
+
     pub fn state(&self, out: &mut Vec<Value>) {
         for (key, c) in &self.clusters {
             let status = c.value["status"].as_str().unwrap_or_default();
@@ -464,7 +469,7 @@ fn build_pool(app: &App, world: &World, ctx: &PoolContext, mut pool: Value) -> A
         gpu_type = Some(accel_type);
     }
     let service_account = config["serviceAccount"].as_str().unwrap_or("default").to_string();
-    if service_account != "default" && !world.iam.exists(&service_account) {
+    if service_account != "default" && !world.iam.known(app, &service_account) {
         return Err(ApiError::invalid(format!("Service account \"{service_account}\" does not exist.")));
     }
     let defaults = [

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use http::Method;
 use serde_json::{Value, json};
@@ -16,6 +17,8 @@ use crate::route::{Call, Reply, Route, route};
 pub struct State {
     /// By e-mail.
     accounts: BTreeMap<String, Value>,
+    /// When each account was created (IAM learns of it `serviceAccountPropagationSeconds` later).
+    created: BTreeMap<String, Instant>,
     policies: BTreeMap<String, Policy>,
 }
 
@@ -23,6 +26,14 @@ impl State {
     /// Whether a service account exists (Google-managed accounts always do).
     pub fn exists(&self, email: &str) -> bool {
         self.accounts.contains_key(email) || !email.ends_with(".iam.gserviceaccount.com")
+    }
+
+    /// Whether IAM bindings and other services already know the account: IAM is eventually
+    /// consistent, a new account is "not found" for a while
+    /// (cloud.google.com/iam/docs/service-accounts-create: wait 60 seconds or more).
+    pub fn known(&self, app: &App, email: &str) -> bool {
+        let propagation = app.clock.secs(app.scenario().service_account_propagation_seconds());
+        self.exists(email) && self.created.get(email).is_none_or(|at| at.elapsed() >= propagation)
     }
 
     pub fn state(&self, out: &mut Vec<Value>) {
@@ -103,6 +114,7 @@ fn create(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
         "etag": "MDEwMjE5MjA=",
         "oauth2ClientId": unique,
     });
+    world.iam.created.insert(email.clone(), Instant::now());
     world.iam.accounts.insert(email, account.clone());
     Ok(Reply::json(account))
 }
@@ -144,7 +156,7 @@ fn get_policy(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
         .and_then(|a| a["email"].as_str().map(str::to_string))
         .ok_or_else(unknown)?;
     let policy = world.iam.policies.entry(email).or_insert_with(|| Policy::new(app, json!([])));
-    Ok(Reply::json(policy.to_json()))
+    Ok(Reply::json(policy.read(call)))
 }
 
 fn set_policy(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
@@ -154,6 +166,7 @@ fn set_policy(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
         .find(call.param("project"), call.param("account"))
         .and_then(|a| a["email"].as_str().map(str::to_string))
         .ok_or_else(unknown)?;
+    policy::check_members(app, &world, &app.project_id(call.param("project")), call.field("policy"))?;
     let policy = world.iam.policies.entry(email).or_insert_with(|| Policy::new(app, json!([])));
     Ok(Reply::json(policy.set(app, call.field("policy"), policy::concurrent_change)?))
 }

@@ -50,12 +50,15 @@ fn get_policy(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     let key = resource(app, call)?;
     let mut world = app.world();
     let policy = world.iap.policies.entry(key).or_insert_with(|| Policy::new(app, json!([])));
-    Ok(Reply::json(policy.to_json()))
+    Ok(Reply::json(policy.read(call)))
 }
 
 fn set_policy(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     let key = resource(app, call)?;
     let mut world = app.world();
+    if let Some(project) = super::project_of(app, call) {
+        policy::check_members(app, &world, &project, call.field("policy"))?;
+    }
     let policy = world.iap.policies.entry(key).or_insert_with(|| Policy::new(app, json!([])));
     Ok(Reply::json(policy.set(app, call.field("policy"), policy::concurrent_change)?))
 }

@@ -1,6 +1,7 @@
 //! The Google Cloud APIs: one module per API, the service table, and the checks every call goes
 //! through (API enabled, IAM permission).
 
+pub mod access;
 pub mod artifactregistry;
 pub mod billing;
 pub mod cloudbuild;

@@ -14,7 +14,7 @@ use crate::route::{Call, Reply, Route, route};
 
 #[derive(Default)]
 pub struct State {
-    policies: BTreeMap<String, Policy>,
+    pub policies: BTreeMap<String, Policy>,
 }
 
 pub fn routes() -> Vec<Route> {
@@ -79,17 +79,24 @@ fn organization(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     })))
 }
 
-/// The policy a new project has: the caller owns it; the default service agents edit it.
-fn default_policy(app: &App, project: &str) -> Policy {
+/// The policy a new project has: the caller owns it; the Google APIs service agent edits it, and
+/// so does Compute Engine's default service account unless the organization enforces
+/// `iam.automaticIamGrantsForDefaultServiceAccounts` (then it gets no role at all:
+/// cloud.google.com/resource-manager/docs/organization-policy/restricting-service-accounts).
+pub fn default_policy(app: &App, project: &str) -> Policy {
     let number = app.project_number(project);
+    let scenario = app.scenario();
+    let automatic_grants =
+        scenario.org_policies.get("iam.automaticIamGrantsForDefaultServiceAccounts").is_none_or(|v| v != "deny");
+    let mut editors = vec![format!("serviceAccount:{number}@cloudservices.gserviceaccount.com")];
+    if automatic_grants {
+        editors.insert(0, format!("serviceAccount:{number}-compute@developer.gserviceaccount.com"));
+    }
     Policy::new(
         app,
         json!([
-            { "role": "roles/editor", "members": [
-                format!("serviceAccount:{number}-compute@developer.gserviceaccount.com"),
-                format!("serviceAccount:{number}@cloudservices.gserviceaccount.com"),
-            ]},
-            { "role": "roles/owner", "members": [format!("user:{}", app.scenario().caller())] },
+            { "role": "roles/editor", "members": editors },
+            { "role": "roles/owner", "members": [format!("user:{}", scenario.caller())] },
         ]),
     )
 }
@@ -98,7 +105,7 @@ fn get_policy(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     let project = app.project_id(call.param("project"));
     let mut world = app.world();
     let policy = world.projects.policies.entry(project.clone()).or_insert_with(|| default_policy(app, &project));
-    Ok(Reply::json(policy.to_json()))
+    Ok(Reply::json(policy.read(call)))
 }
 
 fn set_policy(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
@@ -108,12 +115,7 @@ fn set_policy(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
         return Err(ApiError::invalid("Request contains an invalid argument: policy is required."));
     }
     let mut world = app.world();
-    for account in policy::service_accounts(&new) {
-        let own = account.ends_with(&format!("@{project}.iam.gserviceaccount.com"));
-        if own && !world.iam.exists(&account) {
-            return Err(ApiError::invalid(format!("Service account {account} does not exist.")));
-        }
-    }
+    policy::check_members(app, &world, &project, &new)?;
     let policy = world.projects.policies.entry(project.clone()).or_insert_with(|| default_policy(app, &project));
     Ok(Reply::json(policy.set(app, &new, policy::concurrent_change)?))
 }

@@ -14,7 +14,7 @@ use md5::Digest;
 use serde_json::{Value, json};
 
 use super::compute::merge_patch;
-use super::policy::Policy;
+use super::policy::{self, Policy};
 use super::{state_entry, util};
 use crate::app::App;
 use crate::clock::{now_millis, now_rfc3339};
@@ -57,6 +57,11 @@ impl State {
     }
 
     /// The project owning a bucket.
+    /// The bucket's IAM policy, once it has one.
+    pub fn policy(&self, bucket: &str) -> Option<&Policy> {
+        self.buckets.get(bucket).and_then(|b| b.policy.as_ref())
+    }
+
     pub fn owner(&self, bucket: &str) -> Option<String> {
         self.buckets.get(bucket).map(|b| b.project.clone())
     }
@@ -344,8 +349,8 @@ fn delete_bucket(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     Ok(Reply::no_content())
 }
 
-fn policy_json(name: &str, policy: &Policy) -> Value {
-    let mut v = policy.to_json();
+fn policy_json(name: &str, policy: &Policy, call: &Call) -> Value {
+    let mut v = policy.read(call);
     v["kind"] = json!("storage#policy");
     v["resourceId"] = json!(format!("projects/_/buckets/{name}"));
     v
@@ -356,16 +361,21 @@ fn get_policy(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     let mut world = app.world();
     let b = bucket_mut(&mut world, &name)?;
     let policy = b.policy.get_or_insert_with(|| Policy::new(app, json!([])));
-    Ok(Reply::json(policy_json(&name, policy)))
+    Ok(Reply::json(policy_json(&name, policy, call)))
 }
 
 fn set_policy(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     let name = call.param("bucket").to_string();
     let mut world = app.world();
+    if let Some(project) = world.storage.owner(&name) {
+        policy::check_members(app, &world, &project, &call.body)?;
+    }
     let b = bucket_mut(&mut world, &name)?;
     let policy = b.policy.get_or_insert_with(|| Policy::new(app, json!([])));
-    policy.set(app, &call.body, |_, _| precondition_failed())?;
-    Ok(Reply::json(policy_json(&name, policy)))
+    let mut v = policy.set(app, &call.body, |_, _| precondition_failed())?;
+    v["kind"] = json!("storage#policy");
+    v["resourceId"] = json!(format!("projects/_/buckets/{name}"));
+    Ok(Reply::json(v))
 }
 
 fn test_permissions(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
