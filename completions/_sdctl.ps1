@@ -362,6 +362,7 @@ Register-ArgumentCompleter -Native -CommandName 'sdctl' -ScriptBlock {
             [CompletionResult]::new('--sdk-port', '--sdk-port', [CompletionResultType]::ParameterName, 'Port of the Agones SDK server''s REST API (Agones sets AGONES_SDK_HTTP_PORT)')
             [CompletionResult]::new('--user-file', '--user-file', [CompletionResultType]::ParameterName, 'File that receives the allocated user''s label')
             [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between WebUI checks and health pings (keep it below the GameServer''s health.periodSeconds)')
+            [CompletionResult]::new('--startup-timeout', '--startup-timeout', [CompletionResultType]::ParameterName, 'How long a starting WebUI (loading a checkpoint from the shared volume) is kept healthy before it first answers; past that it is left to Agones, which replaces it')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')

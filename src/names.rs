@@ -226,7 +226,9 @@ impl Names {
     pub const OAUTH_SECRET: &'static str = "sdctl-iap-oauth";
     /// ConfigMap with the IAP audience the router checks (written once the load balancer exists).
     pub const IAP_CONFIG: &'static str = "sdctl-iap-audience";
-    pub const WEBUI_SERVICE_ACCOUNT: &'static str = "sdctl-webui";
+    /// The Kubernetes service account WebUI pods run as: Agones' SDK account, which Agones gives
+    /// a GameServer pod that names none, and then hides from the WebUI container.
+    pub const GAMESERVER_SERVICE_ACCOUNT: &'static str = "agones-sdk";
 
     /// Cluster-scoped PersistentVolume of the shared storage (one per environment).
     pub fn shared_volume(&self) -> String {

@@ -108,6 +108,10 @@ pub struct SidecarArgs {
     /// health.periodSeconds).
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = super::parse_duration)]
     pub interval: Duration,
+    /// How long a starting WebUI (loading a checkpoint from the shared volume) is kept healthy
+    /// before it first answers; past that it is left to Agones, which replaces it.
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = super::parse_duration)]
+    pub startup_timeout: Duration,
 }
 
 #[derive(Debug, Args)]
@@ -159,6 +163,7 @@ pub async fn sidecar(args: SidecarArgs) -> anyhow::Result<ExitCode> {
         sdk_url: format!("http://127.0.0.1:{}", args.sdk_port),
         user_file: args.user_file,
         interval: args.interval,
+        startup: args.startup_timeout,
     })
     .await?;
     Ok(ExitCode::Ok)

@@ -142,6 +142,9 @@ pub struct RuntimeFile {
     pub buffer_size: Option<u32>,
     /// Minutes without traffic before a user's WebUI is reclaimed (default 15).
     pub idle_minutes: Option<u32>,
+    /// Minutes a starting WebUI may take to answer (loading a checkpoint from the shared volume)
+    /// before it is replaced (default 15).
+    pub startup_minutes: Option<u32>,
     /// GameServer host port range `[min, max]` (default `[7000, 8000]`).
     pub port_range: Option<Vec<u16>>,
     /// Let signed-in users install WebUI extensions from the UI (AUTOMATIC1111's

@@ -250,6 +250,8 @@ pub struct Runtime {
     pub max_users: u32,
     pub buffer_size: u32,
     pub idle_minutes: u32,
+    /// How long a starting WebUI is kept healthy before it first answers.
+    pub startup_minutes: u32,
     pub port_range: (u16, u16),
     /// Extension installs from the WebUI (off unless the config opts in).
     pub insecure_extension_access: bool,

@@ -509,6 +509,15 @@ impl Resolver<'_> {
             );
             ok = false;
         }
+        let startup_minutes = f.startup_minutes.unwrap_or(15);
+        if !(1..=120).contains(&startup_minutes) {
+            self.err(
+                "runtime.startupMinutes",
+                format!("{startup_minutes} minutes is outside 1-120"),
+                "set runtime.startupMinutes to how long the WebUI takes to load its checkpoint, such as 15",
+            );
+            ok = false;
+        }
         let port_range = match f.port_range.as_deref() {
             None => Some((7000, 8000)),
             Some([lo, hi]) if 1024 < *lo && lo < hi => Some((*lo, *hi)),
@@ -528,6 +537,7 @@ impl Resolver<'_> {
             max_users,
             buffer_size,
             idle_minutes,
+            startup_minutes,
             port_range: port_range?,
             insecure_extension_access: f.insecure_extension_access.unwrap_or(false),
         };

@@ -94,6 +94,7 @@ runtime:
   maxUsers: {max_users}                     # users served at once: at most gpu.maxNodes x gpu.count
   bufferSize: 1                   # warm WebUI pods waiting for the next user (their GPU node stays up)
   idleMinutes: 15                 # a user's WebUI is reclaimed after this long without traffic
+  startupMinutes: 15              # a starting WebUI may take this long to load its checkpoint
   insecureExtensionAccess: false  # true: users may install extensions from the UI (and so run any code)
 access:
   domain: {domain}                # empty: <static-ip-with-dashes>.sslip.io; else create the DNS record `up` prints

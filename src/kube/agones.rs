@@ -145,7 +145,9 @@ fn drop_patch_hints(value: &mut Value) {
 fn for_namespace(obj: &Value, namespace: &str) -> Value {
     let mut copy = obj.clone();
     copy["metadata"]["namespace"] = json!(namespace);
-    for subject in copy["subjects"].as_array_mut().into_iter().flatten() {
+    // `get_mut`, not indexing: indexing a missing key would add `subjects: null`, a field a
+    // ServiceAccount or PodDisruptionBudget does not have (server-side apply refuses it).
+    for subject in copy.get_mut("subjects").and_then(Value::as_array_mut).into_iter().flatten() {
         match subject["kind"].as_str() {
             Some("ServiceAccount") => subject["namespace"] = json!(namespace),
             // Agones names the SDK account as a user: `system:serviceaccount:default:agones-sdk`.

@@ -64,9 +64,17 @@ impl GameServer {
     }
 }
 
-/// `address:port` from a GameServer's (or an allocation's) status: the port named `webui`.
+/// `address:port` of the WebUI from a GameServer's (or an allocation's) status: the node's
+/// InternalIP and the host port of the port named `webui`. Never `status.address`: Agones fills
+/// it with the node's ExternalIP first (pkg/gameservers/gameservers.go, `address()`), and traffic
+/// to that leaves the VPC, where the GameServer firewall (cluster ranges only) drops it.
 fn target_of(status: &Value) -> Option<String> {
-    let address = status["address"].as_str().filter(|a| !a.is_empty())?;
+    let address = status["addresses"]
+        .as_array()?
+        .iter()
+        .find(|a| a["type"] == "InternalIP")
+        .and_then(|a| a["address"].as_str())
+        .filter(|a| !a.is_empty())?;
     let port = status["ports"]
         .as_array()?
         .iter()
@@ -207,14 +215,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_target_is_the_webui_port_by_name_not_position() {
-        let status = json!({"address": "10.0.0.5", "ports": [{"name": "default", "port": 7001}, {"name": "webui", "port": 7002}]});
-        assert_eq!(target_of(&status).as_deref(), Some("10.0.0.5:7002"));
+    fn the_target_is_the_nodes_internal_ip_and_the_webui_port_by_name() {
+        // As Agones 1.60 reports a GameServer on a public node: address = ExternalIP.
+        let status = json!({
+            "address": "34.66.1.2",
+            "addresses": [{"type": "InternalIP", "address": "10.128.0.5"}, {"type": "ExternalIP", "address": "34.66.1.2"},
+                          {"type": "Hostname", "address": "gke-node"}, {"type": "PodIP", "address": "10.8.0.7"}],
+            "ports": [{"name": "default", "port": 7001}, {"name": "webui", "port": 7002}],
+        });
+        assert_eq!(target_of(&status).as_deref(), Some("10.128.0.5:7002"));
+        let v6 = json!({"addresses": [{"type": "InternalIP", "address": "fd00::1"}], "ports": [{"name": "webui", "port": 7000}]});
+        assert_eq!(target_of(&v6).as_deref(), Some("[fd00::1]:7000"));
+        // No InternalIP (or no addresses at all): nothing to dial, never the external address.
+        assert_eq!(target_of(&json!({"address": "34.66.1.2", "ports": [{"name": "webui", "port": 7000}]})), None);
         assert_eq!(
-            target_of(&json!({"address": "fd00::1", "ports": [{"name": "webui", "port": 7000}]})).as_deref(),
-            Some("[fd00::1]:7000")
+            target_of(
+                &json!({"addresses": [{"type": "InternalIP", "address": "10.0.0.5"}], "ports": [{"name": "other", "port": 1}]})
+            ),
+            None
         );
-        assert_eq!(target_of(&json!({"address": "", "ports": []})), None);
-        assert_eq!(target_of(&json!({"address": "10.0.0.5", "ports": [{"name": "other", "port": 1}]})), None);
     }
 }

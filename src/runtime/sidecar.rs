@@ -1,9 +1,14 @@
 //! `sdctl runtime sidecar`: runs beside the WebUI in each GameServer pod and speaks for it to
 //! Agones through the local SDK server's REST API. It marks the GameServer Ready only once the
-//! WebUI answers 200 (so no user is sent to a WebUI still loading), sends health pings only
-//! while the WebUI answers (a hung WebUI turns Unhealthy and is replaced), and, once the
-//! GameServer is allocated, writes the user's label into a file on the pod's shared `emptyDir`
-//! for the WebUI's start script, which links that user's output folders.
+//! WebUI answers 200 (so no user is sent to a WebUI still loading), and, once the GameServer is
+//! allocated, writes the user's label into a file on the pod's shared `emptyDir` for the WebUI's
+//! start script, which links that user's output folders.
+//!
+//! Health: Agones' SDK starts counting missed pings when the pod starts and marks the GameServer
+//! Unhealthy after `initialDelaySeconds + failureThreshold x periodSeconds` without one, Ready or
+//! not (pkg/sdkserver/sdkserver.go, checkHealth). Loading a checkpoint over NFS or GCS-Fuse can
+//! take longer, so a starting WebUI is kept healthy for a start-up budget; after its first
+//! answer, pings flow only while it answers (a hung WebUI turns Unhealthy and is replaced).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -24,6 +29,8 @@ pub struct SidecarOptions {
     pub user_file: PathBuf,
     /// Seconds between health pings (below the GameServer's `health.periodSeconds`).
     pub interval: Duration,
+    /// How long a WebUI that never answered yet is kept healthy.
+    pub startup: Duration,
 }
 
 /// Runs until SIGTERM.
@@ -41,14 +48,7 @@ async fn work(o: &SidecarOptions) -> anyhow::Result<()> {
     let http =
         reqwest::Client::builder().timeout(Duration::from_secs(5)).build().context("cannot create the HTTP client")?;
     tracing::info!(webui = %o.webui_url, sdk = %o.sdk_url, "waiting for the WebUI to answer");
-    let mut waited = 0u64;
-    while !answers(&http, &o.webui_url).await {
-        tokio::time::sleep(o.interval).await;
-        waited += 1;
-        if waited.is_multiple_of(30) {
-            tracing::info!(seconds = (waited as f64 * o.interval.as_secs_f64()) as u64, "still waiting for the WebUI");
-        }
-    }
+    wait_for_webui(&http, o).await;
     sdk_call(&http, &o.sdk_url, "ready").await.context("the Agones SDK refused Ready")?;
     tracing::info!("WebUI answers: GameServer marked Ready");
     let mut written: Option<String> = None;
@@ -74,6 +74,32 @@ async fn work(o: &SidecarOptions) -> anyhow::Result<()> {
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "cannot read the GameServer from the SDK"),
+        }
+        tokio::time::sleep(o.interval).await;
+    }
+}
+
+/// Until the WebUI first answers: health pings within the start-up budget (it is loading), none
+/// after it (Agones then marks it Unhealthy and its Fleet replaces it).
+async fn wait_for_webui(http: &reqwest::Client, o: &SidecarOptions) {
+    let started = std::time::Instant::now();
+    let mut reported = std::time::Instant::now();
+    let mut gave_up = false;
+    while !answers(http, &o.webui_url).await {
+        if started.elapsed() < o.startup {
+            if let Err(e) = sdk_call(http, &o.sdk_url, "health").await {
+                tracing::warn!(error = %e, "health ping failed");
+            }
+        } else if !gave_up {
+            tracing::warn!(
+                budget = ?o.startup,
+                "the WebUI did not answer within its start-up budget: health pings stopped (Agones will replace it)"
+            );
+            gave_up = true;
+        }
+        if reported.elapsed() >= Duration::from_secs(60) {
+            tracing::info!(seconds = started.elapsed().as_secs(), "still waiting for the WebUI");
+            reported = std::time::Instant::now();
         }
         tokio::time::sleep(o.interval).await;
     }

@@ -22,8 +22,8 @@ const BUCKET_ROLE: &str = "roles/storage.objectUser";
 
 pub struct Volumes;
 
-/// The WebUI pods' Kubernetes service account as a Workload Identity principal (no Google
-/// service account in between).
+/// The WebUI pods' Kubernetes service account (Agones' SDK account, which the GCS-Fuse driver
+/// authenticates as) as a Workload Identity principal, no Google service account in between.
 async fn workload_member(cx: &StepCx<Env>) -> anyhow::Result<String> {
     let env = &cx.env;
     let number = env.project_number(cx).await?;
@@ -31,7 +31,7 @@ async fn workload_member(cx: &StepCx<Env>) -> anyhow::Result<String> {
         "principal://iam.googleapis.com/projects/{number}/locations/global/workloadIdentityPools/{}/subject/ns/{}/sa/{}",
         env.names.workload_pool(),
         env.config.runtime.namespace,
-        Names::WEBUI_SERVICE_ACCOUNT
+        Names::GAMESERVER_SERVICE_ACCOUNT
     ))
 }
 

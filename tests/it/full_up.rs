@@ -66,7 +66,7 @@ async fn life_cycle(example: &str, env: &str) {
         assert!(
             member.starts_with("principal://iam.googleapis.com/projects/")
                 && member.ends_with(
-                    "/locations/global/workloadIdentityPools/my-project.svc.id.goog/subject/ns/sd/sa/sdctl-webui"
+                    "/locations/global/workloadIdentityPools/my-project.svc.id.goog/subject/ns/sd/sa/agones-sdk"
                 ),
             "{member}"
         );

@@ -51,6 +51,10 @@ pub struct Scenario {
     /// `address:port` every GameServer reports for its `webui` port (tests point it at a stand-in WebUI).
     #[serde(default)]
     pub game_server_endpoint: Option<String>,
+    /// The ExternalIP of public nodes, which Agones puts in a GameServer's `status.address` (a
+    /// loopback address nobody serves, to catch a router that dials it).
+    #[serde(default)]
+    pub game_server_external_address: Option<String>,
     /// true: GameServers stay Scheduled until the SDK `Ready` call; false: Ready after start-up.
     #[serde(default)]
     pub game_server_ready_by_sidecar: bool,

@@ -345,7 +345,7 @@ async fn new_identities_are_unknown_to_iam_for_a_while() {
     assert!(made.status().is_success());
     let number = projects.get_project().set_name("projects/p1").send().await.unwrap().name.replace("projects/", "");
     let principal = format!(
-        "principal://iam.googleapis.com/projects/{number}/locations/global/workloadIdentityPools/p1.svc.id.goog/subject/ns/sd/sa/sdctl-webui"
+        "principal://iam.googleapis.com/projects/{number}/locations/global/workloadIdentityPools/p1.svc.id.goog/subject/ns/sd/sa/agones-sdk"
     );
     let grant = serde_json::json!({"bindings": [{"role": "roles/storage.objectViewer", "members": [principal]}]});
     let refused = http.put(format!("{api}/b/p1-models/iam")).json(&grant).send().await.unwrap();

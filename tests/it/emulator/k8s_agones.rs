@@ -240,9 +240,20 @@ async fn agones_install_fleet_autoscaler_and_allocation() {
     })
     .await;
     assert_eq!(t.host.scale_ups.lock().unwrap()[0].1, "gpu-pool");
-    assert_eq!(ready.data["status"]["address"], "127.0.0.1");
-    assert_eq!(ready.data["status"]["ports"], json!([{"name": "webui", "port": 17860}]));
+    // As Agones 1.60 reports it: `address` is the node's ExternalIP; `addresses` the node's
+    // addresses in node order (InternalIP is the served endpoint's host), then the pod IP.
     let node = ready.data["status"]["nodeName"].as_str().unwrap().to_string();
+    let addresses = ready.data["status"]["addresses"].as_array().unwrap().clone();
+    let types: Vec<&str> = addresses.iter().map(|a| a["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["InternalIP", "ExternalIP", "Hostname", "PodIP"], "{addresses:?}");
+    assert_eq!(addresses[0]["address"], "127.0.0.1");
+    assert_eq!(ready.data["status"]["address"], addresses[1]["address"]);
+    assert_eq!(addresses[2]["address"], node.as_str());
+    for a in [&addresses[1], &addresses[3]] {
+        let ip: std::net::Ipv4Addr = a["address"].as_str().unwrap().parse().unwrap();
+        assert!(ip.is_loopback(), "every address a test could dial is loopback: {ip}");
+    }
+    assert_eq!(ready.data["status"]["ports"], json!([{"name": "webui", "port": 17860}]));
     assert!(node.starts_with("gke-c1-gpu-pool-"), "{node}");
     assert_eq!(ready.labels()["agones.dev/fleet"], "sd-webui");
     let events: Api<Event> = Api::namespaced(t.client.clone(), "sd");
@@ -266,7 +277,9 @@ async fn agones_install_fleet_autoscaler_and_allocation() {
         .expect("allocation");
     assert_eq!(alloc.data["status"]["state"], "Allocated");
     assert_eq!(alloc.data["status"]["gameServerName"], ready.name_any());
-    assert_eq!(alloc.data["status"]["address"], "127.0.0.1");
+    // The allocation reports the GameServer's addresses as Agones does (status.addresses too).
+    assert_eq!(alloc.data["status"]["address"], ready.data["status"]["address"]);
+    assert_eq!(alloc.data["status"]["addresses"], ready.data["status"]["addresses"]);
     assert_eq!(alloc.data["status"]["ports"], json!([{"name": "webui", "port": 17860}]));
     assert_eq!(alloc.data["status"]["nodeName"], node);
     let hers = gss.get(&ready.name_any()).await.unwrap();
@@ -533,6 +546,55 @@ async fn game_servers_fail_without_the_agones_sdk_service_account_in_their_names
         game_servers(&gss).await.into_iter().find(|g| state_of(g) == "Ready")
     })
     .await;
+}
+
+/// The SDK sidecar needs the `agones-sdk` role (list, watch, patch GameServers) as the pod's
+/// service account: a pod running as an account without it never becomes Ready (its SDK server
+/// never serves), and says why in an event. A template naming no account gets `agones-sdk`, with
+/// its token hidden from the game server container.
+#[tokio::test]
+async fn game_servers_need_the_sdk_role_for_their_service_account() {
+    let host = gpu_host(1000.0);
+    host.pools.lock().unwrap()[1].node_count = 1;
+    let t = TestCluster::start_with(host).await;
+    install_agones(&t).await;
+    agones_namespace_objects(&t.client, "sd").await;
+    models_volume(&t.client).await;
+    let sa = "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: sdctl-webui, namespace: sd}\n";
+    apply_manifest(&t.client, sa, "sd").await;
+    let fleets = gvk_api(&t.client, "agones.dev", "v1", "Fleet", "fleets");
+    let gss = gvk_api(&t.client, "agones.dev", "v1", "GameServer", "gameservers");
+    let mut own = fleet(1);
+    own["spec"]["template"]["spec"]["template"]["spec"]["serviceAccountName"] = json!("sdctl-webui");
+    let own: DynamicObject = serde_json::from_value(own).unwrap();
+    fleets.patch("sd-webui", &PatchParams::apply("sdctl"), &Patch::Apply(&own)).await.unwrap();
+    let stuck = eventually(10, "an SDKForbidden event", || async {
+        let events: Api<Event> = Api::namespaced(t.client.clone(), "sd");
+        events.list(&ListParams::default().fields("reason=SDKForbidden")).await.unwrap().items.into_iter().next()
+    })
+    .await;
+    assert!(stuck.message.as_deref().unwrap().contains("service account sd/sdctl-webui"), "{stuck:?}");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(game_servers(&gss).await.iter().all(|g| state_of(g) == "Scheduled"), "never Ready without the SDK role");
+
+    // No account named: Agones' SDK account, bound in this namespace, and the WebUI container
+    // gets an empty directory over the token path.
+    let mut plain = fleet(1);
+    plain["spec"]["template"]["spec"]["template"]["spec"].as_object_mut().unwrap().remove("serviceAccountName");
+    let plain: DynamicObject = serde_json::from_value(plain).unwrap();
+    fleets.patch("sd-webui", &PatchParams::apply("sdctl").force(), &Patch::Apply(&plain)).await.unwrap();
+    let ready = eventually(10, "a Ready GameServer", || async {
+        game_servers(&gss).await.into_iter().find(|g| state_of(g) == "Ready")
+    })
+    .await;
+    let pods: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(t.client.clone(), "sd");
+    let pod = pods.get(&ready.name_any()).await.unwrap();
+    let spec = pod.spec.unwrap();
+    assert_eq!(spec.service_account_name.as_deref(), Some("agones-sdk"));
+    let webui = spec.containers.iter().find(|c| c.name == "webui").unwrap();
+    let hidden =
+        webui.volume_mounts.iter().flatten().find(|m| m.mount_path == "/var/run/secrets/kubernetes.io/serviceaccount");
+    assert_eq!(hidden.map(|m| m.name.as_str()), Some("empty"), "{webui:?}");
 }
 
 #[tokio::test]

@@ -69,6 +69,7 @@ pub fn pool(name: &str, machine: &str, gpu: Option<(&str, u32)>, nodes: u32, max
         max_node_count: max,
         labels,
         taints: Vec::new(),
+        private_nodes: false,
     }
 }
 

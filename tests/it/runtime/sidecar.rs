@@ -81,15 +81,18 @@ async fn the_sidecar_marks_ready_only_when_the_webui_answers_and_names_the_user(
             user_file.to_str().unwrap(),
             "--interval",
             "50ms",
+            "--startup-timeout",
+            "30s",
         ],
         &[("AGONES_SDK_HTTP_PORT", &port.to_string())],
     );
 
-    // The WebUI is still loading: no Ready, no health pings, the GameServer is not allocatable.
+    // The WebUI is still loading (a checkpoint over NFS takes minutes): no Ready, so the
+    // GameServer is not allocatable, but health pings keep Agones from killing it meanwhile.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(webui.hits.load(Ordering::SeqCst) >= 3, "the sidecar polls the WebUI");
     assert_eq!(sdk.ready.load(Ordering::SeqCst), 0);
-    assert_eq!(sdk.health.load(Ordering::SeqCst), 0);
+    assert!(sdk.health.load(Ordering::SeqCst) >= 3, "a starting WebUI is kept healthy");
     assert_eq!(cluster.state_of(&gs).await.as_deref(), Some("Scheduled"));
 
     // It answers: Ready once, the GameServer becomes Ready, health pings flow.
@@ -121,4 +124,51 @@ async fn the_sidecar_marks_ready_only_when_the_webui_answers_and_names_the_user(
     let log = sidecar.log();
     assert!(log.contains("health pings paused") && log.contains("resumed"), "{log}");
     assert_eq!(sidecar.terminate().await, 0, "clean exit on SIGTERM");
+}
+
+/// A WebUI that never answers within its start-up budget is left to Agones: the pings stop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_webui_that_never_starts_is_given_up_after_its_startup_budget() {
+    let webui = WebUi::start().await;
+    webui.status.store(503, Ordering::SeqCst);
+    let health = Arc::new(AtomicUsize::new(0));
+    let counter = health.clone();
+    let app = axum::Router::new().route(
+        "/health",
+        post(move || {
+            let counter = counter.clone();
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                axum::Json(json!({}))
+            }
+        }),
+    );
+    let port = free_port();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let dir = tempfile::tempdir().unwrap();
+    let webui_url = format!("http://{}/", webui.addr);
+    let user_file = dir.path().join("user");
+    let sidecar = Process::spawn(
+        &[
+            "runtime",
+            "sidecar",
+            "--webui-url",
+            &webui_url,
+            "--user-file",
+            user_file.to_str().unwrap(),
+            "--interval",
+            "50ms",
+            "--startup-timeout",
+            "400ms",
+        ],
+        &[("AGONES_SDK_HTTP_PORT", &port.to_string())],
+    );
+    eventually(10, "pings while starting", || async { (health.load(Ordering::SeqCst) >= 2).then_some(()) }).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let after_budget = health.load(Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(health.load(Ordering::SeqCst), after_budget, "no pings once the start-up budget is spent");
+    assert!(sidecar.log().contains("did not answer within its start-up budget"), "{}", sidecar.log());
+    assert_eq!(sidecar.terminate().await, 0);
 }

@@ -1388,9 +1388,19 @@ pub fn node_pools_info(world: &World, cluster: &str) -> Vec<NodePoolInfo> {
                 max_node_count: max_nodes(p),
                 labels,
                 taints,
+                private_nodes: private_nodes(&c.value, &p.value),
             }
         })
         .collect()
+}
+
+/// Whether a pool's nodes get no external IP: the pool says so, else the cluster's default
+/// (`networkConfig.defaultEnablePrivateNodes`, or the older `privateClusterConfig.enablePrivateNodes`).
+fn private_nodes(cluster: &Value, pool: &Value) -> bool {
+    pool["networkConfig"]["enablePrivateNodes"].as_bool().unwrap_or_else(|| {
+        cluster["networkConfig"]["defaultEnablePrivateNodes"].as_bool().unwrap_or(false)
+            || cluster["privateClusterConfig"]["enablePrivateNodes"].as_bool().unwrap_or(false)
+    })
 }
 
 fn effect(api: &str) -> &str {

@@ -33,6 +33,7 @@ pub mod gke_crds;
 pub mod http;
 pub mod managed;
 pub mod meta;
+pub mod rbac;
 pub mod reviews;
 pub mod schema;
 pub mod seed;
@@ -113,6 +114,8 @@ pub struct NodePoolInfo {
     pub labels: std::collections::BTreeMap<String, String>,
     /// `key=value:Effect` as in `kubectl taint`.
     pub taints: Vec<String>,
+    /// Nodes without an external IP (`enablePrivateNodes`): their addresses list no ExternalIP.
+    pub private_nodes: bool,
 }
 
 #[derive(Debug, Clone)]

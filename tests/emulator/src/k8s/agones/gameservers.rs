@@ -10,12 +10,15 @@ use serde_json::{Value, json};
 
 use super::{Controller, GAME_SERVERS, MANAGER, state};
 use crate::k8s::cluster::{Cluster, Delay};
-use crate::k8s::controllers::nodes::{external_ip, internal_ip};
+use crate::k8s::controllers::nodes::{addresses, internal_ip};
 use crate::k8s::controllers::{State, create, delete, event, event_once, put, remove_finalizer};
-use crate::k8s::meta;
 use crate::k8s::store::Store;
+use crate::k8s::{meta, rbac};
 
 const SIDECAR_IMAGE: &str = "us-docker.pkg.dev/agones-images/release/agones-sdk:1.60.0";
+/// The account Agones gives GameServer pods that name none (install.yaml `SDK_SERVICE_ACCOUNT`).
+const SDK_SERVICE_ACCOUNT: &str = "agones-sdk";
+const TOKEN_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 
 pub fn reconcile(c: &Arc<Cluster>, st: &mut Store, ctl: &Controller) {
     for gs in st.list(GAME_SERVERS, None) {
@@ -69,7 +72,7 @@ fn step(c: &Cluster, st: &mut Store, ctl: &Controller, gs: &Value) {
         }
         "Starting" => match pod.as_ref().and_then(|p| meta::str_at(p, "/spec/nodeName").map(String::from)) {
             Some(node) => {
-                let scheduled = scheduled_status(c, st, gs, &node);
+                let scheduled = address_status(c, st, gs, &node);
                 if let Some(g) = set_state(st, gs, "Scheduled", |g| merge_status(g, scheduled)) {
                     event(
                         st,
@@ -90,13 +93,25 @@ fn step(c: &Cluster, st: &mut Store, ctl: &Controller, gs: &Value) {
             let running = pod.as_ref().is_some_and(|p| meta::str_at(p, "/status/phase") == Some("Running"));
             if pod.is_none() {
                 set_state(st, gs, "Unhealthy", |_| {});
+            } else if running && !pod.as_ref().is_some_and(|p| sdk_can_run(st, p)) {
+                if let Some(p) = &pod {
+                    let account = meta::str_at(p, "/spec/serviceAccountName").unwrap_or("default");
+                    let msg = format!(
+                        "the SDK sidecar cannot list GameServers as service account {}/{account}: Connection to Kubernetes service failed",
+                        meta::namespace(p)
+                    );
+                    event_once(st, p, "Warning", "SDKForbidden", &msg, "gameserver-sidecar");
+                }
             } else if running && !c.host.scenario().game_server_ready_by_sidecar {
                 // The SDK sidecar's Ready call, once the game server answers.
                 set_state(st, gs, "RequestReady", |_| {});
             }
         }
         "RequestReady" if pod.is_some() => {
-            if let Some(g) = set_state(st, gs, "Ready", |_| {}) {
+            // Agones refreshes the addresses on the way to Ready (controller.go, syncGameServerRequestReadyState).
+            let node = meta::str_at(gs, "/status/nodeName").unwrap_or_default().to_string();
+            let refreshed = address_status(c, st, gs, &node);
+            if let Some(g) = set_state(st, gs, "Ready", |g| merge_status(g, refreshed)) {
                 event(st, &g, "Normal", "Ready", "SDK.Ready() complete", "gameserver-controller");
             }
         }
@@ -184,8 +199,13 @@ fn pod_for(gs: &Value) -> Value {
             "resources": {"requests": {"cpu": "30m"}},
         }));
     }
+    // Agones' "opinionated mode" (pkg/gameservers/controller.go, createGameServerPod): a pod
+    // template naming no service account runs as `agones-sdk`, and the game server container
+    // gets an emptyDir over the token path (DisableServiceAccount). A template that names one is
+    // left alone: every container then gets that account's token.
     if spec.get("serviceAccountName").is_none() {
-        spec["serviceAccountName"] = json!("agones-sdk");
+        spec["serviceAccountName"] = json!(SDK_SERVICE_ACCOUNT);
+        hide_token(&mut spec, &default_container);
     }
     spec["hostname"] = json!(name.replace('.', "-"));
     let mut labels = meta::string_map(template.pointer("/metadata/labels"));
@@ -210,19 +230,59 @@ fn pod_for(gs: &Value) -> Value {
     })
 }
 
-/// What a Scheduled GameServer reports: node, address and the host ports (the scenario's
-/// `gameServerEndpoint` for the port named `webui`).
-fn scheduled_status(c: &Cluster, st: &Store, gs: &Value, node: &str) -> Value {
-    let endpoint = c.host.scenario().game_server_endpoint.clone();
-    let (ep_addr, ep_port) = match endpoint.as_deref().and_then(|e| e.rsplit_once(':')) {
-        Some((a, p)) => (Some(a.to_string()), p.parse::<i64>().ok()),
-        None => (None, None),
-    };
-    let node_obj = st.get("nodes", "", node);
-    let addresses = node_obj
-        .as_ref()
+/// Agones' `DisableServiceAccount`: a read-only emptyDir named `empty` over the token path of
+/// the game server container only.
+fn hide_token(spec: &mut Value, container: &str) {
+    let volumes = meta::child_mut(spec, "volumes");
+    if !volumes.is_array() {
+        *volumes = json!([]);
+    }
+    if let Some(v) = volumes.as_array_mut() {
+        v.push(json!({"name": "empty", "emptyDir": {}}));
+    }
+    let mount = json!({"name": "empty", "mountPath": TOKEN_PATH, "readOnly": true});
+    if let Some(c) = spec
+        .get_mut("containers")
+        .and_then(Value::as_array_mut)
+        .and_then(|cs| cs.iter_mut().find(|c| c["name"] == container))
+    {
+        let mounts = meta::child_mut(c, "volumeMounts");
+        if !mounts.is_array() {
+            *mounts = json!([]);
+        }
+        if let Some(m) = mounts.as_array_mut() {
+            m.push(mount);
+        }
+    }
+}
+
+/// Whether the SDK sidecar of `pod` can work: its service account may list, watch and patch its
+/// GameServer (the `agones-sdk` ClusterRole). Without list it retries its first List forever
+/// and serves nothing, so the GameServer never becomes Ready (pkg/sdkserver/sdkserver.go,
+/// WaitForConnection; cmd/sdk-server/main.go).
+fn sdk_can_run(st: &Store, pod: &Value) -> bool {
+    let ns = meta::namespace(pod);
+    let account = meta::str_at(pod, "/spec/serviceAccountName").unwrap_or("default");
+    ["list", "watch", "patch"].iter().all(|verb| rbac::allows(st, ns, account, "agones.dev", "gameservers", verb))
+}
+
+/// What a Scheduled GameServer reports, as Agones 1.60 writes it (pkg/gameservers/gameservers.go,
+/// `address()` and `applyGameServerAddressAndPort`): `address` is the node's ExternalDNS, else
+/// ExternalIP, else InternalDNS, else InternalIP; `addresses` the node's addresses in the node's
+/// order, then one `PodIP` entry per pod IP; each port its host port. With the scenario's
+/// `gameServerEndpoint`, the port named `webui` reports the endpoint's port (the node's
+/// InternalIP is the endpoint's host): only that address and port are served.
+fn address_status(c: &Cluster, st: &Store, gs: &Value, node: &str) -> Value {
+    let scenario = c.host.scenario();
+    let endpoint_port = scenario
+        .game_server_endpoint
+        .as_deref()
+        .and_then(|e| e.rsplit_once(':'))
+        .and_then(|(_, p)| p.parse::<i64>().ok());
+    let mut addresses = st
+        .get("nodes", "", node)
         .and_then(|n| n.pointer("/status/addresses").cloned())
-        .unwrap_or_else(|| json!([{"type": "InternalIP", "address": internal_ip(node)}, {"type": "ExternalIP", "address": external_ip(node)}]));
+        .unwrap_or_else(|| addresses(&scenario, node, false));
     let pick = |ty: &str| {
         addresses
             .as_array()
@@ -232,11 +292,18 @@ fn scheduled_status(c: &Cluster, st: &Store, gs: &Value, node: &str) -> Value {
             .and_then(|a| a["address"].as_str())
             .map(String::from)
     };
-    let node_addr = pick("ExternalDNS")
+    let address = pick("ExternalDNS")
         .or_else(|| pick("ExternalIP"))
         .or_else(|| pick("InternalDNS"))
         .or_else(|| pick("InternalIP"))
         .unwrap_or_default();
+    let pod = st.get("pods", meta::namespace(gs), meta::name(gs));
+    let pod_ips = pod.as_ref().and_then(|p| p.pointer("/status/podIPs")).and_then(Value::as_array).cloned();
+    if let Some(list) = addresses.as_array_mut() {
+        for ip in pod_ips.into_iter().flatten().filter_map(|i| i["ip"].as_str().map(String::from)) {
+            list.push(json!({"type": "PodIP", "address": ip}));
+        }
+    }
     let ports: Vec<Value> = gs
         .pointer("/spec/ports")
         .and_then(Value::as_array)
@@ -244,8 +311,8 @@ fn scheduled_status(c: &Cluster, st: &Store, gs: &Value, node: &str) -> Value {
         .flatten()
         .map(|p| {
             let pname = p.get("name").and_then(Value::as_str).unwrap_or("");
-            let port = if pname == "webui" && ep_port.is_some() {
-                ep_port
+            let port = if pname == "webui" && endpoint_port.is_some() {
+                endpoint_port
             } else {
                 meta::int_at(p, "/hostPort").or_else(|| meta::int_at(p, "/containerPort"))
             };
@@ -253,7 +320,7 @@ fn scheduled_status(c: &Cluster, st: &Store, gs: &Value, node: &str) -> Value {
         })
         .collect();
     json!({
-        "address": ep_addr.unwrap_or(node_addr),
+        "address": address,
         "addresses": addresses,
         "nodeName": node,
         "ports": ports,
@@ -293,8 +360,11 @@ pub fn pods(c: &Arc<Cluster>, st: &mut Store, s: &mut State) {
         let mut next = (*pod).clone();
         let status = meta::child_mut(&mut next, "status");
         status["phase"] = json!("Running");
-        status["hostIP"] = json!(internal_ip(&node));
-        status["podIP"] = json!(format!("10.8.{}.{}", rand_octet(meta::uid(&pod)), rand_octet(meta::name(&pod))));
+        status["hostIP"] = json!(internal_ip(&c.host.scenario(), &node));
+        // Pod IPs are loopback addresses too (127.8.0.0/16): nothing a test dials leaves the machine.
+        let ip = format!("127.8.{}.{}", rand_octet(meta::uid(&pod)), rand_octet(meta::name(&pod)));
+        status["podIP"] = json!(ip);
+        status["podIPs"] = json!([{"ip": ip}]);
         status["startTime"] = json!(now);
         status["containerStatuses"] = json!(statuses);
         for t in ["Initialized", "ContainersReady", "Ready"] {

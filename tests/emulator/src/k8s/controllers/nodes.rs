@@ -188,11 +188,7 @@ fn node_object(c: &Cluster, st: &Store, name: &str, pool: &NodePoolInfo, has_cpu
             "allocatable": allocatable.clone(),
             "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status",
                             "lastHeartbeatTime": meta::now_rfc3339(), "lastTransitionTime": meta::now_rfc3339()}],
-            "addresses": [
-                {"type": "InternalIP", "address": internal_ip(name)},
-                {"type": "ExternalIP", "address": external_ip(name)},
-                {"type": "Hostname", "address": name},
-            ],
+            "addresses": addresses(&c.host.scenario(), name, pool.private_nodes),
             "nodeInfo": {"kubeletVersion": format!("v{}", c.version), "kubeProxyVersion": format!("v{}", c.version),
                          "osImage": "Container-Optimized OS from Google", "containerRuntimeVersion": "containerd://2.0.6",
                          "operatingSystem": "linux", "architecture": "amd64"},
@@ -222,14 +218,38 @@ fn ip_hash(name: &str) -> (u8, u8) {
     ((h % 250) as u8 + 2, ((h / 250) % 250) as u8 + 2)
 }
 
-pub fn internal_ip(name: &str) -> String {
+// Every address a test could dial is a loopback address (design.md): nodes' internal and
+// external IPs and pod IPs live in 127.0.0.0/8, in blocks that tell them apart.
+
+/// A node's InternalIP: the scenario's `gameServerEndpoint` host when it serves the WebUIs,
+/// else one of 127.10.0.0/16.
+pub fn internal_ip(scenario: &crate::scenario::Scenario, name: &str) -> String {
+    if let Some(host) = scenario.game_server_endpoint.as_deref().and_then(|e| e.rsplit_once(':')).map(|(h, _)| h) {
+        return host.to_string();
+    }
     let (a, b) = ip_hash(name);
-    format!("10.128.{a}.{b}")
+    format!("127.10.{a}.{b}")
 }
 
-pub fn external_ip(name: &str) -> String {
+/// A public node's ExternalIP: the scenario's `gameServerExternalAddress`, else one of 127.34.0.0/16.
+pub fn external_ip(scenario: &crate::scenario::Scenario, name: &str) -> String {
+    if let Some(address) = &scenario.game_server_external_address {
+        return address.clone();
+    }
     let (a, b) = ip_hash(name);
-    format!("34.66.{a}.{b}")
+    format!("127.34.{a}.{b}")
+}
+
+/// A node's addresses in the order the GCE cloud provider reports them: InternalIP, then
+/// ExternalIP for a node with an access config (public), then Hostname
+/// (kubernetes/cloud-provider-gcp providers/gce/gce_instances.go, nodeAddressesFromInstance).
+pub fn addresses(scenario: &crate::scenario::Scenario, name: &str, private: bool) -> Value {
+    let mut addresses = vec![json!({"type": "InternalIP", "address": internal_ip(scenario, name)})];
+    if !private {
+        addresses.push(json!({"type": "ExternalIP", "address": external_ip(scenario, name)}));
+    }
+    addresses.push(json!({"type": "Hostname", "address": name}));
+    Value::Array(addresses)
 }
 
 /// Pods bound to a node.
