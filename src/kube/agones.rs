@@ -127,9 +127,10 @@ pub fn patch(objects: Vec<Value>, s: &Settings) -> anyhow::Result<Vec<Value>> {
 }
 
 /// Agones' CRD schemas carry `x-kubernetes-patch-strategy`/`-merge-key` (from the Pod schema),
-/// which CRD schemas do not have: the API server drops them. Dropping them here keeps the applied
-/// object equal to the stored one, so an unchanged Agones is seen as unchanged.
-fn drop_patch_hints(value: &mut Value) {
+/// which CRD schemas (JSONSchemaProps) do not declare: a create or update drops them with a
+/// warning (agones-dev/agones#4670), but server-side apply refuses the whole CRD ("field not
+/// declared in schema", whatever fieldValidation says: KEP-2885). So they go before applying.
+pub fn drop_patch_hints(value: &mut Value) {
     match value {
         Value::Object(map) => {
             map.remove("x-kubernetes-patch-strategy");

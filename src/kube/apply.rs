@@ -123,7 +123,8 @@ impl Kube {
         .await
     }
 
-    /// Waits until the object is ready for use, as its kind defines it (no-op for other kinds).
+    /// Waits until the object is ready for use, as its kind defines it (no-op for other kinds);
+    /// fails at once when it cannot get there (a Deployment past its progress deadline).
     pub async fn wait_ready<E>(&self, cx: &StepCx<E>, obj: &Value, patience: Patience) -> anyhow::Result<()> {
         if readiness(kind(obj), &Value::Null).is_none() {
             return Ok(());
@@ -131,56 +132,126 @@ impl Kube {
         let what = format!("{} to be ready", ident(obj));
         until(cx, &what, patience, || async {
             let live = self.get(obj).await?.unwrap_or(Value::Null);
-            Ok(match readiness(kind(obj), &live) {
-                Some(Ok(())) | None => Poll::Ready(()),
-                Some(Err(status)) => Poll::Pending(status),
-            })
+            match readiness(kind(obj), &live) {
+                Some(Readiness::Ready) | None => Ok(Poll::Ready(())),
+                Some(Readiness::Waiting(status)) => Ok(Poll::Pending(status)),
+                Some(Readiness::Failed(why)) => anyhow::bail!("{}: {why}", ident(obj)),
+            }
         })
         .await
     }
 }
 
-/// Whether a live object of `kind` is ready: `None` for kinds sdctl does not wait for,
-/// `Some(Err(status))` while not ready.
-pub fn readiness(kind: &str, live: &Value) -> Option<Result<(), String>> {
+/// How far an object is from usable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Readiness {
+    Ready,
+    Waiting(String),
+    /// It will not get there by waiting.
+    Failed(String),
+}
+
+/// Whether a live object of `kind` is ready: `None` for kinds sdctl does not wait for. Workloads
+/// follow `kubectl rollout status` (kubectl pkg/polymorphichelpers/rollout_status.go): the
+/// controller has seen the current generation, every replica runs the current template, no old
+/// one is left, and the updated ones are available.
+pub fn readiness(kind: &str, live: &Value) -> Option<Readiness> {
     let condition = |name: &str| {
-        live["status"]["conditions"]
-            .as_array()
-            .and_then(|c| c.iter().find(|c| c["type"] == name))
-            .map(|c| c["status"] == "True")
-            .unwrap_or(false)
+        live["status"]["conditions"].as_array().and_then(|c| c.iter().find(|c| c["type"] == name)).cloned()
     };
+    let established = |name: &str| condition(name).is_some_and(|c| c["status"] == "True");
     let num = |v: &Value| v.as_i64().unwrap_or(0);
+    let status = &live["status"];
+    let observed = !live.is_null() && num(&status["observedGeneration"]) >= num(&live["metadata"]["generation"]);
+    let waiting = |s: String| Readiness::Waiting(s);
     Some(match kind {
-        "CustomResourceDefinition" => {
-            if condition("Established") {
-                Ok(())
-            } else {
-                Err("not established".into())
-            }
-        }
-        "APIService" => {
-            if condition("Available") {
-                Ok(())
-            } else {
-                Err("not available".into())
-            }
-        }
+        "CustomResourceDefinition" if established("Established") => Readiness::Ready,
+        "CustomResourceDefinition" => waiting("not established".into()),
+        "APIService" if established("Available") => Readiness::Ready,
+        "APIService" => waiting("not available".into()),
         "Deployment" => {
             let want = live["spec"]["replicas"].as_i64().unwrap_or(1);
-            let have = num(&live["status"]["availableReplicas"]);
-            let current = num(&live["status"]["observedGeneration"]) >= num(&live["metadata"]["generation"]);
-            if have >= want && current { Ok(()) } else { Err(format!("{have}/{want} available")) }
+            let (replicas, updated, available) =
+                (num(&status["replicas"]), num(&status["updatedReplicas"]), num(&status["availableReplicas"]));
+            if !observed {
+                waiting("waiting for the rollout to be observed".into())
+            } else if condition("Progressing").is_some_and(|c| c["reason"] == "ProgressDeadlineExceeded") {
+                Readiness::Failed(format!(
+                    "the rollout exceeded its progress deadline ({})",
+                    condition("Progressing").and_then(|c| c["message"].as_str().map(String::from)).unwrap_or_default()
+                ))
+            } else if updated < want {
+                waiting(format!("{updated} of {want} replicas updated"))
+            } else if replicas > updated {
+                waiting(format!("{} old replicas pending termination", replicas - updated))
+            } else if available < updated {
+                waiting(format!("{available} of {updated} updated replicas available"))
+            } else {
+                Readiness::Ready
+            }
         }
         "DaemonSet" => {
-            let want = num(&live["status"]["desiredNumberScheduled"]);
-            let have = num(&live["status"]["numberReady"]);
-            if have >= want && !live["status"].is_null() { Ok(()) } else { Err(format!("{have}/{want} ready")) }
+            let desired = num(&status["desiredNumberScheduled"]);
+            let (updated, available) = (num(&status["updatedNumberScheduled"]), num(&status["numberAvailable"]));
+            if !observed {
+                waiting("waiting for the rollout to be observed".into())
+            } else if updated < desired {
+                waiting(format!("{updated} of {desired} pods updated"))
+            } else if available < desired {
+                waiting(format!("{available} of {desired} updated pods available"))
+            } else {
+                Readiness::Ready
+            }
         }
-        "PersistentVolumeClaim" => match live["status"]["phase"].as_str() {
-            Some("Bound") => Ok(()),
-            phase => Err(phase.unwrap_or("Pending").to_string()),
+        "PersistentVolumeClaim" => match status["phase"].as_str() {
+            Some("Bound") => Readiness::Ready,
+            phase => waiting(phase.unwrap_or("Pending").to_string()),
         },
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn deployment(generation: i64, status: Value) -> Value {
+        json!({"metadata": {"generation": generation}, "spec": {"replicas": 2}, "status": status})
+    }
+
+    #[test]
+    fn deployments_are_ready_when_the_rollout_is_done() {
+        let done = json!({"observedGeneration": 2, "replicas": 2, "updatedReplicas": 2, "availableReplicas": 2});
+        assert_eq!(readiness("Deployment", &deployment(2, done.clone())), Some(Readiness::Ready));
+        // The new template is not observed yet, although the old pods are all available.
+        assert!(matches!(readiness("Deployment", &deployment(3, done)), Some(Readiness::Waiting(_))));
+        // Mid-rollout: old pods still available, new ones not all there.
+        let rolling = json!({"observedGeneration": 3, "replicas": 3, "updatedReplicas": 1, "availableReplicas": 2});
+        assert_eq!(
+            readiness("Deployment", &deployment(3, rolling)),
+            Some(Readiness::Waiting("1 of 2 replicas updated".into()))
+        );
+        let surplus = json!({"observedGeneration": 3, "replicas": 3, "updatedReplicas": 2, "availableReplicas": 3});
+        assert!(
+            matches!(readiness("Deployment", &deployment(3, surplus)), Some(Readiness::Waiting(s)) if s.contains("old"))
+        );
+        let stuck = json!({"observedGeneration": 3, "conditions": [{"type": "Progressing", "status": "False",
+                           "reason": "ProgressDeadlineExceeded", "message": "ReplicaSet \"r\" has timed out progressing."}]});
+        assert!(matches!(readiness("Deployment", &deployment(3, stuck)), Some(Readiness::Failed(_))));
+    }
+
+    #[test]
+    fn a_new_daemonset_is_not_ready_at_once() {
+        // What the API server returns before the controller ran: the required counts, all zero.
+        let new = json!({"metadata": {"generation": 1}, "status": {"currentNumberScheduled": 0, "numberMisscheduled": 0,
+                         "desiredNumberScheduled": 0, "numberReady": 0}});
+        assert!(matches!(readiness("DaemonSet", &new), Some(Readiness::Waiting(_))));
+        let empty =
+            json!({"metadata": {"generation": 1}, "status": {"observedGeneration": 1, "desiredNumberScheduled": 0}});
+        assert_eq!(readiness("DaemonSet", &empty), Some(Readiness::Ready), "no node to run on: nothing to wait for");
+        let rolling = json!({"metadata": {"generation": 2}, "status": {"observedGeneration": 2, "desiredNumberScheduled": 3,
+                             "updatedNumberScheduled": 3, "numberAvailable": 2}});
+        assert!(matches!(readiness("DaemonSet", &rolling), Some(Readiness::Waiting(_))));
+    }
 }

@@ -9,4 +9,4 @@ pub mod pki;
 pub mod templates;
 pub mod upstream;
 
-pub use apply::{Kube, readiness};
+pub use apply::{Kube, Readiness, readiness};

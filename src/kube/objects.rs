@@ -71,8 +71,49 @@ pub fn contains(live: &Value, want: &Value) -> bool {
         (Value::Number(l), Value::Number(w)) => l.as_f64() == w.as_f64(),
         // Quantities and int-or-string fields may come back as the other form.
         (Value::String(l), Value::Number(w)) | (Value::Number(w), Value::String(l)) => l == &w.to_string(),
+        // The API server stores quantities canonically: `1024Gi` reads back as `1Ti`.
+        (Value::String(l), Value::String(w)) => l == w || same_quantity(l, w),
         (l, w) => l == w,
     }
+}
+
+/// Whether two strings are the same resource quantity written differently (`1024Gi`, `1Ti`).
+fn same_quantity(a: &str, b: &str) -> bool {
+    match (quantity(a), quantity(b)) {
+        (Some(x), Some(y)) => x == y || (x - y).abs() <= f64::EPSILON * x.abs().max(y.abs()) * 4.0,
+        _ => false,
+    }
+}
+
+/// The value of a Kubernetes quantity (`1.5Gi`, `500m`, `2e3`), or None when `s` is not one.
+fn quantity(s: &str) -> Option<f64> {
+    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+')).unwrap_or(s.len());
+    let (number, suffix) = s.split_at(split);
+    if number.is_empty() || number.matches('.').count() > 1 {
+        return None;
+    }
+    let value: f64 = number.parse().ok()?;
+    let binary = |p: i32| 1024f64.powi(p);
+    let factor = match suffix {
+        "" => 1.0,
+        "n" => 1e-9,
+        "u" => 1e-6,
+        "m" => 1e-3,
+        "k" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        "P" => 1e15,
+        "E" => 1e18,
+        "Ki" => binary(1),
+        "Mi" => binary(2),
+        "Gi" => binary(3),
+        "Ti" => binary(4),
+        "Pi" => binary(5),
+        "Ei" => binary(6),
+        exponent => 10f64.powi(exponent.strip_prefix(['e', 'E'])?.parse().ok()?),
+    };
+    Some(value * factor)
 }
 
 /// Whether applying `want` would leave `live` as it is.
@@ -226,6 +267,23 @@ pub fn to_yaml(objects: &[Value]) -> anyhow::Result<String> {
         );
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod quantity_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn quantities_compare_by_value() {
+        assert!(contains(&json!({"storage": "1Ti"}), &json!({"storage": "1024Gi"})));
+        assert!(contains(&json!({"cpu": "500m"}), &json!({"cpu": "0.5"})));
+        assert!(contains(&json!({"memory": "1536Mi"}), &json!({"memory": "1.5Gi"})));
+        assert!(!contains(&json!({"storage": "1Ti"}), &json!({"storage": "1000Gi"})));
+        // Names that merely start with digits are compared as text.
+        assert!(!contains(&json!({"image": "1.60.0"}), &json!({"image": "1.6"})));
+        assert!(!contains(&json!({"v": "10abc"}), &json!({"v": "10"})));
+    }
 }
 
 #[cfg(test)]

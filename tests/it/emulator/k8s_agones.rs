@@ -24,10 +24,13 @@ pub(crate) async fn apply_manifest(client: &Client, yaml: &str, default_ns: &str
 }
 
 /// Agones 1.60's CRDs carry `x-kubernetes-patch-*` keys the CRD API does not know
-/// (agones-dev/agones#4670, fixed after 1.60 by #4698): GKE's default field validation (Warn)
-/// drops them, Strict refuses them. Upstream manifests are therefore applied with Warn.
+/// (agones-dev/agones#4670): server-side apply refuses them whatever the field validation, so
+/// they are dropped first, as sdctl does; the rest is applied with Warn, as kubectl does.
 async fn apply_upstream(client: &Client, yaml: &str, default_ns: &str) -> usize {
-    apply_with(client, yaml, default_ns, &PatchParams::apply("sdctl").force().validation_warn()).await
+    let mut docs: Vec<Value> = serde_saphyr::from_multiple(yaml).expect("manifest parses");
+    docs.iter_mut().for_each(sdctl::kube::agones::drop_patch_hints);
+    let text: Vec<String> = docs.iter().map(|d| serde_json::to_string(d).unwrap()).collect();
+    apply_with(client, &text.join("\n---\n"), default_ns, &PatchParams::apply("sdctl").force().validation_warn()).await
 }
 
 async fn apply_with(client: &Client, yaml: &str, default_ns: &str, params: &PatchParams) -> usize {
@@ -83,9 +86,6 @@ pub(crate) async fn install_agones(t: &TestCluster) {
     let applied = apply_upstream(&t.client, &agones_install_yaml(), "agones-system").await;
     eprintln!("TIMING install.yaml applied in {:?}", started.elapsed());
     assert_eq!(applied, 39, "every object of install.yaml");
-    let crd_apply = t.host.requests("PATCH", "/customresourcedefinitions/fleets.agones.dev").pop().unwrap();
-    let warnings = crd_apply["warnings"].as_array().expect("Warn mode reports the dropped fields");
-    assert!(warnings.iter().any(|w| w.as_str().unwrap().contains("x-kubernetes-patch-merge-key")), "{warnings:?}");
     let crds: Api<CustomResourceDefinition> = Api::all(t.client.clone());
     for crd in [
         "fleets.agones.dev",
@@ -360,7 +360,8 @@ async fn agones_refuses_bad_fleets_and_autoscalers_with_field_paths() {
     // Slow enough (speed 8) to see the webhook before its Deployment is up.
     let t = TestCluster::start_with(gpu_host(8.0)).await;
     create_namespaces(&t.client, &["agones-system", "sd"]).await;
-    // Strict validation refuses the upstream CRDs, naming an offending field.
+    // Server-side apply refuses the upstream CRDs whatever the field validation, naming an
+    // offending field (structured-merge-diff: "field not declared in schema", a 500).
     let crds: Api<DynamicObject> =
         Api::all_with(t.client.clone(), &ApiResource::erase::<CustomResourceDefinition>(&()));
     let fleet_crd: Value = serde_saphyr::from_multiple::<Value>(&agones_install_yaml())
@@ -368,13 +369,16 @@ async fn agones_refuses_bad_fleets_and_autoscalers_with_field_paths() {
         .into_iter()
         .find(|d| d["kind"] == "CustomResourceDefinition" && d["metadata"]["name"] == "fleets.agones.dev")
         .unwrap();
-    let strict = PatchParams::apply("sdctl").force().validation_strict();
-    let err = match crds.patch("fleets.agones.dev", &strict, &Patch::Apply(&fleet_crd)).await.unwrap_err() {
-        kube::Error::Api(s) => s,
-        e => panic!("{e}"),
-    };
-    assert_eq!(err.code, 400);
-    assert!(err.message.contains(r#"unknown field "spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.template.properties.metadata.properties.finalizers.x-kubernetes-patch-strategy""#), "{}", &err.message[..300]);
+    for params in
+        [PatchParams::apply("sdctl").force().validation_strict(), PatchParams::apply("sdctl").force().validation_warn()]
+    {
+        let err = match crds.patch("fleets.agones.dev", &params, &Patch::Apply(&fleet_crd)).await.unwrap_err() {
+            kube::Error::Api(s) => s,
+            e => panic!("{e}"),
+        };
+        assert_eq!(err.code, 500);
+        assert!(err.message.contains(".spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.template.properties.metadata.properties.finalizers.x-kubernetes-patch-strategy: field not declared in schema"), "{}", &err.message[..300]);
+    }
     apply_upstream(&t.client, &agones_install_yaml(), "agones-system").await;
     let crds: Api<CustomResourceDefinition> = Api::all(t.client.clone());
     tokio::time::timeout(

@@ -40,6 +40,9 @@ pub fn admit(
     }
     let mut causes = Vec::new();
     let unknown = decode(rt, obj, opts, &mut causes)?;
+    if !rt.is_crd() {
+        super::quantity::canonicalize(&rt.kind, obj);
+    }
     if !unknown.is_empty() {
         match opts.validation {
             Validation::Strict if !opts.internal => return Err(unknown_error(rt, &unknown)),

@@ -590,6 +590,7 @@ fn apply(
         return Err(ApiError::bad_request("invalid object type: apiVersion and kind must be set in an apply patch"));
     }
     check_type(rt, &mut applied)?;
+    refuse_undeclared(rt, ns, name, &applied)?;
     let md = meta::metadata_mut(&mut applied);
     match md.get("name").and_then(Value::as_str) {
         Some(n) if !n.is_empty() && n != name => {
@@ -632,6 +633,27 @@ fn apply(
         }
         Some(old) => Ok((finish_update(st, rt, &old, merged, sub, opts, Some(managers))?, false)),
     }
+}
+
+/// Server-side apply converts the patch to a typed value first, which fails on any field the
+/// schema does not declare, null-valued ones included, whatever `fieldValidation` says
+/// (KEP-2885: "for apply patch, server side schema validation already occurs and is not
+/// optional"; structured-merge-diff typed/validate.go). The API server answers 500
+/// (kubernetes/kubernetes#122480).
+fn refuse_undeclared(rt: &ResourceType, ns: &str, name: &str, applied: &Value) -> ApiResult<()> {
+    let unknown = match rt.schema() {
+        Some(schema) => schema.check(&mut applied.clone(), super::schema::Unknown::Refuse).unknown,
+        None if rt.is_crd() => Vec::new(),
+        None => super::typed::undeclared(&rt.kind, applied),
+    };
+    let Some(first) = unknown.first() else { return Ok(()) };
+    let object = if ns.is_empty() { name.to_string() } else { format!("{ns}/{name}") };
+    let gvk = format!("{}/{}, Kind={}", rt.group, rt.version, rt.kind);
+    Err(ApiError::new(
+        500,
+        "InternalError",
+        format!("failed to create typed patch object ({object}; {gvk}): .{first}: field not declared in schema"),
+    ))
 }
 
 /// DELETE: gone at once, or marked with `deletionTimestamp` while finalizers remain.

@@ -32,6 +32,13 @@ pub fn apply(st: &Store, rt: &ResourceType, obj: &mut Value, old: Option<&Value>
             pod_template(obj, "/spec/template/spec", "Always");
         }
         "DaemonSet" => {
+            // DaemonSetStatus' counts are required (not omitempty): a new DaemonSet reads back
+            // with zeros and no observedGeneration until its controller runs (apps/v1 types.go).
+            if op == Op::Create {
+                for field in ["currentNumberScheduled", "numberMisscheduled", "desiredNumberScheduled", "numberReady"] {
+                    set_default(obj, &format!("/status/{field}"), json!(0));
+                }
+            }
             set_default(obj, "/spec/revisionHistoryLimit", json!(10));
             set_default(
                 obj,

@@ -33,6 +33,7 @@ pub mod gke_crds;
 pub mod http;
 pub mod managed;
 pub mod meta;
+pub mod quantity;
 pub mod rbac;
 pub mod reviews;
 pub mod schema;

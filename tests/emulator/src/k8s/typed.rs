@@ -19,11 +19,25 @@ pub struct Decoded {
 
 /// Decode `obj` as built-in `kind`. Kinds this table does not know decode trivially.
 pub fn decode(kind: &str, obj: &Value) -> Decoded {
+    match typed_round_trip(kind, obj) {
+        None => Decoded::default(),
+        Some(Err(error)) => Decoded { error: Some(error), unknown: Vec::new() },
+        Some(Ok(back)) => {
+            let mut unknown = Vec::new();
+            missing(obj, &back, "", &mut unknown);
+            Decoded { error: None, unknown }
+        }
+    }
+}
+
+/// `obj` decoded as built-in `kind` and encoded again (`Err`: where it does not decode); `None`
+/// for kinds this table does not know.
+fn typed_round_trip(kind: &str, obj: &Value) -> Option<Result<Value, String>> {
     macro_rules! kinds {
         ($($name:literal => $ty:ty),* $(,)?) => {
             match kind {
-                $($name => round_trip::<$ty>(obj),)*
-                _ => Decoded::default(),
+                $($name => Some(round_trip::<$ty>(obj)),)*
+                _ => None,
             }
         };
     }
@@ -68,20 +82,116 @@ pub fn decode(kind: &str, obj: &Value) -> Decoded {
     }
 }
 
-fn round_trip<T: DeserializeOwned + Serialize>(obj: &Value) -> Decoded {
-    let typed: T = match serde_path_to_error::deserialize(obj) {
-        Ok(t) => t,
-        Err(e) => {
-            let path = e.path().to_string();
-            let msg = e.inner().to_string();
-            let error = if path.is_empty() || path == "." { msg } else { format!("{path}: {msg}") };
-            return Decoded { error: Some(error), unknown: Vec::new() };
+fn round_trip<T: DeserializeOwned + Serialize>(obj: &Value) -> Result<Value, String> {
+    let typed: T = serde_path_to_error::deserialize(obj).map_err(|e| {
+        let path = e.path().to_string();
+        let msg = e.inner().to_string();
+        if path.is_empty() || path == "." { msg } else { format!("{path}: {msg}") }
+    })?;
+    Ok(serde_json::to_value(&typed).unwrap_or(Value::Null))
+}
+
+/// Fields of built-in `kind` in `obj` that its type does not declare, null-valued ones included
+/// (server-side apply refuses those too). A null field is known when some value of the right
+/// type survives the typed round trip or is refused with a type error.
+pub fn undeclared(kind: &str, obj: &Value) -> Vec<String> {
+    let mut unknown = decode(kind, obj).unknown;
+    let mut nulls = Vec::new();
+    null_paths(obj, &mut Vec::new(), &mut nulls);
+    for path in nulls {
+        let known = [
+            serde_json::json!({}),
+            serde_json::json!([]),
+            serde_json::json!(""),
+            serde_json::json!(0),
+            serde_json::json!(false),
+        ]
+        .into_iter()
+        .any(|probe| {
+            let mut with = obj.clone();
+            set_at(&mut with, &path, probe);
+            let d = decode(kind, &with);
+            d.error.is_some()
+                || !d.unknown.iter().any(|u| *u == dotted(&path)) && present_after_round_trip(kind, &with, &path)
+        });
+        if !known {
+            unknown.push(dotted(&path));
         }
-    };
-    let back = serde_json::to_value(&typed).unwrap_or(Value::Null);
-    let mut unknown = Vec::new();
-    missing(obj, &back, "", &mut unknown);
-    Decoded { error: None, unknown }
+    }
+    unknown
+}
+
+/// A path element: a field name or a list index.
+#[derive(Clone)]
+enum Step {
+    Field(String),
+    Index(usize),
+}
+
+fn dotted(path: &[Step]) -> String {
+    let mut out = String::new();
+    for step in path {
+        match step {
+            Step::Field(f) if out.is_empty() => out.push_str(f),
+            Step::Field(f) => {
+                out.push('.');
+                out.push_str(f);
+            }
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+fn null_paths(v: &Value, at: &mut Vec<Step>, out: &mut Vec<Vec<Step>>) {
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map {
+                at.push(Step::Field(k.clone()));
+                if child.is_null() {
+                    out.push(at.clone());
+                } else {
+                    null_paths(child, at, out);
+                }
+                at.pop();
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                at.push(Step::Index(i));
+                null_paths(child, at, out);
+                at.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+fn set_at(v: &mut Value, path: &[Step], new: Value) {
+    let mut node = v;
+    for step in path {
+        node = match step {
+            Step::Field(f) => &mut node[f.as_str()],
+            Step::Index(i) => &mut node[*i],
+        };
+    }
+    *node = new;
+}
+
+fn present_after_round_trip(kind: &str, obj: &Value, path: &[Step]) -> bool {
+    let Some(Ok(back)) = typed_round_trip(kind, obj) else { return true };
+    let mut node = &back;
+    for step in path {
+        let next = match step {
+            Step::Field(f) => node.get(f.as_str()),
+            Step::Index(i) => node.get(*i),
+        };
+        match next {
+            Some(n) => node = n,
+            None => return false,
+        }
+    }
+    true
 }
 
 /// Paths present (non-null) in `orig` but absent from `back`.
@@ -112,6 +222,17 @@ fn missing(orig: &Value, back: &Value, path: &str, out: &mut Vec<String>) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn null_valued_fields_are_undeclared_unless_the_type_has_them() {
+        let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "a"}, "subjects": null});
+        assert_eq!(undeclared("ServiceAccount", &sa), ["subjects"]);
+        let d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "a"},
+                       "spec": {"replicas": null, "selector": {"matchLabels": {"a": "b"}}, "template": {"spec": {"containers": [], "nodeName": null}}}});
+        assert!(undeclared("Deployment", &d).is_empty(), "{:?}", undeclared("Deployment", &d));
+        let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a"}, "spec": {"containers": [{"name": "c", "imagePolicy": null}]}});
+        assert_eq!(undeclared("Pod", &pod), ["spec.containers[0].imagePolicy"]);
+    }
 
     #[test]
     fn finds_unknown_fields_and_type_errors() {
