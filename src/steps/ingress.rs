@@ -55,18 +55,36 @@ fn oauth_secret(env: &Env, live: bool) -> anyhow::Result<Option<Value>> {
     })))
 }
 
-/// The load balancer's backend service for the router (named by GKE's ingress controller after
-/// the Service's namespace, name and port): `(id, name)`.
-pub async fn backend_service(cx: &StepCx<Env>) -> anyhow::Result<Option<(u64, String)>> {
+/// The sdctl Ingress, as its kind and name (its namespace is the runtime's).
+fn ingress_ref(env: &Env) -> Value {
+    json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+           "metadata": {"name": Names::INGRESS, "namespace": env.config.runtime.namespace}})
+}
+
+/// The load balancer's backend service for the router: `(id, name)`. Its name comes from the
+/// Ingress's `ingress.kubernetes.io/backends` annotation, which GKE's ingress controller writes
+/// once the load balancer exists (kubernetes/ingress-gce pkg/loadbalancers/l7.go,
+/// GetLBAnnotations); names alone would also match another environment's backend in the same
+/// project (`k8s1-<cluster uid>-<namespace>-<service>-<port>-<hash>`).
+pub async fn backend_service(cx: &StepCx<Env>, kube: &Kube) -> anyhow::Result<Option<(u64, String)>> {
     let env = &cx.env;
+    let Some(ingress) = kube.get(&ingress_ref(env)).await? else { return Ok(None) };
+    let Some(annotation) = ingress["metadata"]["annotations"]["ingress.kubernetes.io/backends"].as_str() else {
+        return Ok(None);
+    };
+    let backends: serde_json::Map<String, Value> = serde_json::from_str(annotation).unwrap_or_default();
+    let marker = format!("-{}-{}-{ROUTER_PORT}-", env.config.runtime.namespace, Names::ROUTER);
+    let Some(name) = backends.keys().find(|n| n.contains(&marker)).or_else(|| backends.keys().next()) else {
+        return Ok(None);
+    };
     let client = env.gcp.backend_services().await?;
-    let marker = format!("-{}-{}-{ROUTER_PORT}", env.config.runtime.namespace, Names::ROUTER);
-    let list = retry::call(cx, "list backend services", || client.list().set_project(env.project()).send()).await?;
-    Ok(list
-        .items
-        .into_iter()
-        .find(|b| b.name.as_deref().is_some_and(|n| n.starts_with("k8s") && n.contains(&marker)))
-        .and_then(|b| Some((b.id?, b.name?))))
+    let found = super::common::absent_if_not_found(
+        retry::call(cx, &format!("read backend service {name}"), || {
+            client.get().set_project(env.project()).set_backend_service(name).send()
+        })
+        .await,
+    )?;
+    Ok(found.and_then(|b| Some((b.id?, b.name?))))
 }
 
 fn iap_resource(number: &str, backend_id: u64) -> String {
@@ -92,7 +110,13 @@ impl Manifest for Ingress {
             "container.configMaps.create",
             // The Secret of your own OAuth client goes when the config is back on `managed`.
             "container.secrets.delete",
-            "compute.backendServices.list",
+            "compute.backendServices.get",
+            // Finding the load balancer's pieces from the static IP, to wait for them on `down`.
+            "compute.globalAddresses.get",
+            "compute.forwardingRules.list",
+            "compute.targetHttpProxies.get",
+            "compute.targetHttpsProxies.get",
+            "compute.urlMaps.get",
             "iap.webServices.getIamPolicy",
             "iap.webServices.setIamPolicy",
         ]
@@ -104,6 +128,9 @@ impl Manifest for Ingress {
     }
 
     async fn objects(&self, env: &Env, live: Option<Live<'_>>) -> anyhow::Result<Vec<Value>> {
+        if let Some(live) = live {
+            refuse_switch_to_managed_client(env, live.kube).await?;
+        }
         let mut objects = render("ingress.yaml", &values(env))?;
         objects.extend(oauth_secret(env, live.is_some())?);
         Ok(objects)
@@ -127,7 +154,7 @@ impl Manifest for Ingress {
     }
 
     async fn pending(&self, cx: &StepCx<Env>, kube: &Kube) -> anyhow::Result<Option<String>> {
-        let Some((id, _)) = backend_service(cx).await? else {
+        let Some((id, _)) = backend_service(cx, kube).await? else {
             return Ok(Some("IAP access, once the load balancer exists".into()));
         };
         let number = cx.env.project_number(cx).await?;
@@ -141,13 +168,19 @@ impl Manifest for Ingress {
         if kube.get(&config).await?.is_none_or(|c| c["data"]["audience"] != audience) {
             return Ok(Some("the router's exact IAP audience".into()));
         }
+        // `up --wait-for-certificate` waits even when nothing else changes.
+        if cx.env.options.wait_for_certificate {
+            let live = kube.get(&certificate_ref(&cx.env)).await?.unwrap_or(Value::Null);
+            if let Poll::Pending(state) = certificate_state(&cx.env, &live) {
+                return Ok(Some(format!("wait for the managed certificate ({state})")));
+            }
+        }
         Ok(None)
     }
 
     async fn after_apply(&self, cx: &StepCx<Env>, kube: &Kube) -> anyhow::Result<()> {
         let env = &cx.env;
-        let ingress = json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
-                             "metadata": {"name": Names::INGRESS, "namespace": env.config.runtime.namespace}});
+        let ingress = ingress_ref(env);
         let ip = until(cx, "the load balancer's address", LB_PATIENCE, || async {
             let live = kube.get(&ingress).await?.unwrap_or(Value::Null);
             Ok(match live["status"]["loadBalancer"]["ingress"][0]["ip"].as_str() {
@@ -157,7 +190,7 @@ impl Manifest for Ingress {
         })
         .await?;
         let (id, name) = until(cx, "the load balancer's backend service", LB_PATIENCE, || async {
-            Ok(match backend_service(cx).await? {
+            Ok(match backend_service(cx, kube).await? {
                 Some(found) => Poll::Ready(found),
                 None => Poll::Pending("not created yet".into()),
             })
@@ -200,19 +233,80 @@ impl Manifest for Ingress {
     }
 }
 
+/// GKE's ingress controller cannot move a backend from your own OAuth client back to the
+/// Google-managed one: it refuses ("Cannot switch to default OAuth once IAP credentials have been
+/// set", kubernetes/ingress-gce pkg/backends/features/iap.go; issue #2924) and the backend keeps
+/// the old client. Applying the change would report success and change nothing, so say what works.
+async fn refuse_switch_to_managed_client(env: &Env, kube: &Kube) -> anyhow::Result<()> {
+    if !matches!(env.config.access.oauth_client, OAuthClient::Managed) {
+        return Ok(());
+    }
+    let backend_config = json!({"apiVersion": "cloud.google.com/v1", "kind": "BackendConfig",
+                                "metadata": {"name": Names::BACKEND_CONFIG, "namespace": env.config.runtime.namespace}});
+    let live = kube.get(&backend_config).await.ok().flatten();
+    if live.is_some_and(|b| !b["spec"]["iap"]["oauthclientCredentials"].is_null()) {
+        anyhow::bail!(
+            "access.iap.oauthClient went back to managed, but GKE cannot switch a load balancer from your own OAuth \
+             client back to the Google-managed one (kubernetes/ingress-gce#2924): it would keep using your client\n  \
+             fix: recreate the load balancer: `sdctl down ingress` then `sdctl up` (minutes without access; the static \
+             IP and everything else stay), or keep oauthClient: {{clientIdEnv, clientSecretEnv}}"
+        );
+    }
+    Ok(())
+}
+
+fn certificate_ref(env: &Env) -> Value {
+    json!({"apiVersion": "networking.gke.io/v1", "kind": "ManagedCertificate",
+           "metadata": {"name": Names::CERTIFICATE, "namespace": env.config.runtime.namespace}})
+}
+
+/// Where a managed certificate stands: `status.certificateStatus` (Active, Provisioning,
+/// ProvisioningFailed, ProvisioningFailedPermanently, RenewalFailed) and each domain's
+/// `domainStatus[].status` (Active, Provisioning, FailedNotVisible, FailedCaaChecking,
+/// FailedCaaForbidden, FailedRateLimited): GoogleCloudPlatform/gke-managed-certs, and
+/// cloud.google.com/kubernetes-engine/docs/how-to/managed-certs.
+fn certificate_state(env: &Env, live: &Value) -> Poll<()> {
+    let status = &live["status"];
+    let overall = status["certificateStatus"].as_str().unwrap_or("Provisioning");
+    if overall == "Active" {
+        return Poll::Ready(());
+    }
+    let domains: Vec<String> = status["domainStatus"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|d| d["status"] != "Active")
+        .map(|d| {
+            let state = d["status"].as_str().unwrap_or("Provisioning");
+            let hint = match state {
+                "FailedNotVisible" => format!(
+                    " (its DNS A record does not point at the static IP {} yet)",
+                    env.outputs.get("staticIp").unwrap_or_default()
+                ),
+                "FailedCaaForbidden" | "FailedCaaChecking" => " (a DNS CAA record keeps Google from issuing it)".into(),
+                _ => String::new(),
+            };
+            format!("{} {state}{hint}", d["domain"].as_str().unwrap_or("?"))
+        })
+        .collect();
+    let detail = if domains.is_empty() { String::new() } else { format!(": {}", domains.join(", ")) };
+    Poll::Pending(format!("{overall}{detail}"))
+}
+
+/// Waits for the certificate; Google keeps retrying a domain it cannot see (DNS takes a while),
+/// so that is shown and waited for, and only a permanent failure ends the wait early.
 async fn wait_certificate(cx: &StepCx<Env>, kube: &Kube) -> anyhow::Result<()> {
-    let cert = json!({"apiVersion": "networking.gke.io/v1", "kind": "ManagedCertificate",
-                      "metadata": {"name": Names::CERTIFICATE, "namespace": cx.env.config.runtime.namespace}});
+    let cert = certificate_ref(&cx.env);
     until(cx, "the managed certificate to be active (it needs the DNS record)", CERT_PATIENCE, || async {
         let live = kube.get(&cert).await?.unwrap_or(Value::Null);
-        Ok(match live["status"]["certificateStatus"].as_str() {
-            Some("Active") => Poll::Ready(()),
-            Some(s @ ("FailedNotVisible" | "Failed")) => anyhow::bail!(
-                "the managed certificate is {s}: check that the DNS record points at the static IP ({})",
-                cx.env.outputs.get("staticIp").unwrap_or_default()
-            ),
-            s => Poll::Pending(s.unwrap_or("Provisioning").to_string()),
-        })
+        if live["status"]["certificateStatus"] == "ProvisioningFailedPermanently" {
+            let Poll::Pending(state) = certificate_state(&cx.env, &live) else { return Ok(Poll::Ready(())) };
+            anyhow::bail!(
+                "the managed certificate failed for good ({state})\n  fix: check the domain's DNS records, then \
+                 `sdctl down ingress` and `sdctl up` to request a new one"
+            );
+        }
+        Ok(certificate_state(&cx.env, &live))
     })
     .await
 }

@@ -71,7 +71,7 @@ async fn redis_secret(env: &Env, live: Option<Live<'_>>) -> anyhow::Result<Value
 /// backend service of the project (the exact one replaces it when the ingress step finds it).
 pub async fn audience(live: Live<'_>) -> anyhow::Result<String> {
     let number = live.cx.env.project_number(live.cx).await?;
-    Ok(match backend_service(live.cx).await? {
+    Ok(match backend_service(live.cx, live.kube).await? {
         Some((id, _)) => format!("{}{id}", project_audience(&number)),
         None => project_audience(&number),
     })
@@ -105,7 +105,7 @@ impl Manifest for Router {
             "container.roleBindings.create",
             "redis.instances.get",
             "redis.instances.getAuthString",
-            "compute.backendServices.list",
+            "compute.backendServices.get",
         ]
     }
 

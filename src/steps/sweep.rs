@@ -8,7 +8,7 @@ use super::common::empty_if_disabled;
 use super::iam::Account;
 use crate::gcp::retry;
 use crate::gcp::storage::StorageClient;
-use crate::names::{LABEL_ENV, Names};
+use crate::names::LABEL_ENV;
 use crate::plan::StepCx;
 
 /// Something of this environment that still exists after `down`.
@@ -159,80 +159,118 @@ pub async fn leftovers(cx: &StepCx<Env>) -> anyhow::Result<Vec<Leftover>> {
     Ok(found)
 }
 
-/// Load-balancer pieces the GKE ingress controller made for sdctl's Ingress: named after the
-/// ingress (front end) and the router Service (back end); they outlive a cluster deleted before
-/// its Ingress.
+/// Load-balancer pieces the GKE ingress controller made for sdctl's Ingress; they outlive a
+/// cluster deleted before its Ingress. Found from what only this environment has, its static IP:
+/// the forwarding rules on it, their target proxies, URL map, backend services, health checks
+/// and network endpoint groups. (Names are no guide: two environments with the same namespace
+/// get the same readable parts, and only a cluster UID in them differs.)
 pub async fn load_balancer_pieces(cx: &StepCx<Env>) -> anyhow::Result<Vec<Leftover>> {
     let env = &cx.env;
     let project = env.project();
     let mut found = Vec::new();
     let mut push = |kind, name: String, billable| found.push(Leftover { kind, name, billable, kept: false });
-    let lb = lb_markers(&env.config.runtime.namespace);
-    let is_lb = |name: &str| name.starts_with("k8s") && lb.iter().any(|m| name.contains(m.as_str()));
+    let addresses = env.gcp.global_addresses().await?;
+    let name = env.names.address();
+    let address = empty_if_disabled(super::common::absent_if_not_found(
+        retry::call(cx, "read the static IP", || addresses.get().set_project(project).set_address(&name).send()).await,
+    ))?;
+    let Some(ip) = address.and_then(|a| a.address) else { return Ok(found) };
+
     let rules = env.gcp.global_forwarding_rules().await?;
-    for (name, _) in compute_items!(cx, rules, project, "list forwarding rules") {
-        if is_lb(&name) {
-            push("forwarding rule", name, true);
+    let mut targets = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = empty_if_disabled(
+            retry::call(cx, "list forwarding rules", || {
+                let list = rules.list().set_project(project);
+                if token.is_empty() { list.send() } else { list.set_page_token(&token).send() }
+            })
+            .await,
+        )?;
+        for rule in page.items.into_iter().filter(|r| r.ip_address.as_deref() == Some(ip.as_str())) {
+            push("forwarding rule", rule.name.unwrap_or_default(), true);
+            targets.extend(rule.target);
+        }
+        match page.next_page_token {
+            Some(t) if !t.is_empty() => token = t,
+            _ => break,
         }
     }
-    let proxies = env.gcp.target_http_proxies().await?;
-    for (name, _) in compute_items!(cx, proxies, project, "list target HTTP proxies") {
-        if is_lb(&name) {
-            push("target HTTP proxy", name, false);
-        }
-    }
-    let proxies = env.gcp.target_https_proxies().await?;
-    for (name, _) in compute_items!(cx, proxies, project, "list target HTTPS proxies") {
-        if is_lb(&name) {
-            push("target HTTPS proxy", name, false);
-        }
-    }
-    let maps = env.gcp.url_maps().await?;
-    for (name, _) in compute_items!(cx, maps, project, "list URL maps") {
-        if is_lb(&name) {
-            push("URL map", name, false);
-        }
-    }
-    let services = env.gcp.backend_services().await?;
-    for (name, _) in compute_items!(cx, services, project, "list backend services") {
-        if is_lb(&name) {
-            push("backend service", name, true);
-        }
-    }
-    let checks = env.gcp.health_checks().await?;
-    for (name, _) in compute_items!(cx, checks, project, "list health checks") {
-        if is_lb(&name) {
-            push("health check", name, false);
-        }
-    }
-    for zone in &env.config.zones {
-        let negs = env.gcp.network_endpoint_groups().await?;
-        let mut token = String::new();
-        loop {
-            let page = empty_if_disabled(
-                retry::call(cx, "list network endpoint groups", || {
-                    let list = negs.list().set_project(project).set_zone(zone);
-                    if token.is_empty() { list.send() } else { list.set_page_token(&token).send() }
+    let mut url_maps = Vec::new();
+    for target in &targets {
+        let proxy = last_segment(target);
+        let url_map = if target.contains("/targetHttpsProxies/") {
+            let client = env.gcp.target_https_proxies().await?;
+            let got = super::common::absent_if_not_found(
+                retry::call(cx, "read a target HTTPS proxy", || {
+                    client.get().set_project(project).set_target_https_proxy(proxy).send()
                 })
                 .await,
             )?;
-            for n in page.items {
-                let name = n.name.unwrap_or_default();
-                if is_lb(&name) {
-                    push("network endpoint group", format!("{name} ({zone})"), false);
-                }
-            }
-            match page.next_page_token {
-                Some(t) if !t.is_empty() => token = t,
-                _ => break,
+            got.map(|p| ("target HTTPS proxy", p.url_map))
+        } else {
+            let client = env.gcp.target_http_proxies().await?;
+            let got = super::common::absent_if_not_found(
+                retry::call(cx, "read a target HTTP proxy", || {
+                    client.get().set_project(project).set_target_http_proxy(proxy).send()
+                })
+                .await,
+            )?;
+            got.map(|p| ("target HTTP proxy", p.url_map))
+        };
+        if let Some((kind, map)) = url_map {
+            push(kind, proxy.to_string(), false);
+            url_maps.extend(map);
+        }
+    }
+    let mut services = Vec::new();
+    let maps = env.gcp.url_maps().await?;
+    for link in dedup(url_maps) {
+        let name = last_segment(&link);
+        let got = super::common::absent_if_not_found(
+            retry::call(cx, "read a URL map", || maps.get().set_project(project).set_url_map(name).send()).await,
+        )?;
+        if let Some(map) = got {
+            push("URL map", name.to_string(), false);
+            services.extend(map.default_service.clone());
+            for matcher in &map.path_matchers {
+                services.extend(matcher.default_service.clone());
+                services.extend(matcher.path_rules.iter().filter_map(|r| r.service.clone()));
             }
         }
     }
-
+    let backends = env.gcp.backend_services().await?;
+    let (mut checks, mut groups) = (Vec::new(), Vec::new());
+    for link in dedup(services) {
+        let name = last_segment(&link);
+        let got = super::common::absent_if_not_found(
+            retry::call(cx, "read a backend service", || {
+                backends.get().set_project(project).set_backend_service(name).send()
+            })
+            .await,
+        )?;
+        if let Some(service) = got {
+            push("backend service", name.to_string(), true);
+            checks.extend(service.health_checks.clone());
+            groups.extend(service.backends.iter().filter_map(|b| b.group.clone()));
+        }
+    }
+    for link in dedup(checks) {
+        push("health check", last_segment(&link).to_string(), false);
+    }
+    for link in dedup(groups) {
+        let zone = link.split("/zones/").nth(1).and_then(|z| z.split('/').next()).unwrap_or_default();
+        push("network endpoint group", format!("{} ({zone})", last_segment(&link)), false);
+    }
     Ok(found)
 }
 
-/// Name fragments of the GKE ingress controller's resources for sdctl's Ingress and router Service.
-fn lb_markers(namespace: &str) -> [String; 2] {
-    [format!("-{namespace}-{}", Names::INGRESS), format!("-{namespace}-{}-", Names::ROUTER)]
+fn last_segment(link: &str) -> &str {
+    link.rsplit('/').next().unwrap_or(link)
+}
+
+fn dedup(mut links: Vec<String>) -> Vec<String> {
+    links.sort();
+    links.dedup();
+    links
 }

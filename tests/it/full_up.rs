@@ -6,6 +6,7 @@ use crate::emulator::k8s_agones::gvk_api;
 use crate::kube_layer::{agones_manifest, applies, k8s_state as k8s};
 use crate::support::example_with;
 use crate::support::world::World;
+use serde_json::Value;
 
 async fn life_cycle(example: &str, env: &str) {
     let world = World::start().await;
@@ -237,24 +238,28 @@ async fn an_own_oauth_client_goes_into_a_secret_never_into_output() {
         again.stderr
     );
 
-    // Back to the managed client: the BackendConfig drops the credentials and the Secret goes.
+    // Back to the managed client: GKE's ingress controller would refuse to move the backend off
+    // the own client (kubernetes/ingress-gce#2924) while sdctl reported success; sdctl says what
+    // works instead, and changes nothing.
     let managed = example_with("sd-agones-t4.yaml", &[]);
     let args = ["-c", managed.arg(), "--agones-manifest", &manifest];
-    let status = world.sdctl(&[&["status", "--exit-code"][..], &args].concat()).await;
-    assert_eq!(status.code, 10, "{status:?}");
-    for change in [
-        "BackendConfig sd/sdctl-iap: remove spec.iap.oauthclientCredentials",
-        "delete Secret sd/sdctl-iap-oauth (no longer configured)",
-    ] {
-        assert!(status.stdout.contains(change), "{}", status.stdout);
-    }
+    let before = world.requests().len();
     let up = world.sdctl(&[&["up", "ingress"][..], &args].concat()).await;
+    assert_eq!(up.code, 4, "{up:?}");
+    for words in ["GKE cannot switch a load balancer from your own OAuth client back", "sdctl down ingress"] {
+        assert!(up.stderr.contains(words), "{}", up.stderr);
+    }
+    assert!(
+        !world.requests().iter().skip(before).any(|r| r["service"] == "k8s" && r["method"] == "PATCH"),
+        "nothing applied"
+    );
+    let status = world.sdctl(&[&["status"][..], &args].concat()).await;
+    assert!(status.stdout.contains("GKE cannot switch") || status.stderr.contains("GKE cannot switch"), "{status:?}");
+    // What it says works: a new load balancer on the managed client, the client's Secret gone.
+    let down = world.sdctl(&[&["down", "ingress", "-y"][..], &args].concat()).await;
+    assert_eq!(down.code, 0, "{down:?}");
+    let up = world.sdctl(&[&["up"][..], &args].concat()).await;
     assert_eq!(up.code, 0, "{up:?}");
-    // The emulator leaves the emptied `oauthclientCredentials: {}` behind, as some Kubernetes
-    // releases do, which the CRD refuses (secretName is required): sdctl deletes the field and
-    // applies again.
-    let fallback = "removing fields sdctl no longer sets from BackendConfig sd/sdctl-iap";
-    assert!(up.stdout.contains(fallback) || up.stderr.contains(fallback), "{up:?}");
     assert!(k8s(&world, "Secret", "sd", "sdctl-iap-oauth").is_none(), "the client secret is gone");
     let client = crate::kube_layer::cluster_client(&world, "sd-demo-gke").await;
     let backend_configs = gvk_api(&client, "cloud.google.com", "v1", "BackendConfig", "backendconfigs");
@@ -263,6 +268,51 @@ async fn an_own_oauth_client_goes_into_a_secret_never_into_output() {
     assert!(backend["spec"]["iap"].get("oauthclientCredentials").is_none(), "{backend}");
     let status = world.sdctl(&[&["status", "--exit-code"][..], &args].concat()).await;
     assert_eq!(status.code, 0, "in sync again: {status:?}");
+}
+
+/// A certificate whose domain Google cannot see yet stays Provisioning while Google retries:
+/// `--wait-for-certificate` shows the domain's state and what to do, and keeps waiting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_waiting_for_dns_says_so() {
+    let world = World::with_scenario("certificateFails: true\n").await;
+    let config = example_with("sd-agones-t4.yaml", &[]);
+    let manifest = agones_manifest();
+    let up = world.sdctl(&["up", "-c", config.arg(), "--agones-manifest", &manifest, "--no-wait"]).await;
+    assert_eq!(up.code, 0, "{up:?}");
+    // Follow its events until the ingress step reports the certificate's state, then stop it.
+    let mut cmd = world.command(&[
+        "up",
+        "ingress",
+        "-c",
+        config.arg(),
+        "--agones-manifest",
+        &manifest,
+        "--wait-for-certificate",
+        "-o",
+        "json",
+    ]);
+    cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(child.stdout.take().unwrap()));
+    let wanted = "sd.example.com FailedNotVisible (its DNS A record does not point at the static IP";
+    let seen = tokio::time::timeout(std::time::Duration::from_secs(90), async {
+        let mut seen = Vec::new();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let event: Value = serde_json::from_str(&line).unwrap();
+            if event["event"] == "step_progress" && event["step"] == "ingress" {
+                let message = event["message"].as_str().unwrap().to_string();
+                if message.contains(wanted) {
+                    return Ok(message);
+                }
+            }
+            seen.push(line);
+        }
+        Err(seen)
+    })
+    .await;
+    child.kill().await.unwrap();
+    let message = seen.expect("the wait shows progress in time").unwrap_or_else(|seen| panic!("{seen:#?}"));
+    assert!(message.contains("Provisioning"), "{message}");
 }
 
 /// A teardown whose leftovers cannot be listed is not a clean one: exit 5, with what to do.
@@ -282,4 +332,53 @@ async fn down_that_cannot_check_for_leftovers_says_so() {
     let left = summary["left"][0].as_str().unwrap();
     assert!(left.starts_with("unknown: cannot check what is left of environment sd-demo"), "{left}");
     assert!(down.stderr.contains("fix: run `sdctl down` again"), "{}", down.stderr);
+}
+
+/// Two environments in one project, with the same namespace: each finds its own load balancer
+/// (by its Ingress, not by name fragments), gets IAP access and audience for its own backend,
+/// and `down` of one leaves the other whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_environments_in_one_project_live_and_die_independently() {
+    let world = World::start().await;
+    let manifest = agones_manifest();
+    let a = example_with("sd-agones-t4.yaml", &[]);
+    let b = example_with(
+        "sd-agones-t4.yaml",
+        &[
+            ("name: sd-demo ", "name: sd-two "),
+            ("members: [user:alice@example.com]", "members: [user:bob@example.com]"),
+        ],
+    );
+    let mut audiences = Vec::new();
+    for config in [&a, &b] {
+        let up =
+            world.sdctl(&["up", "-c", config.arg(), "--agones-manifest", &manifest, "-o", "json", "--no-wait"]).await;
+        assert_eq!(up.code, 0, "{up:?}");
+        let summary = up.json_lines().pop().unwrap();
+        audiences.push(summary["outputs"]["iapAudience"].as_str().unwrap().to_string());
+    }
+    assert_ne!(audiences[0], audiences[1], "each router checks its own backend");
+    // Each backend's IAP policy names its own environment's members only.
+    for (audience, member, other) in [
+        (&audiences[0], "user:alice@example.com", "user:bob@example.com"),
+        (&audiences[1], "user:bob@example.com", "user:alice@example.com"),
+    ] {
+        let id = audience.rsplit('/').next().unwrap();
+        let writes: Vec<Value> = world
+            .requests_of("iap.setIamPolicy")
+            .into_iter()
+            .filter(|r| r["path"].as_str().unwrap().ends_with(&format!("/services/{id}:setIamPolicy")))
+            .collect();
+        let text = serde_json::to_string(&writes).unwrap();
+        assert!(text.contains(member) && !text.contains(other), "{id}: {text}");
+    }
+
+    let down = world.sdctl(&["down", "-y", "-c", a.arg(), "-o", "json"]).await;
+    assert_eq!(down.code, 0, "{down:?}");
+    let status = world.sdctl(&["status", "--exit-code", "-c", b.arg(), "--agones-manifest", &manifest]).await;
+    assert_eq!(status.code, 0, "the other environment is untouched: {status:?}");
+    assert!(!world.named("BackendService", "k8s1-").is_empty(), "sd-two's load balancer is still there");
+    let down = world.sdctl(&["down", "-y", "-c", b.arg()]).await;
+    assert_eq!(down.code, 0, "{down:?}");
+    assert!(world.resources().is_empty(), "left behind: {:#?}", world.resources());
 }

@@ -68,6 +68,13 @@ impl Host for GoogleHost {
         }
     }
 
+    fn sync_iap(&self, cluster: &str, namespace: &str, ingress: &str, client_id: &str) -> Result<(), String> {
+        match self.app() {
+            Some(app) => compute::lb::sync_iap(&app, cluster, namespace, ingress, client_id),
+            None => Ok(()),
+        }
+    }
+
     fn delete_load_balancer(&self, cluster: &str, namespace: &str, ingress: &str) {
         if let Some(app) = self.app() {
             compute::lb::delete(&app, cluster, namespace, ingress);

@@ -58,7 +58,8 @@ pub struct Scenario {
     /// true: GameServers stay Scheduled until the SDK `Ready` call; false: Ready after start-up.
     #[serde(default)]
     pub game_server_ready_by_sidecar: bool,
-    /// ManagedCertificates end in `FailedNotVisible` instead of `Active`.
+    /// ManagedCertificates never become `Active`: they stay `Provisioning` with every domain
+    /// `FailedNotVisible` (no DNS record points at the load balancer).
     #[serde(default)]
     pub certificate_fails: bool,
     /// The project number reported for the project (default derived from the project id).

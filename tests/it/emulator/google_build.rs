@@ -178,6 +178,7 @@ async fn iap_policy_on_the_ingress_backend_service() {
             static_ip_name: None,
             backends: vec!["sd/router:80".into()],
             iap: true,
+            iap_client_id: String::new(),
         },
     );
     let iap = client!(emu, IdentityAwareProxyAdminService, "iap");

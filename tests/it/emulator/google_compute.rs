@@ -164,7 +164,7 @@ async fn compute_addresses_reserve_ips_and_respect_quota() {
     assert_eq!(format!("{:?}", done.status), "Some(Done)");
     let reserved = addresses.get().set_project(P).set_address("sd-ip").send().await.unwrap();
     assert_eq!(format!("{:?}", reserved.status), "Some(Reserved)");
-    assert!(reserved.address.as_deref().unwrap().starts_with("34."));
+    assert!(reserved.address.as_deref().unwrap().starts_with("127.34."), "a loopback address");
 
     let e = addresses.insert().set_project(P).set_body(Address::new().set_name("second")).send().await.unwrap_err();
     let (code, message) = status(&e);

@@ -419,9 +419,10 @@ fn ingress_load_balancer_leaks_when_the_cluster_is_deleted_first() {
             static_ip_name: None,
             backends: vec!["sd/router:80".into()],
             iap: true,
+            iap_client_id: String::new(),
         };
         let lb = host.create_load_balancer("sd", &request);
-        assert!(lb.ip.starts_with("34."), "{}", lb.ip);
+        assert!(lb.ip.starts_with("127.34."), "{}", lb.ip);
         assert_eq!(lb.backend_services.len(), 1);
         let kinds = |emu: &Emulator| -> Vec<String> {
             let state = emu.state();

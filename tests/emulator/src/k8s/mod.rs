@@ -86,6 +86,13 @@ pub trait Host: Send + Sync + 'static {
     fn create_load_balancer(&self, cluster: &str, ingress: &LoadBalancerRequest) -> LoadBalancer;
     /// The Ingress was deleted: remove its load-balancer pieces from compute.
     fn delete_load_balancer(&self, cluster: &str, namespace: &str, ingress: &str);
+    /// Bring the IAP OAuth client of the Ingress's backend services to `client_id` (empty: the
+    /// Google-managed one). Errs as GKE's ingress controller does when that means going back
+    /// from an own client to the managed one. Default: nothing to do.
+    fn sync_iap(&self, cluster: &str, namespace: &str, ingress: &str, client_id: &str) -> Result<(), String> {
+        let _ = (cluster, namespace, ingress, client_id);
+        Ok(())
+    }
     /// Zones the cluster's nodes run in (GKE `locations`); used in node labels and in the
     /// autoscaler's messages. Default: none known (`us-central1-a` is shown).
     fn node_locations(&self, cluster: &str) -> Vec<String> {
@@ -129,6 +136,8 @@ pub struct LoadBalancerRequest {
     pub backends: Vec<String>,
     /// IAP enabled on the backend (from a BackendConfig).
     pub iap: bool,
+    /// The OAuth client id of the BackendConfig's credentials Secret; empty: Google-managed.
+    pub iap_client_id: String,
 }
 
 #[derive(Debug, Clone)]

@@ -19,15 +19,17 @@ pub fn create(app: &Arc<App>, cluster: &str, request: &LoadBalancerRequest) -> L
     };
     let project = info.project.clone();
     let id = format!("{cluster}/{}/{}", request.namespace, request.ingress);
-    let uid = &hex(&info.uid)[..16];
+    // The cluster's `kube-system/ingress-uid` (16 hex digits); names carry its first 8.
+    let uid = &hex(&info.uid)[..8];
+    // v2 frontends hash the kube-system namespace's UID instead (frontendnamer.go).
+    let frontend_uid = &hex(&format!("{}/kube-system", info.uid))[..8];
     let mut keys = Vec::new();
     let mut backend_names = Vec::new();
     let mut backend_links = Vec::new();
     for backend in &request.backends {
         let (svc, port) = backend.rsplit_once(':').unwrap_or((backend.as_str(), "80"));
         let svc = svc.rsplit('/').next().unwrap_or(svc);
-        let suffix = &hex(&format!("{id}/{backend}"))[..8];
-        let name = truncate(&format!("k8s1-{uid}-{}-{svc}-{port}", request.namespace), 54, suffix);
+        let name = neg_name(uid, &request.namespace, svc, port);
         let neg_key = format!("projects/{project}/zones/{}/networkEndpointGroups/{name}", info.zone);
         let hc_key = format!("projects/{project}/global/healthChecks/{name}");
         let bs_key = format!("projects/{project}/global/backendServices/{name}");
@@ -51,18 +53,17 @@ pub fn create(app: &Arc<App>, cluster: &str, request: &LoadBalancerRequest) -> L
             "connectionDraining": { "drainingTimeoutSec": 0 },
         });
         if request.iap {
-            bs["iap"] = json!({ "enabled": true, "oauth2ClientId": "", "oauth2ClientSecretSha256": "" });
+            bs["iap"] =
+                json!({ "enabled": true, "oauth2ClientId": request.iap_client_id, "oauth2ClientSecretSha256": "" });
         }
         put(app, &mut world, "BackendService", &bs_key, bs, "compute#backendService");
         backend_names.push(name);
         backend_links.push(format!("{BASE}{bs_key}"));
         keys.extend([neg_key, hc_key, bs_key]);
     }
-    let suffix = &hex(&id)[..8];
-    let base = format!("{uid}-{}-{}", request.namespace, request.ingress);
-    let um_name = truncate(&format!("k8s2-um-{base}"), 54, suffix);
-    let tp_name = truncate(&format!("k8s2-tp-{base}"), 54, suffix);
-    let fr_name = truncate(&format!("k8s2-fr-{base}"), 54, suffix);
+    let um_name = frontend_name("um", frontend_uid, &request.namespace, &request.ingress);
+    let tp_name = frontend_name("tp", frontend_uid, &request.namespace, &request.ingress);
+    let fr_name = frontend_name("fr", frontend_uid, &request.namespace, &request.ingress);
     let um_key = format!("projects/{project}/global/urlMaps/{um_name}");
     let tp_key = format!("projects/{project}/global/targetHttpProxies/{tp_name}");
     let fr_key = format!("projects/{project}/global/forwardingRules/{fr_name}");
@@ -112,6 +113,32 @@ pub fn create(app: &Arc<App>, cluster: &str, request: &LoadBalancerRequest) -> L
     LoadBalancer { ip, backend_services: backend_names }
 }
 
+/// GKE's ingress controller keeps each backend's IAP client in line with the BackendConfig, but
+/// refuses to go from an own OAuth client back to the Google-managed one: "Cannot switch to
+/// default OAuth once IAP credentials have been set" (kubernetes/ingress-gce
+/// pkg/backends/features/iap.go, switchingToDefault; issue #2924). The backend keeps its client.
+pub fn sync_iap(app: &Arc<App>, cluster: &str, namespace: &str, ingress: &str, client_id: &str) -> Result<(), String> {
+    let mut world = app.world();
+    let id = format!("{cluster}/{namespace}/{ingress}");
+    let Some(keys) = world.compute.load_balancers.get(&id).cloned() else { return Ok(()) };
+    for key in keys.iter().filter(|k| k.contains("/backendServices/")) {
+        let Some(bs) = world.compute.resources.get_mut(key) else { continue };
+        let iap = &mut bs.value["iap"];
+        if !iap.is_object() {
+            continue;
+        }
+        let current = iap["oauth2ClientId"].as_str().unwrap_or_default().to_string();
+        if client_id.is_empty() && !current.is_empty() {
+            let service = bs.value["description"].as_str().unwrap_or_default().to_string();
+            return Err(format!(
+                "Error syncing to GCP: error running backend syncing routine: Errored updating IAP Settings for service {service}: Cannot switch to default OAuth once IAP credentials have been set"
+            ));
+        }
+        iap["oauth2ClientId"] = json!(client_id);
+    }
+    Ok(())
+}
+
 pub fn delete(app: &Arc<App>, cluster: &str, namespace: &str, ingress: &str) {
     let mut world = app.world();
     let id = format!("{cluster}/{namespace}/{ingress}");
@@ -140,8 +167,53 @@ fn hex(text: &str) -> String {
     Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// GKE's names: a readable prefix cut to fit, then `-` and a hash suffix.
-fn truncate(prefix: &str, max: usize, suffix: &str) -> String {
-    let cut: String = prefix.chars().take(max).collect();
-    format!("{}-{suffix}", cut.trim_end_matches('-'))
+/// The name of a NEG backend, its backend service and health check (kubernetes/ingress-gce
+/// pkg/utils/namer/namer.go, `NEG`): `k8s1-<uid8>-<namespace>-<service>-<port>-<hash8>`, the
+/// readable fields trimmed evenly to 38 characters, the hash over the untrimmed ones.
+pub fn neg_name(uid8: &str, namespace: &str, service: &str, port: &str) -> String {
+    let hash = &hex(&format!("{uid8};{namespace};{service};{port}"))[..8];
+    let fields = trim_fields_evenly(38, &[namespace, service, port]);
+    format!("k8s1-{uid8}-{}-{}-{}-{hash}", fields[0], fields[1], fields[2])
+}
+
+/// A v2 frontend name (pkg/utils/namer/frontendnamer.go): `k8s2-<kind>-<uid8>-<ns>-<name>-<hash8>`.
+fn frontend_name(kind: &str, uid8: &str, namespace: &str, ingress: &str) -> String {
+    let hash = &hex(&format!("{uid8};{namespace};{ingress}"))[..8];
+    let fields = trim_fields_evenly(36, &[namespace, ingress]);
+    format!("k8s2-{kind}-{uid8}-{}-{}-{hash}", fields[0], fields[1])
+}
+
+/// ingress-gce's `TrimFieldsEvenly` (pkg/utils/namer/utils.go): longer fields lose more.
+fn trim_fields_evenly(max: usize, fields: &[&str]) -> Vec<String> {
+    let total: usize = fields.iter().map(|f| f.len()).sum();
+    if total <= max {
+        return fields.iter().map(|f| f.to_string()).collect();
+    }
+    let excess = total - max;
+    let mut lengths: Vec<usize> =
+        fields.iter().map(|f| (f.len() - f.len() * excess / total).saturating_sub(1)).collect();
+    let remaining = max.saturating_sub(lengths.iter().sum());
+    for l in lengths.iter_mut().take(remaining) {
+        *l += 1;
+    }
+    fields.iter().zip(lengths).map(|(f, l)| f[..l.min(f.len())].to_string()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::neg_name;
+
+    /// ingress-gce's own vectors (pkg/utils/namer/namer_test.go, cluster uid "0123456789abcdef").
+    #[test]
+    fn neg_names_follow_ingress_gce() {
+        assert_eq!(neg_name("01234567", "namespace", "name", "80"), "k8s1-01234567-namespace-name-80-5104b449");
+        let long = neg_name(
+            "01234567",
+            "0123456789012345678901234567890123456789",
+            "0123456789012345678901234567890123456789",
+            "0",
+        );
+        assert!(long.starts_with("k8s1-01234567-0123456789012345678-0123456789012345678--"), "{long}");
+        assert!(long.len() <= 63);
+    }
 }

@@ -374,11 +374,13 @@ impl State {
     }
 
     /// A fresh address from Google's external ranges (34.x for global, 35.x for regional).
+    /// An external address, unique in the project: a loopback address (127.34.0.0/16 global,
+    /// 127.35.0.0/16 regional), since a test might dial it.
     pub fn allocate_ip(&mut self, global: bool) -> String {
         self.next_ip += 1;
-        let n = self.next_ip;
-        let first = if global { 34 } else { 35 };
-        format!("{first}.{}.{}.{}", 100 + (n >> 16) % 100, (n >> 8) & 0xff, (n & 0xff).max(2))
+        let n = self.next_ip + 1;
+        let second = if global { 34 } else { 35 };
+        format!("127.{second}.{}.{}", (n >> 8) & 0xff, n & 0xff)
     }
 
     /// A resource by relative path or full URL, if visible.

@@ -5,7 +5,8 @@
 //! the `ingress.kubernetes.io/*` annotations. It carries GKE's finalizer: deleting it removes
 //! the load-balancer pieces first (deleting the cluster instead leaves them behind).
 //! A ManagedCertificate attached to an Ingress with an address becomes Active after the
-//! certificate delay (or FailedNotVisible when the scenario says so).
+//! certificate delay (or, when the scenario says so, stays Provisioning with its domains
+//! FailedNotVisible, as when no DNS record points at the load balancer).
 
 use std::sync::Arc;
 
@@ -74,10 +75,15 @@ fn backends(ing: &Value) -> Vec<(String, Value)> {
     out
 }
 
-/// Check what GKE's controller checks before building the load balancer; `Ok(iap)`.
-fn translate(st: &Store, ing: &Value) -> Result<bool, (&'static str, String)> {
+/// IAP on the backends: its OAuth client id (empty: the Google-managed client).
+struct Iap {
+    client_id: String,
+}
+
+/// Check what GKE's controller checks before building the load balancer.
+fn translate(st: &Store, ing: &Value) -> Result<Option<Iap>, (&'static str, String)> {
     let ns = meta::namespace(ing);
-    let mut iap = false;
+    let mut iap = None;
     for (name, port) in backends(ing) {
         let Some(svc) = st.get("services", ns, &name) else {
             return Err((
@@ -111,12 +117,18 @@ fn translate(st: &Store, ing: &Value) -> Result<bool, (&'static str, String)> {
                 ));
             };
             if cfg.pointer("/spec/iap/enabled").and_then(Value::as_bool) == Some(true) {
-                iap = true;
+                let mut client_id = String::new();
                 if let Some(secret) = cfg.pointer("/spec/iap/oauthclientCredentials/secretName").and_then(Value::as_str)
                 {
-                    let ok = st.get("secrets", ns, secret).is_some_and(|s| {
+                    let found = st.get("secrets", ns, secret);
+                    let ok = found.as_ref().is_some_and(|s| {
                         s.pointer("/data/client_id").is_some() && s.pointer("/data/client_secret").is_some()
                     });
+                    client_id = found
+                        .and_then(|s| s.pointer("/data/client_id").and_then(Value::as_str).map(String::from))
+                        .and_then(|b| base64::Engine::decode(&base64::engine::general_purpose::STANDARD, b).ok())
+                        .map(|b| String::from_utf8_lossy(&b).into_owned())
+                        .unwrap_or_default();
                     if !ok {
                         return Err((
                             "Sync",
@@ -126,6 +138,7 @@ fn translate(st: &Store, ing: &Value) -> Result<bool, (&'static str, String)> {
                         ));
                     }
                 }
+                iap = Some(Iap { client_id });
             }
         }
     }
@@ -183,6 +196,12 @@ fn provision(c: &Cluster, st: &mut Store, s: &mut State, ing: &Value) {
     let uid = meta::uid(&ing).to_string();
     let generation = meta::generation(&ing);
     let has_address = ing.pointer("/status/loadBalancer/ingress/0/ip").is_some();
+    if has_address && let Some(iap) = &iap {
+        let (ns, name) = (meta::namespace(&ing).to_string(), meta::name(&ing).to_string());
+        if let Err(msg) = c.host.sync_iap(&c.name, &ns, &name, &iap.client_id) {
+            event_once(st, &ing, "Warning", "Sync", &msg, "loadbalancer-controller");
+        }
+    }
     if has_address && s.lb_generation.get(&uid) == Some(&generation) {
         return;
     }
@@ -195,7 +214,8 @@ fn provision(c: &Cluster, st: &mut Store, s: &mut State, ing: &Value) {
         ingress: meta::name(&ing).to_string(),
         static_ip_name: meta::annotation(&ing, STATIC_IP).map(String::from),
         backends: backends(&ing).into_iter().map(|(n, p)| format!("{ns}/{n}:{}", port_str(&p))).collect(),
-        iap,
+        iap: iap.is_some(),
+        iap_client_id: iap.map(|i| i.client_id).unwrap_or_default(),
     };
     let lb = c.host.create_load_balancer(&c.name, &req);
     s.lb_generation.insert(uid.clone(), generation);
@@ -251,8 +271,11 @@ fn certificate(c: &Cluster, st: &mut Store, s: &mut State, cert: &Value) {
         i.pointer("/status/loadBalancer/ingress/0/ip").is_some()
             && meta::annotation(i, CERT_ANNOTATION).unwrap_or("").split(',').any(|n| n.trim() == meta::name(cert))
     });
-    let outcome = match (state, &attached) {
-        ("Active" | "FailedNotVisible", _) => return,
+    // A domain Google cannot see (no DNS record to the load balancer) stays FailedNotVisible
+    // while the certificate as a whole stays Provisioning: Google keeps retrying
+    // (GoogleCloudPlatform/gke-managed-certs; cloud.google.com/kubernetes-engine/docs/how-to/managed-certs).
+    let (overall, domain_state) = match (state, &attached) {
+        ("Active", _) => return,
         (_, Some(ing))
             if s.elapsed(
                 &format!("cert/{}/{}", meta::uid(cert), meta::uid(ing)),
@@ -260,12 +283,12 @@ fn certificate(c: &Cluster, st: &mut Store, s: &mut State, cert: &Value) {
             ) =>
         {
             if c.host.scenario().certificate_fails {
-                "FailedNotVisible"
+                ("Provisioning", "FailedNotVisible")
             } else {
-                "Active"
+                ("Active", "Active")
             }
         }
-        _ => "Provisioning",
+        _ => ("Provisioning", "Provisioning"),
     };
     let name = cert
         .pointer("/status/certificateName")
@@ -275,10 +298,10 @@ fn certificate(c: &Cluster, st: &mut Store, s: &mut State, cert: &Value) {
     let mut next = cert.clone();
     let mut status = json!({
         "certificateName": name,
-        "certificateStatus": outcome,
-        "domainStatus": domains.iter().map(|d| json!({"domain": d, "status": outcome})).collect::<Vec<_>>(),
+        "certificateStatus": overall,
+        "domainStatus": domains.iter().map(|d| json!({"domain": d, "status": domain_state})).collect::<Vec<_>>(),
     });
-    if outcome == "Active" {
+    if overall == "Active" {
         let expire = std::time::SystemTime::now() + std::time::Duration::from_secs(90 * 86400);
         status["expireTime"] = json!(humantime::format_rfc3339_seconds(expire).to_string());
     }
