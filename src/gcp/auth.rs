@@ -43,6 +43,14 @@ impl Auth {
         Ok(self.adc()?.clone().into())
     }
 
+    /// Where the cluster's Kubernetes API gets its bearer token from, read on every request.
+    pub fn kube_tokens(&self) -> anyhow::Result<TokenSource> {
+        if self.endpoints.is_plain_http(Service::Container) {
+            return Ok(TokenSource::Anonymous);
+        }
+        Ok(TokenSource::Google(self.adc()?.clone()))
+    }
+
     /// An OAuth access token for calls sdctl makes itself (Cloud Storage JSON API, the cluster's
     /// Kubernetes API). `None` over plain HTTP.
     pub async fn access_token(&self, service: Service) -> anyhow::Result<Option<String>> {
@@ -55,5 +63,32 @@ impl Auth {
             .await
             .map_err(|e| anyhow::anyhow!("cannot get an access token from the Google credentials: {e}"))?;
         Ok(Some(token.token))
+    }
+}
+
+/// A bearer token for each request. Google access tokens live at most an hour and waits on a
+/// cluster can be longer, so no token is captured once: the credentials' cache hands out a valid
+/// one each time (google-cloud-auth refreshes it in the background before it expires).
+#[derive(Clone)]
+pub enum TokenSource {
+    Google(AccessTokenCredentials),
+    /// An `http://` endpoint (the emulator): `anonymous-<unix milliseconds>`, new on each
+    /// request, so that the emulator can refuse tokens older than a real one would live.
+    Anonymous,
+}
+
+impl TokenSource {
+    pub async fn token(&self) -> anyhow::Result<String> {
+        match self {
+            TokenSource::Google(credentials) => credentials
+                .access_token()
+                .await
+                .map(|t| t.token)
+                .map_err(|e| anyhow::anyhow!("cannot get an access token from the Google credentials: {e}")),
+            TokenSource::Anonymous => {
+                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+                Ok(format!("{ANONYMOUS_TOKEN}-{}", now.as_millis()))
+            }
+        }
     }
 }

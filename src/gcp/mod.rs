@@ -14,7 +14,7 @@ use google_cloud_gax::client_builder::ClientBuilder;
 use google_cloud_gax::retry_policy::NeverRetry;
 use tokio::sync::OnceCell;
 
-pub use auth::{ANONYMOUS_TOKEN, Auth};
+pub use auth::{ANONYMOUS_TOKEN, Auth, TokenSource};
 pub use endpoints::{Endpoints, Service};
 pub use error::{ApiError, ErrorKind};
 

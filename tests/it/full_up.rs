@@ -8,8 +8,8 @@ use crate::support::example_with;
 use crate::support::world::World;
 use serde_json::Value;
 
-async fn life_cycle(example: &str, env: &str) {
-    let world = World::start().await;
+async fn life_cycle(example: &str, env: &str, scenario: &str) {
+    let world = World::with_scenario(scenario).await;
     let config = example_with(example, &[]);
     let manifest = agones_manifest();
     let up = world.sdctl(&["up", "-c", config.arg(), "--agones-manifest", &manifest, "-o", "json"]).await;
@@ -103,12 +103,13 @@ async fn life_cycle(example: &str, env: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_up_and_down_t4_filestore() {
-    life_cycle("sd-agones-t4.yaml", "sd-demo").await;
+    // Cluster tokens expire after 300 simulated seconds (0.3 s): waits outlive many of them.
+    life_cycle("sd-agones-t4.yaml", "sd-demo", "tokenLifetimeSeconds: 300\n").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_up_and_down_l4_gcs_private() {
-    life_cycle("sd-agones-l4-gcs.yaml", "sd-l4").await;
+    life_cycle("sd-agones-l4-gcs.yaml", "sd-l4", "").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

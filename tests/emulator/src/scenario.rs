@@ -76,6 +76,10 @@ pub struct Scenario {
     /// other services (IAM is eventually consistent); default 30.
     #[serde(default)]
     pub service_account_propagation_seconds: Option<f64>,
+    /// Seconds (before `--speed`) a cluster accepts a bearer token `anonymous-<unix ms>` after
+    /// it was made; default 3600 (Google access tokens live at most an hour).
+    #[serde(default)]
+    pub token_lifetime_seconds: Option<f64>,
     /// Cloud Build builds that fail instead of succeeding.
     #[serde(default)]
     pub build_failures: Vec<BuildFailure>,
@@ -156,6 +160,10 @@ impl Scenario {
             let caller = self.caller();
             caller.rsplit('@').next().unwrap_or("example.com").to_string()
         })
+    }
+
+    pub fn token_lifetime_seconds(&self) -> f64 {
+        self.token_lifetime_seconds.unwrap_or(3600.0)
     }
 
     pub fn service_account_propagation_seconds(&self) -> f64 {

@@ -92,7 +92,7 @@ async fn handle(cluster: Arc<Cluster>, req: Request<Incoming>) -> Response<Body>
         headers: parts.headers,
         body,
     };
-    let reply = if authorized(&r) {
+    let reply = if authorized(&cluster, &r) {
         route(&cluster, &r).unwrap_or_else(|e| Reply::Json(e.code, e.to_status(), Vec::new()))
     } else {
         let e = ApiError::new(401, "Unauthorized", "Unauthorized");
@@ -129,12 +129,25 @@ fn is_strict_refusal(status: &Value) -> bool {
     status.get("message").and_then(Value::as_str).is_some_and(|m| m.contains("strict decoding error"))
 }
 
-/// Any non-empty bearer token is accepted; discovery of the version and health are public.
-fn authorized(r: &Req) -> bool {
+/// Any non-empty bearer token is accepted, unless it is too old: a token `anonymous-<unix ms>`
+/// (what sdctl sends over plain HTTP) is refused once older than the scenario's
+/// `tokenLifetimeSeconds` (default 3600: Google access tokens live at most an hour), as a
+/// cluster refuses an expired Google token. Discovery of the version and health are public.
+fn authorized(cluster: &Cluster, r: &Req) -> bool {
     if matches!(r.path.as_str(), "/version" | "/healthz" | "/livez" | "/readyz") {
         return true;
     }
-    r.header("authorization").strip_prefix("Bearer ").is_some_and(|t| !t.trim().is_empty())
+    let Some(token) = r.header("authorization").strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty()) else {
+        return false;
+    };
+    let minted = token.strip_prefix("anonymous-").and_then(|ms| ms.parse::<u64>().ok());
+    let Some(minted) = minted else { return true };
+    let lifetime =
+        cluster.host.scaled(std::time::Duration::from_secs_f64(cluster.host.scenario().token_lifetime_seconds()));
+    let age = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH + std::time::Duration::from_millis(minted))
+        .unwrap_or_default();
+    age <= lifetime
 }
 
 fn logged_body(r: &Req) -> Value {
