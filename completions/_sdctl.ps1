@@ -363,6 +363,8 @@ Register-ArgumentCompleter -Native -CommandName 'sdctl' -ScriptBlock {
             [CompletionResult]::new('--user-file', '--user-file', [CompletionResultType]::ParameterName, 'File that receives the allocated user''s label')
             [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between WebUI checks and health pings (keep it below the GameServer''s health.periodSeconds)')
             [CompletionResult]::new('--startup-timeout', '--startup-timeout', [CompletionResultType]::ParameterName, 'How long a starting WebUI (loading a checkpoint from the shared volume) is kept healthy before it first answers; past that it is left to Agones, which replaces it')
+            [CompletionResult]::new('--outputs', '--outputs', [CompletionResultType]::ParameterName, 'The pod-local directory the WebUI writes its outputs to')
+            [CompletionResult]::new('--user-outputs', '--user-outputs', [CompletionResultType]::ParameterName, 'The shared volume''s folder of every user''s outputs: the allocated user''s outputs are copied into its subfolder named after the user (nothing is copied when it is missing)')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')

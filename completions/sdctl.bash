@@ -1200,7 +1200,7 @@ _sdctl() {
             return 0
             ;;
         sdctl__subcmd__runtime__subcmd__sidecar)
-            opts="-c -o -y -v -h -V --webui-url --sdk-port --user-file --interval --startup-timeout --config --output --yes --timeout --api-endpoint --project --region --zones --verbose --help --version"
+            opts="-c -o -y -v -h -V --webui-url --sdk-port --user-file --interval --startup-timeout --outputs --user-outputs --config --output --yes --timeout --api-endpoint --project --region --zones --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1223,6 +1223,14 @@ _sdctl() {
                     return 0
                     ;;
                 --startup-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --outputs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user-outputs)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

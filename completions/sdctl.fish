@@ -256,6 +256,8 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_sub
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from sidecar" -l user-file -d 'File that receives the allocated user\'s label' -r -F
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from sidecar" -l interval -d 'Time between WebUI checks and health pings (keep it below the GameServer\'s health.periodSeconds)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from sidecar" -l startup-timeout -d 'How long a starting WebUI (loading a checkpoint from the shared volume) is kept healthy before it first answers; past that it is left to Agones, which replaces it' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from sidecar" -l outputs -d 'The pod-local directory the WebUI writes its outputs to' -r -F
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from sidecar" -l user-outputs -d 'The shared volume\'s folder of every user\'s outputs: the allocated user\'s outputs are copied into its subfolder named after the user (nothing is copied when it is missing)' -r -F
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from sidecar" -s c -l config -d 'Configuration file' -r -F
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from sidecar" -s o -l output -d 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)' -r -f -a "human\t''
 json\t''"

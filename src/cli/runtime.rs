@@ -112,6 +112,13 @@ pub struct SidecarArgs {
     /// before it first answers; past that it is left to Agones, which replaces it.
     #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = super::parse_duration)]
     pub startup_timeout: Duration,
+    /// The pod-local directory the WebUI writes its outputs to.
+    #[arg(long, value_name = "DIR", default_value = "/sd/outputs")]
+    pub outputs: PathBuf,
+    /// The shared volume's folder of every user's outputs: the allocated user's outputs are
+    /// copied into its subfolder named after the user (nothing is copied when it is missing).
+    #[arg(long, value_name = "DIR", default_value = "/sd/user-outputs")]
+    pub user_outputs: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -164,6 +171,13 @@ pub async fn sidecar(args: SidecarArgs) -> anyhow::Result<ExitCode> {
         user_file: args.user_file,
         interval: args.interval,
         startup: args.startup_timeout,
+        outputs: match args.user_outputs.is_dir() {
+            true => Some((args.outputs, args.user_outputs)),
+            false => {
+                tracing::warn!(dir = %args.user_outputs.display(), "no shared outputs folder: outputs stay in the pod");
+                None
+            }
+        },
     })
     .await?;
     Ok(ExitCode::Ok)

@@ -14,12 +14,60 @@ const RUNTIME_SOURCE: &str = include_str!("../../templates/images/runtime/Docker
 pub mod pins {
     pub const CUDA_BASE: &str = "nvidia/cuda:12.1.1-cudnn8-runtime-ubuntu22.04";
     pub const WEBUI_REPOSITORY: &str = "https://github.com/AUTOMATIC1111/stable-diffusion-webui.git";
+    /// Release v1.10.1 (its tag could move; the commit cannot).
     pub const WEBUI_VERSION: &str = "v1.10.1";
+    pub const WEBUI_COMMIT: &str = "82a973c04367123ae98bd9abdf80d9eda9b910e2";
     pub const TORCH: &str = "2.1.2";
     pub const TORCHVISION: &str = "0.16.2";
     pub const TORCH_INDEX: &str = "https://download.pytorch.org/whl/cu121";
     pub const XFORMERS: &str = "0.0.23.post1";
     pub const PIP: &str = "24.2";
+    /// A1111's own pin (requirements_versions.txt); the last with `pkg_resources` that CLIP needs.
+    pub const SETUPTOOLS: &str = "69.5.1";
+    pub const WHEEL: &str = "0.43.0";
+
+    /// A repository A1111's launcher clones (`<prefix>_REPO` at `<prefix>_COMMIT_HASH`), with
+    /// the commits of modules/launch_utils.py at v1.10.1.
+    pub struct LauncherRepo {
+        pub prefix: &'static str,
+        pub url: &'static str,
+        pub commit: &'static str,
+    }
+
+    pub const LAUNCHER_REPOS: [LauncherRepo; 5] = [
+        LauncherRepo {
+            prefix: "ASSETS",
+            url: "https://github.com/AUTOMATIC1111/stable-diffusion-webui-assets.git",
+            commit: "6f7db241d2f8ba7457bac5ca9753331f0c266917",
+        },
+        // github.com/Stability-AI/stablediffusion was deleted in December 2025 (A1111 #17204); A1111's
+        // maintainer points to this fork of it (PR #17207), which holds the pinned commit (the old
+        // repository's last commit on main).
+        LauncherRepo {
+            prefix: "STABLE_DIFFUSION",
+            url: "https://github.com/w-e-w/stablediffusion.git",
+            commit: "cf1d67a6fd5ea1aa600c4df58e5b47da45f6bdbf",
+        },
+        LauncherRepo {
+            prefix: "STABLE_DIFFUSION_XL",
+            url: "https://github.com/Stability-AI/generative-models.git",
+            commit: "45c443b316737a4ab6e40413d7794a7f5657c19f",
+        },
+        LauncherRepo {
+            prefix: "K_DIFFUSION",
+            url: "https://github.com/crowsonkb/k-diffusion.git",
+            commit: "ab527a9a6d347f364e3d185ba6d714e22d80cb3c",
+        },
+        LauncherRepo {
+            prefix: "BLIP",
+            url: "https://github.com/salesforce/BLIP.git",
+            commit: "48211a1594f1321b00f14c9f7a5b4813144b2fb9",
+        },
+    ];
+    pub const CLIP_PACKAGE: &str =
+        "https://github.com/openai/CLIP/archive/d50d76daa670286dd6cacf3bcd80b5e4823fc8e1.zip";
+    pub const OPENCLIP_PACKAGE: &str =
+        "https://github.com/mlfoundations/open_clip/archive/bb6e834e9c70d9c27d0dc3ecedeebeaeb1ffad6b.zip";
     pub const DISTROLESS: &str = "gcr.io/distroless/cc-debian12:nonroot";
     pub const RUST: &str = "rust:1.91-bookworm";
 }
@@ -29,7 +77,11 @@ pub mod paths {
     pub const SHARED_DIR: &str = "/sd/shared";
     pub const OUTPUTS_DIR: &str = "/sd/outputs";
     pub const USER_FILE: &str = "/run/sdctl/user";
+    /// The shared volume's `outputs/`, where the sidecar copies each user's outputs.
+    pub const USER_OUTPUTS_DIR: &str = "/sd/user-outputs";
     pub const WEBUI_PORT: u16 = 7860;
+    /// The user the WebUI and the sidecar run as (the image's `webui`).
+    pub const WEBUI_UID: u32 = 1000;
 }
 
 fn render(name: &str, source: &str, values: minijinja::Value) -> anyhow::Result<String> {
@@ -47,6 +99,13 @@ pub fn webui() -> anyhow::Result<Context> {
         base_image => pins::CUDA_BASE,
         webui_repository => pins::WEBUI_REPOSITORY,
         webui_version => pins::WEBUI_VERSION,
+        webui_commit => pins::WEBUI_COMMIT,
+        launcher_repos => pins::LAUNCHER_REPOS.iter().map(|r| context! { prefix => r.prefix, url => r.url, commit => r.commit }).collect::<Vec<_>>(),
+        clip_package => pins::CLIP_PACKAGE,
+        openclip_package => pins::OPENCLIP_PACKAGE,
+        setuptools => pins::SETUPTOOLS,
+        wheel => pins::WHEEL,
+        webui_uid => paths::WEBUI_UID,
         torch => pins::TORCH,
         torchvision => pins::TORCHVISION,
         torch_index => pins::TORCH_INDEX,
@@ -55,7 +114,6 @@ pub fn webui() -> anyhow::Result<Context> {
         port => paths::WEBUI_PORT,
         shared_dir => paths::SHARED_DIR,
         outputs_dir => paths::OUTPUTS_DIR,
-        user_file => paths::USER_FILE,
     };
     let mut c = Context::default();
     c.add("Dockerfile", render("sd-webui/Dockerfile", WEBUI_DOCKERFILE, values.clone())?, false);

@@ -1,8 +1,9 @@
 //! `sdctl runtime sidecar`: runs beside the WebUI in each GameServer pod and speaks for it to
 //! Agones through the local SDK server's REST API. It marks the GameServer Ready only once the
 //! WebUI answers 200 (so no user is sent to a WebUI still loading), and, once the GameServer is
-//! allocated, writes the user's label into a file on the pod's shared `emptyDir` for the WebUI's
-//! start script, which links that user's output folders.
+//! allocated, writes the user's label into a file on the pod's shared `emptyDir` and copies the
+//! WebUI's outputs (a pod-local directory) to that user's own folder on the shared volume, which
+//! the WebUI container does not mount (see `runtime::outputs`); a last copy runs on SIGTERM.
 //!
 //! Health: Agones' SDK starts counting missed pings when the pod starts and marks the GameServer
 //! Unhealthy after `initialDelaySeconds + failureThreshold x periodSeconds` without one, Ready or
@@ -31,20 +32,43 @@ pub struct SidecarOptions {
     pub interval: Duration,
     /// How long a WebUI that never answered yet is kept healthy.
     pub startup: Duration,
+    /// Where the WebUI writes its outputs (pod-local), and the shared volume's folder of every
+    /// user's outputs; `None`: outputs stay in the pod.
+    pub outputs: Option<(PathBuf, PathBuf)>,
 }
+
+/// The allocated user's label, once known.
+type User = std::sync::Arc<std::sync::Mutex<Option<String>>>;
 
 /// Runs until SIGTERM.
 pub async fn run(options: SidecarOptions) -> anyhow::Result<()> {
+    let user = User::default();
     tokio::select! {
-        result = work(&options) => result,
+        result = work(&options, &user) => result,
         () = shutdown_signal() => {
             tracing::info!("SIGTERM: sidecar stopping");
+            let last = user.lock().ok().and_then(|u| u.clone());
+            if let Some(user) = last {
+                copy_outputs(&options, &user);
+            }
             Ok(())
         }
     }
 }
 
-async fn work(o: &SidecarOptions) -> anyhow::Result<()> {
+/// Copies the WebUI's new outputs to the user's folder on the shared volume.
+fn copy_outputs(o: &SidecarOptions, user: &str) {
+    let Some((local, shared)) = &o.outputs else { return };
+    match super::outputs::sync(local, &shared.join(user)) {
+        Ok(c) if c.files > 0 || c.skipped > 0 => {
+            tracing::info!(files = c.files, bytes = c.bytes, skipped = c.skipped, user, "outputs copied to the share")
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, user, "cannot copy outputs to the share"),
+    }
+}
+
+async fn work(o: &SidecarOptions, current: &User) -> anyhow::Result<()> {
     let http =
         reqwest::Client::builder().timeout(Duration::from_secs(5)).build().context("cannot create the HTTP client")?;
     tracing::info!(webui = %o.webui_url, sdk = %o.sdk_url, "waiting for the WebUI to answer");
@@ -70,10 +94,18 @@ async fn work(o: &SidecarOptions) -> anyhow::Result<()> {
             Ok(Some(user)) if written.as_deref() != Some(user.as_str()) => {
                 write_user(&o.user_file, &user).await?;
                 tracing::info!(user = %user, file = %o.user_file.display(), "allocated: user written");
+                if let Ok(mut slot) = current.lock() {
+                    *slot = Some(user.clone());
+                }
                 written = Some(user);
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "cannot read the GameServer from the SDK"),
+        }
+        if let Some(user) = &written {
+            let (o, user) = (o.clone(), user.clone());
+            // File copies block: off the runtime's threads.
+            let _ = tokio::task::spawn_blocking(move || copy_outputs(&o, &user)).await;
         }
         tokio::time::sleep(o.interval).await;
     }

@@ -53,6 +53,8 @@ pub fn values(env: &Env) -> Value {
         "shared_dir": paths::SHARED_DIR,
         "outputs_dir": paths::OUTPUTS_DIR,
         "user_file": paths::USER_FILE,
+        "user_outputs_dir": paths::USER_OUTPUTS_DIR,
+        "webui_uid": paths::WEBUI_UID,
         "redis_auth": c.redis.auth,
         "redis_tls": c.redis.tls,
         "iap_audience": out("iapAudience", project_audience(STAND_IN_PROJECT_NUMBER)),

@@ -41,26 +41,73 @@ fn from_images(d: &Dockerfile) -> Vec<(String, Option<String>)> {
         .collect()
 }
 
+/// Every URL in `text`.
+fn urls(text: &str) -> Vec<String> {
+    text.split(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+        .filter(|w| w.starts_with("https://") || w.starts_with("http://"))
+        .map(str::to_string)
+        .collect()
+}
+
+fn is_commit(s: &str) -> bool {
+    s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Everything the WebUI build fetches is pinned: the base image by version, A1111 by commit
+/// (checked), each repository A1111's launcher clones by commit (the deleted
+/// Stability-AI/stablediffusion replaced by a fork holding the same commit), the CLIP and
+/// OpenCLIP archives by commit, and every pip package by exact version.
 #[test]
-fn the_webui_image_pins_every_version_and_is_secure_by_default() {
+fn the_webui_image_pins_everything_it_fetches() {
     let context = templates::webui().unwrap();
     let dockerfile = String::from_utf8(context.file("Dockerfile").unwrap().data.clone()).unwrap();
-    let start = context.file("start.sh").unwrap();
-    let script = String::from_utf8(start.data.clone()).unwrap();
-    assert!(start.executable);
-    for text in [&dockerfile, &script] {
-        assert!(!text.contains("{{") && !text.contains("{%"), "fully rendered:\n{text}");
-    }
+    assert!(!dockerfile.contains("{{") && !dockerfile.contains("{%"), "fully rendered:\n{dockerfile}");
     let parsed = parse(&dockerfile);
     let froms = from_images(&parsed);
     assert_eq!(froms.len(), 1);
     let tag = froms[0].1.clone().expect("the base image has a tag");
     assert!(tag.starts_with("12.1.1-") && tag != "latest", "{tag}");
-    // A1111 at a release tag, torch/torchvision/xformers/pip at exact versions.
-    assert!(dockerfile.contains("--branch v1.10.1 https://github.com/AUTOMATIC1111/stable-diffusion-webui.git"));
-    for pin in ["torch==2.1.2", "torchvision==0.16.2", "xformers==0.0.23.post1", "pip==24.2"] {
-        assert!(dockerfile.contains(pin), "{pin} missing:\n{dockerfile}");
+    assert!(!dockerfile.contains("# syntax="), "no floating BuildKit frontend");
+
+    // Every URL fetched, and what pins it.
+    let mut fetched = urls(&dockerfile);
+    fetched.sort();
+    fetched.dedup();
+    let env = |name: &str| -> String {
+        let line = dockerfile
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("{name} is not set:\n{dockerfile}"));
+        line.split_once('=').unwrap().1.trim().trim_end_matches('\\').trim().trim_matches('"').to_string()
+    };
+    let mut pinned = Vec::new();
+    for prefix in ["ASSETS", "STABLE_DIFFUSION", "STABLE_DIFFUSION_XL", "K_DIFFUSION", "BLIP"] {
+        let (repo, commit) = (env(&format!("{prefix}_REPO")), env(&format!("{prefix}_COMMIT_HASH")));
+        assert!(is_commit(&commit), "{prefix}_COMMIT_HASH {commit:?} is not a commit");
+        assert!(repo.starts_with("https://github.com/"), "{prefix}_REPO {repo}");
+        pinned.push(repo);
     }
+    assert_eq!(env("STABLE_DIFFUSION_REPO"), "https://github.com/w-e-w/stablediffusion.git");
+    assert_eq!(env("STABLE_DIFFUSION_COMMIT_HASH"), "cf1d67a6fd5ea1aa600c4df58e5b47da45f6bdbf", "A1111's own pin");
+    for package in ["CLIP_PACKAGE", "OPENCLIP_PACKAGE"] {
+        let url = urls(&env(package)).pop().unwrap_or_else(|| panic!("{package} names no archive"));
+        let commit = url.rsplit('/').next().unwrap().trim_end_matches(".zip");
+        assert!(is_commit(commit), "{package} {url} is not an archive of a commit");
+        pinned.push(url);
+    }
+    // A1111 itself: fetched by commit and checked.
+    let webui = templates::pins::WEBUI_COMMIT;
+    assert!(is_commit(webui));
+    assert!(dockerfile.contains(&format!("fetch -q --depth 1 {} {webui}", templates::pins::WEBUI_REPOSITORY)));
+    assert!(dockerfile.contains(&format!("test \"$(git -C /opt/sd-webui rev-parse HEAD)\" = \"{webui}\"")));
+    assert!(!dockerfile.contains("--branch"), "no branch or tag names");
+    pinned.push(templates::pins::WEBUI_REPOSITORY.to_string());
+    // The torch index holds versions, pinned in the pip lines below.
+    pinned.push(templates::pins::TORCH_INDEX.to_string());
+    for url in &fetched {
+        assert!(pinned.contains(url), "{url} is fetched but not pinned");
+    }
+    // pip: exact versions only (archives by commit, above).
     for line in dockerfile.lines().filter(|l| l.contains("pip install")) {
         let packages = line.split("pip install").nth(1).unwrap();
         for word in packages.split_whitespace().map(|w| w.trim_matches('"')) {
@@ -70,24 +117,33 @@ fn the_webui_image_pins_every_version_and_is_secure_by_default() {
             assert!(word.contains("=="), "unpinned {word} in {line}");
         }
     }
+    for pin in ["torch==2.1.2", "torchvision==0.16.2", "xformers==0.0.23.post1", "pip==24.2", "setuptools==69.5.1"] {
+        assert!(dockerfile.contains(pin), "{pin} missing:\n{dockerfile}");
+    }
     assert!(parsed.instructions.iter().any(|i| matches!(i, Instruction::Entrypoint(_))));
-    // Secure by default; listens on 7860 with the API; links models read-only and the user's outputs.
+}
+
+/// The start script: secure by default, the share's models read-only, outputs in the pod.
+#[test]
+fn the_webui_start_script_is_secure_by_default() {
+    let context = templates::webui().unwrap();
+    let start = context.file("start.sh").unwrap();
+    let script = String::from_utf8(start.data.clone()).unwrap();
+    assert!(start.executable);
+    assert!(!script.contains("{{") && !script.contains("{%"), "fully rendered:\n{script}");
     let code: String = script.lines().filter(|l| !l.trim_start().starts_with('#')).collect::<Vec<_>>().join("\n");
     assert!(!code.contains("--disable-safe-unpickle"));
     let insecure = code.lines().filter(|l| l.contains("--enable-insecure-extension-access")).collect::<Vec<_>>();
     assert_eq!(insecure.len(), 1);
     assert!(script.contains(r#"if [ "${SDCTL_WEBUI_INSECURE_EXTENSION_ACCESS:-0}" = "1" ]; then"#));
-    assert!(script.contains("--listen --port 7860 --api"));
+    assert!(script.contains("--listen --port 7860 --api") && script.contains("--hide-ui-dir-config"));
     assert!(
-        script.contains("SHARED=/sd/shared")
-            && script.contains("USER_FILE=/run/sdctl/user")
-            && script.contains("OUTPUTS=/sd/outputs")
-            && script.contains(r#"ln -sfn "$OUTPUTS/$user""#)
+        script.contains("SHARED=${SDCTL_SHARED_DIR:-/sd/shared}")
+            && script.contains("OUTPUTS=${SDCTL_OUTPUTS_DIR:-/sd/outputs}")
     );
-    assert!(script.contains(r#"if [ "${1:-}" = "seed" ]"#), "first-start seeding of an empty share");
-    // The script is valid sh.
+    assert!(script.contains(r#"if [ "${1:-}" = "prepare" ]"#), "first-start preparation of the share");
     let check = std::process::Command::new("sh").args(["-n", "-c", &script]).status().unwrap();
-    assert!(check.success());
+    assert!(check.success(), "valid sh");
 }
 
 #[test]
@@ -258,4 +314,60 @@ async fn failed_and_timed_out_builds_show_their_log_tail() {
     assert_eq!(timed_out.code, 4, "{timed_out:?}");
     assert!(timed_out.stderr.contains("ended TIMEOUT: Build timeout after 1200s"), "{}", timed_out.stderr);
     assert!(timed_out.stderr.contains("ERROR: Build timeout"), "{}", timed_out.stderr);
+}
+
+/// A new Filestore share is root's, mode 0755: the WebUI (uid 1000) could write nothing there.
+/// `start.sh prepare`, run as root with only CHOWN, seeds it and gives outputs/ to uid 1000;
+/// then uid 1000 can write a user's outputs but not the models. Real file permissions: needs
+/// root and `setpriv` (util-linux).
+#[test]
+fn preparing_a_root_owned_share_makes_outputs_writable_and_models_read_only() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let root = std::process::Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
+    if !root || which("setpriv").is_none() {
+        eprintln!("skipped: needs root and setpriv to make root-owned files and drop to uid 1000");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (webui, share) = (dir.path().join("webui"), dir.path().join("share"));
+    std::fs::create_dir_all(webui.join("models.seed/Stable-diffusion")).unwrap();
+    std::fs::write(webui.join("models.seed/Stable-diffusion/put-checkpoints-here"), b"").unwrap();
+    std::fs::create_dir_all(webui.join("embeddings.seed")).unwrap();
+    std::fs::create_dir(&share).unwrap();
+    std::fs::set_permissions(&share, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let script = dir.path().join("start.sh");
+    std::fs::write(&script, &templates::webui().unwrap().file("start.sh").unwrap().data).unwrap();
+    let as_user = |uid: &str, keep: &str, command: &str| {
+        std::process::Command::new("setpriv")
+            .args(["--reuid", uid, "--regid", uid, "--clear-groups", "--bounding-set", keep, "sh", "-c", command])
+            .env("SDCTL_WEBUI_DIR", &webui)
+            .output()
+            .unwrap()
+    };
+    let outputs = share.join("outputs");
+    // Before: uid 1000 cannot even create the outputs folder.
+    let denied = as_user("1000", "-all", &format!("mkdir {}", outputs.display()));
+    assert!(!denied.status.success(), "a root-owned share refuses uid 1000");
+
+    let prepared = as_user("0", "-all,+chown", &format!("sh {} prepare {}", script.display(), share.display()));
+    assert!(prepared.status.success(), "{}", String::from_utf8_lossy(&prepared.stderr));
+    assert!(share.join("models/Stable-diffusion/put-checkpoints-here").exists(), "seeded");
+    assert_eq!(std::fs::metadata(&outputs).unwrap().uid(), 1000);
+    assert_eq!(std::fs::metadata(share.join("models")).unwrap().uid(), 0, "models stay root's");
+
+    // The sidecar (uid 1000) writes a user's outputs; nobody at uid 1000 writes the models.
+    let write =
+        as_user("1000", "-all", &format!("mkdir -p {0}/alice && echo png > {0}/alice/1.png", outputs.display()));
+    assert!(write.status.success(), "{}", String::from_utf8_lossy(&write.stderr));
+    let tamper = as_user("1000", "-all", &format!("touch {}/models/Stable-diffusion/evil.ckpt", share.display()));
+    assert!(!tamper.status.success(), "the models are not writable by the WebUI's user");
+    // Idempotent: a second prepare changes nothing and seeds nothing over people's files.
+    let again = as_user("0", "-all,+chown", &format!("sh {} prepare {}", script.display(), share.display()));
+    assert!(again.status.success());
+    assert!(outputs.join("alice/1.png").exists());
+}
+
+fn which(program: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH")?.to_str()?.split(':').map(|d| std::path::Path::new(d).join(program)).find(|p| p.exists())
 }

@@ -103,8 +103,8 @@ async fn life_cycle(example: &str, env: &str, scenario: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_up_and_down_t4_filestore() {
-    // Cluster tokens expire after 300 simulated seconds (0.3 s): waits outlive many of them.
-    life_cycle("sd-agones-t4.yaml", "sd-demo", "tokenLifetimeSeconds: 300\n").await;
+    // Cluster tokens expire after 1000 simulated seconds (1 s): waits outlive them.
+    life_cycle("sd-agones-t4.yaml", "sd-demo", "tokenLifetimeSeconds: 1000\n").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
