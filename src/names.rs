@@ -97,29 +97,12 @@ impl Names {
     }
 
     // --- network ranges ---
-    //
-    // sdctl chooses the cluster's ranges itself so that firewall rules can name them. They are
-    // spread over 24 slots per environment (two environments in one VPC rarely collide) and kept
-    // out of 10.128.0.0/9, where auto-mode VPCs put their subnets.
 
-    fn slot(&self) -> u32 {
+    /// Where this environment starts looking for free VPC ranges (`steps::ranges`): environments
+    /// in one VPC rarely look at the same candidates first.
+    pub fn slot(&self) -> u32 {
         let digest = Sha256::digest(format!("{}/{}", self.project, self.env).as_bytes());
         u32::from(digest[0]) % 24
-    }
-
-    /// The cluster's pod range (a /14: 1024 nodes x 110 pods).
-    pub fn pod_cidr(&self) -> String {
-        format!("10.{}.0.0/14", 4 * self.slot())
-    }
-
-    /// The cluster's service range.
-    pub fn service_cidr(&self) -> String {
-        format!("10.{}.0.0/20", 100 + self.slot())
-    }
-
-    /// The control plane's range of a private cluster.
-    pub fn master_cidr(&self) -> String {
-        format!("172.16.{}.0/28", self.slot())
     }
 
     // --- IAM ---
@@ -283,18 +266,6 @@ mod tests {
         assert!(n.node_service_account_id().len() >= 6);
         assert!(is_dns_label(&n.shared_volume()));
         assert!(n.node_service_account_email().ends_with("@a-very-long-project-id-1234567.iam.gserviceaccount.com"));
-    }
-
-    #[test]
-    fn ranges_stay_out_of_auto_mode_subnets_and_do_not_overlap() {
-        for env in ["a", "sd-demo", "sd-l4", "x1", "prod", "staging"] {
-            let n = Names::from_parts(env, "my-project", "us-central1", "r");
-            let second = |cidr: String| cidr.split('.').nth(1).unwrap().parse::<u32>().unwrap();
-            let pods = second(n.pod_cidr());
-            let services = second(n.service_cidr());
-            assert!(pods + 3 < 100 && (100..124).contains(&services), "{env}: {} {}", n.pod_cidr(), n.service_cidr());
-            assert!(n.master_cidr().starts_with("172.16.") && n.master_cidr().ends_with(".0/28"));
-        }
     }
 
     #[test]

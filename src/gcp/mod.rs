@@ -76,6 +76,7 @@ clients! {
     container: google_cloud_container_v1::client::ClusterManager = Service::Container;
     networks: google_cloud_compute_v1::client::Networks = Service::Compute;
     subnetworks: google_cloud_compute_v1::client::Subnetworks = Service::Compute;
+    routes: google_cloud_compute_v1::client::Routes = Service::Compute;
     firewalls: google_cloud_compute_v1::client::Firewalls = Service::Compute;
     global_addresses: google_cloud_compute_v1::client::GlobalAddresses = Service::Compute;
     routers: google_cloud_compute_v1::client::Routers = Service::Compute;

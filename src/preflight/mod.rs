@@ -11,6 +11,7 @@ mod apis;
 mod permissions;
 mod policies;
 mod quotas;
+mod ranges;
 mod versions;
 mod zones;
 
@@ -190,7 +191,7 @@ pub async fn run(ctx: &mut Context<'_>) -> Report {
     let (apis, enabled) = apis::check(ctx).await;
     ctx.enabled = enabled;
     let ctx = &*ctx;
-    let (project, billing, permissions, quotas, zones, policies, iap, versions) = tokio::join!(
+    let (project, billing, permissions, quotas, zones, policies, iap, versions, ranges) = tokio::join!(
         access::project(ctx),
         access::billing(ctx),
         permissions::check(ctx),
@@ -199,6 +200,7 @@ pub async fn run(ctx: &mut Context<'_>) -> Report {
         policies::org_policies(ctx),
         policies::iap_members(ctx),
         versions::check(ctx),
+        ranges::check(ctx),
     );
     outcomes.push(project);
     outcomes.push(billing);
@@ -210,6 +212,7 @@ pub async fn run(ctx: &mut Context<'_>) -> Report {
     outcomes.push(iap);
     outcomes.extend(policies::webui_extensions(ctx));
     outcomes.push(versions);
+    outcomes.push(ranges);
     outcomes.extend(cost_cap(ctx));
     Report { outcomes }
 }

@@ -76,7 +76,9 @@ fn channel(c: ConfigChannel) -> Channel {
     }
 }
 
-fn desired(env: &Env) -> Cluster {
+/// The cluster the configuration asks for, on VPC ranges `ranges` chose (`None`: for comparing an
+/// existing cluster, whose ranges cannot change).
+fn desired(env: &Env, ranges: Option<&super::ranges::Ranges>) -> Cluster {
     let c = &env.config;
     let filestore = matches!(c.storage, Storage::Filestore(_));
     let addons = AddonsConfig::new()
@@ -101,8 +103,8 @@ fn desired(env: &Env) -> Cluster {
         .set_ip_allocation_policy(
             IPAllocationPolicy::new()
                 .set_use_ip_aliases(true)
-                .set_cluster_ipv4_cidr_block(env.names.pod_cidr())
-                .set_services_ipv4_cidr_block(env.names.service_cidr()),
+                .set_cluster_ipv4_cidr_block(ranges.map(|r| r.pods.clone()).unwrap_or_default())
+                .set_services_ipv4_cidr_block(ranges.map(|r| r.services.clone()).unwrap_or_default()),
         )
         .set_workload_identity_config(WorkloadIdentityConfig::new().set_workload_pool(env.names.workload_pool()))
         .set_addons_config(addons)
@@ -117,7 +119,8 @@ fn desired(env: &Env) -> Cluster {
         cluster = cluster
             .set_network_config(NetworkConfig::new().set_default_enable_private_nodes(true))
             .set_private_cluster_config(
-                PrivateClusterConfig::new().set_master_ipv4_cidr_block(env.names.master_cidr()),
+                PrivateClusterConfig::new()
+                    .set_master_ipv4_cidr_block(ranges.map(|r| r.master.clone()).unwrap_or_default()),
             );
     }
     cluster
@@ -315,7 +318,7 @@ pub async fn connect_if_running(cx: &StepCx<Env>) -> anyhow::Result<Option<crate
 
 /// What differs on an existing cluster; fields GKE cannot change say so.
 fn cluster_changes(env: &Env, live: &Cluster) -> Vec<String> {
-    let want = desired(env);
+    let want = desired(env, None);
     let mut changes = Vec::new();
     match live.status {
         Status::Provisioning | Status::Reconciling => {
@@ -384,7 +387,7 @@ async fn create(cx: &StepCx<Env>) -> anyhow::Result<()> {
         ));
     }
     let client = env.gcp.container().await?;
-    let body = desired(env);
+    let body = desired(env, Some(&super::ranges::plan(cx).await?));
     let parent = location_path(env);
     let _lock = cx.lock_cluster(&env.names.cluster()).await;
     let op = retry::call_with(cx, "create the GKE cluster", RetryPolicy::CLUSTER_MUTATION, || {
@@ -424,7 +427,7 @@ async fn update(cx: &StepCx<Env>, live: &Cluster) -> anyhow::Result<()> {
     }
     let client = env.gcp.container().await?;
     let name = cluster_path(env);
-    let want = desired(env);
+    let want = desired(env, None);
     let location = location_path(env);
     let mutate = |what: &'static str, update: ClusterUpdate| {
         let name = name.clone();

@@ -21,6 +21,8 @@ pub struct Env {
     project_number: OnceCell<String>,
     /// Set once image builds have their staging bucket and identity (both images build at once).
     pub builder_ready: OnceCell<()>,
+    /// The VPC ranges of this run (`steps::ranges::plan`).
+    pub ranges: OnceCell<super::ranges::Ranges>,
 }
 
 impl Env {
@@ -34,6 +36,7 @@ impl Env {
             gcp: Gcp::new(endpoints),
             project_number: OnceCell::new(),
             builder_ready: OnceCell::new(),
+            ranges: OnceCell::new(),
         }
     }
 

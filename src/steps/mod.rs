@@ -17,6 +17,7 @@ mod images;
 mod ingress;
 mod kube_step;
 mod network;
+pub mod ranges;
 mod reclaim;
 mod redis;
 mod registry;

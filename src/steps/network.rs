@@ -8,6 +8,7 @@ use google_cloud_compute_v1::model::router_nat::{NatIpAllocateOption, SourceSubn
 use google_cloud_compute_v1::model::{Firewall, Router, RouterNat};
 
 use super::common::{absent_if_not_found, not_ours, patience};
+use super::ranges::Ranges;
 use super::{APIS, Env, NETWORK};
 use crate::gcp::{ops, retry};
 use crate::names::ROUTER_PORT;
@@ -22,6 +23,8 @@ pub struct Network;
 pub struct Live {
     /// Primary range of the configured subnetwork (the nodes' addresses).
     node_cidr: Option<String>,
+    /// The VPC ranges of this environment (the rules name the pod and control-plane ranges).
+    ranges: Option<Ranges>,
     /// Existing rules, by name.
     firewalls: Vec<Firewall>,
     router: Option<Router>,
@@ -57,6 +60,11 @@ impl Step<Env> for Network {
             "compute.firewalls.delete",
             "compute.globalOperations.get",
             "compute.routers.get",
+            // Reading what the VPC holds, to choose free ranges (`steps::ranges`).
+            "compute.subnetworks.list",
+            "compute.routes.list",
+            "compute.networks.listPeeringRoutes",
+            "compute.globalAddresses.list",
         ];
         if env.config.cluster.private {
             p.extend(["compute.routers.create", "compute.routers.update", "compute.routers.delete"]);
@@ -111,11 +119,13 @@ impl Step<Env> for Network {
         {
             return Err(not_ours("Cloud Router", &router_name, env.names.env()));
         }
-        Ok(Live { node_cidr: subnet.ip_cidr_range, firewalls, router })
+        let ranges = Some(super::ranges::plan(cx).await?);
+        Ok(Live { node_cidr: subnet.ip_cidr_range, ranges, firewalls, router })
     }
 
     fn diff(&self, env: &Env, live: &Live) -> Diff {
-        let wanted = desired_rules(env, live.node_cidr.as_deref());
+        let Some(ranges) = &live.ranges else { return Diff::create_all() };
+        let wanted = desired_rules(env, live.node_cidr.as_deref(), ranges);
         let mut missing = Vec::new();
         let mut changed = Vec::new();
         for rule in &wanted {
@@ -151,7 +161,11 @@ impl Step<Env> for Network {
         let env = &cx.env;
         let client = env.gcp.firewalls().await?;
         let project = env.project();
-        let wanted = desired_rules(env, live.node_cidr.as_deref());
+        let ranges = match &live.ranges {
+            Some(r) => r.clone(),
+            None => super::ranges::plan(cx).await?,
+        };
+        let wanted = desired_rules(env, live.node_cidr.as_deref(), &ranges);
         let mut created = false;
         for rule in &wanted {
             let name = rule.name.clone().unwrap_or_default();
@@ -227,10 +241,10 @@ fn allow(protocol: &str, ports: &[String]) -> Allowed {
 }
 
 /// The rules this configuration needs. `node_cidr` is the subnetwork's primary range.
-fn desired_rules(env: &Env, node_cidr: Option<&str>) -> Vec<Firewall> {
+fn desired_rules(env: &Env, node_cidr: Option<&str>, ranges: &Ranges) -> Vec<Firewall> {
     let (lo, hi) = env.config.runtime.port_range;
     let ports = [format!("{lo}-{hi}")];
-    let mut sources = vec![env.names.pod_cidr()];
+    let mut sources = vec![ranges.pods.clone()];
     sources.extend(node_cidr.map(String::from));
     let mut rules = vec![
         // The router (a pod) reaches each user's WebUI on its GameServer host port.
@@ -256,7 +270,7 @@ fn desired_rules(env: &Env, node_cidr: Option<&str>) -> Vec<Firewall> {
             env,
             env.names.firewall_webhooks(),
             vec![allow("tcp", &["8081".to_string(), "443".to_string()])],
-            vec![env.names.master_cidr()],
+            vec![ranges.master.clone()],
             env.names.node_tag(),
         ));
     }

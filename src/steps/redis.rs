@@ -40,6 +40,20 @@ fn desired(env: &Env) -> Instance {
         })
 }
 
+/// The environment's Redis instance, if it exists (an error when it is not this environment's).
+pub async fn read_ours(cx: &StepCx<Env>) -> anyhow::Result<Option<Instance>> {
+    let env = &cx.env;
+    let client = env.gcp.redis().await?;
+    let name = instance_name(env);
+    let found = absent_if_not_found(
+        retry::call(cx, "read the Redis instance", || client.get_instance().set_name(&name).send()).await,
+    )?;
+    match found {
+        Some(i) if !env.owns(&i.labels) => Err(not_ours("Redis instance", &env.names.redis(), env.names.env())),
+        found => Ok(found),
+    }
+}
+
 #[async_trait]
 impl Step<Env> for Redis {
     type Live = Option<Instance>;
@@ -72,15 +86,8 @@ impl Step<Env> for Redis {
 
     async fn observe(&self, cx: &StepCx<Env>) -> anyhow::Result<Option<Instance>> {
         let env = &cx.env;
-        let client = env.gcp.redis().await?;
-        let name = instance_name(env);
-        let found = absent_if_not_found(
-            retry::call(cx, "read the Redis instance", || client.get_instance().set_name(&name).send()).await,
-        )?;
+        let found = read_ours(cx).await?;
         if let Some(i) = &found {
-            if !env.owns(&i.labels) {
-                return Err(not_ours("Redis instance", &env.names.redis(), env.names.env()));
-            }
             publish(env, i);
         }
         Ok(found)
@@ -120,6 +127,8 @@ impl Step<Env> for Redis {
         let outcome = match live {
             None => {
                 let parent = format!("projects/{}/locations/{}", env.project(), env.config.region);
+                // A range sdctl chose, free in the VPC, rather than one Memorystore picks.
+                let want = want.clone().set_reserved_ip_range(super::ranges::plan(cx).await?.redis);
                 let op = retry::call(cx, "create the Redis instance", || {
                     client
                         .create_instance()

@@ -78,24 +78,13 @@ impl Step<Env> for SharedStorage {
     async fn observe(&self, cx: &StepCx<Env>) -> anyhow::Result<Live> {
         let env = &cx.env;
         match &env.config.storage {
-            Storage::Filestore(f) => {
-                let client = env.gcp.filestore().await?;
-                let name = filestore_name(env, f);
-                let found = absent_if_not_found(
-                    retry::call(cx, "read the Filestore instance", || client.get_instance().set_name(&name).send())
-                        .await,
-                )?;
-                match found {
-                    None => Ok(Live::Absent),
-                    Some(i) if !env.owns(&i.labels) => {
-                        Err(not_ours("Filestore instance", &env.names.filestore(), env.names.env()))
-                    }
-                    Some(i) => {
-                        publish_filestore(env, &i);
-                        Ok(Live::Filestore(Box::new(i)))
-                    }
+            Storage::Filestore(_) => match read_filestore(cx).await? {
+                None => Ok(Live::Absent),
+                Some(i) => {
+                    publish_filestore(env, &i);
+                    Ok(Live::Filestore(Box::new(i)))
                 }
-            }
+            },
             Storage::Gcs(g) => {
                 let bucket = bucket_name(&env.names, g);
                 let storage = StorageClient::new(&env.gcp);
@@ -204,6 +193,22 @@ fn filestore_location(env: &Env, f: &Filestore) -> String {
     if f.tier.is_regional() { env.config.region.clone() } else { env.config.zones[0].clone() }
 }
 
+/// The environment's Filestore instance, if it exists (an error when it is not this
+/// environment's); `None` with GCS storage.
+pub async fn read_filestore(cx: &StepCx<Env>) -> anyhow::Result<Option<Instance>> {
+    let env = &cx.env;
+    let Storage::Filestore(f) = &env.config.storage else { return Ok(None) };
+    let client = env.gcp.filestore().await?;
+    let name = filestore_name(env, f);
+    let found = absent_if_not_found(
+        retry::call(cx, "read the Filestore instance", || client.get_instance().set_name(&name).send()).await,
+    )?;
+    match found {
+        Some(i) if !env.owns(&i.labels) => Err(not_ours("Filestore instance", &env.names.filestore(), env.names.env())),
+        found => Ok(found),
+    }
+}
+
 fn filestore_name(env: &Env, f: &Filestore) -> String {
     format!("projects/{}/locations/{}/instances/{}", env.project(), filestore_location(env, f), env.names.filestore())
 }
@@ -218,7 +223,7 @@ fn tier(t: FilestoreTier) -> Tier {
     }
 }
 
-fn desired_filestore(env: &Env, f: &Filestore) -> Instance {
+fn desired_filestore(env: &Env, f: &Filestore, reserved_ip_range: &str) -> Instance {
     Instance::new()
         .set_description(env.names.description())
         .set_tier(tier(f.tier))
@@ -227,7 +232,8 @@ fn desired_filestore(env: &Env, f: &Filestore) -> Instance {
         .set_networks([NetworkConfig::new()
             .set_network(&env.config.cluster.network)
             .set_modes([AddressMode::ModeIpv4])
-            .set_connect_mode(ConnectMode::DirectPeering)])
+            .set_connect_mode(ConnectMode::DirectPeering)
+            .set_reserved_ip_range(reserved_ip_range)])
 }
 
 async fn apply_filestore(cx: &StepCx<Env>, f: &Filestore, live: Live) -> anyhow::Result<Outcome> {
@@ -235,7 +241,14 @@ async fn apply_filestore(cx: &StepCx<Env>, f: &Filestore, live: Live) -> anyhow:
     let client = env.gcp.filestore().await?;
     let name = filestore_name(env, f);
     let what = format!("Filestore instance {}", env.names.filestore());
-    let want = desired_filestore(env, f);
+    let want = match &live {
+        // An existing instance keeps its range (it cannot change).
+        Live::Filestore(i) => {
+            let range = i.networks.first().map(|n| n.reserved_ip_range.clone()).unwrap_or_default();
+            desired_filestore(env, f, &range)
+        }
+        _ => desired_filestore(env, f, &super::ranges::plan(cx).await?.filestore),
+    };
     let outcome = match live {
         Live::Filestore(i) => {
             if i.tier != tier(f.tier) {

@@ -434,3 +434,96 @@ async fn new_service_accounts_are_waited_for_visibly() {
     );
     assert_eq!(outcome_of(&up, "cluster"), "created");
 }
+
+/// Creates a subnetwork through the emulator's Compute API.
+async fn subnet(world: &World, network: &str, name: &str, range: &str) {
+    let http = reqwest::Client::new();
+    let base = format!("{}/compute/compute/v1/projects/my-project", world.emu.url());
+    if network != "default" {
+        let made = http
+            .post(format!("{base}/global/networks"))
+            .json(&serde_json::json!({"name": network, "autoCreateSubnetworks": false}))
+            .send()
+            .await
+            .unwrap();
+        assert!(made.status().is_success(), "{:?}", made.text().await);
+        wait_for(&format!("{base}/global/networks/{network}")).await;
+    }
+    let made = http
+        .post(format!("{base}/regions/us-central1/subnetworks"))
+        .json(&serde_json::json!({"name": name, "network": format!("global/networks/{network}"), "ipCidrRange": range}))
+        .send()
+        .await
+        .unwrap();
+    assert!(made.status().is_success(), "{:?}", made.text().await);
+    wait_for(&format!("{base}/regions/us-central1/subnetworks/{name}")).await;
+}
+
+/// Compute operations finish after a while: waits until `url` reads back.
+async fn wait_for(url: &str) {
+    for _ in 0..200 {
+        if reqwest::get(url).await.unwrap().status().is_success() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("{url} never appeared");
+}
+
+/// The cluster's, Redis' and Filestore's ranges are chosen after reading the VPC and passed
+/// explicitly: none overlaps what the network holds (a busy subnet here), nor each other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ranges_are_chosen_free_in_the_vpc_and_passed_explicitly() {
+    let world = World::with_scenario("enabledApis: [compute.googleapis.com]\n").await;
+    subnet(&world, "default", "busy", "10.0.0.0/10").await;
+    let config = example_with("sd-agones-t4.yaml", &[]);
+    let preflight = world.sdctl(&["preflight", "-c", config.arg(), "-o", "json"]).await;
+    let report: Value = serde_json::from_str(&preflight.stdout).unwrap();
+    let check = report["checks"].as_array().unwrap().iter().find(|c| c["id"] == "ip-ranges").cloned().unwrap();
+    assert_eq!(check["status"], "pass", "{check}");
+    let up = world.sdctl(&["up", "cluster", "redis", "storage", "-c", config.arg()]).await;
+    assert_eq!(up.code, 0, "{up:?}");
+    let cluster = body(&world.request("container.projects.locations.clusters.create")).clone();
+    let pods = cluster["cluster"]["ipAllocationPolicy"]["clusterIpv4CidrBlock"].as_str().unwrap().to_string();
+    let services = cluster["cluster"]["ipAllocationPolicy"]["servicesIpv4CidrBlock"].as_str().unwrap().to_string();
+    let redis = body(&world.request("redis.projects.locations.instances.create"))["reservedIpRange"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let filestore = body(&world.request("file.projects.locations.instances.create"))["networks"][0]["reservedIpRange"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mine = [&pods, &services, &redis, &filestore];
+    for (i, a) in mine.iter().enumerate() {
+        assert!(!sdctl::steps::ranges::overlaps(a, "10.0.0.0/10"), "{a} overlaps the busy subnet");
+        assert!(!sdctl::steps::ranges::overlaps(a, "10.128.0.0/9"), "{a} overlaps the auto-mode subnets");
+        for b in &mine[i + 1..] {
+            assert!(!sdctl::steps::ranges::overlaps(a, b), "{a} and {b} overlap");
+        }
+    }
+    assert!(check["message"].as_str().unwrap().contains(&pods), "preflight showed what up used: {check}");
+    // A second `up` keeps them (they now show as used in the VPC) and changes nothing.
+    let before = world.requests().len();
+    let again = world.sdctl(&["up", "cluster", "redis", "storage", "-c", config.arg()]).await;
+    assert_eq!(again.code, 0, "{again:?}");
+    assert!(world.mutating_since(before).is_empty(), "{:#?}", world.mutating_since(before));
+}
+
+/// A network with no free range left: preflight says so before anything is created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_network_is_caught_by_preflight() {
+    let world = World::with_scenario("enabledApis: [compute.googleapis.com]\n").await;
+    subnet(&world, "busy", "everything", "10.0.0.0/8").await;
+    let config = example_with(
+        "sd-agones-t4.yaml",
+        &[("network: default", "network: busy"), ("subnetwork: default", "subnetwork: everything")],
+    );
+    let preflight = world.sdctl(&["preflight", "-c", config.arg(), "-o", "json"]).await;
+    assert_eq!(preflight.code, 3, "{preflight:?}");
+    let report: Value = serde_json::from_str(&preflight.stdout).unwrap();
+    let check = report["checks"].as_array().unwrap().iter().find(|c| c["id"] == "ip-ranges").cloned().unwrap();
+    assert_eq!(check["status"], "fail", "{check}");
+    assert!(check["message"].as_str().unwrap().contains("no free pods range left in the network"), "{check}");
+    assert!(check["fix"].as_str().unwrap().contains("cluster.network"), "{check}");
+}

@@ -11,13 +11,17 @@ use serde_json::{Value, json};
 use super::google_support::{calls, client, emulator, resource, status};
 
 fn nfs(capacity: i64) -> fs::Instance {
+    nfs_on(capacity, "10.0.0.0/29")
+}
+
+fn nfs_on(capacity: i64, range: &str) -> fs::Instance {
     fs::Instance::new()
         .set_tier(fs::instance::Tier::BasicHdd)
         .set_file_shares([fs::FileShareConfig::new().set_name("vol1").set_capacity_gb(capacity)])
         .set_networks([fs::NetworkConfig::new()
             .set_network("default")
             .set_modes([fs::network_config::AddressMode::ModeIpv4])
-            .set_reserved_ip_range("10.0.0.0/29")])
+            .set_reserved_ip_range(range)])
         .set_labels([("sdctl-env", "demo")])
 }
 
@@ -70,17 +74,28 @@ async fn filestore_instance_life_cycle() {
         .unwrap_err();
     assert_eq!(e.http_status_code(), Some(409));
 
-    let instance = file
+    // Ranges in one network must not overlap (file.v1 NetworkConfig.reservedIpRange).
+    let e = file
         .create_instance()
         .set_parent(parent)
         .set_instance_id("other")
         .set_instance(nfs(2048))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.http_status_code(), Some(400));
+    assert!(format!("{e}").contains("conflicts with"), "{e}");
+    let instance = file
+        .create_instance()
+        .set_parent(parent)
+        .set_instance_id("other")
+        .set_instance(nfs_on(2048, "10.0.0.8/29"))
         .poller()
         .until_done()
         .await
         .unwrap();
     assert_eq!(instance.state, fs::instance::State::Ready);
-    assert_eq!(instance.networks[0].ip_addresses, ["10.0.0.2"]);
+    assert_eq!(instance.networks[0].ip_addresses, ["10.0.0.10"]);
     assert_eq!(instance.tier, fs::instance::Tier::BasicHdd);
     assert_eq!(instance.file_shares[0].capacity_gb, 2048);
     let listed = file.list_instances().set_parent(parent).send().await.unwrap();

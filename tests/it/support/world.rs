@@ -143,6 +143,7 @@ fn is_default(kind: &str, name: &str) -> bool {
         || (kind == "Network" && name.ends_with("/networks/default"))
         || (kind == "Subnetwork" && name.ends_with("/subnetworks/default"))
         || (kind == "Firewall" && name.contains("/firewalls/default-"))
+        || (kind == "Route" && name.contains("/routes/default-route-"))
 }
 
 /// Google methods that read although they are POSTs.

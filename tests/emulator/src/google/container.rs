@@ -44,6 +44,9 @@ pub struct Cluster {
     pub running_op: Option<(String, String)>,
     /// Firewall rules GKE made for the cluster (removed with it).
     pub firewalls: Vec<String>,
+    /// The subnetwork (relative path) and the secondary ranges GKE added to it (removed with it).
+    pub subnetwork: String,
+    pub secondary_ranges: Vec<String>,
 }
 
 pub struct Pool {
@@ -730,6 +733,29 @@ fn create_cluster(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     }
     check_quota(app, &world, &project, &demand)?;
 
+    // The pod, service and control-plane ranges: given ones must be free in the network (GKE
+    // adds pods and services as secondary ranges of the subnet); else GKE picks them.
+    let net_name = network.rsplit('/').next().unwrap_or("default").to_string();
+    let policy = &cluster["ipAllocationPolicy"];
+    let given =
+        |field: &str| policy[field].as_str().filter(|r| r.contains('/') && !r.starts_with('/')).map(String::from);
+    let (pods_given, services_given) = (given("clusterIpv4CidrBlock"), given("servicesIpv4CidrBlock"));
+    let master_given =
+        cluster["privateClusterConfig"]["masterIpv4CidrBlock"].as_str().filter(|r| !r.is_empty()).map(String::from);
+    for (range, what) in [
+        (&pods_given, "the cluster's pods"),
+        (&services_given, "the cluster's services"),
+        (&master_given, "the control plane"),
+    ] {
+        if let Some(range) = range {
+            compute::vpc::check_free(&world, &project, &net_name, range, what)?;
+        }
+    }
+    if let (Some(a), Some(b)) = (&pods_given, &services_given)
+        && compute::kinds::overlaps(a, b)
+    {
+        return Err(ApiError::invalid(format!("The pod range {a} and the service range {b} overlap.")));
+    }
     let number = app.project_number(&project);
     let n = app.next();
     let mut value = cluster;
@@ -738,7 +764,8 @@ fn create_cluster(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
             map.remove(field);
         }
     }
-    let pod_range = format!("10.{}.0.0/14", (n * 4) % 200);
+    let pod_range = pods_given.clone().unwrap_or_else(|| format!("10.{}.0.0/14", (n * 4) % 200));
+    let service_range = services_given.clone().unwrap_or_else(|| "34.118.224.0/20".to_string());
     let fields = [
         ("name", json!(name)),
         ("location", json!(location)),
@@ -754,7 +781,7 @@ fn create_cluster(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
         ("network", json!(network.rsplit('/').next().unwrap_or_default())),
         ("subnetwork", json!(subnetwork.rsplit('/').next().unwrap_or_default())),
         ("clusterIpv4Cidr", json!(pod_range)),
-        ("servicesIpv4Cidr", json!("34.118.224.0/20")),
+        ("servicesIpv4Cidr", json!(service_range)),
         ("nodeIpv4CidrSize", json!(24)),
         ("loggingService", json!("logging.googleapis.com/kubernetes")),
         ("monitoringService", json!("monitoring.googleapis.com/kubernetes")),
@@ -769,7 +796,9 @@ fn create_cluster(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     value["networkConfig"]["subnetwork"] = json!(subnetwork);
     value["ipAllocationPolicy"]["useIpAliases"] = json!(true);
     value["ipAllocationPolicy"]["clusterIpv4CidrBlock"] = json!(pod_range);
-    value["ipAllocationPolicy"]["servicesIpv4CidrBlock"] = json!("34.118.224.0/20");
+    value["ipAllocationPolicy"]["servicesIpv4CidrBlock"] = json!(service_range);
+    let secondary_ranges =
+        add_secondary_ranges(&mut world, &subnetwork, &name, &[("pods", &pod_range), ("services", &service_range)]);
     value["masterAuth"] = json!({});
     if value.get("resourceLabels").is_none() {
         value["resourceLabels"] = json!({});
@@ -813,6 +842,8 @@ fn create_cluster(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
             pools,
             running_op: Some((op["name"].as_str().unwrap_or_default().to_string(), "CREATE_CLUSTER".into())),
             firewalls,
+            subnetwork: subnetwork.clone(),
+            secondary_ranges,
         },
     );
     drop(world);
@@ -912,10 +943,37 @@ fn delete_cluster(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
             for fw in c.firewalls {
                 world.compute.resources.remove(&fw);
             }
+            remove_secondary_ranges(&mut world, &c.subnetwork, &c.secondary_ranges);
         }
         finish_op(&mut world, &project, &location, &op_done, Ok(()));
     });
     Ok(Reply::json(op))
+}
+
+/// GKE's secondary ranges for a VPC-native cluster given CIDR blocks: `gke-<cluster>-<what>-<hash>`
+/// in its subnet (ranges in 10/8 only: the GKE-managed service range is not the subnet's).
+fn add_secondary_ranges(world: &mut World, subnetwork: &str, cluster: &str, ranges: &[(&str, &str)]) -> Vec<String> {
+    let mut names = Vec::new();
+    let Some(subnet) = world.compute.resources.get_mut(subnetwork) else { return names };
+    for (what, range) in
+        ranges.iter().filter(|(_, r)| r.starts_with("10.") || r.starts_with("172.") || r.starts_with("192.168."))
+    {
+        let name = format!("gke-{cluster}-{what}-{}", &short_hash(&format!("{subnetwork}/{cluster}/{what}"))[..8]);
+        let list = subnet.value.as_object_mut().map(|m| m.entry("secondaryIpRanges").or_insert_with(|| json!([])));
+        if let Some(Value::Array(list)) = list {
+            list.push(json!({"rangeName": name, "ipCidrRange": range}));
+        }
+        names.push(name);
+    }
+    names
+}
+
+fn remove_secondary_ranges(world: &mut World, subnetwork: &str, names: &[String]) {
+    if let Some(list) =
+        world.compute.resources.get_mut(subnetwork).and_then(|s| s.value["secondaryIpRanges"].as_array_mut())
+    {
+        list.retain(|r| !names.iter().any(|n| r["rangeName"] == n.as_str()));
+    }
 }
 
 /// Runs a cluster-level mutation as an operation: refuses when another runs, applies `apply` when done.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use http::Method;
 use serde_json::{Value, json};
 
-use super::compute::{catalog, kinds};
+use super::compute::{catalog, kinds, vpc};
 use super::{EnumField, lro, normalize_enums, state_entry, util};
 use crate::app::App;
 use crate::clock::now_rfc3339;
@@ -66,6 +66,19 @@ impl State {
         for (name, i) in &self.instances {
             out.push(state_entry("file", "Instance", name, i["state"].as_str().unwrap_or_default(), &i["labels"]));
         }
+    }
+
+    /// `(network, reserved range)` of the project's instances.
+    pub fn ranges(&self, project: &str) -> Vec<(String, String)> {
+        self.instances
+            .iter()
+            .filter(|(name, _)| name.starts_with(&format!("projects/{project}/")))
+            .flat_map(|(_, i)| i["networks"].as_array().cloned().unwrap_or_default())
+            .map(|n| {
+                let network = n["network"].as_str().unwrap_or("default").rsplit('/').next().unwrap_or("default");
+                (network.to_string(), n["reservedIpRange"].as_str().unwrap_or_default().to_string())
+            })
+            .collect()
     }
 }
 
@@ -163,11 +176,32 @@ fn create(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     if network.get("connectMode").is_none() {
         network["connectMode"] = json!("DIRECT_PEERING");
     }
-    let ip = match network["reservedIpRange"].as_str().filter(|r| kinds::parse_cidr(r).is_some()).map(str::to_string) {
-        Some(range) => kinds::host(&range, 2),
+    // A given CIDR must be free in the network and of the tier's size (Discovery
+    // `NetworkConfig.reservedIpRange`: /29 for Basic, /24 High Scale, /26 Enterprise; /26 assumed
+    // for Zonal and Regional, unconfirmed); without one, Filestore picks a free block.
+    let net_name = net.rsplit('/').next().unwrap_or("default").to_string();
+    let ip = match network["reservedIpRange"].as_str().filter(|r| !r.is_empty()).map(str::to_string) {
+        Some(range) => {
+            let want = if tier.starts_with("BASIC") { 29 } else { 26 };
+            match kinds::parse_cidr(&range) {
+                Some((_, len)) if len != want => {
+                    return Err(ApiError::invalid(format!(
+                        "reserved_ip_range {range} must be a /{want} block for tier {tier}."
+                    )));
+                }
+                _ => {
+                    vpc::check_free(&world, &project, &net_name, &range, "the Filestore instance's reserved IP range")?
+                }
+            }
+            kinds::host(&range, 2)
+        }
         None => {
-            let n = app.next();
-            let range = format!("10.{}.{}.0/29", 100 + n / 32 % 100, (n * 8) % 256);
+            let mut n = app.next();
+            let mut range = format!("10.{}.{}.0/29", 100 + n / 32 % 100, (n * 8) % 256);
+            while vpc::check_free(&world, &project, &net_name, &range, "").is_err() {
+                n += 1;
+                range = format!("10.{}.{}.0/29", 100 + n / 32 % 100, (n * 8) % 256);
+            }
             network["reservedIpRange"] = json!(range);
             kinds::host(&range, 2)
         }

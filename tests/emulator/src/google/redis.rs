@@ -7,7 +7,7 @@ use std::sync::Arc;
 use http::Method;
 use serde_json::{Value, json};
 
-use super::compute::catalog;
+use super::compute::{catalog, kinds, vpc};
 use super::{EnumField, lro, normalize_enums, state_entry, util};
 use crate::app::App;
 use crate::clock::now_rfc3339;
@@ -45,6 +45,19 @@ impl State {
         for (name, i) in &self.instances {
             out.push(state_entry("redis", "Instance", name, i["state"].as_str().unwrap_or_default(), &i["labels"]));
         }
+    }
+
+    /// `(authorized network, reserved range)` of the project's instances.
+    pub fn ranges(&self, project: &str) -> Vec<(String, String)> {
+        self.instances
+            .iter()
+            .filter(|(name, _)| name.starts_with(&format!("projects/{project}/")))
+            .map(|(_, i)| {
+                let network =
+                    i["authorizedNetwork"].as_str().unwrap_or("default").rsplit('/').next().unwrap_or("default");
+                (network.to_string(), i["reservedIpRange"].as_str().unwrap_or_default().to_string())
+            })
+            .collect()
     }
 }
 
@@ -98,6 +111,17 @@ fn server_ca(name: &str) -> Value {
     json!({ "serialNumber": "0", "cert": pem, "createTime": now_rfc3339(), "expireTime": "2036-11-21T00:00:00Z", "sha1Fingerprint": "" })
 }
 
+/// An unused /29 in the network, starting somewhere in 10.150.0.0/15.
+fn free_block(world: &crate::google::World, project: &str, network: &str, seed: u64) -> String {
+    (0..4096u64)
+        .map(|i| {
+            let n = seed + i;
+            format!("10.{}.{}.0/29", 150 + n / 32 % 100, (n * 8) % 256)
+        })
+        .find(|r| vpc::check_free(world, project, network, r, "").is_ok())
+        .unwrap_or_else(|| "10.150.0.0/29".into())
+}
+
 fn create(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     let parent = parent(app, call);
     let project = app.project_id(call.param("project"));
@@ -142,8 +166,19 @@ fn create(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     let zones = catalog::zones_of(&region);
     let location_id = instance["locationId"].as_str().map(str::to_string).unwrap_or_else(|| zones[0].clone());
     let tls = instance["transitEncryptionMode"] == "SERVER_AUTHENTICATION";
-    let n = app.next();
-    let range = format!("10.{}.{}.0/29", 150 + n / 32 % 100, (n * 8) % 256);
+    // An explicit /29 must be free in the network; without one, Memorystore picks an unused
+    // /29 (Discovery `reservedIpRange`: "If not provided, the service will choose an unused /29").
+    let network_name = network_path.rsplit('/').next().unwrap_or("default").to_string();
+    let range = match instance["reservedIpRange"].as_str().filter(|r| !r.is_empty()) {
+        Some(r) => {
+            if kinds::parse_cidr(r).is_some_and(|(_, len)| len != 29) {
+                return Err(ApiError::invalid(format!("reserved_ip_range {r} must be a /29 CIDR block.")));
+            }
+            vpc::check_free(&world, &project, &network_name, r, "the Redis instance's reserved IP range")?;
+            r.to_string()
+        }
+        None => free_block(&world, &project, &network_name, app.next()),
+    };
     let mut nodes = vec![json!({ "id": "node-0", "zone": location_id })];
     if tier == "STANDARD_HA" {
         let alternative = instance["alternativeLocationId"]

@@ -786,6 +786,14 @@ pub fn output(world: &World, value: &Value) -> Value {
         if !subnets.is_empty() {
             out["subnetworks"] = Value::Array(subnets);
         }
+        let path = link.as_str().unwrap_or_default().strip_prefix(BASE).unwrap_or_default();
+        let parts: Vec<&str> = path.split('/').collect();
+        if let [_, project, _, _, network] = parts.as_slice() {
+            let peerings = super::vpc::peering_json(world, project, network);
+            if peerings.as_array().is_some_and(|p| !p.is_empty()) {
+                out["peerings"] = peerings;
+            }
+        }
     }
     if let Some(map) = out.as_object_mut() {
         map.remove("serialOutput");

@@ -8,6 +8,7 @@ pub mod kinds;
 pub mod lb;
 pub mod ops;
 pub mod quota;
+pub mod vpc;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, OnceLock};
@@ -307,6 +308,17 @@ pub const KINDS: &[Kind] = &[
         quota: Some("URL_MAPS"),
     },
     Kind {
+        id: "routes",
+        collection: "routes",
+        scope: Scope::Global,
+        kind: "Route",
+        create_secs: 10.0,
+        delete_secs: 10.0,
+        extra: &[],
+        visible_while_creating: false,
+        quota: Some("ROUTES"),
+    },
+    Kind {
         id: "sslCertificates",
         collection: "sslCertificates",
         scope: Scope::Global,
@@ -402,6 +414,10 @@ impl State {
         let network_link = network["selfLink"].clone();
         self.insert_ready("Network", format!("projects/{project}/global/networks/default"), network, false);
         kinds::auto_subnets(app, self, project, "default", &network_link);
+        let subnet_ranges: Vec<&str> = catalog::REGIONS.iter().map(|(_, _, range)| *range).collect();
+        for (key, route) in vpc::default_routes(app, project, "default", &subnet_ranges) {
+            self.insert_ready("Route", key, route, false);
+        }
         for (name, allowed, ranges, priority) in [
             ("default-allow-icmp", json!([{ "IPProtocol": "icmp" }]), json!(["0.0.0.0/0"]), 65534),
             (
@@ -456,6 +472,18 @@ pub fn routes() -> Vec<Route> {
     let mut routes = vec![
         route(Method::GET, "compute/v1/projects/{project}", "compute.projects.get", info::project),
         route(Method::GET, "compute/v1/projects/{project}/regions", "compute.regions.list", info::regions),
+        route(
+            Method::GET,
+            "compute/v1/projects/{project}/aggregated/subnetworks",
+            "compute.subnetworks.aggregatedList",
+            vpc::aggregated_subnetworks,
+        ),
+        route(
+            Method::GET,
+            "compute/v1/projects/{project}/global/networks/{name}/listPeeringRoutes",
+            "compute.networks.listPeeringRoutes",
+            vpc::list_peering_routes,
+        ),
         route(Method::GET, "compute/v1/projects/{project}/regions/{region}", "compute.regions.get", info::region),
         route(Method::GET, "compute/v1/projects/{project}/zones", "compute.zones.list", info::zones),
         route(Method::GET, "compute/v1/projects/{project}/zones/{zone}", "compute.zones.get", info::zone),

@@ -38,6 +38,7 @@ const GLOBAL_DEFAULTS: &[(&str, f64)] = &[
     ("SUBNETWORKS", 175.0),
     ("FIREWALLS", 200.0),
     ("ROUTERS", 20.0),
+    ("ROUTES", 250.0),
     ("STATIC_ADDRESSES", 21.0),
     ("IN_USE_ADDRESSES", 21.0),
     ("FORWARDING_RULES", 45.0),
