@@ -41,12 +41,18 @@ fn effect(policy: &google_cloud_orgpolicy_v2::model::Policy) -> Effect {
     result
 }
 
-/// The four constraints of the guide.
-const CONSTRAINTS: [&str; 4] = [
+/// The four constraints of the guide, and those that break what sdctl does itself: making
+/// service accounts, peering the VPC with Memorystore and Filestore, where resources may live.
+const CONSTRAINTS: [&str; 9] = [
     "compute.vmExternalIpAccess",
     "compute.requireShieldedVm",
     "cloudfunctions.allowedIngressSettings",
     "iam.allowedPolicyMemberDomains",
+    "iam.disableServiceAccountCreation",
+    "iam.managed.disableServiceAccountCreation",
+    "iam.automaticIamGrantsForDefaultServiceAccounts",
+    "compute.restrictVpcPeering",
+    "gcp.resourceLocations",
 ];
 
 pub async fn org_policies(ctx: &Context<'_>) -> Vec<Outcome> {
@@ -137,8 +143,143 @@ fn judge(ctx: &Context<'_>, constraint: &str, effect: &Effect) -> Outcome {
                 )
             }
         }
+        "iam.disableServiceAccountCreation" | "iam.managed.disableServiceAccountCreation"
+            if *effect == Effect::Enforced(true) =>
+        {
+            Outcome::fail(
+                &id,
+                format!(
+                    "forbids creating service accounts: sdctl creates two with least privilege ({} for the nodes, {} \
+                     for image builds), so steps cluster and images would fail",
+                    ctx.env.names.node_service_account_email(),
+                    ctx.env.names.build_service_account_email()
+                ),
+                format!(
+                    "ask an organization policy administrator to exempt the project: gcloud org-policies reset \
+                     {constraint} --project={project}"
+                ),
+            )
+        }
+        "iam.automaticIamGrantsForDefaultServiceAccounts" => Outcome::pass(
+            &id,
+            if *effect == Effect::Enforced(true) {
+                "enforced: default service accounts get no role; sdctl's nodes and builds run as their own accounts, \
+                 which it grants what they need"
+            } else {
+                "not enforced (sdctl does not use the default service accounts)"
+            },
+        ),
+        "compute.restrictVpcPeering" if *effect == Effect::DenyAll => Outcome::fail(
+            &id,
+            format!(
+                "forbids VPC peering: Memorystore (and Filestore) reach network {} through a peering with Google's \
+                 network, so steps redis and storage would fail",
+                config.cluster.network
+            ),
+            format!(
+                "ask an organization policy administrator to allow peering for the project (gcloud org-policies \
+                 describe {constraint} --project={project})"
+            ),
+        ),
+        "compute.restrictVpcPeering" if restricted => Outcome::warn(
+            &id,
+            "allows VPC peering with listed networks only: Memorystore (and Filestore) peer the network with \
+             Google-owned networks, which the list must allow",
+            format!(
+                "if redis or storage fails with this constraint, ask an organization policy administrator to allow \
+                 them (gcloud org-policies describe {constraint} --project={project})"
+            ),
+        ),
+        "gcp.resourceLocations" => resource_locations(ctx, &id, effect),
         _ => Outcome::pass(&id, "not restricted"),
     }
+}
+
+/// `gcp.resourceLocations`: the region and zones of the configuration against the allowed and
+/// denied locations (values `in:<group>-locations`, regions, zones:
+/// cloud.google.com/resource-manager/docs/organization-policy/defining-locations).
+fn resource_locations(ctx: &Context<'_>, id: &str, effect: &Effect) -> Outcome {
+    let config = &ctx.env.config;
+    let mut places = vec![config.region.clone()];
+    places.extend(config.zones.iter().cloned());
+    let (allowed, denied) = match effect {
+        Effect::Values { allowed, denied } => (allowed, denied),
+        Effect::DenyAll => {
+            return Outcome::fail(
+                id,
+                "allows resources in no location",
+                "ask an organization policy administrator to allow this region",
+            );
+        }
+        _ => return Outcome::pass(id, "not restricted"),
+    };
+    let unknown: Vec<&String> = allowed.iter().chain(denied).filter(|v| location_matches(v, "").is_none()).collect();
+    if !unknown.is_empty() {
+        return Outcome::warn(
+            id,
+            format!(
+                "restricts locations with value groups sdctl cannot evaluate ({}); {} must be allowed",
+                unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+                places.join(", ")
+            ),
+            format!(
+                "check: gcloud org-policies describe gcp.resourceLocations --effective --project={}",
+                ctx.project()
+            ),
+        );
+    }
+    let matches = |v: &String, p: &String| location_matches(v, p) == Some(true);
+    let refused: Vec<&String> = places
+        .iter()
+        .filter(|p| {
+            denied.iter().any(|v| matches(v, p)) || (!allowed.is_empty() && !allowed.iter().any(|v| matches(v, p)))
+        })
+        .collect();
+    if refused.is_empty() {
+        return Outcome::pass(
+            id,
+            format!("{} {} allowed", places.join(", "), if places.len() == 1 { "is" } else { "are" }),
+        );
+    }
+    Outcome::fail(
+        id,
+        format!(
+            "allows resources only in {}{}: {} {} not, so sdctl could create nothing there",
+            allowed.join(", "),
+            if denied.is_empty() { String::new() } else { format!(" (denied: {})", denied.join(", ")) },
+            refused.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+            if refused.len() == 1 { "is" } else { "are" }
+        ),
+        "choose an allowed region and zones (region, zones in sdctl.yaml), or ask an organization policy administrator",
+    )
+}
+
+/// Whether a `gcp.resourceLocations` value covers a region or zone; `None` for value groups
+/// sdctl does not know (jurisdiction groups such as `in:eu-locations`). Region groups
+/// (`in:us-central1-locations`) cover the region and its zones; continental groups
+/// (`in:us-locations`) cover regions by prefix.
+fn location_matches(value: &str, place: &str) -> Option<bool> {
+    let region = match place.rsplit_once('-') {
+        Some((r, z)) if z.len() == 1 => r,
+        _ => place,
+    };
+    let Some(group) = value.strip_prefix("in:").and_then(|v| v.strip_suffix("-locations")) else {
+        return Some(value == place || value == region);
+    };
+    let prefixes: &[&str] = match group {
+        "us" => &["us-"],
+        "northamerica" => &["us-", "northamerica-"],
+        "europe" => &["europe-"],
+        "asia" => &["asia-"],
+        "australia" => &["australia-"],
+        "southamerica" => &["southamerica-"],
+        "me" => &["me-"],
+        "africa" => &["africa-"],
+        // A region's own group: `in:us-central1-locations`.
+        g if g.matches('-').count() == 1 && g.ends_with(|c: char| c.is_ascii_digit()) => return Some(g == region),
+        _ => return None,
+    };
+    Some(prefixes.iter().any(|p| region.starts_with(p)))
 }
 
 /// The domain of the caller, when nothing better is known.
@@ -239,7 +380,8 @@ pub fn webui_extensions(ctx: &Context<'_>) -> Option<Outcome> {
         Outcome::warn(
             "webui-extensions",
             "runtime.insecureExtensionAccess is on: every member of access.iap.members can install extensions from \
-             the WebUI, that is run any code in the WebUI pods, where every user's outputs are mounted writable",
+             the WebUI, that is run any code in their WebUI pod (where the shared models are readable, and, with \
+             GCS storage, the pod's bucket access usable)",
             "keep it only if every member is trusted like an administrator; else set runtime.insecureExtensionAccess: \
              false and bake extensions into the image",
         )

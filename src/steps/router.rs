@@ -20,6 +20,14 @@ pub struct Router;
 /// Stand-in Redis address for `render --offline`.
 const STAND_IN_REDIS: &str = "192.0.2.20:6379";
 
+/// Every server CA Memorystore lists, in one PEM bundle: while it rotates its CA it lists the old
+/// and the new one (cloud.google.com/memorystore/docs/redis/manage-in-transit-encryption, "CA
+/// rotation"), and a router trusting only the first would stop reaching Redis at the switch.
+fn ca_bundle<'a>(certs: impl Iterator<Item = &'a str>) -> Option<String> {
+    let pems: Vec<&str> = certs.map(str::trim).filter(|c| !c.is_empty()).collect();
+    (!pems.is_empty()).then(|| pems.join("\n") + "\n")
+}
+
 /// The Secret the router and reclaim read Redis from: `url` (no credentials in it),
 /// `password` (the AUTH string) and `ca.crt` (in-transit encryption).
 async fn redis_secret(env: &Env, live: Option<Live<'_>>) -> anyhow::Result<Value> {
@@ -40,7 +48,7 @@ async fn redis_secret(env: &Env, live: Option<Live<'_>>) -> anyhow::Result<Value
             } else {
                 None
             };
-            let ca = instance.server_ca_certs.first().map(|c| c.cert.clone());
+            let ca = ca_bundle(instance.server_ca_certs.iter().map(|c| c.cert.as_str()));
             (format!("{}:{}", instance.host, instance.port), password, ca)
         }
         None => {
@@ -119,5 +127,20 @@ impl Manifest for Router {
             None => None,
         };
         objects_with_audience(env, live, audience).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_server_ca_goes_into_the_bundle() {
+        let certs = [
+            "-----BEGIN CERTIFICATE-----\nA\n-----END CERTIFICATE-----\n",
+            "-----BEGIN CERTIFICATE-----\nB\n-----END CERTIFICATE-----",
+        ];
+        let bundle = super::ca_bundle(certs.into_iter()).unwrap();
+        assert_eq!(bundle.matches("BEGIN CERTIFICATE").count(), 2, "{bundle}");
+        assert!(bundle.ends_with("-----END CERTIFICATE-----\n"));
+        assert_eq!(super::ca_bundle(std::iter::empty()), None);
     }
 }

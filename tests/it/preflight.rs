@@ -198,6 +198,62 @@ async fn a_blocking_org_policy_is_caught_and_private_nodes_avoid_it() {
     assert!(shielded["message"].as_str().unwrap().starts_with("enforced; sdctl's nodes are Shielded VMs"));
 }
 
+/// Organization policies that break what sdctl does itself: creating its service accounts,
+/// peering the VPC with Memorystore, and the locations resources may live in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn org_policies_that_break_up_are_caught() {
+    let world = World::used_project("orgPolicies: { iam.disableServiceAccountCreation: deny }").await;
+    let config = example_with("sd-agones-t4.yaml", &[]);
+    caught(
+        &world,
+        &config,
+        "org-policy:iam.disableServiceAccountCreation",
+        &[
+            "forbids creating service accounts",
+            "sd-demo-nodes@",
+            "sd-demo-build@",
+            "steps cluster and images would fail",
+        ],
+        &["gcloud org-policies reset iam.disableServiceAccountCreation --project=my-project"],
+    )
+    .await;
+
+    let world = World::used_project("orgPolicies: { compute.restrictVpcPeering: deny }").await;
+    caught(
+        &world,
+        &config,
+        "org-policy:compute.restrictVpcPeering",
+        &["forbids VPC peering", "steps redis and storage"],
+        &[],
+    )
+    .await;
+
+    let world = World::used_project("orgPolicies: { gcp.resourceLocations: 'allow:in:europe-locations' }").await;
+    caught(
+        &world,
+        &config,
+        "org-policy:gcp.resourceLocations",
+        &["allows resources only in in:europe-locations", "us-central1, us-central1-a are not"],
+        &["choose an allowed region and zones"],
+    )
+    .await;
+
+    // Allowed locations, default accounts without roles (sdctl uses its own): all pass.
+    let world = World::used_project(
+        "orgPolicies: { gcp.resourceLocations: 'allow:in:us-locations', iam.automaticIamGrantsForDefaultServiceAccounts: deny }",
+    )
+    .await;
+    let r = world.sdctl(&["preflight", "-c", config.arg(), "-o", "json"]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let d = doc(&r);
+    assert_eq!(check(&d, "org-policy:gcp.resourceLocations")["status"], "pass");
+    let grants = check(&d, "org-policy:iam.automaticIamGrantsForDefaultServiceAccounts");
+    assert!(grants["message"].as_str().unwrap().contains("run as their own accounts"), "{grants}");
+    let world = World::used_project("orgPolicies: { gcp.resourceLocations: 'allow:in:eu-locations' }").await;
+    let r = world.sdctl(&["preflight", "-c", config.arg(), "-o", "json"]).await;
+    assert_eq!(check(&doc(&r), "org-policy:gcp.resourceLocations")["status"], "warn", "a group sdctl cannot evaluate");
+}
+
 /// The Kubeflow guide's surprise: 4 nodes became 12 because the cluster was regional.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_regional_cluster_over_the_cpu_quota_only_by_zone_multiplication() {

@@ -33,12 +33,19 @@ pub fn routes() -> Vec<Route> {
 fn effective(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     let project = app.project_id(call.param("project"));
     let constraint = call.param("policy").trim_start_matches("constraints/").to_string();
-    let denied = app.scenario().org_policies.get(&constraint).is_some_and(|v| v == "deny");
+    let setting = app.scenario().org_policies.get(&constraint).cloned().unwrap_or_default();
+    let denied = setting == "deny";
     let list = LIST_CONSTRAINTS.contains(&constraint.as_str());
-    let rule = match (list, denied) {
-        (true, true) => json!({ "denyAll": true }),
-        (true, false) => json!({ "allowAll": true }),
-        (false, enforce) => json!({ "enforce": enforce }),
+    // List constraints may name values: `allow:in:europe-locations,us-central1` / `deny:...`.
+    let values = |prefix: &str| {
+        setting.strip_prefix(prefix).map(|v| v.split(',').map(str::trim).map(String::from).collect::<Vec<_>>())
+    };
+    let rule = match (list, denied, values("allow:"), values("deny:")) {
+        (true, _, Some(allowed), _) => json!({ "values": { "allowedValues": allowed } }),
+        (true, _, _, Some(denied)) => json!({ "values": { "deniedValues": denied } }),
+        (true, true, _, _) => json!({ "denyAll": true }),
+        (true, false, _, _) => json!({ "allowAll": true }),
+        (false, enforce, _, _) => json!({ "enforce": enforce }),
     };
     Ok(Reply::json(json!({
         "name": format!("projects/{}/policies/{constraint}", app.project_number(&project)),
