@@ -13,5 +13,6 @@ mod full_up;
 mod infra;
 mod init;
 mod kube_layer;
+mod live;
 mod preflight;
 mod runtime;
