@@ -14,6 +14,9 @@ use crate::names::{K8S_ANNOTATION_USER_EMAIL, K8S_LABEL_USER};
 /// The name of the WebUI's port in the Fleet's GameServer template.
 pub const WEBUI_PORT_NAME: &str = "webui";
 
+/// How long one Kubernetes call may take (the router's allocation lock lives 30 s).
+pub const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Annotation Agones sets on each allocation (RFC 3339 time).
 const LAST_ALLOCATED: &str = "agones.dev/last-allocated";
 
@@ -53,6 +56,12 @@ impl GameServer {
             deleting: o.metadata.deletion_timestamp.is_some(),
             resource_version: o.metadata.resource_version.clone(),
         }
+    }
+
+    /// Carries a user's label without being Allocated: a GameServer someone sent back to Ready
+    /// (possibly from inside its WebUI). Never to be handed to anyone: reclaim deletes it.
+    pub fn tainted(&self) -> bool {
+        self.user_label.is_some() && self.state != "Allocated" && !self.deleting
     }
 
     /// Allocated to this user (label and e-mail annotation agree) and not going away.
@@ -96,11 +105,16 @@ fn resource(group: &str, kind: &str, plural: &str) -> ApiResource {
 }
 
 impl GameServers {
-    /// A client for the GameServers of `namespace`, with the ambient credentials.
+    /// A client for the GameServers of `namespace`, with the ambient credentials. Calls time out
+    /// after `CALL_TIMEOUT`, well within the router's allocation lock.
     pub async fn connect(namespace: &str) -> anyhow::Result<Self> {
-        let client = kube::Client::try_default().await.context(
+        let mut config = kube::Config::infer().await.context(
             "cannot reach the Kubernetes API (no in-cluster service account, and KUBECONFIG / ~/.kube/config unusable)",
         )?;
+        config.connect_timeout = Some(CALL_TIMEOUT);
+        config.read_timeout = Some(CALL_TIMEOUT);
+        config.write_timeout = Some(CALL_TIMEOUT);
+        let client = kube::Client::try_from(config).context("cannot build a Kubernetes client")?;
         Ok(Self::new(client, namespace))
     }
 
@@ -159,7 +173,14 @@ impl GameServers {
             "kind": "GameServerAllocation",
             "metadata": {"namespace": self.namespace},
             "spec": {
-                "selectors": [{"matchLabels": {"agones.dev/fleet": fleet}, "gameServerState": "Ready"}],
+                // Never a GameServer that served someone: Agones keeps allocation labels, so one sent
+                // back to Ready (its SDK's unauthenticated `/ready`, reachable from the WebUI
+                // container) still carries its user's label and is refused here.
+                "selectors": [{
+                    "matchLabels": {"agones.dev/fleet": fleet},
+                    "matchExpressions": [{"key": K8S_LABEL_USER, "operator": "DoesNotExist"}],
+                    "gameServerState": "Ready",
+                }],
                 "scheduling": "Packed",
                 "metadata": {
                     "labels": {K8S_LABEL_USER: label},

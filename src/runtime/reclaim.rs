@@ -35,6 +35,8 @@ pub struct Report {
     pub dead: usize,
     /// Allocated GameServers released because no mapping pointed to them.
     pub orphaned: usize,
+    /// GameServers that served a user and were sent back to Ready: deleted, never reused.
+    pub tainted: usize,
     /// Mappings left in place (active users).
     pub active: usize,
 }
@@ -47,6 +49,7 @@ pub async fn run(options: ReclaimOptions) -> anyhow::Result<Report> {
         idle = report.idle,
         dead = report.dead,
         orphaned = report.orphaned,
+        tainted = report.tainted,
         active = report.active,
         "reclaim finished"
     );
@@ -75,9 +78,11 @@ pub async fn pass(store: &Store, servers: &GameServers, idle: Duration, grace: D
         }
         let idle_for = now - m.lastaccess;
         if idle_for >= idle.as_secs() as i64 {
-            // The mapping goes first, and only if the user did nothing since it was read.
+            // The mapping goes first, and only if the user did nothing since it was read; the
+            // GameServer only if it did not change since (precondition on its version).
             if store.remove_if(&email, &m.gameserver, Some(m.lastaccess)).await? {
-                servers.delete(&m.gameserver, None).await?;
+                let version = live.as_ref().and_then(|gs| gs.resource_version.clone());
+                servers.delete(&m.gameserver, version.as_deref()).await?;
                 tracing::info!(user = %email, gameserver = %m.gameserver, idle_secs = idle_for, "idle GameServer released");
                 report.idle += 1;
             } else {
@@ -91,6 +96,13 @@ pub async fn pass(store: &Store, servers: &GameServers, idle: Duration, grace: D
     }
     let now = SystemTime::now();
     for gs in servers.list(K8S_LABEL_USER).await? {
+        if gs.tainted() {
+            if servers.delete(&gs.name, gs.resource_version.as_deref()).await? {
+                tracing::warn!(gameserver = %gs.name, state = %gs.state, user = gs.user_email.as_deref().unwrap_or(""), "a GameServer that served a user was sent back to Ready: deleted");
+                report.tainted += 1;
+            }
+            continue;
+        }
         if gs.state != "Allocated" || gs.deleting || mapped.contains(&gs.name) {
             continue;
         }

@@ -73,6 +73,13 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0";
 
+/// HSET the mapping only while the allocation lock is still ours: a router whose lock expired
+/// (a slow Kubernetes call) must not overwrite what the next holder stored.
+const PUT_FENCED: &str = r"
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'target', ARGV[2], 'gameserver', ARGV[3], 'lastaccess', ARGV[4])
+return 1";
+
 /// DEL a mapping only if it still points at this GameServer (and, when given, was not touched
 /// since it was read): reclaim never removes a mapping the router just renewed.
 const REMOVE_IF: &str = r"
@@ -119,15 +126,20 @@ impl Store {
         Ok(parse_mapping(&fields))
     }
 
-    pub async fn put(&self, email: &str, m: &Mapping) -> anyhow::Result<()> {
+    /// Stores the mapping while `lock` is still held; false when the lock was lost meanwhile.
+    pub async fn put_fenced(&self, email: &str, m: &Mapping, lock: &Lock) -> anyhow::Result<bool> {
         let mut conn = self.conn.clone();
-        let fields = [
-            ("target", m.target.clone()),
-            ("gameserver", m.gameserver.clone()),
-            ("lastaccess", m.lastaccess.to_string()),
-        ];
-        let () = conn.hset_multiple(user_key(email), &fields).await.map_err(|e| redis_error("store a mapping", &e))?;
-        Ok(())
+        let stored: i64 = redis::Script::new(PUT_FENCED)
+            .key(user_key(email))
+            .key(&lock.key)
+            .arg(&lock.token)
+            .arg(&m.target)
+            .arg(&m.gameserver)
+            .arg(m.lastaccess)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|e| redis_error("store a mapping", &e))?;
+        Ok(stored == 1)
     }
 
     /// Records activity (no-op when the mapping is gone).

@@ -8,12 +8,14 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::runtime::gameservers::{GameServer, GameServers};
-use crate::runtime::store::{Mapping, Store};
+use crate::runtime::store::{Lock, Mapping, Store};
 use crate::runtime::{now_unix, user};
 
 /// A verified mapping is trusted this long before its GameServer is read again.
 pub const VERIFIED_FOR: Duration = Duration::from_secs(10);
-/// The allocation lock's lifetime (a crashed holder blocks the user at most this long).
+/// The allocation lock's lifetime (a crashed holder blocks the user at most this long). Every
+/// Kubernetes call of the holder times out well before it (`gameservers::CALL_TIMEOUT`), and
+/// the mapping is stored only while the lock is still held.
 const LOCK_TTL: Duration = Duration::from_secs(30);
 /// How long a request waits for another request of the same user to finish allocating.
 const LOCK_WAIT: Duration = Duration::from_secs(25);
@@ -81,7 +83,7 @@ impl Assigner {
                 return Ok(self.remember(email, found));
             }
         };
-        let result = self.assign_locked(email, &label).await;
+        let result = self.assign_locked(email, &label, &lock).await;
         if let Err(e) = self.store.unlock(lock).await {
             tracing::warn!(user = email, error = %e, "could not release the allocation lock (it expires by itself)");
         }
@@ -89,7 +91,7 @@ impl Assigner {
     }
 
     /// Under the lock: look again, re-find, or allocate, and store the mapping.
-    async fn assign_locked(&self, email: &str, label: &str) -> Result<Assigned, AssignError> {
+    async fn assign_locked(&self, email: &str, label: &str, lock: &Lock) -> Result<Assigned, AssignError> {
         if let Some(found) = self.valid_mapping(email, label).await? {
             return Ok(found);
         }
@@ -102,7 +104,16 @@ impl Assigner {
         };
         let target = gs.target.clone().unwrap_or_default();
         let mapping = Mapping { target: target.clone(), gameserver: gs.name.clone(), lastaccess: now_unix() };
-        self.store.put(email, &mapping).await?;
+        if !self.store.put_fenced(email, &mapping, lock).await? {
+            // Our lock expired: another request owns the user's mapping now; use what it stored.
+            tracing::warn!(user = email, gameserver = %gs.name, "allocation lock lost before storing the mapping");
+            return match self.valid_mapping(email, label).await? {
+                Some(found) => Ok(found),
+                None => {
+                    Err(anyhow::anyhow!("lost the allocation lock of {email}; the next request tries again").into())
+                }
+            };
+        }
         tracing::info!(user = email, gameserver = %gs.name, target = %target, how, "assigned a WebUI");
         Ok(Assigned { target, gameserver: gs.name, how })
     }
@@ -121,6 +132,8 @@ impl Assigner {
                     Some(gs) => format!("{} to {}", gs.state, gs.user_label.unwrap_or_default()),
                 };
                 tracing::warn!(user = email, gameserver = %m.gameserver, state = %why, "stale mapping: finding another WebUI");
+                // Dropped (unless it changed meanwhile): a mapping never outlives its GameServer.
+                self.store.remove_if(email, &m.gameserver, None).await?;
                 Ok(None)
             }
         }

@@ -4,6 +4,7 @@
 //! only safe when nothing but IAP can reach the router.
 
 use std::collections::HashMap;
+use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
 use http::HeaderMap;
@@ -21,12 +22,13 @@ pub const ISSUER: &str = "https://cloud.google.com/iap";
 /// Where Google publishes IAP's signing keys.
 pub const GOOGLE_JWKS_URL: &str = "https://www.gstatic.com/iap/verify/public_key-jwk";
 
-/// Keys are re-read after this long, or at most this often when an unknown key id shows up.
-const KEYS_MAX_AGE: Duration = Duration::from_secs(3600);
-const REFETCH_MIN_INTERVAL: Duration = Duration::from_secs(30);
+/// Keys are re-read in the background this often, or at most every `REFETCH_MIN_INTERVAL` when
+/// an unknown key id shows up. A failed read keeps the keys already known.
+pub const KEYS_REFRESH: Duration = Duration::from_secs(3600);
+pub const REFETCH_MIN_INTERVAL: Duration = Duration::from_secs(30);
 
 pub enum Identity {
-    Iap(IapVerifier),
+    Iap(std::sync::Arc<IapVerifier>),
     /// `--trust-iap-header`: tests only.
     TrustHeader,
 }
@@ -81,7 +83,12 @@ pub struct IapVerifier {
     audience: String,
     jwks_url: String,
     http: reqwest::Client,
-    keys: Mutex<Keys>,
+    /// An unknown key id triggers a read at most this often.
+    refetch_min_interval: Duration,
+    /// Read by every request without waiting; replaced only by a successful refresh.
+    keys: RwLock<Keys>,
+    /// One refresh at a time; requests for an unknown key wait for it, the others do not.
+    refreshing: Mutex<()>,
 }
 
 #[derive(Default)]
@@ -91,22 +98,41 @@ struct Keys {
 }
 
 impl IapVerifier {
-    pub fn new(audience: String, jwks_url: String) -> Self {
+    /// `refetch_min_interval` is `REFETCH_MIN_INTERVAL` outside tests.
+    pub fn new(audience: String, jwks_url: String, refetch_min_interval: Duration) -> Self {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
-        Self { audience, jwks_url, http, keys: Mutex::new(Keys::default()) }
+        Self {
+            audience,
+            jwks_url,
+            http,
+            refetch_min_interval,
+            keys: RwLock::new(Keys::default()),
+            refreshing: Mutex::new(()),
+        }
     }
 
     /// Reads the JWKS now (the router does so at start-up, so a wrong URL shows at once).
     pub async fn prefetch(&self) -> anyhow::Result<usize> {
-        let mut keys = self.keys.lock().await;
-        self.refresh(&mut keys).await?;
-        Ok(keys.by_kid.len())
+        let _one = self.refreshing.lock().await;
+        self.refresh().await
     }
 
-    async fn refresh(&self, keys: &mut Keys) -> anyhow::Result<()> {
+    /// Re-reads the keys every `every`, keeping the known ones when a read fails.
+    pub async fn refresh_forever(&self, every: Duration) {
+        loop {
+            tokio::time::sleep(every).await;
+            let _one = self.refreshing.lock().await;
+            if let Err(e) = self.refresh().await {
+                tracing::warn!(error = %e, "IAP key refresh failed; the known keys stay in use");
+            }
+        }
+    }
+
+    /// Fetches the key set and replaces the known keys; the number of keys.
+    async fn refresh(&self) -> anyhow::Result<usize> {
         let set: JwkSet = self
             .http
             .get(&self.jwks_url)
@@ -122,22 +148,38 @@ impl IapVerifier {
             let (Some(kid), Ok(key)) = (jwk.common.key_id.clone(), DecodingKey::from_jwk(jwk)) else { continue };
             by_kid.insert(kid, key);
         }
-        keys.by_kid = by_kid;
-        keys.fetched = Some(Instant::now());
-        Ok(())
+        let n = by_kid.len();
+        if let Ok(mut keys) = self.keys.write() {
+            *keys = Keys { by_kid, fetched: Some(Instant::now()) };
+        }
+        Ok(n)
     }
 
+    fn known(&self, kid: &str) -> Option<DecodingKey> {
+        self.keys.read().ok()?.by_kid.get(kid).cloned()
+    }
+
+    /// The key `kid`: at once when known; else after one refresh (shared by every request that
+    /// waits for it, and at most every `refetch_min_interval`), a rotated-in key being the reason.
     async fn key(&self, kid: &str) -> Result<DecodingKey, Refusal> {
-        let mut keys = self.keys.lock().await;
-        let age = keys.fetched.map(|f| f.elapsed());
-        let stale = age.is_none_or(|a| a > KEYS_MAX_AGE);
-        let unknown = !keys.by_kid.contains_key(kid);
-        if (stale || (unknown && age.is_none_or(|a| a > REFETCH_MIN_INTERVAL)))
-            && let Err(e) = self.refresh(&mut keys).await
-        {
-            tracing::warn!(error = %e, "IAP key refresh failed");
+        if let Some(key) = self.known(kid) {
+            return Ok(key);
         }
-        keys.by_kid.get(kid).cloned().ok_or_else(|| Refusal::Invalid("signed by an unknown key".into()))
+        {
+            let _one = self.refreshing.lock().await;
+            let due = self
+                .keys
+                .read()
+                .map(|k| k.fetched.is_none_or(|f| f.elapsed() > self.refetch_min_interval))
+                .unwrap_or(true);
+            if self.known(kid).is_none()
+                && due
+                && let Err(e) = self.refresh().await
+            {
+                tracing::warn!(error = %e, "IAP key refresh failed; the known keys stay in use");
+            }
+        }
+        self.known(kid).ok_or_else(|| Refusal::Invalid("signed by an unknown key".into()))
     }
 
     pub async fn verify(&self, token: &str) -> Result<String, Refusal> {

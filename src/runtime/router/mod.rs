@@ -41,6 +41,12 @@ pub type Body = BoxBody<Bytes, hyper::Error>;
 pub const HEALTH_PATH: &str = "/healthz";
 /// `lastaccess` is written at most this often per user.
 pub const TOUCH_EVERY: Duration = Duration::from_secs(5);
+/// Largest request body accepted (images and masks for img2img are a few MB).
+pub const MAX_BODY: u64 = 256 * 1024 * 1024;
+/// A client must send its request headers within this.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// Connections served at once; more wait in the listen backlog.
+const MAX_CONNECTIONS: usize = 4096;
 
 /// How the router identifies users.
 #[derive(Debug, Clone)]
@@ -67,11 +73,15 @@ pub async fn run(options: RouterOptions) -> anyhow::Result<()> {
     let servers = GameServers::connect(&options.namespace).await?;
     let identity = match &options.identity {
         IdentityOptions::Iap { audience, jwks_url } => {
-            let verifier = IapVerifier::new(audience.clone(), jwks_url.clone());
+            let refetch = options.time.scale(identity::REFETCH_MIN_INTERVAL);
+            let verifier = Arc::new(IapVerifier::new(audience.clone(), jwks_url.clone(), refetch));
             match verifier.prefetch().await {
                 Ok(n) => tracing::info!(keys = n, url = %jwks_url, "IAP keys loaded"),
                 Err(e) => tracing::warn!(error = %e, "IAP keys not loaded yet; retrying on the first request"),
             }
+            let refresher = verifier.clone();
+            let every = options.time.scale(identity::KEYS_REFRESH);
+            tokio::spawn(async move { refresher.refresh_forever(every).await });
             Identity::Iap(verifier)
         }
         IdentityOptions::TrustHeader => {
@@ -101,9 +111,11 @@ pub async fn run(options: RouterOptions) -> anyhow::Result<()> {
 async fn serve(listener: TcpListener, router: Arc<Router>) -> anyhow::Result<()> {
     let stopping = CancellationToken::new();
     let connections = TaskTracker::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     let stop = shutdown_signal();
     tokio::pin!(stop);
     loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else { break };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
@@ -123,8 +135,10 @@ async fn serve(listener: TcpListener, router: Arc<Router>) -> anyhow::Result<()>
         });
         let stopping = stopping.clone();
         connections.spawn(async move {
+            let _slot = slot;
             let conn = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
                 .serve_connection(TokioIo::new(stream), service)
                 .with_upgrades();
             tokio::pin!(conn);
@@ -175,6 +189,10 @@ impl Router {
                 return pages::unauthorized(&reason);
             }
         };
+        if let Some(refusal) = refused_request(&req) {
+            tracing::warn!(user = %email, peer = %peer.ip(), path = req.uri().path(), reason = refusal, "request refused");
+            return pages::refused(refusal);
+        }
         let assigned = match self.assigner.assign(&email).await {
             Ok(a) => a,
             Err(AssignError::NoCapacity) => {
@@ -258,6 +276,28 @@ impl Router {
             });
         }
     }
+}
+
+/// Why a signed-in user's request is not passed on, if it is not:
+/// - a cross-site request that changes something, or any cross-site websocket: browsers send
+///   `Origin` with those, and a page of another site must not drive a user's WebUI with the
+///   user's IAP session (cross-site request forgery, websocket hijacking);
+/// - a body larger than `MAX_BODY`.
+fn refused_request(req: &Request<Incoming>) -> Option<&'static str> {
+    let headers = req.headers();
+    let length =
+        headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if length.is_some_and(|l| l > MAX_BODY) {
+        return Some("the request body is too large");
+    }
+    let safe = matches!(*req.method(), http::Method::GET | http::Method::HEAD | http::Method::OPTIONS);
+    if safe && !proxy::is_upgrade(headers) {
+        return None;
+    }
+    let origin = headers.get(http::header::ORIGIN)?.to_str().unwrap_or("null");
+    let host = headers.get(http::header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let origin_host = origin.split_once("://").map(|(_, h)| h.trim_end_matches('/')).unwrap_or("");
+    (origin_host.is_empty() || !origin_host.eq_ignore_ascii_case(host)).then_some("a request from another site")
 }
 
 /// Load-balancer health checks: the health path, or Google's checker without an identity.

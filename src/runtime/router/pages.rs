@@ -86,6 +86,12 @@ pub fn internal(what: &str) -> Response<Body> {
     )
 }
 
+/// A request the router does not pass on (from another site, too large).
+pub fn refused(why: &str) -> Response<Body> {
+    let message = format!("This request was refused: {}.", escape(why));
+    build(StatusCode::FORBIDDEN, "text/html; charset=utf-8", html("Refused", &message, false), None)
+}
+
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }

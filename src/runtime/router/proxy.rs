@@ -100,6 +100,7 @@ impl Proxy {
         let mut out = Request::builder().method(parts.method.clone()).uri(uri).version(http::Version::HTTP_11);
         if let Some(headers) = out.headers_mut() {
             copy_headers(&parts.headers, headers, upgrade);
+            strip_iap_cookies(headers);
             if let Some(ip) = client_addr {
                 append_forwarded_for(headers, ip);
             }
@@ -149,6 +150,32 @@ fn copy_headers(from: &HeaderMap, to: &mut HeaderMap, upgrade: bool) {
         }
         to.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
     }
+}
+
+/// IAP's session cookies (`GCP_IAP_UID`, `GCP_IAP_XSRF_NONCE_*`, `__Host-GCP_IAP_AUTH_TOKEN_*`)
+/// let whoever holds them act as the user through IAP: code running in a WebUI never gets them.
+/// Other cookies (the WebUI's own) pass.
+fn strip_iap_cookies(headers: &mut HeaderMap) {
+    let kept: Vec<String> = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .map(str::trim)
+        .filter(|c| !c.is_empty() && !is_iap_cookie(c))
+        .map(String::from)
+        .collect();
+    headers.remove(header::COOKIE);
+    if !kept.is_empty()
+        && let Ok(v) = HeaderValue::from_str(&kept.join("; "))
+    {
+        headers.insert(header::COOKIE, v);
+    }
+}
+
+fn is_iap_cookie(pair: &str) -> bool {
+    let name = pair.split('=').next().unwrap_or_default().trim();
+    name.starts_with("GCP_IAP_") || name.starts_with("__Host-GCP_IAP_")
 }
 
 fn append_forwarded_for(headers: &mut HeaderMap, ip: std::net::IpAddr) {
@@ -221,5 +248,23 @@ async fn pump<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
         seen.store(true, Ordering::Relaxed);
         to.write_all(&buf[..n]).await?;
         to.flush().await?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iap_cookies_never_reach_the_webui() {
+        let mut headers = HeaderMap::new();
+        headers.append(header::COOKIE, HeaderValue::from_static("GCP_IAP_UID=123; theme=dark"));
+        headers.append(header::COOKIE, HeaderValue::from_static("__Host-GCP_IAP_AUTH_TOKEN_abc=secret; gradio=1"));
+        strip_iap_cookies(&mut headers);
+        assert_eq!(headers.get_all(header::COOKIE).iter().collect::<Vec<_>>(), ["theme=dark; gradio=1"]);
+        let mut only_iap = HeaderMap::new();
+        only_iap.insert(header::COOKIE, HeaderValue::from_static("GCP_IAP_XSRF_NONCE_x=1"));
+        strip_iap_cookies(&mut only_iap);
+        assert!(only_iap.get(header::COOKIE).is_none());
     }
 }

@@ -51,6 +51,10 @@ pub struct Scenario {
     /// `address:port` every GameServer reports for its `webui` port (tests point it at a stand-in WebUI).
     #[serde(default)]
     pub game_server_endpoint: Option<String>,
+    /// Several `address:port`: the GameServer on the n-th GPU node (by name) reports the n-th
+    /// (cycling), so that routing to the wrong GameServer reaches the wrong stand-in.
+    #[serde(default)]
+    pub game_server_endpoints: Vec<String>,
     /// The ExternalIP of public nodes, which Agones puts in a GameServer's `status.address` (a
     /// loopback address nobody serves, to catch a router that dials it).
     #[serde(default)]
@@ -160,6 +164,16 @@ impl Scenario {
             let caller = self.caller();
             caller.rsplit('@').next().unwrap_or("example.com").to_string()
         })
+    }
+
+    /// The endpoints GameServers report, in GPU-node order (`gameServerEndpoints`, else
+    /// `gameServerEndpoint`).
+    pub fn endpoints(&self) -> Vec<String> {
+        if self.game_server_endpoints.is_empty() {
+            self.game_server_endpoint.iter().cloned().collect()
+        } else {
+            self.game_server_endpoints.clone()
+        }
     }
 
     pub fn token_lifetime_seconds(&self) -> f64 {

@@ -1,7 +1,10 @@
 //! `sdctl runtime router` against a real redis-server and the emulated cluster: users get their
-//! own GameServers and keep them, parallel first requests allocate once, dead GameServers are
-//! replaced, IAP's JWT is verified, websockets pass, and a full cluster shows the 503 page.
+//! own GameServers (each at its own stand-in WebUI, so a request routed to the wrong one shows)
+//! and keep them, parallel first requests allocate once, dead GameServers are replaced, IAP's JWT
+//! is verified, IAP's cookies never reach a WebUI, cross-site requests are refused, websockets
+//! pass, and a full cluster shows the 503 page.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
@@ -31,9 +34,9 @@ async fn get_as(router: &RouterProcess, user: &str, path: &str) -> reqwest::Resp
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn users_get_their_own_webui_and_keep_it() {
-    let webui = WebUi::start().await;
+    let webuis = [WebUi::start().await, WebUi::start().await];
     let redis = Redis::start();
-    let cluster = Cluster::start(webui.addr, 2, false).await;
+    let cluster = Cluster::start_many(&[webuis[0].addr, webuis[1].addr], 2, false).await;
     cluster.wait_ready(2).await;
     let router = RouterProcess::start(&redis, &cluster, &["--trust-iap-header"]).await;
 
@@ -49,13 +52,16 @@ async fn users_get_their_own_webui_and_keep_it() {
 
     // Alice's browser opens the page with ten parallel requests: one allocation.
     let first: Vec<_> = futures::future::join_all((0..10).map(|_| get_as(&router, "alice@example.com", "/"))).await;
+    let mut pages = Vec::new();
     for r in first {
         assert_eq!(r.status(), 200);
-        assert_eq!(r.text().await.unwrap(), "<html>stand-in WebUI</html>");
+        pages.push(r.text().await.unwrap());
     }
     assert_eq!(cluster.allocations().len(), 1, "parallel first requests allocate once");
     let mapping = redis.mapping("alice@example.com").await;
-    assert_eq!(mapping["target"], webui.addr.to_string());
+    let alices_webui = mapping["target"].clone();
+    assert!(webuis.iter().any(|w| w.addr.to_string() == alices_webui), "{alices_webui}");
+    assert!(pages.iter().all(|p| *p == format!("<html>stand-in WebUI at {alices_webui}</html>")), "{pages:?}");
     let alices = mapping["gameserver"].clone();
     assert!(mapping["lastaccess"].parse::<i64>().unwrap() > 1_700_000_000);
     let allocation = &cluster.allocations()[0]["body"]["spec"];
@@ -67,6 +73,10 @@ async fn users_get_their_own_webui_and_keep_it() {
     assert_eq!(get_as(&router, "bob@example.com", "/").await.status(), 200);
     let bobs = redis.mapping("bob@example.com").await["gameserver"].clone();
     assert_ne!(alices, bobs);
+    let bobs_webui = redis.mapping("bob@example.com").await["target"].clone();
+    assert_ne!(alices_webui, bobs_webui, "each GameServer is its own WebUI");
+    let page = get_as(&router, "bob@example.com", "/").await.text().await.unwrap();
+    assert_eq!(page, format!("<html>stand-in WebUI at {bobs_webui}</html>"), "bob reaches his own WebUI");
     let mut want = vec![(alices.clone(), label("alice@example.com")), (bobs.clone(), label("bob@example.com"))];
     want.sort();
     assert_eq!(cluster.allocated().await, want);
@@ -79,11 +89,14 @@ async fn users_get_their_own_webui_and_keep_it() {
     assert!(page.contains("Waiting for a free GPU") && page.contains(r#"http-equiv="refresh""#), "{page}");
     assert!(redis.mapping("carol@example.com").await.is_empty());
 
-    // Requests and bodies pass through; IAP's assertion does not reach the WebUI.
+    // Requests and bodies pass through to her WebUI; IAP's assertion and session cookies (which
+    // would let code in the WebUI act as her through IAP) do not, the WebUI's own cookies do.
     let echoed: Value = reqwest::Client::new()
         .post(format!("{}/echo?x=1", router.url))
         .header(EMAIL, "accounts.google.com:alice@example.com")
         .header("x-goog-iap-jwt-assertion", "not-for-the-webui")
+        .header("cookie", "GCP_IAP_UID=1234; theme=dark; __Host-GCP_IAP_AUTH_TOKEN_0A1B=forged-or-real")
+        .header("cookie", "GCP_IAP_XSRF_NONCE_abc=1")
         .body("prompt=a cat")
         .send()
         .await
@@ -91,11 +104,50 @@ async fn users_get_their_own_webui_and_keep_it() {
         .json()
         .await
         .unwrap();
+    assert_eq!(echoed["webui"], alices_webui.as_str());
     assert_eq!(echoed["uri"], "/echo?x=1");
     assert_eq!(echoed["body"], "prompt=a cat");
     assert_eq!(echoed["assertion"], "");
+    assert_eq!(echoed["cookie"], "theme=dark");
     assert_eq!(echoed["forwardedFor"], "127.0.0.1");
     assert_eq!(echoed["user"], "accounts.google.com:alice@example.com");
+
+    // A page of another site cannot drive her WebUI with her IAP session: state-changing requests
+    // and websockets carrying a foreign Origin are refused; her own page's are not.
+    let hits = webuis.iter().map(|w| w.hits.load(std::sync::atomic::Ordering::Relaxed)).sum::<usize>();
+    let host = router.url.trim_start_matches("http://").to_string();
+    for (origin, want) in [("https://evil.example", 403), ("null", 403), (&*format!("http://{host}"), 200)] {
+        let r = reqwest::Client::new()
+            .post(format!("{}/echo", router.url))
+            .header(EMAIL, "accounts.google.com:alice@example.com")
+            .header("origin", origin)
+            .body("delete everything")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), want, "POST with Origin {origin}");
+    }
+    let mut request = format!("{}/queue/join", router.url.replace("http://", "ws://")).into_client_request().unwrap();
+    request.headers_mut().insert(EMAIL, "accounts.google.com:alice@example.com".parse().unwrap());
+    request.headers_mut().insert("origin", "https://evil.example".parse().unwrap());
+    let refused = tokio_tungstenite::connect_async(request).await.expect_err("a cross-site websocket is refused");
+    assert!(refused.to_string().contains("403"), "{refused}");
+    // An oversized body is refused from its headers, before it reaches anyone.
+    let mut raw = tokio::net::TcpStream::connect(&host).await.unwrap();
+    let head = format!(
+        "POST /echo HTTP/1.1\r\nhost: {host}\r\n{EMAIL}: accounts.google.com:alice@example.com\r\ncontent-length: {}\r\n\r\n",
+        sdctl::runtime::router::MAX_BODY + 1
+    );
+    tokio::io::AsyncWriteExt::write_all(&mut raw, head.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 64];
+    let n = tokio::io::AsyncReadExt::read(&mut raw, &mut answer).await.unwrap();
+    assert!(
+        String::from_utf8_lossy(&answer[..n]).starts_with("HTTP/1.1 403"),
+        "{}",
+        String::from_utf8_lossy(&answer[..n])
+    );
+    let after = webuis.iter().map(|w| w.hits.load(std::sync::atomic::Ordering::Relaxed)).sum::<usize>();
+    assert_eq!(after, hits + 1, "only the same-site request reached a WebUI");
 
     // Gradio's queue: a websocket through the router, counted as activity.
     redis.set_field("alice@example.com", "lastaccess", "1").await;
@@ -171,6 +223,7 @@ impl SigningKey {
     }
 }
 
+/// The audience `up` gives the router once the load balancer exists: exactly its backend service.
 const AUDIENCE: &str = "/projects/123456789/global/backendServices/987654321";
 
 fn claims(email: &str, aud: &str, exp_in: i64) -> Value {
@@ -179,59 +232,118 @@ fn claims(email: &str, aud: &str, exp_in: i64) -> Value {
            "iat": now - 60, "exp": now + exp_in})
 }
 
+/// A token with `alg: none` (no signature), which a verifier must never accept.
+fn unsigned(kid: &str, claims: &Value) -> String {
+    use base64::Engine;
+    let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    format!("{}.{}.", b64(&json!({"alg": "none", "typ": "JWT", "kid": kid})), b64(claims))
+}
+
+/// IAP's key endpoint as a test drives it: the keys it serves, and whether it answers, fails
+/// (500) or hangs.
+#[derive(Clone)]
+struct KeyServer {
+    url: String,
+    keys: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+    mode: std::sync::Arc<std::sync::atomic::AtomicU8>,
+    fetches: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// `KeyServer::mode`: 0 serves the keys.
+const FAIL: u8 = 1;
+const HANG: u8 = 2;
+
+impl KeyServer {
+    async fn start(keys: Vec<Value>) -> KeyServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = KeyServer {
+            url: format!("http://{}/jwk", listener.local_addr().unwrap()),
+            keys: std::sync::Arc::new(std::sync::Mutex::new(keys)),
+            mode: Default::default(),
+            fetches: Default::default(),
+        };
+        let state = server.clone();
+        let app = axum::Router::new().route(
+            "/jwk",
+            axum::routing::get(move || {
+                let state = state.clone();
+                async move {
+                    use axum::response::IntoResponse;
+                    state.fetches.fetch_add(1, Ordering::SeqCst);
+                    match state.mode.load(Ordering::SeqCst) {
+                        FAIL => axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+                        HANG => {
+                            tokio::time::sleep(Duration::from_secs(60)).await;
+                            axum::http::StatusCode::GATEWAY_TIMEOUT.into_response()
+                        }
+                        _ => axum::Json(json!({"keys": *state.keys.lock().unwrap()})).into_response(),
+                    }
+                }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        server
+    }
+
+    fn fetches(&self) -> usize {
+        self.fetches.load(Ordering::SeqCst)
+    }
+
+    /// Waits for the router's background refresh to read the keys again (no request asks for it).
+    async fn refreshed(&self) {
+        let before = self.fetches();
+        eventually(20, "a background key refresh", || async { (self.fetches() > before).then_some(()) }).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn iap_jwts_are_verified_against_the_published_keys() {
     let webui = WebUi::start().await;
     let redis = Redis::start();
     let cluster = Cluster::start(webui.addr, 1, false).await;
     cluster.wait_ready(1).await;
-    let key = SigningKey::new("k1");
-    let jwks = json!({"keys": [key.jwk.clone()]});
-    let fetches = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counter = fetches.clone();
-    let app = axum::Router::new().route(
-        "/jwk",
-        axum::routing::get(move || {
-            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let jwks = jwks.clone();
-            async move { axum::Json(jwks) }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let jwks_url = format!("http://{}/jwk", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    // The audience prefix accepts any backend service of the project.
-    let router = RouterProcess::start(
-        &redis,
-        &cluster,
-        &["--iap-audience", "/projects/123456789/global/backendServices/", "--iap-jwks-url", &jwks_url],
-    )
-    .await;
-    let send = |token: Option<String>| {
+    let (k1, k2) = (SigningKey::new("k1"), SigningKey::new("k2"));
+    let keys = KeyServer::start(vec![k1.jwk.clone()]).await;
+    // Scale 3600: the hourly background refresh runs every second.
+    let router =
+        RouterProcess::start_scaled(&redis, &cluster, &["--iap-audience", AUDIENCE, "--iap-jwks-url", &keys.url], 3600)
+            .await;
+    let send = |token: String| {
         let url = format!("{}/", router.url);
         async move {
-            let mut req = reqwest::Client::new().get(url);
-            if let Some(t) = token {
-                req = req.header("x-goog-iap-jwt-assertion", t);
-            }
-            let r = req.send().await.unwrap();
+            let r = reqwest::Client::new().get(url).header("x-goog-iap-jwt-assertion", token).send().await.unwrap();
             (r.status().as_u16(), r.text().await.unwrap())
         }
     };
+    let page = format!("<html>stand-in WebUI at {}</html>", webui.addr);
 
-    let (status, body) = send(Some(key.sign("k1", claims("Dana@Example.com", AUDIENCE, 600)))).await;
-    assert_eq!((status, body.as_str()), (200, "<html>stand-in WebUI</html>"));
+    let (status, body) = send(k1.sign("k1", claims("Dana@Example.com", AUDIENCE, 600))).await;
+    assert_eq!((status, body.as_str()), (200, page.as_str()));
     assert_eq!(redis.mapping("dana@example.com").await["target"], webui.addr.to_string());
 
     let forger = SigningKey::new("k1");
+    let mut wrong_issuer = claims("dana@example.com", AUDIENCE, 600);
+    wrong_issuer["iss"] = json!("https://accounts.google.com");
+    let hs256 = jsonwebtoken::encode(
+        &jsonwebtoken::Header { kid: Some("k1".into()), ..jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256) },
+        &claims("dana@example.com", AUDIENCE, 600),
+        // The classic confusion: the public key used as an HMAC secret.
+        &jsonwebtoken::EncodingKey::from_secret(k1.jwk.to_string().as_bytes()),
+    )
+    .unwrap();
+    let same_project_other_backend = "/projects/123456789/global/backendServices/111";
     for (token, why) in [
         (forger.sign("k1", claims("dana@example.com", AUDIENCE, 600)), "bad signature"),
-        (key.sign("k1", claims("dana@example.com", AUDIENCE, -600)), "token expired"),
-        (key.sign("k1", claims("dana@example.com", "/projects/1/global/backendServices/2", 600)), "wrong audience"),
-        (key.sign("k2", claims("dana@example.com", AUDIENCE, 600)), "unknown key"),
+        (k1.sign("k1", claims("dana@example.com", AUDIENCE, -600)), "token expired"),
+        (k1.sign("k1", claims("dana@example.com", "/projects/1/global/backendServices/2", 600)), "wrong audience"),
+        (k1.sign("k1", claims("dana@example.com", same_project_other_backend, 600)), "wrong audience"),
+        (k1.sign("k1", wrong_issuer), "wrong issuer"),
+        (hs256, "not ES256"),
+        (unsigned("k1", &claims("dana@example.com", AUDIENCE, 600)), "malformed token"),
+        (k2.sign("k2", claims("dana@example.com", AUDIENCE, 600)), "unknown key"),
         ("not.a.jwt".to_string(), "malformed token"),
     ] {
-        let (status, body) = send(Some(token)).await;
+        let (status, body) = send(token).await;
         assert_eq!(status, 401, "{why}: {body}");
         assert!(body.contains(why), "{why}: {body}");
     }
@@ -243,6 +355,39 @@ async fn iap_jwts_are_verified_against_the_published_keys() {
         .await
         .unwrap();
     assert_eq!(spoofed.status(), 401);
-    assert!(fetches.load(std::sync::atomic::Ordering::Relaxed) <= 3, "keys are cached, not fetched per request");
+    // Keys are cached, not fetched per request (the background refresh may run once meanwhile).
+    let before = keys.fetches();
+    for _ in 0..20 {
+        assert_eq!(send(k1.sign("k1", claims("dana@example.com", AUDIENCE, 600))).await.0, 200);
+    }
+    assert!(keys.fetches() <= before + 2, "{} fetches for 20 requests", keys.fetches() - before);
+
+    // Rotation: Google publishes k2 beside k1, then retires k1. The background refresh follows.
+    keys.keys.lock().unwrap().push(k2.jwk.clone());
+    keys.refreshed().await;
+    assert_eq!(send(k2.sign("k2", claims("dana@example.com", AUDIENCE, 600))).await.0, 200);
+    *keys.keys.lock().unwrap() = vec![k2.jwk.clone()];
+    keys.refreshed().await;
+    keys.refreshed().await;
+    let (status, body) = send(k1.sign("k1", claims("dana@example.com", AUDIENCE, 600))).await;
+    assert_eq!(status, 401, "a retired key is dropped: {body}");
+
+    // An outage of the key endpoint keeps the known keys in use.
+    keys.mode.store(FAIL, Ordering::SeqCst);
+    keys.refreshed().await;
+    keys.refreshed().await;
+    assert_eq!(send(k2.sign("k2", claims("dana@example.com", AUDIENCE, 600))).await.0, 200);
+    // A hanging key endpoint holds up only the request that needs an unknown key, no one else.
+    keys.mode.store(HANG, Ordering::SeqCst);
+    let k3 = SigningKey::new("k3");
+    let waiting = tokio::spawn(send(k3.sign("k3", claims("dana@example.com", AUDIENCE, 600))));
+    keys.refreshed().await;
+    let known =
+        tokio::time::timeout(Duration::from_secs(5), send(k2.sign("k2", claims("dana@example.com", AUDIENCE, 600))))
+            .await
+            .expect("a request with a known key does not wait for the key endpoint");
+    assert_eq!(known.0, 200);
+    assert_eq!(waiting.await.unwrap().0, 401, "the unknown key is refused once the read times out");
     assert_eq!(cluster.allocations().len(), 1);
+    assert!(!router.process.log().contains(&k2.sign("k2", claims("dana@example.com", AUDIENCE, 600))[..20]));
 }

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use crate::emulator::k8s_agones::{
     agones_namespace_objects, gpu_host, gvk_api, install_agones, models_volume, state_of,
 };
-use crate::emulator::k8s_host::{TestCluster, eventually};
+use crate::emulator::k8s_host::{TestCluster, eventually, upstream_dir};
 
 pub const NS: &str = "sd";
 pub const FLEET: &str = "webui";
@@ -92,8 +92,10 @@ impl Drop for Redis {
     }
 }
 
-/// A stand-in WebUI: `/` answers with a page, `/echo` with what it received, `/queue/join` is a
-/// websocket echo; `status` switches its answers (200 or e.g. 503 while "loading").
+/// A stand-in WebUI: `/` answers with a page naming its address, `/echo` with what it received
+/// (and its own address, so that a test sees which WebUI answered), `/queue/join` is a websocket
+/// echo; `hits` counts every request; `status` switches `/`'s answers (200 or e.g. 503 while
+/// "loading").
 pub struct WebUi {
     pub addr: SocketAddr,
     pub hits: Arc<AtomicUsize>,
@@ -105,31 +107,44 @@ impl WebUi {
         let hits = Arc::new(AtomicUsize::new(0));
         let status = Arc::new(AtomicU16::new(200));
         let (h, s) = (hits.clone(), status.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
         let app = axum::Router::new()
             .route(
                 "/",
                 get(move || {
-                    let (h, s) = (h.clone(), s.clone());
+                    let s = s.clone();
                     async move {
-                        h.fetch_add(1, Ordering::Relaxed);
                         let code = StatusCode::from_u16(s.load(Ordering::Relaxed)).unwrap();
-                        (code, "<html>stand-in WebUI</html>")
+                        (code, format!("<html>stand-in WebUI at {addr}</html>"))
                     }
                 }),
             )
             .route("/echo", get(echo).post(echo))
-            .route("/queue/join", get(ws_echo));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
+            .route("/queue/join", get(ws_echo))
+            .layer(axum::Extension(addr))
+            // Every request counts, whatever its path.
+            .layer(axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| {
+                h.fetch_add(1, Ordering::Relaxed);
+                next.run(req)
+            }));
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         WebUi { addr, hits, status }
     }
 }
 
-async fn echo(headers: HeaderMap, uri: axum::http::Uri, body: String) -> impl IntoResponse {
+async fn echo(
+    axum::Extension(me): axum::Extension<SocketAddr>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+    body: String,
+) -> impl IntoResponse {
     let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     axum::Json(json!({
+        "webui": me.to_string(),
         "uri": uri.to_string(),
+        "cookie": h("cookie"),
+        "authorization": h("authorization"),
         "body": body,
         "user": h("x-goog-authenticated-user-email"),
         "assertion": h("x-goog-iap-jwt-assertion"),
@@ -154,8 +169,9 @@ async fn ws_echo(ws: WebSocketUpgrade) -> impl IntoResponse {
     })
 }
 
-/// An emulated cluster with Agones, namespace `sd` and a Fleet `webui` whose GameServers all
-/// report the stand-in WebUI as their `webui` endpoint.
+/// An emulated cluster with Agones, namespace `sd` and the Fleet `webui` as the fleet step
+/// renders it, whose GameServers report the stand-in WebUIs as their `webui` endpoints (the
+/// GameServer on the n-th GPU node the n-th stand-in).
 pub struct Cluster {
     pub t: TestCluster,
     pub kubeconfig: PathBuf,
@@ -164,22 +180,29 @@ pub struct Cluster {
 
 impl Cluster {
     pub async fn start(webui: SocketAddr, replicas: i64, ready_by_sidecar: bool) -> Cluster {
+        Self::start_many(&[webui], replicas, ready_by_sidecar).await
+    }
+
+    pub async fn start_many(webuis: &[SocketAddr], replicas: i64, ready_by_sidecar: bool) -> Cluster {
         let host = gpu_host(1000.0);
         host.set_scenario(Scenario {
-            game_server_endpoint: Some(webui.to_string()),
+            game_server_endpoints: webuis.iter().map(|w| w.to_string()).collect(),
             game_server_ready_by_sidecar: ready_by_sidecar,
             ..Scenario::default()
         });
         {
-            // One GPU node per GameServer, already there (no scale-up to wait for).
+            // One GPU node per GameServer, already there (no scale-up to wait for), labelled as
+            // sdctl's GPU pool is.
             let gpu = &mut host.pools.lock().unwrap()[1];
             gpu.node_count = replicas.max(1) as u32;
             gpu.max_node_count = gpu.max_node_count.max(gpu.node_count);
+            gpu.labels.insert("sdctl.dev/pool".into(), "gpu".into());
         }
         let t = TestCluster::start_with(host).await;
         install_agones(&t).await;
         agones_namespace_objects(&t.client, NS).await;
         models_volume(&t.client).await;
+        shared_volume(&t.client).await;
         let fleets = gvk_api(&t.client, "agones.dev", "v1", "Fleet", "fleets");
         let fleet: DynamicObject = serde_json::from_value(fleet(replicas)).unwrap();
         fleets.patch(FLEET, &PatchParams::apply("sdctl"), &Patch::Apply(&fleet)).await.expect("fleet applies");
@@ -232,33 +255,60 @@ impl Cluster {
     }
 }
 
-/// The WebUI Fleet as the Kubernetes steps deploy it: the WebUI container with its `webui` port
-/// and the sdctl sidecar.
+/// The WebUI Fleet exactly as `sdctl render` writes it for the T4 example, with `replicas` (the
+/// autoscaler's job in a real cluster).
 pub fn fleet(replicas: i64) -> Value {
-    json!({
-        "apiVersion": "agones.dev/v1", "kind": "Fleet",
-        "metadata": {"name": FLEET, "namespace": NS},
-        "spec": {
-            "replicas": replicas,
-            "scheduling": "Packed",
-            "template": {
-                "spec": {
-                    "container": "webui",
-                    "ports": [{"name": "webui", "containerPort": 7860, "protocol": "TCP", "portPolicy": "Dynamic"}],
-                    "health": {"initialDelaySeconds": 60, "periodSeconds": 10, "failureThreshold": 5},
-                    "template": {"spec": {
-                        "serviceAccountName": "agones-sdk",
-                        "containers": [
-                            {"name": "webui", "image": "us-central1-docker.pkg.dev/p/sd-images/sd-webui:1",
-                             "resources": {"limits": {"nvidia.com/gpu": "1"}}},
-                            {"name": "sidecar", "image": "us-central1-docker.pkg.dev/p/sd-images/sdctl-runtime:1",
-                             "args": ["runtime", "sidecar"]}
-                        ]
-                    }}
-                }
-            }
-        }
-    })
+    static RENDERED: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    let mut fleet = RENDERED
+        .get_or_init(|| {
+            let out = tempfile::tempdir().unwrap();
+            let manifest = upstream_dir().join("agones-1.60.0/install.yaml");
+            let config = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/sd-agones-t4.yaml");
+            let run = crate::support::sdctl()
+                .args(["render", "--offline", "--out"])
+                .arg(out.path())
+                .arg("-c")
+                .arg(&config)
+                .arg("--agones-manifest")
+                .arg(&manifest)
+                .output()
+                .expect("sdctl runs");
+            assert!(run.status.success(), "sdctl render: {}", String::from_utf8_lossy(&run.stderr));
+            let file = std::fs::read_dir(out.path())
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .find(|p| p.to_string_lossy().ends_with("-fleet.yaml"))
+                .expect("the fleet step's objects");
+            let docs: Vec<Value> = serde_saphyr::from_multiple(&std::fs::read_to_string(file).unwrap()).unwrap();
+            docs.into_iter().find(|d| d["kind"] == "Fleet").expect("a Fleet")
+        })
+        .clone();
+    fleet["spec"]["replicas"] = json!(replicas);
+    fleet
+}
+
+/// The shared volume the rendered Fleet mounts (an NFS share nobody serves: pods only need it bound).
+async fn shared_volume(client: &kube::Client) {
+    let yaml = r#"
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: sd-demo-shared}
+spec:
+  capacity: {storage: 1Ti}
+  accessModes: [ReadWriteMany]
+  storageClassName: ""
+  nfs: {server: 10.0.0.2, path: /vol1}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: sdctl-shared, namespace: sd}
+spec:
+  accessModes: [ReadWriteMany]
+  storageClassName: ""
+  volumeName: sd-demo-shared
+  resources: {requests: {storage: 1Ti}}
+"#;
+    crate::emulator::k8s_agones::apply_manifest(client, yaml, NS).await;
 }
 
 /// The real sdctl binary running `runtime ...`, killed on drop.
@@ -310,6 +360,11 @@ pub struct RouterProcess {
 
 impl RouterProcess {
     pub async fn start(redis: &Redis, cluster: &Cluster, identity: &[&str]) -> RouterProcess {
+        Self::start_scaled(redis, cluster, identity, 100).await
+    }
+
+    /// With `SDCTL_TIME_SCALE=scale` (3600 turns the hourly key refresh into one per second).
+    pub async fn start_scaled(redis: &Redis, cluster: &Cluster, identity: &[&str], scale: u32) -> RouterProcess {
         let port = free_port();
         let listen = format!("127.0.0.1:{port}");
         let mut args = vec!["runtime", "router", "--listen", &listen, "--namespace", NS, "--fleet", FLEET];
@@ -322,7 +377,7 @@ impl RouterProcess {
                 ("SDCTL_REDIS_URL", &redis_url),
                 ("SDCTL_REDIS_PASSWORD", REDIS_PASSWORD),
                 ("KUBECONFIG", &kubeconfig),
-                ("SDCTL_TIME_SCALE", "100"),
+                ("SDCTL_TIME_SCALE", &scale.to_string()),
             ],
         );
         let url = format!("http://{listen}");

@@ -274,11 +274,20 @@ fn sdk_can_run(st: &Store, pod: &Value) -> bool {
 /// InternalIP is the endpoint's host): only that address and port are served.
 fn address_status(c: &Cluster, st: &Store, gs: &Value, node: &str) -> Value {
     let scenario = c.host.scenario();
-    let endpoint_port = scenario
-        .game_server_endpoint
-        .as_deref()
-        .and_then(|e| e.rsplit_once(':'))
-        .and_then(|(_, p)| p.parse::<i64>().ok());
+    let endpoints = scenario.endpoints();
+    let endpoint_port = (!endpoints.is_empty())
+        .then(|| {
+            let mut gpu_nodes: Vec<String> = st
+                .list("nodes", None)
+                .iter()
+                .filter(|n| n.pointer("/status/capacity/nvidia.com~1gpu").is_some())
+                .map(|n| meta::name(n).to_string())
+                .collect();
+            gpu_nodes.sort();
+            let position = gpu_nodes.iter().position(|n| n == node).unwrap_or(0);
+            endpoints[position % endpoints.len()].rsplit_once(':').and_then(|(_, p)| p.parse::<i64>().ok())
+        })
+        .flatten();
     let mut addresses = st
         .get("nodes", "", node)
         .and_then(|n| n.pointer("/status/addresses").cloned())
@@ -407,15 +416,23 @@ fn mountable(st: &Store, pod: &Value) -> Result<(), String> {
     Ok(())
 }
 
-/// The SDK's `Ready()` from outside (a test standing in for the sidecar).
+/// The SDK's `Ready()` from outside (a test standing in for the sidecar, or for code in the game
+/// container calling the sidecar's unauthenticated `POST /ready`). As in Agones, an Allocated or
+/// Reserved GameServer goes back to RequestReady and then Ready, keeping every label and
+/// annotation its allocation added (sdkserver.go `Ready`/`updateState`; docs: "move an Allocated
+/// GameServer back to Ready to be reused").
 pub fn sdk_ready(st: &mut Store, ns: &str, name: &str) -> Result<(), String> {
     let gs = st.get(GAME_SERVERS, ns, name).ok_or_else(|| format!("gameservers.agones.dev {name:?} not found"))?;
+    if meta::is_deleting(&gs) {
+        return Err(format!("GameServer {name} is being deleted: no escaping"));
+    }
     match state(&gs) {
-        "Scheduled" | "RequestReady" => {
+        "Scheduled" | "RequestReady" | "Allocated" | "Reserved" => {
             set_state(st, &gs, "RequestReady", |_| {});
             Ok(())
         }
-        "Ready" | "Allocated" | "Reserved" => Ok(()),
+        "Ready" => Ok(()),
+        "Unhealthy" => Err(format!("GameServer {name} is Unhealthy: it cannot go back to Ready")),
         other => Err(format!("GameServer {name} is {other}: the SDK is not running yet")),
     }
 }

@@ -224,8 +224,8 @@ fn ip_hash(name: &str) -> (u8, u8) {
 /// A node's InternalIP: the scenario's `gameServerEndpoint` host when it serves the WebUIs,
 /// else one of 127.10.0.0/16.
 pub fn internal_ip(scenario: &crate::scenario::Scenario, name: &str) -> String {
-    if let Some(host) = scenario.game_server_endpoint.as_deref().and_then(|e| e.rsplit_once(':')).map(|(h, _)| h) {
-        return host.to_string();
+    if let Some(host) = scenario.endpoints().first().and_then(|e| e.rsplit_once(':')).map(|(h, _)| h.to_string()) {
+        return host;
     }
     let (a, b) = ip_hash(name);
     format!("127.10.{a}.{b}")
