@@ -145,11 +145,13 @@ pub struct RuntimeFile {
     /// Minutes a starting WebUI may take to answer (loading a checkpoint from the shared volume)
     /// before it is replaced (default 15).
     pub startup_minutes: Option<u32>,
-    /// GameServer host port range `[min, max]` (default `[7000, 8000]`).
+    /// Agones' host port range `[min, max]` for GameServers with host ports (default
+    /// `[7000, 8000]`). sdctl's WebUI Fleet uses none: the router dials pod IPs.
     pub port_range: Option<Vec<u16>>,
     /// Let signed-in users install WebUI extensions from the UI (AUTOMATIC1111's
-    /// `--enable-insecure-extension-access`): any of them can then run code in the WebUI pods,
-    /// where every user's outputs are mounted writable. Default `false`.
+    /// `--enable-insecure-extension-access`): any of them can then run any code in their own
+    /// WebUI pod (which sees the shared models read-only, the user's own outputs and, with GCS
+    /// storage, the pod's bucket access). Default `false`.
     pub insecure_extension_access: Option<bool>,
 }
 

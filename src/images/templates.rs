@@ -77,6 +77,8 @@ pub mod paths {
     pub const SHARED_DIR: &str = "/sd/shared";
     pub const OUTPUTS_DIR: &str = "/sd/outputs";
     pub const USER_FILE: &str = "/run/sdctl/user";
+    /// The runtime image's user (distroless' `nonroot`).
+    pub const RUNTIME_UID: u32 = 65532;
     /// The shared volume's `outputs/`, where the sidecar copies each user's outputs.
     pub const USER_OUTPUTS_DIR: &str = "/sd/user-outputs";
     pub const WEBUI_PORT: u16 = 7860;

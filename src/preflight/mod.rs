@@ -8,6 +8,7 @@
 
 mod access;
 mod apis;
+mod isolation;
 mod permissions;
 mod policies;
 mod quotas;
@@ -191,7 +192,7 @@ pub async fn run(ctx: &mut Context<'_>) -> Report {
     let (apis, enabled) = apis::check(ctx).await;
     ctx.enabled = enabled;
     let ctx = &*ctx;
-    let (project, billing, permissions, quotas, zones, policies, iap, versions, ranges) = tokio::join!(
+    let (project, billing, permissions, quotas, zones, policies, iap, versions, ranges, isolation) = tokio::join!(
         access::project(ctx),
         access::billing(ctx),
         permissions::check(ctx),
@@ -201,6 +202,7 @@ pub async fn run(ctx: &mut Context<'_>) -> Report {
         policies::iap_members(ctx),
         versions::check(ctx),
         ranges::check(ctx),
+        isolation::check(ctx),
     );
     outcomes.push(project);
     outcomes.push(billing);
@@ -213,6 +215,7 @@ pub async fn run(ctx: &mut Context<'_>) -> Report {
     outcomes.extend(policies::webui_extensions(ctx));
     outcomes.push(versions);
     outcomes.push(ranges);
+    outcomes.push(isolation);
     outcomes.extend(cost_cap(ctx));
     Report { outcomes }
 }

@@ -25,7 +25,7 @@ const LAST_ALLOCATED: &str = "agones.dev/last-allocated";
 pub struct GameServer {
     pub name: String,
     pub state: String,
-    /// `address:port` of the WebUI (the node address and the host port of port `webui`).
+    /// `address:port` of the WebUI (the pod's IP and the port named `webui`).
     pub target: Option<String>,
     pub user_label: Option<String>,
     pub user_email: Option<String>,
@@ -73,17 +73,22 @@ impl GameServer {
     }
 }
 
-/// `address:port` of the WebUI from a GameServer's (or an allocation's) status: the node's
-/// InternalIP and the host port of the port named `webui`. Never `status.address`: Agones fills
-/// it with the node's ExternalIP first (pkg/gameservers/gameservers.go, `address()`), and traffic
-/// to that leaves the VPC, where the GameServer firewall (cluster ranges only) drops it.
+/// `address:port` of the WebUI from a GameServer's (or an allocation's) status: the pod's IP and
+/// the port named `webui`. The Fleet's port policy is `None` (no host port), so Agones reports
+/// the container port and lists the pod's IPs as `PodIP` entries of `status.addresses`
+/// (pkg/apis/agones/v1/gameserver.go `GameServerPort::Status`, pkg/gameservers/gameservers.go
+/// `applyGameServerAddressAndPort`); NetworkPolicies admit only the router there. Never
+/// `status.address`: Agones fills it with the node's ExternalIP first.
 fn target_of(status: &Value) -> Option<String> {
-    let address = status["addresses"]
+    let pod_ips: Vec<&str> = status["addresses"]
         .as_array()?
         .iter()
-        .find(|a| a["type"] == "InternalIP")
-        .and_then(|a| a["address"].as_str())
-        .filter(|a| !a.is_empty())?;
+        .filter(|a| a["type"] == "PodIP")
+        .filter_map(|a| a["address"].as_str())
+        .filter(|a| !a.is_empty())
+        .collect();
+    // Dual-stack pods list both families; the router dials IPv4 when there is one.
+    let address = pod_ips.iter().find(|a| !a.contains(':')).or(pod_ips.first())?;
     let port = status["ports"]
         .as_array()?
         .iter()
@@ -236,22 +241,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_target_is_the_nodes_internal_ip_and_the_webui_port_by_name() {
-        // As Agones 1.60 reports a GameServer on a public node: address = ExternalIP.
+    fn the_target_is_the_pod_ip_and_the_webui_port_by_name() {
+        // As Agones 1.60 reports a GameServer with port policy None on a public node.
         let status = json!({
             "address": "34.66.1.2",
             "addresses": [{"type": "InternalIP", "address": "10.128.0.5"}, {"type": "ExternalIP", "address": "34.66.1.2"},
                           {"type": "Hostname", "address": "gke-node"}, {"type": "PodIP", "address": "10.8.0.7"}],
-            "ports": [{"name": "default", "port": 7001}, {"name": "webui", "port": 7002}],
+            "ports": [{"name": "default", "port": 7001}, {"name": "webui", "port": 7860}],
         });
-        assert_eq!(target_of(&status).as_deref(), Some("10.128.0.5:7002"));
-        let v6 = json!({"addresses": [{"type": "InternalIP", "address": "fd00::1"}], "ports": [{"name": "webui", "port": 7000}]});
-        assert_eq!(target_of(&v6).as_deref(), Some("[fd00::1]:7000"));
-        // No InternalIP (or no addresses at all): nothing to dial, never the external address.
-        assert_eq!(target_of(&json!({"address": "34.66.1.2", "ports": [{"name": "webui", "port": 7000}]})), None);
+        assert_eq!(target_of(&status).as_deref(), Some("10.8.0.7:7860"));
+        let dual = json!({"addresses": [{"type": "PodIP", "address": "fd00::7"}, {"type": "PodIP", "address": "10.8.0.7"}],
+                          "ports": [{"name": "webui", "port": 7860}]});
+        assert_eq!(target_of(&dual).as_deref(), Some("10.8.0.7:7860"));
+        let v6 =
+            json!({"addresses": [{"type": "PodIP", "address": "fd00::1"}], "ports": [{"name": "webui", "port": 7860}]});
+        assert_eq!(target_of(&v6).as_deref(), Some("[fd00::1]:7860"));
+        // No pod IP yet (or no addresses at all): nothing to dial, never a node's address.
+        assert_eq!(target_of(&json!({"address": "34.66.1.2", "ports": [{"name": "webui", "port": 7860}]})), None);
+        let node_only = json!({"addresses": [{"type": "InternalIP", "address": "10.0.0.5"}], "ports": [{"name": "webui", "port": 7860}]});
+        assert_eq!(target_of(&node_only), None);
         assert_eq!(
             target_of(
-                &json!({"addresses": [{"type": "InternalIP", "address": "10.0.0.5"}], "ports": [{"name": "other", "port": 1}]})
+                &json!({"addresses": [{"type": "PodIP", "address": "10.8.0.7"}], "ports": [{"name": "other", "port": 1}]})
             ),
             None
         );

@@ -113,12 +113,15 @@ fn desired(env: &Env, ranges: Option<&super::ranges::Ranges>) -> Cluster {
         ))
         .set_shielded_nodes(ShieldedNodes::new().set_enabled(true))
         .set_node_pools([system_pool]);
+    // Dataplane V2 enforces the NetworkPolicies that keep users' WebUIs apart; it can only be
+    // chosen when the cluster is created.
+    let network = NetworkConfig::new().set_datapath_provider(DatapathProvider::AdvancedDatapath);
+    cluster = cluster.set_network_config(network.clone());
     if c.cluster.private {
         // Nodes without external IPs (egress through the Cloud NAT of the network step); the
         // control plane range is the one the webhook firewall rule names.
-        cluster = cluster
-            .set_network_config(NetworkConfig::new().set_default_enable_private_nodes(true))
-            .set_private_cluster_config(
+        cluster =
+            cluster.set_network_config(network.set_default_enable_private_nodes(true)).set_private_cluster_config(
                 PrivateClusterConfig::new()
                     .set_master_ipv4_cidr_block(ranges.map(|r| r.master.clone()).unwrap_or_default()),
             );
@@ -279,6 +282,16 @@ impl Step<Env> for GkeCluster {
         deleted |= Account::Nodes.delete(cx).await?;
         Ok(if deleted { Outcome::Deleted } else { Outcome::Unchanged })
     }
+}
+
+/// Whether the cluster enforces NetworkPolicies: Dataplane V2 (or a migration to it), or the
+/// Calico network policy of the legacy dataplane.
+pub fn enforces_network_policy(c: &Cluster) -> bool {
+    let datapath = c.network_config.as_ref().map(|n| &n.datapath_provider);
+    // The client library names no migration states; they arrive as unknown values.
+    datapath
+        .is_some_and(|d| *d == DatapathProvider::AdvancedDatapath || d.name() == Some("MIGRATE_TO_ADVANCED_DATAPATH"))
+        || c.network_policy.as_ref().is_some_and(|p| p.enabled)
 }
 
 /// The environment's cluster as GKE reports it (its endpoint and CA published for the

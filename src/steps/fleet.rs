@@ -28,13 +28,15 @@ impl Manifest for Fleet {
             "container.thirdPartyObjects.create",
             "container.thirdPartyObjects.update",
             "container.serviceAccounts.create",
+            "container.networkPolicies.create",
+            "container.networkPolicies.update",
         ]
     }
 
     fn describe(&self, env: &Env) -> String {
         let r = &env.config.runtime;
         format!(
-            "WebUI Fleet in namespace {} ({} warm, up to {} users) and its buffer autoscaler",
+            "WebUI Fleet in namespace {} ({} warm, up to {} users), its buffer autoscaler and network isolation",
             r.namespace, r.buffer_size, r.max_users
         )
     }

@@ -2,13 +2,15 @@
 //!
 //! Policies are read at version 3, so conditional bindings others made come back whole (a
 //! version-1 read shows them as `roles/X_withcond_<hash>`, and writing that back is refused), and
-//! written back at version 3 with their etag: sdctl only adds or removes members of unconditional
-//! bindings and keeps everything else. A concurrent change makes sdctl read again. IAM is
+//! written back at version 3 with their etag: sdctl only adds or removes members of its own
+//! bindings (unconditional ones, or ones under a condition sdctl wrote, found again by title and
+//! expression) and keeps everything else. A concurrent change makes sdctl read again. IAM is
 //! eventually consistent: a service account created a moment ago, or the Workload Identity pool
 //! of a cluster created a moment ago, can be "not found" in a binding for a while; that answer is
 //! retried, visibly and within a bound (cloud.google.com/iam/docs/access-change-propagation).
 
-use google_cloud_iam_v1::model::{GetPolicyOptions, Policy};
+use google_cloud_iam_v1::model::{Binding, GetPolicyOptions, Policy};
+use google_cloud_type::model::Expr;
 
 use super::Env;
 use super::common::{absent_if_not_found, gone_if_not_found, is_already_exists};
@@ -122,6 +124,87 @@ impl Account {
     }
 }
 
+/// An IAM condition sdctl writes; its binding is the one with exactly this title and expression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Condition {
+    pub title: String,
+    pub expression: String,
+}
+
+impl Condition {
+    fn matches(&self, expr: Option<&Expr>) -> bool {
+        expr.is_some_and(|e| e.title == self.title && e.expression == self.expression)
+    }
+
+    fn expr(&self) -> Expr {
+        Expr::new().set_title(&self.title).set_expression(&self.expression)
+    }
+}
+
+/// A role for a member, unconditional or under a condition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub role: String,
+    pub member: String,
+    pub condition: Option<Condition>,
+}
+
+impl Grant {
+    pub fn new(role: &str, member: &str) -> Self {
+        Self { role: role.to_string(), member: member.to_string(), condition: None }
+    }
+
+    pub fn when(mut self, condition: Condition) -> Self {
+        self.condition = Some(condition);
+        self
+    }
+
+    fn binding_of<'p>(&self, policy: &'p mut Policy) -> Option<&'p mut Binding> {
+        policy.bindings.iter_mut().find(|b| b.role == self.role && self.condition_matches(b))
+    }
+
+    fn condition_matches(&self, b: &Binding) -> bool {
+        match &self.condition {
+            None => b.condition.is_none(),
+            Some(c) => c.matches(b.condition.as_ref()),
+        }
+    }
+
+    /// Whether the policy holds it.
+    pub fn held_in(&self, policy: &Policy) -> bool {
+        policy
+            .bindings
+            .iter()
+            .any(|b| b.role == self.role && self.condition_matches(b) && b.members.contains(&self.member))
+    }
+
+    /// Adds (`present`) or removes it; whether the policy changed. Other bindings are untouched.
+    pub fn edit(&self, policy: &mut Policy, present: bool) -> bool {
+        let changed = match (self.binding_of(policy), present) {
+            (Some(b), true) if b.members.contains(&self.member) => false,
+            (Some(b), true) => {
+                b.members.push(self.member.clone());
+                true
+            }
+            (None, true) => {
+                let mut binding = Binding::new().set_role(&self.role).set_members([self.member.clone()]);
+                if let Some(c) = &self.condition {
+                    binding = binding.set_condition(c.expr());
+                }
+                policy.bindings.push(binding);
+                true
+            }
+            (Some(b), false) if b.members.contains(&self.member) => {
+                b.members.retain(|m| *m != self.member);
+                true
+            }
+            _ => false,
+        };
+        policy.bindings.retain(|b| !b.members.is_empty());
+        changed
+    }
+}
+
 /// Where an IAM policy sdctl edits lives.
 #[derive(Debug, Clone, Copy)]
 pub enum PolicyOf<'a> {
@@ -216,21 +299,36 @@ impl PolicyOf<'_> {
         grants: &[(&str, &str)],
         present: bool,
     ) -> anyhow::Result<Vec<(String, String)>> {
-        let policy = self.read(cx).await?;
-        Ok(grants
-            .iter()
-            .filter(|(role, member)| has_binding(&policy, role, member) != present)
-            .map(|(r, m)| (r.to_string(), m.to_string()))
-            .collect())
+        let grants: Vec<Grant> = grants.iter().map(|(r, m)| Grant::new(r, m)).collect();
+        Ok(self.grants_to_change(cx, &grants, present).await?.into_iter().map(|g| (g.role, g.member)).collect())
     }
 
-    /// Adds (`present`) or removes each `(role, member)` of `grants`; whether it wrote.
+    /// The `grants` the policy does not hold yet (`present`), or still holds (`!present`).
+    pub async fn grants_to_change(
+        &self,
+        cx: &StepCx<Env>,
+        grants: &[Grant],
+        present: bool,
+    ) -> anyhow::Result<Vec<Grant>> {
+        let policy = self.read(cx).await?;
+        Ok(grants.iter().filter(|g| g.held_in(&policy) != present).cloned().collect())
+    }
+
+    /// Adds (`present`) or removes each unconditional `(role, member)` of `grants`; whether it wrote.
     pub async fn edit(&self, cx: &StepCx<Env>, grants: &[(&str, &str)], present: bool) -> anyhow::Result<bool> {
+        let grants: Vec<Grant> = grants.iter().map(|(r, m)| Grant::new(r, m)).collect();
+        let changes: Vec<(&Grant, bool)> = grants.iter().map(|g| (g, present)).collect();
+        self.apply(cx, &changes).await
+    }
+
+    /// Adds each grant paired with `true` and removes each paired with `false`, in one write;
+    /// whether it wrote.
+    pub async fn apply(&self, cx: &StepCx<Env>, changes: &[(&Grant, bool)]) -> anyhow::Result<bool> {
         for _ in 0..5 {
             let mut policy = self.read(cx).await?;
             let mut changed = false;
-            for (role, member) in grants {
-                changed |= edit_binding(&mut policy, role, member, present);
+            for (grant, present) in changes {
+                changed |= grant.edit(&mut policy, *present);
             }
             if !changed {
                 return Ok(false);
@@ -251,31 +349,12 @@ impl PolicyOf<'_> {
 /// Adds (or removes) `member` in the unconditional binding of `role`; whether the policy changed.
 /// Conditional bindings are never touched.
 pub fn edit_binding(policy: &mut Policy, role: &str, member: &str, present: bool) -> bool {
-    let binding = policy.bindings.iter_mut().find(|b| b.role == role && b.condition.is_none());
-    match (binding, present) {
-        (Some(b), true) if b.members.iter().any(|m| m == member) => false,
-        (Some(b), true) => {
-            b.members.push(member.to_string());
-            true
-        }
-        (None, true) => {
-            policy
-                .bindings
-                .push(google_cloud_iam_v1::model::Binding::new().set_role(role).set_members([member.to_string()]));
-            true
-        }
-        (Some(b), false) if b.members.iter().any(|m| m == member) => {
-            b.members.retain(|m| m != member);
-            policy.bindings.retain(|b| !b.members.is_empty());
-            true
-        }
-        _ => false,
-    }
+    Grant::new(role, member).edit(policy, present)
 }
 
 /// Whether `member` holds `role` unconditionally.
 pub fn has_binding(policy: &Policy, role: &str, member: &str) -> bool {
-    policy.bindings.iter().any(|b| b.role == role && b.condition.is_none() && b.members.iter().any(|m| m == member))
+    Grant::new(role, member).held_in(policy)
 }
 
 /// A stale etag: Google answers 409 ABORTED (or 412) and the edit must start from a fresh read.
@@ -287,7 +366,6 @@ pub fn is_concurrent_change(e: &anyhow::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use google_cloud_iam_v1::model::Binding;
 
     fn conditional(role: &str, member: &str) -> Binding {
         serde_json::from_value(serde_json::json!({
@@ -309,5 +387,23 @@ mod tests {
         assert!(edit_binding(&mut policy, "roles/viewer", "user:a@example.com", false));
         assert_eq!(policy.bindings, [conditional("roles/viewer", "user:a@example.com")]);
         assert!(!edit_binding(&mut policy, "roles/viewer", "user:a@example.com", false));
+    }
+
+    #[test]
+    fn a_conditional_grant_is_its_own_binding() {
+        let theirs = conditional("roles/storage.objectUser", "user:a@example.com");
+        let mut policy = Policy::new().set_bindings([theirs.clone()]);
+        let ours = Grant::new("roles/storage.objectUser", "user:a@example.com").when(Condition {
+            title: "outputs only".into(),
+            expression: "resource.name.startsWith(\"projects/_/buckets/b/objects/outputs/\")".into(),
+        });
+        assert!(!ours.held_in(&policy), "another condition is not ours");
+        assert!(ours.edit(&mut policy, true));
+        assert!(ours.held_in(&policy) && !ours.edit(&mut policy, true));
+        assert_eq!(policy.bindings.len(), 2);
+        assert_eq!(policy.bindings[1].condition.as_ref().map(|c| c.title.as_str()), Some("outputs only"));
+        assert!(!Grant::new("roles/storage.objectUser", "user:a@example.com").held_in(&policy));
+        assert!(ours.edit(&mut policy, false));
+        assert_eq!(policy.bindings, [theirs]);
     }
 }

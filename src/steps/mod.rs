@@ -30,7 +30,7 @@ mod volumes;
 use std::sync::Arc;
 
 pub use apis::needed as needed_apis;
-pub use cluster::{cluster_path, location_path};
+pub use cluster::{cluster_path, enforces_network_policy, location_path};
 pub use common::absent_if_not_found;
 pub use env::{Env, Outputs, RunOptions};
 pub use storage::bucket_name;

@@ -1,6 +1,7 @@
 //! `network`: firewall rules in the configured VPC, and a Cloud Router with NAT for private
-//! clusters. GameServer host ports are open to the cluster's own pod and node ranges only (never
-//! 0.0.0.0/0, which would let anyone bypass IAP), on GPU nodes only.
+//! clusters. WebUIs have no host ports (the router dials pod IPs, where NetworkPolicies admit
+//! only the router), so no rule opens anything to them; the rule earlier versions made for host
+//! ports is deleted.
 
 use async_trait::async_trait;
 use google_cloud_compute_v1::model::firewall::{Allowed, Direction};
@@ -21,8 +22,6 @@ pub struct Network;
 
 #[derive(Default)]
 pub struct Live {
-    /// Primary range of the configured subnetwork (the nodes' addresses).
-    node_cidr: Option<String>,
     /// The VPC ranges of this environment (the rules name the pod and control-plane ranges).
     ranges: Option<Ranges>,
     /// Existing rules, by name.
@@ -84,12 +83,12 @@ impl Step<Env> for Network {
             })
             .await,
         )?;
-        let Some(subnet) = found else {
+        if found.is_none() {
             anyhow::bail!(
                 "subnetwork {subnet} does not exist in {region}: set cluster.subnetwork (and cluster.network) to an existing \
                  one (gcloud compute networks subnets list --regions {region})"
             );
-        };
+        }
         let firewalls_client = env.gcp.firewalls().await?;
         let mut firewalls = Vec::new();
         for name in all_rule_names(env) {
@@ -120,12 +119,12 @@ impl Step<Env> for Network {
             return Err(not_ours("Cloud Router", &router_name, env.names.env()));
         }
         let ranges = Some(super::ranges::plan(cx).await?);
-        Ok(Live { node_cidr: subnet.ip_cidr_range, ranges, firewalls, router })
+        Ok(Live { ranges, firewalls, router })
     }
 
     fn diff(&self, env: &Env, live: &Live) -> Diff {
         let Some(ranges) = &live.ranges else { return Diff::create_all() };
-        let wanted = desired_rules(env, live.node_cidr.as_deref(), ranges);
+        let wanted = desired_rules(env, ranges);
         let mut missing = Vec::new();
         let mut changed = Vec::new();
         for rule in &wanted {
@@ -165,7 +164,7 @@ impl Step<Env> for Network {
             Some(r) => r.clone(),
             None => super::ranges::plan(cx).await?,
         };
-        let wanted = desired_rules(env, live.node_cidr.as_deref(), &ranges);
+        let wanted = desired_rules(env, &ranges);
         let mut created = false;
         for rule in &wanted {
             let name = rule.name.clone().unwrap_or_default();
@@ -215,7 +214,8 @@ impl Step<Env> for Network {
     }
 }
 
-/// Every rule sdctl may have made (whatever the config says now, for `down`).
+/// Every rule sdctl may have made (whatever the config says now, for `down`), the former
+/// GameServer host-port rule included.
 fn all_rule_names(env: &Env) -> [String; 3] {
     [env.names.firewall_gameservers(), env.names.firewall_health_checks(), env.names.firewall_webhooks()]
 }
@@ -240,21 +240,9 @@ fn allow(protocol: &str, ports: &[String]) -> Allowed {
     Allowed::new().set_ip_protocol(protocol).set_ports(ports.to_vec())
 }
 
-/// The rules this configuration needs. `node_cidr` is the subnetwork's primary range.
-fn desired_rules(env: &Env, node_cidr: Option<&str>, ranges: &Ranges) -> Vec<Firewall> {
-    let (lo, hi) = env.config.runtime.port_range;
-    let ports = [format!("{lo}-{hi}")];
-    let mut sources = vec![ranges.pods.clone()];
-    sources.extend(node_cidr.map(String::from));
+/// The rules this configuration needs.
+fn desired_rules(env: &Env, ranges: &Ranges) -> Vec<Firewall> {
     let mut rules = vec![
-        // The router (a pod) reaches each user's WebUI on its GameServer host port.
-        rule(
-            env,
-            env.names.firewall_gameservers(),
-            vec![allow("tcp", &ports), allow("udp", &ports)],
-            sources,
-            env.names.gpu_node_tag(),
-        ),
         // Google's health checkers reach the router's pods behind the load balancer.
         rule(
             env,

@@ -10,6 +10,11 @@ use crate::config::Storage;
 use crate::images::templates::paths;
 use crate::names::{Names, ROUTER_PORT};
 
+/// Addresses a WebUI never reaches except for DNS and HTTPS: RFC 1918, shared address space
+/// (RFC 6598, which GKE allows for pod and service ranges) and link-local (the metadata server).
+pub const PRIVATE_RANGES: [&str; 5] =
+    ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16"];
+
 /// Stand-ins for values only known once the resources exist.
 pub const STAND_IN_FILESTORE_IP: &str = "192.0.2.10";
 pub const STAND_IN_STATIC_IP: &str = "192.0.2.30";
@@ -30,7 +35,7 @@ pub fn values(env: &Env) -> Value {
     };
     let static_ip = out("staticIp", STAND_IN_STATIC_IP.to_string());
     let domain = c.access.domain.clone().unwrap_or_else(|| format!("{}.sslip.io", static_ip.replace('.', "-")));
-    json!({
+    let mut values = json!({
         "env": env.names.env(),
         "namespace": c.runtime.namespace,
         "system_pool": env.names.system_pool(),
@@ -74,5 +79,10 @@ pub fn values(env: &Env) -> Value {
             crate::config::OAuthClient::Managed => Value::Null,
             crate::config::OAuthClient::Custom { .. } => json!(Names::OAUTH_SECRET),
         },
-    })
+    });
+    // Beside the literal above: one more key there exceeds serde_json's macro recursion limit.
+    values["webui_policy"] = json!(Names::WEBUI_POLICY);
+    values["private_ranges"] = json!(PRIVATE_RANGES);
+    values["runtime_uid"] = json!(crate::images::templates::paths::RUNTIME_UID);
+    values
 }

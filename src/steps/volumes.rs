@@ -2,23 +2,33 @@
 //! or the bucket through GCS-Fuse). With GCS, also the WebUI pods' access to the bucket through
 //! Workload Identity: granted here, once the cluster exists, because the project's identity pool
 //! (`PROJECT.svc.id.goog`) only exists with a Workload Identity cluster and IAM refuses a member
-//! of a pool that does not exist ("Identity Pool does not exist").
+//! of a pool that does not exist ("Identity Pool does not exist"). The pods read everything and
+//! write only under `outputs/`; the bucket's top folders are made here, not by the pods.
 
 use async_trait::async_trait;
 use serde_json::Value;
 
 use super::Env;
-use super::iam::PolicyOf;
+use super::iam::{Condition, Grant, PolicyOf};
 use super::kube_step::{Live, Manifest};
 use super::values::values;
 use crate::config::Storage;
+use crate::gcp::retry;
+use crate::gcp::storage::StorageClient;
 use crate::kube::Kube;
 use crate::kube::templates::render;
 use crate::names::Names;
 use crate::plan::StepCx;
 
-/// Role the WebUI pods get on the bucket: read models, write outputs.
-const BUCKET_ROLE: &str = "roles/storage.objectUser";
+/// The WebUI pods read the whole bucket...
+const READ_ROLE: &str = "roles/storage.objectViewer";
+/// ... and write only under `outputs/` (an IAM condition on the object's name; the bucket has
+/// uniform bucket-level access, which conditions need). Every WebUI pod runs as the same
+/// Kubernetes service account, so the bucket cannot tell one user's folder from another's.
+const WRITE_ROLE: &str = "roles/storage.objectUser";
+/// Folders the share has from the start, so that the WebUI pods, which cannot write models,
+/// never need to create them (start.sh seeds only an empty share).
+const FOLDERS: [&str; 3] = ["models/", "embeddings/", "outputs/"];
 
 pub struct Volumes;
 
@@ -35,10 +45,33 @@ async fn workload_member(cx: &StepCx<Env>) -> anyhow::Result<String> {
     ))
 }
 
-/// The bucket and the grant the WebUI pods need on it (GCS only).
-async fn bucket_grant(cx: &StepCx<Env>) -> anyhow::Result<Option<(String, String)>> {
+/// The bucket and the WebUI pods' member (GCS only).
+async fn bucket_member(cx: &StepCx<Env>) -> anyhow::Result<Option<(String, String)>> {
     let Storage::Gcs(g) = &cx.env.config.storage else { return Ok(None) };
     Ok(Some((super::bucket_name(&cx.env.names, g), workload_member(cx).await?)))
+}
+
+/// What the WebUI pods hold on the bucket, and the unconditional write earlier versions gave.
+fn grants(bucket: &str, member: &str) -> (Vec<Grant>, Grant) {
+    let outputs = Condition {
+        title: "sdctl: WebUI outputs only".into(),
+        expression: format!("resource.name.startsWith(\"projects/_/buckets/{bucket}/objects/outputs/\")"),
+    };
+    (vec![Grant::new(READ_ROLE, member), Grant::new(WRITE_ROLE, member).when(outputs)], Grant::new(WRITE_ROLE, member))
+}
+
+/// Folders of `FOLDERS` the bucket lacks (a folder is any object under its prefix).
+async fn missing_folders(cx: &StepCx<Env>, bucket: &str) -> anyhow::Result<Vec<&'static str>> {
+    let storage = StorageClient::new(&cx.env.gcp);
+    let mut missing = Vec::new();
+    for folder in FOLDERS {
+        let found =
+            retry::call(cx, &format!("list gs://{bucket}/{folder}"), || storage.list_objects(bucket, folder)).await?;
+        if found.is_empty() {
+            missing.push(folder);
+        }
+    }
+    Ok(missing)
 }
 
 #[async_trait]
@@ -50,6 +83,8 @@ impl Manifest for Volumes {
             // GCS: the WebUI pods' access to the bucket.
             "storage.buckets.getIamPolicy",
             "storage.buckets.setIamPolicy",
+            "storage.objects.list",
+            "storage.objects.create",
             "resourcemanager.projects.get",
         ]
     }
@@ -72,14 +107,36 @@ impl Manifest for Volumes {
     }
 
     async fn pending(&self, cx: &StepCx<Env>, _kube: &Kube) -> anyhow::Result<Option<String>> {
-        let Some((bucket, member)) = bucket_grant(cx).await? else { return Ok(None) };
-        let missing = PolicyOf::Bucket(&bucket).to_change(cx, &[(BUCKET_ROLE, &member)], true).await?;
-        Ok((!missing.is_empty()).then(|| format!("grant {BUCKET_ROLE} on gs://{bucket} to the WebUI pods")))
+        let Some((bucket, member)) = bucket_member(cx).await? else { return Ok(None) };
+        let (wanted, former) = grants(&bucket, &member);
+        let policy = PolicyOf::Bucket(&bucket);
+        let mut work = Vec::new();
+        if !policy.grants_to_change(cx, &wanted, true).await?.is_empty() {
+            work.push(format!(
+                "grant the WebUI pods {READ_ROLE} on gs://{bucket} and {WRITE_ROLE} under outputs/ only"
+            ));
+        }
+        if !policy.grants_to_change(cx, std::slice::from_ref(&former), false).await?.is_empty() {
+            work.push(format!("take {WRITE_ROLE} on the whole of gs://{bucket} from the WebUI pods"));
+        }
+        let folders = missing_folders(cx, &bucket).await?;
+        if !folders.is_empty() {
+            work.push(format!("create {} in gs://{bucket}", folders.join(", ")));
+        }
+        Ok((!work.is_empty()).then(|| work.join("; ")))
     }
 
     async fn after_apply(&self, cx: &StepCx<Env>, _kube: &Kube) -> anyhow::Result<()> {
-        let Some((bucket, member)) = bucket_grant(cx).await? else { return Ok(()) };
-        PolicyOf::Bucket(&bucket).edit(cx, &[(BUCKET_ROLE, &member)], true).await?;
+        let Some((bucket, member)) = bucket_member(cx).await? else { return Ok(()) };
+        let (wanted, former) = grants(&bucket, &member);
+        let mut changes: Vec<(&Grant, bool)> = wanted.iter().map(|g| (g, true)).collect();
+        changes.push((&former, false));
+        PolicyOf::Bucket(&bucket).apply(cx, &changes).await?;
+        let storage = StorageClient::new(&cx.env.gcp);
+        for folder in missing_folders(cx, &bucket).await? {
+            retry::call(cx, &format!("create gs://{bucket}/{folder}"), || storage.upload(&bucket, folder, Vec::new()))
+                .await?;
+        }
         Ok(())
     }
 }

@@ -41,6 +41,7 @@ async fn life_cycle(example: &str, env: &str, scenario: &str) {
         .iter()
         .any(|r| r["kind"] == "GameServer" && r["state"] == "Ready");
     assert!(ready, "no Ready GameServer after up");
+    network_isolation(&world, env, example.contains("gcs")).await;
     // IAP access for the configured members on the load balancer's backend, and the router was
     // given the exact audience.
     let iap = world.request("iap.setIamPolicy");
@@ -48,7 +49,8 @@ async fn life_cycle(example: &str, env: &str, scenario: &str) {
     assert!(bindings.iter().any(|b| b["role"] == "roles/iap.httpsResourceAccessor"), "{bindings:?}");
     let audience = summary["outputs"]["iapAudience"].as_str().expect("the audience is an output");
     assert!(audience.starts_with("/projects/") && !audience.ends_with('/'), "{audience}");
-    // With GCS, the WebUI pods' Kubernetes service account may use the bucket (Workload Identity).
+    // With GCS, the WebUI pods' Kubernetes service account may read the bucket and write only
+    // under outputs/ (Workload Identity, an IAM condition); the top folders were made by sdctl.
     if let Some(bucket) = summary["outputs"]["bucket"].as_str() {
         let name = bucket.trim_start_matches("gs://");
         let policy = world
@@ -56,21 +58,33 @@ async fn life_cycle(example: &str, env: &str, scenario: &str) {
             .into_iter()
             .rfind(|r| r["path"].as_str().is_some_and(|p| p.contains(&format!("/b/{name}/"))))
             .expect("the models bucket's policy was written");
-        let binding = policy["body"]["bindings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|b| b["role"] == "roles/storage.objectUser")
-            .cloned()
-            .expect("binding");
-        let member = binding["members"][0].as_str().unwrap();
+        let bindings = policy["body"]["bindings"].as_array().unwrap().clone();
+        let member = |role: &str, conditional: bool| {
+            let b = bindings
+                .iter()
+                .find(|b| b["role"] == role && b.get("condition").is_some() == conditional)
+                .unwrap_or_else(|| panic!("no {role} binding (conditional: {conditional}): {bindings:?}"));
+            (b["members"][0].as_str().unwrap().to_string(), b["condition"]["expression"].clone())
+        };
+        let (reader, _) = member("roles/storage.objectViewer", false);
         assert!(
-            member.starts_with("principal://iam.googleapis.com/projects/")
-                && member.ends_with(
+            reader.starts_with("principal://iam.googleapis.com/projects/")
+                && reader.ends_with(
                     "/locations/global/workloadIdentityPools/my-project.svc.id.goog/subject/ns/sd/sa/agones-sdk"
                 ),
-            "{member}"
+            "{reader}"
         );
+        let (writer, condition) = member("roles/storage.objectUser", true);
+        assert_eq!(writer, reader);
+        assert_eq!(condition, format!("resource.name.startsWith(\"projects/_/buckets/{name}/objects/outputs/\")"));
+        assert!(!bindings.iter().any(|b| b["role"] == "roles/storage.objectUser" && b.get("condition").is_none()));
+        let uploads: Vec<String> = world
+            .requests_of("storage.objects.insert")
+            .iter()
+            .filter(|r| r["path"].as_str().is_some_and(|p| p.contains(&format!("/b/{name}/"))))
+            .map(|r| r["query"]["name"].as_str().unwrap_or_default().to_string())
+            .collect();
+        assert_eq!(uploads, ["models/", "embeddings/", "outputs/"], "the bucket's folders");
     }
     // No secret in the events.
     assert!(!up.stdout.contains("AUTH") && !up.stderr.contains("auth_string"), "a secret leaked");
@@ -99,6 +113,70 @@ async fn life_cycle(example: &str, env: &str, scenario: &str) {
     let summary = events.last().unwrap();
     assert_eq!((summary["ok"].as_bool(), summary["left"].as_array().map(Vec::len)), (Some(true), Some(0)), "{summary}");
     assert!(world.resources().is_empty(), "{env}: left behind: {:#?}", world.resources());
+}
+
+/// Who reaches a WebUI, and what a WebUI reaches, as the cluster's NetworkPolicies decide
+/// (Dataplane V2, chosen at creation, enforces them).
+async fn network_isolation(world: &World, env: &str, gcs: bool) {
+    use k8s_openapi::api::core::v1::Pod;
+    let created = world.request("container.projects.locations.clusters.create");
+    let datapath = &created["body"]["cluster"]["networkConfig"]["datapathProvider"];
+    assert!(*datapath == "ADVANCED_DATAPATH" || *datapath == 2, "Dataplane V2 at creation: {created}");
+    let cluster = format!("{env}-gke");
+    let client = crate::kube_layer::cluster_client(world, &cluster).await;
+    let pods: kube::Api<Pod> = kube::Api::namespaced(client.clone(), "sd");
+    let first = |label: &'static str| {
+        let pods = pods.clone();
+        async move {
+            let list = pods.list(&kube::api::ListParams::default().labels(label)).await.unwrap();
+            let pod = list.items.into_iter().next().unwrap_or_else(|| panic!("no pod {label}"));
+            format!("sd/{}", kube::ResourceExt::name_any(&pod))
+        }
+    };
+    let webui = first("app.kubernetes.io/name=sdctl-webui").await;
+    // The emulator runs no pods for Deployments: one as the router's ReplicaSet makes them (its
+    // template's labels), and any other pod (code some user got to run in the cluster).
+    let deployments: kube::Api<k8s_openapi::api::apps::v1::Deployment> = kube::Api::namespaced(client.clone(), "sd");
+    let template = deployments.get("sdctl-router").await.unwrap().spec.unwrap().template;
+    let labels = template.metadata.unwrap().labels.unwrap();
+    let router = "sd/router-pod".to_string();
+    for (name, labels) in [("router-pod", serde_json::json!(labels)), ("attacker", serde_json::json!({}))] {
+        let pod: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": name, "namespace": "sd", "labels": labels},
+            "spec": {"containers": [{"name": "sh", "image": "busybox"}]},
+        }))
+        .unwrap();
+        pods.create(&Default::default(), &pod).await.unwrap();
+    }
+    let connect = |from: &str, to: &str, port: u16, protocol: &str| {
+        let url = format!(
+            "{}/_emulator/connect/{cluster}?from={from}&to={to}&port={port}&protocol={protocol}",
+            world.emu.url()
+        );
+        async move { reqwest::get(url).await.unwrap().json::<Value>().await.unwrap() }
+    };
+    for (from, to, port, protocol, allowed) in [
+        (router.as_str(), webui.as_str(), 7860, "TCP", true),
+        ("sd/attacker", webui.as_str(), 7860, "TCP", false),
+        ("sd/attacker", webui.as_str(), 7861, "TCP", false),
+        // A WebUI reaches DNS, HTTPS anywhere (the control plane for Agones' SDK) and the internet...
+        (webui.as_str(), "169.254.20.10", 53, "UDP", true),
+        (webui.as_str(), "10.0.0.2", 443, "TCP", true),
+        (webui.as_str(), "203.0.113.10", 80, "TCP", true),
+        // ... but no private address (Redis, nodes' kubelets, other pods) on other ports.
+        (webui.as_str(), "10.0.0.3", 6378, "TCP", false),
+        (webui.as_str(), "10.128.0.2", 10250, "TCP", false),
+        (webui.as_str(), "sd/attacker", 8080, "TCP", false),
+        // The metadata server only where GCS-Fuse in the pod needs it.
+        (webui.as_str(), "169.254.169.254", 80, "TCP", gcs),
+        (webui.as_str(), "169.254.169.252", 988, "TCP", gcs),
+    ] {
+        let verdict = connect(from, to, port, protocol).await;
+        assert_eq!(verdict["allowed"], allowed, "{from} -> {to} {protocol}/{port}: {verdict}");
+    }
+    for name in ["router-pod", "attacker"] {
+        pods.delete(name, &Default::default()).await.unwrap();
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -154,6 +154,7 @@ async fn rendered_objects_are_valid_against_crds_and_kubernetes_rules() {
         let client = cluster_client(&world, cluster).await;
         let discovery = Discovery::new(client.clone()).run().await.unwrap();
         let mut checked = 0;
+        let mut hardened_pods = 0;
         for file in &files {
             let text = std::fs::read_to_string(file).unwrap();
             let docs: Vec<Value> = serde_saphyr::from_multiple(&text).unwrap();
@@ -186,9 +187,52 @@ async fn rendered_objects_are_valid_against_crds_and_kubernetes_rules() {
                     .await
                     .unwrap_or_else(|e| panic!("{example}: {kind} {name} is not valid: {e}"));
                 checked += 1;
+                if let Some(pod) = pod_spec_of(&obj) {
+                    hardened(&format!("{example}: {kind} {name}"), pod);
+                    hardened_pods += 1;
+                }
             }
         }
         assert!(checked > 50, "only {checked} objects checked");
+        assert_eq!(hardened_pods, 3, "{example}: the router, reclaim and WebUI pods");
+    }
+}
+
+/// The pod spec of sdctl's own workloads (Agones' objects are Agones' business).
+fn pod_spec_of(obj: &Value) -> Option<&Value> {
+    let ours = obj["metadata"]["namespace"] == "sd" || obj["metadata"]["namespace"] == "sd-l4";
+    match obj["kind"].as_str()? {
+        "Deployment" if ours => Some(&obj["spec"]["template"]["spec"]),
+        "CronJob" => Some(&obj["spec"]["jobTemplate"]["spec"]["template"]["spec"]),
+        "Fleet" => Some(&obj["spec"]["template"]["spec"]["template"]["spec"]),
+        _ => None,
+    }
+}
+
+/// Every container sdctl writes runs as non-root (the share's preparation excepted: it may
+/// need to chown a root-owned share, with CHOWN only), cannot gain privileges, keeps no
+/// capability, has the runtime's default seccomp profile and a read-only root file system
+/// unless the program writes there (the WebUI).
+fn hardened(what: &str, pod: &Value) {
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true, "{what}: pod runAsNonRoot");
+    assert_eq!(pod["securityContext"]["seccompProfile"]["type"], "RuntimeDefault", "{what}: seccomp");
+    for c in pod["containers"].as_array().unwrap().iter().chain(pod["initContainers"].as_array().into_iter().flatten())
+    {
+        let name = c["name"].as_str().unwrap();
+        let sc = &c["securityContext"];
+        assert_eq!(sc["allowPrivilegeEscalation"], false, "{what}/{name}: allowPrivilegeEscalation");
+        assert_eq!(sc["capabilities"]["drop"], serde_json::json!(["ALL"]), "{what}/{name}: capabilities");
+        if name == "prepare" {
+            let added = sc["capabilities"]["add"].as_array().cloned().unwrap_or_default();
+            assert!(added.iter().all(|a| a == "CHOWN"), "{what}/{name}: only CHOWN: {added:?}");
+        } else {
+            assert_ne!(sc["runAsNonRoot"], false, "{what}/{name}: root");
+            assert_ne!(sc["runAsUser"], 0, "{what}/{name}: root");
+            assert!(sc["capabilities"].get("add").is_none(), "{what}/{name}: capabilities added");
+        }
+        if name != "webui" && name != "prepare" {
+            assert_eq!(sc["readOnlyRootFilesystem"], true, "{what}/{name}: read-only root");
+        }
     }
 }
 
@@ -278,7 +322,7 @@ async fn extension_installs_stay_off_unless_the_config_opts_in() {
     let preflight = world.sdctl(&["preflight", "-c", open.arg()]).await;
     assert_eq!(preflight.code, 0, "a warning, not a failure: {preflight:?}");
     assert!(preflight.stdout.contains("warn webui-extensions"), "{}", preflight.stdout);
-    assert!(preflight.stdout.contains("run any code in the WebUI pods"), "{}", preflight.stdout);
+    assert!(preflight.stdout.contains("run any code in their WebUI pod"), "{}", preflight.stdout);
 
     let up = world.sdctl(&["up", "fleet", "--no-wait", "-c", open.arg(), "--agones-manifest", &manifest]).await;
     assert_eq!(up.code, 0, "{up:?}");

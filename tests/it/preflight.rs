@@ -71,6 +71,8 @@ async fn a_healthy_project_passes_every_check() {
         "Agones 1.60.0 supports Kubernetes 1.34-1.36",
         "pass iap-members",
         "every member is in example.com (the organization)",
+        "pass network-policy",
+        "will be created with Dataplane V2",
     ] {
         assert!(r.stdout.contains(line), "stdout lacks {line:?}:\n{}", r.stdout);
     }
@@ -473,4 +475,32 @@ async fn step_permission_lists_cover_what_up_uses() {
         let undeclared: Vec<&String> = used.iter().filter(|p| !declared.contains(p.as_str())).collect();
         assert!(undeclared.is_empty(), "{example}: steps use but do not declare {undeclared:?}");
     }
+}
+
+/// A cluster made without Dataplane V2 (by hand, or by an earlier sdctl) enforces no
+/// NetworkPolicy: preflight says what that exposes and how to get out of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_without_network_policy_enforcement_is_pointed_out() {
+    let world = World::used_project("").await;
+    let config = example_with("sd-agones-t4.yaml", &[]);
+    let legacy = serde_json::json!({"cluster": {
+        "name": "sd-demo-gke", "initialNodeCount": 1, "resourceLabels": {"sdctl-env": "sd-demo"},
+        "networkConfig": {"datapathProvider": "LEGACY_DATAPATH"},
+    }});
+    let made = reqwest::Client::new()
+        .post(format!("{}/container/v1/projects/my-project/locations/us-central1-a/clusters", world.emu.url()))
+        .json(&legacy)
+        .send()
+        .await
+        .unwrap();
+    assert!(made.status().is_success(), "{:?}", made.text().await);
+    let r = world.sdctl(&["preflight", "-c", config.arg(), "-o", "json"]).await;
+    assert_eq!(r.code, 0, "a warning, not a failure: {r:?}");
+    let c = check(&doc(&r), "network-policy").clone();
+    assert_eq!(c["status"], "warn", "{c}");
+    let message = c["message"].as_str().unwrap();
+    assert!(message.contains("sd-demo-gke enforces no NetworkPolicies"), "{c}");
+    assert!(message.contains("open a user's WebUI without signing in"), "{c}");
+    let fix = c["fix"].as_str().unwrap();
+    assert!(fix.contains("`sdctl down cluster` then `sdctl up`") && fix.contains("--enable-dataplane-v2"), "{c}");
 }

@@ -75,6 +75,10 @@ impl Host for GoogleHost {
         }
     }
 
+    fn enforces_network_policy(&self, cluster: &str) -> bool {
+        self.app().is_some_and(|app| container::enforces_network_policy(&app.world(), cluster))
+    }
+
     fn delete_load_balancer(&self, cluster: &str, namespace: &str, ingress: &str) {
         if let Some(app) = self.app() {
             compute::lb::delete(&app, cluster, namespace, ingress);

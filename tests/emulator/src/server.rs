@@ -33,7 +33,7 @@ async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
         Err(e) => return plain(StatusCode::BAD_REQUEST, format!("cannot read body: {e}")),
     };
     if let Some(control) = path.strip_prefix("/_emulator/") {
-        return control_endpoint(&app, &parts.method, control, &raw).await;
+        return control_endpoint(&app, &parts.method, control, parts.uri.query().unwrap_or(""), &raw).await;
     }
     let (service_name, rest) = match path[1..].split_once('/') {
         Some((service, rest)) => (service.to_string(), format!("/{rest}")),
@@ -208,8 +208,24 @@ fn json_response(value: Value) -> Response {
     to_response(Reply::json(value))
 }
 
-async fn control_endpoint(app: &Arc<App>, method: &Method, path: &str, body: &[u8]) -> Response {
+async fn control_endpoint(app: &Arc<App>, method: &Method, path: &str, query: &str, body: &[u8]) -> Response {
     match (method, path) {
+        (&Method::GET, p) if p.starts_with("connect/") => {
+            let cluster = &p["connect/".len()..];
+            let q: BTreeMap<String, String> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+            let arg = |k: &str| q.get(k).map(String::as_str).unwrap_or("");
+            let Ok(port) = arg("port").parse::<u16>() else {
+                return plain(
+                    StatusCode::BAD_REQUEST,
+                    "connect needs from=, to= and port= (protocol= defaults to TCP)\n".into(),
+                );
+            };
+            let protocol = if arg("protocol").is_empty() { "TCP" } else { arg("protocol") };
+            match app.clusters.connect(cluster, arg("from"), arg("to"), port, protocol) {
+                Ok(verdict) => json_response(serde_json::to_value(verdict).unwrap_or_default()),
+                Err(e) => plain(StatusCode::NOT_FOUND, format!("{e}\n")),
+            }
+        }
         (&Method::GET, "state") => json_response(json!({ "resources": state(app) })),
         (&Method::POST, "reset") => {
             app.reset().await;

@@ -241,15 +241,15 @@ async fn agones_install_fleet_autoscaler_and_allocation() {
     .await;
     assert_eq!(t.host.scale_ups.lock().unwrap()[0].1, "gpu-pool");
     // As Agones 1.60 reports it: `address` is the node's ExternalIP; `addresses` the node's
-    // addresses in node order (InternalIP is the served endpoint's host), then the pod IP.
+    // addresses in node order, then the pod IP (the served endpoint's host).
     let node = ready.data["status"]["nodeName"].as_str().unwrap().to_string();
     let addresses = ready.data["status"]["addresses"].as_array().unwrap().clone();
     let types: Vec<&str> = addresses.iter().map(|a| a["type"].as_str().unwrap()).collect();
     assert_eq!(types, ["InternalIP", "ExternalIP", "Hostname", "PodIP"], "{addresses:?}");
-    assert_eq!(addresses[0]["address"], "127.0.0.1");
+    assert_eq!(addresses[3]["address"], "127.0.0.1");
     assert_eq!(ready.data["status"]["address"], addresses[1]["address"]);
     assert_eq!(addresses[2]["address"], node.as_str());
-    for a in [&addresses[1], &addresses[3]] {
+    for a in [&addresses[0], &addresses[1], &addresses[3]] {
         let ip: std::net::Ipv4Addr = a["address"].as_str().unwrap().parse().unwrap();
         assert!(ip.is_loopback(), "every address a test could dial is loopback: {ip}");
     }

@@ -38,6 +38,13 @@ async fn users_get_their_own_webui_and_keep_it() {
     let redis = Redis::start();
     let cluster = Cluster::start_many(&[webuis[0].addr, webuis[1].addr], 2, false).await;
     cluster.wait_ready(2).await;
+    // The Fleet's port policy is None: no WebUI port is open on any node.
+    let pods: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::namespaced(cluster.t.client.clone(), "sd");
+    for pod in pods.list(&Default::default()).await.unwrap() {
+        for c in pod.spec.unwrap().containers {
+            assert!(c.ports.unwrap_or_default().iter().all(|p| p.host_port.is_none()), "{}: a host port", c.name);
+        }
+    }
     let router = RouterProcess::start(&redis, &cluster, &["--trust-iap-header"]).await;
 
     // Health checks: the health path and Google's checker get 200 without an identity.

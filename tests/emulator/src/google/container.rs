@@ -164,7 +164,8 @@ const METADATA_MODE: &[(i64, &str)] = &[(1, "GCE_METADATA"), (2, "GKE_METADATA")
 const RESERVATION: &[(i64, &str)] = &[(1, "NO_RESERVATION"), (2, "ANY_RESERVATION"), (3, "SPECIFIC_RESERVATION")];
 const LOCATION_POLICY: &[(i64, &str)] = &[(1, "BALANCED"), (2, "ANY")];
 const UPDATE_STRATEGY: &[(i64, &str)] = &[(2, "BLUE_GREEN"), (3, "SURGE"), (5, "SHORT_LIVED")];
-const DATAPATH: &[(i64, &str)] = &[(1, "LEGACY_DATAPATH"), (2, "ADVANCED_DATAPATH")];
+const DATAPATH: &[(i64, &str)] =
+    &[(0, "DATAPATH_PROVIDER_UNSPECIFIED"), (1, "LEGACY_DATAPATH"), (2, "ADVANCED_DATAPATH")];
 const STACK: &[(i64, &str)] = &[(1, "IPV4"), (2, "IPV4_IPV6")];
 const LOG_COMPONENT: &[(i64, &str)] =
     &[(1, "SYSTEM_COMPONENTS"), (2, "WORKLOADS"), (3, "APISERVER"), (4, "SCHEDULER"), (5, "CONTROLLER_MANAGER")];
@@ -1382,6 +1383,16 @@ pub fn network_user(world: &World, key: &str) -> Option<String> {
 }
 
 /// The cluster's node pools as the Kubernetes side schedules on them.
+/// NetworkPolicies are enforced with Dataplane V2 ("network policy enforcement is built into
+/// GKE Dataplane V2") or with Calico's network policy enabled; a cluster created with neither
+/// (GKE Standard's default) enforces nothing.
+pub fn enforces_network_policy(world: &World, cluster: &str) -> bool {
+    world.container.by_short_name(cluster).is_some_and(|c| {
+        c.value["networkConfig"]["datapathProvider"] == "ADVANCED_DATAPATH"
+            || c.value["networkPolicy"]["enabled"] == true
+    })
+}
+
 pub fn node_pools_info(world: &World, cluster: &str) -> Vec<NodePoolInfo> {
     let Some(c) = world.container.by_short_name(cluster) else {
         return Vec::new();

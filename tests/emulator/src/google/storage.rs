@@ -371,6 +371,16 @@ fn set_policy(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
         policy::check_members(app, &world, &project, &call.body)?;
     }
     let b = bucket_mut(&mut world, &name)?;
+    // IAM Conditions on a bucket need uniform bucket-level access (cloud.google.com/storage/docs/
+    // access-control/iam#conditions); the error's wording is ours.
+    let conditional = call.body["bindings"].as_array().into_iter().flatten().any(|b| b.get("condition").is_some());
+    if conditional && b.value["iamConfiguration"]["uniformBucketLevelAccess"]["enabled"] != json!(true) {
+        return Err(ApiError::new(
+            400,
+            "IAM conditions can only be used on buckets with uniform bucket-level access enabled",
+        )
+        .with_reason("invalid"));
+    }
     let policy = b.policy.get_or_insert_with(|| Policy::new(app, json!([])));
     let mut v = policy.set(app, &call.body, |_, _| precondition_failed())?;
     v["kind"] = json!("storage#policy");

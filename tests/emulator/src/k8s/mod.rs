@@ -33,6 +33,7 @@ pub mod gke_crds;
 pub mod http;
 pub mod managed;
 pub mod meta;
+pub mod netpol;
 pub mod quantity;
 pub mod rbac;
 pub mod reviews;
@@ -99,12 +100,25 @@ pub trait Host: Send + Sync + 'static {
         let _ = cluster;
         Vec::new()
     }
+    /// Whether the cluster enforces NetworkPolicies (on GKE: Dataplane V2, or Calico's network
+    /// policy). Default: yes.
+    fn enforces_network_policy(&self, cluster: &str) -> bool {
+        let _ = cluster;
+        true
+    }
     /// CSI drivers the cluster's add-ons register (`CSIDriver` objects): the PD driver always,
     /// Filestore and GCS FUSE when their add-ons are enabled. Default: all three.
     fn csi_drivers(&self, cluster: &str) -> Vec<String> {
         let _ = cluster;
         vec!["pd.csi.storage.gke.io".into(), "filestore.csi.storage.gke.io".into(), "gcsfuse.csi.storage.gke.io".into()]
     }
+}
+
+/// What [`Clusters::connect`] found.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Verdict {
+    pub allowed: bool,
+    pub reason: String,
 }
 
 /// One GKE node pool, as the Kubernetes side needs to know it for scheduling.
@@ -258,6 +272,22 @@ impl Clusters {
         }
         c.wake.notify_one();
         Ok(())
+    }
+
+    /// Would a connection from `from` to `to` on `port`/`protocol` pass the cluster's
+    /// NetworkPolicies? Each end is `namespace/pod` or an IP address (see [`netpol`]).
+    pub fn connect(&self, cluster: &str, from: &str, to: &str, port: u16, protocol: &str) -> anyhow::Result<Verdict> {
+        let c = self.get(cluster).ok_or_else(|| anyhow::anyhow!("cluster {cluster:?} is not running"))?;
+        let st = c.lock();
+        let from = netpol::Peer::parse(&st, from).map_err(|e| anyhow::anyhow!(e))?;
+        let to = netpol::Peer::parse(&st, to).map_err(|e| anyhow::anyhow!(e))?;
+        if !c.host.enforces_network_policy(cluster) {
+            return Ok(Verdict { allowed: true, reason: "the cluster does not enforce NetworkPolicies".into() });
+        }
+        Ok(match netpol::connect(&st, &from, &to, port, protocol) {
+            Ok(()) => Verdict { allowed: true, reason: "allowed by the NetworkPolicies".into() },
+            Err(reason) => Verdict { allowed: false, reason },
+        })
     }
 
     /// Tell a cluster its node pools changed (the Google side resized, created or deleted one),

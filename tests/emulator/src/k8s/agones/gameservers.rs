@@ -269,25 +269,13 @@ fn sdk_can_run(st: &Store, pod: &Value) -> bool {
 /// What a Scheduled GameServer reports, as Agones 1.60 writes it (pkg/gameservers/gameservers.go,
 /// `address()` and `applyGameServerAddressAndPort`): `address` is the node's ExternalDNS, else
 /// ExternalIP, else InternalDNS, else InternalIP; `addresses` the node's addresses in the node's
-/// order, then one `PodIP` entry per pod IP; each port its host port. With the scenario's
-/// `gameServerEndpoint`, the port named `webui` reports the endpoint's port (the node's
-/// InternalIP is the endpoint's host): only that address and port are served.
+/// order, then one `PodIP` entry per pod IP; each port its host port, or its container port
+/// with port policy None. With the scenario's `gameServerEndpoint(s)`, the port named `webui`
+/// reports the endpoint's port (the pod's IP is the endpoint's host): only that address and
+/// port are served.
 fn address_status(c: &Cluster, st: &Store, gs: &Value, node: &str) -> Value {
     let scenario = c.host.scenario();
-    let endpoints = scenario.endpoints();
-    let endpoint_port = (!endpoints.is_empty())
-        .then(|| {
-            let mut gpu_nodes: Vec<String> = st
-                .list("nodes", None)
-                .iter()
-                .filter(|n| n.pointer("/status/capacity/nvidia.com~1gpu").is_some())
-                .map(|n| meta::name(n).to_string())
-                .collect();
-            gpu_nodes.sort();
-            let position = gpu_nodes.iter().position(|n| n == node).unwrap_or(0);
-            endpoints[position % endpoints.len()].rsplit_once(':').and_then(|(_, p)| p.parse::<i64>().ok())
-        })
-        .flatten();
+    let endpoint_port = endpoint_of(&scenario, st, node).map(|(_, port)| port);
     let mut addresses = st
         .get("nodes", "", node)
         .and_then(|n| n.pointer("/status/addresses").cloned())
@@ -336,6 +324,25 @@ fn address_status(c: &Cluster, st: &Store, gs: &Value, node: &str) -> Value {
     })
 }
 
+/// The stand-in WebUI (`host`, `port`) the GameServer on `node` answers at, when the scenario
+/// has `gameServerEndpoint(s)`: the n-th GPU node (by name) gets the n-th endpoint, cycling.
+fn endpoint_of(scenario: &crate::scenario::Scenario, st: &Store, node: &str) -> Option<(String, i64)> {
+    let endpoints = scenario.endpoints();
+    if endpoints.is_empty() {
+        return None;
+    }
+    let mut gpu_nodes: Vec<String> = st
+        .list("nodes", None)
+        .iter()
+        .filter(|n| n.pointer("/status/capacity/nvidia.com~1gpu").is_some())
+        .map(|n| meta::name(n).to_string())
+        .collect();
+    gpu_nodes.sort();
+    let position = gpu_nodes.iter().position(|n| n == node).unwrap_or(0);
+    let (host, port) = endpoints[position % endpoints.len()].rsplit_once(':')?;
+    Some((host.to_string(), port.parse().ok()?))
+}
+
 /// Running pods: bound, start-up delay passed, volumes mountable.
 pub fn pods(c: &Arc<Cluster>, st: &mut Store, s: &mut State) {
     for pod in st.list("pods", None) {
@@ -369,9 +376,15 @@ pub fn pods(c: &Arc<Cluster>, st: &mut Store, s: &mut State) {
         let mut next = (*pod).clone();
         let status = meta::child_mut(&mut next, "status");
         status["phase"] = json!("Running");
-        status["hostIP"] = json!(internal_ip(&c.host.scenario(), &node));
-        // Pod IPs are loopback addresses too (127.8.0.0/16): nothing a test dials leaves the machine.
-        let ip = format!("127.8.{}.{}", rand_octet(meta::uid(&pod)), rand_octet(meta::name(&pod)));
+        status["hostIP"] = json!(internal_ip(&node));
+        // Pod IPs are loopback addresses too (127.8.0.0/16): nothing a test dials leaves the
+        // machine. A GameServer's pod is at its stand-in WebUI's address when the scenario has one.
+        let stand_in = meta::labels(&pod)
+            .contains_key("agones.dev/gameserver")
+            .then(|| endpoint_of(&c.host.scenario(), st, &node).map(|(host, _)| host))
+            .flatten();
+        let ip = stand_in
+            .unwrap_or_else(|| format!("127.8.{}.{}", rand_octet(meta::uid(&pod)), rand_octet(meta::name(&pod))));
         status["podIP"] = json!(ip);
         status["podIPs"] = json!([{"ip": ip}]);
         status["startTime"] = json!(now);

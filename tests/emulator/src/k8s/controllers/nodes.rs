@@ -221,12 +221,8 @@ fn ip_hash(name: &str) -> (u8, u8) {
 // Every address a test could dial is a loopback address (design.md): nodes' internal and
 // external IPs and pod IPs live in 127.0.0.0/8, in blocks that tell them apart.
 
-/// A node's InternalIP: the scenario's `gameServerEndpoint` host when it serves the WebUIs,
-/// else one of 127.10.0.0/16.
-pub fn internal_ip(scenario: &crate::scenario::Scenario, name: &str) -> String {
-    if let Some(host) = scenario.endpoints().first().and_then(|e| e.rsplit_once(':')).map(|(h, _)| h.to_string()) {
-        return host;
-    }
+/// A node's InternalIP: one of 127.10.0.0/16.
+pub fn internal_ip(name: &str) -> String {
     let (a, b) = ip_hash(name);
     format!("127.10.{a}.{b}")
 }
@@ -244,7 +240,7 @@ pub fn external_ip(scenario: &crate::scenario::Scenario, name: &str) -> String {
 /// ExternalIP for a node with an access config (public), then Hostname
 /// (kubernetes/cloud-provider-gcp providers/gce/gce_instances.go, nodeAddressesFromInstance).
 pub fn addresses(scenario: &crate::scenario::Scenario, name: &str, private: bool) -> Value {
-    let mut addresses = vec![json!({"type": "InternalIP", "address": internal_ip(scenario, name)})];
+    let mut addresses = vec![json!({"type": "InternalIP", "address": internal_ip(name)})];
     if !private {
         addresses.push(json!({"type": "ExternalIP", "address": external_ip(scenario, name)}));
     }
