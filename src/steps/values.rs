@@ -10,10 +10,24 @@ use crate::config::Storage;
 use crate::images::templates::paths;
 use crate::names::{Names, ROUTER_PORT};
 
-/// Addresses a WebUI never reaches except for DNS and HTTPS: RFC 1918, shared address space
-/// (RFC 6598, which GKE allows for pod and service ranges) and link-local (the metadata server).
-pub const PRIVATE_RANGES: [&str; 5] =
-    ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16"];
+/// Addresses a WebUI never reaches except for DNS and HTTPS: RFC 1918, link-local (the metadata
+/// server), and the special-purpose ranges a VPC accepts for subnets, pods and services besides
+/// RFC 1918 (shared address space, IETF assignments, documentation, 6to4 relay, benchmarking,
+/// reserved: GKE's "non-RFC 1918" list), none of which is the public internet.
+pub const PRIVATE_RANGES: [&str; 12] = [
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "169.254.0.0/16",
+    "100.64.0.0/10",
+    "192.0.0.0/24",
+    "192.0.2.0/24",
+    "192.88.99.0/24",
+    "198.18.0.0/15",
+    "198.51.100.0/24",
+    "203.0.113.0/24",
+    "240.0.0.0/4",
+];
 
 /// Stand-ins for values only known once the resources exist.
 pub const STAND_IN_FILESTORE_IP: &str = "192.0.2.10";

@@ -162,10 +162,11 @@ async fn network_isolation(world: &World, env: &str, gcs: bool) {
         // A WebUI reaches DNS, HTTPS anywhere (the control plane for Agones' SDK) and the internet...
         (webui.as_str(), "169.254.20.10", 53, "UDP", true),
         (webui.as_str(), "10.0.0.2", 443, "TCP", true),
-        (webui.as_str(), "203.0.113.10", 80, "TCP", true),
+        (webui.as_str(), "8.8.8.8", 80, "TCP", true),
         // ... but no private address (Redis, nodes' kubelets, other pods) on other ports.
         (webui.as_str(), "10.0.0.3", 6378, "TCP", false),
         (webui.as_str(), "10.128.0.2", 10250, "TCP", false),
+        (webui.as_str(), "240.10.0.2", 10250, "TCP", false),
         (webui.as_str(), "sd/attacker", 8080, "TCP", false),
         // The metadata server only where GCS-Fuse in the pod needs it.
         (webui.as_str(), "169.254.169.254", 80, "TCP", gcs),

@@ -182,6 +182,7 @@ async fn rendered_objects_are_valid_against_crds_and_kubernetes_rules() {
                     let unknown = sdctl_emulator::k8s::typed::undeclared("Pod", &pod);
                     assert!(unknown.is_empty(), "{example}: the Fleet's pod template has unknown fields {unknown:?}");
                     assert!(sdctl_emulator::k8s::typed::decode("Pod", &pod).error.is_none(), "{example}: pod template");
+                    webui_sees_only_the_shared_models(example, &template["spec"]);
                 }
                 api.patch(name, &params, &Patch::Apply(&obj))
                     .await
@@ -196,6 +197,34 @@ async fn rendered_objects_are_valid_against_crds_and_kubernetes_rules() {
         assert!(checked > 50, "only {checked} objects checked");
         assert_eq!(hardened_pods, 3, "{example}: the router, reclaim and WebUI pods");
     }
+}
+
+/// Another user's outputs are out of reach: of the share, the WebUI container mounts only the
+/// models and embeddings, read-only; only the sidecar writes (to the share's outputs/), and it
+/// holds no Kubernetes token.
+fn webui_sees_only_the_shared_models(example: &str, pod: &Value) {
+    let container = |name: &str| {
+        pod["containers"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap_or_else(|| panic!("{name}"))
+    };
+    let shared_mounts = |c: &Value| -> Vec<(String, bool)> {
+        c["volumeMounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["name"] == "shared")
+            .map(|m| (m["subPath"].as_str().unwrap_or("<the whole share>").to_string(), m["readOnly"] == true))
+            .collect()
+    };
+    assert_eq!(
+        shared_mounts(container("webui")),
+        [("models".to_string(), true), ("embeddings".to_string(), true)],
+        "{example}: the WebUI container's view of the share"
+    );
+    assert_eq!(shared_mounts(container("sidecar")), [("outputs".to_string(), false)], "{example}: the sidecar's");
+    let token = "/var/run/secrets/kubernetes.io/serviceaccount";
+    let sidecar_mounts = container("sidecar")["volumeMounts"].as_array().unwrap().clone();
+    assert!(sidecar_mounts.iter().any(|m| m["mountPath"] == token), "{example}: the sidecar gets no token");
+    assert!(pod.get("serviceAccountName").is_none(), "{example}: Agones picks the SDK account (and hides its token)");
 }
 
 /// The pod spec of sdctl's own workloads (Agones' objects are Agones' business).

@@ -4,7 +4,9 @@
 # Mounts (set up by sdctl's Fleet):
 #   {{ shared_dir }}/models, {{ shared_dir }}/embeddings   the share's model folders, read-only
 #   {{ outputs_dir }}   pod-local and writable; sdctl's sidecar copies it to the allocated user's
-#                  own folder on the share, which this container never sees
+#                  own folder on the share, which this container does not mount (with GCS
+#                  storage, code in the pod can still use the pod's bucket access: README,
+#                  "Security model")
 #
 # Secure by default: no --disable-safe-unpickle, no directory settings in the UI
 # (--hide-ui-dir-config: no batch-from-directory, no output folder of one's choosing), and
@@ -20,7 +22,8 @@ WEBUI_UID={{ webui_uid }}
 
 # `start.sh prepare DIR`: the guide's manual "copy models to the share" step, automated, and the
 # share made usable. Runs before the WebUI (an init container) with the whole share mounted at DIR:
-# an empty share gets the image's model folders; outputs/ is created and given to the WebUI's
+# an empty share (a new Filestore share; a bucket is never empty, sdctl makes its folders and the
+# pods cannot write models/ there) gets the image's model folders; outputs/ is created and given to the WebUI's
 # user (a new Filestore share's root is root's, mode 0755: only root can write there). Folders
 # people added are never touched. As root it needs no capability but CHOWN.
 if [ "${1:-}" = "prepare" ]; then
