@@ -1,14 +1,26 @@
-//! What the router's hop costs: many concurrent users on loopback, each request through
-//! `sdctl runtime router` (real redis-server, the emulator's Kubernetes API with Agones, a
-//! stand-in WebUI) versus straight to the WebUI, measured in one run.
+//! What the router's hop costs, side by side with nginx: many concurrent users on loopback, each
+//! request sent straight to a stand-in WebUI, through nginx `proxy_pass` with a keep-alive
+//! upstream (the guide's proxy, without its per-request Lua and Redis lookup), and through
+//! `sdctl runtime router` (IAP's ES256 JWT verified, real redis-server, the emulator's Kubernetes
+//! API with Agones). The same load generator, headers and WebUI for all three, in rounds that
+//! alternate between them, so the ratios compare like with like on a noisy machine. Websocket
+//! round trips (Gradio's queue) too.
 //!
-//! `cargo bench --bench router` (needs redis-server; set SDCTL_UPSTREAM_DIR if ../shared is not
-//! beside the checkout). Knobs: BENCH_USERS (32), BENCH_CONCURRENCY (64), BENCH_SECONDS (5).
+//! `cargo bench --bench router` (needs redis-server; nginx for its rows: Debian's `nginx-light`;
+//! set SDCTL_UPSTREAM_DIR if ../shared is not beside the checkout). Knobs: BENCH_USERS (32),
+//! BENCH_CONCURRENCY (64), BENCH_SECONDS (3 per round), BENCH_ROUNDS (3), BENCH_WEBSOCKETS (16).
 
+use std::net::SocketAddr;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+use futures::{SinkExt, StreamExt};
+use http::HeaderValue;
+use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 // The integration tests' helpers, shared rather than copied.
 #[allow(dead_code, unused_imports)]
@@ -37,20 +49,32 @@ mod support {
 
 use runtime_support::{Cluster, REDIS_PASSWORD, Redis, WebUi, free_port};
 
+const JWT_HEADER: &str = "x-goog-iap-jwt-assertion";
+/// The audience `up` gives the router: exactly the backend service.
+const AUDIENCE: &str = "/projects/123456789/global/backendServices/987654321";
+
 fn knob(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
+/// Requests (or websocket round trips) of one target, over every round.
+#[derive(Default)]
 struct Sample {
-    requests: usize,
     errors: usize,
     elapsed: Duration,
     latencies: Vec<Duration>,
 }
 
 impl Sample {
-    fn rps(&self) -> f64 {
-        self.requests as f64 / self.elapsed.as_secs_f64()
+    fn add(&mut self, other: Sample) {
+        self.errors += other.errors;
+        self.elapsed += other.elapsed;
+        self.latencies.extend(other.latencies);
+        self.latencies.sort();
+    }
+
+    fn rate(&self) -> f64 {
+        self.latencies.len() as f64 / self.elapsed.as_secs_f64()
     }
 
     fn pct(&self, p: f64) -> Duration {
@@ -59,28 +83,26 @@ impl Sample {
     }
 }
 
-/// `concurrency` tasks send GET / as `users` different users for `seconds`.
-async fn load(base: &str, proxied: bool, users: usize, concurrency: usize, seconds: u64) -> Sample {
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// `concurrency` clients send GET / for `seconds`, each request as the next user (its IAP token).
+async fn http_load(base: &str, tokens: &Arc<Vec<HeaderValue>>, concurrency: usize, seconds: u64) -> Sample {
     let stop = Arc::new(AtomicBool::new(false));
     let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().unwrap();
     let started = Instant::now();
     let tasks: Vec<_> = (0..concurrency)
         .map(|t| {
-            let (client, stop, base) = (client.clone(), stop.clone(), base.to_string());
+            let (client, stop, tokens, url) = (client.clone(), stop.clone(), tokens.clone(), format!("{base}/"));
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 let mut errors = 0;
                 let mut n = t;
                 while !stop.load(Ordering::Relaxed) {
-                    let mut req = client.get(format!("{base}/"));
-                    if proxied {
-                        req = req.header(
-                            "x-goog-authenticated-user-email",
-                            format!("accounts.google.com:u{}@example.com", n % users),
-                        );
-                    }
+                    let request = client.get(&url).header(JWT_HEADER, tokens[n % tokens.len()].clone());
                     let sent = Instant::now();
-                    let ok = match req.send().await {
+                    let ok = match request.send().await {
                         Ok(r) => r.status() == 200 && r.bytes().await.is_ok(),
                         Err(_) => false,
                     };
@@ -97,20 +119,159 @@ async fn load(base: &str, proxied: bool, users: usize, concurrency: usize, secon
         .collect();
     tokio::time::sleep(Duration::from_secs(seconds)).await;
     stop.store(true, Ordering::Relaxed);
-    let mut latencies = Vec::new();
-    let mut errors = 0;
-    for t in tasks {
-        let (l, e) = t.await.unwrap();
-        latencies.extend(l);
-        errors += e;
-    }
-    let elapsed = started.elapsed();
-    latencies.sort();
-    Sample { requests: latencies.len(), errors, elapsed, latencies }
+    collect(tasks, started).await
 }
 
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
+/// `connections` websockets (one user each) send a message and wait for its echo, for `seconds`.
+async fn ws_load(base: &str, tokens: &Arc<Vec<HeaderValue>>, connections: usize, seconds: u64) -> Sample {
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut sockets = Vec::new();
+    for c in 0..connections {
+        let mut request = format!("{base}/queue/join").into_client_request().unwrap();
+        request.headers_mut().insert(JWT_HEADER, tokens[c % tokens.len()].clone());
+        let (socket, _) = tokio_tungstenite::connect_async(request).await.expect("websocket connects");
+        sockets.push(socket);
+    }
+    let started = Instant::now();
+    let tasks: Vec<_> = sockets
+        .into_iter()
+        .map(|mut socket| {
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut errors = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let sent = Instant::now();
+                    let ok = socket.send(Message::text("{\"msg\":\"estimation\"}")).await.is_ok()
+                        && matches!(socket.next().await, Some(Ok(Message::Text(_))));
+                    if ok {
+                        latencies.push(sent.elapsed());
+                    } else {
+                        errors += 1;
+                        break;
+                    }
+                }
+                let _ = socket.close(None).await;
+                (latencies, errors)
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    collect(tasks, started).await
+}
+
+async fn collect(tasks: Vec<tokio::task::JoinHandle<(Vec<Duration>, usize)>>, started: Instant) -> Sample {
+    let mut sample = Sample::default();
+    for t in tasks {
+        let (l, e) = t.await.unwrap();
+        sample.latencies.extend(l);
+        sample.errors += e;
+    }
+    sample.elapsed = started.elapsed();
+    sample.latencies.sort();
+    sample
+}
+
+/// Debian's nginx as a reverse proxy to `upstream`, configured as one would put it in front of a
+/// WebUI: keep-alive upstream connections, websockets passed on, an access log. None (and why)
+/// when nginx is not installed.
+struct Nginx {
+    child: std::process::Child,
+    addr: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+impl Nginx {
+    fn start(upstream: SocketAddr) -> Result<Nginx, String> {
+        let binary = ["/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .ok_or("nginx is not installed (Debian: apt-get install nginx-light)")?;
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let d = dir.path().display();
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let conf = format!(
+            r#"daemon off;
+worker_processes auto;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log {d}/access.log;
+  client_body_temp_path {d}/body;
+  proxy_temp_path {d}/proxy;
+  fastcgi_temp_path {d}/fastcgi;
+  uwsgi_temp_path {d}/uwsgi;
+  scgi_temp_path {d}/scgi;
+  upstream webui {{ server {upstream}; keepalive 64; }}
+  map $http_upgrade $connection_upgrade {{ default upgrade; '' ''; }}
+  server {{
+    listen {addr};
+    location / {{
+      proxy_pass http://webui;
+      proxy_http_version 1.1;
+      proxy_set_header Host $host;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection $connection_upgrade;
+      proxy_read_timeout 900s;
+    }}
+  }}
+}}
+"#
+        );
+        let path = dir.path().join("nginx.conf");
+        std::fs::write(&path, conf).map_err(|e| e.to_string())?;
+        let child = std::process::Command::new(binary)
+            .args(["-p", &d.to_string(), "-e", &format!("{d}/error.log"), "-c", &path.display().to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start {binary}: {e}"))?;
+        Ok(Nginx { child, addr, _dir: dir })
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// IAP as the bench plays it: an ES256 key, its JWKS served on loopback, a token per user.
+struct Iap {
+    jwks_url: String,
+    tokens: Arc<Vec<HeaderValue>>,
+}
+
+impl Iap {
+    async fn start(users: usize) -> Iap {
+        use base64::Engine;
+        let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let raw = pair.public_key_raw();
+        let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+        let jwk = json!({"kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": "bench",
+                         "x": b64(&raw[1..33]), "y": b64(&raw[33..])});
+        let encoding = jsonwebtoken::EncodingKey::from_ec_pem(pair.serialize_pem().as_bytes()).unwrap();
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.kid = Some("bench".into());
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        let tokens = (0..users)
+            .map(|u| {
+                let claims = json!({"iss": "https://cloud.google.com/iap", "aud": AUDIENCE,
+                                    "email": format!("u{u}@example.com"), "sub": format!("accounts.google.com:{u}"),
+                                    "iat": now - 10, "exp": now + 600});
+                HeaderValue::from_str(&jsonwebtoken::encode(&header, &claims, &encoding).unwrap()).unwrap()
+            })
+            .collect();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let jwks_url = format!("http://{}/jwk", listener.local_addr().unwrap());
+        let keys = json!({"keys": [jwk]});
+        let app = axum::Router::new().route("/jwk", axum::routing::get(move || async move { axum::Json(keys) }));
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Iap { jwks_url, tokens: Arc::new(tokens) }
+    }
 }
 
 fn main() {
@@ -119,65 +280,121 @@ fn main() {
     rt.block_on(bench());
 }
 
+async fn wait_until_answering(url: &str, what: &str) {
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while http.get(url).send().await.is_err() {
+        assert!(Instant::now() < deadline, "{what} did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn bench() {
     let users = knob("BENCH_USERS", 32);
     let concurrency = knob("BENCH_CONCURRENCY", 64);
-    let seconds = knob("BENCH_SECONDS", 5) as u64;
-    eprintln!("setting up: redis-server, the emulated cluster with {users} WebUI GameServers, the router");
+    let seconds = knob("BENCH_SECONDS", 3) as u64;
+    let rounds = knob("BENCH_ROUNDS", 3);
+    let websockets = knob("BENCH_WEBSOCKETS", 16);
+    eprintln!("setting up: redis-server, the emulated cluster with {users} WebUI GameServers, the router, nginx");
     let webui = WebUi::start().await;
     let redis = Redis::start();
     let cluster = Cluster::start(webui.addr, users as i64, false).await;
     cluster.wait_ready(users).await;
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
+    let iap = Iap::start(users).await;
+    let log_dir = tempfile::tempdir().unwrap();
+    let router_log = std::fs::File::create(log_dir.path().join("router.log")).unwrap();
+    let listen = format!("127.0.0.1:{}", free_port());
     let mut router = tokio::process::Command::from(support::sdctl());
     router
-        .args(["runtime", "router", "--listen", &listen, "--namespace", "sd", "--fleet", "webui", "--trust-iap-header"])
+        .args(["runtime", "router", "--listen", &listen, "--namespace", "sd", "--fleet", "webui"])
+        .args(["--iap-audience", AUDIENCE, "--iap-jwks-url", &iap.jwks_url])
         .env("SDCTL_REDIS_URL", redis.url())
         .env("SDCTL_REDIS_PASSWORD", REDIS_PASSWORD)
         .env("KUBECONFIG", &cluster.kubeconfig)
+        // BENCH_ROUTER_LOG (a RUST_LOG filter) measures another log level than the default.
+        .env_remove("RUST_LOG")
+        .envs(std::env::var("BENCH_ROUTER_LOG").ok().map(|f| ("RUST_LOG", f)))
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        // Its logs go to a file, as a container's go to the node's disk.
+        .stderr(router_log)
         .kill_on_drop(true);
     let _router = router.spawn().expect("router starts");
     let proxied = format!("http://{listen}");
-    let direct = format!("http://{}", webui.addr);
-    let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while http.get(format!("{proxied}/healthz")).send().await.is_err() {
-        assert!(Instant::now() < deadline, "router did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    wait_until_answering(&format!("{proxied}/healthz"), "the router").await;
+    let nginx = Nginx::start(webui.addr);
+    if let Ok(n) = &nginx {
+        wait_until_answering(&format!("http://{}/", n.addr), "nginx").await;
     }
+
     // Every user's first request allocates her GameServer; after that the mapping is warm.
+    let http = reqwest::Client::new();
     let first = Instant::now();
-    for u in 0..users {
-        let r = http
-            .get(format!("{proxied}/"))
-            .header("x-goog-authenticated-user-email", format!("accounts.google.com:u{u}@example.com"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200, "user {u} got a WebUI");
+    for token in iap.tokens.iter() {
+        let r = http.get(format!("{proxied}/")).header(JWT_HEADER, token.clone()).send().await.unwrap();
+        assert_eq!(r.status(), 200, "a user got a WebUI");
     }
     let first = first.elapsed() / users as u32;
     assert_eq!(cluster.allocated().await.len(), users, "one GameServer per user");
 
-    load(&direct, false, users, concurrency, 1).await;
-    load(&proxied, true, users, concurrency, 1).await;
-    let d = load(&direct, false, users, concurrency, seconds).await;
-    let p = load(&proxied, true, users, concurrency, seconds).await;
-    println!(
-        "router benchmark: {users} users, {concurrency} concurrent clients, {seconds} s per run, loopback, 2 shared cores"
-    );
-    println!("first request per user (allocation through the Kubernetes API + Redis): {:.1} ms average", ms(first));
-    println!("{:<10} {:>10} {:>9} {:>9} {:>7}", "", "req/s", "p50 ms", "p99 ms", "errors");
-    for (name, s) in [("direct", &d), ("router", &p)] {
-        println!("{name:<10} {:>10.0} {:>9.2} {:>9.2} {:>7}", s.rps(), ms(s.pct(0.5)), ms(s.pct(0.99)), s.errors);
+    let mut targets = vec![("direct", format!("http://{}", webui.addr))];
+    if let Ok(n) = &nginx {
+        targets.push(("nginx", format!("http://{}", n.addr)));
     }
+    targets.push(("router", proxied.clone()));
+    let mut http_samples: Vec<Sample> = targets.iter().map(|_| Sample::default()).collect();
+    let mut ws_samples: Vec<Sample> = targets.iter().map(|_| Sample::default()).collect();
+    for (_, base) in &targets {
+        http_load(base, &iap.tokens, concurrency, 1).await; // warm-up
+    }
+    for round in 0..rounds {
+        // Each round starts with another target, so that none always runs on a warmer machine.
+        for i in (0..targets.len()).map(|i| (i + round) % targets.len()) {
+            let base = &targets[i].1;
+            http_samples[i].add(http_load(base, &iap.tokens, concurrency, seconds).await);
+            let ws = base.replacen("http://", "ws://", 1);
+            ws_samples[i].add(ws_load(&ws, &iap.tokens, websockets, seconds.div_ceil(2)).await);
+        }
+    }
+
     println!(
-        "router/direct: throughput {:.2}x, p50 +{:.2} ms, p99 +{:.2} ms added by the proxy hop",
-        p.rps() / d.rps(),
-        ms(p.pct(0.5)) - ms(d.pct(0.5)),
-        ms(p.pct(0.99)) - ms(d.pct(0.99))
+        "router benchmark: {users} users, {concurrency} concurrent HTTP clients, {websockets} websockets, \
+         {rounds} rounds of {seconds} s, loopback, {} cores shared by all",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!(
+        "first request per user (IAP token, allocation through the Kubernetes API + Redis): {:.1} ms average",
+        ms(first)
+    );
+    if let Err(why) = &nginx {
+        println!("nginx rows skipped: {why}");
+    }
+    table("HTTP GET /", "req/s", &targets, &http_samples);
+    table("websocket round trips", "msg/s", &targets, &ws_samples);
+    let logged = std::fs::read_to_string(log_dir.path().join("router.log")).unwrap_or_default();
+    let trouble: Vec<&str> = logged.lines().filter(|l| l.contains("WARN") || l.contains("ERROR")).collect();
+    println!("\nrouter log: {} lines, {} warnings or errors", logged.lines().count(), trouble.len());
+    for line in trouble.iter().take(5) {
+        println!("  {line}");
+    }
+}
+
+/// One table, and the router's figures relative to nginx's (or, without nginx, to direct).
+fn table(title: &str, unit: &str, targets: &[(&str, String)], samples: &[Sample]) {
+    println!("\n{title}");
+    println!("{:<8} {:>10} {:>9} {:>9} {:>7}", "", unit, "p50 ms", "p99 ms", "errors");
+    for ((name, _), s) in targets.iter().zip(samples) {
+        println!("{name:<8} {:>10.0} {:>9.2} {:>9.2} {:>7}", s.rate(), ms(s.pct(0.5)), ms(s.pct(0.99)), s.errors);
+    }
+    let (Some(router), Some(base_at)) = (samples.last(), targets.iter().position(|(n, _)| *n == "nginx").or(Some(0)))
+    else {
+        return;
+    };
+    let base = &samples[base_at];
+    println!(
+        "router/{}: throughput {:.2}x, p50 {:+.2} ms, p99 {:.2}x",
+        targets[base_at].0,
+        router.rate() / base.rate(),
+        ms(router.pct(0.5)) - ms(base.pct(0.5)),
+        ms(router.pct(0.99)) / ms(base.pct(0.99)).max(0.001),
     );
 }

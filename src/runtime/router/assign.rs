@@ -2,9 +2,13 @@
 //! user, else (under the user's lock, so a browser's parallel first requests make one
 //! allocation) a GameServer already Allocated with the user's label, else a new allocation.
 //! A mapping whose GameServer died is replaced, never left to strand the user.
+//!
+//! A checked mapping is used without asking Redis or Kubernetes for `VERIFIED_FOR`; after that,
+//! for up to `STALE_FOR`, requests still use it at once while one check runs beside them, so
+//! that neither a slow API server nor a short outage of it delays or fails a user's requests.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::runtime::gameservers::{GameServer, GameServers};
@@ -13,6 +17,9 @@ use crate::runtime::{now_unix, user};
 
 /// A verified mapping is trusted this long before its GameServer is read again.
 pub const VERIFIED_FOR: Duration = Duration::from_secs(10);
+/// Past `VERIFIED_FOR`, a mapping is still used while it is checked in the background, up to
+/// this many times `VERIFIED_FOR` after its last successful check; then requests wait for one.
+const STALE_FACTOR: u32 = 6;
 /// The allocation lock's lifetime (a crashed holder blocks the user at most this long). Every
 /// Kubernetes call of the holder times out well before it (`gameservers::CALL_TIMEOUT`), and
 /// the mapping is stored only while the lock is still held.
@@ -47,7 +54,22 @@ pub struct Assigner {
     servers: GameServers,
     fleet: String,
     verified_for: Duration,
-    verified: Mutex<HashMap<String, (Assigned, Instant)>>,
+    verified: Mutex<HashMap<String, Checked>>,
+}
+
+/// A mapping as last checked, and whether a background check of it is running.
+struct Checked {
+    assigned: Assigned,
+    at: Instant,
+    checking: bool,
+}
+
+/// What the cache says of a user.
+enum Cached {
+    Fresh(Assigned),
+    /// Usable while the caller checks it in the background.
+    Stale(Assigned),
+    Unknown,
 }
 
 impl Assigner {
@@ -60,10 +82,21 @@ impl Assigner {
     }
 
     /// The user's WebUI, allocating one if needed.
-    pub async fn assign(&self, email: &str) -> Result<Assigned, AssignError> {
-        if let Some(hit) = self.cached(email) {
-            return Ok(hit);
+    pub async fn assign(self: &Arc<Self>, email: &str) -> Result<Assigned, AssignError> {
+        match self.cached(email) {
+            Cached::Fresh(hit) => return Ok(hit),
+            Cached::Stale(hit) => {
+                let (me, email) = (self.clone(), email.to_string());
+                tokio::spawn(async move { me.recheck(&email).await });
+                return Ok(hit);
+            }
+            Cached::Unknown => {}
         }
+        self.look_up(email).await
+    }
+
+    /// The user's WebUI from Redis and Kubernetes (not the cache), allocating one if needed.
+    async fn look_up(&self, email: &str) -> Result<Assigned, AssignError> {
         let label = user::label(email);
         if let Some(found) = self.valid_mapping(email, &label).await? {
             return Ok(self.remember(email, found));
@@ -139,15 +172,48 @@ impl Assigner {
         }
     }
 
-    fn cached(&self, email: &str) -> Option<Assigned> {
-        let map = self.verified.lock().ok()?;
-        let (a, at) = map.get(email)?;
-        (at.elapsed() < self.verified_for).then(|| Assigned { how: "cached", ..a.clone() })
+    /// Fresh; stale (then marked as being checked, so that only this caller checks it; while
+    /// that runs, others get it as fresh); or unknown (never checked, or checked too long ago).
+    fn cached(&self, email: &str) -> Cached {
+        let Ok(mut map) = self.verified.lock() else { return Cached::Unknown };
+        let Some(entry) = map.get_mut(email) else { return Cached::Unknown };
+        let age = entry.at.elapsed();
+        if age < self.verified_for {
+            return Cached::Fresh(Assigned { how: "cached", ..entry.assigned.clone() });
+        }
+        if age >= self.verified_for * STALE_FACTOR {
+            return Cached::Unknown;
+        }
+        let hit = Assigned { how: "cached", ..entry.assigned.clone() };
+        if entry.checking {
+            return Cached::Fresh(hit);
+        }
+        entry.checking = true;
+        Cached::Stale(hit)
+    }
+
+    /// The background check of a stale mapping, as a request without the cache would make it:
+    /// renewed when it still holds, repaired or replaced when it does not (under the user's
+    /// lock), forgotten when no WebUI is free, kept as it was when Redis or Kubernetes cannot
+    /// say (it ages out after `STALE_FACTOR` periods).
+    async fn recheck(&self, email: &str) {
+        match self.look_up(email).await {
+            Ok(_) => {}
+            Err(AssignError::NoCapacity) => self.forget(email),
+            Err(AssignError::Backend(e)) => {
+                tracing::warn!(user = email, error = %format!("{e:#}"), "cannot re-check the user's WebUI; still using it");
+                if let Ok(mut map) = self.verified.lock()
+                    && let Some(entry) = map.get_mut(email)
+                {
+                    entry.checking = false;
+                }
+            }
+        }
     }
 
     fn remember(&self, email: &str, a: Assigned) -> Assigned {
         if let Ok(mut map) = self.verified.lock() {
-            map.insert(email.to_string(), (a.clone(), Instant::now()));
+            map.insert(email.to_string(), Checked { assigned: a.clone(), at: Instant::now(), checking: false });
         }
         a
     }

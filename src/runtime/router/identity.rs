@@ -66,6 +66,40 @@ struct Claims {
     email: String,
     #[serde(default)]
     aud: Audience,
+    /// Required (`Validation::required_spec_claims`), so present once verified.
+    #[serde(default)]
+    exp: i64,
+}
+
+/// Tokens already verified, with the e-mail they carry, until they expire. IAP sends the same
+/// token with every request of a browser session for about ten minutes, and checking an ES256
+/// signature is the most expensive thing the router does per request: a token seen before (the
+/// very same string) is not checked again before its `exp`. Forgotten when the key set changes,
+/// so a key Google withdraws stops admitting anyone at the next refresh.
+#[derive(Default)]
+struct Verified {
+    by_token: HashMap<Box<str>, (String, i64)>,
+}
+
+/// Tokens remembered at most (a few per signed-in browser); beyond, expired ones are dropped
+/// first, then all.
+const VERIFIED_MAX: usize = 10_000;
+
+impl Verified {
+    fn get(&self, token: &str, now: i64) -> Option<String> {
+        let (email, exp) = self.by_token.get(token)?;
+        (now < *exp).then(|| email.clone())
+    }
+
+    fn insert(&mut self, token: &str, email: &str, exp: i64, now: i64) {
+        if self.by_token.len() >= VERIFIED_MAX {
+            self.by_token.retain(|_, (_, exp)| now < *exp);
+            if self.by_token.len() >= VERIFIED_MAX {
+                self.by_token.clear();
+            }
+        }
+        self.by_token.insert(token.into(), (email.to_string(), exp));
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -87,6 +121,7 @@ pub struct IapVerifier {
     refetch_min_interval: Duration,
     /// Read by every request without waiting; replaced only by a successful refresh.
     keys: RwLock<Keys>,
+    verified: RwLock<Verified>,
     /// One refresh at a time; requests for an unknown key wait for it, the others do not.
     refreshing: Mutex<()>,
 }
@@ -110,6 +145,7 @@ impl IapVerifier {
             http,
             refetch_min_interval,
             keys: RwLock::new(Keys::default()),
+            verified: RwLock::new(Verified::default()),
             refreshing: Mutex::new(()),
         }
     }
@@ -149,8 +185,15 @@ impl IapVerifier {
             by_kid.insert(kid, key);
         }
         let n = by_kid.len();
-        if let Ok(mut keys) = self.keys.write() {
+        let changed = if let Ok(mut keys) = self.keys.write() {
+            let changed = !same_keys(&keys.by_kid, &by_kid);
             *keys = Keys { by_kid, fetched: Some(Instant::now()) };
+            changed
+        } else {
+            true
+        };
+        if changed && let Ok(mut verified) = self.verified.write() {
+            verified.by_token.clear();
         }
         Ok(n)
     }
@@ -182,7 +225,22 @@ impl IapVerifier {
         self.known(kid).ok_or_else(|| Refusal::Invalid("signed by an unknown key".into()))
     }
 
+    /// The token's e-mail: from `verified` when this very token was verified before and has not
+    /// expired, else after a full check.
     pub async fn verify(&self, token: &str) -> Result<String, Refusal> {
+        let now = crate::runtime::now_unix();
+        if let Some(email) = self.verified.read().ok().and_then(|v| v.get(token, now)) {
+            return Ok(email);
+        }
+        let (email, exp) = self.check(token).await?;
+        if let Ok(mut verified) = self.verified.write() {
+            verified.insert(token, &email, exp, now);
+        }
+        Ok(email)
+    }
+
+    /// Signature (ES256, a key of IAP's), issuer, expiry and audience; the e-mail and `exp`.
+    async fn check(&self, token: &str) -> Result<(String, i64), Refusal> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| Refusal::Invalid("malformed token".into()))?;
         if header.alg != Algorithm::ES256 {
             return Err(Refusal::Invalid(format!("algorithm {:?} is not ES256", header.alg)));
@@ -217,7 +275,9 @@ impl IapVerifier {
         if !audiences.iter().any(|a| self.audience_matches(a)) {
             return Err(Refusal::Invalid("wrong audience".into()));
         }
-        user::email_from(&data.claims.email).ok_or_else(|| Refusal::Invalid("token has no e-mail".into()))
+        let email =
+            user::email_from(&data.claims.email).ok_or_else(|| Refusal::Invalid("token has no e-mail".into()))?;
+        Ok((email, data.claims.exp))
     }
 
     fn audience_matches(&self, aud: &str) -> bool {
@@ -226,5 +286,32 @@ impl IapVerifier {
         } else {
             aud == self.audience
         }
+    }
+}
+
+/// Whether two key sets hold the same key ids (a key id names one key: Google rotates by
+/// adding and removing ids).
+fn same_keys(a: &HashMap<String, DecodingKey>, b: &HashMap<String, DecodingKey>) -> bool {
+    a.len() == b.len() && a.keys().all(|k| b.contains_key(k))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_verified_token_is_remembered_until_it_expires_and_the_memory_is_bounded() {
+        let mut v = Verified::default();
+        v.insert("t1", "dana@example.com", 1_000, 900);
+        assert_eq!(v.get("t1", 999).as_deref(), Some("dana@example.com"));
+        assert_eq!(v.get("t1", 1_000), None, "expired");
+        assert_eq!(v.get("t1x", 999), None, "only the very same token");
+        // Full: expired tokens go first, the live ones stay.
+        for i in 0..VERIFIED_MAX - 1 {
+            v.insert(&format!("old{i}"), "x@example.com", 500, 400);
+        }
+        v.insert("t2", "erin@example.com", 2_000, 900);
+        assert_eq!(v.by_token.len(), 2, "the expired ones were dropped");
+        assert_eq!(v.get("t1", 950).as_deref(), Some("dana@example.com"));
     }
 }

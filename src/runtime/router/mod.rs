@@ -100,7 +100,12 @@ pub async fn run(options: RouterOptions) -> anyhow::Result<()> {
     );
     let router = Arc::new(Router {
         identity,
-        assigner: Assigner::new(store, servers, options.fleet.clone(), options.time.scale(assign::VERIFIED_FOR)),
+        assigner: Arc::new(Assigner::new(
+            store,
+            servers,
+            options.fleet.clone(),
+            options.time.scale(assign::VERIFIED_FOR),
+        )),
         proxy: Proxy::default(),
         touch_every: options.time.scale(TOUCH_EVERY),
         touched: Mutex::new(HashMap::new()),
@@ -165,7 +170,7 @@ async fn serve(listener: TcpListener, router: Arc<Router>) -> anyhow::Result<()>
 
 struct Router {
     identity: Identity,
-    assigner: Assigner,
+    assigner: Arc<Assigner>,
     proxy: Proxy,
     touch_every: Duration,
     /// When each user's `lastaccess` was last written.
