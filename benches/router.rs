@@ -225,7 +225,7 @@ http {{
         let child = std::process::Command::new(binary)
             .args(["-p", &d.to_string(), "-e", &format!("{d}/error.log"), "-c", &path.display().to_string()])
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stderr(Stdio::inherit())
             .spawn()
             .map_err(|e| format!("cannot start {binary}: {e}"))?;
         Ok(Nginx { child, addr, _dir: dir })
@@ -385,10 +385,8 @@ fn table(title: &str, unit: &str, targets: &[(&str, String)], samples: &[Sample]
     for ((name, _), s) in targets.iter().zip(samples) {
         println!("{name:<8} {:>10.0} {:>9.2} {:>9.2} {:>7}", s.rate(), ms(s.pct(0.5)), ms(s.pct(0.99)), s.errors);
     }
-    let (Some(router), Some(base_at)) = (samples.last(), targets.iter().position(|(n, _)| *n == "nginx").or(Some(0)))
-    else {
-        return;
-    };
+    let Some(router) = samples.last() else { return };
+    let base_at = targets.iter().position(|(n, _)| *n == "nginx").unwrap_or(0);
     let base = &samples[base_at];
     println!(
         "router/{}: throughput {:.2}x, p50 {:+.2} ms, p99 {:.2}x",

@@ -19,7 +19,11 @@ use crate::runtime::{now_unix, user};
 pub const VERIFIED_FOR: Duration = Duration::from_secs(10);
 /// Past `VERIFIED_FOR`, a mapping is still used while it is checked in the background, up to
 /// this many times `VERIFIED_FOR` after its last successful check; then requests wait for one.
-const STALE_FACTOR: u32 = 6;
+/// Short: while nothing can check a mapping, its GameServer may be gone and its pod's address
+/// handed to another pod.
+const STALE_FACTOR: u32 = 3;
+/// Users remembered before the ones not checked for `STALE_FACTOR` periods are dropped.
+const REMEMBERED_MAX: usize = 10_000;
 /// The allocation lock's lifetime (a crashed holder blocks the user at most this long). Every
 /// Kubernetes call of the holder times out well before it (`gameservers::CALL_TIMEOUT`), and
 /// the mapping is stored only while the lock is still held.
@@ -54,27 +58,39 @@ pub struct Assigner {
     servers: GameServers,
     fleet: String,
     verified_for: Duration,
-    verified: Mutex<HashMap<String, Checked>>,
+    verified: Mutex<Remembered>,
+}
+
+#[derive(Default)]
+struct Remembered {
+    by_user: HashMap<String, Checked>,
+    /// Numbers each stored entry, so that a background check stores its answer only over the
+    /// entry it checked (never over a newer one, e.g. a WebUI found after the old one failed).
+    generation: u64,
 }
 
 /// A mapping as last checked, and whether a background check of it is running.
 struct Checked {
     assigned: Assigned,
+    /// Its last successful check.
     at: Instant,
+    /// No background check before this (set after a failed one).
+    next_check: Instant,
     checking: bool,
+    generation: u64,
 }
 
 /// What the cache says of a user.
 enum Cached {
     Fresh(Assigned),
-    /// Usable while the caller checks it in the background.
-    Stale(Assigned),
+    /// Usable while the caller checks it in the background (the entry's generation).
+    Stale(Assigned, u64),
     Unknown,
 }
 
 impl Assigner {
     pub fn new(store: Store, servers: GameServers, fleet: String, verified_for: Duration) -> Self {
-        Self { store, servers, fleet, verified_for, verified: Mutex::new(HashMap::new()) }
+        Self { store, servers, fleet, verified_for, verified: Mutex::new(Remembered::default()) }
     }
 
     pub fn store(&self) -> &Store {
@@ -85,21 +101,22 @@ impl Assigner {
     pub async fn assign(self: &Arc<Self>, email: &str) -> Result<Assigned, AssignError> {
         match self.cached(email) {
             Cached::Fresh(hit) => return Ok(hit),
-            Cached::Stale(hit) => {
+            Cached::Stale(hit, generation) => {
                 let (me, email) = (self.clone(), email.to_string());
-                tokio::spawn(async move { me.recheck(&email).await });
+                tokio::spawn(async move { me.recheck(&email, generation).await });
                 return Ok(hit);
             }
             Cached::Unknown => {}
         }
-        self.look_up(email).await
+        let found = self.look_up(email).await?;
+        Ok(self.remember(email, found, None))
     }
 
     /// The user's WebUI from Redis and Kubernetes (not the cache), allocating one if needed.
     async fn look_up(&self, email: &str) -> Result<Assigned, AssignError> {
         let label = user::label(email);
         if let Some(found) = self.valid_mapping(email, &label).await? {
-            return Ok(self.remember(email, found));
+            return Ok(found);
         }
         let deadline = Instant::now() + LOCK_WAIT;
         let lock = loop {
@@ -113,14 +130,14 @@ impl Assigner {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
             if let Some(found) = self.valid_mapping(email, &label).await? {
-                return Ok(self.remember(email, found));
+                return Ok(found);
             }
         };
         let result = self.assign_locked(email, &label, &lock).await;
         if let Err(e) = self.store.unlock(lock).await {
             tracing::warn!(user = email, error = %e, "could not release the allocation lock (it expires by itself)");
         }
-        result.map(|a| self.remember(email, a))
+        result
     }
 
     /// Under the lock: look again, re-find, or allocate, and store the mapping.
@@ -172,56 +189,147 @@ impl Assigner {
         }
     }
 
-    /// Fresh; stale (then marked as being checked, so that only this caller checks it; while
-    /// that runs, others get it as fresh); or unknown (never checked, or checked too long ago).
     fn cached(&self, email: &str) -> Cached {
-        let Ok(mut map) = self.verified.lock() else { return Cached::Unknown };
-        let Some(entry) = map.get_mut(email) else { return Cached::Unknown };
-        let age = entry.at.elapsed();
-        if age < self.verified_for {
-            return Cached::Fresh(Assigned { how: "cached", ..entry.assigned.clone() });
+        match self.verified.lock() {
+            Ok(mut remembered) => remembered.cached(email, self.verified_for),
+            Err(_) => Cached::Unknown,
         }
-        if age >= self.verified_for * STALE_FACTOR {
-            return Cached::Unknown;
-        }
-        let hit = Assigned { how: "cached", ..entry.assigned.clone() };
-        if entry.checking {
-            return Cached::Fresh(hit);
-        }
-        entry.checking = true;
-        Cached::Stale(hit)
     }
 
     /// The background check of a stale mapping, as a request without the cache would make it:
     /// renewed when it still holds, repaired or replaced when it does not (under the user's
     /// lock), forgotten when no WebUI is free, kept as it was when Redis or Kubernetes cannot
-    /// say (it ages out after `STALE_FACTOR` periods).
-    async fn recheck(&self, email: &str) {
+    /// say (checked again a period later; it ages out after `STALE_FACTOR` periods). Its answer
+    /// replaces only the entry it checked.
+    async fn recheck(&self, email: &str, generation: u64) {
         match self.look_up(email).await {
-            Ok(_) => {}
-            Err(AssignError::NoCapacity) => self.forget(email),
+            Ok(found) => {
+                self.remember(email, found, Some(generation));
+            }
+            Err(AssignError::NoCapacity) => self.forget_if(email, Some(generation)),
             Err(AssignError::Backend(e)) => {
                 tracing::warn!(user = email, error = %format!("{e:#}"), "cannot re-check the user's WebUI; still using it");
-                if let Ok(mut map) = self.verified.lock()
-                    && let Some(entry) = map.get_mut(email)
-                {
-                    entry.checking = false;
+                if let Ok(mut remembered) = self.verified.lock() {
+                    remembered.check_failed(email, generation, self.verified_for);
                 }
             }
         }
     }
 
-    fn remember(&self, email: &str, a: Assigned) -> Assigned {
-        if let Ok(mut map) = self.verified.lock() {
-            map.insert(email.to_string(), Checked { assigned: a.clone(), at: Instant::now(), checking: false });
+    fn remember(&self, email: &str, a: Assigned, over: Option<u64>) -> Assigned {
+        if let Ok(mut remembered) = self.verified.lock() {
+            remembered.store(email, &a, over, self.verified_for);
         }
         a
     }
 
+    fn forget_if(&self, email: &str, generation: Option<u64>) {
+        if let Ok(mut remembered) = self.verified.lock() {
+            remembered.forget(email, generation);
+        }
+    }
+
     /// Forget the verified mapping (its WebUI stopped answering): the next request re-checks it.
     pub fn forget(&self, email: &str) {
-        if let Ok(mut map) = self.verified.lock() {
-            map.remove(email);
+        self.forget_if(email, None);
+    }
+}
+
+impl Remembered {
+    /// Fresh; stale (then marked as being checked, so that only this caller checks it; while
+    /// that runs, or after a failed check, others get it as fresh); or unknown (never checked,
+    /// or not successfully checked for `STALE_FACTOR` periods).
+    fn cached(&mut self, email: &str, verified_for: Duration) -> Cached {
+        let Some(entry) = self.by_user.get_mut(email) else { return Cached::Unknown };
+        let age = entry.at.elapsed();
+        if age >= verified_for * STALE_FACTOR {
+            return Cached::Unknown;
         }
+        let hit = Assigned { how: "cached", ..entry.assigned.clone() };
+        if age < verified_for || entry.checking || Instant::now() < entry.next_check {
+            return Cached::Fresh(hit);
+        }
+        entry.checking = true;
+        Cached::Stale(hit, entry.generation)
+    }
+
+    /// Stores `a` as checked now, unless `over` names an entry that has been replaced or
+    /// forgotten meanwhile.
+    fn store(&mut self, email: &str, a: &Assigned, over: Option<u64>, verified_for: Duration) {
+        if let Some(generation) = over
+            && self.by_user.get(email).is_none_or(|e| e.generation != generation)
+        {
+            return;
+        }
+        if self.by_user.len() >= REMEMBERED_MAX {
+            self.by_user.retain(|_, e| e.at.elapsed() < verified_for * STALE_FACTOR);
+        }
+        self.generation += 1;
+        let now = Instant::now();
+        let entry =
+            Checked { assigned: a.clone(), at: now, next_check: now, checking: false, generation: self.generation };
+        self.by_user.insert(email.to_string(), entry);
+    }
+
+    /// A background check of entry `generation` could not tell: used as it is for another period.
+    fn check_failed(&mut self, email: &str, generation: u64, verified_for: Duration) {
+        if let Some(entry) = self.by_user.get_mut(email)
+            && entry.generation == generation
+        {
+            entry.checking = false;
+            entry.next_check = Instant::now() + verified_for;
+        }
+    }
+
+    /// Forgets the user's entry (only if it is still entry `generation`, when given).
+    fn forget(&mut self, email: &str, generation: Option<u64>) {
+        if self.by_user.get(email).is_some_and(|e| generation.is_none_or(|g| e.generation == g)) {
+            self.by_user.remove(email);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(target: &str) -> Assigned {
+        Assigned { target: target.into(), gameserver: format!("gs-{target}"), how: "mapping" }
+    }
+
+    fn target(c: &Cached) -> Option<(&str, bool)> {
+        match c {
+            Cached::Fresh(a) => Some((a.target.as_str(), false)),
+            Cached::Stale(a, _) => Some((a.target.as_str(), true)),
+            Cached::Unknown => None,
+        }
+    }
+
+    #[test]
+    fn a_stale_mapping_is_checked_once_and_a_late_answer_never_replaces_a_newer_one() {
+        let period = Duration::from_millis(200);
+        let mut r = Remembered::default();
+        r.store("ann", &at("10.8.0.7:7860"), None, period);
+        assert_eq!(target(&r.cached("ann", period)), Some(("10.8.0.7:7860", false)));
+        std::thread::sleep(period + Duration::from_millis(20));
+        // Stale: the first caller checks it, the others use it meanwhile.
+        let Cached::Stale(_, checked) = r.cached("ann", period) else { panic!("stale") };
+        assert_eq!(target(&r.cached("ann", period)), Some(("10.8.0.7:7860", false)));
+        // Meanwhile a request found it dead and stored another WebUI: the check's late answer
+        // (the old WebUI) is dropped, as is its "no capacity" forgetting.
+        r.forget("ann", None);
+        r.store("ann", &at("10.8.0.9:7860"), None, period);
+        r.store("ann", &at("10.8.0.7:7860"), Some(checked), period);
+        r.forget("ann", Some(checked));
+        assert_eq!(target(&r.cached("ann", period)), Some(("10.8.0.9:7860", false)));
+        // A failed check keeps the entry for another period, then it is checked again; never
+        // used past `STALE_FACTOR` periods without a successful check.
+        std::thread::sleep(period + Duration::from_millis(20));
+        let Cached::Stale(_, g) = r.cached("ann", period) else { panic!("stale") };
+        r.check_failed("ann", g, period);
+        assert_eq!(target(&r.cached("ann", period)), Some(("10.8.0.9:7860", false)));
+        std::thread::sleep(period * STALE_FACTOR);
+        assert!(matches!(r.cached("ann", period), Cached::Unknown));
+        assert!(matches!(r.cached("bob", period), Cached::Unknown));
     }
 }

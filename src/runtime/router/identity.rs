@@ -69,6 +69,8 @@ struct Claims {
     /// Required (`Validation::required_spec_claims`), so present once verified.
     #[serde(default)]
     exp: i64,
+    #[serde(default)]
+    iat: i64,
 }
 
 /// Tokens already verified, with the e-mail they carry, until they expire. IAP sends the same
@@ -79,11 +81,17 @@ struct Claims {
 #[derive(Default)]
 struct Verified {
     by_token: HashMap<Box<str>, (String, i64)>,
+    /// Counts key set changes: a token checked against an older key set is not remembered.
+    keys_generation: u64,
 }
 
 /// Tokens remembered at most (a few per signed-in browser); beyond, expired ones are dropped
 /// first, then all.
 const VERIFIED_MAX: usize = 10_000;
+/// A token is remembered at most this long, whatever its `exp` (IAP's live about 10 minutes).
+const VERIFIED_TTL: i64 = 600;
+/// Clock skew allowed on `exp` and `iat`.
+const LEEWAY: i64 = 30;
 
 impl Verified {
     fn get(&self, token: &str, now: i64) -> Option<String> {
@@ -194,6 +202,7 @@ impl IapVerifier {
         };
         if changed && let Ok(mut verified) = self.verified.write() {
             verified.by_token.clear();
+            verified.keys_generation += 1;
         }
         Ok(n)
     }
@@ -229,18 +238,27 @@ impl IapVerifier {
     /// expired, else after a full check.
     pub async fn verify(&self, token: &str) -> Result<String, Refusal> {
         let now = crate::runtime::now_unix();
-        if let Some(email) = self.verified.read().ok().and_then(|v| v.get(token, now)) {
-            return Ok(email);
-        }
-        let (email, exp) = self.check(token).await?;
-        if let Ok(mut verified) = self.verified.write() {
-            verified.insert(token, &email, exp, now);
+        let generation = match self.verified.read() {
+            Ok(v) => match v.get(token, now) {
+                Some(email) => return Ok(email),
+                None => Some(v.keys_generation),
+            },
+            Err(_) => None,
+        };
+        let (email, exp) = self.check(token, now).await?;
+        // Remembered only if the keys did not change while it was checked (a withdrawn key's
+        // token would otherwise outlive the refresh that withdrew it).
+        if let Some(generation) = generation
+            && let Ok(mut verified) = self.verified.write()
+            && verified.keys_generation == generation
+        {
+            verified.insert(token, &email, exp.min(now + VERIFIED_TTL), now);
         }
         Ok(email)
     }
 
     /// Signature (ES256, a key of IAP's), issuer, expiry and audience; the e-mail and `exp`.
-    async fn check(&self, token: &str) -> Result<(String, i64), Refusal> {
+    async fn check(&self, token: &str, now: i64) -> Result<(String, i64), Refusal> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| Refusal::Invalid("malformed token".into()))?;
         if header.alg != Algorithm::ES256 {
             return Err(Refusal::Invalid(format!("algorithm {:?} is not ES256", header.alg)));
@@ -252,7 +270,7 @@ impl IapVerifier {
         validation.set_required_spec_claims(&["exp", "iat", "iss", "aud"]);
         // The audience is checked below (exact or project prefix).
         validation.validate_aud = false;
-        validation.leeway = 30;
+        validation.leeway = LEEWAY as u64;
         let data = jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|e| {
             use jsonwebtoken::errors::ErrorKind as K;
             Refusal::Invalid(
@@ -267,6 +285,10 @@ impl IapVerifier {
                 .into(),
             )
         })?;
+        // Google's rules: `iat` must be in the past (jsonwebtoken checks only that it is there).
+        if data.claims.iat > now + LEEWAY {
+            return Err(Refusal::Invalid("token issued in the future".into()));
+        }
         let audiences = match data.claims.aud {
             Audience::One(a) => vec![a],
             Audience::Many(a) => a,

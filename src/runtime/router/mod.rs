@@ -45,6 +45,9 @@ pub const TOUCH_EVERY: Duration = Duration::from_secs(5);
 pub const MAX_BODY: u64 = 256 * 1024 * 1024;
 /// A client must send its request headers within this.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// Users whose last activity write is remembered before the ones not seen for `TOUCH_EVERY`
+/// are dropped.
+const TOUCHED_MAX: usize = 10_000;
 /// Connections served at once; more wait in the listen backlog.
 const MAX_CONNECTIONS: usize = 4096;
 
@@ -241,17 +244,29 @@ impl Router {
             }
         };
         let (response, backend_upgrade) = proxy::response_for_client(response);
-        tracing::info!(
-            user = %email,
-            gameserver = %target.gameserver,
-            target = %target.target,
-            how = target.how,
-            method = %parts.method,
-            path = parts.uri.path(),
-            status = response.status().as_u16(),
-            latency_ms = started.elapsed().as_millis() as u64,
-            "proxied"
-        );
+        // One line per request only at debug level (`-v`, or RUST_LOG=sdctl=debug): it costs
+        // the proxy about a tenth of its throughput (`cargo bench --bench router`), and the load
+        // balancer can log every request itself. A WebUI's own server errors are always logged.
+        macro_rules! proxied {
+            ($level:ident) => {
+                tracing::$level!(
+                    user = %email,
+                    gameserver = %target.gameserver,
+                    target = %target.target,
+                    how = target.how,
+                    method = %parts.method,
+                    path = parts.uri.path(),
+                    status = response.status().as_u16(),
+                    latency_ms = started.elapsed().as_millis() as u64,
+                    "proxied"
+                )
+            };
+        }
+        if response.status().is_server_error() {
+            proxied!(info);
+        } else {
+            proxied!(debug);
+        }
         if let (Some(client), Some(backend)) = (client_upgrade, backend_upgrade) {
             let router = self.clone();
             proxy::tunnel(client, backend, self.touch_every, Arc::new(move || router.touch(&email)));
@@ -265,6 +280,9 @@ impl Router {
             Ok(mut map) => {
                 let due = map.get(email).is_none_or(|t| t.elapsed() >= self.touch_every);
                 if due {
+                    if map.len() >= TOUCHED_MAX {
+                        map.retain(|_, t| t.elapsed() < self.touch_every);
+                    }
                     map.insert(email.to_string(), Instant::now());
                 }
                 due

@@ -343,12 +343,15 @@ async fn iap_jwts_are_verified_against_the_published_keys() {
     )
     .unwrap();
     let same_project_other_backend = "/projects/123456789/global/backendServices/111";
+    let mut from_the_future = claims("dana@example.com", AUDIENCE, 600);
+    from_the_future["iat"] = json!(from_the_future["exp"].as_i64().unwrap() - 60);
     for (token, why) in [
         (forger.sign("k1", claims("dana@example.com", AUDIENCE, 600)), "bad signature"),
         (k1.sign("k1", claims("dana@example.com", AUDIENCE, -600)), "token expired"),
         (k1.sign("k1", claims("dana@example.com", "/projects/1/global/backendServices/2", 600)), "wrong audience"),
         (k1.sign("k1", claims("dana@example.com", same_project_other_backend, 600)), "wrong audience"),
         (k1.sign("k1", wrong_issuer), "wrong issuer"),
+        (k1.sign("k1", from_the_future), "issued in the future"),
         (hs256, "not ES256"),
         (unsigned("k1", &claims("dana@example.com", AUDIENCE, 600)), "malformed token"),
         (k2.sign("k2", claims("dana@example.com", AUDIENCE, 600)), "unknown key"),
