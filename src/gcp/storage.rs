@@ -247,6 +247,15 @@ impl<'a> StorageClient<'a> {
         }
     }
 
+    /// Whether any object's name starts with `prefix` (one object read, however many there are).
+    pub async fn has_objects(&self, bucket: &str, prefix: &str) -> Result<bool> {
+        let action = format!("list objects of bucket {bucket}");
+        let path = format!("/storage/v1/b/{bucket}/o");
+        let query = [("prefix", prefix), ("maxResults", "1")];
+        let page: ObjectList = Self::parse(&action, self.send(&action, Method::GET, &path, &query, None).await?)?;
+        Ok(!page.items.is_empty())
+    }
+
     pub async fn delete_object(&self, bucket: &str, object: &str) -> Result<()> {
         let action = format!("delete gs://{bucket}/{object}");
         let path = format!("/storage/v1/b/{bucket}/o/{}", encode(object));

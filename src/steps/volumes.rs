@@ -66,8 +66,8 @@ async fn missing_folders(cx: &StepCx<Env>, bucket: &str) -> anyhow::Result<Vec<&
     let mut missing = Vec::new();
     for folder in FOLDERS {
         let found =
-            retry::call(cx, &format!("list gs://{bucket}/{folder}"), || storage.list_objects(bucket, folder)).await?;
-        if found.is_empty() {
+            retry::call(cx, &format!("list gs://{bucket}/{folder}"), || storage.has_objects(bucket, folder)).await?;
+        if !found {
             missing.push(folder);
         }
     }
