@@ -47,7 +47,7 @@ mod support {
     }
 }
 
-use runtime_support::{Cluster, REDIS_PASSWORD, Redis, WebUi, free_port};
+use runtime_support::{Cluster, REDIS_PASSWORD, Redis, SigningKey, WebUi, free_port};
 
 const JWT_HEADER: &str = "x-goog-iap-jwt-assertion";
 /// The audience `up` gives the router: exactly the backend service.
@@ -247,27 +247,19 @@ struct Iap {
 
 impl Iap {
     async fn start(users: usize) -> Iap {
-        use base64::Engine;
-        let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-        let raw = pair.public_key_raw();
-        let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
-        let jwk = json!({"kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": "bench",
-                         "x": b64(&raw[1..33]), "y": b64(&raw[33..])});
-        let encoding = jsonwebtoken::EncodingKey::from_ec_pem(pair.serialize_pem().as_bytes()).unwrap();
-        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
-        header.kid = Some("bench".into());
+        let key = SigningKey::new("bench");
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
         let tokens = (0..users)
             .map(|u| {
                 let claims = json!({"iss": "https://cloud.google.com/iap", "aud": AUDIENCE,
                                     "email": format!("u{u}@example.com"), "sub": format!("accounts.google.com:{u}"),
                                     "iat": now - 10, "exp": now + 600});
-                HeaderValue::from_str(&jsonwebtoken::encode(&header, &claims, &encoding).unwrap()).unwrap()
+                HeaderValue::from_str(&key.sign("bench", claims)).unwrap()
             })
             .collect();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let jwks_url = format!("http://{}/jwk", listener.local_addr().unwrap());
-        let keys = json!({"keys": [jwk]});
+        let keys = json!({"keys": [key.jwk]});
         let app = axum::Router::new().route("/jwk", axum::routing::get(move || async move { axum::Json(keys) }));
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         Iap { jwks_url, tokens: Arc::new(tokens) }

@@ -355,13 +355,7 @@ async fn killed_runs_resume_without_duplicates() {
         "network": "projects/my-project/global/networks/default", "sourceRanges": ["10.20.0.0/14"],
         "allowed": [{"IPProtocol": "tcp", "ports": ["7000-8000"]}], "targetTags": ["sd-demo-gpu-node"],
     });
-    let made = reqwest::Client::new()
-        .post(format!("{}/compute/compute/v1/projects/my-project/global/firewalls", world.emu.url()))
-        .json(&former)
-        .send()
-        .await
-        .unwrap();
-    assert!(made.status().is_success(), "{:?}", made.text().await);
+    world.create("/compute/compute/v1/projects/my-project/global/firewalls", &former).await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let plan = world.sdctl(&["plan", "-c", config.arg()]).await;
     assert!(plan.stdout.contains("delete firewall rule sd-demo-allow-gameservers (not needed any more)"), "{plan:?}");

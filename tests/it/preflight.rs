@@ -487,13 +487,7 @@ async fn a_cluster_without_network_policy_enforcement_is_pointed_out() {
         "name": "sd-demo-gke", "initialNodeCount": 1, "resourceLabels": {"sdctl-env": "sd-demo"},
         "networkConfig": {"datapathProvider": "LEGACY_DATAPATH"},
     }});
-    let made = reqwest::Client::new()
-        .post(format!("{}/container/v1/projects/my-project/locations/us-central1-a/clusters", world.emu.url()))
-        .json(&legacy)
-        .send()
-        .await
-        .unwrap();
-    assert!(made.status().is_success(), "{:?}", made.text().await);
+    world.create("/container/v1/projects/my-project/locations/us-central1-a/clusters", &legacy).await;
     let r = world.sdctl(&["preflight", "-c", config.arg(), "-o", "json"]).await;
     assert_eq!(r.code, 0, "a warning, not a failure: {r:?}");
     let c = check(&doc(&r), "network-policy").clone();

@@ -159,26 +159,34 @@ fn autoscaler(buffer: i64, min: i64, max: i64) -> Value {
 
 /// The shared models volume: a Filestore NFS PV and its claim.
 pub(crate) async fn models_volume(client: &Client) {
-    let yaml = r#"
+    nfs_volume(client, "sd-models", "models").await;
+}
+
+/// An NFS PersistentVolume `pv` (a share nobody serves: pods only need it bound) and its claim
+/// `claim` in namespace `sd`.
+pub(crate) async fn nfs_volume(client: &Client, pv: &str, claim: &str) {
+    let yaml = format!(
+        r#"
 apiVersion: v1
 kind: PersistentVolume
-metadata: {name: sd-models}
+metadata: {{name: {pv}}}
 spec:
-  capacity: {storage: 1Ti}
+  capacity: {{storage: 1Ti}}
   accessModes: [ReadWriteMany]
   storageClassName: ""
-  nfs: {server: 10.0.0.2, path: /vol1}
+  nfs: {{server: 10.0.0.2, path: /vol1}}
 ---
 apiVersion: v1
 kind: PersistentVolumeClaim
-metadata: {name: models, namespace: sd}
+metadata: {{name: {claim}, namespace: sd}}
 spec:
   accessModes: [ReadWriteMany]
   storageClassName: ""
-  volumeName: sd-models
-  resources: {requests: {storage: 1Ti}}
-"#;
-    apply_manifest(client, yaml, "sd").await;
+  volumeName: {pv}
+  resources: {{requests: {{storage: 1Ti}}}}
+"#
+    );
+    apply_manifest(client, &yaml, "sd").await;
 }
 
 pub(crate) fn gvk_api(client: &Client, group: &str, version: &str, kind: &str, plural: &str) -> Api<DynamicObject> {

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use super::support::{Cluster, Redis, RouterProcess, WebUi};
+use super::support::{Cluster, Redis, RouterProcess, SigningKey, WebUi};
 use crate::emulator::k8s_host::eventually;
 
 const EMAIL: &str = "x-goog-authenticated-user-email";
@@ -206,32 +206,6 @@ async fn users_get_their_own_webui_and_keep_it() {
     assert!(cluster.allocated().await.contains(&(replaced, label("alice@example.com"))));
     assert!(router.process.log().contains("stale mapping"), "{}", router.process.log());
     assert!(!router.process.log().contains(super::support::REDIS_PASSWORD), "no secret in the logs");
-}
-
-/// An ES256 key pair for signing test tokens, and its public JWK.
-struct SigningKey {
-    encoding: jsonwebtoken::EncodingKey,
-    jwk: Value,
-}
-
-impl SigningKey {
-    fn new(kid: &str) -> SigningKey {
-        use base64::Engine;
-        let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-        let raw = pair.public_key_raw();
-        assert_eq!(raw.len(), 65, "uncompressed P-256 point");
-        let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
-        let jwk = json!({"kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": kid,
-                         "x": b64(&raw[1..33]), "y": b64(&raw[33..])});
-        let encoding = jsonwebtoken::EncodingKey::from_ec_pem(pair.serialize_pem().as_bytes()).unwrap();
-        SigningKey { encoding, jwk }
-    }
-
-    fn sign(&self, kid: &str, claims: Value) -> String {
-        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
-        header.kid = Some(kid.into());
-        jsonwebtoken::encode(&header, &claims, &self.encoding).unwrap()
-    }
 }
 
 /// The audience `up` gives the router once the load balancer exists: exactly its backend service.

@@ -17,9 +17,7 @@ use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
 use sdctl_emulator::scenario::Scenario;
 use serde_json::{Value, json};
 
-use crate::emulator::k8s_agones::{
-    agones_namespace_objects, gpu_host, gvk_api, install_agones, models_volume, state_of,
-};
+use crate::emulator::k8s_agones::{agones_namespace_objects, gpu_host, gvk_api, install_agones, nfs_volume, state_of};
 use crate::emulator::k8s_host::{TestCluster, eventually, upstream_dir};
 
 pub const NS: &str = "sd";
@@ -201,8 +199,8 @@ impl Cluster {
         let t = TestCluster::start_with(host).await;
         install_agones(&t).await;
         agones_namespace_objects(&t.client, NS).await;
-        models_volume(&t.client).await;
-        shared_volume(&t.client).await;
+        // The shared volume the rendered Fleet mounts.
+        nfs_volume(&t.client, "sd-demo-shared", "sdctl-shared").await;
         let fleets = gvk_api(&t.client, "agones.dev", "v1", "Fleet", "fleets");
         let fleet: DynamicObject = serde_json::from_value(fleet(replicas)).unwrap();
         fleets.patch(FLEET, &PatchParams::apply("sdctl"), &Patch::Apply(&fleet)).await.expect("fleet applies");
@@ -285,30 +283,6 @@ pub fn fleet(replicas: i64) -> Value {
         .clone();
     fleet["spec"]["replicas"] = json!(replicas);
     fleet
-}
-
-/// The shared volume the rendered Fleet mounts (an NFS share nobody serves: pods only need it bound).
-async fn shared_volume(client: &kube::Client) {
-    let yaml = r#"
-apiVersion: v1
-kind: PersistentVolume
-metadata: {name: sd-demo-shared}
-spec:
-  capacity: {storage: 1Ti}
-  accessModes: [ReadWriteMany]
-  storageClassName: ""
-  nfs: {server: 10.0.0.2, path: /vol1}
----
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: sdctl-shared, namespace: sd}
-spec:
-  accessModes: [ReadWriteMany]
-  storageClassName: ""
-  volumeName: sd-demo-shared
-  resources: {requests: {storage: 1Ti}}
-"#;
-    crate::emulator::k8s_agones::apply_manifest(client, yaml, NS).await;
 }
 
 /// The real sdctl binary running `runtime ...`, killed on drop.
@@ -412,5 +386,31 @@ impl Cluster {
             return None;
         }
         Some(gs.data["status"]["state"].as_str().unwrap_or("").to_string())
+    }
+}
+
+/// An ES256 key pair for signing test tokens, and its public JWK.
+pub struct SigningKey {
+    encoding: jsonwebtoken::EncodingKey,
+    pub jwk: Value,
+}
+
+impl SigningKey {
+    pub fn new(kid: &str) -> SigningKey {
+        use base64::Engine;
+        let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let raw = pair.public_key_raw();
+        assert_eq!(raw.len(), 65, "uncompressed P-256 point");
+        let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+        let jwk = json!({"kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": kid,
+                         "x": b64(&raw[1..33]), "y": b64(&raw[33..])});
+        let encoding = jsonwebtoken::EncodingKey::from_ec_pem(pair.serialize_pem().as_bytes()).unwrap();
+        SigningKey { encoding, jwk }
+    }
+
+    pub fn sign(&self, kid: &str, claims: Value) -> String {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.kid = Some(kid.into());
+        jsonwebtoken::encode(&header, &claims, &self.encoding).unwrap()
     }
 }

@@ -129,6 +129,13 @@ impl World {
         self.resources().iter().filter(|(k, _, _)| k == kind).count()
     }
 
+    /// Makes a resource as someone else (an earlier sdctl, a person) would: `body` POSTed to the
+    /// emulator's `path` (its REST path after the host), which must accept it.
+    pub async fn create(&self, path: &str, body: &Value) {
+        let made = reqwest::Client::new().post(format!("{}{path}", self.emu.url())).json(body).send().await.unwrap();
+        assert!(made.status().is_success(), "POST {path}: {:?}", made.text().await);
+    }
+
     /// Live resources of a kind whose name contains `fragment`.
     pub fn named(&self, kind: &str, fragment: &str) -> Vec<String> {
         self.resources().into_iter().filter(|(k, n, _)| k == kind && n.contains(fragment)).map(|(_, n, _)| n).collect()
