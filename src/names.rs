@@ -181,6 +181,29 @@ impl Names {
         format!("{}-build-{}", self.env, self.project_hash)
     }
 
+    // --- image cache ---
+
+    /// Disk image holding the WebUI image whose tag is `tag` (16 hex digits), unpacked for GKE's
+    /// CONTAINER_IMAGE_CACHE: one per WebUI image.
+    pub fn cache_image(&self, tag: &str) -> String {
+        format!("{}-cache-{tag}", self.env)
+    }
+
+    /// Image family of the cache images.
+    pub fn cache_image_family(&self) -> String {
+        format!("{}-webui-cache", self.env)
+    }
+
+    /// Temporary VM that fills the cache disk (its boot disk takes its name).
+    pub fn cache_builder(&self) -> String {
+        format!("{}-cache-builder", self.env)
+    }
+
+    /// Temporary data disk the cache image is made from.
+    pub fn cache_disk(&self) -> String {
+        format!("{}-cache-data", self.env)
+    }
+
     pub fn redis(&self) -> String {
         format!("{}-redis", self.env)
     }
@@ -261,6 +284,10 @@ mod tests {
             ("Redis instance", n.redis(), 40),
             ("bucket", n.models_bucket(), 63),
             ("bucket", n.build_bucket(), 63),
+            ("image", n.cache_image("0123456789abcdef"), 63),
+            ("image family", n.cache_image_family(), 63),
+            ("instance", n.cache_builder(), 63),
+            ("disk", n.cache_disk(), 63),
         ];
         for (what, name, max) in rfc1035 {
             assert!(is_gcp_name(&name, max), "{what} name {name:?} breaks its rules (max {max})");

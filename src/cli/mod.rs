@@ -4,9 +4,11 @@ mod build;
 mod completions;
 mod cost;
 mod down;
+mod image_cache;
 mod init;
 mod invocation;
 mod kubeconfig;
+mod one_step;
 mod plan;
 mod preflight;
 mod render;
@@ -124,6 +126,8 @@ pub enum Command {
     Render(RenderArgs),
     /// Build the WebUI or runtime image with Cloud Build (skipped when the registry has it).
     Build(BuildArgs),
+    /// Build the GPU nodes' image cache: a disk image holding the WebUI image (gpu.imageCache).
+    ImageCache(ImageCacheArgs),
     /// Add a context for the cluster to your kubeconfig (other contexts untouched).
     Kubeconfig(KubeconfigArgs),
     /// Print shell completions: bash, zsh, fish, powershell or elvish.
@@ -250,6 +254,26 @@ pub struct BuildArgs {
     #[arg(value_enum)]
     pub image: Option<crate::images::ImageKind>,
     /// Build even when the registry already has an image with this context's tag.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+A GPU node pulls the WebUI image (several GB) before a user's WebUI can start. With
+gpu.imageCache: true, every GPU node instead gets a secondary boot disk that already holds it
+(GKE's CONTAINER_IMAGE_CACHE, read through image streaming). The disk image is made by a
+temporary Container-Optimized OS VM without an external IP (it needs Private Google Access on
+the subnetwork, or a private cluster's Cloud NAT) running as the node service account; the VM
+and its data disk are deleted afterwards, whether the build worked or not. The image is named
+<name>-cache-<WebUI tag>, so it is built once per WebUI image; `sdctl down` deletes it.
+
+Examples:
+  sdctl image-cache              build it unless the current WebUI image has one
+  sdctl image-cache --force      delete and rebuild it (new GPU nodes wait meanwhile)
+  sdctl image-cache -o json")]
+pub struct ImageCacheArgs {
+    /// Rebuild even when the image exists and is READY.
     #[arg(long)]
     pub force: bool,
 }
@@ -385,6 +409,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Cost(args) => cost::run(&inv, args),
         Command::Render(args) => render::run(&inv, args).await,
         Command::Build(args) => build::run(&inv, args).await,
+        Command::ImageCache(args) => image_cache::run(&inv, args).await,
         Command::Kubeconfig(args) => kubeconfig::run(&inv, args).await,
         Command::Runtime(RuntimeCommand::Router(args)) => runtime::router(args, inv.time).await,
         Command::Runtime(RuntimeCommand::Sidecar(args)) => runtime::sidecar(args).await,

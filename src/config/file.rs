@@ -81,6 +81,9 @@ pub struct GpuFile {
     pub driver: Option<String>,
     /// GKE image streaming for GPU nodes (default true; enables containerfilesystem.googleapis.com).
     pub image_streaming: Option<bool>,
+    /// true: every GPU node gets a secondary boot disk that already holds the WebUI image
+    /// (`CONTAINER_IMAGE_CACHE`), built by step `image-cache` (default false; needs imageStreaming).
+    pub image_cache: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]

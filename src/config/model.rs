@@ -86,6 +86,7 @@ pub struct Gpu {
     pub spot: bool,
     pub driver: GpuDriver,
     pub image_streaming: bool,
+    pub image_cache: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

@@ -284,7 +284,17 @@ impl Resolver<'_> {
             spot: f.spot.unwrap_or(false),
             driver: driver?,
             image_streaming: f.image_streaming.unwrap_or(true),
+            image_cache: f.image_cache.unwrap_or(false),
         };
+        // GKE reads a CONTAINER_IMAGE_CACHE disk through image streaming's containerd plugin.
+        if gpu.image_cache && !gpu.image_streaming {
+            self.err(
+                "gpu.imageCache",
+                "needs gpu.imageStreaming (GKE reads the image cache through image streaming)",
+                "set gpu.imageStreaming: true, or gpu.imageCache: false",
+            );
+            ok = false;
+        }
         ok.then_some(gpu)
     }
 

@@ -97,6 +97,10 @@ clients! {
     target_https_proxies: google_cloud_compute_v1::client::TargetHttpsProxies = Service::Compute;
     url_maps: google_cloud_compute_v1::client::UrlMaps = Service::Compute;
     ssl_certificates: google_cloud_compute_v1::client::SslCertificates = Service::Compute;
+    /// The image-cache builder: its VM, data disk and the disk image made from it.
+    instances: google_cloud_compute_v1::client::Instances = Service::Compute;
+    disks: google_cloud_compute_v1::client::Disks = Service::Compute;
+    images: google_cloud_compute_v1::client::Images = Service::Compute;
     /// Filestore instances.
     filestore: google_cloud_filestore_v1::client::CloudFilestoreManager = Service::File;
     /// Memorystore for Redis instances.

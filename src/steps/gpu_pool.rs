@@ -11,7 +11,7 @@ use google_cloud_container_v1::model::*;
 
 use super::cluster::{base_node_config, cluster_path, location_path};
 use super::common::{absent_if_not_found, patience};
-use super::{CLUSTER, Env, GPU_POOL};
+use super::{CLUSTER, Env, GPU_POOL, IMAGE_CACHE};
 use crate::config::{GpuDriver, Storage};
 use crate::gcp::ops;
 use crate::gcp::retry::{self, RetryPolicy};
@@ -20,7 +20,10 @@ use crate::plan::{Diff, Outcome, Step, StepCx, StepId};
 /// Taint that keeps everything but WebUI pods off GPU nodes.
 pub const GPU_TAINT_KEY: &str = "sdctl.dev/gpu";
 
-pub struct GpuPool;
+pub struct GpuPool {
+    /// `gpu.imageCache`: nodes get the `image-cache` step's image as a secondary boot disk.
+    pub image_cache: bool,
+}
 
 fn pool_path(env: &Env) -> String {
     format!("{}/nodePools/{}", cluster_path(env), env.names.gpu_pool())
@@ -61,6 +64,14 @@ fn desired(env: &Env) -> NodePool {
         .set_gcfs_config(GcfsConfig::new().set_enabled(g.image_streaming))
         .set_taints([NodeTaint::new().set_key(GPU_TAINT_KEY).set_value("true").set_effect(Effect::NoSchedule)])
         .set_tags([env.names.node_tag(), env.names.gpu_node_tag()]);
+    // The WebUI image already on a disk of its own (GKE reads it through image streaming).
+    let config = if g.image_cache {
+        config.set_secondary_boot_disks([SecondaryBootDisk::new()
+            .set_disk_image(super::image_cache::disk_image(env))
+            .set_mode(secondary_boot_disk::Mode::ContainerImageCache)])
+    } else {
+        config
+    };
     // Per-zone initial count; autoscaling keeps the totals. Zero when the pool may idle empty.
     let zones = env.config.zones.len() as u32;
     let initial = if g.min_nodes == 0 { 0 } else { g.min_nodes.div_ceil(zones) };
@@ -83,7 +94,7 @@ impl Step<Env> for GpuPool {
     }
 
     fn depends_on(&self) -> Vec<StepId> {
-        vec![CLUSTER]
+        if self.image_cache { vec![CLUSTER, IMAGE_CACHE] } else { vec![CLUSTER] }
     }
 
     fn describe(&self, env: &Env) -> String {
@@ -230,6 +241,17 @@ fn fixed_changes(env: &Env, live: &NodePool) -> Vec<(&'static str, String)> {
     }
     if have.spot != want.spot {
         fixed.push(("gpu.spot", format!("{} -> {}", have.spot, want.spot)));
+    }
+    let images = |c: &NodeConfig| c.secondary_boot_disks.iter().map(|d| d.disk_image.clone()).collect::<Vec<_>>();
+    if images(have) != images(want) {
+        fixed.push((
+            "gpu.imageCache",
+            format!(
+                "secondary boot disks {:?} -> {:?} (a new WebUI image needs a new pool)",
+                images(have),
+                images(want)
+            ),
+        ));
     }
     fixed
 }

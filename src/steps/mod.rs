@@ -1,7 +1,7 @@
 //! The concrete steps of the graph, one small module each, and the graph built from a config.
 //!
 //! Step ids are a contract (design.md). Which steps exist depends on the config: `drivers` only
-//! with `gpu.driver: daemonset`.
+//! with `gpu.driver: daemonset`, `image-cache` only with `gpu.imageCache: true`.
 
 mod address;
 mod agones;
@@ -13,6 +13,7 @@ mod env;
 mod fleet;
 mod gpu_pool;
 pub mod iam;
+mod image_cache;
 mod images;
 mod ingress;
 mod kube_step;
@@ -33,6 +34,7 @@ pub use apis::needed as needed_apis;
 pub use cluster::{cluster_path, enforces_network_policy, location_path};
 pub use common::absent_if_not_found;
 pub use env::{Env, Outputs, RunOptions};
+pub use image_cache::ensure as ensure_image_cache;
 pub use storage::bucket_name;
 
 use crate::config::{Config, GpuDriver};
@@ -54,6 +56,7 @@ pub const FLEET: StepId = StepId("fleet");
 pub const ROUTER: StepId = StepId("router");
 pub const RECLAIM: StepId = StepId("reclaim");
 pub const INGRESS: StepId = StepId("ingress");
+pub const IMAGE_CACHE: StepId = StepId("image-cache");
 
 fn kube<M: kube_step::Manifest>(id: StepId, deps: Vec<StepId>, manifest: M) -> Arc<dyn DynStep<Env>> {
     Arc::new(kube_step::KubeStep::new(id, deps, manifest))
@@ -70,7 +73,7 @@ pub fn graph(config: &Config) -> Result<Graph<Env>, GraphError> {
         Arc::new(apis::Apis),
         Arc::new(network::Network),
         Arc::new(cluster::GkeCluster),
-        Arc::new(gpu_pool::GpuPool),
+        Arc::new(gpu_pool::GpuPool { image_cache: config.gpu.image_cache }),
         Arc::new(storage::SharedStorage),
         Arc::new(redis::Redis),
         Arc::new(registry::Registry),
@@ -86,6 +89,9 @@ pub fn graph(config: &Config) -> Result<Graph<Env>, GraphError> {
     ];
     if daemonset {
         steps.insert(4, kube(DRIVERS, vec![GPU_POOL], drivers::Drivers));
+    }
+    if config.gpu.image_cache {
+        steps.push(Arc::new(image_cache::ImageCache));
     }
     Graph::new(steps)
 }

@@ -137,6 +137,15 @@ pub async fn leftovers(cx: &StepCx<Env>) -> anyhow::Result<Vec<Leftover>> {
             push("firewall rule", name, false, false);
         }
     }
+    let images = env.gcp.images().await?;
+    for (name, d) in compute_items!(cx, images, project, "list disk images") {
+        if d == description {
+            push("disk image", name, true, false);
+        }
+    }
+    for what in empty_if_disabled(super::image_cache::leftovers(cx).await)? {
+        push("image-cache builder", what, true, false);
+    }
     let routers = env.gcp.routers().await?;
     let router_name = env.names.router();
     let region = &env.config.region;

@@ -10,6 +10,7 @@ mod emulator;
 mod executor;
 mod fake_gcs;
 mod full_up;
+mod image_cache;
 mod infra;
 mod init;
 mod kube_layer;

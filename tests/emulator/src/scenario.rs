@@ -87,6 +87,9 @@ pub struct Scenario {
     /// Cloud Build builds that fail instead of succeeding.
     #[serde(default)]
     pub build_failures: Vec<BuildFailure>,
+    /// sdctl's image-cache builder VM fails its pull (a registry or permission error).
+    #[serde(default)]
+    pub image_cache_build_fails: bool,
 }
 
 /// A Cloud Build build that fails: the first `times` builds matching `image` (a substring of

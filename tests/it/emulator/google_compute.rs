@@ -320,3 +320,65 @@ async fn compute_instances_boot_and_show_serial_output() {
     assert!(refused["error"].get("status").is_none(), "compute errors carry no status, like Google's");
     emu.shutdown().await;
 }
+
+/// An image of a disk a VM uses needs `forceCreate` (ansible/ansible#61634 shows the refusal);
+/// the image is a copy: its source disk can go afterwards.
+#[tokio::test]
+async fn compute_images_of_attached_disks_need_force_and_do_not_hold_their_disk() {
+    let emu = emulator("").await;
+    let http = reqwest::Client::new();
+    let zone = format!("{}/compute/compute/v1/projects/{P}/zones/us-central1-a", emu.url());
+    let global = format!("{}/compute/compute/v1/projects/{P}/global", emu.url());
+    let wait = |op: Value, base: String| {
+        let http = http.clone();
+        async move {
+            let name = op["name"].as_str().unwrap().to_string();
+            let done: Value =
+                http.post(format!("{base}/operations/{name}/wait")).send().await.unwrap().json().await.unwrap();
+            assert_eq!(done["status"], "DONE", "{done}");
+            assert!(done.get("error").is_none(), "{done}");
+        }
+    };
+    let op: Value = http
+        .post(format!("{zone}/disks"))
+        .json(&json!({ "name": "data", "sizeGb": "50", "type": "zones/us-central1-a/diskTypes/pd-balanced" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    wait(op, zone.clone()).await;
+    let vm = json!({
+        "name": "builder", "machineType": "zones/us-central1-a/machineTypes/e2-standard-4",
+        "disks": [
+            { "boot": true, "initializeParams": { "sourceImage": "projects/cos-cloud/global/images/family/cos-stable" } },
+            { "source": format!("projects/{P}/zones/us-central1-a/disks/data"), "deviceName": "sdctl-image-cache", "autoDelete": false },
+        ],
+        "networkInterfaces": [{ "network": "global/networks/default" }],
+    });
+    let op: Value = http.post(format!("{zone}/instances")).json(&vm).send().await.unwrap().json().await.unwrap();
+    wait(op, zone.clone()).await;
+    let image = json!({ "name": "cache", "sourceDisk": format!("projects/{P}/zones/us-central1-a/disks/data") });
+    let refused: Value = http.post(format!("{global}/images")).json(&image).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        refused["error"]["message"],
+        format!(
+            "The disk resource 'projects/{P}/zones/us-central1-a/disks/data' is already being used by 'projects/{P}/zones/us-central1-a/instances/builder'"
+        ),
+        "{refused}"
+    );
+    assert_eq!(refused["error"]["errors"][0]["reason"], "resourceInUseByAnotherResource");
+    let forced = http.post(format!("{global}/images?forceCreate=true")).json(&image.clone()).send().await.unwrap();
+    assert_eq!(forced.status(), 200);
+    wait(forced.json().await.unwrap(), global.clone()).await;
+    // Once the VM is gone (the data disk is not auto-deleted), the disk goes although the image
+    // was made from it, and the image stays.
+    let op: Value = http.delete(format!("{zone}/instances/builder")).send().await.unwrap().json().await.unwrap();
+    wait(op, zone.clone()).await;
+    let op: Value = http.delete(format!("{zone}/disks/data")).send().await.unwrap().json().await.unwrap();
+    wait(op, zone.clone()).await;
+    let kept: Value = http.get(format!("{global}/images/cache")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(kept["status"], "READY", "{kept}");
+    emu.shutdown().await;
+}

@@ -226,6 +226,33 @@ async fn labels_and_node_pools(emu: &Emulator, gke: &ClusterManager) {
     let op =
         gke.set_node_pool_size().set_name(format!("{CLUSTER}/nodePools/extra")).set_node_count(2).send().await.unwrap();
     wait(gke, &op).await;
+    // A secondary boot disk names an existing image; as an image cache it needs image streaming.
+    let cached = |image: &str, streaming: bool| {
+        system_pool().set_name("cached").set_config(
+            NodeConfig::new()
+                .set_machine_type("e2-standard-4")
+                .set_gcfs_config(model::GcfsConfig::new().set_enabled(streaming))
+                .set_secondary_boot_disks([model::SecondaryBootDisk::new()
+                    .set_disk_image(image)
+                    .set_mode(model::secondary_boot_disk::Mode::ContainerImageCache)]),
+        )
+    };
+    let e = gke.create_node_pool().set_parent(CLUSTER).set_node_pool(cached("projects/p1/global/images/none", true));
+    let e = e.send().await.unwrap_err();
+    assert!(status(&e).1.contains("Secondary boot disk image \"projects/p1/global/images/none\" was not found"), "{e}");
+    let images = format!("{}/compute/compute/v1/projects/p1/global/images", emu.url());
+    let raw = json!({ "name": "cache", "rawDisk": { "source": "https://storage.googleapis.com/b/disk.tar.gz" } });
+    let made = reqwest::Client::new().post(&images).json(&raw).send().await.unwrap();
+    assert_eq!(made.status(), 200);
+    eventually("the image", || resource(emu, "projects/p1/global/images/cache").is_some_and(|r| r["state"] == "READY"))
+        .await;
+    let image = "projects/p1/global/images/cache";
+    let e = gke.create_node_pool().set_parent(CLUSTER).set_node_pool(cached(image, false)).send().await.unwrap_err();
+    assert!(status(&e).1.contains("need image streaming (gcfsConfig.enabled)"), "{e}");
+    let op = gke.create_node_pool().set_parent(CLUSTER).set_node_pool(cached(image, true)).send().await.unwrap();
+    wait(gke, &op).await;
+    let op = gke.delete_node_pool().set_name(format!("{CLUSTER}/nodePools/cached")).send().await.unwrap();
+    wait(gke, &op).await;
     let op = gke
         .set_node_pool_autoscaling()
         .set_name(format!("{CLUSTER}/nodePools/gpu"))
@@ -262,7 +289,7 @@ async fn delete_everything(emu: &Emulator, gke: &ClusterManager) {
         !emu.state()["resources"].as_array().unwrap().iter().any(|r| r["name"].as_str().unwrap().contains("/gke-sd-"))
     );
     let ops = gke.list_operations().set_parent(ZONE).send().await.unwrap().operations;
-    assert!(ops.iter().all(|o| o.status == OpStatus::Done) && ops.len() == 7, "{} operations", ops.len());
+    assert!(ops.iter().all(|o| o.status == OpStatus::Done) && ops.len() == 9, "{} operations", ops.len());
 }
 
 #[test]

@@ -68,6 +68,23 @@ impl State {
         Some(format!("projects/{project}/locations/{location}/repositories/{repo}"))
     }
 
+    /// Whether `LOCATION-docker.pkg.dev/PROJECT/REPO/IMAGE[:TAG|@DIGEST]` can be pulled.
+    pub fn has_image(&self, uri: &str) -> bool {
+        let Some(repo) = Self::repository_of(uri) else { return false };
+        let Some(images) = self.images.get(&repo) else { return false };
+        if uri.contains("@sha256:") {
+            return images.iter().any(|i| i["uri"] == uri);
+        }
+        let (name, tag) = match uri.rsplit_once(':') {
+            Some((n, t)) if !t.contains('/') => (n, t),
+            _ => (uri, "latest"),
+        };
+        images.iter().any(|i| {
+            i["uri"].as_str().is_some_and(|u| u.starts_with(&format!("{name}@")))
+                && i["tags"].as_array().is_some_and(|tags| tags.iter().any(|t| t == tag))
+        })
+    }
+
     pub fn push(&mut self, uri: &str, seed: u64) -> Result<String, String> {
         let (host, rest) = uri.split_once('/').ok_or_else(|| format!("invalid image name {uri}"))?;
         let location = host

@@ -157,6 +157,8 @@ impl Cluster {
 }
 
 const CHANNEL: &[(i64, &str)] = &[(1, "RAPID"), (2, "REGULAR"), (3, "STABLE"), (4, "EXTENDED")];
+/// `SecondaryBootDisk.Mode` (proto google.container.v1).
+const SECONDARY_BOOT_DISK_MODE: &[(i64, &str)] = &[(0, "MODE_UNSPECIFIED"), (1, "CONTAINER_IMAGE_CACHE")];
 const EFFECT: &[(i64, &str)] = &[(1, "NO_SCHEDULE"), (2, "PREFER_NO_SCHEDULE"), (3, "NO_EXECUTE")];
 const DRIVER: &[(i64, &str)] = &[(1, "INSTALLATION_DISABLED"), (2, "DEFAULT"), (3, "LATEST")];
 const SHARING: &[(i64, &str)] = &[(1, "TIME_SHARING"), (2, "MPS")];
@@ -203,6 +205,7 @@ macro_rules! node_config_enums {
             EnumField { path: concat!($prefix, "accelerators[].gpuSharingConfig.gpuSharingStrategy"), values: SHARING },
             EnumField { path: concat!($prefix, "workloadMetadataConfig.mode"), values: METADATA_MODE },
             EnumField { path: concat!($prefix, "reservationAffinity.consumeReservationType"), values: RESERVATION },
+            EnumField { path: concat!($prefix, "secondaryBootDisks[].mode"), values: SECONDARY_BOOT_DISK_MODE },
         ]
     };
 }
@@ -476,6 +479,7 @@ fn build_pool(app: &App, world: &World, ctx: &PoolContext, mut pool: Value) -> A
     if service_account != "default" && !world.iam.known(app, &service_account) {
         return Err(ApiError::invalid(format!("Service account \"{service_account}\" does not exist.")));
     }
+    check_secondary_boot_disks(world, &config)?;
     let defaults = [
         ("machineType", json!(machine_name)),
         ("diskSizeGb", json!(100)),
@@ -555,6 +559,28 @@ fn build_pool(app: &App, world: &World, ctx: &PoolContext, mut pool: Value) -> A
     pool["etag"] = json!(util::etag(app.next()));
     let _ = (gpus_per_node, gpu_type, ctx.private);
     Ok(Pool { value: pool, nodes })
+}
+
+/// `secondaryBootDisks`: each names an existing Compute image by its full resource id; the
+/// CONTAINER_IMAGE_CACHE mode needs image streaming on the pool (GKE reads the cache through its
+/// containerd plugin). The error wordings are ours.
+fn check_secondary_boot_disks(world: &World, config: &Value) -> ApiResult<()> {
+    for disk in config["secondaryBootDisks"].as_array().into_iter().flatten() {
+        let image = disk["diskImage"].as_str().unwrap_or_default();
+        let relative = image.strip_prefix(compute::BASE).unwrap_or(image);
+        if !relative.starts_with("projects/") || world.compute.get(relative).is_none() {
+            return Err(ApiError::invalid(format!(
+                "Secondary boot disk image \"{image}\" was not found; give an existing image as projects/PROJECT/global/images/NAME."
+            )));
+        }
+        let mode = disk["mode"].as_str().unwrap_or("MODE_UNSPECIFIED");
+        if mode == "CONTAINER_IMAGE_CACHE" && config["gcfsConfig"]["enabled"] != json!(true) {
+            return Err(ApiError::invalid(
+                "Secondary boot disks in CONTAINER_IMAGE_CACHE mode need image streaming (gcfsConfig.enabled) on the node pool.",
+            ));
+        }
+    }
+    Ok(())
 }
 
 impl PoolContext<'_> {

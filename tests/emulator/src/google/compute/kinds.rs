@@ -115,8 +115,16 @@ fn gateway(cidr: &str) -> String {
     host(cidr, 1)
 }
 
-/// Kind-specific checks and defaults before a resource is stored.
-pub fn prepare(app: &App, world: &mut World, kind: &Kind, place: &Place, body: &mut Value) -> ApiResult<()> {
+/// Kind-specific checks and defaults before a resource is stored (`force_create`: the insert's
+/// `forceCreate` query parameter, images only).
+pub fn prepare(
+    app: &App,
+    world: &mut World,
+    kind: &Kind,
+    place: &Place,
+    body: &mut Value,
+    force_create: bool,
+) -> ApiResult<()> {
     let project = place.project().to_string();
     match kind.id {
         "networks" => {
@@ -183,7 +191,21 @@ pub fn prepare(app: &App, world: &mut World, kind: &Kind, place: &Place, body: &
                 ));
             }
             if let Some(disk) = body.get("sourceDisk").and_then(Value::as_str).map(str::to_string) {
-                body["sourceDisk"] = json!(existing(world, &project, "resource.sourceDisk", &disk)?);
+                let url = existing(world, &project, "resource.sourceDisk", &disk)?;
+                // An image of a disk a VM uses needs forceCreate (the VM may be writing to it).
+                let user =
+                    world.compute.get(&url).and_then(|d| d["users"].as_array()?.first()?.as_str().map(str::to_string));
+                if let Some(user) = user
+                    && !force_create
+                {
+                    return Err(ApiError::invalid(format!(
+                        "The disk resource '{}' is already being used by '{}'",
+                        &url[BASE.len()..],
+                        user.strip_prefix(BASE).unwrap_or(&user)
+                    ))
+                    .with_reason("resourceInUseByAnotherResource"));
+                }
+                body["sourceDisk"] = json!(url);
             }
             body["status"] = json!("PENDING");
             if body.get("diskSizeGb").is_none() {
@@ -683,6 +705,10 @@ pub fn finish_insert(app: &Arc<App>, world: &mut World, key: &str) -> Result<(),
     if let Some(status) = ready {
         res.value["status"] = json!(status);
     }
+    if res.kind == "Instance" {
+        super::builder::on_running(app, world, key);
+        return Ok(());
+    }
     if res.kind == "Network" && res.value["autoCreateSubnetworks"] == json!(true) {
         let project = key.split('/').nth(1).unwrap_or_default().to_string();
         let name = res.value["name"].as_str().unwrap_or_default().to_string();
@@ -729,7 +755,21 @@ fn references(value: &Value, link: &str) -> bool {
         Value::Array(items) => items.iter().any(|v| references(v, link)),
         Value::Object(map) => map
             .iter()
-            .filter(|(k, _)| !matches!(k.as_str(), "selfLink" | "users" | "id" | "region" | "zone" | "kind"))
+            // An image or disk made from a source is a copy: it does not hold its source.
+            .filter(|(k, _)| {
+                !matches!(
+                    k.as_str(),
+                    "selfLink"
+                        | "users"
+                        | "id"
+                        | "region"
+                        | "zone"
+                        | "kind"
+                        | "sourceDisk"
+                        | "sourceImage"
+                        | "sourceSnapshot"
+                )
+            })
             .any(|(_, v)| references(v, link)),
         _ => false,
     }

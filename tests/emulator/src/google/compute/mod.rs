@@ -2,6 +2,7 @@
 //! enums, compute operations, quotas, the machine/accelerator catalog, and the load-balancer
 //! pieces a GKE Ingress creates.
 
+mod builder;
 pub mod catalog;
 mod info;
 pub mod kinds;
@@ -666,7 +667,7 @@ fn insert(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
         quota::add(&mut demand, quota::GLOBAL, metric, 1.0);
         quota::check(&app.scenario(), &usage, &demand).map_err(|s| s.compute_error())?;
     }
-    kinds::prepare(app, &mut world, kind, &place, &mut body)?;
+    kinds::prepare(app, &mut world, kind, &place, &mut body, call.query("forceCreate") == Some("true"))?;
     let obj = body.as_object_mut().ok_or_else(|| ApiError::invalid("resource must be an object"))?;
     obj.insert("kind".into(), json!(format!("compute#{}", lower_first(kind.kind))));
     obj.insert("id".into(), json!(app.numeric_id()));
