@@ -173,6 +173,23 @@ pub fn estimate(config: &Config) -> Estimate {
         full_gpu,
         &prices::PD_BALANCED.source(),
     );
+    if g.image_cache {
+        // Every GPU node gets its own disk from the image, of the boot disk's type (GKE docs
+        // "Use secondary boot disks to preload data or container images").
+        let gb = crate::steps::image_cache::CACHE_DISK_GB as f64;
+        b.scaled(
+            &format!("image cache disks: {gb} GB pd-balanced per GPU node"),
+            disk_hour(gb),
+            idle_gpu,
+            full_gpu,
+            &prices::PD_BALANCED.source(),
+        );
+        b.fixed(
+            &format!("image cache: one {gb} GB disk image (stored size, at most)"),
+            prices::IMAGE_STORAGE.usd * gb / HOURS_PER_MONTH,
+            prices::IMAGE_STORAGE.source(),
+        );
+    }
     if public {
         let ip = if spot { prices::SPOT_VM_EXTERNAL_IP } else { prices::VM_EXTERNAL_IP };
         b.fixed(

@@ -92,6 +92,9 @@ pub const L4_SPOT: Price = p(0.2231, "GPU-hour", SPOT, Checked::Catalog);
 
 // --- Disks and addresses ---
 pub const PD_BALANCED: Price = p(0.10, "GiB-month", DISK, Checked::Page);
+/// Custom disk image storage (the image cache). Billed on the image's stored size, which can be
+/// smaller than its disk size; estimated on the disk size (an upper bound).
+pub const IMAGE_STORAGE: Price = p(0.05, "GiB-month", DISK, Checked::Page);
 /// External IPv4 address in use by a VM (every node of a public cluster has one).
 pub const VM_EXTERNAL_IP: Price = p(0.005, "hour", NET, Checked::Page);
 pub const SPOT_VM_EXTERNAL_IP: Price = p(0.0025, "hour", NET, Checked::Page);

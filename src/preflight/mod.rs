@@ -8,6 +8,7 @@
 
 mod access;
 mod apis;
+mod image_cache;
 mod isolation;
 mod permissions;
 mod policies;
@@ -192,7 +193,7 @@ pub async fn run(ctx: &mut Context<'_>) -> Report {
     let (apis, enabled) = apis::check(ctx).await;
     ctx.enabled = enabled;
     let ctx = &*ctx;
-    let (project, billing, permissions, quotas, zones, policies, iap, versions, ranges, isolation) = tokio::join!(
+    let (project, billing, permissions, quotas, zones, policies, iap, versions, ranges, isolation, egress) = tokio::join!(
         access::project(ctx),
         access::billing(ctx),
         permissions::check(ctx),
@@ -203,6 +204,7 @@ pub async fn run(ctx: &mut Context<'_>) -> Report {
         versions::check(ctx),
         ranges::check(ctx),
         isolation::check(ctx),
+        image_cache::check(ctx),
     );
     outcomes.push(project);
     outcomes.push(billing);
@@ -216,6 +218,7 @@ pub async fn run(ctx: &mut Context<'_>) -> Report {
     outcomes.push(versions);
     outcomes.push(ranges);
     outcomes.push(isolation);
+    outcomes.extend(egress);
     outcomes.extend(cost_cap(ctx));
     Report { outcomes }
 }

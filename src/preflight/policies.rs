@@ -55,19 +55,30 @@ const CONSTRAINTS: [&str; 9] = [
     "gcp.resourceLocations",
 ];
 
+/// The constraints this configuration depends on: the image cache's builder boots an image of
+/// `cos-cloud`, which `compute.trustedImageProjects` may forbid.
+fn constraints(config: &crate::config::Config) -> Vec<&'static str> {
+    let mut all = CONSTRAINTS.to_vec();
+    if config.gpu.image_cache {
+        all.push("compute.trustedImageProjects");
+    }
+    all
+}
+
 pub async fn org_policies(ctx: &Context<'_>) -> Vec<Outcome> {
     let id = |c: &str| format!("org-policy:{c}");
+    let constraints = constraints(&ctx.env.config);
     if ctx.enabled.as_ref().is_some_and(|e| !e.contains("orgpolicy.googleapis.com")) {
-        return CONSTRAINTS
+        return constraints
             .iter()
             .map(|c| ctx.api_disabled(&id(c), "orgpolicy.googleapis.com", "organization policies"))
             .collect();
     }
     let client = match ctx.env.gcp.org_policy().await {
         Ok(c) => c,
-        Err(e) => return CONSTRAINTS.iter().map(|c| ctx.read_failed(&id(c), "organization policies", &e)).collect(),
+        Err(e) => return constraints.iter().map(|c| ctx.read_failed(&id(c), "organization policies", &e)).collect(),
     };
-    let reads = CONSTRAINTS.iter().map(|c| {
+    let reads = constraints.iter().map(|c| {
         let client = client.clone();
         async move {
             let name = format!("projects/{}/policies/{c}", ctx.project());
@@ -191,6 +202,29 @@ fn judge(ctx: &Context<'_>, constraint: &str, effect: &Effect) -> Outcome {
             ),
         ),
         "gcp.resourceLocations" => resource_locations(ctx, &id, effect),
+        "compute.trustedImageProjects" => {
+            let trusted = match effect {
+                Effect::DenyAll => false,
+                Effect::Values { allowed, denied } => {
+                    let cos = |v: &String| v == "projects/cos-cloud" || v == "cos-cloud";
+                    !denied.iter().any(cos) && (allowed.is_empty() || allowed.iter().any(cos))
+                }
+                _ => true,
+            };
+            if trusted {
+                Outcome::pass(&id, "allows boot images of projects/cos-cloud (the image-cache builder's)")
+            } else {
+                Outcome::fail(
+                    &id,
+                    "does not allow boot images of projects/cos-cloud: the image-cache builder boots \
+                     Container-Optimized OS, so step image-cache would fail",
+                    format!(
+                        "ask an organization policy administrator to trust projects/cos-cloud for the project \
+                         (gcloud org-policies describe {constraint} --project={project}), or set gpu.imageCache: false"
+                    ),
+                )
+            }
+        }
         _ => Outcome::pass(&id, "not restricted"),
     }
 }

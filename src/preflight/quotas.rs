@@ -101,6 +101,20 @@ pub fn needs(config: &Config, existing: Existing, metrics: &[String]) -> Vec<Nee
     add(GLOBAL, "GPUS_ALL_REGIONS", gpus, why, exists);
     let disk = if matches!(config.storage, Storage::Gcs(_)) { 200.0 } else { 100.0 };
     add(region, "SSD_TOTAL_GB", f64::from(max) * disk, format!("GPU pool {max} node(s) x {disk} GB"), exists);
+    if g.image_cache {
+        use crate::steps::image_cache::{BUILDER_BOOT_GB, BUILDER_MACHINE, CACHE_DISK_GB};
+        let cache = CACHE_DISK_GB as f64;
+        add(region, "SSD_TOTAL_GB", f64::from(max) * cache, format!("image cache {max} node(s) x {cache} GB"), exists);
+        // The builder runs while a new WebUI image is cached.
+        if let Ok(shape) = machines::shape(BUILDER_MACHINE) {
+            let cpus = f64::from(shape.vcpus);
+            let why = format!("image-cache builder {BUILDER_MACHINE} (while it builds)");
+            add(region, &cpu_metric(&shape.family, false, metrics), cpus, why.clone(), false);
+            add(GLOBAL, "CPUS_ALL_REGIONS", cpus, why, false);
+        }
+        let disks = (BUILDER_BOOT_GB + CACHE_DISK_GB) as f64;
+        add(region, "SSD_TOTAL_GB", disks, format!("image-cache builder disks {disks} GB (while it builds)"), false);
+    }
     if public {
         add(
             region,
@@ -344,6 +358,16 @@ mod tests {
         assert_eq!(get(&needs, "us-central1", "IN_USE_ADDRESSES").amount, 4.0);
         assert_eq!(get(&needs, "us-central1", "SSD_TOTAL_GB").amount, 400.0);
         assert_eq!(get(&needs, GLOBAL, "STATIC_ADDRESSES").amount, 1.0);
+    }
+
+    #[test]
+    fn the_image_cache_counts_a_disk_per_gpu_node_and_the_builder() {
+        let mut config = example("sd-agones-t4.yaml");
+        config.gpu.image_cache = true;
+        let needs = needs(&config, Existing::default(), &[]);
+        // 400 GB of node disks, 3 x 50 GB of cache disks, the builder's 100 + 50 GB.
+        assert_eq!(get(&needs, "us-central1", "SSD_TOTAL_GB").amount, 400.0 + 150.0 + 150.0);
+        assert_eq!(get(&needs, "us-central1", "CPUS").amount, 16.0 + 4.0, "the builder's e2-standard-4");
     }
 
     #[test]

@@ -37,9 +37,9 @@ const MARKER: &str = "sdctl-image-cache: ";
 const DEVICE: &str = "sdctl-image-cache";
 /// Container-Optimized OS ships containerd and ctr: nothing to install on the builder.
 const BUILDER_IMAGE: &str = "projects/cos-cloud/global/images/family/cos-stable";
-const BUILDER_MACHINE: &str = "e2-standard-4";
+pub const BUILDER_MACHINE: &str = "e2-standard-4";
 /// The builder's boot disk keeps containerd's copy of the pulled image (compressed and unpacked).
-const BUILDER_BOOT_GB: i64 = 100;
+pub const BUILDER_BOOT_GB: i64 = 100;
 /// The cache disk: the unpacked WebUI image (CUDA, torch, xformers: about 15 GB) with room to
 /// spare. Every GPU node gets a disk of this size from the image, of the boot disk's type.
 pub const CACHE_DISK_GB: i64 = 50;
@@ -247,27 +247,44 @@ async fn build(cx: &StepCx<Env>, name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The builder has no external IP: it reaches Artifact Registry through Private Google Access on
-/// its subnetwork or the Cloud NAT of a private cluster.
-async fn check_builder_egress(cx: &StepCx<Env>) -> anyhow::Result<()> {
-    let env = &cx.env;
-    if env.config.cluster.private {
-        return Ok(());
+/// Why the builder (no external IP) could not reach Artifact Registry, with the fix; `None` when
+/// it can: a private cluster's Cloud NAT, or Private Google Access on the subnetwork.
+pub fn egress_problem(env: &Env, private_google_access: bool) -> Option<(String, String)> {
+    if env.config.cluster.private || private_google_access {
+        return None;
     }
-    let subnet = &env.config.cluster.subnetwork;
-    let region = &env.config.region;
+    let (subnet, region) = (&env.config.cluster.subnetwork, &env.config.region);
+    Some((
+        format!(
+            "the image-cache builder VM has no external IP and subnetwork {subnet} has no Private Google Access, so it \
+             cannot pull the WebUI image"
+        ),
+        format!(
+            "turn it on with `gcloud compute networks subnets update {subnet} --region {region} \
+             --enable-private-ip-google-access`, or set cluster.private: true (Cloud NAT), or gpu.imageCache: false"
+        ),
+    ))
+}
+
+/// Whether the configured subnetwork has Private Google Access.
+pub async fn private_google_access(cx: &StepCx<Env>) -> anyhow::Result<bool> {
+    let env = &cx.env;
+    let (subnet, region) = (&env.config.cluster.subnetwork, &env.config.region);
     let client = env.gcp.subnetworks().await?;
     let found = retry::call(cx, &format!("read subnetwork {subnet}"), || {
         client.get().set_project(env.project()).set_region(region).set_subnetwork(subnet).send()
     })
     .await?;
-    if found.private_ip_google_access != Some(true) {
-        anyhow::bail!(
-            "the image-cache builder VM has no external IP and subnetwork {subnet} has no Private Google Access, so it \
-             cannot pull the WebUI image; turn it on with `gcloud compute networks subnets update {subnet} --region \
-             {region} --enable-private-ip-google-access`, or set cluster.private: true (Cloud NAT), or \
-             gpu.imageCache: false"
-        );
+    Ok(found.private_ip_google_access == Some(true))
+}
+
+async fn check_builder_egress(cx: &StepCx<Env>) -> anyhow::Result<()> {
+    let env = &cx.env;
+    if env.config.cluster.private {
+        return Ok(());
+    }
+    if let Some((problem, fix)) = egress_problem(env, private_google_access(cx).await?) {
+        anyhow::bail!("{problem}; {fix}");
     }
     Ok(())
 }

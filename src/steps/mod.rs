@@ -13,7 +13,7 @@ mod env;
 mod fleet;
 mod gpu_pool;
 pub mod iam;
-mod image_cache;
+pub mod image_cache;
 mod images;
 mod ingress;
 mod kube_step;

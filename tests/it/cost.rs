@@ -104,3 +104,24 @@ fn the_human_table_and_the_plan_say_it_too() {
     let r = run(&["cost", "-c", bad.arg()]);
     assert_eq!(r.code, 2, "{r:?}");
 }
+
+#[test]
+fn the_image_cache_adds_a_disk_per_gpu_node_and_the_image() {
+    let plain = cost("sd-agones-t4.yaml");
+    let config = example_with(
+        "sd-agones-t4.yaml",
+        &[("  imageStreaming: true\n", "  imageStreaming: true\n  imageCache: true\n")],
+    );
+    let r = run(&["cost", "--offline", "-c", config.arg(), "-o", "json"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let cached: Value = serde_json::from_str(&r.stdout).unwrap();
+    // 50 GB pd-balanced on each GPU node (1 idle, 3 at full load) and a 50 GB image.
+    let disk = 50.0 * 0.10 / MONTH;
+    let image = 50.0 * 0.05 / MONTH;
+    let delta = |key: &str| cached[key].as_f64().unwrap() - plain[key].as_f64().unwrap();
+    close(&serde_json::json!(delta("idlePerHour")), disk + image, "idle difference");
+    close(&serde_json::json!(delta("fullLoadPerHour")), 3.0 * disk + image, "full-load difference");
+    let items = cached["items"].as_array().unwrap();
+    assert!(items.iter().any(|i| i["item"].as_str().unwrap().starts_with("image cache disks: 50 GB")), "{items:?}");
+    assert!(items.iter().any(|i| i["source"].as_str().unwrap().contains("disks-image-pricing")), "{items:?}");
+}

@@ -361,15 +361,61 @@ async fn a_failed_build_leaves_no_builder_and_no_gpu_pool() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_builder_that_cannot_reach_google_is_refused_with_the_fix() {
     // The T4 example is a public cluster on the default subnetwork, which has no Private Google
-    // Access in a new project: the builder (no external IP) could not pull.
+    // Access in a new project: the builder (no external IP) could not pull. Preflight says so
+    // once Compute is enabled (before the WebUI image builds), with the fix.
     let world = World::start().await;
     let config = cache_config("sd-agones-t4.yaml");
-    let up = world.sdctl(&["up", "-c", config.arg(), "--agones-manifest", &agones_manifest(), "-o", "json"]).await;
+    let manifest = agones_manifest();
+    let up = world.sdctl(&["up", "-c", config.arg(), "--agones-manifest", &manifest, "-o", "json"]).await;
+    assert_eq!(up.code, 3, "{up:?}");
+    let check = up
+        .json_lines()
+        .into_iter()
+        .filter(|e| e["event"] == "preflight")
+        .flat_map(|e| e["checks"].as_array().cloned().unwrap_or_default())
+        .rfind(|c| c["id"] == "image-cache-egress")
+        .expect("the egress check ran");
+    assert_eq!(check["status"], "fail", "{check}");
+    assert!(check["message"].as_str().unwrap().contains("no Private Google Access"), "{check}");
+    let fix = check["fix"].as_str().unwrap();
+    assert!(fix.contains("--enable-private-ip-google-access") && fix.contains("gpu.imageCache: false"), "{fix}");
+    assert!(
+        world.requests_of("compute.images.insert").is_empty()
+            && world.requests_of("cloudbuild.projects.builds.create").is_empty()
+    );
+
+    // Without preflight, the step refuses before it creates anything.
+    let up = world
+        .sdctl(&["up", "--skip-preflight", "-c", config.arg(), "--agones-manifest", &manifest, "-o", "json"])
+        .await;
     assert_eq!(up.code, 4, "{up:?}");
     let error = step_finished(&up, "image-cache")["error"].as_str().unwrap().to_string();
-    assert!(error.contains("no Private Google Access"), "{error}");
-    assert!(error.contains("--enable-private-ip-google-access") && error.contains("gpu.imageCache: false"), "{error}");
+    assert!(
+        error.contains("no Private Google Access") && error.contains("--enable-private-ip-google-access"),
+        "{error}"
+    );
     assert!(world.requests_of("compute.disks.insert").is_empty(), "something was created before the check");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preflight_refuses_an_untrusted_builder_image() {
+    let world =
+        World::used_project("orgPolicies: { compute.trustedImageProjects: \"allow:projects/my-images\" }\n").await;
+    let config = cache_config("sd-agones-l4-gcs.yaml");
+    let run = world.sdctl(&["preflight", "-c", config.arg(), "-o", "json"]).await;
+    assert_eq!(run.code, 3, "{run:?}");
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let checks = doc["checks"].as_array().unwrap();
+    let check = |id: &str| checks.iter().find(|c| c["id"] == id).cloned().unwrap_or_else(|| panic!("no {id}: {doc}"));
+    let policy = check("org-policy:compute.trustedImageProjects");
+    assert_eq!(policy["status"], "fail", "{policy}");
+    assert!(policy["message"].as_str().unwrap().contains("projects/cos-cloud"), "{policy}");
+    assert!(policy["fix"].as_str().unwrap().contains("gpu.imageCache: false"), "{policy}");
+    assert_eq!(check("image-cache-egress")["status"], "pass", "a private cluster has Cloud NAT");
+    // Without the image cache, the constraint is none of sdctl's business.
+    let plain = crate::support::example_with("sd-agones-l4-gcs.yaml", &[]);
+    let run = world.sdctl(&["preflight", "-c", plain.arg(), "-o", "json"]).await;
+    assert!(!run.stdout.contains("trustedImageProjects") && !run.stdout.contains("image-cache-egress"), "{run:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
