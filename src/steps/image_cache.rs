@@ -366,7 +366,12 @@ struct Console {
     partial: String,
     /// The script's last progress line.
     last: Option<String>,
+    /// The last lines of the console, for an error's log tail.
+    tail: std::collections::VecDeque<String>,
 }
+
+/// How many console lines a failed build's error shows.
+const TAIL_LINES: usize = 15;
 
 enum Said {
     Progress,
@@ -388,6 +393,10 @@ impl Console {
         };
         for line in complete.lines() {
             let line = line.trim_end_matches('\r');
+            if self.tail.len() == TAIL_LINES {
+                self.tail.pop_front();
+            }
+            self.tail.push_back(line.to_string());
             if let Some((_, said)) = line.split_once(MARKER) {
                 if said.starts_with("done") {
                     return Said::Done;
@@ -432,7 +441,8 @@ async fn follow_builder(cx: &StepCx<Env>) -> anyhow::Result<()> {
             Said::Done => Ok(Poll::Ready(())),
             Said::Failed(why) => Err(anyhow::anyhow!(
                 "the image-cache build on VM {name} failed: {why}; the VM and its disk are deleted, `sdctl up` \
-                 tries again (see `gcloud compute instances get-serial-port-output` while it runs)"
+                 tries again. The end of its serial console:\n  {}",
+                console.tail.iter().map(String::as_str).collect::<Vec<_>>().join("\n  ")
             )),
             Said::Progress => Ok(Poll::Pending(console.last.clone().unwrap_or_else(|| "booting".into()))),
         }
@@ -598,6 +608,13 @@ mod tests {
         assert!(matches!(c.take("ling img:1\r\nsdctl-image-cache: copying layer 1/3\r\n"), Said::Progress));
         assert_eq!(c.last.as_deref(), Some("copying layer 1/3"));
         assert!(matches!(c.take("sdctl-image-cache: done: 3 layers\r\n"), Said::Done));
+        assert_eq!(c.tail.back().map(String::as_str), Some("sdctl-image-cache: done: 3 layers"));
+        assert_eq!(c.tail.front().map(String::as_str), Some("SeaBIOS"), "the tail keeps whole lines");
+        for i in 0..40 {
+            c.take(&format!("line {i}\n"));
+        }
+        assert_eq!(c.tail.len(), TAIL_LINES);
+        assert_eq!(c.tail.back().map(String::as_str), Some("line 39"));
         let mut c = Console::default();
         match c.take("x\r\nsdctl-image-cache: failed: cannot pull img:1\r\n") {
             Said::Failed(why) => assert_eq!(why, "cannot pull img:1"),

@@ -344,6 +344,13 @@ async fn a_failed_build_leaves_no_builder_and_no_gpu_pool() {
     let error = finished["error"].as_str().unwrap();
     assert!(error.contains("image-cache build on VM sd-l4-cache-builder failed: cannot pull"), "{error}");
     assert!(error.contains("sdctl up"), "says what to do: {error}");
+    // With the end of the VM's console: the script's own lines, up to its failure.
+    let tail = error.split_once("The end of its serial console:").map(|(_, t)| t).unwrap_or_default();
+    assert!(tail.contains("sdctl-image-cache: pulling us-central1-docker.pkg.dev/my-project/"), "{error}");
+    assert!(
+        tail.contains("startup-script exit status 1") || tail.contains("sdctl-image-cache: failed: cannot pull"),
+        "{error}"
+    );
     // The VM and its disk went anyway; no image, and no GPU pool waiting for one.
     assert!(
         world.requests_of("compute.instances.delete").len() == 1

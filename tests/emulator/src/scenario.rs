@@ -90,6 +90,10 @@ pub struct Scenario {
     /// sdctl's image-cache builder VM fails its pull (a registry or permission error).
     #[serde(default)]
     pub image_cache_build_fails: bool,
+    /// Size (GB) of the WebUI image a new GPU node must get before a GameServer starts there, as
+    /// the cold-start model times it (`k8s::coldstart`); 0 (default): no pull is modelled.
+    #[serde(default)]
+    pub webui_image_gb: f64,
 }
 
 /// A Cloud Build build that fails: the first `times` builds matching `image` (a substring of

@@ -70,6 +70,7 @@ pub fn pool(name: &str, machine: &str, gpu: Option<(&str, u32)>, nodes: u32, max
         labels,
         taints: Vec::new(),
         private_nodes: false,
+        image_pull: sdctl_emulator::k8s::coldstart::ImagePull::Registry,
     }
 }
 

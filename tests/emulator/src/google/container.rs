@@ -561,6 +561,21 @@ fn build_pool(app: &App, world: &World, ctx: &PoolContext, mut pool: Value) -> A
     Ok(Pool { value: pool, nodes })
 }
 
+/// How a pool's nodes get container images: an image-cache secondary boot disk (assumed to hold
+/// the WebUI image: the emulator does not look inside disk images), image streaming, or a pull.
+fn image_pull(config: &Value) -> crate::k8s::coldstart::ImagePull {
+    use crate::k8s::coldstart::ImagePull;
+    let cache =
+        config["secondaryBootDisks"].as_array().into_iter().flatten().any(|d| d["mode"] == "CONTAINER_IMAGE_CACHE");
+    if cache {
+        ImagePull::Cache
+    } else if config["gcfsConfig"]["enabled"] == json!(true) {
+        ImagePull::Streaming
+    } else {
+        ImagePull::Registry
+    }
+}
+
 /// `secondaryBootDisks`: each names an existing Compute image by its full resource id; the
 /// CONTAINER_IMAGE_CACHE mode needs image streaming on the pool (GKE reads the cache through its
 /// containerd plugin). The error wordings are ours.
@@ -1484,6 +1499,7 @@ pub fn node_pools_info(world: &World, cluster: &str) -> Vec<NodePoolInfo> {
                 labels,
                 taints,
                 private_nodes: private_nodes(&c.value, &p.value),
+                image_pull: image_pull(config),
             }
         })
         .collect()

@@ -24,6 +24,7 @@ pub mod admission;
 pub mod agones;
 pub mod api;
 pub mod cluster;
+pub mod coldstart;
 pub mod controllers;
 pub mod defaults;
 pub mod discovery;
@@ -138,6 +139,8 @@ pub struct NodePoolInfo {
     pub taints: Vec<String>,
     /// Nodes without an external IP (`enablePrivateNodes`): their addresses list no ExternalIP.
     pub private_nodes: bool,
+    /// How the pool's nodes get the WebUI image (the cold-start model).
+    pub image_pull: coldstart::ImagePull,
 }
 
 #[derive(Debug, Clone)]

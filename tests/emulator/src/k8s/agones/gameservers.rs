@@ -5,6 +5,7 @@
 //! Pods start running after the start-up delay once bound, if their volumes can mount.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -355,7 +356,7 @@ pub fn pods(c: &Arc<Cluster>, st: &mut Store, s: &mut State) {
             continue;
         }
         let delay = if meta::labels(&pod).contains_key("agones.dev/gameserver") {
-            c.delay(Delay::GameServerStart)
+            c.delay(Delay::GameServerStart) + image_pull(c, st, s, &pod, &node)
         } else {
             c.delay(Delay::WorkloadReady)
         };
@@ -395,6 +396,29 @@ pub fn pods(c: &Arc<Cluster>, st: &mut Store, s: &mut State) {
         let _ = put(st, next, "kubelet");
         event(st, &pod, "Normal", "Started", "Started container", "kubelet");
     }
+}
+
+/// The WebUI image pull the first GameServer pod on a node waits for (scenario `webuiImageGb`),
+/// as the cold-start model times it for the node's pool; later pods there find it pulled.
+fn image_pull(c: &Arc<Cluster>, st: &Store, s: &mut State, pod: &Value, node: &str) -> Duration {
+    let gb = c.host.scenario().webui_image_gb;
+    if gb <= 0.0 {
+        return Duration::ZERO;
+    }
+    let uid = meta::uid(pod).to_string();
+    if let Some((puller, took)) = s.image_pulls.get(node) {
+        return if *puller == uid { *took } else { Duration::ZERO };
+    }
+    let pool = st
+        .get("nodes", "", node)
+        .and_then(|n| meta::labels(&n).get("cloud.google.com/gke-nodepool").cloned())
+        .unwrap_or_default();
+    let mode = c.host.node_pools(&c.name).into_iter().find(|p| p.name == pool).map(|p| p.image_pull);
+    let mode = mode.unwrap_or(crate::k8s::coldstart::ImagePull::Registry);
+    let first = s.image_pulls.is_empty();
+    let took = c.host.scaled(Duration::from_secs_f64(crate::k8s::coldstart::pull_secs(mode, gb, first)));
+    s.image_pulls.insert(node.to_string(), (uid, took));
+    took
 }
 
 fn rand_octet(s: &str) -> u8 {

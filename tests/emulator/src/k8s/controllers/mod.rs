@@ -39,6 +39,8 @@ pub struct State {
     pub lb_generation: HashMap<String, i64>,
     /// FleetAutoscaler uid -> last sync.
     pub fa_synced: HashMap<String, Instant>,
+    /// Node -> the GameServer pod (uid) that pulled the WebUI image there, and how long it took.
+    pub image_pulls: HashMap<String, (String, Duration)>,
 }
 
 impl State {
