@@ -31,6 +31,9 @@ _sdctl() {
             sdctl,help)
                 cmd="sdctl__subcmd__help"
                 ;;
+            sdctl,image-cache)
+                cmd="sdctl__subcmd__image__subcmd__cache"
+                ;;
             sdctl,init)
                 cmd="sdctl__subcmd__init"
                 ;;
@@ -69,6 +72,9 @@ _sdctl() {
                 ;;
             sdctl__subcmd__help,help)
                 cmd="sdctl__subcmd__help__subcmd__help"
+                ;;
+            sdctl__subcmd__help,image-cache)
+                cmd="sdctl__subcmd__help__subcmd__image__subcmd__cache"
                 ;;
             sdctl__subcmd__help,init)
                 cmd="sdctl__subcmd__help__subcmd__init"
@@ -134,7 +140,7 @@ _sdctl() {
 
     case "${cmd}" in
         sdctl)
-            opts="-c -o -y -v -h -V --config --output --yes --timeout --api-endpoint --project --region --zones --verbose --help --version init plan up down status preflight cost render build kubeconfig completions runtime help"
+            opts="-c -o -y -v -h -V --config --output --yes --timeout --api-endpoint --project --region --zones --verbose --help --version init plan up down status preflight cost render build image-cache kubeconfig completions runtime help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -392,7 +398,7 @@ _sdctl() {
             return 0
             ;;
         sdctl__subcmd__help)
-            opts="init plan up down status preflight cost render build kubeconfig completions runtime help"
+            opts="init plan up down status preflight cost render build image-cache kubeconfig completions runtime help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -462,6 +468,20 @@ _sdctl() {
             return 0
             ;;
         sdctl__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sdctl__subcmd__help__subcmd__image__subcmd__cache)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -622,6 +642,56 @@ _sdctl() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sdctl__subcmd__image__subcmd__cache)
+            opts="-c -o -y -v -h -V --force --config --output --yes --timeout --api-endpoint --project --region --zones --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --project)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --zones)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

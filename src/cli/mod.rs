@@ -270,7 +270,7 @@ and its data disk are deleted afterwards, whether the build worked or not. The i
 
 Examples:
   sdctl image-cache              build it unless the current WebUI image has one
-  sdctl image-cache --force      delete and rebuild it (new GPU nodes wait meanwhile)
+  sdctl image-cache --force      delete and rebuild it (GPU nodes added meanwhile fail to start)
   sdctl image-cache -o json")]
 pub struct ImageCacheArgs {
     /// Rebuild even when the image exists and is READY.

@@ -85,6 +85,7 @@ gpu:
   spot: false                     # true: spot VMs, cheaper but can be preempted
   driver: latest                  # GPU driver installed by GKE
   imageStreaming: true            # GKE image streaming: the large WebUI image starts sooner
+  imageCache: false               # true: GPU nodes get the WebUI image on a disk (needs Private Google Access or cluster.private)
 storage:
   kind: {storage}                 # filestore (NFS share) | gcs (Cloud Storage through GCS-Fuse)
   filestore: {{ tier: BASIC_HDD, capacityGb: 1024, share: vol1 }}   # used with kind: filestore

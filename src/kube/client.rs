@@ -78,13 +78,14 @@ where
     fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
         let (inner, tokens) = (self.inner.clone(), self.tokens.clone());
         Box::pin(async move {
-            let token = tokens.token().await.map_err(|e| -> BoxError { e.into() })?;
-            let mut value = http::HeaderValue::from_str(&format!("Bearer {token}"))?;
-            value.set_sensitive(true);
-            request.headers_mut().insert(http::header::AUTHORIZATION, value);
             let response = {
                 let mut service = inner.lock().await;
                 futures::future::poll_fn(|cx| service.poll_ready(cx)).await.map_err(Into::into)?;
+                // The token is taken once the request can go, not before a wait for the stack.
+                let token = tokens.token().await.map_err(|e| -> BoxError { e.into() })?;
+                let mut value = http::HeaderValue::from_str(&format!("Bearer {token}"))?;
+                value.set_sensitive(true);
+                request.headers_mut().insert(http::header::AUTHORIZATION, value);
                 service.call(request)
             };
             response.await.map_err(Into::into)

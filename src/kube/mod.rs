@@ -6,6 +6,7 @@ mod apply;
 pub mod client;
 pub mod objects;
 pub mod pki;
+mod pools;
 pub mod templates;
 pub mod upstream;
 

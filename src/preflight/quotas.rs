@@ -319,7 +319,7 @@ async fn existing(ctx: &Context<'_>) -> Existing {
             && env.owns(&c.resource_labels)
         {
             found.cluster = true;
-            found.gpu_pool = c.node_pools.iter().any(|p| p.name == env.names.gpu_pool());
+            found.gpu_pool = c.node_pools.iter().any(|p| p.name == crate::steps::gpu_pool_name(env));
         }
     }
     if let Ok(client) = env.gcp.global_addresses().await {

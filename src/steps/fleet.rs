@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use k8s_openapi::api::core::v1::Event;
-use kube::api::{Api, ApiResource, DynamicObject, ListParams};
+use kube::api::{Api, ListParams};
 use serde_json::Value;
 
 use super::Env;
@@ -56,17 +56,7 @@ impl Manifest for Fleet {
 /// Waits for a Ready WebUI GameServer, failing early with GKE's reason when no GPU node comes.
 pub async fn smoke_check(cx: &StepCx<Env>, kube: &Kube) -> anyhow::Result<()> {
     let namespace = &cx.env.config.runtime.namespace;
-    let gameservers: Api<DynamicObject> = Api::namespaced_with(
-        kube.client().clone(),
-        namespace,
-        &ApiResource {
-            group: "agones.dev".into(),
-            version: "v1".into(),
-            api_version: "agones.dev/v1".into(),
-            kind: "GameServer".into(),
-            plural: "gameservers".into(),
-        },
-    );
+    let gameservers = kube.game_servers(namespace);
     let events: Api<Event> = Api::namespaced(kube.client().clone(), namespace);
     let selector = ListParams::default().labels(&format!("agones.dev/fleet={}", Names::FLEET));
     until(cx, "a warm WebUI GameServer to be Ready", SMOKE_PATIENCE, || async {

@@ -15,6 +15,7 @@ use super::{CLUSTER, Env, GPU_POOL, IMAGE_CACHE};
 use crate::config::{GpuDriver, Storage};
 use crate::gcp::ops;
 use crate::gcp::retry::{self, RetryPolicy};
+use crate::gcp::wait::{Patience, Poll, WaitTimeout, until};
 use crate::plan::{Diff, Outcome, Step, StepCx, StepId};
 
 /// Taint that keeps everything but WebUI pods off GPU nodes.
@@ -25,8 +26,39 @@ pub struct GpuPool {
     pub image_cache: bool,
 }
 
+/// The GPU pool's name: `gpu`, or with the image cache `gpu-<first 8 digits of the WebUI tag>`:
+/// secondary boot disks are fixed per pool, so a new WebUI image needs a new pool.
+pub fn pool_name(env: &Env) -> String {
+    let base = env.names.gpu_pool();
+    if env.config.gpu.image_cache { format!("{base}-{}", &super::image_cache::webui_tag()[..8]) } else { base.into() }
+}
+
+/// Whether a pool of the cluster is one of sdctl's GPU pools (the current or an earlier one).
+fn is_gpu_pool(env: &Env, name: &str) -> bool {
+    let base = env.names.gpu_pool();
+    name == base || name.strip_prefix(base).is_some_and(|rest| rest.starts_with('-'))
+}
+
 fn pool_path(env: &Env) -> String {
-    format!("{}/nodePools/{}", cluster_path(env), env.names.gpu_pool())
+    path_of(env, &pool_name(env))
+}
+
+fn path_of(env: &Env, pool: &str) -> String {
+    format!("{}/nodePools/{pool}", cluster_path(env))
+}
+
+/// The pool of the current configuration and earlier GPU pools still in the cluster (a WebUI
+/// image change with the image cache, or the cache turned on), which `apply` retires.
+#[derive(Default)]
+pub struct Live {
+    pool: Option<Box<NodePool>>,
+    retired: Vec<String>,
+}
+
+/// How long retiring a pool waits for its WebUIs in use to be released before it deletes them:
+/// twice the idle time after which reclaim frees an unused one, and at least 30 minutes.
+fn retire_bound(env: &Env) -> std::time::Duration {
+    std::time::Duration::from_secs(u64::from(env.config.runtime.idle_minutes.max(15)) * 2 * 60)
 }
 
 fn driver_version(driver: GpuDriver) -> GPUDriverVersion {
@@ -76,7 +108,7 @@ fn desired(env: &Env) -> NodePool {
     let zones = env.config.zones.len() as u32;
     let initial = if g.min_nodes == 0 { 0 } else { g.min_nodes.div_ceil(zones) };
     NodePool::new()
-        .set_name(env.names.gpu_pool())
+        .set_name(pool_name(env))
         .set_initial_node_count(initial as i32)
         .set_locations(env.config.zones.clone())
         .set_config(config)
@@ -87,7 +119,7 @@ fn desired(env: &Env) -> NodePool {
 
 #[async_trait]
 impl Step<Env> for GpuPool {
-    type Live = Option<Box<NodePool>>;
+    type Live = Live;
 
     fn id(&self) -> StepId {
         GPU_POOL
@@ -101,7 +133,7 @@ impl Step<Env> for GpuPool {
         let g = &env.config.gpu;
         format!(
             "GPU node pool {}: {} x {} on {}{}, {}-{} nodes",
-            env.names.gpu_pool(),
+            pool_name(env),
             g.count,
             g.kind.accelerator(),
             g.machine_type,
@@ -121,23 +153,43 @@ impl Step<Env> for GpuPool {
         ]
     }
 
-    async fn observe(&self, cx: &StepCx<Env>) -> anyhow::Result<Option<Box<NodePool>>> {
+    async fn observe(&self, cx: &StepCx<Env>) -> anyhow::Result<Live> {
         let env = &cx.env;
         let client = env.gcp.container().await?;
-        let name = pool_path(env);
-        let pool = absent_if_not_found(
-            retry::call(cx, "read the GPU node pool", || client.get_node_pool().set_name(&name).send()).await,
-        )?;
-        Ok(pool.map(Box::new))
+        let parent = cluster_path(env);
+        let Some(pools) = absent_if_not_found(
+            retry::call(cx, "list the node pools", || client.list_node_pools().set_parent(&parent).send()).await,
+        )?
+        else {
+            return Ok(Live::default());
+        };
+        let current = pool_name(env);
+        let mut live = Live::default();
+        for pool in pools.node_pools.into_iter().filter(|p| is_gpu_pool(env, &p.name)) {
+            if pool.name == current {
+                live.pool = Some(Box::new(pool));
+            } else {
+                live.retired.push(pool.name);
+            }
+        }
+        Ok(live)
     }
 
-    fn diff(&self, env: &Env, live: &Option<Box<NodePool>>) -> Diff {
-        let Some(live) = live else { return Diff::create_all() };
+    fn diff(&self, env: &Env, live: &Live) -> Diff {
+        let retire = live.retired.iter().map(|name| {
+            format!(
+                "retire GPU pool {name}: cordon its nodes, wait up to {} min for its WebUIs in use, delete it",
+                retire_bound(env).as_secs() / 60
+            )
+        });
+        let Some(pool) = &live.pool else {
+            return Diff::from_parts(vec![format!("GPU node pool {}", pool_name(env))], retire.collect());
+        };
         let mut changes = Vec::new();
-        if matches!(live.status, Status::Provisioning | Status::Reconciling) {
-            changes.push(format!("wait until the pool is RUNNING (now {:?})", live.status));
+        if matches!(pool.status, Status::Provisioning | Status::Reconciling) {
+            changes.push(format!("wait until the pool is RUNNING (now {:?})", pool.status));
         }
-        let a = live.autoscaling.clone().unwrap_or_default();
+        let a = pool.autoscaling.clone().unwrap_or_default();
         let g = &env.config.gpu;
         if (a.total_min_node_count, a.total_max_node_count) != (g.min_nodes as i32, g.max_nodes as i32) || !a.enabled {
             changes.push(format!(
@@ -145,75 +197,130 @@ impl Step<Env> for GpuPool {
                 a.total_min_node_count, a.total_max_node_count, g.min_nodes, g.max_nodes
             ));
         }
-        for (field, why) in fixed_changes(env, live) {
+        for (field, why) in fixed_changes(env, pool) {
             changes.push(format!("{field} cannot change in place ({why})"));
         }
+        changes.extend(retire);
         if changes.is_empty() { Diff::unchanged() } else { Diff::update(changes) }
     }
 
-    fn state(&self, live: &Option<Box<NodePool>>) -> Option<String> {
-        let p = live.as_ref()?;
+    fn state(&self, live: &Live) -> Option<String> {
+        let p = live.pool.as_ref()?;
         let a = p.autoscaling.clone().unwrap_or_default();
         Some(format!("{:?}, autoscaling {}-{} nodes", p.status, a.total_min_node_count, a.total_max_node_count))
     }
 
-    async fn apply(&self, cx: &StepCx<Env>, live: Option<Box<NodePool>>, _diff: &Diff) -> anyhow::Result<Outcome> {
-        let env = &cx.env;
-        let client = env.gcp.container().await?;
-        let location = location_path(env);
-        let Some(live) = live else {
-            let body = desired(env);
-            let parent = cluster_path(env);
-            let _lock = cx.lock_cluster(&env.names.cluster()).await;
-            let op = retry::call_with(cx, "create the GPU node pool", RetryPolicy::CLUSTER_MUTATION, || {
-                client.create_node_pool().set_parent(&parent).set_node_pool(body.clone()).send()
-            })
-            .await?;
-            let what = format!("GPU node pool {}", env.names.gpu_pool());
-            ops::gke(cx, &env.gcp, &location, &op.name, &what, patience::NODE_POOL).await?;
-            return Ok(Outcome::Created);
+    async fn apply(&self, cx: &StepCx<Env>, live: Live, _diff: &Diff) -> anyhow::Result<Outcome> {
+        let outcome = match live.pool {
+            None => {
+                create(cx).await?;
+                Outcome::Created
+            }
+            Some(pool) => {
+                update(cx, &pool).await?;
+                Outcome::Updated
+            }
         };
-        if let Some((field, why)) = fixed_changes(env, &live).into_iter().next() {
-            anyhow::bail!(
-                "{field} of GPU node pool {} cannot change in place ({why}); recreate the pool with `sdctl down gpu-pool` \
-                 (its WebUI pods go too) then `sdctl up`, or change {field} back",
-                env.names.gpu_pool()
-            );
+        // The new pool is up: earlier ones go once their users are done.
+        for name in &live.retired {
+            retire(cx, name).await?;
         }
-        let a = live.autoscaling.clone().unwrap_or_default();
-        let g = &env.config.gpu;
-        if (a.total_min_node_count, a.total_max_node_count) != (g.min_nodes as i32, g.max_nodes as i32) || !a.enabled {
-            let name = pool_path(env);
-            let _lock = cx.lock_cluster(&env.names.cluster()).await;
-            let op = retry::call_with(cx, "change the GPU pool's autoscaling", RetryPolicy::CLUSTER_MUTATION, || {
-                client.set_node_pool_autoscaling().set_name(&name).set_autoscaling(autoscaling(env)).send()
-            })
-            .await?;
-            ops::gke(cx, &env.gcp, &location, &op.name, "autoscaling change of the GPU pool", patience::NODE_POOL)
-                .await?;
-        }
-        Ok(Outcome::Updated)
+        Ok(outcome)
     }
 
     async fn destroy(&self, cx: &StepCx<Env>) -> anyhow::Result<Outcome> {
         if !super::cluster::exists_and_ours(cx).await? {
             return Ok(Outcome::Unchanged);
         }
-        let env = &cx.env;
-        let client = env.gcp.container().await?;
-        let name = pool_path(env);
-        let _lock = cx.lock_cluster(&env.names.cluster()).await;
-        let op = absent_if_not_found(
-            retry::call_with(cx, "delete the GPU node pool", RetryPolicy::CLUSTER_MUTATION, || {
-                client.delete_node_pool().set_name(&name).send()
-            })
-            .await,
-        )?;
-        let Some(op) = op else { return Ok(Outcome::Unchanged) };
-        let what = format!("deletion of GPU node pool {}", env.names.gpu_pool());
-        ops::gke(cx, &env.gcp, &location_path(env), &op.name, &what, patience::NODE_POOL).await?;
-        Ok(Outcome::Deleted)
+        let live = self.observe(cx).await?;
+        let mut deleted = false;
+        for name in live.pool.iter().map(|p| p.name.clone()).chain(live.retired) {
+            deleted |= delete_pool(cx, &name).await?;
+        }
+        Ok(if deleted { Outcome::Deleted } else { Outcome::Unchanged })
     }
+}
+
+async fn create(cx: &StepCx<Env>) -> anyhow::Result<()> {
+    let env = &cx.env;
+    let client = env.gcp.container().await?;
+    let body = desired(env);
+    let parent = cluster_path(env);
+    let _lock = cx.lock_cluster(&env.names.cluster()).await;
+    let op = retry::call_with(cx, "create the GPU node pool", RetryPolicy::CLUSTER_MUTATION, || {
+        client.create_node_pool().set_parent(&parent).set_node_pool(body.clone()).send()
+    })
+    .await?;
+    let what = format!("GPU node pool {}", pool_name(env));
+    ops::gke(cx, &env.gcp, &location_path(env), &op.name, &what, patience::NODE_POOL).await
+}
+
+async fn update(cx: &StepCx<Env>, live: &NodePool) -> anyhow::Result<()> {
+    let env = &cx.env;
+    if let Some((field, why)) = fixed_changes(env, live).into_iter().next() {
+        anyhow::bail!(
+            "{field} of GPU node pool {} cannot change in place ({why}); recreate the pool with `sdctl down gpu-pool` \
+             (its WebUI pods go too) then `sdctl up`, or change {field} back",
+            live.name
+        );
+    }
+    let a = live.autoscaling.clone().unwrap_or_default();
+    let g = &env.config.gpu;
+    if (a.total_min_node_count, a.total_max_node_count) == (g.min_nodes as i32, g.max_nodes as i32) && a.enabled {
+        return Ok(());
+    }
+    let client = env.gcp.container().await?;
+    let name = pool_path(env);
+    let _lock = cx.lock_cluster(&env.names.cluster()).await;
+    let op = retry::call_with(cx, "change the GPU pool's autoscaling", RetryPolicy::CLUSTER_MUTATION, || {
+        client.set_node_pool_autoscaling().set_name(&name).set_autoscaling(autoscaling(env)).send()
+    })
+    .await?;
+    ops::gke(cx, &env.gcp, &location_path(env), &op.name, "autoscaling change of the GPU pool", patience::NODE_POOL)
+        .await
+}
+
+/// Retires an earlier GPU pool: its nodes are cordoned (no new WebUI lands there), the WebUIs
+/// users hold there are waited for (reclaim frees idle ones), for at most `retire_bound`, then the
+/// pool is deleted; its warm WebUIs come back on the new pool through the Fleet.
+async fn retire(cx: &StepCx<Env>, pool: &str) -> anyhow::Result<()> {
+    if let Some(kube) = super::cluster::connect_if_running(cx).await? {
+        let nodes = kube.cordon_pool(pool).await?;
+        let namespace = &cx.env.config.runtime.namespace;
+        let bound = retire_bound(&cx.env);
+        let what = format!("the WebUIs in use on GPU pool {pool} to be released");
+        let waited =
+            until(cx, &what, Patience { interval: std::time::Duration::from_secs(15), timeout: bound }, || async {
+                let busy = kube.game_servers_in_use_on(namespace, &nodes).await?;
+                Ok(if busy == 0 { Poll::Ready(()) } else { Poll::Pending(format!("{busy} in use")) })
+            })
+            .await;
+        match waited {
+            Err(e) if e.is::<WaitTimeout>() => {
+                cx.progress(format!("{e}: deleting GPU pool {pool} anyway; those sessions end"));
+            }
+            other => other?,
+        }
+    }
+    delete_pool(cx, pool).await?;
+    Ok(())
+}
+
+async fn delete_pool(cx: &StepCx<Env>, pool: &str) -> anyhow::Result<bool> {
+    let env = &cx.env;
+    let client = env.gcp.container().await?;
+    let name = path_of(env, pool);
+    let _lock = cx.lock_cluster(&env.names.cluster()).await;
+    let op = absent_if_not_found(
+        retry::call_with(cx, &format!("delete GPU node pool {pool}"), RetryPolicy::CLUSTER_MUTATION, || {
+            client.delete_node_pool().set_name(&name).send()
+        })
+        .await,
+    )?;
+    let Some(op) = op else { return Ok(false) };
+    let what = format!("deletion of GPU node pool {pool}");
+    ops::gke(cx, &env.gcp, &location_path(env), &op.name, &what, patience::NODE_POOL).await?;
+    Ok(true)
 }
 
 /// Node settings GKE fixes at pool creation.

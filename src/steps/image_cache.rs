@@ -58,7 +58,7 @@ pub struct Live {
 }
 
 /// The WebUI image's tag (the digest of its build context), computed once.
-fn webui_tag() -> &'static str {
+pub fn webui_tag() -> &'static str {
     static TAG: OnceLock<String> = OnceLock::new();
     TAG.get_or_init(|| {
         // Invariant: the WebUI context is rendered from templates compiled into sdctl (no file or
@@ -107,7 +107,6 @@ impl Step<Env> for ImageCache {
             "compute.images.list",
             "compute.images.create",
             "compute.images.delete",
-            "compute.images.useReadOnly",
             "compute.disks.get",
             "compute.disks.create",
             "compute.disks.delete",

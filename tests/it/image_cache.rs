@@ -306,8 +306,10 @@ async fn up_builds_the_image_cache_once_for_the_gpu_pool_and_down_deletes_it() {
     let pool = world
         .requests_of("container.projects.locations.clusters.nodePools.create")
         .into_iter()
-        .find(|r| r["body"]["nodePool"]["name"] == "gpu")
+        .find(|r| r["body"]["nodePool"]["name"].as_str().is_some_and(|n| n.starts_with("gpu-")))
         .expect("the GPU pool was created");
+    // Named after the WebUI image it caches: a new image needs a new pool.
+    assert_eq!(pool["body"]["nodePool"]["name"], format!("gpu-{}", &name["sd-l4-cache-".len()..][..8]));
     let node_config = &pool["body"]["nodePool"]["config"];
     // (The client sends enums as numbers: CONTAINER_IMAGE_CACHE is 1.)
     assert_eq!(
@@ -360,7 +362,7 @@ async fn a_failed_build_leaves_no_builder_and_no_gpu_pool() {
     assert!(world.named("Image", "cache").is_empty() && world.requests_of("compute.images.insert").is_empty());
     let pools = world.requests_of("container.projects.locations.clusters.nodePools.create");
     assert!(
-        !pools.iter().any(|r| r["body"]["nodePool"]["name"] == "gpu"),
+        !pools.iter().any(|r| r["body"]["nodePool"]["name"].as_str().is_some_and(|n| n.starts_with("gpu"))),
         "the GPU pool was created without its image"
     );
 }
@@ -447,4 +449,99 @@ async fn image_cache_needs_image_streaming_and_the_setting() {
     let step = |id: &str| steps.as_array().unwrap().iter().find(|s| s["id"] == id).cloned().unwrap();
     assert_eq!(step("image-cache")["depends_on"], serde_json::json!(["images", "cluster", "network"]));
     assert!(step("gpu-pool")["depends_on"].as_array().unwrap().contains(&serde_json::json!("image-cache")));
+}
+
+/// Turning the image cache on for a running environment needs a new GPU pool (secondary boot
+/// disks are fixed per pool); the old one is cordoned, its WebUIs in use are given their time
+/// (here a user never lets go: the bound passes), then it is deleted and the Fleet's warm WebUI
+/// comes back on the new pool.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_image_cache_rotates_the_gpu_pool_after_its_users() {
+    use kube::api::PostParams;
+    let world = World::start().await;
+    let manifest = agones_manifest();
+    let plain = crate::support::example_with("sd-agones-l4-gcs.yaml", &[]);
+    let up = world.sdctl(&["up", "-c", plain.arg(), "--agones-manifest", &manifest, "-o", "json"]).await;
+    assert_eq!(up.code, 0, "{up:?}");
+    // A user holds the warm WebUI on the old pool.
+    let client = crate::kube_layer::cluster_client(&world, "sd-l4-gke").await;
+    let allocations = crate::emulator::k8s_agones::gvk_api(
+        &client,
+        "allocation.agones.dev",
+        "v1",
+        "GameServerAllocation",
+        "gameserverallocations",
+    );
+    let request = serde_json::json!({
+        "apiVersion": "allocation.agones.dev/v1", "kind": "GameServerAllocation",
+        "spec": {"selectors": [{"matchLabels": {"agones.dev/fleet": "webui"}, "gameServerState": "Ready"}]},
+    });
+    let alloc = allocations.create(&PostParams::default(), &serde_json::from_value(request).unwrap()).await.unwrap();
+    assert_eq!(alloc.data["status"]["state"], "Allocated");
+    let old_node = alloc.data["status"]["nodeName"].as_str().unwrap().to_string();
+
+    let cached = cache_config("sd-agones-l4-gcs.yaml");
+    let before = world.requests().len();
+    let up = world.sdctl(&["up", "-c", cached.arg(), "--agones-manifest", &manifest, "-o", "json"]).await;
+    assert_eq!(up.code, 0, "{up:?}");
+    let pool_step = step_finished(&up, "gpu-pool");
+    assert_eq!(pool_step["outcome"], "created", "{pool_step}");
+    let plan = up.json_lines().into_iter().find(|e| e["event"] == "plan").unwrap();
+    let changes = plan["steps"].as_array().unwrap().iter().find(|s| s["id"] == "gpu-pool").unwrap()["changes"].clone();
+    assert!(changes.to_string().contains("retire GPU pool gpu"), "the plan says so: {changes}");
+    // The new pool carries the WebUI tag and the cache; the old node was cordoned first, the
+    // user's session waited for (with progress), then the old pool deleted.
+    let requests: Vec<serde_json::Value> = world.requests().into_iter().skip(before).collect();
+    let created = requests
+        .iter()
+        .find(|r| r["methodId"] == "container.projects.locations.clusters.nodePools.create")
+        .expect("a new pool");
+    let new_pool = created["body"]["nodePool"]["name"].as_str().unwrap().to_string();
+    assert!(new_pool.starts_with("gpu-") && new_pool.len() == 12, "{new_pool}");
+    assert!(created["body"]["nodePool"]["config"]["secondaryBootDisks"].is_array());
+    let cordon = requests
+        .iter()
+        .position(|r| {
+            r["service"] == "k8s"
+                && r["method"] == "PATCH"
+                && r["path"].as_str().is_some_and(|p| p.ends_with(&format!("/nodes/{old_node}")))
+                && r["body"]["spec"]["unschedulable"] == true
+        })
+        .expect("the old node was cordoned");
+    let deleted = requests
+        .iter()
+        .position(|r| {
+            r["methodId"] == "container.projects.locations.clusters.nodePools.delete"
+                && r["path"].as_str().is_some_and(|p| p.ends_with("/nodePools/gpu"))
+        })
+        .expect("the old pool was deleted");
+    assert!(cordon < deleted);
+    let progress: Vec<String> = up
+        .json_lines()
+        .into_iter()
+        .filter(|e| e["event"] == "step_progress" && e["step"] == "gpu-pool")
+        .map(|e| e["message"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(progress.iter().any(|m| m.contains("1 in use")), "{progress:#?}");
+    assert!(progress.iter().any(|m| m.contains("deleting GPU pool gpu anyway")), "{progress:#?}");
+    // The Fleet's warm WebUI is back, on the new pool.
+    let game_servers = crate::emulator::k8s_agones::gvk_api(&client, "agones.dev", "v1", "GameServer", "gameservers");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let list = game_servers.list(&Default::default()).await.unwrap();
+        let warm_on_new = list.items.iter().any(|g| {
+            g.data["status"]["state"] == "Ready"
+                && g.data["status"]["nodeName"].as_str().is_some_and(|n| n.contains(&format!("-{new_pool}-")))
+        });
+        if warm_on_new {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no warm WebUI on {new_pool}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // A third `up` has nothing to retire.
+    let before = world.requests().len();
+    let again = world.sdctl(&["up", "-c", cached.arg(), "--agones-manifest", &manifest, "-o", "json"]).await;
+    assert_eq!(again.code, 0, "{again:?}");
+    assert!(world.mutating_since(before).is_empty(), "{:#?}", world.mutating_since(before));
 }
