@@ -5,7 +5,7 @@
 //! MODELLED, NOT MEASURED: the times are the emulator's (`tests/emulator/src/k8s/coldstart.rs`
 //! and FIDELITY.md: node scale-up, a pull scaled from seed 004's measurements on GKE, the
 //! WebUI's start), run through the real `sdctl up`, Fleet autoscaler and cluster autoscaler of the
-//! emulator. No real figure exists yet: the live suite does not measure cold starts.
+//! emulator. The live suite with `SDCTL_LIVE_IMAGE_CACHE=1` prints real figures (not yet taken).
 //!
 //! For each mode, on the L4 example (private: the image cache's builder reaches the registry through Cloud NAT) with a WebUI image of `WEBUI_IMAGE_GB`:
 //! 1. `sdctl up` (the first up: image builds, the image cache's builder, the first warm WebUI);

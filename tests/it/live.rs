@@ -7,6 +7,10 @@
 //! the project, billing, and GPU quota in SDCTL_LIVE_REGION (default us-central1). It runs
 //! preflight, `up`, `status --exit-code`, a second `up` that must change nothing, a request through
 //! the load balancer (IAP must answer before any WebUI does), and `down`, which must leave nothing.
+//!
+//! `SDCTL_LIVE_IMAGE_CACHE=1` runs it with `gpu.imageCache: true` (and a private cluster, whose
+//! Cloud NAT the builder pulls through) and prints how long the cache took to build and the
+//! first warm WebUI took to come: the real figures beside `cargo bench --bench coldstart`'s model.
 
 use crate::support::{Run, TempConfig, run_cmd, sdctl};
 
@@ -34,9 +38,15 @@ fn live_up_status_up_request_down() {
     };
     let region = std::env::var("SDCTL_LIVE_REGION").unwrap_or_else(|_| "us-central1".into());
     let name = format!("sdlive-{}", std::process::id() % 100_000);
+    let cache = std::env::var_os("SDCTL_LIVE_IMAGE_CACHE").is_some();
+    let (gpu, cluster) = if cache {
+        ("{ type: t4, maxNodes: 1, imageCache: true }", "cluster: { private: true }\n")
+    } else {
+        ("{ type: t4, maxNodes: 1 }", "")
+    };
     let config = TempConfig::new(&format!(
-        "apiVersion: sdctl/v1\nname: {name}\nproject: {project}\nregion: {region}\nzones: [{region}-a]\n\
-         gpu: {{ type: t4, maxNodes: 1 }}\nstorage: {{ kind: gcs }}\nredis: {{ tier: BASIC }}\n\
+        "apiVersion: sdctl/v1\nname: {name}\nproject: {project}\nregion: {region}\nzones: [{region}-a]\n{cluster}\
+         gpu: {gpu}\nstorage: {{ kind: gcs }}\nredis: {{ tier: BASIC }}\n\
          runtime: {{ maxUsers: 1, bufferSize: 1 }}\naccess: {{ iap: {{ members: [] }} }}\n"
     ));
     let c = config.arg();
@@ -49,6 +59,17 @@ fn live_up_status_up_request_down() {
         let down = teardown();
         panic!("up failed ({up:?}); down exited {}", down.code);
     }
+    let events = up.json_lines();
+    let took = |step: &str| {
+        events
+            .iter()
+            .find(|e| e["event"] == "step_finished" && e["step"] == step)
+            .and_then(|e| e["duration_ms"].as_f64())
+            .map(|ms| format!("{:.1} min", ms / 60_000.0))
+            .unwrap_or_else(|| "not run".into())
+    };
+    // The real figures (the fleet step ends when the first warm WebUI is Ready).
+    eprintln!("live figures: image-cache {}, fleet to a warm WebUI {}", took("image-cache"), took("fleet"));
     let summary = up.json_lines().pop().unwrap();
     let status = live(&["status", "--exit-code", "-c", c]);
     let again = live(&["up", "-y", "-c", c, "-o", "json"]);
