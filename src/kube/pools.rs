@@ -1,8 +1,8 @@
-//! What retiring a GPU node pool needs from Kubernetes: cordoning its nodes, and counting the
-//! WebUI GameServers users hold on them.
+//! What retiring a GPU node pool needs from Kubernetes: cordoning its nodes, and releasing the
+//! WebUI GameServers nobody holds there while counting those users hold.
 
 use k8s_openapi::api::core::v1::Node;
-use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use kube::core::ApiResource;
 use serde_json::json;
 
@@ -47,18 +47,30 @@ impl Kube {
         Ok(names)
     }
 
-    /// How many GameServers of `namespace` users hold (Allocated or Reserved) on these nodes.
-    pub async fn game_servers_in_use_on(&self, namespace: &str, nodes: &[String]) -> anyhow::Result<usize> {
+    /// Deletes the GameServers of `namespace` on these nodes that nobody holds (a Fleet makes
+    /// them again where pods may go); returns how many users hold (Allocated or Reserved).
+    pub async fn release_idle_game_servers_on(&self, namespace: &str, nodes: &[String]) -> anyhow::Result<usize> {
         let api = self.game_servers(namespace);
         let list = api
             .list(&ListParams::default())
             .await
             .map_err(|e| anyhow::anyhow!("cannot list GameServers in {namespace}: {e}"))?;
-        Ok(list
-            .items
-            .iter()
-            .filter(|gs| matches!(gs.data["status"]["state"].as_str(), Some("Allocated" | "Reserved")))
-            .filter(|gs| gs.data["status"]["nodeName"].as_str().is_some_and(|n| nodes.iter().any(|x| x == n)))
-            .count())
+        let mut in_use = 0;
+        for gs in list.items.iter().filter(|gs| {
+            gs.data["status"]["nodeName"].as_str().is_some_and(|n| nodes.iter().any(|x| x == n))
+                && gs.metadata.deletion_timestamp.is_none()
+        }) {
+            if matches!(gs.data["status"]["state"].as_str(), Some("Allocated" | "Reserved")) {
+                in_use += 1;
+                continue;
+            }
+            let name = gs.metadata.name.clone().unwrap_or_default();
+            match api.delete(&name, &DeleteParams::default()).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(e)) if e.code == 404 => {}
+                Err(e) => anyhow::bail!("cannot delete idle GameServer {namespace}/{name}: {e}"),
+            }
+        }
+        Ok(in_use)
     }
 }

@@ -319,7 +319,8 @@ async fn existing(ctx: &Context<'_>) -> Existing {
             && env.owns(&c.resource_labels)
         {
             found.cluster = true;
-            found.gpu_pool = c.node_pools.iter().any(|p| p.name == crate::steps::gpu_pool_name(env));
+            // An earlier GPU pool being retired holds what the new one will need.
+            found.gpu_pool = c.node_pools.iter().any(|p| crate::steps::is_gpu_pool(env, &p.name));
         }
     }
     if let Ok(client) = env.gcp.global_addresses().await {

@@ -33,10 +33,15 @@ pub fn pool_name(env: &Env) -> String {
     if env.config.gpu.image_cache { format!("{base}-{}", &super::image_cache::webui_tag()[..8]) } else { base.into() }
 }
 
-/// Whether a pool of the cluster is one of sdctl's GPU pools (the current or an earlier one).
-fn is_gpu_pool(env: &Env, name: &str) -> bool {
+/// Whether a pool of the cluster is one of sdctl's GPU pools (the current or an earlier one):
+/// `gpu` or `gpu-` and 8 hex digits, never a pool someone added by hand (`gpu-highmem`).
+pub fn is_gpu_pool(env: &Env, name: &str) -> bool {
     let base = env.names.gpu_pool();
-    name == base || name.strip_prefix(base).is_some_and(|rest| rest.starts_with('-'))
+    name == base
+        || name
+            .strip_prefix(base)
+            .and_then(|rest| rest.strip_prefix('-'))
+            .is_some_and(|tag| tag.len() == 8 && tag.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
 }
 
 fn pool_path(env: &Env) -> String {
@@ -221,9 +226,15 @@ impl Step<Env> for GpuPool {
                 Outcome::Updated
             }
         };
-        // The new pool is up: earlier ones go once their users are done.
+        // The new pool is up: earlier ones go once their users are done, and with them the cache
+        // images no pool uses any more.
         for name in &live.retired {
             retire(cx, name).await?;
+        }
+        if !live.retired.is_empty() {
+            let env = &cx.env;
+            let keep = env.config.gpu.image_cache.then(|| super::image_cache::image_name(env));
+            super::image_cache::delete_unused(cx, keep.as_deref()).await?;
         }
         Ok(outcome)
     }
@@ -236,6 +247,11 @@ impl Step<Env> for GpuPool {
         let mut deleted = false;
         for name in live.pool.iter().map(|p| p.name.clone()).chain(live.retired) {
             deleted |= delete_pool(cx, &name).await?;
+        }
+        // Without gpu.imageCache the image-cache step is not in the graph: what an earlier
+        // configuration's cache left goes with the GPU pool.
+        if !cx.env.config.gpu.image_cache {
+            deleted |= super::image_cache::delete_unused(cx, None).await?;
         }
         Ok(if deleted { Outcome::Deleted } else { Outcome::Unchanged })
     }
@@ -289,9 +305,11 @@ async fn retire(cx: &StepCx<Env>, pool: &str) -> anyhow::Result<()> {
         let namespace = &cx.env.config.runtime.namespace;
         let bound = retire_bound(&cx.env);
         let what = format!("the WebUIs in use on GPU pool {pool} to be released");
+        // Agones allocates from its Ready GameServers wherever they run, cordoned or not: the
+        // ones nobody holds are deleted on every look, and the Fleet makes them again on the new pool.
         let waited =
             until(cx, &what, Patience { interval: std::time::Duration::from_secs(15), timeout: bound }, || async {
-                let busy = kube.game_servers_in_use_on(namespace, &nodes).await?;
+                let busy = kube.release_idle_game_servers_on(namespace, &nodes).await?;
                 Ok(if busy == 0 { Poll::Ready(()) } else { Poll::Pending(format!("{busy} in use")) })
             })
             .await;
@@ -349,7 +367,13 @@ fn fixed_changes(env: &Env, live: &NodePool) -> Vec<(&'static str, String)> {
     if have.spot != want.spot {
         fixed.push(("gpu.spot", format!("{} -> {}", have.spot, want.spot)));
     }
-    let images = |c: &NodeConfig| c.secondary_boot_disks.iter().map(|d| d.disk_image.clone()).collect::<Vec<_>>();
+    // GKE may answer with a full URL: compare `global/images/NAME`.
+    let images = |c: &NodeConfig| {
+        c.secondary_boot_disks
+            .iter()
+            .map(|d| d.disk_image.rsplit_once("/global/").map(|(_, n)| n).unwrap_or(&d.disk_image).to_string())
+            .collect::<Vec<_>>()
+    };
     if images(have) != images(want) {
         fixed.push((
             "gpu.imageCache",
@@ -361,4 +385,31 @@ fn fixed_changes(env: &Env, live: &NodePool) -> Vec<(&'static str, String)> {
         ));
     }
     fixed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Overrides, parse};
+
+    fn env(cache: bool) -> Env {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/sd-agones-t4.yaml")).unwrap();
+        let mut config = parse(&text, &Overrides::default()).unwrap();
+        config.gpu.image_cache = cache;
+        Env::new(config, Default::default(), crate::gcp::Endpoints::default())
+    }
+
+    #[test]
+    fn only_sdctls_gpu_pools_are_retired() {
+        let e = env(true);
+        let name = pool_name(&e);
+        assert!(name.starts_with("gpu-") && name.len() == 12, "{name}");
+        for ours in ["gpu", name.as_str(), "gpu-0123abcd"] {
+            assert!(is_gpu_pool(&e, ours), "{ours}");
+        }
+        for theirs in ["gpu-highmem", "gpu-0123ABCD", "gpu-0123abc", "system", "gpus", "gpu-"] {
+            assert!(!is_gpu_pool(&e, theirs), "{theirs}");
+        }
+        assert_eq!(pool_name(&env(false)), "gpu");
+    }
 }

@@ -21,7 +21,7 @@ use google_cloud_compute_v1::model::{
 };
 
 use super::cluster::CLOUD_PLATFORM_SCOPE;
-use super::common::{absent_if_not_found, gone_if_not_found, not_ours, patience};
+use super::common::{absent_if_not_found, empty_if_disabled, gone_if_not_found, not_ours, patience};
 use super::iam::Account;
 use super::{CLUSTER, Env, IMAGE_CACHE, IMAGES, NETWORK};
 use crate::gcp::wait::{self, Patience, Poll};
@@ -111,11 +111,14 @@ impl Step<Env> for ImageCache {
             "compute.disks.create",
             "compute.disks.delete",
             "compute.disks.use",
+            // An image made from a disk reads it.
+            "compute.disks.useReadOnly",
             "compute.disks.setLabels",
             "compute.instances.get",
             "compute.instances.create",
             "compute.instances.delete",
             "compute.instances.setMetadata",
+            "compute.instances.setDiskAutoDelete",
             "compute.instances.setLabels",
             "compute.instances.setServiceAccount",
             "compute.instances.getSerialPortOutput",
@@ -235,15 +238,56 @@ async fn build(cx: &StepCx<Env>, name: &str) -> anyhow::Result<()> {
         create_disk(cx).await?;
         create_builder(cx).await?;
         follow_builder(cx).await?;
-        // An image of a disk a running VM uses would need forceCreate: the VM goes first.
+        // The data disk dies with the VM until now (so that one request cleans up after an
+        // interruption); it is kept, then the VM goes first: an image of a disk a running VM
+        // uses would need forceCreate.
+        keep_data_disk(cx).await?;
         delete_vm(cx).await?;
         create_image(cx, name).await
     }
     .await;
+    if cx.is_cancelled() {
+        abandon_builder(cx).await;
+        return built;
+    }
     let cleaned = delete_builder(cx).await;
     built?;
     cleaned?;
     Ok(())
+}
+
+/// After Ctrl-C (steps get a few seconds, no waits): one delete of the VM, which takes the data
+/// disk with it while that is still marked auto-delete. What is left, the next `up` or `down`
+/// finds; `down`'s leak report names it.
+async fn abandon_builder(cx: &StepCx<Env>) {
+    let env = &cx.env;
+    let (vm, zone) = (env.names.cache_builder(), zone(env));
+    if let Ok(client) = env.gcp.instances().await {
+        let sent = client.delete().set_project(env.project()).set_zone(zone).set_instance(&vm).send().await;
+        tracing::info!(
+            "interrupted: asked to delete builder VM {vm} ({})",
+            if sent.is_ok() { "sent" } else { "failed" }
+        );
+    }
+}
+
+/// Marks the data disk to outlive the builder VM.
+async fn keep_data_disk(cx: &StepCx<Env>) -> anyhow::Result<()> {
+    let env = &cx.env;
+    let (vm, zone) = (env.names.cache_builder(), zone(env));
+    let client = env.gcp.instances().await?;
+    let op = retry::call(cx, &format!("keep the data disk of VM {vm}"), || {
+        client
+            .set_disk_auto_delete()
+            .set_project(env.project())
+            .set_zone(zone)
+            .set_instance(&vm)
+            .set_device_name(DEVICE)
+            .set_auto_delete(false)
+            .send()
+    })
+    .await?;
+    ops::compute(cx, &env.gcp, env.project(), op, &format!("the data disk of VM {vm}"), patience::COMPUTE).await
 }
 
 /// Why the builder (no external IP) could not reach Artifact Registry, with the fix; `None` when
@@ -315,10 +359,11 @@ fn builder_body(env: &Env) -> Instance {
             .set_disk_size_gb(BUILDER_BOOT_GB)
             .set_disk_type(format!("zones/{zone}/diskTypes/pd-balanced")),
     );
+    // Deleted with the VM unless the build gets as far as `keep_data_disk`.
     let data = AttachedDisk::new()
         .set_source(format!("projects/{project}/zones/{zone}/disks/{}", env.names.cache_disk()))
         .set_device_name(DEVICE)
-        .set_auto_delete(false);
+        .set_auto_delete(true);
     // No access config: no external IP.
     let nic = NetworkInterface::new()
         .set_network(format!("projects/{project}/global/networks/{}", env.config.cluster.network))
@@ -404,9 +449,13 @@ impl Console {
                     return Said::Failed(why.to_string());
                 }
                 self.last = Some(said.to_string());
-            } else if let Some((_, status)) = line.split_once("startup-script exit status ") {
-                // The guest agent's line when the script ended without saying done.
-                return Said::Failed(format!("its startup script ended with exit status {}", status.trim()));
+            } else if let Some((_, why)) = line.split_once("Script \"startup-script\" failed with error: ") {
+                // The guest agent's lines once the script ended without saying done (its
+                // google_metadata_script_runner: a failure, or success and the end of the run).
+                return Said::Failed(format!("its startup script stopped: {}", why.trim()));
+            } else if line.contains("startup-script exit status ") || line.contains("Finished running startup scripts")
+            {
+                return Said::Failed("its startup script ended without saying done".into());
             }
         }
         Said::Progress
@@ -572,6 +621,20 @@ async fn delete_image(cx: &StepCx<Env>, name: &str) -> anyhow::Result<bool> {
     )
 }
 
+/// Deletes the environment's cache images but `keep`, and whatever a build left; whether
+/// anything went. For a GPU pool that was retired, or a configuration without the cache.
+pub async fn delete_unused(cx: &StepCx<Env>, keep: Option<&str>) -> anyhow::Result<bool> {
+    let mut deleted = false;
+    if keep.is_none() {
+        deleted |= empty_if_disabled(delete_builder(cx).await)?;
+    }
+    for name in empty_if_disabled(cache_images(cx).await)?.into_iter().filter(|n| Some(n.as_str()) != keep) {
+        cx.progress(format!("deleting image {name}, which no GPU pool uses"));
+        deleted |= delete_image(cx, &name).await?;
+    }
+    Ok(deleted)
+}
+
 /// The names of this environment's cache images (its label and its family).
 pub async fn cache_images(cx: &StepCx<Env>) -> anyhow::Result<Vec<String>> {
     let env = &cx.env;
@@ -620,9 +683,16 @@ mod tests {
             _ => panic!("a failure was missed"),
         }
         let mut c = Console::default();
-        match c.take("google_metadata_script_runner: startup-script exit status 137\n") {
-            Said::Failed(why) => assert!(why.contains("exit status 137"), "{why}"),
-            _ => panic!("the guest agent's exit line was missed"),
+        match c
+            .take("google_metadata_script_runner[812]: Script \"startup-script\" failed with error: signal: killed\n")
+        {
+            Said::Failed(why) => assert!(why.ends_with("stopped: signal: killed"), "{why}"),
+            _ => panic!("the guest agent's failure line was missed"),
+        }
+        let mut c = Console::default();
+        match c.take("google_metadata_script_runner[812]: Finished running startup scripts.\n") {
+            Said::Failed(why) => assert!(why.contains("without saying done"), "{why}"),
+            _ => panic!("a script that ended without done was missed"),
         }
     }
 }

@@ -34,7 +34,7 @@ pub use apis::needed as needed_apis;
 pub use cluster::{cluster_path, enforces_network_policy, location_path};
 pub use common::absent_if_not_found;
 pub use env::{Env, Outputs, RunOptions};
-pub use gpu_pool::pool_name as gpu_pool_name;
+pub use gpu_pool::is_gpu_pool;
 pub use image_cache::ensure as ensure_image_cache;
 pub use storage::bucket_name;
 

@@ -51,13 +51,23 @@ ctr_k8s() {
   ctr -n k8s.io "$@"
 }
 
+# A fresh access token of the VM's service account (tokens live an hour; a pull can be long).
+access_token() {
+  local token
+  token=$(metadata instance/service-accounts/default/token | sed -n 's/.*"access_token" *: *"\([^"]*\)".*/\1/p') ||
+    fail "cannot get the service account's token from the metadata server"
+  [ -n "$token" ] || fail "the metadata server returned no access token"
+  echo "$token"
+}
+
 say "started"
 images=$(metadata instance/attributes/sdctl-images) || fail "cannot read the image list from the metadata server"
 [ -n "$images" ] || fail "the metadata attribute sdctl-images is empty"
-token=$(metadata instance/service-accounts/default/token | sed -n 's/.*"access_token" *: *"\([^"]*\)".*/\1/p') ||
-  fail "cannot get the service account's token from the metadata server"
-[ -n "$token" ] || fail "the metadata server returned no access token"
 ctr version >/dev/null 2>&1 || fail "containerd is not running"
+# Views a run before a reboot left (their names would clash).
+while read -r view _; do
+  case "$view" in sdctl-view-*) ctr_k8s snapshot rm "$view" >/dev/null 2>&1 || true ;; esac
+done < <(ctr_k8s snapshot ls | tail -n +2)
 
 [ -e "$DEVICE" ] || fail "the data disk is not attached at $DEVICE"
 say "formatting the data disk"
@@ -68,10 +78,11 @@ mount -o discard,defaults "$DEVICE" "$MOUNT" || fail "cannot mount $DEVICE"
 
 for image in $images; do
   say "pulling $image"
+  token=$(access_token) || exit 1
   ctr_k8s image pull --user "oauth2accesstoken:$token" "$image" >/dev/null ||
     fail "cannot pull $image (does the builder's service account read the repository?)"
+  unset token
 done
-unset token
 ctr_k8s images ls >"$MOUNT/images.metadata" || fail "cannot list the pulled images"
 
 # Committed snapshots are the unpacked layers. `ctr snapshot ls` prints KEY PARENT KIND, the

@@ -27,6 +27,10 @@ const PULL_SECS: f64 = 150.0;
 const COPY_SECS: f64 = 60.0;
 /// How many layers a pulled image is reported to have.
 const LAYERS: usize = 12;
+/// What the guest agent's google_metadata_script_runner logs after the script, failed or not
+/// (GoogleCloudPlatform/guest-agent, google_metadata_script_runner/main.go).
+const AGENT_FAILED: &str = "google_metadata_script_runner: Script \"startup-script\" failed with error: exit status 1";
+const AGENT_DONE: &str = "google_metadata_script_runner: startup-script exit status 0";
 
 fn metadata<'a>(instance: &'a Value, key: &str) -> Option<&'a str> {
     instance["metadata"]["items"]
@@ -56,22 +60,25 @@ pub fn on_running(app: &Arc<App>, world: &World, key: &str) {
                 out.push_str("\r\n");
             }
             for line in lines {
-                out.push_str(&format!("{MARKER}: {line}\r\n"));
+                out.push_str(line);
+                out.push_str("\r\n");
             }
             res.value["serialOutput"] = Value::String(out);
         }
     };
-    let mut start = vec!["started".to_string()];
+    let script = |line: String| format!("{MARKER}: {line}");
+    let mut start = vec![script("started".into())];
     if let Err(why) = &outcome
         && why.starts_with("the data disk")
     {
-        start.push(format!("failed: {why}"));
+        start.push(script(format!("failed: {why}")));
+        start.push(AGENT_FAILED.into());
         let say = say.clone();
         app.after(app.clock.secs(BOOT_SECS), move |_, world| say(world, &start));
         return;
     }
-    start.push("formatting the data disk".into());
-    start.extend(images.iter().map(|i| format!("pulling {i}")));
+    start.push(script("formatting the data disk".into()));
+    start.extend(images.iter().map(|i| script(format!("pulling {i}"))));
     let say_start = say.clone();
     app.after(app.clock.secs(BOOT_SECS), move |_, world| say_start(world, &start));
     let pulled = BOOT_SECS + PULL_SECS;
@@ -80,14 +87,13 @@ pub fn on_running(app: &Arc<App>, world: &World, key: &str) {
             // The layers are copied one after the other.
             for n in 1..=LAYERS {
                 let say = say.clone();
-                let line = vec![format!("copying layer {n}/{LAYERS}")];
+                let line = vec![script(format!("copying layer {n}/{LAYERS}"))];
                 let at = pulled + COPY_SECS * (n - 1) as f64 / LAYERS as f64;
                 app.after(app.clock.secs(at), move |_, world| say(world, &line));
             }
-            vec![format!("done: {LAYERS} layers")]
+            vec![script(format!("done: {LAYERS} layers")), AGENT_DONE.into()]
         }
-        // The guest agent's own line follows a failed script (its journal text, as on Debian).
-        Err(why) => vec![format!("failed: {why}"), "startup-script exit status 1".into()],
+        Err(why) => vec![script(format!("failed: {why}")), AGENT_FAILED.into()],
     };
     app.after(app.clock.secs(pulled + COPY_SECS), move |_, world| say(world, &end));
 }

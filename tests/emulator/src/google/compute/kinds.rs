@@ -904,6 +904,29 @@ pub fn serial_port(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     })))
 }
 
+/// `instances.setDiskAutoDelete?autoDelete=BOOL&deviceName=NAME` (both required): whether the
+/// attached disk goes with the instance.
+pub fn set_disk_auto_delete(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
+    let key = instance_key(call);
+    let place = Place::of(call);
+    let auto_delete = match call.query("autoDelete") {
+        Some("true") => true,
+        Some("false") => false,
+        other => return Err(invalid_field("autoDelete", other.unwrap_or_default(), "Required: true or false.")),
+    };
+    let device = call.query("deviceName").unwrap_or_default().to_string();
+    let mut world = app.world();
+    let res = world.compute.resources.get_mut(&key).filter(|r| r.visible).ok_or_else(|| not_found(&key))?;
+    let disk = res.value["disks"]
+        .as_array_mut()
+        .and_then(|disks| disks.iter_mut().find(|d| d["deviceName"] == json!(device)))
+        .ok_or_else(|| invalid_field("deviceName", &device, "No attached disk has this device name."))?;
+    disk["autoDelete"] = json!(auto_delete);
+    let target = res.value.clone();
+    let op = super::ops::done(app, &mut world, &place, "setDiskAutoDelete", &target);
+    Ok(Reply::json(op))
+}
+
 pub fn start_instance(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     power(app, call, "start", "RUNNING")
 }

@@ -526,6 +526,12 @@ pub fn routes() -> Vec<Route> {
         ),
         route(
             Method::POST,
+            "compute/v1/projects/{project}/zones/{zone}/instances/{name}/setDiskAutoDelete",
+            "compute.instances.setDiskAutoDelete",
+            kinds::set_disk_auto_delete,
+        ),
+        route(
+            Method::POST,
             "compute/v1/projects/{project}/zones/{zone}/instances/{name}/start",
             "compute.instances.start",
             kinds::start_instance,
