@@ -2,7 +2,7 @@
 //! WebUI GameServers nobody holds there while counting those users hold.
 
 use k8s_openapi::api::core::v1::Node;
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, Preconditions};
 use kube::core::ApiResource;
 use serde_json::json;
 
@@ -47,12 +47,18 @@ impl Kube {
         Ok(names)
     }
 
-    /// Deletes the GameServers of `namespace` on these nodes that nobody holds (a Fleet makes
-    /// them again where pods may go); returns how many users hold (Allocated or Reserved).
-    pub async fn release_idle_game_servers_on(&self, namespace: &str, nodes: &[String]) -> anyhow::Result<usize> {
+    /// Deletes the GameServers of `fleet` on these nodes that nobody holds (the Fleet makes them
+    /// again where pods may go); returns how many users hold (Allocated or Reserved). A delete is
+    /// conditional on what was listed: one allocated in between is counted, not deleted.
+    pub async fn release_idle_game_servers_on(
+        &self,
+        namespace: &str,
+        fleet: &str,
+        nodes: &[String],
+    ) -> anyhow::Result<usize> {
         let api = self.game_servers(namespace);
         let list = api
-            .list(&ListParams::default())
+            .list(&ListParams::default().labels(&format!("agones.dev/fleet={fleet}")))
             .await
             .map_err(|e| anyhow::anyhow!("cannot list GameServers in {namespace}: {e}"))?;
         let mut in_use = 0;
@@ -65,9 +71,18 @@ impl Kube {
                 continue;
             }
             let name = gs.metadata.name.clone().unwrap_or_default();
-            match api.delete(&name, &DeleteParams::default()).await {
+            let params = DeleteParams {
+                preconditions: Some(Preconditions {
+                    resource_version: gs.metadata.resource_version.clone(),
+                    uid: gs.metadata.uid.clone(),
+                }),
+                ..DeleteParams::default()
+            };
+            match api.delete(&name, &params).await {
                 Ok(_) => {}
                 Err(kube::Error::Api(e)) if e.code == 404 => {}
+                // Changed since the list (perhaps allocated): looked at again next time.
+                Err(kube::Error::Api(e)) if e.code == 409 => in_use += 1,
                 Err(e) => anyhow::bail!("cannot delete idle GameServer {namespace}/{name}: {e}"),
             }
         }

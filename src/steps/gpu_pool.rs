@@ -10,12 +10,13 @@ use google_cloud_container_v1::model::node_taint::Effect;
 use google_cloud_container_v1::model::*;
 
 use super::cluster::{base_node_config, cluster_path, location_path};
-use super::common::{absent_if_not_found, patience};
+use super::common::{absent_if_not_found, empty_if_disabled, patience};
 use super::{CLUSTER, Env, GPU_POOL, IMAGE_CACHE};
 use crate::config::{GpuDriver, Storage};
 use crate::gcp::ops;
 use crate::gcp::retry::{self, RetryPolicy};
 use crate::gcp::wait::{Patience, Poll, WaitTimeout, until};
+use crate::names::Names;
 use crate::plan::{Diff, Outcome, Step, StepCx, StepId};
 
 /// Taint that keeps everything but WebUI pods off GPU nodes.
@@ -52,12 +53,19 @@ fn path_of(env: &Env, pool: &str) -> String {
     format!("{}/nodePools/{pool}", cluster_path(env))
 }
 
-/// The pool of the current configuration and earlier GPU pools still in the cluster (a WebUI
-/// image change with the image cache, or the cache turned on), which `apply` retires.
+/// The pool of the current configuration, earlier GPU pools still in the cluster (a WebUI
+/// image change with the image cache, or the cache turned on or off), which `apply` retires, and
+/// cache images no pool will use once they are gone.
 #[derive(Default)]
 pub struct Live {
     pool: Option<Box<NodePool>>,
     retired: Vec<String>,
+    unused_images: Vec<String>,
+}
+
+/// The cache image the current configuration's pool uses, if any.
+fn kept_image(env: &Env) -> Option<String> {
+    env.config.gpu.image_cache.then(|| super::image_cache::image_name(env))
 }
 
 /// How long retiring a pool waits for its WebUIs in use to be released before it deletes them:
@@ -155,6 +163,15 @@ impl Step<Env> for GpuPool {
             "container.clusters.update",
             "container.operations.get",
             "iam.serviceAccounts.actAs",
+            // Cache images no pool uses, and what a build left when the cache is off.
+            "compute.images.list",
+            "compute.images.delete",
+            "compute.instances.get",
+            "compute.instances.delete",
+            "compute.disks.get",
+            "compute.disks.delete",
+            "compute.zoneOperations.get",
+            "compute.globalOperations.get",
         ]
     }
 
@@ -170,23 +187,40 @@ impl Step<Env> for GpuPool {
         };
         let current = pool_name(env);
         let mut live = Live::default();
-        for pool in pools.node_pools.into_iter().filter(|p| is_gpu_pool(env, &p.name)) {
+        // sdctl's GPU pools carry its node label; a pool someone added is never retired.
+        let labelled = |p: &NodePool| {
+            p.config.as_ref().and_then(|c| c.labels.get("sdctl.dev/pool")).map(String::as_str) == Some("gpu")
+        };
+        for pool in pools.node_pools.into_iter().filter(|p| is_gpu_pool(env, &p.name) && labelled(p)) {
             if pool.name == current {
                 live.pool = Some(Box::new(pool));
             } else {
                 live.retired.push(pool.name);
             }
         }
+        let keep = kept_image(env);
+        live.unused_images = empty_if_disabled(super::image_cache::cache_images(cx).await)?
+            .into_iter()
+            .filter(|name| Some(name) != keep.as_ref())
+            .collect();
         Ok(live)
     }
 
     fn diff(&self, env: &Env, live: &Live) -> Diff {
-        let retire = live.retired.iter().map(|name| {
-            format!(
-                "retire GPU pool {name}: cordon its nodes, wait up to {} min for its WebUIs in use, delete it",
-                retire_bound(env).as_secs() / 60
-            )
-        });
+        let retire = live
+            .retired
+            .iter()
+            .map(|name| {
+                format!(
+                    "retire GPU pool {name}: cordon its nodes, wait up to {} min for its WebUIs in use, delete it",
+                    retire_bound(env).as_secs() / 60
+                )
+            })
+            .chain(
+                live.unused_images
+                    .iter()
+                    .map(|image| format!("delete cache image {image}, which no GPU pool will use")),
+            );
         let Some(pool) = &live.pool else {
             return Diff::from_parts(vec![format!("GPU node pool {}", pool_name(env))], retire.collect());
         };
@@ -231,9 +265,8 @@ impl Step<Env> for GpuPool {
         for name in &live.retired {
             retire(cx, name).await?;
         }
-        if !live.retired.is_empty() {
-            let env = &cx.env;
-            let keep = env.config.gpu.image_cache.then(|| super::image_cache::image_name(env));
+        if !live.retired.is_empty() || !live.unused_images.is_empty() {
+            let keep = kept_image(&cx.env);
             super::image_cache::delete_unused(cx, keep.as_deref()).await?;
         }
         Ok(outcome)
@@ -300,16 +333,19 @@ async fn update(cx: &StepCx<Env>, live: &NodePool) -> anyhow::Result<()> {
 /// users hold there are waited for (reclaim frees idle ones), for at most `retire_bound`, then the
 /// pool is deleted; its warm WebUIs come back on the new pool through the Fleet.
 async fn retire(cx: &StepCx<Env>, pool: &str) -> anyhow::Result<()> {
+    // No new node for the old pool (both pools fit the WebUI pods the autoscaler must place).
+    stop_autoscaling(cx, pool).await?;
     if let Some(kube) = super::cluster::connect_if_running(cx).await? {
-        let nodes = kube.cordon_pool(pool).await?;
         let namespace = &cx.env.config.runtime.namespace;
         let bound = retire_bound(&cx.env);
         let what = format!("the WebUIs in use on GPU pool {pool} to be released");
-        // Agones allocates from its Ready GameServers wherever they run, cordoned or not: the
-        // ones nobody holds are deleted on every look, and the Fleet makes them again on the new pool.
+        // Agones allocates from its Ready GameServers wherever they run, cordoned or not: on every
+        // look the pool's nodes (a node added meanwhile too) are cordoned and the WebUIs nobody
+        // holds there deleted; the Fleet makes them again on the new pool.
         let waited =
             until(cx, &what, Patience { interval: std::time::Duration::from_secs(15), timeout: bound }, || async {
-                let busy = kube.release_idle_game_servers_on(namespace, &nodes).await?;
+                let nodes = kube.cordon_pool(pool).await?;
+                let busy = kube.release_idle_game_servers_on(namespace, Names::FLEET, &nodes).await?;
                 Ok(if busy == 0 { Poll::Ready(()) } else { Poll::Pending(format!("{busy} in use")) })
             })
             .await;
@@ -322,6 +358,32 @@ async fn retire(cx: &StepCx<Env>, pool: &str) -> anyhow::Result<()> {
     }
     delete_pool(cx, pool).await?;
     Ok(())
+}
+
+/// Turns the autoscaling of a pool being retired off (its nodes stay until it is deleted).
+async fn stop_autoscaling(cx: &StepCx<Env>, pool: &str) -> anyhow::Result<()> {
+    let env = &cx.env;
+    let client = env.gcp.container().await?;
+    let name = path_of(env, pool);
+    let _lock = cx.lock_cluster(&env.names.cluster()).await;
+    let op = absent_if_not_found(
+        retry::call_with(
+            cx,
+            &format!("stop the autoscaling of GPU pool {pool}"),
+            RetryPolicy::CLUSTER_MUTATION,
+            || {
+                client
+                    .set_node_pool_autoscaling()
+                    .set_name(&name)
+                    .set_autoscaling(NodePoolAutoscaling::new().set_enabled(false))
+                    .send()
+            },
+        )
+        .await,
+    )?;
+    let Some(op) = op else { return Ok(()) };
+    let what = format!("autoscaling change of GPU pool {pool}");
+    ops::gke(cx, &env.gcp, &location_path(env), &op.name, &what, patience::NODE_POOL).await
 }
 
 async fn delete_pool(cx: &StepCx<Env>, pool: &str) -> anyhow::Result<bool> {

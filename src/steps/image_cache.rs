@@ -11,6 +11,7 @@
 //! Only the WebUI image is cached: it is the large one, and the runtime image changes with every
 //! sdctl release, which would otherwise mean a new image (and a new GPU pool) per upgrade.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use async_trait::async_trait;
@@ -234,6 +235,7 @@ pub async fn ensure(cx: &StepCx<Env>, force: bool) -> anyhow::Result<(String, bo
 async fn build(cx: &StepCx<Env>, name: &str) -> anyhow::Result<()> {
     check_builder_egress(cx).await?;
     delete_builder(cx).await?;
+    let kept = AtomicBool::new(false);
     let built = async {
         create_disk(cx).await?;
         create_builder(cx).await?;
@@ -242,13 +244,14 @@ async fn build(cx: &StepCx<Env>, name: &str) -> anyhow::Result<()> {
         // interruption); it is kept, then the VM goes first: an image of a disk a running VM
         // uses would need forceCreate.
         keep_data_disk(cx).await?;
+        kept.store(true, Ordering::SeqCst);
         delete_vm(cx).await?;
         create_image(cx, name).await
     }
     .await;
     if cx.is_cancelled() {
-        abandon_builder(cx).await;
-        return built;
+        abandon_builder(cx, kept.load(Ordering::SeqCst)).await;
+        return built.and(Err(crate::plan::Interrupted.into()));
     }
     let cleaned = delete_builder(cx).await;
     built?;
@@ -257,17 +260,35 @@ async fn build(cx: &StepCx<Env>, name: &str) -> anyhow::Result<()> {
 }
 
 /// After Ctrl-C (steps get a few seconds, no waits): one delete of the VM, which takes the data
-/// disk with it while that is still marked auto-delete. What is left, the next `up` or `down`
-/// finds; `down`'s leak report names it.
-async fn abandon_builder(cx: &StepCx<Env>) {
+/// disk with it while that is still marked auto-delete; once the disk was `kept`, a delete of the
+/// disk too (refused while the VM still holds it). What is left, the next `up` or `down` finds,
+/// and `down`'s leak report names it.
+async fn abandon_builder(cx: &StepCx<Env>, kept: bool) {
     let env = &cx.env;
-    let (vm, zone) = (env.names.cache_builder(), zone(env));
+    let (vm, disk, zone) = (env.names.cache_builder(), env.names.cache_disk(), zone(env));
     if let Ok(client) = env.gcp.instances().await {
-        let sent = client.delete().set_project(env.project()).set_zone(zone).set_instance(&vm).send().await;
-        tracing::info!(
-            "interrupted: asked to delete builder VM {vm} ({})",
-            if sent.is_ok() { "sent" } else { "failed" }
-        );
+        // A few quick tries (no waits are left to a cancelled step): a request can fail in flight.
+        let mut sent = Err(String::new());
+        for _ in 0..3 {
+            let answer = client.delete().set_project(env.project()).set_zone(zone).set_instance(&vm).send().await;
+            sent = answer.map(|_| ()).map_err(|e| e.to_string());
+            if sent.is_ok() || sent.as_ref().is_err_and(|e| e.contains("404")) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        match sent {
+            Ok(()) => tracing::info!("interrupted: builder VM {vm} is being deleted"),
+            Err(e) => tracing::warn!(
+                "interrupted: cannot delete builder VM {vm} ({e}); the next `sdctl up` or `sdctl down` does"
+            ),
+        }
+    }
+    if kept && let Ok(client) = env.gcp.disks().await {
+        let sent = client.delete().set_project(env.project()).set_zone(zone).set_disk(&disk).send().await;
+        if sent.is_err() {
+            tracing::warn!("interrupted: data disk {disk} may be left; the next `sdctl up` or `sdctl down` deletes it");
+        }
     }
 }
 

@@ -31,7 +31,7 @@ say() {
   if [ -w "$CONSOLE" ]; then
     echo "$line" >>"$CONSOLE"
   else
-    echo "$line"
+    echo "$line" >&2
   fi
 }
 
@@ -67,7 +67,7 @@ ctr version >/dev/null 2>&1 || fail "containerd is not running"
 # Views a run before a reboot left (their names would clash).
 while read -r view _; do
   case "$view" in sdctl-view-*) ctr_k8s snapshot rm "$view" >/dev/null 2>&1 || true ;; esac
-done < <(ctr_k8s snapshot ls | tail -n +2)
+done < <(ctr_k8s snapshot ls 2>/dev/null | tail -n +2 || true)
 
 [ -e "$DEVICE" ] || fail "the data disk is not attached at $DEVICE"
 say "formatting the data disk"

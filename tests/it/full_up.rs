@@ -182,8 +182,9 @@ async fn network_isolation(world: &World, env: &str, gcs: bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_up_and_down_t4_filestore() {
-    // Cluster tokens expire after 1000 simulated seconds (1 s): waits outlive them.
-    life_cycle("sd-agones-t4.yaml", "sd-demo", "tokenLifetimeSeconds: 1000\n").await;
+    // Cluster tokens expire after 3000 simulated seconds (3 s; the run takes about 10): waits
+    // outlive them. (1 s flaked on a loaded machine: a request's token aged past it in flight.)
+    life_cycle("sd-agones-t4.yaml", "sd-demo", "tokenLifetimeSeconds: 3000\n").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -488,6 +488,12 @@ async fn a_new_image_cache_rotates_the_gpu_pool_after_its_users() {
     let old_node = alloc.data["status"]["nodeName"].as_str().unwrap().to_string();
     let held = alloc.data["status"]["gameServerName"].as_str().unwrap().to_string();
 
+    // A pool someone added by hand, named like one of sdctl's but without its label, stays.
+    let pools = "/container/v1/projects/my-project/locations/us-central1/clusters/sd-l4-gke/nodePools";
+    let theirs = serde_json::json!({ "nodePool": { "name": "gpu-0123abcd", "initialNodeCount": 0,
+        "config": { "machineType": "e2-standard-4" } } });
+    world.create(pools, &theirs).await;
+
     let cached = cache_config("sd-agones-l4-gcs.yaml");
     let before = world.requests().len();
     let up = world.sdctl(&["up", "-c", cached.arg(), "--agones-manifest", &manifest, "-o", "json"]).await;
@@ -524,6 +530,20 @@ async fn a_new_image_cache_rotates_the_gpu_pool_after_its_users() {
         })
         .expect("the old pool was deleted");
     assert!(cordon < deleted);
+    assert!(
+        !requests.iter().any(|r| r["path"].as_str().is_some_and(|p| p.ends_with("/nodePools/gpu-0123abcd"))
+            && r["method"] != "GET"),
+        "a pool sdctl did not make was touched"
+    );
+    // The old pool stopped growing before its nodes were cordoned.
+    let stopped = requests
+        .iter()
+        .position(|r| {
+            r["methodId"] == "container.projects.locations.clusters.nodePools.setAutoscaling"
+                && r["path"].as_str().is_some_and(|p| p.contains("/nodePools/gpu:"))
+        })
+        .expect("the old pool's autoscaling was turned off");
+    assert!(stopped < cordon);
     // Agones would hand a user a Ready WebUI on a cordoned node: the ones nobody held there were
     // deleted (the Fleet made them again on the new pool); the user's was left alone.
     let released: Vec<&str> = requests
