@@ -372,6 +372,11 @@ async fn compute_images_of_attached_disks_need_force_and_do_not_hold_their_disk(
     let forced = http.post(format!("{global}/images?forceCreate=true")).json(&image.clone()).send().await.unwrap();
     assert_eq!(forced.status(), 200);
     wait(forced.json().await.unwrap(), global.clone()).await;
+    // setDiskAutoDelete needs both its parameters.
+    let refused =
+        http.post(format!("{zone}/instances/builder/setDiskAutoDelete?autoDelete=true")).send().await.unwrap();
+    assert_eq!(refused.status(), 400);
+    assert!(refused.text().await.unwrap().contains("Required parameter: deviceName"));
     // Once the VM is gone (the data disk is not auto-deleted), the disk goes although the image
     // was made from it, and the image stays.
     let op: Value = http.delete(format!("{zone}/instances/builder")).send().await.unwrap().json().await.unwrap();

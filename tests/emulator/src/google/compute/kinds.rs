@@ -909,14 +909,19 @@ pub fn serial_port(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
 pub fn set_disk_auto_delete(app: &Arc<App>, call: &Call) -> ApiResult<Reply> {
     let key = instance_key(call);
     let place = Place::of(call);
+    let required = |name: &str| ApiError::invalid(format!("Required parameter: {name}")).with_reason("required");
     let auto_delete = match call.query("autoDelete") {
         Some("true") => true,
         Some("false") => false,
-        other => return Err(invalid_field("autoDelete", other.unwrap_or_default(), "Required: true or false.")),
+        Some(other) => return Err(invalid_field("autoDelete", other, "Expected true or false.")),
+        None => return Err(required("autoDelete")),
     };
-    let device = call.query("deviceName").unwrap_or_default().to_string();
+    let device = call.query("deviceName").ok_or_else(|| required("deviceName"))?.to_string();
     let mut world = app.world();
     let res = world.compute.resources.get_mut(&key).filter(|r| r.visible).ok_or_else(|| not_found(&key))?;
+    if !res.ready || res.deleting {
+        return Err(ApiError::invalid(format!("The resource '{key}' is not ready")).with_reason("resourceNotReady"));
+    }
     let disk = res.value["disks"]
         .as_array_mut()
         .and_then(|disks| disks.iter_mut().find(|d| d["deviceName"] == json!(device)))
