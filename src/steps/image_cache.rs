@@ -17,9 +17,10 @@ use std::sync::{Mutex, OnceLock};
 use async_trait::async_trait;
 use google_cloud_compute_v1::model::image::Status as ImageStatus;
 use google_cloud_compute_v1::model::{
-    AttachedDisk, AttachedDiskInitializeParams, Disk, Image, Instance, Metadata, NetworkInterface, ServiceAccount,
-    ShieldedInstanceConfig, metadata,
+    AttachedDisk, AttachedDiskInitializeParams, Disk, Image, Instance, Metadata, NetworkInterface, Operation,
+    ServiceAccount, ShieldedInstanceConfig, metadata,
 };
+use google_cloud_gax::error::Error as SdkError;
 
 use super::cluster::CLOUD_PLATFORM_SCOPE;
 use super::common::{absent_if_not_found, empty_if_disabled, gone_if_not_found, not_ours, patience};
@@ -598,16 +599,10 @@ async fn delete_builder(cx: &StepCx<Env>) -> anyhow::Result<bool> {
     let env = &cx.env;
     let (disk, zone) = (env.names.cache_disk(), zone(env));
     let client = env.gcp.disks().await?;
-    gone_if_not_found(
-        async {
-            let op = retry::call(cx, &format!("delete disk {disk}"), || {
-                client.delete().set_project(env.project()).set_zone(zone).set_disk(&disk).send()
-            })
-            .await?;
-            ops::compute(cx, &env.gcp, env.project(), op, &format!("deletion of disk {disk}"), patience::COMPUTE).await
-        }
-        .await,
-    )?;
+    delete_compute(cx, &format!("disk {disk}"), || {
+        client.delete().set_project(env.project()).set_zone(zone).set_disk(&disk).send()
+    })
+    .await?;
     Ok(true)
 }
 
@@ -615,28 +610,30 @@ async fn delete_vm(cx: &StepCx<Env>) -> anyhow::Result<bool> {
     let env = &cx.env;
     let (vm, zone) = (env.names.cache_builder(), zone(env));
     let client = env.gcp.instances().await?;
-    gone_if_not_found(
-        async {
-            let op = retry::call(cx, &format!("delete VM {vm}"), || {
-                client.delete().set_project(env.project()).set_zone(zone).set_instance(&vm).send()
-            })
-            .await?;
-            ops::compute(cx, &env.gcp, env.project(), op, &format!("deletion of VM {vm}"), patience::COMPUTE).await
-        }
-        .await,
-    )
+    delete_compute(cx, &format!("VM {vm}"), || {
+        client.delete().set_project(env.project()).set_zone(zone).set_instance(&vm).send()
+    })
+    .await
 }
 
 async fn delete_image(cx: &StepCx<Env>, name: &str) -> anyhow::Result<bool> {
     let env = &cx.env;
     let client = env.gcp.images().await?;
+    delete_compute(cx, &format!("image {name}"), || client.delete().set_project(env.project()).set_image(name).send())
+        .await
+}
+
+/// Sends a Compute delete (`send`) and waits for its operation; false when `what` was gone.
+async fn delete_compute<F, Fut>(cx: &StepCx<Env>, what: &str, send: F) -> anyhow::Result<bool>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Operation, SdkError>>,
+{
+    let env = &cx.env;
     gone_if_not_found(
         async {
-            let op = retry::call(cx, &format!("delete image {name}"), || {
-                client.delete().set_project(env.project()).set_image(name).send()
-            })
-            .await?;
-            ops::compute(cx, &env.gcp, env.project(), op, &format!("deletion of image {name}"), patience::COMPUTE).await
+            let op = retry::call(cx, &format!("delete {what}"), send).await?;
+            ops::compute(cx, &env.gcp, env.project(), op, &format!("deletion of {what}"), patience::COMPUTE).await
         }
         .await,
     )
