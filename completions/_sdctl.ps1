@@ -84,6 +84,7 @@ Register-ArgumentCompleter -Native -CommandName 'sdctl' -ScriptBlock {
         'sdctl;plan' {
             [CompletionResult]::new('--agones-manifest', '--agones-manifest', [CompletionResultType]::ParameterName, 'Use this Agones install.yaml instead of downloading the pinned release (air-gapped use)')
             [CompletionResult]::new('--driver-manifest', '--driver-manifest', [CompletionResultType]::ParameterName, 'Use this NVIDIA driver installer DaemonSet instead of downloading the pinned one')
+            [CompletionResult]::new('--okg-manifests', '--okg-manifests', [CompletionResultType]::ParameterName, 'With `runtime.kind: okg`: read OpenKruise''s and OpenKruiseGame''s files from this directory (`kruise-1.9.0/` and `kruise-game-1.0.0/`, each with `crd/`, `rbac/` and, for kruise, `webhook/`, as in the projects'' `config/`) instead of downloading the pinned release')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
@@ -109,6 +110,7 @@ Register-ArgumentCompleter -Native -CommandName 'sdctl' -ScriptBlock {
             [CompletionResult]::new('--max-hourly-cost', '--max-hourly-cost', [CompletionResultType]::ParameterName, 'Refuse (exit 3) when the full-load estimate exceeds this many USD per hour')
             [CompletionResult]::new('--agones-manifest', '--agones-manifest', [CompletionResultType]::ParameterName, 'Use this Agones install.yaml instead of downloading the pinned release (air-gapped use)')
             [CompletionResult]::new('--driver-manifest', '--driver-manifest', [CompletionResultType]::ParameterName, 'Use this NVIDIA driver installer DaemonSet instead of downloading the pinned one')
+            [CompletionResult]::new('--okg-manifests', '--okg-manifests', [CompletionResultType]::ParameterName, 'With `runtime.kind: okg`: read OpenKruise''s and OpenKruiseGame''s files from this directory (`kruise-1.9.0/` and `kruise-game-1.0.0/`, each with `crd/`, `rbac/` and, for kruise, `webhook/`, as in the projects'' `config/`) instead of downloading the pinned release')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
@@ -134,6 +136,7 @@ Register-ArgumentCompleter -Native -CommandName 'sdctl' -ScriptBlock {
         'sdctl;down' {
             [CompletionResult]::new('--agones-manifest', '--agones-manifest', [CompletionResultType]::ParameterName, 'Use this Agones install.yaml instead of downloading the pinned release (air-gapped use)')
             [CompletionResult]::new('--driver-manifest', '--driver-manifest', [CompletionResultType]::ParameterName, 'Use this NVIDIA driver installer DaemonSet instead of downloading the pinned one')
+            [CompletionResult]::new('--okg-manifests', '--okg-manifests', [CompletionResultType]::ParameterName, 'With `runtime.kind: okg`: read OpenKruise''s and OpenKruiseGame''s files from this directory (`kruise-1.9.0/` and `kruise-game-1.0.0/`, each with `crd/`, `rbac/` and, for kruise, `webhook/`, as in the projects'' `config/`) instead of downloading the pinned release')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
@@ -157,6 +160,7 @@ Register-ArgumentCompleter -Native -CommandName 'sdctl' -ScriptBlock {
         'sdctl;status' {
             [CompletionResult]::new('--agones-manifest', '--agones-manifest', [CompletionResultType]::ParameterName, 'Use this Agones install.yaml instead of downloading the pinned release (air-gapped use)')
             [CompletionResult]::new('--driver-manifest', '--driver-manifest', [CompletionResultType]::ParameterName, 'Use this NVIDIA driver installer DaemonSet instead of downloading the pinned one')
+            [CompletionResult]::new('--okg-manifests', '--okg-manifests', [CompletionResultType]::ParameterName, 'With `runtime.kind: okg`: read OpenKruise''s and OpenKruiseGame''s files from this directory (`kruise-1.9.0/` and `kruise-game-1.0.0/`, each with `crd/`, `rbac/` and, for kruise, `webhook/`, as in the projects'' `config/`) instead of downloading the pinned release')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
@@ -223,6 +227,7 @@ Register-ArgumentCompleter -Native -CommandName 'sdctl' -ScriptBlock {
             [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Directory for the YAML files (one per step)')
             [CompletionResult]::new('--agones-manifest', '--agones-manifest', [CompletionResultType]::ParameterName, 'Use this Agones install.yaml instead of downloading the pinned release (air-gapped use)')
             [CompletionResult]::new('--driver-manifest', '--driver-manifest', [CompletionResultType]::ParameterName, 'Use this NVIDIA driver installer DaemonSet instead of downloading the pinned one')
+            [CompletionResult]::new('--okg-manifests', '--okg-manifests', [CompletionResultType]::ParameterName, 'With `runtime.kind: okg`: read OpenKruise''s and OpenKruiseGame''s files from this directory (`kruise-1.9.0/` and `kruise-game-1.0.0/`, each with `crd/`, `rbac/` and, for kruise, `webhook/`, as in the projects'' `config/`) instead of downloading the pinned release')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')

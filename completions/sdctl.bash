@@ -340,7 +340,7 @@ _sdctl() {
             return 0
             ;;
         sdctl__subcmd__down)
-            opts="-c -o -y -v -h -V --keep-data --agones-manifest --driver-manifest --config --output --yes --timeout --api-endpoint --project --region --zones --verbose --help --version"
+            opts="-c -o -y -v -h -V --keep-data --agones-manifest --driver-manifest --okg-manifests --config --output --yes --timeout --api-endpoint --project --region --zones --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -351,6 +351,10 @@ _sdctl() {
                     return 0
                     ;;
                 --driver-manifest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --okg-manifests)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -828,7 +832,7 @@ _sdctl() {
             return 0
             ;;
         sdctl__subcmd__plan)
-            opts="-c -o -y -v -h -V --offline --exit-code --agones-manifest --driver-manifest --config --output --yes --timeout --api-endpoint --project --region --zones --verbose --help --version"
+            opts="-c -o -y -v -h -V --offline --exit-code --agones-manifest --driver-manifest --okg-manifests --config --output --yes --timeout --api-endpoint --project --region --zones --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -839,6 +843,10 @@ _sdctl() {
                     return 0
                     ;;
                 --driver-manifest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --okg-manifests)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -940,7 +948,7 @@ _sdctl() {
             return 0
             ;;
         sdctl__subcmd__render)
-            opts="-c -o -y -v -h -V --offline --out --agones-manifest --driver-manifest --config --output --yes --timeout --api-endpoint --project --region --zones --verbose --help --version"
+            opts="-c -o -y -v -h -V --offline --out --agones-manifest --driver-manifest --okg-manifests --config --output --yes --timeout --api-endpoint --project --region --zones --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -955,6 +963,10 @@ _sdctl() {
                     return 0
                     ;;
                 --driver-manifest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --okg-manifests)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1348,7 +1360,7 @@ _sdctl() {
             return 0
             ;;
         sdctl__subcmd__status)
-            opts="-c -o -y -v -h -V --exit-code --agones-manifest --driver-manifest --config --output --yes --timeout --api-endpoint --project --region --zones --verbose --help --version"
+            opts="-c -o -y -v -h -V --exit-code --agones-manifest --driver-manifest --okg-manifests --config --output --yes --timeout --api-endpoint --project --region --zones --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1359,6 +1371,10 @@ _sdctl() {
                     return 0
                     ;;
                 --driver-manifest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --okg-manifests)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1406,7 +1422,7 @@ _sdctl() {
             return 0
             ;;
         sdctl__subcmd__up)
-            opts="-c -o -y -v -h -V --no-wait --skip-preflight --max-hourly-cost --wait-for-certificate --agones-manifest --driver-manifest --config --output --yes --timeout --api-endpoint --project --region --zones --verbose --help --version"
+            opts="-c -o -y -v -h -V --no-wait --skip-preflight --max-hourly-cost --wait-for-certificate --agones-manifest --driver-manifest --okg-manifests --config --output --yes --timeout --api-endpoint --project --region --zones --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1421,6 +1437,10 @@ _sdctl() {
                     return 0
                     ;;
                 --driver-manifest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --okg-manifests)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -146,6 +146,11 @@ pub struct ManifestArgs {
     /// Use this NVIDIA driver installer DaemonSet instead of downloading the pinned one.
     #[arg(long, value_name = "FILE")]
     pub driver_manifest: Option<PathBuf>,
+    /// With `runtime.kind: okg`: read OpenKruise's and OpenKruiseGame's files from this directory
+    /// (`kruise-1.9.0/` and `kruise-game-1.0.0/`, each with `crd/`, `rbac/` and, for kruise,
+    /// `webhook/`, as in the projects' `config/`) instead of downloading the pinned release.
+    #[arg(long, value_name = "DIR")]
+    pub okg_manifests: Option<PathBuf>,
 }
 
 impl ManifestArgs {
@@ -154,6 +159,7 @@ impl ManifestArgs {
         crate::steps::RunOptions {
             agones_manifest: self.agones_manifest,
             driver_manifest: self.driver_manifest,
+            okg_manifests: self.okg_manifests,
             ..Default::default()
         }
     }

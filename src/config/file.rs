@@ -31,6 +31,9 @@ pub struct ConfigFile {
     pub runtime: Option<RuntimeFile>,
     pub images: Option<ImagesFile>,
     pub access: Option<AccessFile>,
+    /// What users can start, each a WebUI of its own (absent: one template `webui`, engine
+    /// `a1111`). With `runtime.kind: okg` each user gets their own disk per template.
+    pub templates: Option<Vec<TemplateFile>>,
     /// Extra labels put on every Google resource that takes labels.
     pub labels: Option<BTreeMap<String, String>>,
 }
@@ -133,7 +136,9 @@ pub struct RedisFile {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RuntimeFile {
-    /// `agones` (default). `okg` is planned.
+    /// `agones` (default: warm WebUIs shared in turn, users' files on the shared volume) or `okg`
+    /// (OpenKruiseGame: each user's own WebUI instance per template, with their own disk that
+    /// survives when the instance stops).
     pub kind: Option<String>,
     /// `auto` (default: newest pinned release supporting the cluster's Kubernetes minor) or a version.
     pub agones_version: Option<String>,
@@ -156,6 +161,18 @@ pub struct RuntimeFile {
     /// WebUI pod (which sees the shared models read-only, the user's own outputs and, with GCS
     /// storage, the pod's bucket access). Default `false`.
     pub insecure_extension_access: Option<bool>,
+}
+
+/// One template users can start.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TemplateFile {
+    /// `[a-z][a-z0-9-]{0,15}`; users pick it on their dashboard (cookie `sdctl-template`).
+    pub name: Option<String>,
+    /// `a1111` (default: AUTOMATIC1111's WebUI) or `comfyui`.
+    pub engine: Option<String>,
+    /// okg: size of each user's own disk for this template in GB (default 50, 10-65536).
+    pub disk_gb: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]

@@ -20,6 +20,8 @@ pub struct Config {
     pub runtime: Runtime,
     pub images: Images,
     pub access: Access,
+    /// What users can start (at least one; `webui` with engine a1111 when the file names none).
+    pub templates: Vec<Template>,
     /// User labels plus `sdctl-env: <name>`.
     pub labels: BTreeMap<String, String>,
 }
@@ -262,6 +264,37 @@ pub struct Runtime {
 #[serde(rename_all = "lowercase")]
 pub enum RuntimeKind {
     Agones,
+    /// OpenKruiseGame: per-user instances with their own disks.
+    Okg,
+}
+
+/// A kind of WebUI users can start: a Fleet (agones) or a GameServerSet (okg) of its own.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Template {
+    pub name: String,
+    pub engine: Engine,
+    /// okg: each user's own disk for this template, in GB (kept when the instance stops).
+    pub disk_gb: u32,
+}
+
+impl Template {
+    /// The template a file without `templates:` gets: today's single AUTOMATIC1111 WebUI.
+    pub const DEFAULT_NAME: &'static str = "webui";
+    pub const DEFAULT_DISK_GB: u32 = 50;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// AUTOMATIC1111's stable-diffusion-webui (the guides' WebUI).
+    A1111,
+    /// ComfyUI.
+    Comfyui,
+}
+
+impl Engine {
+    pub const ALL: [(&'static str, Engine); 2] = [("a1111", Self::A1111), ("comfyui", Self::Comfyui)];
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -46,6 +46,7 @@ pub fn resolve(file: ConfigFile, overrides: &Overrides, problems: &mut Problems)
     let redis = r.redis(file.redis.unwrap_or_default());
     let runtime = r.runtime(file.runtime.unwrap_or_default(), gpu.as_ref());
     let access = r.access(file.access.unwrap_or_default());
+    let templates = r.templates(file.templates, runtime.as_ref().map(|r| r.kind));
     let labels = r.labels(file.labels.unwrap_or_default(), name.as_deref());
     let images = r.images(file.images.unwrap_or_default(), name.as_deref());
     Some(Config {
@@ -60,6 +61,7 @@ pub fn resolve(file: ConfigFile, overrides: &Overrides, problems: &mut Problems)
         runtime: runtime?,
         images: images?,
         access: access?,
+        templates: templates?,
         labels: labels?,
     })
 }
@@ -429,12 +431,8 @@ impl Resolver<'_> {
 
     fn runtime(&mut self, f: RuntimeFile, gpu: Option<&Gpu>) -> Option<Runtime> {
         let kind = match f.kind.as_deref() {
-            None | Some("agones") => Some(RuntimeKind::Agones),
-            Some("okg") => {
-                self.err("runtime.kind", "\"okg\" is not supported yet", "set runtime.kind: agones");
-                None
-            }
-            Some(v) => self.choice("runtime.kind", v, &[("agones", RuntimeKind::Agones)]),
+            None => Some(RuntimeKind::Agones),
+            Some(v) => self.choice("runtime.kind", v, &[("agones", RuntimeKind::Agones), ("okg", RuntimeKind::Okg)]),
         };
         let agones_version = match f.agones_version.as_deref() {
             None | Some("auto") => Some(None),
@@ -554,6 +552,93 @@ impl Resolver<'_> {
         ok.then_some(runtime)
     }
 
+    /// The templates users can start; `None` in the file means today's single WebUI.
+    fn templates(&mut self, f: Option<Vec<TemplateFile>>, kind: Option<RuntimeKind>) -> Option<Vec<Template>> {
+        let Some(files) = f else {
+            return Some(vec![Template {
+                name: Template::DEFAULT_NAME.into(),
+                engine: Engine::A1111,
+                disk_gb: Template::DEFAULT_DISK_GB,
+            }]);
+        };
+        if files.is_empty() {
+            self.err(
+                "templates",
+                "is empty: users would have nothing to start",
+                "remove `templates:` (one AUTOMATIC1111 WebUI), or list at least one, such as [{name: sd15}]",
+            );
+            return None;
+        }
+        let mut ok = true;
+        let mut templates = Vec::new();
+        for (i, t) in files.into_iter().enumerate() {
+            let path = format!("templates[{i}]");
+            let name = match t.name {
+                Some(n) if is_template_name(&n) => n,
+                Some(n) => {
+                    self.err(
+                        &format!("{path}.name"),
+                        format!("{n:?} must match [a-z][a-z0-9-]{{0,15}} (it names Kubernetes objects and disks)"),
+                        "choose a short name such as sd15",
+                    );
+                    ok = false;
+                    continue;
+                }
+                None => {
+                    self.err(&format!("{path}.name"), "missing", "give each template a name, such as sd15");
+                    ok = false;
+                    continue;
+                }
+            };
+            if templates.iter().any(|t: &Template| t.name == name) {
+                self.err(
+                    &format!("{path}.name"),
+                    format!("{name:?} is used by an earlier template"),
+                    "give each template its own name",
+                );
+                ok = false;
+            }
+            let engine = match t.engine.as_deref() {
+                None => Some(Engine::A1111),
+                Some("comfyui") => {
+                    self.err(
+                        &format!("{path}.engine"),
+                        "\"comfyui\" is not available in this sdctl yet",
+                        "set engine: a1111",
+                    );
+                    None
+                }
+                Some(v) => self.choice(&format!("{path}.engine"), v, &Engine::ALL),
+            };
+            let disk_gb = t.disk_gb.unwrap_or(Template::DEFAULT_DISK_GB);
+            if !(10..=65536).contains(&disk_gb) {
+                self.err(
+                    &format!("{path}.diskGb"),
+                    format!("{disk_gb} GB is outside a persistent disk's 10-65536 GB"),
+                    format!("set diskGb to {} or another size in that range", Template::DEFAULT_DISK_GB),
+                );
+                ok = false;
+            }
+            if let Some(engine) = engine {
+                templates.push(Template { name, engine, disk_gb });
+            } else {
+                ok = false;
+            }
+        }
+        if kind == Some(RuntimeKind::Agones) && templates.len() > 1 {
+            self.err(
+                "templates",
+                format!(
+                    "{} templates: with runtime.kind agones this sdctl serves one template so far",
+                    templates.len()
+                ),
+                "keep one template, or set runtime.kind: okg",
+            );
+            ok = false;
+        }
+        ok.then_some(templates)
+    }
+
     fn images(&mut self, f: ImagesFile, name: Option<&str>) -> Option<Images> {
         let repository = match f.repository {
             Some(r) => r,
@@ -661,6 +746,14 @@ fn pick(file: Option<String>, flag: Option<&Sourced>, field: &str) -> (Option<St
         Some(s) => (Some(s.value.clone()), format!("{field} (from {})", s.source)),
         None => (file, field.to_string()),
     }
+}
+
+/// `[a-z][a-z0-9-]{0,15}`: short enough for `<template>-<id>` pod names and disk names.
+pub fn is_template_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && s.len() <= 16
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 pub fn is_env_name(s: &str) -> bool {

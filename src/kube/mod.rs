@@ -5,6 +5,7 @@ pub mod agones;
 mod apply;
 pub mod client;
 pub mod objects;
+pub mod okg;
 pub mod pki;
 mod pools;
 pub mod templates;

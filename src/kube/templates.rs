@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::objects::parse_yaml;
 
-const TEMPLATES: [(&str, &str); 8] = [
+const TEMPLATES: [(&str, &str); 9] = [
     ("volumes-filestore.yaml", include_str!("../../templates/k8s/volumes-filestore.yaml")),
     ("volumes-gcs.yaml", include_str!("../../templates/k8s/volumes-gcs.yaml")),
     ("fleet.yaml", include_str!("../../templates/k8s/fleet.yaml")),
@@ -14,6 +14,7 @@ const TEMPLATES: [(&str, &str); 8] = [
     ("ingress.yaml", include_str!("../../templates/k8s/ingress.yaml")),
     ("redis-env.yaml", include_str!("../../templates/k8s/redis-env.yaml")),
     ("redis-ca-volume.yaml", include_str!("../../templates/k8s/redis-ca-volume.yaml")),
+    ("okg.yaml", include_str!("../../templates/k8s/okg.yaml")),
 ];
 
 /// Renders a template with `values` into its objects.

@@ -4,7 +4,7 @@
 use google_cloud_container_v1::model::release_channel::Channel;
 
 use super::{Context, Outcome};
-use crate::config::ReleaseChannel;
+use crate::config::{ReleaseChannel, RuntimeKind};
 use crate::gcp::retry;
 use crate::pins;
 
@@ -71,6 +71,9 @@ pub async fn check(ctx: &Context<'_>) -> Outcome {
             "set cluster.releaseChannel to regular or stable",
         );
     };
+    if config.runtime.kind == RuntimeKind::Okg {
+        return okg(&env.outputs.get("kubernetesVersion").unwrap_or_else(|| ch.default_version.clone()), &channel_name);
+    }
     let (releases, minors) = supported(config.runtime.agones_version.as_deref());
     let pinned: Vec<&str> = releases.iter().map(|r| r.version).collect();
     let pinned = format!("Agones {} supports Kubernetes {}", pinned.join(", "), range(&minors));
@@ -106,6 +109,28 @@ pub async fn check(ctx: &Context<'_>) -> Outcome {
         );
     }
     Outcome::pass(ID, format!("the {channel_name} channel gives Kubernetes {version}; {pinned}"))
+}
+
+/// Newest Kubernetes minor OpenKruise 1.9 lists as tested (openkruise.io `docs/installation.md`,
+/// compatibility table: 1.9.x exact on 1.32, nothing listed after it); kruise-game needs 1.18+.
+const KRUISE_TESTED_UP_TO: u32 = 32;
+
+fn okg(version: &str, channel_name: &str) -> Outcome {
+    const ID: &str = "kubernetes-version";
+    let pinned = format!("OpenKruise {} and OpenKruiseGame {}", pins::KRUISE.version, pins::KRUISE_GAME.version);
+    match minor(version) {
+        None => Outcome::warn(ID, format!("cannot read GKE's version {version:?}"), "run `sdctl preflight` again"),
+        Some(m) if m > KRUISE_TESTED_UP_TO => Outcome::warn(
+            ID,
+            format!(
+                "the {channel_name} channel gives Kubernetes {version}; {pinned} run there, but OpenKruise lists                  Kubernetes 1.{KRUISE_TESTED_UP_TO} as the newest it tested"
+            ),
+            "nothing to change: expected on GKE today (sdctl pins a newer OpenKruise once it lists this version)",
+        ),
+        Some(_) => {
+            Outcome::pass(ID, format!("the {channel_name} channel gives Kubernetes {version}; {pinned} support it"))
+        }
+    }
 }
 
 #[cfg(test)]

@@ -79,6 +79,8 @@ pub struct RunOptions {
     pub offline: bool,
     pub agones_manifest: Option<PathBuf>,
     pub driver_manifest: Option<PathBuf>,
+    /// `--okg-manifests DIR`: OpenKruise's and OpenKruiseGame's release files.
+    pub okg_manifests: Option<PathBuf>,
     /// `up --no-wait`: skip the closing smoke check.
     pub no_wait: bool,
     /// `down --keep-data`.

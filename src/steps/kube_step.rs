@@ -61,6 +61,11 @@ pub trait Manifest: Send + Sync + 'static {
         false
     }
 
+    /// Work before the objects are deleted (e.g. objects a controller made that block deletion).
+    async fn before_delete(&self, _cx: &StepCx<Env>, _kube: &Kube) -> anyhow::Result<()> {
+        Ok(())
+    }
+
     /// Work after the objects are deleted (e.g. wait for the load balancer to go).
     async fn after_delete(&self, _cx: &StepCx<Env>, _kube: &Kube) -> anyhow::Result<()> {
         Ok(())
@@ -238,6 +243,7 @@ impl<M: Manifest> Step<Env> for KubeStep<M> {
         // instance deleted first, or never made, must not stop the teardown).
         let mut objects = self.retired_present(&cx.env, &kube).await?;
         objects.extend(self.objects(&cx.env, None).await?);
+        self.manifest.before_delete(cx, &kube).await?;
         let deleted = delete_all(cx, &kube, &objects).await?;
         self.manifest.after_delete(cx, &kube).await?;
         Ok(if deleted { Outcome::Deleted } else { Outcome::Unchanged })

@@ -1,7 +1,8 @@
 //! The concrete steps of the graph, one small module each, and the graph built from a config.
 //!
 //! Step ids are a contract (design.md). Which steps exist depends on the config: `drivers` only
-//! with `gpu.driver: daemonset`, `image-cache` only with `gpu.imageCache: true`.
+//! with `gpu.driver: daemonset`, `image-cache` only with `gpu.imageCache: true`, `okg` instead of
+//! `agones` with `runtime.kind: okg`.
 
 mod address;
 mod agones;
@@ -18,6 +19,8 @@ mod images;
 mod ingress;
 mod kube_step;
 mod network;
+mod not_built;
+mod okg;
 pub mod ranges;
 mod reclaim;
 mod redis;
@@ -38,7 +41,7 @@ pub use gpu_pool::is_gpu_pool;
 pub use image_cache::ensure as ensure_image_cache;
 pub use storage::bucket_name;
 
-use crate::config::{Config, GpuDriver};
+use crate::config::{Config, GpuDriver, RuntimeKind};
 use crate::plan::{DynStep, Graph, GraphError, StepId};
 
 pub const APIS: StepId = StepId("apis");
@@ -58,6 +61,7 @@ pub const ROUTER: StepId = StepId("router");
 pub const RECLAIM: StepId = StepId("reclaim");
 pub const INGRESS: StepId = StepId("ingress");
 pub const IMAGE_CACHE: StepId = StepId("image-cache");
+pub const OKG: StepId = StepId("okg");
 
 fn kube<M: kube_step::Manifest>(id: StepId, deps: Vec<StepId>, manifest: M) -> Arc<dyn DynStep<Env>> {
     Arc::new(kube_step::KubeStep::new(id, deps, manifest))
@@ -66,10 +70,32 @@ fn kube<M: kube_step::Manifest>(id: StepId, deps: Vec<StepId>, manifest: M) -> A
 /// Every step of this configuration, with its dependencies.
 pub fn graph(config: &Config) -> Result<Graph<Env>, GraphError> {
     let daemonset = config.gpu.driver == GpuDriver::Daemonset;
-    let mut fleet_deps = vec![AGONES, VOLUMES, IMAGES, GPU_POOL];
+    // The step that installs the GameServer runtime (and makes the WebUIs' namespace).
+    let runtime = match config.runtime.kind {
+        RuntimeKind::Agones => AGONES,
+        RuntimeKind::Okg => OKG,
+    };
+    let mut fleet_deps = vec![runtime, VOLUMES, IMAGES, GPU_POOL];
     if daemonset {
         fleet_deps.push(DRIVERS);
     }
+    let not_built = |id, depends_on, what| -> Arc<dyn DynStep<Env>> {
+        Arc::new(not_built::NotBuilt { id, depends_on, what, because: "runtime.kind: okg" })
+    };
+    let (install, fleet, router, reclaim) = match config.runtime.kind {
+        RuntimeKind::Agones => (
+            kube(AGONES, vec![CLUSTER], agones::Agones::default()),
+            kube(FLEET, fleet_deps, fleet::Fleet),
+            kube(ROUTER, vec![AGONES, REDIS, IMAGES], router::Router),
+            kube(RECLAIM, vec![AGONES, REDIS, IMAGES], reclaim::Reclaim),
+        ),
+        RuntimeKind::Okg => (
+            kube(OKG, vec![CLUSTER], okg::Okg::default()),
+            not_built(FLEET, fleet_deps, "a WebUI GameServerSet per template"),
+            not_built(ROUTER, vec![OKG, REDIS, IMAGES], "the router to per-user instances"),
+            not_built(RECLAIM, vec![OKG, REDIS, IMAGES], "stopping idle per-user instances"),
+        ),
+    };
     let mut steps: Vec<Arc<dyn DynStep<Env>>> = vec![
         Arc::new(apis::Apis),
         Arc::new(network::Network),
@@ -80,12 +106,12 @@ pub fn graph(config: &Config) -> Result<Graph<Env>, GraphError> {
         Arc::new(registry::Registry),
         Arc::new(address::StaticAddress),
         Arc::new(images::Images),
-        kube(AGONES, vec![CLUSTER], agones::Agones::default()),
-        // The agones step makes the namespace the claim (and the GameServers) live in.
-        kube(VOLUMES, vec![AGONES, STORAGE], volumes::Volumes),
-        kube(FLEET, fleet_deps, fleet::Fleet),
-        kube(ROUTER, vec![AGONES, REDIS, IMAGES], router::Router),
-        kube(RECLAIM, vec![AGONES, REDIS, IMAGES], reclaim::Reclaim),
+        install,
+        // The runtime step makes the namespace the claim (and the GameServers) live in.
+        kube(VOLUMES, vec![runtime, STORAGE], volumes::Volumes),
+        fleet,
+        router,
+        reclaim,
         kube(INGRESS, vec![ROUTER, ADDRESS], ingress::Ingress),
     ];
     if daemonset {

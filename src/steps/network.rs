@@ -11,6 +11,7 @@ use google_cloud_compute_v1::model::{Firewall, Router, RouterNat};
 use super::common::{absent_if_not_found, not_ours, patience};
 use super::ranges::Ranges;
 use super::{APIS, Env, NETWORK};
+use crate::config::RuntimeKind;
 use crate::gcp::{ops, retry};
 use crate::names::ROUTER_PORT;
 use crate::plan::{Diff, Outcome, Step, StepCx, StepId};
@@ -253,11 +254,17 @@ fn desired_rules(env: &Env, ranges: &Ranges) -> Vec<Firewall> {
         ),
     ];
     if env.config.cluster.private {
-        // A private control plane must reach Agones' webhooks and API service on the nodes.
+        // A private control plane reaches only ports 443 and 10250 of the nodes by itself; the
+        // webhooks (and Agones' API service) answer on their pods' own ports.
+        let ports: &[&str] = match env.config.runtime.kind {
+            RuntimeKind::Agones => &["8081", "443"],
+            // OpenKruise's and OpenKruiseGame's managers both serve webhooks on 9876.
+            RuntimeKind::Okg => &["9876"],
+        };
         rules.push(rule(
             env,
             env.names.firewall_webhooks(),
-            vec![allow("tcp", &["8081".to_string(), "443".to_string()])],
+            vec![allow("tcp", &ports.iter().map(|p| p.to_string()).collect::<Vec<_>>())],
             vec![ranges.master.clone()],
             env.names.node_tag(),
         ));

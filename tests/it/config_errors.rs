@@ -271,3 +271,58 @@ fn namespaces_of_kubernetes_and_agones_are_refused() {
     let c = example_with(T4, &[("namespace: sd", "namespace: Not_A_Label")]);
     expect_problems(&c, &[("runtime.namespace: \"Not_A_Label\" is not a Kubernetes namespace name", "such as sd")]);
 }
+
+#[test]
+fn templates_name_each_problem_and_its_fix() {
+    const OKG: &str = "sd-okg-t4.yaml";
+    let c = example_with(
+        OKG,
+        &[
+            ("name: sd15 ", "name: SD-15 "),
+            ("name: sdxl", "name: sd-xl-with-a-long-name"),
+            ("diskGb: 100", "diskGb: 5"),
+        ],
+    );
+    expect_problems(
+        &c,
+        &[
+            (r#"templates[0].name: "SD-15" must match [a-z][a-z0-9-]{0,15}"#, "choose a short name such as sd15"),
+            (r#"templates[1].name: "sd-xl-with-a-long-name" must match"#, "choose a short name"),
+        ],
+    );
+    let c = example_with(OKG, &[("name: sdxl", "name: sd15"), ("diskGb: 100", "diskGb: 5")]);
+    expect_problems(
+        &c,
+        &[
+            (r#"templates[1].name: "sd15" is used by an earlier template"#, "give each template its own name"),
+            ("templates[1].diskGb: 5 GB is outside a persistent disk's 10-65536 GB", "set diskGb to 50"),
+        ],
+    );
+    let c = example_with(OKG, &[("engine: a1111\n    diskGb: 100", "engine: A1111\n    diskGb: 100")]);
+    expect_problems(&c, &[(r#"templates[1].engine: "A1111" is not supported"#, "(did you mean a1111?)")]);
+    let c = example_with(OKG, &[("engine: a1111\n    diskGb: 50", "engine: comfyui\n    diskGb: 50")]);
+    expect_problems(
+        &c,
+        &[(r#"templates[0].engine: "comfyui" is not available in this sdctl yet"#, "set engine: a1111")],
+    );
+    // Agones serves one template so far; an empty list would leave users nothing to start.
+    let c = example_with(OKG, &[("kind: okg", "kind: agones")]);
+    expect_problems(&c, &[("templates: 2 templates: with runtime.kind agones", "or set runtime.kind: okg")]);
+    let text = std::fs::read_to_string(crate::support::repo_root().join("examples").join(OKG)).unwrap();
+    let at = text.find("templates:").unwrap();
+    let end = text.find("access:").unwrap();
+    let c = TempConfig::new(&format!("{}templates: []\n{}", &text[..at], &text[end..]));
+    expect_problems(&c, &[("templates: is empty", "remove `templates:`")]);
+}
+
+#[test]
+fn runtime_kind_names_both_runtimes() {
+    let c = example_with(T4, &[("kind: agones", "kind: kubevirt")]);
+    expect_problems(
+        &c,
+        &[(
+            r#"runtime.kind: "kubevirt" is not supported (expected agones or okg)"#,
+            "set runtime.kind to agones or okg",
+        )],
+    );
+}

@@ -15,5 +15,6 @@ mod infra;
 mod init;
 mod kube_layer;
 mod live;
+mod okg;
 mod preflight;
 mod runtime;

@@ -35,6 +35,7 @@ pub mod http;
 pub mod managed;
 pub mod meta;
 pub mod netpol;
+pub mod okg;
 pub mod quantity;
 pub mod rbac;
 pub mod reviews;

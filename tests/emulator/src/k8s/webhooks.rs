@@ -1,6 +1,8 @@
 //! Admission webhooks registered in the cluster: matched by their rules, refused with the API
-//! server's error when their Service has no ready endpoints (failurePolicy Fail), and, for
-//! Agones' own webhooks, answered by the emulator's implementation of Agones' admission.
+//! server's error when their Service has no ready endpoints or their configuration no CA to
+//! trust the server by (failurePolicy Fail; Ignore skips them), and, for Agones' own webhooks,
+//! answered by the emulator's implementation of Agones' admission. Other servers' webhooks
+//! (OpenKruise's, OpenKruiseGame's) allow what they are sent.
 
 use serde_json::Value;
 
@@ -34,7 +36,16 @@ pub fn call(st: &Store, rt: &ResourceType, obj: &mut Value, op: Op, phase: Phase
             let svc_ns = svc.get("namespace").and_then(Value::as_str).unwrap_or("default");
             let svc_name = svc.get("name").and_then(Value::as_str).unwrap_or("");
             let path = svc.get("path").and_then(Value::as_str).unwrap_or("/");
-            if let Err(why) = endpoints::ready(st, svc_ns, svc_name) {
+            // The API server calls a service webhook over TLS and trusts only `caBundle`.
+            let trusted = w.pointer("/clientConfig/caBundle").and_then(Value::as_str).is_some_and(|c| !c.is_empty());
+            let reachable = endpoints::ready(st, svc_ns, svc_name).and_then(|_| {
+                if trusted {
+                    Ok(())
+                } else {
+                    Err("tls: failed to verify certificate: x509: certificate signed by unknown authority".into())
+                }
+            });
+            if let Err(why) = reachable {
                 if !fail {
                     continue;
                 }

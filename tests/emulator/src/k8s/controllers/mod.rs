@@ -19,7 +19,6 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use super::agones;
 use super::api::{self, DeleteOpts, Opts, Sub};
 use super::cluster::Cluster;
 use super::http::refresh;
@@ -27,6 +26,7 @@ use super::meta;
 use super::status::ApiResult;
 use super::store::Store;
 use super::types::ResourceType;
+use super::{agones, okg};
 
 /// Controller memory that is not in the objects: when a delay started, what was reported.
 #[derive(Default)]
@@ -100,6 +100,7 @@ fn reconcile(c: &Arc<Cluster>, st: &mut Store, s: &mut State) {
     storage::reconcile(c, st, s);
     ingress::reconcile(c, st, s);
     agones::reconcile(c, st, s);
+    okg::reconcile(st);
     nodes::schedule(c, st, s);
     gc::reconcile(st);
 }

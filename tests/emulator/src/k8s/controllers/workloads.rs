@@ -10,8 +10,8 @@ use sha2::{Digest, Sha256};
 use super::nodes::{Fit, fit};
 use super::{State, put};
 use crate::k8s::cluster::{Cluster, Delay};
-use crate::k8s::meta;
 use crate::k8s::store::Store;
+use crate::k8s::{meta, okg};
 
 pub fn reconcile(c: &Arc<Cluster>, st: &mut Store, s: &mut State) {
     let nodes = st.list("nodes", None);
@@ -51,8 +51,11 @@ fn replicated(c: &Cluster, st: &mut Store, s: &mut State, w: &Value, nodes: &[Ar
     let replicas = meta::int_at(w, "/spec/replicas").unwrap_or(1);
     let key = format!("workload/{}/{generation}", meta::uid(w));
     let rs_name = format!("{}-{}", meta::name(w), template_hash(w));
+    // A manager that exits at start never becomes ready (CrashLoopBackOff).
     let ready = replicas == 0
-        || (runnable(st, w, "/spec/template/spec", nodes) && s.elapsed(&key, c.delay(Delay::WorkloadReady)));
+        || (okg::crash(st, w).is_none()
+            && runnable(st, w, "/spec/template/spec", nodes)
+            && s.elapsed(&key, c.delay(Delay::WorkloadReady)));
     let was_available = meta::condition_true(w, "Available");
     let prev_available = meta::int_at(w, "/status/availableReplicas").unwrap_or(0);
     let mut next = w.clone();

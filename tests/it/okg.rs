@@ -1,0 +1,156 @@
+//! `runtime.kind: okg`: OpenKruise and OpenKruiseGame installed without Helm from their pinned
+//! release files, the way their managers need (webhook configurations kruise's manager only
+//! fills in, kruise-game's manager makes its own), idempotent, harmless to other pods when
+//! OpenKruise is down, and gone again with `down`.
+
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use serde_json::{Value, json};
+
+use crate::kube_layer::{applies, cluster_client};
+use crate::support::example_with;
+use crate::support::world::{World, upstream_dir};
+
+fn okg_manifests() -> String {
+    upstream_dir().to_str().unwrap().to_string()
+}
+
+fn webhook_api(client: &kube::Client, kind: &str) -> Api<DynamicObject> {
+    let gvk = GroupVersionKind::gvk("admissionregistration.k8s.io", "v1", kind);
+    let plural = format!("{}s", kind.to_lowercase());
+    Api::all_with(client.clone(), &ApiResource::from_gvk_with_plural(&gvk, &plural))
+}
+
+async fn webhooks(client: &kube::Client, kind: &str, name: &str) -> Option<Value> {
+    let obj = webhook_api(client, kind).get_opt(name).await.unwrap()?;
+    Some(serde_json::to_value(obj).unwrap())
+}
+
+async fn scale(client: &kube::Client, ns: &str, name: &str, replicas: i32) {
+    let api: Api<Deployment> = Api::namespaced(client.clone(), ns);
+    api.patch(name, &PatchParams::default(), &Patch::Merge(json!({"spec": {"replicas": replicas}}))).await.unwrap();
+    for _ in 0..500 {
+        let d = api.get(name).await.unwrap();
+        if d.status.and_then(|s| s.available_replicas).unwrap_or(0) == replicas {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{ns}/{name} never reached {replicas} available replicas");
+}
+
+fn pod(name: &str, labels: Value) -> Pod {
+    serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {"containers": [{"name": "c", "image": "registry.k8s.io/pause:3.10"}]},
+    }))
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn okg_installs_once_spares_other_pods_when_kruise_is_down_and_goes_with_down() {
+    let world = World::start().await;
+    let config = example_with("sd-okg-t4.yaml", &[]);
+    let dir = okg_manifests();
+    let up = world.sdctl(&["up", "okg", "-c", config.arg(), "--okg-manifests", &dir]).await;
+    assert_eq!(up.code, 0, "{up:?}");
+    let client = cluster_client(&world, "sd-okg-gke").await;
+
+    // kruise's configurations: made by sdctl, filled in by its manager (CA, snapshot); the pod
+    // webhooks ignore an unreachable manager and skip kruise's own namespace and kube-system.
+    let mutating =
+        webhooks(&client, "MutatingWebhookConfiguration", "kruise-mutating-webhook-configuration").await.unwrap();
+    assert_ne!(mutating["metadata"]["annotations"]["template"], "", "the manager keeps its snapshot");
+    let hooks = mutating["webhooks"].as_array().unwrap();
+    assert!(hooks.iter().all(|h| h["clientConfig"]["caBundle"].as_str().is_some_and(|c| !c.is_empty())));
+    let mpod = hooks.iter().find(|h| h["name"] == "mpod.kb.io").expect("the pod webhook");
+    assert_eq!(mpod["failurePolicy"], "Ignore");
+    assert_eq!(mpod["clientConfig"]["service"]["name"], "kruise-webhook-service");
+    assert_eq!(mpod["namespaceSelector"]["matchExpressions"][0]["values"][0], "openkruise");
+    let validating =
+        webhooks(&client, "ValidatingWebhookConfiguration", "kruise-validating-webhook-configuration").await.unwrap();
+    let names: Vec<&str> =
+        validating["webhooks"].as_array().unwrap().iter().filter_map(|h| h["name"].as_str()).collect();
+    assert!(names.contains(&"vpod.kb.io") && !names.contains(&"vservice.kb.io"), "{names:?}");
+    // kruise-game's own configurations, made by its manager; the StatefulSet CRD converts
+    // through kruise's webhook with kruise's CA.
+    for kind in ["MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"] {
+        let name = if kind.starts_with("Mutating") {
+            "kruise-game-mutating-webhook"
+        } else {
+            "kruise-game-validating-webhook"
+        };
+        let cfg = webhooks(&client, kind, name).await.unwrap_or_else(|| panic!("{name} missing"));
+        assert_eq!(cfg["webhooks"][0]["clientConfig"]["service"]["name"], "kruise-game-webhook-service");
+    }
+    let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
+        Api::all(client.clone());
+    let asts = serde_json::to_value(crds.get("statefulsets.apps.kruise.io").await.unwrap()).unwrap();
+    assert_eq!(asts["spec"]["conversion"]["strategy"], "Webhook");
+    assert!(asts["spec"]["conversion"]["webhook"]["clientConfig"]["caBundle"].as_str().is_some_and(|c| !c.is_empty()));
+    assert!(crds.get_opt("gameserversets.game.kruise.io").await.unwrap().is_some());
+    // Managers on the system pool, images pinned.
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "kruise-system");
+    let manager = serde_json::to_value(deployments.get("kruise-controller-manager").await.unwrap()).unwrap();
+    assert_eq!(manager["spec"]["template"]["spec"]["nodeSelector"]["cloud.google.com/gke-nodepool"], "system");
+    assert_eq!(
+        manager["spec"]["template"]["spec"]["containers"][0]["image"],
+        "docker.io/openkruise/kruise-manager:v1.9.0"
+    );
+
+    // A second `up` applies nothing (the managers' changes are no drift).
+    let before = world.requests().len();
+    let again = world.sdctl(&["up", "okg", "-c", config.arg(), "--okg-manifests", &dir]).await;
+    assert_eq!(again.code, 0, "{again:?}");
+    assert_eq!(applies(&world, before).len(), 0, "{:#?}", applies(&world, before));
+    assert!(world.mutating_since(before).is_empty(), "{:#?}", world.mutating_since(before));
+
+    // OpenKruise down: an ordinary pod is still created. OpenKruiseGame down: its own pods are
+    // refused (its webhook fails closed, as upstream), which shows the check can fail.
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "sd");
+    scale(&client, "kruise-system", "kruise-controller-manager", 0).await;
+    pods.create(&PostParams::default(), &pod("ordinary", json!({})))
+        .await
+        .expect("an ordinary pod with OpenKruise down");
+    scale(&client, "kruise-game-system", "kruise-game-controller-manager", 0).await;
+    let refused = pods
+        .create(&PostParams::default(), &pod("instance", json!({"game.kruise.io/owner-gss": "sd15"})))
+        .await
+        .expect_err("kruise-game's pods need its webhook");
+    assert!(refused.to_string().contains("kruise-game-webhook-service"), "{refused}");
+
+    // `down okg` deletes what kruise-game's manager made too, then everything sdctl applied.
+    let down = world.sdctl(&["down", "okg", "-y", "-c", config.arg(), "--okg-manifests", &dir]).await;
+    assert_eq!(down.code, 0, "{down:?}");
+    assert!(webhooks(&client, "MutatingWebhookConfiguration", "kruise-game-mutating-webhook").await.is_none());
+    assert!(webhooks(&client, "MutatingWebhookConfiguration", "kruise-mutating-webhook-configuration").await.is_none());
+    assert!(crds.get_opt("statefulsets.apps.kruise.io").await.unwrap().is_none());
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    assert!(namespaces.get_opt("kruise-system").await.unwrap().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_with_okg_stops_at_the_first_step_not_built_yet() {
+    let world = World::start().await;
+    let config = example_with("sd-okg-t4.yaml", &[]);
+    let up = world
+        .sdctl(&["up", "-c", config.arg(), "--okg-manifests", &okg_manifests(), "--skip-preflight", "-o", "json"])
+        .await;
+    assert_eq!(up.code, 4, "{up:?}");
+    let events = up.json_lines();
+    let outcome = |step: &str| {
+        events
+            .iter()
+            .find(|e| e["event"] == "step_finished" && e["step"] == step)
+            .map(|e| e["outcome"].as_str().unwrap_or("").to_string())
+    };
+    assert_eq!(outcome("okg").as_deref(), Some("created"));
+    assert_eq!(outcome("fleet").as_deref(), Some("failed"));
+    let fleet = events.iter().find(|e| e["event"] == "step_finished" && e["step"] == "fleet").unwrap();
+    assert!(fleet["error"].as_str().unwrap().contains("not implemented yet with runtime.kind: okg"), "{fleet}");
+}
