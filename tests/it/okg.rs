@@ -154,3 +154,108 @@ async fn up_with_okg_stops_at_the_first_step_not_built_yet() {
     let fleet = events.iter().find(|e| e["event"] == "step_finished" && e["step"] == "fleet").unwrap();
     assert!(fleet["error"].as_str().unwrap().contains("not implemented yet with runtime.kind: okg"), "{fleet}");
 }
+
+fn gss_api(client: &kube::Client) -> Api<DynamicObject> {
+    let gvk = GroupVersionKind::gvk("game.kruise.io", "v1alpha1", "GameServerSet");
+    Api::namespaced_with(client.clone(), "sd", &ApiResource::from_gvk_with_plural(&gvk, "gameserversets"))
+}
+
+/// Waits until the pods of GameServerSet `sd15` are exactly `ids`, all Ready with a Ready
+/// GameServer each; returns the claims' uids by id.
+async fn running(client: &kube::Client, ids: &[u32]) -> std::collections::BTreeMap<u32, String> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "sd");
+    let claims: Api<k8s_openapi::api::core::v1::PersistentVolumeClaim> = Api::namespaced(client.clone(), "sd");
+    let gvk = GroupVersionKind::gvk("game.kruise.io", "v1alpha1", "GameServer");
+    let game_servers: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), "sd", &ApiResource::from_gvk_with_plural(&gvk, "gameservers"));
+    let want: Vec<String> = ids.iter().map(|i| format!("sd15-{i}")).collect();
+    let mut seen = Vec::new();
+    for _ in 0..1000 {
+        let list = pods.list(&kube::api::ListParams::default().labels("game.kruise.io/owner-gss=sd15")).await.unwrap();
+        let live: Vec<&Pod> = list.items.iter().filter(|p| p.metadata.deletion_timestamp.is_none()).collect();
+        seen = live.iter().map(|p| p.metadata.name.clone().unwrap_or_default()).collect::<Vec<_>>();
+        seen.sort();
+        let ready = live.iter().all(|p| {
+            p.status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+        });
+        let mut states = Vec::new();
+        for name in &want {
+            let gs = game_servers.get_opt(name).await.unwrap().map(|g| serde_json::to_value(g).unwrap());
+            states.push(gs.and_then(|g| g["status"]["currentState"].as_str().map(String::from)));
+        }
+        if seen == want && ready && states.iter().all(|s| s.as_deref() == Some("Ready")) {
+            let mut uids = std::collections::BTreeMap::new();
+            for i in ids {
+                let claim = claims.get(&format!("data-sd15-{i}")).await.unwrap();
+                uids.insert(*i, claim.metadata.uid.unwrap_or_default());
+            }
+            return uids;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("GameServerSet sd15 runs {seen:?}, not {want:?}");
+}
+
+/// Sets replicas and reserved ids in one write, guarded by the resourceVersion read (what the
+/// router will do to stop or resume a user's instance).
+async fn scale_gss(api: &Api<DynamicObject>, replicas: u32, reserve: Value) {
+    let gss = api.get("sd15").await.unwrap();
+    let patch = json!({
+        "metadata": {"resourceVersion": gss.metadata.resource_version},
+        "spec": {"replicas": replicas, "reserveGameServerIds": reserve},
+    });
+    api.patch("sd15", &PatchParams::default(), &Patch::Merge(patch)).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_game_server_set_keeps_a_stopped_users_id_and_disk_for_them() {
+    let world = World::start().await;
+    let config = example_with("sd-okg-t4.yaml", &[]);
+    let up = world.sdctl(&["up", "okg", "-c", config.arg(), "--okg-manifests", &okg_manifests()]).await;
+    assert_eq!(up.code, 0, "{up:?}");
+    let client = cluster_client(&world, "sd-okg-gke").await;
+    let api = gss_api(&client);
+    let gss: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "game.kruise.io/v1alpha1", "kind": "GameServerSet",
+        "metadata": {"name": "sd15", "namespace": "sd"},
+        "spec": {
+            "replicas": 0,
+            "scaleStrategy": {"scaleDownStrategyType": "ReserveIds"},
+            "gameServerTemplate": {
+                "metadata": {"labels": {"app": "webui"}},
+                "spec": {"containers": [{"name": "webui", "image": "registry.k8s.io/pause:3.10"}]},
+                "volumeClaimTemplates": [{
+                    "metadata": {"name": "data"},
+                    "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "standard-rwo", "resources": {"requests": {"storage": "10Gi"}}},
+                }],
+            },
+        },
+    }))
+    .unwrap();
+    api.create(&PostParams::default(), &gss).await.unwrap();
+
+    // Two users: ids 0 and 1, a disk each.
+    scale_gss(&api, 2, Value::Null).await;
+    let disks = running(&client, &[0, 1]).await;
+    // The first user stops: their id is reserved, their pod goes, their disk stays.
+    scale_gss(&api, 1, json!([0])).await;
+    running(&client, &[1]).await;
+    // A new user gets a new id, never the stopped user's (and so never their disk).
+    scale_gss(&api, 2, json!([0])).await;
+    let with_new = running(&client, &[1, 2]).await;
+    assert!(!with_new.values().any(|uid| uid == &disks[&0]), "a new user got the stopped user's disk");
+    // The first user comes back: the same id, the same disk.
+    scale_gss(&api, 3, Value::Null).await;
+    let resumed = running(&client, &[0, 1, 2]).await;
+    assert_eq!(resumed[&0], disks[&0], "the user's disk survives a stop");
+    // A plain scale-down under ReserveIds removes the highest id and reserves it.
+    scale_gss(&api, 2, Value::Null).await;
+    running(&client, &[0, 1]).await;
+    let gss = serde_json::to_value(api.get("sd15").await.unwrap()).unwrap();
+    assert_eq!(gss["spec"]["reserveGameServerIds"], json!([2]), "{gss:#}");
+    assert_eq!(gss["metadata"]["annotations"]["game.kruise.io/reserve-ids"], "2");
+    assert_eq!(gss["status"]["replicas"], 2);
+}

@@ -13,7 +13,9 @@
 //!
 //! Their admission webhooks are answered "allowed" (their checks are not simulated), but only
 //! when their Service has ready endpoints and the configuration carries a CA, as the API server
-//! needs.
+//! needs. What their controllers do with GameServerSets is in [`sets`].
+
+pub mod sets;
 
 use serde_json::{Value, json};
 
@@ -82,9 +84,11 @@ pub fn reconcile(st: &mut Store) {
         kruise_conversion(st);
         kruise_certs(st);
     }
-    if running(st, GAME_NAMESPACE, GAME_MANAGER) {
+    let game = running(st, GAME_NAMESPACE, GAME_MANAGER);
+    if game {
         game_webhooks(st);
     }
+    sets::reconcile(st, game, running(st, KRUISE_NAMESPACE, KRUISE_MANAGER));
 }
 
 /// `pkg/webhook/util/configuration/configuration.go` `Ensure`.
