@@ -73,7 +73,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand init" -s h -l help -d 'Print
 complete -c sdctl -n "__fish_sdctl_using_subcommand init" -s V -l version -d 'Print version'
 complete -c sdctl -n "__fish_sdctl_using_subcommand plan" -l agones-manifest -d 'Use this Agones install.yaml instead of downloading the pinned release (air-gapped use)' -r -F
 complete -c sdctl -n "__fish_sdctl_using_subcommand plan" -l driver-manifest -d 'Use this NVIDIA driver installer DaemonSet instead of downloading the pinned one' -r -F
-complete -c sdctl -n "__fish_sdctl_using_subcommand plan" -l okg-manifests -d 'With `runtime.kind: okg`: read OpenKruise\'s and OpenKruiseGame\'s files from this directory (`kruise-1.9.0/` and `kruise-game-1.0.0/`, each with `crd/`, `rbac/` and, for kruise, `webhook/`, as in the projects\' `config/`) instead of downloading the pinned release' -r -F
+complete -c sdctl -n "__fish_sdctl_using_subcommand plan" -l okg-manifests -d 'With `runtime.kind: okg`: read OpenKruise\'s and OpenKruiseGame\'s files from this directory instead of downloading the pinned releases: `kruise-1.9.0/` and `kruise-game-1.0.0/`, each holding `crd/*.yaml` (the projects\' config/crd/bases/), `rbac/*.yaml` and, for kruise, `webhook/manifests.yaml`, from the release tags' -r -F
 complete -c sdctl -n "__fish_sdctl_using_subcommand plan" -s c -l config -d 'Configuration file' -r -F
 complete -c sdctl -n "__fish_sdctl_using_subcommand plan" -s o -l output -d 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)' -r -f -a "human\t''
 json\t''"
@@ -91,7 +91,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand plan" -s V -l version -d 'Pr
 complete -c sdctl -n "__fish_sdctl_using_subcommand up" -l max-hourly-cost -d 'Refuse (exit 3) when the full-load estimate exceeds this many USD per hour' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand up" -l agones-manifest -d 'Use this Agones install.yaml instead of downloading the pinned release (air-gapped use)' -r -F
 complete -c sdctl -n "__fish_sdctl_using_subcommand up" -l driver-manifest -d 'Use this NVIDIA driver installer DaemonSet instead of downloading the pinned one' -r -F
-complete -c sdctl -n "__fish_sdctl_using_subcommand up" -l okg-manifests -d 'With `runtime.kind: okg`: read OpenKruise\'s and OpenKruiseGame\'s files from this directory (`kruise-1.9.0/` and `kruise-game-1.0.0/`, each with `crd/`, `rbac/` and, for kruise, `webhook/`, as in the projects\' `config/`) instead of downloading the pinned release' -r -F
+complete -c sdctl -n "__fish_sdctl_using_subcommand up" -l okg-manifests -d 'With `runtime.kind: okg`: read OpenKruise\'s and OpenKruiseGame\'s files from this directory instead of downloading the pinned releases: `kruise-1.9.0/` and `kruise-game-1.0.0/`, each holding `crd/*.yaml` (the projects\' config/crd/bases/), `rbac/*.yaml` and, for kruise, `webhook/manifests.yaml`, from the release tags' -r -F
 complete -c sdctl -n "__fish_sdctl_using_subcommand up" -s c -l config -d 'Configuration file' -r -F
 complete -c sdctl -n "__fish_sdctl_using_subcommand up" -s o -l output -d 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)' -r -f -a "human\t''
 json\t''"
@@ -109,7 +109,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand up" -s h -l help -d 'Print h
 complete -c sdctl -n "__fish_sdctl_using_subcommand up" -s V -l version -d 'Print version'
 complete -c sdctl -n "__fish_sdctl_using_subcommand down" -l agones-manifest -d 'Use this Agones install.yaml instead of downloading the pinned release (air-gapped use)' -r -F
 complete -c sdctl -n "__fish_sdctl_using_subcommand down" -l driver-manifest -d 'Use this NVIDIA driver installer DaemonSet instead of downloading the pinned one' -r -F
-complete -c sdctl -n "__fish_sdctl_using_subcommand down" -l okg-manifests -d 'With `runtime.kind: okg`: read OpenKruise\'s and OpenKruiseGame\'s files from this directory (`kruise-1.9.0/` and `kruise-game-1.0.0/`, each with `crd/`, `rbac/` and, for kruise, `webhook/`, as in the projects\' `config/`) instead of downloading the pinned release' -r -F
+complete -c sdctl -n "__fish_sdctl_using_subcommand down" -l okg-manifests -d 'With `runtime.kind: okg`: read OpenKruise\'s and OpenKruiseGame\'s files from this directory instead of downloading the pinned releases: `kruise-1.9.0/` and `kruise-game-1.0.0/`, each holding `crd/*.yaml` (the projects\' config/crd/bases/), `rbac/*.yaml` and, for kruise, `webhook/manifests.yaml`, from the release tags' -r -F
 complete -c sdctl -n "__fish_sdctl_using_subcommand down" -s c -l config -d 'Configuration file' -r -F
 complete -c sdctl -n "__fish_sdctl_using_subcommand down" -s o -l output -d 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)' -r -f -a "human\t''
 json\t''"
@@ -125,7 +125,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand down" -s h -l help -d 'Print
 complete -c sdctl -n "__fish_sdctl_using_subcommand down" -s V -l version -d 'Print version'
 complete -c sdctl -n "__fish_sdctl_using_subcommand status" -l agones-manifest -d 'Use this Agones install.yaml instead of downloading the pinned release (air-gapped use)' -r -F
 complete -c sdctl -n "__fish_sdctl_using_subcommand status" -l driver-manifest -d 'Use this NVIDIA driver installer DaemonSet instead of downloading the pinned one' -r -F
-complete -c sdctl -n "__fish_sdctl_using_subcommand status" -l okg-manifests -d 'With `runtime.kind: okg`: read OpenKruise\'s and OpenKruiseGame\'s files from this directory (`kruise-1.9.0/` and `kruise-game-1.0.0/`, each with `crd/`, `rbac/` and, for kruise, `webhook/`, as in the projects\' `config/`) instead of downloading the pinned release' -r -F
+complete -c sdctl -n "__fish_sdctl_using_subcommand status" -l okg-manifests -d 'With `runtime.kind: okg`: read OpenKruise\'s and OpenKruiseGame\'s files from this directory instead of downloading the pinned releases: `kruise-1.9.0/` and `kruise-game-1.0.0/`, each holding `crd/*.yaml` (the projects\' config/crd/bases/), `rbac/*.yaml` and, for kruise, `webhook/manifests.yaml`, from the release tags' -r -F
 complete -c sdctl -n "__fish_sdctl_using_subcommand status" -s c -l config -d 'Configuration file' -r -F
 complete -c sdctl -n "__fish_sdctl_using_subcommand status" -s o -l output -d 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)' -r -f -a "human\t''
 json\t''"
@@ -168,7 +168,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -s V -l version -d 'Pr
 complete -c sdctl -n "__fish_sdctl_using_subcommand render" -l out -d 'Directory for the YAML files (one per step)' -r -F
 complete -c sdctl -n "__fish_sdctl_using_subcommand render" -l agones-manifest -d 'Use this Agones install.yaml instead of downloading the pinned release (air-gapped use)' -r -F
 complete -c sdctl -n "__fish_sdctl_using_subcommand render" -l driver-manifest -d 'Use this NVIDIA driver installer DaemonSet instead of downloading the pinned one' -r -F
-complete -c sdctl -n "__fish_sdctl_using_subcommand render" -l okg-manifests -d 'With `runtime.kind: okg`: read OpenKruise\'s and OpenKruiseGame\'s files from this directory (`kruise-1.9.0/` and `kruise-game-1.0.0/`, each with `crd/`, `rbac/` and, for kruise, `webhook/`, as in the projects\' `config/`) instead of downloading the pinned release' -r -F
+complete -c sdctl -n "__fish_sdctl_using_subcommand render" -l okg-manifests -d 'With `runtime.kind: okg`: read OpenKruise\'s and OpenKruiseGame\'s files from this directory instead of downloading the pinned releases: `kruise-1.9.0/` and `kruise-game-1.0.0/`, each holding `crd/*.yaml` (the projects\' config/crd/bases/), `rbac/*.yaml` and, for kruise, `webhook/manifests.yaml`, from the release tags' -r -F
 complete -c sdctl -n "__fish_sdctl_using_subcommand render" -s c -l config -d 'Configuration file' -r -F
 complete -c sdctl -n "__fish_sdctl_using_subcommand render" -s o -l output -d 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)' -r -f -a "human\t''
 json\t''"

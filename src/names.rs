@@ -230,6 +230,8 @@ impl Names {
     pub const BACKEND_CONFIG: &'static str = "sdctl-iap";
     pub const CERTIFICATE: &'static str = "sdctl-cert";
     pub const SHARED_CLAIM: &'static str = "sdctl-shared";
+    /// The StorageClass of users' own disks (runtime.kind okg).
+    pub const USER_DISK_CLASS: &'static str = "sdctl-user-disk";
     pub const REDIS_SECRET: &'static str = "sdctl-redis";
     pub const OAUTH_SECRET: &'static str = "sdctl-iap-oauth";
     /// ConfigMap with the IAP audience the router checks (written once the load balancer exists).

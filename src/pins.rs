@@ -71,10 +71,22 @@ pub struct ConfigRelease {
     pub version: &'static str,
     /// Raw files at the release tag: `<base>/<path>`.
     pub base_url: &'static str,
-    /// Paths under `config/` and their sha256, in apply order within a kind.
+    /// Paths as `--okg-manifests DIR` lays them out (`crd/<file>`, `rbac/<file>`,
+    /// `webhook/<file>`) and their sha256.
     pub files: &'static [(&'static str, &'static str)],
     /// The manager image of the release.
     pub image: &'static str,
+}
+
+impl ConfigRelease {
+    /// Where a file is published: CRDs sit under `config/crd/bases/` (controller-gen's output
+    /// directory), the rest as laid out locally (`rbac/`, `webhook/`).
+    pub fn url(&self, path: &str) -> String {
+        match path.strip_prefix("crd/") {
+            Some(file) => format!("{}/crd/bases/{file}", self.base_url),
+            None => format!("{}/{path}", self.base_url),
+        }
+    }
 }
 
 /// OpenKruise (Advanced StatefulSet, pod probes, the daemon): what OpenKruiseGame builds on.
@@ -154,6 +166,23 @@ mod tests {
     fn driver_urls_share_the_pinned_commit() {
         for d in [DRIVER_DEFAULT, DRIVER_LATEST] {
             assert_eq!(d.url, format!("{DRIVER_BASE}/{}", d.name));
+        }
+    }
+
+    #[test]
+    fn okg_files_are_fetched_from_where_the_projects_publish_them() {
+        // openkruise/kruise and openkruise/kruise-game keep CRDs in config/crd/bases/ (git ls-tree
+        // at v1.9.0 and v1.0.0); roles and webhooks directly in config/rbac/, config/webhook/.
+        assert_eq!(
+            KRUISE.url("crd/apps.kruise.io_statefulsets.yaml"),
+            "https://raw.githubusercontent.com/openkruise/kruise/v1.9.0/config/crd/bases/apps.kruise.io_statefulsets.yaml"
+        );
+        assert_eq!(
+            KRUISE_GAME.url("rbac/role.yaml"),
+            "https://raw.githubusercontent.com/openkruise/kruise-game/v1.0.0/config/rbac/role.yaml"
+        );
+        for release in [KRUISE, KRUISE_GAME] {
+            assert!(release.files.iter().all(|(path, sha)| sha.len() == 64 && path.split('/').count() == 2));
         }
     }
 

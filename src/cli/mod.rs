@@ -147,8 +147,9 @@ pub struct ManifestArgs {
     #[arg(long, value_name = "FILE")]
     pub driver_manifest: Option<PathBuf>,
     /// With `runtime.kind: okg`: read OpenKruise's and OpenKruiseGame's files from this directory
-    /// (`kruise-1.9.0/` and `kruise-game-1.0.0/`, each with `crd/`, `rbac/` and, for kruise,
-    /// `webhook/`, as in the projects' `config/`) instead of downloading the pinned release.
+    /// instead of downloading the pinned releases: `kruise-1.9.0/` and `kruise-game-1.0.0/`, each
+    /// holding `crd/*.yaml` (the projects' config/crd/bases/), `rbac/*.yaml` and, for kruise,
+    /// `webhook/manifests.yaml`, from the release tags.
     #[arg(long, value_name = "DIR")]
     pub okg_manifests: Option<PathBuf>,
 }

@@ -167,7 +167,8 @@ pub struct RuntimeFile {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TemplateFile {
-    /// `[a-z][a-z0-9-]{0,15}`; users pick it on their dashboard (cookie `sdctl-template`).
+    /// 1-16 lower-case letters, digits or '-', starting with a letter, not ending with '-'; users
+    /// pick it on their dashboard (cookie `sdctl-template`).
     pub name: Option<String>,
     /// `a1111` (default: AUTOMATIC1111's WebUI) or `comfyui`.
     pub engine: Option<String>,

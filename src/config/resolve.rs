@@ -11,7 +11,16 @@ use crate::names::{LABEL_ENV, is_dns_label};
 /// Namespaces sdctl must never own: `down` deletes the runtime namespace, and Kubernetes refuses
 /// to delete the first three (NamespaceLifecycle's immortal namespaces) while the others hold the
 /// cluster's own machinery.
-const RESERVED_NAMESPACES: [&str; 5] = ["default", "kube-system", "kube-public", "kube-node-lease", "agones-system"];
+const RESERVED_NAMESPACES: [&str; 8] = [
+    "default",
+    "kube-system",
+    "kube-public",
+    "kube-node-lease",
+    "agones-system",
+    "kruise-system",
+    "kruise-game-system",
+    "kruise-daemon-config",
+];
 
 /// Values given on the command line or in the environment; they win over the file.
 #[derive(Debug, Clone, Default)]
@@ -462,7 +471,7 @@ impl Resolver<'_> {
             self.err(
                 "runtime.namespace",
                 format!(
-                    "{namespace:?} belongs to Kubernetes or Agones: sdctl owns its namespace and `sdctl down` deletes it"
+                    "{namespace:?} belongs to Kubernetes, Agones or OpenKruise: sdctl owns its namespace and `sdctl down` deletes it"
                 ),
                 "use a namespace of your own, such as sd",
             );
@@ -578,7 +587,9 @@ impl Resolver<'_> {
                 Some(n) => {
                     self.err(
                         &format!("{path}.name"),
-                        format!("{n:?} must match [a-z][a-z0-9-]{{0,15}} (it names Kubernetes objects and disks)"),
+                        format!(
+                            "{n:?} must be 1-16 lower-case letters, digits or '-', starting with a letter and not ending with '-' (it names Kubernetes objects and disks)"
+                        ),
                         "choose a short name such as sd15",
                     );
                     ok = false;
@@ -748,11 +759,13 @@ fn pick(file: Option<String>, flag: Option<&Sourced>, field: &str) -> (Option<St
     }
 }
 
-/// `[a-z][a-z0-9-]{0,15}`: short enough for `<template>-<id>` pod names and disk names.
+/// `[a-z]([a-z0-9-]{0,14}[a-z0-9])?`: a DNS label short enough for `<template>-<id>` pod names
+/// and `data-<template>-<id>` claims.
 pub fn is_template_name(s: &str) -> bool {
     let mut chars = s.chars();
     chars.next().is_some_and(|c| c.is_ascii_lowercase())
         && s.len() <= 16
+        && !s.ends_with('-')
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use kube::Client;
-use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, ValidationDirective};
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams, ValidationDirective};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::discovery::{ApiCapabilities, Scope};
 use serde_json::Value;
@@ -13,6 +13,9 @@ use serde_json::Value;
 use super::objects::{ident, kind, name, namespace};
 use crate::gcp::wait::{Patience, Poll, until};
 use crate::names::FIELD_MANAGER;
+
+/// The field manager of [`Kube::create`].
+const CREATE_FIELD_MANAGER: &str = "sdctl-create";
 use crate::plan::StepCx;
 
 /// A cluster's API, with a cache of resolved kinds.
@@ -85,6 +88,23 @@ impl Kube {
             .await
             .map_err(|e| anyhow::anyhow!("cannot apply {}: {e}", ident(obj)))?;
         Ok(serde_json::to_value(applied).unwrap_or(Value::Null))
+    }
+
+    /// Creates the object (not an apply): the fields it is created with belong to the field
+    /// manager `sdctl-create`, so later applies that leave them out do not remove them, and the
+    /// component that runs the object takes them over by changing them (a GameServerSet's
+    /// replicas, which the router scales).
+    pub async fn create(&self, obj: &Value) -> anyhow::Result<()> {
+        let api = self.api(obj).await?;
+        let object: DynamicObject =
+            serde_json::from_value(obj.clone()).map_err(|e| anyhow::anyhow!("{} is not an object: {e}", ident(obj)))?;
+        let params = PostParams { field_manager: Some(CREATE_FIELD_MANAGER.to_string()), ..Default::default() };
+        match api.create(&params, &object).await {
+            Ok(_) => Ok(()),
+            // Made meanwhile (by an earlier, interrupted run): the apply that follows adopts it.
+            Err(kube::Error::Api(e)) if e.code == 409 => Ok(()),
+            Err(e) => Err(anyhow::anyhow!("cannot create {}: {e}", ident(obj))),
+        }
     }
 
     /// Deletes fields with a JSON merge patch (`null` values), before an apply that no longer

@@ -15,7 +15,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use super::objects::{contains, kind, name, parse_yaml};
+use super::objects::{kind, name, parse_yaml};
 use super::upstream::{Pinned, fetch};
 use crate::pins::{self, ConfigRelease};
 
@@ -46,14 +46,14 @@ pub async fn load(dir: Option<&Path>) -> anyhow::Result<Files> {
 
 async fn release(r: &'static ConfigRelease, dir: Option<&Path>) -> anyhow::Result<Vec<(&'static str, String)>> {
     let reads = r.files.iter().map(|(path, sha256)| async move {
-        let url = format!("{}/{path}", r.base_url);
+        let url = r.url(path);
         let what = format!(
             "{} {}'s {path}",
             if r.dir.starts_with("kruise-game") { "OpenKruiseGame" } else { "OpenKruise" },
             r.version
         );
         let local = dir.map(|d| d.join(r.dir).join(path));
-        let pin = Pinned { what: &what, url: &url, sha256, flag: "--okg-manifests" };
+        let pin = Pinned { what: &what, url: &url, sha256, flag: "--okg-manifests DIR" };
         fetch(pin, local.as_deref()).await.map(|text| (*path, text))
     });
     futures::future::try_join_all(reads).await
@@ -177,17 +177,31 @@ fn webhook_configuration(obj: &mut Value, config_name: &str) -> anyhow::Result<(
     Ok(())
 }
 
-/// The value to send in `template`: the live snapshot when it already holds the webhooks sdctl
-/// wants (sending it again changes nothing), else empty, which makes the manager take a new one
-/// from the webhooks just applied.
-pub fn template_annotation(want: &Value, live: Option<&Value>) -> String {
-    let snapshot = live
-        .and_then(|l| l.pointer(&format!("/metadata/annotations/{TEMPLATE_ANNOTATION}")))
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    let Ok(Value::Array(taken)) = serde_json::from_str::<Value>(snapshot) else { return String::new() };
-    let wanted = want.get("webhooks").cloned().unwrap_or(Value::Null);
-    if contains(&Value::Array(taken), &wanted) { snapshot.to_string() } else { String::new() }
+/// sdctl's record of the webhooks it last sent, beside the manager's snapshot.
+pub const WEBHOOKS_ANNOTATION: &str = "sdctl.dev/webhooks-sha256";
+
+pub fn sha256(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Completes a kruise webhook configuration sdctl wants against the live one: the digest of its
+/// webhooks, and the value to send in `template`: the manager's snapshot while it was taken from
+/// these very webhooks (sending it back changes nothing), else empty, which makes the manager
+/// take a new snapshot of the webhooks just applied. (The manager rebuilds `webhooks` from the
+/// snapshot, so a stale one would bring back what sdctl removed.)
+pub fn with_template(want: &mut Value, live: Option<&Value>) {
+    let sent = sha256(&want["webhooks"].to_string());
+    let annotation = |key: &str| {
+        live.and_then(|l| l.pointer(&format!("/metadata/annotations/{}", key.replace('/', "~1"))))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let snapshot = annotation(TEMPLATE_ANNOTATION);
+    let keep = annotation(WEBHOOKS_ANNOTATION) == sent && !snapshot.is_empty();
+    want["metadata"]["annotations"][WEBHOOKS_ANNOTATION] = json!(sent);
+    want["metadata"]["annotations"][TEMPLATE_ANNOTATION] = json!(if keep { snapshot } else { String::new() });
 }
 
 #[cfg(test)]
@@ -199,16 +213,21 @@ mod tests {
     }
 
     #[test]
-    fn the_snapshot_is_kept_only_while_it_holds_the_wanted_webhooks() {
-        let want = config(json!([{"name": "mpod.kb.io", "failurePolicy": "Ignore"}]));
-        // What the manager stored: the applied webhooks with the API server's defaults.
-        let taken = json!([{"name": "mpod.kb.io", "failurePolicy": "Ignore", "matchPolicy": "Equivalent"}]).to_string();
-        let live = json!({"metadata": {"annotations": {TEMPLATE_ANNOTATION: taken}}});
-        assert_eq!(template_annotation(&want, Some(&live)), taken);
-        let changed = config(json!([{"name": "mpod.kb.io", "failurePolicy": "Fail"}]));
-        assert_eq!(template_annotation(&changed, Some(&live)), "");
-        assert_eq!(template_annotation(&want, None), "");
-        let garbled = json!({"metadata": {"annotations": {TEMPLATE_ANNOTATION: "not json"}}});
-        assert_eq!(template_annotation(&want, Some(&garbled)), "");
+    fn the_snapshot_is_kept_only_while_it_was_taken_from_the_webhooks_sdctl_sends() {
+        let mut first = config(json!([{"name": "mpod.kb.io", "failurePolicy": "Ignore", "timeoutSeconds": 30}]));
+        with_template(&mut first, None);
+        assert_eq!(first["metadata"]["annotations"][TEMPLATE_ANNOTATION], "");
+        // The manager took its snapshot (the applied webhooks with the server's defaults).
+        let mut live = first.clone();
+        let taken = json!([{"name": "mpod.kb.io", "failurePolicy": "Ignore", "timeoutSeconds": 30, "matchPolicy": "Equivalent"}]);
+        live["metadata"]["annotations"][TEMPLATE_ANNOTATION] = json!(taken.to_string());
+        let mut again = config(json!([{"name": "mpod.kb.io", "failurePolicy": "Ignore", "timeoutSeconds": 30}]));
+        with_template(&mut again, Some(&live));
+        assert_eq!(again["metadata"]["annotations"][TEMPLATE_ANNOTATION], taken.to_string());
+        // A field sdctl no longer sends: the snapshot still "contains" the new webhooks, but
+        // the manager would restore the field from it, so a new snapshot is asked for.
+        let mut fewer = config(json!([{"name": "mpod.kb.io", "failurePolicy": "Ignore"}]));
+        with_template(&mut fewer, Some(&live));
+        assert_eq!(fewer["metadata"]["annotations"][TEMPLATE_ANNOTATION], "");
     }
 }

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::objects::parse_yaml;
 
-const TEMPLATES: [(&str, &str); 9] = [
+const TEMPLATES: [(&str, &str); 12] = [
     ("volumes-filestore.yaml", include_str!("../../templates/k8s/volumes-filestore.yaml")),
     ("volumes-gcs.yaml", include_str!("../../templates/k8s/volumes-gcs.yaml")),
     ("fleet.yaml", include_str!("../../templates/k8s/fleet.yaml")),
@@ -15,6 +15,9 @@ const TEMPLATES: [(&str, &str); 9] = [
     ("redis-env.yaml", include_str!("../../templates/k8s/redis-env.yaml")),
     ("redis-ca-volume.yaml", include_str!("../../templates/k8s/redis-ca-volume.yaml")),
     ("okg.yaml", include_str!("../../templates/k8s/okg.yaml")),
+    ("webui-pod.yaml", include_str!("../../templates/k8s/webui-pod.yaml")),
+    ("webui-isolation.yaml", include_str!("../../templates/k8s/webui-isolation.yaml")),
+    ("instances.yaml", include_str!("../../templates/k8s/instances.yaml")),
 ];
 
 /// Renders a template with `values` into its objects.

@@ -12,7 +12,8 @@ pub struct Pinned<'a> {
     pub what: &'a str,
     pub url: &'a str,
     pub sha256: &'a str,
-    /// Flag that supplies the file instead (for the error message).
+    /// Flag and placeholder that supply the file instead (for the error message), e.g.
+    /// `--agones-manifest FILE`.
     pub flag: &'a str,
 }
 
@@ -51,7 +52,7 @@ pub async fn fetch(pin: Pinned<'_>, local: Option<&Path>) -> anyhow::Result<Stri
 async fn download(pin: &Pinned<'_>) -> anyhow::Result<Vec<u8>> {
     let unreachable = |e: &dyn std::fmt::Display| {
         anyhow::anyhow!(
-            "cannot download {} from {}: {e}; without internet access, pass {} FILE",
+            "cannot download {} from {}: {e}; without internet access, pass {}",
             pin.what,
             pin.url,
             pin.flag
@@ -65,7 +66,7 @@ async fn download(pin: &Pinned<'_>) -> anyhow::Result<Vec<u8>> {
     let got = hex(&Sha256::digest(&bytes));
     if got != pin.sha256 {
         anyhow::bail!(
-            "{} from {} has sha256 {got}, not the pinned {}: refusing to use it (pass {} FILE to use a file you trust)",
+            "{} from {} has sha256 {got}, not the pinned {}: refusing to use it (pass {} to use a file you trust)",
             pin.what,
             pin.url,
             pin.sha256,

@@ -123,7 +123,7 @@ fn okg(version: &str, channel_name: &str) -> Outcome {
         Some(m) if m > KRUISE_TESTED_UP_TO => Outcome::warn(
             ID,
             format!(
-                "the {channel_name} channel gives Kubernetes {version}; {pinned} run there, but OpenKruise lists                  Kubernetes 1.{KRUISE_TESTED_UP_TO} as the newest it tested"
+                "the {channel_name} channel gives Kubernetes {version}; {pinned} run there, but OpenKruise lists Kubernetes 1.{KRUISE_TESTED_UP_TO} as the newest it tested"
             ),
             "nothing to change: expected on GKE today (sdctl pins a newer OpenKruise once it lists this version)",
         ),

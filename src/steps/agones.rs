@@ -52,7 +52,7 @@ impl Agones {
         let text = match &env.options.agones_manifest {
             Some(path) => {
                 fetch(
-                    Pinned { what: "the Agones manifest", url: "", sha256: "", flag: "--agones-manifest" },
+                    Pinned { what: "the Agones manifest", url: "", sha256: "", flag: "--agones-manifest FILE" },
                     Some(path),
                 )
                 .await?
@@ -63,7 +63,7 @@ impl Agones {
                     what: "the Agones install manifest",
                     url: r.install_url,
                     sha256: r.sha256,
-                    flag: "--agones-manifest",
+                    flag: "--agones-manifest FILE",
                 };
                 fetch(pin, None).await?
             }

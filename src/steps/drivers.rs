@@ -36,7 +36,8 @@ impl Manifest for Drivers {
 
     async fn objects(&self, env: &Env, _live: Option<Live<'_>>) -> anyhow::Result<Vec<Value>> {
         let i = installer(env);
-        let pin = Pinned { what: "NVIDIA's driver installer", url: i.url, sha256: i.sha256, flag: "--driver-manifest" };
+        let pin =
+            Pinned { what: "NVIDIA's driver installer", url: i.url, sha256: i.sha256, flag: "--driver-manifest FILE" };
         let text = fetch(pin, env.options.driver_manifest.as_deref()).await?;
         parse_yaml(&text, "the driver installer manifest")
     }

@@ -42,7 +42,10 @@ impl Manifest for Fleet {
     }
 
     async fn objects(&self, env: &Env, _live: Option<Live<'_>>) -> anyhow::Result<Vec<Value>> {
-        render("fleet.yaml", &values(env))
+        let values = values(env);
+        let mut objects = render("fleet.yaml", &values)?;
+        objects.extend(render("webui-isolation.yaml", &values)?);
+        Ok(objects)
     }
 
     async fn after_apply(&self, cx: &StepCx<Env>, kube: &Kube) -> anyhow::Result<()> {

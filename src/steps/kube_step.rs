@@ -34,6 +34,13 @@ pub trait Manifest: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// Fields an object gets only when sdctl creates it, which the component running it owns
+    /// from then on (a GameServerSet's replicas and reserved ids, which the router scales):
+    /// `None` for objects that are applied whole.
+    fn created_with(&self, _obj: &Value) -> Option<Value> {
+        None
+    }
+
     /// The IAM permissions applying the objects needs beyond reaching the cluster (Kubernetes
     /// objects are authorized through GKE's `container.<kind>.<verb>` permissions).
     fn permissions(&self) -> Vec<&'static str>;
@@ -204,6 +211,13 @@ impl<M: Manifest> Step<Env> for KubeStep<M> {
                 continue;
             }
             cx.progress(format!("applying {}", ident(want)));
+            if have.is_none()
+                && let Some(extra) = self.manifest.created_with(want)
+            {
+                let mut body = want.clone();
+                merge(&mut body, &extra);
+                kube.create(&body).await?;
+            }
             let strict = self.manifest.strict();
             if let Err(refused) = kube.apply(want, strict).await {
                 // Removing a field sdctl no longer sets may leave its emptied parent behind, which
@@ -262,6 +276,18 @@ impl<M: Manifest> KubeStep<M> {
             }
         }
         Ok(present)
+    }
+}
+
+/// Sets every field of `extra` in `obj` (maps merged, anything else replaced).
+fn merge(obj: &mut Value, extra: &Value) {
+    match (obj, extra) {
+        (Value::Object(o), Value::Object(e)) => {
+            for (k, v) in e {
+                merge(o.entry(k.clone()).or_insert(Value::Null), v);
+            }
+        }
+        (o, e) => *o = e.clone(),
     }
 }
 

@@ -17,6 +17,7 @@ pub mod iam;
 pub mod image_cache;
 mod images;
 mod ingress;
+mod instances;
 mod kube_step;
 mod network;
 mod not_built;
@@ -91,7 +92,7 @@ pub fn graph(config: &Config) -> Result<Graph<Env>, GraphError> {
         ),
         RuntimeKind::Okg => (
             kube(OKG, vec![CLUSTER], okg::Okg::default()),
-            not_built(FLEET, fleet_deps, "a WebUI GameServerSet per template"),
+            kube(FLEET, fleet_deps, instances::Instances),
             not_built(ROUTER, vec![OKG, REDIS, IMAGES], "the router to per-user instances"),
             not_built(RECLAIM, vec![OKG, REDIS, IMAGES], "stopping idle per-user instances"),
         ),

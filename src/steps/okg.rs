@@ -74,8 +74,12 @@ impl Manifest for Okg {
             "container.daemonSets.update",
             "container.services.create",
             "container.mutatingWebhookConfigurations.create",
+            "container.mutatingWebhookConfigurations.get",
+            "container.mutatingWebhookConfigurations.update",
             "container.mutatingWebhookConfigurations.delete",
             "container.validatingWebhookConfigurations.create",
+            "container.validatingWebhookConfigurations.get",
+            "container.validatingWebhookConfigurations.update",
             "container.validatingWebhookConfigurations.delete",
         ]
     }
@@ -105,15 +109,21 @@ impl Manifest for Okg {
         v["game_namespace"] = json!(okg::GAME_NAMESPACE);
         v["kruise_image"] = json!(pins::KRUISE.image);
         v["game_image"] = json!(pins::KRUISE_GAME.image);
-        v["port_min"] = json!(env.config.runtime.port_range.0);
-        v["port_max"] = json!(env.config.runtime.port_range.1);
+        let (min, max) = env.config.runtime.port_range;
+        let config =
+            format!("[kubernetes]\nenable = true\n[kubernetes.hostPort]\nmax_port = {max}\nmin_port = {min}\n");
+        v["game_config_sha256"] = json!(okg::sha256(&config));
+        v["game_config"] = json!(config);
         objects.extend(render("okg.yaml", &v)?);
         // Keep the manager's webhook snapshot while it holds what sdctl wants.
         if let Some(live) = live {
             for obj in objects.iter_mut().filter(|o| kind(o).ends_with("WebhookConfiguration")) {
                 let have = live.kube.get(obj).await.ok().flatten();
-                obj["metadata"]["annotations"][okg::TEMPLATE_ANNOTATION] =
-                    json!(okg::template_annotation(obj, have.as_ref()));
+                okg::with_template(obj, have.as_ref());
+            }
+        } else {
+            for obj in objects.iter_mut().filter(|o| kind(o).ends_with("WebhookConfiguration")) {
+                okg::with_template(obj, None);
             }
         }
         Ok(objects)

@@ -256,14 +256,24 @@ fn flags_beat_environment_beat_file() {
 }
 
 #[test]
-fn namespaces_of_kubernetes_and_agones_are_refused() {
+fn namespaces_of_kubernetes_agones_and_openkruise_are_refused() {
     // `down` deletes the runtime namespace: it must be one sdctl owns.
-    for reserved in ["default", "kube-system", "kube-public", "kube-node-lease", "agones-system"] {
+    let reserved = [
+        "default",
+        "kube-system",
+        "kube-public",
+        "kube-node-lease",
+        "agones-system",
+        "kruise-system",
+        "kruise-game-system",
+        "kruise-daemon-config",
+    ];
+    for reserved in reserved {
         let c = example_with(T4, &[("namespace: sd", &format!("namespace: {reserved}"))]);
         expect_problems(
             &c,
             &[(
-                &format!("runtime.namespace: \"{reserved}\" belongs to Kubernetes or Agones"),
+                &format!("runtime.namespace: \"{reserved}\" belongs to Kubernetes, Agones or OpenKruise"),
                 "use a namespace of your own, such as sd",
             )],
         );
@@ -286,8 +296,8 @@ fn templates_name_each_problem_and_its_fix() {
     expect_problems(
         &c,
         &[
-            (r#"templates[0].name: "SD-15" must match [a-z][a-z0-9-]{0,15}"#, "choose a short name such as sd15"),
-            (r#"templates[1].name: "sd-xl-with-a-long-name" must match"#, "choose a short name"),
+            (r#"templates[0].name: "SD-15" must be 1-16 lower-case letters"#, "choose a short name such as sd15"),
+            (r#"templates[1].name: "sd-xl-with-a-long-name" must be"#, "choose a short name"),
         ],
     );
     let c = example_with(OKG, &[("name: sdxl", "name: sd15"), ("diskGb: 100", "diskGb: 5")]);

@@ -81,6 +81,21 @@ pub fn child_mut<'a>(parent: &'a mut Value, key: &str) -> &'a mut Value {
     &mut parent[key]
 }
 
+/// A child list of `parent`, created (empty) when missing or not a list; its items are kept.
+pub fn list_mut<'a>(parent: &'a mut Value, key: &str) -> &'a mut Vec<Value> {
+    if !parent.is_object() {
+        *parent = json!({});
+    }
+    if !parent.get(key).is_some_and(Value::is_array) {
+        parent[key] = json!([]);
+    }
+    match parent.get_mut(key) {
+        Some(Value::Array(items)) => items,
+        // Made a list just above.
+        _ => unreachable!("{key} is a list"),
+    }
+}
+
 /// Now as the API server writes `metav1.Time`: RFC 3339, seconds, UTC.
 pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()

@@ -182,13 +182,8 @@ fn pod_for(gs: &Value) -> Value {
             .and_then(Value::as_array_mut)
             .and_then(|cs| cs.iter_mut().find(|c| c.get("name").and_then(Value::as_str) == Some(target.as_str())))
         {
-            let list = crate::k8s::meta::child_mut(c, "ports");
-            if !list.is_array() {
-                *list = json!([]);
-            }
-            if let Some(a) = c.get_mut("ports").and_then(Value::as_array_mut) {
-                a.push(cp);
-            }
+            // A port the template declares stays; Agones adds the GameServer's.
+            crate::k8s::meta::list_mut(c, "ports").push(cp);
         }
     }
     if let Some(cs) = spec.get_mut("containers").and_then(Value::as_array_mut) {
@@ -234,26 +229,14 @@ fn pod_for(gs: &Value) -> Value {
 /// Agones' `DisableServiceAccount`: a read-only emptyDir named `empty` over the token path of
 /// the game server container only.
 fn hide_token(spec: &mut Value, container: &str) {
-    let volumes = meta::child_mut(spec, "volumes");
-    if !volumes.is_array() {
-        *volumes = json!([]);
-    }
-    if let Some(v) = volumes.as_array_mut() {
-        v.push(json!({"name": "empty", "emptyDir": {}}));
-    }
+    meta::list_mut(spec, "volumes").push(json!({"name": "empty", "emptyDir": {}}));
     let mount = json!({"name": "empty", "mountPath": TOKEN_PATH, "readOnly": true});
     if let Some(c) = spec
         .get_mut("containers")
         .and_then(Value::as_array_mut)
         .and_then(|cs| cs.iter_mut().find(|c| c["name"] == container))
     {
-        let mounts = meta::child_mut(c, "volumeMounts");
-        if !mounts.is_array() {
-            *mounts = json!([]);
-        }
-        if let Some(m) = mounts.as_array_mut() {
-            m.push(mount);
-        }
+        meta::list_mut(c, "volumeMounts").push(mount);
     }
 }
 

@@ -39,6 +39,8 @@ pub struct State {
     pub lb_generation: HashMap<String, i64>,
     /// FleetAutoscaler uid -> last sync.
     pub fa_synced: HashMap<String, Instant>,
+    /// What OpenKruise's and OpenKruiseGame's managers decided when they started.
+    pub okg: okg::Started,
     /// Node -> the GameServer pod (uid) that pulled the WebUI image there, and how long it took.
     pub image_pulls: HashMap<String, (String, Duration)>,
 }
@@ -100,7 +102,7 @@ fn reconcile(c: &Arc<Cluster>, st: &mut Store, s: &mut State) {
     storage::reconcile(c, st, s);
     ingress::reconcile(c, st, s);
     agones::reconcile(c, st, s);
-    okg::reconcile(st);
+    okg::reconcile(st, &mut s.okg);
     nodes::schedule(c, st, s);
     gc::reconcile(st);
 }

@@ -7,9 +7,10 @@
 //!   when the annotation is empty), rebuilds `webhooks` from it with its CA and its Service,
 //!   drops the webhooks whose path it does not serve, fills in the CA of CRDs converted through
 //!   its webhook, and keeps its certificates in Secret `kruise-webhook-certs`.
-//! - kruise-game's manager exits at start without its provider config or without kruise's
-//!   StatefulSet and PodProbeMarker CRDs; once running, it creates (or overwrites the webhooks
-//!   of) its own two webhook configurations, `failurePolicy: Fail`, with a CA of its own.
+//! - kruise-game's manager does not start without its provider config (a missing ConfigMap
+//!   volume keeps the pod from starting) or without kruise's StatefulSet and PodProbeMarker
+//!   CRDs; when it starts, it creates (or overwrites the webhooks of) its own two webhook
+//!   configurations, `failurePolicy: Fail`, with a CA of its own, once.
 //!
 //! Their admission webhooks are answered "allowed" (their checks are not simulated), but only
 //! when their Service has ready endpoints and the configuration carries a CA, as the API server
@@ -36,14 +37,27 @@ const CRDS: &str = "customresourcedefinitions.apiextensions.k8s.io";
 const KRUISE_CA: &str = "a3J1aXNlLXdlYmhvb2stY2E=";
 const GAME_CA: &str = "d2ViaG9vay1jZXJ0LWNh";
 
+/// What the managers decided at their start, per running Deployment generation (a stopped one
+/// forgets).
+#[derive(Default)]
+pub struct Started {
+    /// kruise's manager (Deployment uid): whether it found SidecarSet and PodUnavailableBudget
+    /// served, which decides whether it serves its pod webhooks (`add_pod.go`).
+    kruise: Option<(String, bool, bool)>,
+    /// kruise-game's manager (Deployment uid): it writes its webhook configurations once, at
+    /// start (`main.go` calls `webhook.Initialize` before `mgr.Start`; nothing watches them).
+    game: Option<String>,
+}
+
 /// Paths kruise 1.9.0 serves with its default feature gates (`pkg/webhook/*/webhooks.go`,
 /// `add_*.go`): not `/validate-service` nor `/validate-ingress` (ResourcesDeletionProtection
 /// off); the pod paths only when SidecarSet / PodUnavailableBudget were served at its start.
-fn kruise_serves(st: &Store, path: &str) -> bool {
+fn kruise_serves(started: &Started, path: &str) -> bool {
+    let (_, sidecar_sets, budgets) = started.kruise.clone().unwrap_or_default();
     match path {
         "/validate-service" | "/validate-ingress" => false,
-        "/mutate-pod" => established(st, "sidecarsets.apps.kruise.io"),
-        "/validate-pod" => established(st, "podunavailablebudgets.policy.kruise.io"),
+        "/mutate-pod" => sidecar_sets,
+        "/validate-pod" => budgets,
         _ => true,
     }
 }
@@ -74,25 +88,43 @@ pub fn crash(st: &Store, deployment: &Value) -> Option<String> {
     }
 }
 
-fn running(st: &Store, ns: &str, name: &str) -> bool {
-    st.get("deployments.apps", ns, name).is_some_and(|d| meta::int_at(&d, "/status/availableReplicas").unwrap_or(0) > 0)
+/// The manager Deployment's uid and generation (a new generation is a new process) when it has
+/// an available replica.
+fn running(st: &Store, ns: &str, name: &str) -> Option<String> {
+    let d = st.get("deployments.apps", ns, name)?;
+    (meta::int_at(&d, "/status/availableReplicas").unwrap_or(0) > 0)
+        .then(|| format!("{}/{}", meta::uid(&d), meta::generation(&d)))
 }
 
-pub fn reconcile(st: &mut Store) {
-    if running(st, KRUISE_NAMESPACE, KRUISE_MANAGER) {
-        kruise_webhooks(st);
-        kruise_conversion(st);
-        kruise_certs(st);
+pub fn reconcile(st: &mut Store, started: &mut Started) {
+    let kruise = running(st, KRUISE_NAMESPACE, KRUISE_MANAGER);
+    match &kruise {
+        Some(uid) => {
+            if started.kruise.as_ref().is_none_or(|(u, _, _)| u != uid) {
+                let sidecar_sets = established(st, "sidecarsets.apps.kruise.io");
+                let budgets = established(st, "podunavailablebudgets.policy.kruise.io");
+                started.kruise = Some((uid.clone(), sidecar_sets, budgets));
+            }
+            kruise_webhooks(st, started);
+            kruise_conversion(st);
+            kruise_certs(st);
+        }
+        None => started.kruise = None,
     }
     let game = running(st, GAME_NAMESPACE, GAME_MANAGER);
-    if game {
-        game_webhooks(st);
+    match &game {
+        Some(uid) if started.game.as_ref() != Some(uid) => {
+            game_webhooks(st);
+            started.game = Some(uid.clone());
+        }
+        Some(_) => {}
+        None => started.game = None,
     }
-    sets::reconcile(st, game, running(st, KRUISE_NAMESPACE, KRUISE_MANAGER));
+    sets::reconcile(st, game.is_some(), kruise.is_some());
 }
 
 /// `pkg/webhook/util/configuration/configuration.go` `Ensure`.
-fn kruise_webhooks(st: &mut Store) {
+fn kruise_webhooks(st: &mut Store, started: &Started) {
     for (gr, name) in KRUISE_CONFIGS {
         let Some(cfg) = st.get(gr, "", name) else { continue };
         let mut next = (*cfg).clone();
@@ -107,7 +139,7 @@ fn kruise_webhooks(st: &mut Store) {
         let mut hooks = Vec::new();
         for mut hook in template {
             let path = hook.pointer("/clientConfig/service/path").and_then(Value::as_str).unwrap_or("").to_string();
-            if !kruise_serves(st, &path) {
+            if !kruise_serves(started, &path) {
                 continue;
             }
             hook["clientConfig"]["caBundle"] = json!(KRUISE_CA);

@@ -124,13 +124,7 @@ fn asts_for(gss: &Value) -> Value {
     let mut labels = meta::string_map(template.pointer("/metadata/labels"));
     labels.insert(OWNER_GSS.into(), name.to_string());
     let mut spec = template.get("spec").cloned().unwrap_or(json!({}));
-    let gates = meta::child_mut(&mut spec, "readinessGates");
-    if !gates.is_array() {
-        *gates = json!([]);
-    }
-    if let Some(g) = gates.as_array_mut() {
-        g.push(json!({"conditionType": "InPlaceUpdateReady"}));
-    }
+    meta::list_mut(&mut spec, "readinessGates").push(json!({"conditionType": "InPlaceUpdateReady"}));
     let mut asts = json!({
         "apiVersion": "apps.kruise.io/v1beta1",
         "kind": "StatefulSet",
@@ -363,13 +357,7 @@ fn advanced_stateful_set(st: &mut Store, set: &Value) {
         spec["hostname"] = json!(pod_name);
         spec["subdomain"] = json!(meta::str_at(set, "/spec/serviceName").unwrap_or(&name));
         if !volumes.is_empty() {
-            let list = meta::child_mut(&mut spec, "volumes");
-            if !list.is_array() {
-                *list = json!([]);
-            }
-            if let Some(l) = list.as_array_mut() {
-                l.extend(volumes);
-            }
+            meta::list_mut(&mut spec, "volumes").extend(volumes);
         }
         let mut labels: BTreeMap<String, String> = meta::string_map(template.pointer("/metadata/labels"));
         labels.insert("statefulset.kubernetes.io/pod-name".into(), pod_name.clone());

@@ -1,0 +1,148 @@
+//! `fleet` with `runtime.kind: okg`: a GameServerSet per template, whose instances are users'
+//! own (started and stopped by the router), each with the user's own disk; the StorageClass of
+//! those disks and the WebUIs' NetworkPolicy. Done when OpenKruiseGame has taken every set in
+//! (its StatefulSet made; `--no-wait` skips that). The users' disks are Compute Engine disks:
+//! `down` deletes their claims, and waits for the disks, before the cluster goes, unless
+//! `--keep-data`.
+
+use async_trait::async_trait;
+use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+use kube::api::{Api, ListParams};
+use serde_json::{Value, json};
+
+use super::Env;
+use super::kube_step::{KUBE_PATIENCE, Live, Manifest};
+use super::values::values;
+use crate::gcp::wait::{Poll, until};
+use crate::kube::Kube;
+use crate::kube::objects::kind;
+use crate::kube::templates::render;
+use crate::names::Names;
+use crate::plan::StepCx;
+
+/// The label OpenKruise puts on a GameServerSet's pods and claims (its selector).
+pub const OWNER_GSS: &str = "game.kruise.io/owner-gss";
+
+pub struct Instances;
+
+fn gss(env: &Env, name: &str) -> Value {
+    json!({
+        "apiVersion": "game.kruise.io/v1alpha1",
+        "kind": "GameServerSet",
+        "metadata": {"name": name, "namespace": env.config.runtime.namespace},
+    })
+}
+
+/// The users' claims of the configured templates (each user's disk of each template).
+async fn user_claims(env: &Env, kube: &Kube) -> anyhow::Result<Vec<PersistentVolumeClaim>> {
+    let namespace = &env.config.runtime.namespace;
+    let api: Api<PersistentVolumeClaim> = Api::namespaced(kube.client().clone(), namespace);
+    let names: Vec<&str> = env.config.templates.iter().map(|t| t.name.as_str()).collect();
+    let selector = format!("{OWNER_GSS} in ({})", names.join(","));
+    let list = api
+        .list(&ListParams::default().labels(&selector))
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot list the users' disks (claims) in {namespace}: {e}"))?;
+    Ok(list.items)
+}
+
+#[async_trait]
+impl Manifest for Instances {
+    fn permissions(&self) -> Vec<&'static str> {
+        vec![
+            "container.thirdPartyObjects.create",
+            "container.thirdPartyObjects.update",
+            "container.thirdPartyObjects.delete",
+            "container.storageClasses.create",
+            "container.networkPolicies.create",
+            "container.networkPolicies.update",
+            "container.persistentVolumeClaims.list",
+            "container.persistentVolumeClaims.delete",
+        ]
+    }
+
+    fn describe(&self, env: &Env) -> String {
+        let templates: Vec<String> =
+            env.config.templates.iter().map(|t| format!("{} ({} GB disk each)", t.name, t.disk_gb)).collect();
+        format!(
+            "per-user WebUI instances in namespace {}: a GameServerSet per template, {}, and their network isolation",
+            env.config.runtime.namespace,
+            templates.join(", ")
+        )
+    }
+
+    async fn objects(&self, env: &Env, _live: Option<Live<'_>>) -> anyhow::Result<Vec<Value>> {
+        let mut values = values(env);
+        values["templates"] = env
+            .config
+            .templates
+            .iter()
+            .map(|t| json!({"name": t.name, "engine": t.engine, "disk_gb": t.disk_gb}))
+            .collect();
+        values["user_disk_class"] = json!(Names::USER_DISK_CLASS);
+        let mut objects = render("instances.yaml", &values)?;
+        objects.extend(render("webui-isolation.yaml", &values)?);
+        Ok(objects)
+    }
+
+    fn created_with(&self, obj: &Value) -> Option<Value> {
+        // No instance runs until a user starts one; then the router owns both fields.
+        (kind(obj) == "GameServerSet").then(|| json!({"spec": {"replicas": 0}}))
+    }
+
+    async fn after_apply(&self, cx: &StepCx<Env>, kube: &Kube) -> anyhow::Result<()> {
+        if cx.env.options.no_wait {
+            return Ok(());
+        }
+        for template in &cx.env.config.templates {
+            let set = gss(&cx.env, &template.name);
+            let what = format!("OpenKruiseGame to take in GameServerSet {}", template.name);
+            until(cx, &what, KUBE_PATIENCE, || async {
+                let live = kube.get(&set).await?.unwrap_or(Value::Null);
+                let generation = live["metadata"]["generation"].as_i64();
+                let observed = live["status"]["observedGeneration"].as_i64();
+                Ok(if generation.is_some() && generation == observed {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending(format!("generation {generation:?}, observed {observed:?}"))
+                })
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    fn holds_cloud_resources(&self) -> bool {
+        true
+    }
+
+    async fn after_delete(&self, cx: &StepCx<Env>, kube: &Kube) -> anyhow::Result<()> {
+        let claims = user_claims(&cx.env, kube).await?;
+        if claims.is_empty() {
+            return Ok(());
+        }
+        if cx.env.options.keep_data {
+            cx.progress(format!("keeping {} user disk(s) (--keep-data)", claims.len()));
+            return Ok(());
+        }
+        // The instances are gone: each claim goes, and its disk with its volume (Delete).
+        let mut gone = Vec::new();
+        for claim in &claims {
+            let name = claim.metadata.name.clone().unwrap_or_default();
+            let obj = json!({
+                "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                "metadata": {"name": name, "namespace": cx.env.config.runtime.namespace},
+            });
+            cx.progress(format!("deleting user disk {name}"));
+            kube.delete(&obj).await?;
+            gone.push(obj);
+            if let Some(volume) = claim.spec.as_ref().and_then(|s| s.volume_name.clone()) {
+                gone.push(json!({"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": volume}}));
+            }
+        }
+        for obj in &gone {
+            kube.wait_gone(cx, obj, KUBE_PATIENCE).await?;
+        }
+        Ok(())
+    }
+}
