@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use kube::Client;
-use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams, ValidationDirective};
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, ValidationDirective};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::discovery::{ApiCapabilities, Scope};
 use serde_json::Value;
@@ -90,21 +90,21 @@ impl Kube {
         Ok(serde_json::to_value(applied).unwrap_or(Value::Null))
     }
 
-    /// Creates the object (not an apply): the fields it is created with belong to the field
-    /// manager `sdctl-create`, so later applies that leave them out do not remove them, and the
-    /// component that runs the object takes them over by changing them (a GameServerSet's
-    /// replicas, which the router scales).
+    /// Creates the object with the fields of `obj` alone, by server-side apply under the field
+    /// manager `sdctl-create`: sdctl's own applies never name those fields, so they never
+    /// remove them, and the component that runs the object takes them over by changing them (a
+    /// GameServerSet's replicas, which the router scales). An object that exists meanwhile is
+    /// left as it is.
     pub async fn create(&self, obj: &Value) -> anyhow::Result<()> {
-        let api = self.api(obj).await?;
-        let object: DynamicObject =
-            serde_json::from_value(obj.clone()).map_err(|e| anyhow::anyhow!("{} is not an object: {e}", ident(obj)))?;
-        let params = PostParams { field_manager: Some(CREATE_FIELD_MANAGER.to_string()), ..Default::default() };
-        match api.create(&params, &object).await {
-            Ok(_) => Ok(()),
-            // Made meanwhile (by an earlier, interrupted run): the apply that follows adopts it.
-            Err(kube::Error::Api(e)) if e.code == 409 => Ok(()),
-            Err(e) => Err(anyhow::anyhow!("cannot create {}: {e}", ident(obj))),
+        if self.get(obj).await?.is_some() {
+            return Ok(());
         }
+        let api = self.api(obj).await?;
+        let params = PatchParams::apply(CREATE_FIELD_MANAGER);
+        api.patch(name(obj), &params, &Patch::Apply(obj))
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", ident(obj)))?;
+        Ok(())
     }
 
     /// Deletes fields with a JSON merge patch (`null` values), before an apply that no longer

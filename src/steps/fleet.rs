@@ -43,8 +43,9 @@ impl Manifest for Fleet {
 
     async fn objects(&self, env: &Env, _live: Option<Live<'_>>) -> anyhow::Result<Vec<Value>> {
         let values = values(env);
-        let mut objects = render("fleet.yaml", &values)?;
-        objects.extend(render("webui-isolation.yaml", &values)?);
+        // The isolation first: it is in place before any WebUI runs, and goes after them.
+        let mut objects = render("webui-isolation.yaml", &values)?;
+        objects.extend(render("fleet.yaml", &values)?);
         Ok(objects)
     }
 

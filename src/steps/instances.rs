@@ -17,7 +17,7 @@ use crate::gcp::wait::{Poll, until};
 use crate::kube::Kube;
 use crate::kube::objects::kind;
 use crate::kube::templates::render;
-use crate::names::Names;
+use crate::names::{K8S_LABEL_ENV, Names};
 use crate::plan::StepCx;
 
 /// The label OpenKruise puts on a GameServerSet's pods and claims (its selector).
@@ -33,12 +33,15 @@ fn gss(env: &Env, name: &str) -> Value {
     })
 }
 
-/// The users' claims of the configured templates (each user's disk of each template).
-async fn user_claims(env: &Env, kube: &Kube) -> anyhow::Result<Vec<PersistentVolumeClaim>> {
+/// The users' claims (each user's disk of each template, templates no longer configured
+/// included: the volumeClaimTemplate labels them with the environment), or those of one set.
+async fn user_claims(env: &Env, kube: &Kube, set: Option<&str>) -> anyhow::Result<Vec<PersistentVolumeClaim>> {
     let namespace = &env.config.runtime.namespace;
     let api: Api<PersistentVolumeClaim> = Api::namespaced(kube.client().clone(), namespace);
-    let names: Vec<&str> = env.config.templates.iter().map(|t| t.name.as_str()).collect();
-    let selector = format!("{OWNER_GSS} in ({})", names.join(","));
+    let mut selector = format!("{K8S_LABEL_ENV}={},{OWNER_GSS}", env.names.env());
+    if let Some(set) = set {
+        selector = format!("{selector}={set}");
+    }
     let list = api
         .list(&ListParams::default().labels(&selector))
         .await
@@ -80,14 +83,32 @@ impl Manifest for Instances {
             .map(|t| json!({"name": t.name, "engine": t.engine, "disk_gb": t.disk_gb}))
             .collect();
         values["user_disk_class"] = json!(Names::USER_DISK_CLASS);
-        let mut objects = render("instances.yaml", &values)?;
-        objects.extend(render("webui-isolation.yaml", &values)?);
+        // The isolation first: it is in place before any instance runs, and goes after them.
+        let mut objects = render("webui-isolation.yaml", &values)?;
+        objects.extend(render("instances.yaml", &values)?);
         Ok(objects)
     }
 
-    fn created_with(&self, obj: &Value) -> Option<Value> {
-        // No instance runs until a user starts one; then the router owns both fields.
-        (kind(obj) == "GameServerSet").then(|| json!({"spec": {"replicas": 0}}))
+    async fn created_with(&self, env: &Env, kube: &Kube, obj: &Value) -> anyhow::Result<Option<Value>> {
+        if kind(obj) != "GameServerSet" {
+            return Ok(None);
+        }
+        // No instance runs until a user starts one; then the router owns both fields. Ids whose
+        // disks exist (kept by `down --keep-data`, or a set made again) stay reserved: OpenKruise
+        // would otherwise hand the lowest of them, with its user's disk, to the next user.
+        let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+        let prefix = format!("data-{name}-");
+        let mut ids: Vec<u64> = user_claims(env, kube, Some(name))
+            .await?
+            .iter()
+            .filter_map(|c| c.metadata.name.as_deref()?.strip_prefix(&prefix)?.parse().ok())
+            .collect();
+        ids.sort_unstable();
+        let mut fields = json!({"spec": {"replicas": 0}});
+        if !ids.is_empty() {
+            fields["spec"]["reserveGameServerIds"] = json!(ids);
+        }
+        Ok(Some(fields))
     }
 
     async fn after_apply(&self, cx: &StepCx<Env>, kube: &Kube) -> anyhow::Result<()> {
@@ -117,7 +138,7 @@ impl Manifest for Instances {
     }
 
     async fn after_delete(&self, cx: &StepCx<Env>, kube: &Kube) -> anyhow::Result<()> {
-        let claims = user_claims(&cx.env, kube).await?;
+        let claims = user_claims(&cx.env, kube, None).await?;
         if claims.is_empty() {
             return Ok(());
         }

@@ -37,8 +37,8 @@ pub trait Manifest: Send + Sync + 'static {
     /// Fields an object gets only when sdctl creates it, which the component running it owns
     /// from then on (a GameServerSet's replicas and reserved ids, which the router scales):
     /// `None` for objects that are applied whole.
-    fn created_with(&self, _obj: &Value) -> Option<Value> {
-        None
+    async fn created_with(&self, _env: &Env, _kube: &Kube, _obj: &Value) -> anyhow::Result<Option<Value>> {
+        Ok(None)
     }
 
     /// The IAM permissions applying the objects needs beyond reaching the cluster (Kubernetes
@@ -212,11 +212,20 @@ impl<M: Manifest> Step<Env> for KubeStep<M> {
             }
             cx.progress(format!("applying {}", ident(want)));
             if have.is_none()
-                && let Some(extra) = self.manifest.created_with(want)
+                && let Some(extra) = self.manifest.created_with(&cx.env, &kube, want).await?
             {
-                let mut body = want.clone();
-                merge(&mut body, &extra);
-                kube.create(&body).await?;
+                // Created with only those fields, by their own field manager: sdctl's apply
+                // below owns the rest, and never names them.
+                let mut seed = serde_json::json!({"apiVersion": want["apiVersion"], "kind": want["kind"], "metadata": {
+                    "name": want["metadata"]["name"], "namespace": want["metadata"]["namespace"],
+                }});
+                if seed["metadata"]["namespace"].is_null()
+                    && let Some(meta) = seed["metadata"].as_object_mut()
+                {
+                    meta.remove("namespace");
+                }
+                merge(&mut seed, &extra);
+                kube.create(&seed).await?;
             }
             let strict = self.manifest.strict();
             if let Err(refused) = kube.apply(want, strict).await {

@@ -146,6 +146,31 @@ pub async fn leftovers(cx: &StepCx<Env>) -> anyhow::Result<Vec<Leftover>> {
     for what in empty_if_disabled(super::image_cache::leftovers(cx).await)? {
         push("image-cache builder", what, true, false);
     }
+    // Users' own disks (runtime.kind okg): made by GKE's disk driver in the nodes' zones with
+    // the environment's label; they outlive a cluster deleted before its claims.
+    let disks = env.gcp.disks().await?;
+    for zone in env.config.node_zones() {
+        let mut token = String::new();
+        loop {
+            let page = empty_if_disabled(
+                retry::call(cx, &format!("list disks in {zone}"), || {
+                    let list = disks.list().set_project(project).set_zone(zone);
+                    if token.is_empty() { list.send() } else { list.set_page_token(&token).send() }
+                })
+                .await,
+            )?;
+            for d in page.items {
+                let name = d.name.unwrap_or_default();
+                if ours(&d.labels) && name != env.names.cache_disk() {
+                    push("user disk", format!("{name} ({zone})"), true, keep);
+                }
+            }
+            match page.next_page_token {
+                Some(t) if !t.is_empty() => token = t,
+                _ => break,
+            }
+        }
+    }
     let routers = env.gcp.routers().await?;
     let router_name = env.names.router();
     let region = &env.config.region;

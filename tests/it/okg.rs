@@ -168,6 +168,17 @@ async fn up_with_okg_makes_a_game_server_set_per_template_and_down_deletes_the_u
         let pod = &gss["spec"]["gameServerTemplate"]["spec"];
         assert_eq!(pod["automountServiceAccountToken"], false);
         assert_eq!(gss["spec"]["gameServerTemplate"]["metadata"]["labels"]["sdctl.dev/template"], template);
+        assert_eq!(gss["spec"]["updateStrategy"]["type"], "OnDelete");
+        // Made with replicas alone under `sdctl-create`; sdctl's apply owns the rest.
+        let creator = gss["metadata"]["managedFields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["manager"] == "sdctl-create")
+            .expect("created by sdctl-create")
+            .clone();
+        let spec_fields: Vec<&String> = creator["fieldsV1"]["f:spec"].as_object().unwrap().keys().collect();
+        assert_eq!(spec_fields, vec!["f:replicas"], "{creator:#}");
     }
 
     // A user's instance (as the router will start it): replicas belong to whoever scales, so
@@ -220,11 +231,47 @@ async fn up_with_okg_makes_a_game_server_set_per_template_and_down_deletes_the_u
         );
     }
 
-    // `down` deletes the users' disks before the cluster, and leaves nothing.
-    let down = world.sdctl(&["down", "-y", "-c", config.arg(), "--okg-manifests", &dir, "-o", "json"]).await;
+    // A set made again (here: deleted by hand) reserves the ids whose disks exist, so the next
+    // user never gets the first user's disk.
+    let foreground = kube::api::DeleteParams::foreground();
+    api.delete("sd15", &foreground).await.unwrap();
+    for _ in 0..1000 {
+        if api.get_opt("sd15").await.unwrap().is_none() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let again = world.sdctl(&["up", "fleet", "-c", config.arg(), "--okg-manifests", &dir, "--skip-preflight"]).await;
+    assert_eq!(again.code, 0, "{again:?}");
+    let gss = serde_json::to_value(api.get("sd15").await.unwrap()).unwrap();
+    assert_eq!(gss["spec"]["reserveGameServerIds"], json!([0]), "{gss:#}");
+    assert_eq!(gss["spec"]["replicas"], 0);
+    // The user's disk is a Compute Engine disk with the environment's label.
+    let disk = world.emu.state()["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "Disk" && r["name"].as_str().unwrap_or("").contains("/disks/pvc-"))
+        .cloned()
+        .expect("the user's disk is a Compute Engine disk");
+    assert_eq!(disk["labels"]["sdctl-env"], "sd-okg", "{disk:#}");
+    // `down --keep-data` keeps the users' disks with the shared data, and says so; nothing
+    // else is left.
+    let down = world.sdctl(&["down", "-y", "--keep-data", "-c", config.arg(), "--okg-manifests", &dir]).await;
     assert_eq!(down.code, 0, "{down:?}");
-    assert!(down.stdout.contains("deleting user disk data-sd15-0"), "{down:?}");
-    assert!(world.resources().is_empty(), "{:#?}", world.resources());
+    assert!(down.stderr.contains("keeping 1 user disk(s) (--keep-data)"), "{down:?}");
+    assert!(
+        down.stderr.contains(&format!("user disk {}", disk["name"].as_str().unwrap().rsplit('/').next().unwrap())),
+        "{down:?}"
+    );
+    let left: Vec<String> = world.resources().into_iter().map(|(kind, name, _)| format!("{kind} {name}")).collect();
+    assert!(left.iter().any(|l| l.starts_with("Disk ") && l.contains("/disks/pvc-")), "{left:#?}");
+    assert!(
+        left.iter().all(|l| ["Disk ", "Instance ", "Bucket "].iter().any(|k| l.starts_with(k))
+            || l.contains("filestore")
+            || l.contains("redis")),
+        "only what --keep-data keeps: {left:#?}"
+    );
 }
 
 fn gss_api(client: &kube::Client) -> Api<DynamicObject> {
@@ -271,15 +318,28 @@ async fn running(client: &kube::Client, ids: &[u32]) -> std::collections::BTreeM
     panic!("GameServerSet sd15 runs {seen:?}, not {want:?}");
 }
 
-/// Sets replicas and reserved ids in one write, guarded by the resourceVersion read (what the
-/// router will do to stop or resume a user's instance).
+/// Sets replicas and reserved ids in one write, guarded by the resourceVersion read, once the
+/// set has settled (OpenKruiseGame patches it unguarded while it scales): what the router will
+/// do to stop or resume a user's instance.
 async fn scale_gss(api: &Api<DynamicObject>, replicas: u32, reserve: Value) {
-    let gss = api.get("sd15").await.unwrap();
-    let patch = json!({
-        "metadata": {"resourceVersion": gss.metadata.resource_version},
-        "spec": {"replicas": replicas, "reserveGameServerIds": reserve},
-    });
-    api.patch("sd15", &PatchParams::default(), &Patch::Merge(patch)).await.unwrap();
+    for _ in 0..500 {
+        let gss = api.get("sd15").await.unwrap();
+        let v = serde_json::to_value(&gss).unwrap();
+        let settled = v["status"]["observedGeneration"] == v["metadata"]["generation"];
+        if settled {
+            let patch = json!({
+                "metadata": {"resourceVersion": gss.metadata.resource_version},
+                "spec": {"replicas": replicas, "reserveGameServerIds": reserve},
+            });
+            match api.patch("sd15", &PatchParams::default(), &Patch::Merge(patch)).await {
+                Ok(_) => return,
+                Err(kube::Error::Api(e)) if e.code == 409 => {}
+                Err(e) => panic!("cannot scale sd15: {e}"),
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("GameServerSet sd15 never settled");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -300,7 +360,8 @@ async fn a_game_server_set_keeps_a_stopped_users_id_and_disk_for_them() {
                 "metadata": {"labels": {"app": "webui"}},
                 "spec": {"containers": [{"name": "webui", "image": "registry.k8s.io/pause:3.10"}]},
                 "volumeClaimTemplates": [{
-                    "metadata": {"name": "data"},
+                    // As sdctl labels its users' claims (what `down` looks for).
+                    "metadata": {"name": "data", "labels": {"sdctl.dev/env": "sd-okg"}},
                     "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "standard-rwo", "resources": {"requests": {"storage": "10Gi"}}},
                 }],
             },
@@ -330,4 +391,12 @@ async fn a_game_server_set_keeps_a_stopped_users_id_and_disk_for_them() {
     assert_eq!(gss["spec"]["reserveGameServerIds"], json!([2]), "{gss:#}");
     assert_eq!(gss["metadata"]["annotations"]["game.kruise.io/reserve-ids"], "2");
     assert_eq!(gss["status"]["replicas"], 2);
+
+    // Each id that ran has a Compute Engine disk; `down` deletes the claims of the templates'
+    // sets, and so the disks, before the cluster.
+    assert_eq!(world.named("Disk", "/disks/pvc-").len(), 3, "one disk per id that ran");
+    let down = world.sdctl(&["down", "-y", "-c", config.arg(), "--okg-manifests", &okg_manifests()]).await;
+    assert_eq!(down.code, 0, "{down:?}");
+    assert!(down.stderr.contains("deleting user disk data-sd15-0"), "{down:?}");
+    assert!(world.resources().is_empty(), "{:#?}", world.resources());
 }

@@ -8,7 +8,7 @@ use futures::future::BoxFuture;
 
 use crate::app::App;
 use crate::google::{compute, container};
-use crate::k8s::{Host, LoadBalancer, LoadBalancerRequest, NodePoolInfo};
+use crate::k8s::{DiskRequest, Host, LoadBalancer, LoadBalancerRequest, NodePoolInfo};
 use crate::scenario::Scenario;
 
 /// Holds the app weakly: the app owns the Kubernetes side, which owns this host.
@@ -77,6 +77,19 @@ impl Host for GoogleHost {
 
     fn enforces_network_policy(&self, cluster: &str) -> bool {
         self.app().is_some_and(|app| container::enforces_network_policy(&app.world(), cluster))
+    }
+
+    fn create_disk(&self, cluster: &str, disk: &DiskRequest) -> Result<String, String> {
+        match self.app() {
+            Some(app) => compute::csi::create_disk(&app, cluster, disk),
+            None => Err("the emulator is shutting down".to_string()),
+        }
+    }
+
+    fn delete_disk(&self, handle: &str) {
+        if let Some(app) = self.app() {
+            compute::csi::delete_disk(&app, handle);
+        }
     }
 
     fn delete_load_balancer(&self, cluster: &str, namespace: &str, ingress: &str) {

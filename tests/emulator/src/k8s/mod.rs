@@ -63,6 +63,18 @@ use crate::scenario::Scenario;
 use cluster::Cluster;
 
 /// What the Kubernetes side asks of the rest of the emulator.
+/// A disk the PD CSI driver makes for a volume.
+#[derive(Debug, Clone)]
+pub struct DiskRequest {
+    pub name: String,
+    pub zone: String,
+    pub size_gb: u64,
+    /// `pd-balanced`, ... (the class's `type`).
+    pub disk_type: String,
+    /// The class's `labels` parameter: `key1=value1,key2=value2`.
+    pub labels: String,
+}
+
 pub trait Host: Send + Sync + 'static {
     /// A simulated duration divided by `--speed`.
     fn scaled(&self, simulated: Duration) -> Duration;
@@ -95,6 +107,16 @@ pub trait Host: Send + Sync + 'static {
     fn sync_iap(&self, cluster: &str, namespace: &str, ingress: &str, client_id: &str) -> Result<(), String> {
         let _ = (cluster, namespace, ingress, client_id);
         Ok(())
+    }
+    /// The PD CSI driver's CreateVolume: a Compute Engine disk for a volume of the cluster;
+    /// returns the volume handle (`projects/P/zones/Z/disks/NAME`). Default: a stand-in handle.
+    fn create_disk(&self, cluster: &str, disk: &DiskRequest) -> Result<String, String> {
+        let _ = cluster;
+        Ok(format!("projects/p/zones/{}/disks/{}", disk.zone, disk.name))
+    }
+    /// The PD CSI driver's DeleteVolume. Default: nothing to do.
+    fn delete_disk(&self, handle: &str) {
+        let _ = handle;
     }
     /// Zones the cluster's nodes run in (GKE `locations`); used in node labels and in the
     /// autoscaler's messages. Default: none known (`us-central1-a` is shown).

@@ -4,6 +4,7 @@
 
 mod builder;
 pub mod catalog;
+pub mod csi;
 mod info;
 pub mod kinds;
 pub mod lb;

@@ -1,7 +1,10 @@
 //! The PersistentVolume binder: a claim binds to the volume it names (or a matching
 //! Available one), or gets a provisioned volume from its StorageClass; WaitForFirstConsumer
 //! classes provision once a pod using the claim is scheduled. Deleting a claim releases its
-//! volume (Retain) or deletes it (Delete).
+//! volume (Retain) or deletes it (Delete). GKE's Persistent Disk CSI driver
+//! (`pd.csi.storage.gke.io`) makes a Compute Engine disk per volume, in the zone of the pod's
+//! node, with the class's `labels`, and deletes it with the volume: a disk outlives a cluster
+//! deleted before its claims, as on Google.
 
 use std::sync::Arc;
 
@@ -14,6 +17,8 @@ use crate::k8s::meta;
 use crate::k8s::store::Store;
 
 const PVS: &str = "persistentvolumes";
+/// GKE's Compute Engine Persistent Disk CSI driver.
+const PD_CSI: &str = "pd.csi.storage.gke.io";
 const PVCS: &str = "persistentvolumeclaims";
 
 pub fn reconcile(c: &Arc<Cluster>, st: &mut Store, s: &mut State) {
@@ -24,7 +29,7 @@ pub fn reconcile(c: &Arc<Cluster>, st: &mut Store, s: &mut State) {
         bind(c, st, s, &pvc);
     }
     for pv in st.list(PVS, None) {
-        release(st, &pv);
+        release(c, st, &pv);
     }
 }
 
@@ -51,7 +56,7 @@ fn bind(c: &Cluster, st: &mut Store, s: &mut State, pvc: &Value) {
     }
     let pv = match pv {
         Some(pv) => pv,
-        None => match provision(st, pvc) {
+        None => match provision(c, st, pvc) {
             Some(pv) => pv,
             None => return,
         },
@@ -105,30 +110,57 @@ fn claim_ref_allows(pv: &Value, pvc: &Value) -> bool {
 
 /// Dynamic provisioning for classes with a provisioner (WaitForFirstConsumer: once a pod
 /// using the claim has a node).
-fn provision(st: &mut Store, pvc: &Value) -> Option<Arc<Value>> {
+fn provision(c: &Cluster, st: &mut Store, pvc: &Value) -> Option<Arc<Value>> {
     let class = meta::str_at(pvc, "/spec/storageClassName").filter(|c| !c.is_empty())?;
     let sc = st.get("storageclasses.storage.k8s.io", "", class)?;
-    if meta::str_at(&sc, "/volumeBindingMode") == Some("WaitForFirstConsumer") {
-        let used = st.list("pods", Some(meta::namespace(pvc))).iter().any(|p| {
-            meta::str_at(p, "/spec/nodeName").is_some()
-                && p.pointer("/spec/volumes").and_then(Value::as_array).into_iter().flatten().any(|v| {
-                    v.pointer("/persistentVolumeClaim/claimName").and_then(Value::as_str) == Some(meta::name(pvc))
-                })
-        });
-        if !used {
-            event_once(
-                st,
-                pvc,
-                "Normal",
-                "WaitForFirstConsumer",
-                "waiting for first consumer to be created before binding",
-                "persistentvolume-controller",
-            );
-            return None;
-        }
+    // The node of a pod that uses the claim (WaitForFirstConsumer provisions in its zone).
+    let consumer_node = st.list("pods", Some(meta::namespace(pvc))).iter().find_map(|p| {
+        let uses =
+            p.pointer("/spec/volumes").and_then(Value::as_array).into_iter().flatten().any(|v| {
+                v.pointer("/persistentVolumeClaim/claimName").and_then(Value::as_str) == Some(meta::name(pvc))
+            });
+        if uses { meta::str_at(p, "/spec/nodeName").map(String::from) } else { None }
+    });
+    if meta::str_at(&sc, "/volumeBindingMode") == Some("WaitForFirstConsumer") && consumer_node.is_none() {
+        event_once(
+            st,
+            pvc,
+            "Normal",
+            "WaitForFirstConsumer",
+            "waiting for first consumer to be created before binding",
+            "persistentvolume-controller",
+        );
+        return None;
     }
     let driver = meta::str_at(&sc, "/provisioner").unwrap_or("").to_string();
     let name = format!("pvc-{}", meta::uid(pvc));
+    let mut handle = format!("projects/p/zones/z/disks/{name}");
+    let mut node_affinity = Value::Null;
+    if driver == PD_CSI {
+        let zone = consumer_node
+            .and_then(|n| st.get("nodes", "", &n))
+            .and_then(|n| meta::labels(&n).get("topology.kubernetes.io/zone").cloned())
+            .unwrap_or_default();
+        let size_gb =
+            pvc.pointer("/spec/resources/requests/storage").and_then(bytes).map_or(1, |b| b.div_ceil(1 << 30));
+        let disk = crate::k8s::DiskRequest {
+            name: name.clone(),
+            zone: zone.clone(),
+            size_gb: size_gb as u64,
+            disk_type: meta::str_at(&sc, "/parameters/type").unwrap_or("pd-standard").to_string(),
+            labels: meta::str_at(&sc, "/parameters/labels").unwrap_or("").to_string(),
+        };
+        match c.host.create_disk(&c.name, &disk) {
+            Ok(h) => handle = h,
+            Err(why) => {
+                event_once(st, pvc, "Warning", "ProvisioningFailed", &why, PD_CSI);
+                return None;
+            }
+        }
+        node_affinity = json!({"required": {"nodeSelectorTerms": [{"matchExpressions": [
+            {"key": "topology.gke.io/zone", "operator": "In", "values": [zone]}
+        ]}]}});
+    }
     let pv = json!({
         "apiVersion": "v1", "kind": "PersistentVolume",
         "metadata": {"name": name, "annotations": {"pv.kubernetes.io/provisioned-by": driver}, "finalizers": ["kubernetes.io/pv-protection"]},
@@ -138,7 +170,8 @@ fn provision(st: &mut Store, pvc: &Value) -> Option<Arc<Value>> {
             "persistentVolumeReclaimPolicy": meta::str_at(&sc, "/reclaimPolicy").unwrap_or("Delete"),
             "storageClassName": class,
             "volumeMode": "Filesystem",
-            "csi": {"driver": driver, "volumeHandle": format!("projects/p/zones/z/disks/{name}"), "fsType": "ext4"},
+            "csi": {"driver": driver, "volumeHandle": handle, "fsType": "ext4"},
+            "nodeAffinity": node_affinity,
         },
     });
     create(st, pv, "persistentvolume-controller").ok()?;
@@ -146,7 +179,7 @@ fn provision(st: &mut Store, pvc: &Value) -> Option<Arc<Value>> {
 }
 
 /// A bound volume whose claim is gone: Released (Retain) or deleted (Delete).
-fn release(st: &mut Store, pv: &Value) {
+fn release(c: &Cluster, st: &mut Store, pv: &Value) {
     if meta::str_at(pv, "/status/phase") != Some("Bound") || meta::is_deleting(pv) {
         return;
     }
@@ -163,6 +196,11 @@ fn release(st: &mut Store, pv: &Value) {
             f.clear();
         }
         let _ = put(st, v, "persistentvolume-controller");
+        if meta::str_at(pv, "/spec/csi/driver") == Some(PD_CSI)
+            && let Some(handle) = meta::str_at(pv, "/spec/csi/volumeHandle")
+        {
+            c.host.delete_disk(handle);
+        }
         if let Some(fresh) = st.get(PVS, "", meta::name(pv)) {
             delete(st, &fresh);
         }

@@ -13,7 +13,11 @@
 //!   and kept when the pod goes (retention `Retain`, the default).
 //! - kruise-game's GameServer controller makes a GameServer per pod (same name, owned by the
 //!   pod), labels the pod with its state (`game.kruise.io/gs-state`, from the pod's readiness)
-//!   and the GameServer's `opsState`, and reports the state the pod label had as `currentState`.
+//!   and the GameServer's `opsState`, and reports that state as `currentState`.
+//!
+//! Not modelled: pods are never updated to a new template (sdctl's sets use `OnDelete`), a set
+//! being deleted is not reconciled, and the controller's own unguarded patches (a writer must
+//! wait until a set has settled).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -403,15 +407,23 @@ fn advanced_stateful_set(st: &mut Store, set: &Value) {
     }
 }
 
-/// `game.kruise.io/gs-state` from the pod (gameserver_manager.go `SyncGsToPod`).
+/// `game.kruise.io/gs-state` from the pod (gameserver_manager.go `SyncGsToPod`): a Running
+/// pod is Deleting once deleted, else Ready or NotReady by its Ready condition ("" without one).
 fn pod_state(pod: &Value) -> &'static str {
-    let phase = meta::str_at(pod, "/status/phase").unwrap_or("");
-    match phase {
-        _ if meta::is_deleting(pod) => "Deleting",
-        "Running" if meta::condition_true(pod, "Ready") => "Ready",
-        "Running" => "NotReady",
+    let ready = pod
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .and_then(|cs| cs.iter().find(|c| c.get("type").and_then(Value::as_str) == Some("Ready")))
+        .map(|c| c.get("status").and_then(Value::as_str) == Some("True"));
+    match meta::str_at(pod, "/status/phase").unwrap_or("") {
+        "Running" if meta::is_deleting(pod) => "Deleting",
+        "Running" => match ready {
+            Some(true) => "Ready",
+            Some(false) => "NotReady",
+            None => "",
+        },
         "Failed" => "Crash",
-        "Pending" | "" => "Creating",
+        "Pending" => "Creating",
         _ => "Unknown",
     }
 }
@@ -453,8 +465,8 @@ fn game_servers(st: &mut Store) {
         if p != *pod {
             let _ = put(st, p, GAME_MANAGER);
         }
-        // The GameServer's status: the state the pod's label had (one reconcile behind).
-        let reported = meta::labels(&pod).get(GS_STATE).cloned().unwrap_or_else(|| "Creating".into());
+        // The GameServer's status: the state just labelled (SyncPodToGs reads the patched pod).
+        let reported = state.to_string();
         let mut g = (*gs).clone();
         let status = meta::child_mut(&mut g, "status");
         status["currentState"] = json!(reported);
