@@ -55,6 +55,9 @@ _sdctl() {
             sdctl,status)
                 cmd="sdctl__subcmd__status"
                 ;;
+            sdctl,templates)
+                cmd="sdctl__subcmd__templates"
+                ;;
             sdctl,up)
                 cmd="sdctl__subcmd__up"
                 ;;
@@ -97,6 +100,9 @@ _sdctl() {
             sdctl__subcmd__help,status)
                 cmd="sdctl__subcmd__help__subcmd__status"
                 ;;
+            sdctl__subcmd__help,templates)
+                cmd="sdctl__subcmd__help__subcmd__templates"
+                ;;
             sdctl__subcmd__help,up)
                 cmd="sdctl__subcmd__help__subcmd__up"
                 ;;
@@ -108,6 +114,9 @@ _sdctl() {
                 ;;
             sdctl__subcmd__help__subcmd__runtime,sidecar)
                 cmd="sdctl__subcmd__help__subcmd__runtime__subcmd__sidecar"
+                ;;
+            sdctl__subcmd__help__subcmd__templates,ls)
+                cmd="sdctl__subcmd__help__subcmd__templates__subcmd__ls"
                 ;;
             sdctl__subcmd__runtime,help)
                 cmd="sdctl__subcmd__runtime__subcmd__help"
@@ -133,6 +142,18 @@ _sdctl() {
             sdctl__subcmd__runtime__subcmd__help,sidecar)
                 cmd="sdctl__subcmd__runtime__subcmd__help__subcmd__sidecar"
                 ;;
+            sdctl__subcmd__templates,help)
+                cmd="sdctl__subcmd__templates__subcmd__help"
+                ;;
+            sdctl__subcmd__templates,ls)
+                cmd="sdctl__subcmd__templates__subcmd__ls"
+                ;;
+            sdctl__subcmd__templates__subcmd__help,help)
+                cmd="sdctl__subcmd__templates__subcmd__help__subcmd__help"
+                ;;
+            sdctl__subcmd__templates__subcmd__help,ls)
+                cmd="sdctl__subcmd__templates__subcmd__help__subcmd__ls"
+                ;;
             *)
                 ;;
         esac
@@ -140,7 +161,7 @@ _sdctl() {
 
     case "${cmd}" in
         sdctl)
-            opts="-c -o -y -v -h -V --config --output --yes --timeout --api-endpoint --project --region --zones --verbose --help --version init plan up down status preflight cost render build image-cache kubeconfig completions runtime help"
+            opts="-c -o -y -v -h -V --config --output --yes --timeout --api-endpoint --project --region --zones --verbose --help --version init plan up down status preflight cost render build image-cache templates kubeconfig completions runtime help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -402,7 +423,7 @@ _sdctl() {
             return 0
             ;;
         sdctl__subcmd__help)
-            opts="init plan up down status preflight cost render build image-cache kubeconfig completions runtime help"
+            opts="init plan up down status preflight cost render build image-cache templates kubeconfig completions runtime help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -628,6 +649,34 @@ _sdctl() {
         sdctl__subcmd__help__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sdctl__subcmd__help__subcmd__templates)
+            opts="ls"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sdctl__subcmd__help__subcmd__templates__subcmd__ls)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1378,6 +1427,148 @@ _sdctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --project)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --zones)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sdctl__subcmd__templates)
+            opts="-c -o -y -v -h -V --config --output --yes --timeout --api-endpoint --project --region --zones --verbose --help --version ls help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --project)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --zones)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sdctl__subcmd__templates__subcmd__help)
+            opts="ls help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sdctl__subcmd__templates__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sdctl__subcmd__templates__subcmd__help__subcmd__ls)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sdctl__subcmd__templates__subcmd__ls)
+            opts="-c -o -y -v -h -V --config --output --yes --timeout --api-endpoint --project --region --zones --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

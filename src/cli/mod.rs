@@ -14,6 +14,7 @@ mod preflight;
 mod render;
 mod runtime;
 mod status;
+mod templates;
 mod up;
 
 use std::path::PathBuf;
@@ -128,6 +129,10 @@ pub enum Command {
     Build(BuildArgs),
     /// Build the GPU nodes' image cache: a disk image holding the WebUI image (gpu.imageCache).
     ImageCache(ImageCacheArgs),
+    /// What users can start (`templates:` in the config) and, with the cluster running, each
+    /// template's instances and disks.
+    #[command(subcommand)]
+    Templates(TemplatesCommand),
     /// Add a context for the cluster to your kubeconfig (other contexts untouched).
     Kubeconfig(KubeconfigArgs),
     /// Print shell completions: bash, zsh, fish, powershell or elvish.
@@ -135,6 +140,17 @@ pub enum Command {
     /// Components that run inside the cluster (router, sidecar, reclaim).
     #[command(subcommand)]
     Runtime(RuntimeCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TemplatesCommand {
+    /// List the templates: engine, disk size and, with runtime.kind okg and the cluster running,
+    /// instances running, ready, and users' disks (-o json: {"templates":[...]}).
+    #[command(after_help = "\
+Examples:
+  sdctl templates ls
+  sdctl templates ls -o json | jq '.templates[] | select(.running > 0) | .name'")]
+    Ls,
 }
 
 /// Options of `up`, `plan`, `render`, `status` and `down` that supply upstream manifests.
@@ -417,6 +433,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Render(args) => render::run(&inv, args).await,
         Command::Build(args) => build::run(&inv, args).await,
         Command::ImageCache(args) => image_cache::run(&inv, args).await,
+        Command::Templates(TemplatesCommand::Ls) => templates::ls(&inv).await,
         Command::Kubeconfig(args) => kubeconfig::run(&inv, args).await,
         Command::Runtime(RuntimeCommand::Router(args)) => runtime::router(args, inv.time).await,
         Command::Runtime(RuntimeCommand::Sidecar(args)) => runtime::sidecar(args).await,

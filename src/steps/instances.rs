@@ -25,6 +25,28 @@ pub const OWNER_GSS: &str = "game.kruise.io/owner-gss";
 
 pub struct Instances;
 
+/// A template's instances as the cluster has them (`sdctl templates ls`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TemplateState {
+    /// Instances asked to run (the set's replicas).
+    pub running: i64,
+    /// Running instances whose WebUI answers.
+    pub ready: i64,
+    /// Users' disks of the template (running and stopped users').
+    pub disks: usize,
+}
+
+/// The live state of a template's set, `None` when the set does not exist.
+pub async fn template_state(env: &Env, kube: &Kube, template: &str) -> anyhow::Result<Option<TemplateState>> {
+    let Some(set) = kube.get(&gss(env, template)).await? else { return Ok(None) };
+    let disks = user_claims(env, kube, Some(template)).await?.len();
+    Ok(Some(TemplateState {
+        running: set["spec"]["replicas"].as_i64().unwrap_or(0),
+        ready: set["status"]["readyReplicas"].as_i64().unwrap_or(0),
+        disks,
+    }))
+}
+
 fn gss(env: &Env, name: &str) -> Value {
     json!({
         "apiVersion": "game.kruise.io/v1alpha1",

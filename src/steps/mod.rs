@@ -17,7 +17,7 @@ pub mod iam;
 pub mod image_cache;
 mod images;
 mod ingress;
-mod instances;
+pub mod instances;
 mod kube_step;
 mod network;
 mod not_built;
@@ -35,7 +35,7 @@ mod volumes;
 use std::sync::Arc;
 
 pub use apis::needed as needed_apis;
-pub use cluster::{cluster_path, enforces_network_policy, location_path};
+pub use cluster::{cluster_path, connect_if_running, enforces_network_policy, location_path};
 pub use common::absent_if_not_found;
 pub use env::{Env, Outputs, RunOptions};
 pub use gpu_pool::is_gpu_pool;

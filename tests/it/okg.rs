@@ -231,6 +231,15 @@ async fn up_with_okg_makes_a_game_server_set_per_template_and_down_deletes_the_u
         );
     }
 
+    // `templates ls` shows each template's instances and users' disks.
+    let ls = world.sdctl(&["templates", "ls", "-c", config.arg(), "-o", "json"]).await;
+    assert_eq!(ls.code, 0, "{ls:?}");
+    let listed: Value = serde_json::from_str(&ls.stdout).unwrap();
+    let row = |name: &str| listed["templates"].as_array().unwrap().iter().find(|t| t["name"] == name).cloned().unwrap();
+    assert_eq!(row("sd15")["running"], 1, "{listed:#}");
+    assert_eq!(row("sd15")["disks"], 1, "{listed:#}");
+    assert_eq!(row("sdxl")["running"], 0, "{listed:#}");
+    assert_eq!(row("sdxl")["diskGb"], 100, "{listed:#}");
     // A set made again (here: deleted by hand) reserves the ids whose disks exist, so the next
     // user never gets the first user's disk.
     let foreground = kube::api::DeleteParams::foreground();
@@ -399,4 +408,25 @@ async fn a_game_server_set_keeps_a_stopped_users_id_and_disk_for_them() {
     assert_eq!(down.code, 0, "{down:?}");
     assert!(down.stderr.contains("deleting user disk data-sd15-0"), "{down:?}");
     assert!(world.resources().is_empty(), "{:#?}", world.resources());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn templates_ls_lists_the_configured_templates_without_a_cluster() {
+    let world = World::start().await;
+    let config = example_with("sd-okg-t4.yaml", &[]);
+    let ls = world.sdctl(&["templates", "ls", "-c", config.arg()]).await;
+    assert_eq!(ls.code, 0, "{ls:?}");
+    let lines: Vec<&str> = ls.stdout.lines().collect();
+    assert!(lines[0].starts_with("TEMPLATE") && lines[0].contains("DISKS"), "{ls:?}");
+    assert!(lines[1].starts_with("sd15") && lines[1].contains("a1111") && lines[1].contains("50"), "{ls:?}");
+    assert!(lines[2].starts_with("sdxl") && lines[2].contains("100"), "{ls:?}");
+    assert!(ls.stderr.contains("the cluster is not running"), "{ls:?}");
+    // Without `templates:`, the one WebUI of today.
+    let agones = example_with("sd-agones-t4.yaml", &[]);
+    let ls = world.sdctl(&["templates", "ls", "-c", agones.arg(), "-o", "json"]).await;
+    let listed: Value = serde_json::from_str(&ls.stdout).unwrap();
+    assert_eq!(
+        listed["templates"],
+        json!([{"name": "webui", "engine": "a1111", "diskGb": 50, "runtime": "agones", "running": null, "ready": null, "disks": null}])
+    );
 }
