@@ -16,7 +16,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use super::objects::{kind, name, parse_yaml};
-use super::upstream::{Pinned, fetch};
+use super::upstream::{Pinned, fetch, sha256_hex};
 use crate::pins::{self, ConfigRelease};
 
 pub const KRUISE_NAMESPACE: &str = "kruise-system";
@@ -180,18 +180,13 @@ fn webhook_configuration(obj: &mut Value, config_name: &str) -> anyhow::Result<(
 /// sdctl's record of the webhooks it last sent, beside the manager's snapshot.
 pub const WEBHOOKS_ANNOTATION: &str = "sdctl.dev/webhooks-sha256";
 
-pub fn sha256(text: &str) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Completes a kruise webhook configuration sdctl wants against the live one: the digest of its
 /// webhooks, and the value to send in `template`: the manager's snapshot while it was taken from
 /// these very webhooks (sending it back changes nothing), else empty, which makes the manager
 /// take a new snapshot of the webhooks just applied. (The manager rebuilds `webhooks` from the
 /// snapshot, so a stale one would bring back what sdctl removed.)
 pub fn with_template(want: &mut Value, live: Option<&Value>) {
-    let sent = sha256(&want["webhooks"].to_string());
+    let sent = sha256_hex(want["webhooks"].to_string().as_bytes());
     let annotation = |key: &str| {
         live.and_then(|l| l.pointer(&format!("/metadata/annotations/{}", key.replace('/', "~1"))))
             .and_then(Value::as_str)

@@ -17,8 +17,9 @@ pub struct Pinned<'a> {
     pub flag: &'a str,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// The sha256 of `bytes` in lower-case hex (how pins and digest annotations are written).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn cache_path(pin: &Pinned) -> Option<PathBuf> {
@@ -35,7 +36,7 @@ pub async fn fetch(pin: Pinned<'_>, local: Option<&Path>) -> anyhow::Result<Stri
     let cached = cache_path(&pin);
     if let Some(path) = &cached
         && let Ok(bytes) = std::fs::read(path)
-        && hex(&Sha256::digest(&bytes)) == pin.sha256
+        && sha256_hex(&bytes) == pin.sha256
     {
         return String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("the cached {} is not text", pin.what));
     }
@@ -63,7 +64,7 @@ async fn download(pin: &Pinned<'_>) -> anyhow::Result<Vec<u8>> {
         return Err(unreachable(&resp.status()));
     }
     let bytes = resp.bytes().await.map_err(|e| unreachable(&e))?.to_vec();
-    let got = hex(&Sha256::digest(&bytes));
+    let got = sha256_hex(&bytes);
     if got != pin.sha256 {
         anyhow::bail!(
             "{} from {} has sha256 {got}, not the pinned {}: refusing to use it (pass {} to use a file you trust)",

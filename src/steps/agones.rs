@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use super::Env;
-use super::kube_step::{Live, Manifest};
+use super::kube_step::{CONTROLLER_PERMISSIONS, Live, Manifest};
 use crate::kube::Kube;
 use crate::kube::agones::{self, Settings};
 use crate::kube::objects::parse_yaml;
@@ -97,27 +97,16 @@ impl Agones {
 #[async_trait]
 impl Manifest for Agones {
     fn permissions(&self) -> Vec<&'static str> {
-        vec![
-            "container.customResourceDefinitions.create",
-            "container.customResourceDefinitions.update",
-            "container.namespaces.create",
-            "container.serviceAccounts.create",
-            "container.clusterRoles.create",
-            "container.clusterRoles.bind",
-            "container.clusterRoles.escalate",
-            "container.clusterRoleBindings.create",
-            "container.roles.create",
-            "container.roleBindings.create",
-            "container.deployments.create",
-            "container.deployments.update",
-            "container.services.create",
+        let mut p = CONTROLLER_PERMISSIONS.to_vec();
+        p.extend([
             "container.secrets.create",
             "container.secrets.get",
             "container.mutatingWebhookConfigurations.create",
             "container.validatingWebhookConfigurations.create",
             "container.apiServices.create",
             "container.priorityClasses.create",
-        ]
+        ]);
+        p
     }
 
     fn describe(&self, env: &Env) -> String {

@@ -15,6 +15,25 @@ use crate::kube::objects::{contains, ident, in_sync, kind, label, no_longer_want
 use crate::names::K8S_LABEL_ENV;
 use crate::plan::{Diff, Outcome, Step, StepCx, StepId};
 
+/// What installing a controller from its manifests needs (Agones, OpenKruise): its CRDs,
+/// namespace, accounts and roles (binding a role needs `bind`/`escalate`), Deployments and
+/// Services; each install adds what else its manifests hold.
+pub const CONTROLLER_PERMISSIONS: [&str; 13] = [
+    "container.customResourceDefinitions.create",
+    "container.customResourceDefinitions.update",
+    "container.namespaces.create",
+    "container.serviceAccounts.create",
+    "container.clusterRoles.create",
+    "container.clusterRoles.bind",
+    "container.clusterRoles.escalate",
+    "container.clusterRoleBindings.create",
+    "container.roles.create",
+    "container.roleBindings.create",
+    "container.deployments.create",
+    "container.deployments.update",
+    "container.services.create",
+];
+
 /// How long objects may take to become ready or to go away.
 pub const KUBE_PATIENCE: Patience = Patience::new(2, 10 * 60);
 

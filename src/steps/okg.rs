@@ -8,13 +8,14 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use super::Env;
-use super::kube_step::{KUBE_PATIENCE, Live, Manifest};
+use super::kube_step::{CONTROLLER_PERMISSIONS, KUBE_PATIENCE, Live, Manifest};
 use super::values::values;
 use crate::gcp::wait::{Poll, until};
 use crate::kube::Kube;
 use crate::kube::objects::kind;
 use crate::kube::okg::{self, Files};
 use crate::kube::templates::render;
+use crate::kube::upstream::sha256_hex;
 use crate::pins;
 use crate::plan::StepCx;
 
@@ -56,23 +57,11 @@ fn unserved(live: Option<&Value>) -> Option<&'static str> {
 #[async_trait]
 impl Manifest for Okg {
     fn permissions(&self) -> Vec<&'static str> {
-        vec![
-            "container.customResourceDefinitions.create",
-            "container.customResourceDefinitions.update",
-            "container.namespaces.create",
-            "container.serviceAccounts.create",
-            "container.clusterRoles.create",
-            "container.clusterRoles.bind",
-            "container.clusterRoles.escalate",
-            "container.clusterRoleBindings.create",
-            "container.roles.create",
-            "container.roleBindings.create",
+        let mut p = CONTROLLER_PERMISSIONS.to_vec();
+        p.extend([
             "container.configMaps.create",
-            "container.deployments.create",
-            "container.deployments.update",
             "container.daemonSets.create",
             "container.daemonSets.update",
-            "container.services.create",
             "container.mutatingWebhookConfigurations.create",
             "container.mutatingWebhookConfigurations.get",
             "container.mutatingWebhookConfigurations.update",
@@ -81,7 +70,8 @@ impl Manifest for Okg {
             "container.validatingWebhookConfigurations.get",
             "container.validatingWebhookConfigurations.update",
             "container.validatingWebhookConfigurations.delete",
-        ]
+        ]);
+        p
     }
 
     fn describe(&self, env: &Env) -> String {
@@ -112,19 +102,16 @@ impl Manifest for Okg {
         let (min, max) = env.config.runtime.port_range;
         let config =
             format!("[kubernetes]\nenable = true\n[kubernetes.hostPort]\nmax_port = {max}\nmin_port = {min}\n");
-        v["game_config_sha256"] = json!(okg::sha256(&config));
+        v["game_config_sha256"] = json!(sha256_hex(config.as_bytes()));
         v["game_config"] = json!(config);
         objects.extend(render("okg.yaml", &v)?);
         // Keep the manager's webhook snapshot while it holds what sdctl wants.
-        if let Some(live) = live {
-            for obj in objects.iter_mut().filter(|o| kind(o).ends_with("WebhookConfiguration")) {
-                let have = live.kube.get(obj).await.ok().flatten();
-                okg::with_template(obj, have.as_ref());
-            }
-        } else {
-            for obj in objects.iter_mut().filter(|o| kind(o).ends_with("WebhookConfiguration")) {
-                okg::with_template(obj, None);
-            }
+        for obj in objects.iter_mut().filter(|o| kind(o).ends_with("WebhookConfiguration")) {
+            let have = match live {
+                Some(live) => live.kube.get(obj).await.ok().flatten(),
+                None => None,
+            };
+            okg::with_template(obj, have.as_ref());
         }
         Ok(objects)
     }

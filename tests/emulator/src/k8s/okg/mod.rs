@@ -242,28 +242,11 @@ fn game_webhooks(st: &mut Store) {
                 let _ = create(st, obj, "kruise-game-manager");
             }
             Some(cfg) => {
-                // The manager replaces `webhooks` wholesale; the API server's defaults it leaves
-                // alone count as the same configuration.
-                let same = cfg.get("webhooks").and_then(Value::as_array).is_some_and(|have| {
-                    webhooks
-                        .as_array()
-                        .is_some_and(|want| have.len() == want.len() && have.iter().zip(want).all(|(h, w)| holds(h, w)))
-                });
-                if !same {
-                    let mut next = (*cfg).clone();
-                    next["webhooks"] = webhooks;
-                    let _ = put(st, next, "kruise-game-manager");
-                }
+                // An existing configuration gets its `webhooks` replaced wholesale.
+                let mut next = (*cfg).clone();
+                next["webhooks"] = webhooks;
+                let _ = put(st, next, "kruise-game-manager");
             }
         }
-    }
-}
-
-/// Whether `have` has every field of `want` with its value (fields the API server added aside).
-fn holds(have: &Value, want: &Value) -> bool {
-    match (have, want) {
-        (Value::Object(h), Value::Object(w)) => w.iter().all(|(k, wv)| h.get(k).is_some_and(|hv| holds(hv, wv))),
-        (Value::Array(h), Value::Array(w)) => h.len() == w.len() && h.iter().zip(w).all(|(hv, wv)| holds(hv, wv)),
-        (h, w) => h == w,
     }
 }
