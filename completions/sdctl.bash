@@ -1183,7 +1183,7 @@ _sdctl() {
             return 0
             ;;
         sdctl__subcmd__runtime__subcmd__reclaim)
-            opts="-c -o -y -v -h -V --redis-url --redis-ca --namespace --idle-minutes --orphan-grace --config --output --yes --timeout --api-endpoint --project --region --zones --verbose --help --version"
+            opts="-c -o -y -v -h -V --redis-url --redis-ca --namespace --idle-minutes --orphan-grace --templates --config --output --yes --timeout --api-endpoint --project --region --zones --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1206,6 +1206,10 @@ _sdctl() {
                     return 0
                     ;;
                 --orphan-grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --templates)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1253,7 +1257,7 @@ _sdctl() {
             return 0
             ;;
         sdctl__subcmd__runtime__subcmd__router)
-            opts="-c -o -y -v -h -V --listen --redis-url --redis-ca --namespace --fleet --iap-audience --iap-jwks-url --trust-iap-header --config --output --yes --timeout --api-endpoint --project --region --zones --verbose --help --version"
+            opts="-c -o -y -v -h -V --listen --redis-url --redis-ca --namespace --fleet --templates --iap-audience --iap-jwks-url --trust-iap-header --config --output --yes --timeout --api-endpoint --project --region --zones --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1276,6 +1280,10 @@ _sdctl() {
                     return 0
                     ;;
                 --fleet)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --templates)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -284,6 +284,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_sub
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -l redis-ca -d 'PEM file with the Redis server\'s CA (Memorystore in-transit encryption)' -r -F
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -l namespace -d 'Namespace of the WebUI GameServers' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -l fleet -d 'Fleet to allocate WebUI GameServers from' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -l templates -d 'OpenKruiseGame: the GameServerSets (one per template) users get their own instances of' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -l iap-audience -d 'IAP\'s audience for this backend: /projects/NUMBER/global/backendServices/ID. Ending in `/` accepts any backend service of that project' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -l iap-jwks-url -d 'Where IAP\'s signing keys are published (JWKS)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -s c -l config -d 'Configuration file' -r -F
@@ -323,6 +324,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_sub
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from reclaim" -l namespace -d 'Namespace of the WebUI GameServers' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from reclaim" -l idle-minutes -d 'Release a user\'s GameServer after this many minutes without a request' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from reclaim" -l orphan-grace -d 'How long an Allocated GameServer without a mapping is left alone' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from reclaim" -l templates -d 'OpenKruiseGame: the GameServerSets (one per template) whose instances are users\' own' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from reclaim" -s c -l config -d 'Configuration file' -r -F
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from reclaim" -s o -l output -d 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)' -r -f -a "human\t''
 json\t''"

@@ -13,7 +13,7 @@ use crate::exit::{Exit, ExitCode};
 use crate::names::{Names, ROUTER_PORT};
 use crate::plan::TimeScale;
 use crate::runtime::router::identity::GOOGLE_JWKS_URL;
-use crate::runtime::router::{IdentityOptions, RouterOptions};
+use crate::runtime::router::{IdentityOptions, RouterOptions, WebUiSource};
 use crate::runtime::sidecar::SidecarOptions;
 use crate::runtime::store::RedisOptions;
 use crate::runtime::{reclaim, router, sidecar};
@@ -59,9 +59,15 @@ of the Fleet and labels it sdctl.dev/user=<name>-<hash>; later requests, and rou
 the same one through Redis (hash sdctl:user:<email>). A gone GameServer is replaced on the next
 request. With no free GPU the user gets a page that refreshes itself.
 
+With --templates (OpenKruiseGame), each user has their own instance of each template: the pod
+<template>-<id> of that GameServerSet, with the disk data-<template>-<id> labelled with the user.
+The first request starts it (a new user gets an id and a disk first) and a page waits until it is
+Ready. The cookie sdctl-template picks the template; /_sdctl/ is the user's dashboard (open, stop).
+
 Examples:
   sdctl runtime router --namespace sd --fleet webui \\
       --iap-audience /projects/123456789/global/backendServices/
+  sdctl runtime router --namespace sd --templates sd15,sdxl --iap-audience ...
   sdctl runtime router --trust-iap-header --redis-url redis://127.0.0.1:6379   (tests only)")]
 pub struct RouterArgs {
     /// Address to listen on (HTTP; the load balancer's health checks come here too).
@@ -73,8 +79,11 @@ pub struct RouterArgs {
     #[arg(long, value_name = "NS", env = "SDCTL_NAMESPACE", default_value = "sd")]
     pub namespace: String,
     /// Fleet to allocate WebUI GameServers from.
-    #[arg(long, value_name = "NAME", default_value = Names::FLEET)]
+    #[arg(long, value_name = "NAME", default_value = Names::FLEET, conflicts_with = "templates")]
     pub fleet: String,
+    /// OpenKruiseGame: the GameServerSets (one per template) users get their own instances of.
+    #[arg(long, value_name = "NAME,...", value_delimiter = ',', num_args = 1..)]
+    pub templates: Vec<String>,
     /// IAP's audience for this backend: /projects/NUMBER/global/backendServices/ID. Ending in `/`
     /// accepts any backend service of that project.
     #[arg(long, value_name = "AUD", env = "SDCTL_IAP_AUDIENCE", required_unless_present = "trust_iap_header")]
@@ -128,8 +137,13 @@ One pass, as a CronJob runs it: releases the GameServers of users idle longer th
 that no mapping points to once older than --orphan-grace. Logs what it did; safe to run twice at
 once.
 
+With --templates (OpenKruiseGame) it stops idle users' instances instead (their disks and ids
+stay theirs), and instances nobody uses: Ready for --orphan-grace without a mapping, or not Ready
+after an hour.
+
 Example:
-  sdctl runtime reclaim --namespace sd --idle-minutes 15")]
+  sdctl runtime reclaim --namespace sd --idle-minutes 15
+  sdctl runtime reclaim --namespace sd --idle-minutes 15 --templates sd15,sdxl")]
 pub struct ReclaimArgs {
     #[command(flatten)]
     pub redis: RedisArgs,
@@ -142,6 +156,9 @@ pub struct ReclaimArgs {
     /// How long an Allocated GameServer without a mapping is left alone.
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = super::parse_duration)]
     pub orphan_grace: Duration,
+    /// OpenKruiseGame: the GameServerSets (one per template) whose instances are users' own.
+    #[arg(long, value_name = "NAME,...", value_delimiter = ',', num_args = 1..)]
+    pub templates: Vec<String>,
 }
 
 pub async fn router(args: RouterArgs, time: TimeScale) -> anyhow::Result<ExitCode> {
@@ -156,7 +173,10 @@ pub async fn router(args: RouterArgs, time: TimeScale) -> anyhow::Result<ExitCod
         listen: args.listen,
         redis: args.redis.options()?,
         namespace: args.namespace,
-        fleet: args.fleet,
+        source: match args.templates.is_empty() {
+            true => WebUiSource::Fleet(args.fleet),
+            false => WebUiSource::Templates(args.templates),
+        },
         identity,
         time,
     })
@@ -189,6 +209,7 @@ pub async fn reclaim(args: ReclaimArgs) -> anyhow::Result<ExitCode> {
         namespace: args.namespace,
         idle: Duration::from_secs(args.idle_minutes * 60),
         grace: args.orphan_grace,
+        templates: args.templates,
     })
     .await?;
     Ok(ExitCode::Ok)

@@ -98,6 +98,17 @@ fn target_of(status: &Value) -> Option<String> {
     Some(if address.contains(':') { format!("[{address}]:{port}") } else { format!("{address}:{port}") })
 }
 
+/// A Kubernetes client with the ambient credentials whose calls time out after `CALL_TIMEOUT`.
+pub async fn client() -> anyhow::Result<kube::Client> {
+    let mut config = kube::Config::infer().await.context(
+        "cannot reach the Kubernetes API (no in-cluster service account, and KUBECONFIG / ~/.kube/config unusable)",
+    )?;
+    config.connect_timeout = Some(CALL_TIMEOUT);
+    config.read_timeout = Some(CALL_TIMEOUT);
+    config.write_timeout = Some(CALL_TIMEOUT);
+    kube::Client::try_from(config).context("cannot build a Kubernetes client")
+}
+
 #[derive(Clone)]
 pub struct GameServers {
     namespace: String,
@@ -113,14 +124,7 @@ impl GameServers {
     /// A client for the GameServers of `namespace`, with the ambient credentials. Calls time out
     /// after `CALL_TIMEOUT`, well within the router's allocation lock.
     pub async fn connect(namespace: &str) -> anyhow::Result<Self> {
-        let mut config = kube::Config::infer().await.context(
-            "cannot reach the Kubernetes API (no in-cluster service account, and KUBECONFIG / ~/.kube/config unusable)",
-        )?;
-        config.connect_timeout = Some(CALL_TIMEOUT);
-        config.read_timeout = Some(CALL_TIMEOUT);
-        config.write_timeout = Some(CALL_TIMEOUT);
-        let client = kube::Client::try_from(config).context("cannot build a Kubernetes client")?;
-        Ok(Self::new(client, namespace))
+        Ok(Self::new(client().await?, namespace))
     }
 
     pub fn new(client: kube::Client, namespace: &str) -> Self {

@@ -3,6 +3,7 @@
 //! (structured fields, never a secret) and take secrets from the environment, never argv.
 
 pub mod gameservers;
+pub mod instances;
 pub mod outputs;
 pub mod reclaim;
 pub mod router;

@@ -5,6 +5,10 @@
 //! - releases Allocated GameServers no mapping points to, once allocated longer than `grace`
 //!   (the router stores its mapping right after allocating; the grace covers that moment).
 //!
+//! With templates (OpenKruiseGame) it stops instances instead (`pass_instances`): those of users
+//! idle longer than `idle`, and those nobody uses (Ready for `grace` with no mapping, or still
+//! not Ready after `STARTING_MAX`). A stopped instance keeps its user's disk and id.
+//!
 //! Safe to run twice at once: a mapping is removed only if it is unchanged since it was read,
 //! and deleting a GameServer that is already gone counts as done.
 
@@ -14,6 +18,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use super::gameservers::GameServers;
+use super::instances::{Instances, State};
 use super::now_unix;
 use super::store::{RedisOptions, Store};
 use crate::names::K8S_LABEL_USER;
@@ -24,7 +29,12 @@ pub struct ReclaimOptions {
     pub namespace: String,
     pub idle: Duration,
     pub grace: Duration,
+    /// OpenKruiseGame's templates; empty with Agones.
+    pub templates: Vec<String>,
 }
+
+/// An instance that never became Ready (no GPU anywhere, a broken image) is stopped after this.
+const STARTING_MAX: Duration = Duration::from_secs(3600);
 
 /// What one pass did.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
@@ -43,8 +53,13 @@ pub struct Report {
 
 pub async fn run(options: ReclaimOptions) -> anyhow::Result<Report> {
     let store = Store::connect(&options.redis).await?;
-    let servers = GameServers::connect(&options.namespace).await?;
-    let report = pass(&store, &servers, options.idle, options.grace).await?;
+    let report = if options.templates.is_empty() {
+        let servers = GameServers::connect(&options.namespace).await?;
+        pass(&store, &servers, options.idle, options.grace).await?
+    } else {
+        let instances = Instances::connect(&options.namespace).await?;
+        pass_instances(&store, &instances, &options.templates, options.idle, options.grace).await?
+    };
     tracing::info!(
         idle = report.idle,
         dead = report.dead,
@@ -125,4 +140,83 @@ pub async fn pass(store: &Store, servers: &GameServers, idle: Duration, grace: D
         }
     }
     Ok(report)
+}
+
+/// One pass over users' own instances (OpenKruiseGame). Mappings are `<template>/<email>`.
+pub async fn pass_instances(
+    store: &Store,
+    instances: &Instances,
+    templates: &[String],
+    idle: Duration,
+    grace: Duration,
+) -> anyhow::Result<Report> {
+    let mut report = Report::default();
+    let now = now_unix();
+    let mut mapped: HashSet<String> = HashSet::new();
+    for (key, mapping) in store.users().await? {
+        let Some((template, email)) = key.split_once('/').filter(|(t, _)| templates.iter().any(|c| c == t)) else {
+            tracing::warn!(key = %key, "a mapping of no configured template removed");
+            store.remove(&key).await?;
+            report.dead += 1;
+            continue;
+        };
+        let Some(m) = mapping else {
+            tracing::warn!(user = %email, template, "incomplete mapping removed");
+            store.remove(&key).await?;
+            report.dead += 1;
+            continue;
+        };
+        let label = super::user::label(email);
+        if instances.serving(&m.gameserver, &label, email).await?.as_deref() != Some(m.target.as_str()) {
+            if store.remove_if(&key, &m.gameserver, None).await? {
+                tracing::info!(user = %email, instance = %m.gameserver, "mapping of a stopped instance removed");
+                report.dead += 1;
+            }
+            continue;
+        }
+        let idle_for = now - m.lastaccess;
+        if idle_for >= idle.as_secs() as i64 && store.remove_if(&key, &m.gameserver, Some(m.lastaccess)).await? {
+            if let Some(id) = id_of(&m.gameserver, template) {
+                instances.stop(template, id).await?;
+            }
+            tracing::info!(user = %email, instance = %m.gameserver, idle_secs = idle_for, "idle instance stopped");
+            report.idle += 1;
+            continue;
+        }
+        mapped.insert(m.gameserver);
+        report.active += 1;
+    }
+    let now = SystemTime::now();
+    for template in templates {
+        for running in instances.running(template).await? {
+            let i = &running.instance;
+            if mapped.contains(&i.pod) || i.state == State::Stopping {
+                continue;
+            }
+            let age = running.since.and_then(|t| now.duration_since(t).ok()).unwrap_or_default();
+            let unused = match i.state {
+                State::Ready => age >= grace,
+                _ => age >= STARTING_MAX.max(grace),
+            };
+            if !unused {
+                continue;
+            }
+            // A router may have mapped it since the scan began: look once more.
+            if let Some(email) = running.user_email.as_deref()
+                && store.get(&format!("{template}/{email}")).await?.is_some_and(|m| m.gameserver == i.pod)
+            {
+                continue;
+            }
+            if instances.stop(template, i.id).await? {
+                tracing::info!(instance = %i.pod, user = running.user_email.as_deref().unwrap_or(""), state = i.state.word(), "unused instance stopped");
+                report.orphaned += 1;
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// The id of instance `<template>-<id>`.
+fn id_of(pod: &str, template: &str) -> Option<i64> {
+    pod.strip_prefix(template)?.strip_prefix('-')?.parse().ok()
 }

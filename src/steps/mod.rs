@@ -20,7 +20,6 @@ mod ingress;
 pub mod instances;
 mod kube_step;
 mod network;
-mod not_built;
 mod okg;
 pub mod ranges;
 mod reclaim;
@@ -80,9 +79,6 @@ pub fn graph(config: &Config) -> Result<Graph<Env>, GraphError> {
     if daemonset {
         fleet_deps.push(DRIVERS);
     }
-    let not_built = |id, depends_on, what| -> Arc<dyn DynStep<Env>> {
-        Arc::new(not_built::NotBuilt { id, depends_on, what, because: "runtime.kind: okg" })
-    };
     let (install, fleet, router, reclaim) = match config.runtime.kind {
         RuntimeKind::Agones => (
             kube(AGONES, vec![CLUSTER], agones::Agones::default()),
@@ -93,8 +89,8 @@ pub fn graph(config: &Config) -> Result<Graph<Env>, GraphError> {
         RuntimeKind::Okg => (
             kube(OKG, vec![CLUSTER], okg::Okg::default()),
             kube(FLEET, fleet_deps, instances::Instances),
-            not_built(ROUTER, vec![OKG, REDIS, IMAGES], "the router to per-user instances"),
-            not_built(RECLAIM, vec![OKG, REDIS, IMAGES], "stopping idle per-user instances"),
+            kube(ROUTER, vec![OKG, REDIS, IMAGES], router::Router),
+            kube(RECLAIM, vec![OKG, REDIS, IMAGES], reclaim::Reclaim),
         ),
     };
     let mut steps: Vec<Arc<dyn DynStep<Env>>> = vec![

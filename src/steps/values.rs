@@ -98,5 +98,10 @@ pub fn values(env: &Env) -> Value {
     values["webui_policy"] = json!(Names::WEBUI_POLICY);
     values["private_ranges"] = json!(PRIVATE_RANGES);
     values["runtime_uid"] = json!(crate::images::templates::paths::RUNTIME_UID);
+    values["runtime_kind"] = json!(match c.runtime.kind {
+        crate::config::RuntimeKind::Agones => "agones",
+        crate::config::RuntimeKind::Okg => "okg",
+    });
+    values["template_names"] = json!(c.templates.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(","));
     values
 }

@@ -11,6 +11,7 @@ use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
 
+use crate::emulator::k8s_host::eventually;
 use crate::kube_layer::{applies, cluster_client};
 use crate::support::example_with;
 use crate::support::world::{World, upstream_dir};
@@ -144,16 +145,14 @@ async fn up_with_okg_makes_a_game_server_set_per_template_and_down_deletes_the_u
     let config = example_with("sd-okg-t4.yaml", &[]);
     let dir = okg_manifests();
     let up = world.sdctl(&["up", "-c", config.arg(), "--okg-manifests", &dir, "--skip-preflight", "-o", "json"]).await;
-    assert_eq!(up.code, 4, "{up:?}");
+    assert_eq!(up.code, 0, "{up:?}");
     let events = up.json_lines();
     let finished = |step: &str| {
         events.iter().find(|e| e["event"] == "step_finished" && e["step"] == step).cloned().unwrap_or(Value::Null)
     };
-    assert_eq!(finished("okg")["outcome"], "created");
-    assert_eq!(finished("fleet")["outcome"], "created", "{:#}", finished("fleet"));
-    // The router to per-user instances is the next piece to build.
-    assert_eq!(finished("router")["outcome"], "failed");
-    assert!(finished("router")["error"].as_str().unwrap().contains("not implemented yet with runtime.kind: okg"));
+    for step in ["okg", "fleet", "router", "reclaim", "ingress"] {
+        assert_eq!(finished(step)["outcome"], "created", "{step}: {:#}", finished(step));
+    }
 
     // A GameServerSet per template, no instance running, the users' disks of its size.
     let client = cluster_client(&world, "sd-okg-gke").await;
@@ -429,4 +428,225 @@ async fn templates_ls_lists_the_configured_templates_without_a_cluster() {
         listed["templates"],
         json!([{"name": "webui", "engine": "a1111", "diskGb": 50, "runtime": "agones", "running": null, "ready": null, "disks": null}])
     );
+}
+
+async fn post_as(router: &str, user: &str, path: &str, cookie: Option<&str>) -> reqwest::Response {
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let mut req = http.post(format!("{router}{path}")).header(EMAIL, format!("accounts.google.com:{user}"));
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    req.send().await.unwrap()
+}
+
+async fn get_as(router: &str, user: &str, path: &str, cookie: Option<&str>) -> reqwest::Response {
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let mut req = http.get(format!("{router}{path}")).header(EMAIL, format!("accounts.google.com:{user}"));
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    req.send().await.unwrap()
+}
+
+const EMAIL: &str = "x-goog-authenticated-user-email";
+
+/// What the user's WebUI answers once their instance is Ready (the stand-in's `/echo`).
+async fn reach(router: &str, user: &str, cookie: &str) -> Value {
+    eventually(60, &format!("{user}'s instance answers"), || async {
+        let r = get_as(router, user, "/echo", Some(cookie)).await;
+        if r.status() == 503 {
+            let page = r.text().await.unwrap();
+            assert!(page.contains("Starting your WebUI") || page.contains("is still changing"), "{page}");
+            return None;
+        }
+        assert_eq!(r.status(), 200);
+        Some(r.json::<Value>().await.unwrap())
+    })
+    .await
+}
+
+fn claim_user(claim: &k8s_openapi::api::core::v1::PersistentVolumeClaim) -> (String, String) {
+    let labels = claim.metadata.labels.clone().unwrap_or_default();
+    let email = claim.metadata.annotations.clone().unwrap_or_default().get("sdctl.dev/user-email").cloned();
+    (labels.get("sdctl.dev/user").cloned().unwrap_or_default(), email.unwrap_or_default())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn users_get_their_own_instances_and_disks_through_the_router_and_keep_them() {
+    use crate::runtime::support::{Process, REDIS_PASSWORD, Redis, WebUi, free_port};
+    let webuis = [WebUi::start().await, WebUi::start().await, WebUi::start().await];
+    let endpoints: Vec<String> = webuis.iter().map(|w| format!("\"{}\"", w.addr)).collect();
+    let world = World::with_scenario(&format!("gameServerEndpoints: [{}]", endpoints.join(", "))).await;
+    let config = example_with("sd-okg-t4.yaml", &[]);
+    let dir = okg_manifests();
+    let up = world.sdctl(&["up", "-c", config.arg(), "--okg-manifests", &dir, "--skip-preflight"]).await;
+    assert_eq!(up.code, 0, "{up:?}");
+
+    // The router and reclaim run with the templates, allowed to scale the sets and make claims.
+    let client = cluster_client(&world, "sd-okg-gke").await;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "sd");
+    let router_spec = deployments.get("sdctl-router").await.unwrap().spec.unwrap().template.spec.unwrap();
+    let args = router_spec.containers[0].args.clone().unwrap();
+    assert!(args.windows(2).any(|w| w == ["--templates", "sd15,sdxl"]), "{args:?}");
+    let roles: Api<k8s_openapi::api::rbac::v1::Role> = Api::namespaced(client.clone(), "sd");
+    let rules = serde_json::to_value(roles.get("sdctl-router").await.unwrap().rules.unwrap()).unwrap();
+    assert_eq!(
+        rules,
+        json!([{"apiGroups": ["game.kruise.io"], "resources": ["gameserversets"], "verbs": ["get", "update"]},
+               {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]},
+               {"apiGroups": [""], "resources": ["persistentvolumeclaims"], "verbs": ["get", "list", "create"]}])
+    );
+
+    // The router, as the Deployment runs it, against the cluster and a real Redis.
+    let redis = Redis::start();
+    let kubeconfig_text = reqwest::get(format!("{}/_emulator/kubeconfig/sd-okg-gke", world.emu.url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let kdir = tempfile::tempdir().unwrap();
+    let kubeconfig = kdir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, kubeconfig_text).unwrap();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let router_env = [
+        ("SDCTL_REDIS_URL", redis.url()),
+        ("SDCTL_REDIS_PASSWORD", REDIS_PASSWORD.to_string()),
+        ("KUBECONFIG", kubeconfig.to_str().unwrap().to_string()),
+        ("SDCTL_TIME_SCALE", "100".to_string()),
+    ];
+    let env: Vec<(&str, &str)> = router_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let router = Process::spawn(
+        &[
+            "runtime",
+            "router",
+            "--listen",
+            &listen,
+            "--namespace",
+            "sd",
+            "--templates",
+            "sd15,sdxl",
+            "--trust-iap-header",
+        ],
+        &env,
+    );
+    let url = format!("http://{listen}");
+    eventually(20, "the router answers", || async {
+        reqwest::get(format!("{url}/healthz")).await.ok().filter(|r| r.status() == 200).map(|_| ())
+    })
+    .await;
+
+    // Alice has no template chosen: her dashboard lists both, nothing created yet.
+    let page = get_as(&url, "alice@example.com", "/", None).await;
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("sd15") && page.contains("sdxl") && page.contains("not created yet"), "{page}");
+    // Opening sd15 starts her instance and sets the cookie.
+    let open = post_as(&url, "alice@example.com", "/_sdctl/open?template=sd15", None).await;
+    assert_eq!(open.status(), 303, "{:?}", open.text().await);
+    let set_cookie = open.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(set_cookie.starts_with("sdctl-template=sd15;"), "{set_cookie}");
+    let alice_cookie = "sdctl-template=sd15";
+    let alice = reach(&url, "alice@example.com", alice_cookie).await;
+    // Bob opens the same template: his own instance at another WebUI.
+    assert_eq!(post_as(&url, "bob@example.com", "/_sdctl/open?template=sd15", None).await.status(), 303);
+    let bob = reach(&url, "bob@example.com", "sdctl-template=sd15").await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "sd");
+    let placed: Vec<String> = pods
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|p| format!("{:?} on {:?}", p.metadata.name, p.spec.as_ref().unwrap().node_name))
+        .collect();
+    assert_ne!(alice["webui"], bob["webui"], "each user has their own instance: {placed:?}");
+
+    // Each one's disk is labelled with its user: ids 0 and 1 of sd15.
+    let claims: Api<k8s_openapi::api::core::v1::PersistentVolumeClaim> = Api::namespaced(client.clone(), "sd");
+    let alice_label = sdctl::runtime::user::label("alice@example.com");
+    let bob_label = sdctl::runtime::user::label("bob@example.com");
+    assert_eq!(
+        claim_user(&claims.get("data-sd15-0").await.unwrap()),
+        (alice_label.clone(), "alice@example.com".to_string())
+    );
+    assert_eq!(claim_user(&claims.get("data-sd15-1").await.unwrap()), (bob_label, "bob@example.com".to_string()));
+    let alice_volume = claims.get("data-sd15-0").await.unwrap().spec.unwrap().volume_name;
+
+    // Ownership: whatever cookie, path or header Bob sends, he reaches only his own instance.
+    for (path, cookie) in [
+        ("/echo", "sdctl-template=sd15-0"),
+        ("/echo?instance=sd15-0", "sdctl-template=sd15"),
+        ("/_sdctl/../echo", "sdctl-template=sd15"),
+    ] {
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let r = http
+            .get(format!("{url}{path}"))
+            .header(EMAIL, "accounts.google.com:bob@example.com")
+            .header("cookie", cookie)
+            .header("x-sdctl-instance", "sd15-0")
+            .header("x-forwarded-for", "alice")
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let page = r.text().await.unwrap();
+        match serde_json::from_str::<Value>(&page) {
+            Ok(echoed) => assert_eq!(echoed["webui"], bob["webui"], "{path} {cookie}"),
+            // Not a template: the dashboard (Bob's own), never Alice's WebUI.
+            Err(_) => assert!(status == 303 && page.is_empty(), "{path} {cookie}: {status} {page}"),
+        }
+    }
+    // Bob's stop button cannot stop Alice's instance: it stops his own.
+    let stop = post_as(&url, "bob@example.com", "/_sdctl/stop?template=sd15", Some(alice_cookie)).await;
+    assert_eq!(stop.status(), 303);
+    assert!(stop.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+    assert_eq!(reach(&url, "alice@example.com", alice_cookie).await["webui"], alice["webui"]);
+    let gss = gss_api(&client);
+    eventually(30, "bob's instance stopped, his id reserved", || async {
+        let set = serde_json::to_value(gss.get("sd15").await.unwrap()).unwrap();
+        let pods: Api<Pod> = Api::namespaced(client.clone(), "sd");
+        let gone = pods.get_opt("sd15-1").await.unwrap().is_none();
+        (gone && set["spec"]["reserveGameServerIds"] == json!([1]) && set["spec"]["replicas"] == 1).then_some(())
+    })
+    .await;
+
+    // Alice is idle: reclaim stops her instance; her disk stays hers.
+    redis.set_field("sd15/alice@example.com", "lastaccess", "1000").await;
+    let reclaim = world
+        .command(&["runtime", "reclaim", "--namespace", "sd", "--idle-minutes", "15", "--templates", "sd15,sdxl"])
+        .envs(env.iter().copied())
+        .output()
+        .await
+        .unwrap();
+    let log = String::from_utf8_lossy(&reclaim.stderr);
+    assert!(reclaim.status.success(), "{log}");
+    assert!(log.contains("idle instance stopped"), "{log}");
+    eventually(30, "both ids reserved, nothing running", || async {
+        let set = serde_json::to_value(gss.get("sd15").await.unwrap()).unwrap();
+        (set["spec"]["reserveGameServerIds"] == json!([0, 1]) && set["spec"]["replicas"] == 0).then_some(())
+    })
+    .await;
+
+    // Carol is new: she gets a new id (2), never a stopped user's disk.
+    assert_eq!(post_as(&url, "carol@example.com", "/_sdctl/open?template=sd15", None).await.status(), 303);
+    reach(&url, "carol@example.com", "sdctl-template=sd15").await;
+    let (carol_label, _) = claim_user(&claims.get("data-sd15-2").await.unwrap());
+    assert_eq!(carol_label, sdctl::runtime::user::label("carol@example.com"));
+    // Alice comes back: her own id and the same disk.
+    let again = reach(&url, "alice@example.com", alice_cookie).await;
+    assert!(again["webui"].is_string());
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "sd");
+    assert!(pods.get_opt("sd15-0").await.unwrap().is_some(), "alice runs as id 0 again");
+    assert_eq!(claims.get("data-sd15-0").await.unwrap().spec.unwrap().volume_name, alice_volume, "the same disk");
+    let page = get_as(&url, "alice@example.com", "/_sdctl/", Some(alice_cookie)).await.text().await.unwrap();
+    assert!(page.contains("ready") && page.contains("not created yet"), "sd15 ready, sdxl not made: {page}");
+    assert!(!page.contains("bob@"), "{page}");
+    drop(router);
+
+    // `down` deletes every user's disk before the cluster: nothing is left.
+    let down = world.sdctl(&["down", "-y", "-c", config.arg(), "--okg-manifests", &dir]).await;
+    assert_eq!(down.code, 0, "{down:?}");
+    let left: Vec<String> = world.resources().into_iter().map(|(kind, name, _)| format!("{kind} {name}")).collect();
+    assert!(left.is_empty(), "{left:#?}");
 }

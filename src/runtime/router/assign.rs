@@ -1,7 +1,11 @@
-//! Which WebUI serves a user: the Redis mapping when its GameServer is still Allocated to that
-//! user, else (under the user's lock, so a browser's parallel first requests make one
-//! allocation) a GameServer already Allocated with the user's label, else a new allocation.
-//! A mapping whose GameServer died is replaced, never left to strand the user.
+//! Which WebUI serves a user: the Redis mapping when its WebUI still serves that user, else
+//! (under the user's lock, so a browser's parallel first requests make one allocation):
+//! - Agones: a GameServer already Allocated with the user's label, else a new allocation;
+//! - OpenKruiseGame: the user's own instance of the template, started if it is stopped (a new
+//!   user gets an id and a disk first); requests wait on a page until it is Ready.
+//!
+//! A mapping whose WebUI died is replaced, never left to strand the user. With templates, a user
+//! has a mapping per template (Redis key `sdctl:user:<template>/<email>`).
 //!
 //! A checked mapping is used without asking Redis or Kubernetes for `VERIFIED_FOR`; after that,
 //! for up to `STALE_FOR`, requests still use it at once while one check runs beside them, so
@@ -11,7 +15,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::runtime::gameservers::{GameServer, GameServers};
+use crate::runtime::gameservers::GameServers;
+use crate::runtime::instances::{Instances, StartError, State};
 use crate::runtime::store::{Lock, Mapping, Store};
 use crate::runtime::{now_unix, user};
 
@@ -35,14 +40,43 @@ const LOCK_WAIT: Duration = Duration::from_secs(25);
 pub struct Assigned {
     pub target: String,
     pub gameserver: String,
-    /// How it was found (`cached`, `mapping`, `found`, `allocated`), for the logs.
+    /// How it was found (`cached`, `mapping`, `found`, `allocated`, `started`), for the logs.
     pub how: &'static str,
+}
+
+/// Where users' WebUIs come from.
+pub enum WebUis {
+    /// Agones: warm GameServers of a Fleet, each allocated to one user at a time.
+    Fleet { servers: Box<GameServers>, fleet: String },
+    /// OpenKruiseGame: each user's own instance of a template (`--templates`).
+    Instances(Box<Instances>),
+}
+
+/// Whose WebUI: a user, and with templates which of their instances.
+#[derive(Debug, Clone, Copy)]
+pub struct Who<'a> {
+    pub email: &'a str,
+    pub template: Option<&'a str>,
+}
+
+impl Who<'_> {
+    /// The user's key in Redis and in the router's memory.
+    pub fn key(&self) -> String {
+        match self.template {
+            Some(t) => format!("{t}/{}", self.email),
+            None => self.email.to_string(),
+        }
+    }
 }
 
 #[derive(Debug)]
 pub enum AssignError {
     /// No Ready GameServer is free.
     NoCapacity,
+    /// The user's instance is starting (what it waits for).
+    Starting(String),
+    /// No such template.
+    NoTemplate(String),
     /// Redis or the Kubernetes API failed.
     Backend(anyhow::Error),
 }
@@ -55,8 +89,7 @@ impl From<anyhow::Error> for AssignError {
 
 pub struct Assigner {
     store: Store,
-    servers: GameServers,
-    fleet: String,
+    webuis: WebUis,
     verified_for: Duration,
     verified: Mutex<Remembered>,
 }
@@ -89,38 +122,46 @@ enum Cached {
 }
 
 impl Assigner {
-    pub fn new(store: Store, servers: GameServers, fleet: String, verified_for: Duration) -> Self {
-        Self { store, servers, fleet, verified_for, verified: Mutex::new(Remembered::default()) }
+    pub fn new(store: Store, webuis: WebUis, verified_for: Duration) -> Self {
+        Self { store, webuis, verified_for, verified: Mutex::new(Remembered::default()) }
+    }
+
+    pub fn webuis(&self) -> &WebUis {
+        &self.webuis
     }
 
     pub fn store(&self) -> &Store {
         &self.store
     }
 
-    /// The user's WebUI, allocating one if needed.
-    pub async fn assign(self: &Arc<Self>, email: &str) -> Result<Assigned, AssignError> {
-        match self.cached(email) {
+    /// The user's WebUI, allocating (or starting) one if needed.
+    pub async fn assign(self: &Arc<Self>, who: Who<'_>) -> Result<Assigned, AssignError> {
+        let key = who.key();
+        match self.cached(&key) {
             Cached::Fresh(hit) => return Ok(hit),
             Cached::Stale(hit, generation) => {
-                let (me, email) = (self.clone(), email.to_string());
-                tokio::spawn(async move { me.recheck(&email, generation).await });
+                let (me, email, template) = (self.clone(), who.email.to_string(), who.template.map(String::from));
+                tokio::spawn(async move {
+                    me.recheck(Who { email: &email, template: template.as_deref() }, generation).await
+                });
                 return Ok(hit);
             }
             Cached::Unknown => {}
         }
-        let found = self.look_up(email).await?;
-        Ok(self.remember(email, found, None))
+        let found = self.look_up(who).await?;
+        Ok(self.remember(&key, found, None))
     }
 
     /// The user's WebUI from Redis and Kubernetes (not the cache), allocating one if needed.
-    async fn look_up(&self, email: &str) -> Result<Assigned, AssignError> {
-        let label = user::label(email);
-        if let Some(found) = self.valid_mapping(email, &label).await? {
+    async fn look_up(&self, who: Who<'_>) -> Result<Assigned, AssignError> {
+        let label = user::label(who.email);
+        let key = who.key();
+        if let Some(found) = self.valid_mapping(who, &label).await? {
             return Ok(found);
         }
         let deadline = Instant::now() + LOCK_WAIT;
         let lock = loop {
-            if let Some(lock) = self.store.try_lock(email, LOCK_TTL).await? {
+            if let Some(lock) = self.store.try_lock(&key, LOCK_TTL).await? {
                 break lock;
             }
             if Instant::now() > deadline {
@@ -129,61 +170,79 @@ impl Assigner {
                 );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
-            if let Some(found) = self.valid_mapping(email, &label).await? {
+            if let Some(found) = self.valid_mapping(who, &label).await? {
                 return Ok(found);
             }
         };
-        let result = self.assign_locked(email, &label, &lock).await;
+        let result = self.assign_locked(who, &label, &lock).await;
         if let Err(e) = self.store.unlock(lock).await {
-            tracing::warn!(user = email, error = %e, "could not release the allocation lock (it expires by itself)");
+            tracing::warn!(user = who.email, error = %e, "could not release the allocation lock (it expires by itself)");
         }
         result
     }
 
-    /// Under the lock: look again, re-find, or allocate, and store the mapping.
-    async fn assign_locked(&self, email: &str, label: &str, lock: &Lock) -> Result<Assigned, AssignError> {
-        if let Some(found) = self.valid_mapping(email, label).await? {
+    /// Under the lock: look again, re-find, or allocate (start), and store the mapping.
+    async fn assign_locked(&self, who: Who<'_>, label: &str, lock: &Lock) -> Result<Assigned, AssignError> {
+        if let Some(found) = self.valid_mapping(who, label).await? {
             return Ok(found);
         }
-        let (gs, how) = match self.servers.find_allocated(label, email).await? {
-            Some(gs) => (gs, "found"),
-            None => match self.servers.allocate(&self.fleet, label, email).await? {
-                Some(gs) => (gs, "allocated"),
-                None => return Err(AssignError::NoCapacity),
-            },
+        let email = who.email;
+        let (name, target, how) = match (&self.webuis, who.template) {
+            (WebUis::Fleet { servers, fleet }, _) => {
+                let (gs, how) = match servers.find_allocated(label, email).await? {
+                    Some(gs) => (gs, "found"),
+                    None => match servers.allocate(fleet, label, email).await? {
+                        Some(gs) => (gs, "allocated"),
+                        None => return Err(AssignError::NoCapacity),
+                    },
+                };
+                (gs.name, gs.target.unwrap_or_default(), how)
+            }
+            (WebUis::Instances(instances), Some(template)) => {
+                let instance = match instances.start(template, label, email).await {
+                    Ok(i) => i,
+                    Err(StartError::NoTemplate(t)) => return Err(AssignError::NoTemplate(t)),
+                    Err(StartError::Backend(e)) => return Err(e.into()),
+                };
+                match (instance.state, instance.target) {
+                    (State::Ready, Some(target)) => (instance.pod, target, "started"),
+                    (State::Starting(why), _) => return Err(AssignError::Starting(why)),
+                    (state, _) => return Err(AssignError::Starting(format!("your instance is {}", state.word()))),
+                }
+            }
+            (WebUis::Instances(_), None) => {
+                return Err(anyhow::anyhow!("no template chosen for {email}").into());
+            }
         };
-        let target = gs.target.clone().unwrap_or_default();
-        let mapping = Mapping { target: target.clone(), gameserver: gs.name.clone(), lastaccess: now_unix() };
-        if !self.store.put_fenced(email, &mapping, lock).await? {
+        let key = who.key();
+        let mapping = Mapping { target: target.clone(), gameserver: name.clone(), lastaccess: now_unix() };
+        if !self.store.put_fenced(&key, &mapping, lock).await? {
             // Our lock expired: another request owns the user's mapping now; use what it stored.
-            tracing::warn!(user = email, gameserver = %gs.name, "allocation lock lost before storing the mapping");
-            return match self.valid_mapping(email, label).await? {
+            tracing::warn!(user = email, gameserver = %name, "allocation lock lost before storing the mapping");
+            return match self.valid_mapping(who, label).await? {
                 Some(found) => Ok(found),
                 None => {
                     Err(anyhow::anyhow!("lost the allocation lock of {email}; the next request tries again").into())
                 }
             };
         }
-        tracing::info!(user = email, gameserver = %gs.name, target = %target, how, "assigned a WebUI");
-        Ok(Assigned { target, gameserver: gs.name, how })
+        tracing::info!(user = email, gameserver = %name, target = %target, how, "assigned a WebUI");
+        Ok(Assigned { target, gameserver: name, how })
     }
 
-    /// The stored mapping, if its GameServer still serves this user at the same address.
-    async fn valid_mapping(&self, email: &str, label: &str) -> anyhow::Result<Option<Assigned>> {
-        let Some(m) = self.store.get(email).await? else { return Ok(None) };
-        let live: Option<GameServer> = self.servers.get(&m.gameserver).await?;
-        match live {
-            Some(gs) if gs.serves(label, email) && gs.target.as_deref() == Some(m.target.as_str()) => {
+    /// The stored mapping, if its WebUI still serves this user at the same address.
+    async fn valid_mapping(&self, who: Who<'_>, label: &str) -> anyhow::Result<Option<Assigned>> {
+        let key = who.key();
+        let Some(m) = self.store.get(&key).await? else { return Ok(None) };
+        match self.webuis.serving(&m.gameserver, label, who.email).await? {
+            Ok(target) if target == m.target => {
                 Ok(Some(Assigned { target: m.target, gameserver: m.gameserver, how: "mapping" }))
             }
             other => {
-                let why = match other {
-                    None => "gone".to_string(),
-                    Some(gs) => format!("{} to {}", gs.state, gs.user_label.unwrap_or_default()),
-                };
-                tracing::warn!(user = email, gameserver = %m.gameserver, state = %why, "stale mapping: finding another WebUI");
-                // Dropped (unless it changed meanwhile): a mapping never outlives its GameServer.
-                self.store.remove_if(email, &m.gameserver, None).await?;
+                let why = other.err().unwrap_or_else(|| "at another address".to_string());
+                tracing::warn!(user = who.email, gameserver = %m.gameserver, state = %why, "stale mapping: finding another WebUI");
+                // Dropped (unless it changed meanwhile): a mapping never outlives its WebUI.
+                self.store.remove_if(&key, &m.gameserver, None).await?;
                 Ok(None)
             }
         }
@@ -201,16 +260,19 @@ impl Assigner {
     /// lock), forgotten when no WebUI is free, kept as it was when Redis or Kubernetes cannot
     /// say (checked again a period later; it ages out after `STALE_FACTOR` periods). Its answer
     /// replaces only the entry it checked.
-    async fn recheck(&self, email: &str, generation: u64) {
-        match self.look_up(email).await {
+    async fn recheck(&self, who: Who<'_>, generation: u64) {
+        let key = who.key();
+        match self.look_up(who).await {
             Ok(found) => {
-                self.remember(email, found, Some(generation));
+                self.remember(&key, found, Some(generation));
             }
-            Err(AssignError::NoCapacity) => self.forget_if(email, Some(generation)),
+            Err(AssignError::NoCapacity | AssignError::Starting(_) | AssignError::NoTemplate(_)) => {
+                self.forget_if(&key, Some(generation))
+            }
             Err(AssignError::Backend(e)) => {
-                tracing::warn!(user = email, error = %format!("{e:#}"), "cannot re-check the user's WebUI; still using it");
+                tracing::warn!(user = who.email, error = %format!("{e:#}"), "cannot re-check the user's WebUI; still using it");
                 if let Ok(mut remembered) = self.verified.lock() {
-                    remembered.check_failed(email, generation, self.verified_for);
+                    remembered.check_failed(&key, generation, self.verified_for);
                 }
             }
         }
@@ -230,8 +292,24 @@ impl Assigner {
     }
 
     /// Forget the verified mapping (its WebUI stopped answering): the next request re-checks it.
-    pub fn forget(&self, email: &str) {
-        self.forget_if(email, None);
+    pub fn forget(&self, who: Who<'_>) {
+        self.forget_if(&who.key(), None);
+    }
+}
+
+impl WebUis {
+    /// The address of WebUI `name` if it still serves this user, else why not (for the logs).
+    pub async fn serving(&self, name: &str, label: &str, email: &str) -> anyhow::Result<Result<String, String>> {
+        Ok(match self {
+            WebUis::Fleet { servers, .. } => match servers.get(name).await? {
+                Some(gs) if gs.serves(label, email) => gs.target.ok_or_else(|| "without an address".to_string()),
+                Some(gs) => Err(format!("{} to {}", gs.state, gs.user_label.unwrap_or_default())),
+                None => Err("gone".to_string()),
+            },
+            WebUis::Instances(instances) => {
+                instances.serving(name, label, email).await?.ok_or_else(|| "not ready, or not this user's".to_string())
+            }
+        })
     }
 }
 

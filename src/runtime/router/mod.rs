@@ -1,8 +1,10 @@
 //! `sdctl runtime router`: the per-user reverse proxy behind Identity-Aware Proxy. Every request
-//! is tied to the signed-in user's own WebUI GameServer (allocated on the first request), and
+//! is tied to the signed-in user's own WebUI (an Agones GameServer allocated on the first
+//! request, or with OpenKruiseGame the user's own instance of the template they chose), and
 //! proxied there, websockets included.
 
 mod assign;
+mod dashboard;
 pub mod identity;
 mod pages;
 mod proxy;
@@ -24,10 +26,11 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use self::assign::{AssignError, Assigner};
+use self::assign::{AssignError, Assigner, WebUis, Who};
 use self::identity::{IapVerifier, Identity, Refusal};
 use self::proxy::{Proxy, ProxyError};
 use super::gameservers::GameServers;
+use super::instances::Instances;
 use super::store::{RedisOptions, Store};
 use super::{now_unix, shutdown_signal};
 use crate::plan::TimeScale;
@@ -58,12 +61,21 @@ pub enum IdentityOptions {
     TrustHeader,
 }
 
+/// Where the router finds users' WebUIs.
+#[derive(Debug, Clone)]
+pub enum WebUiSource {
+    /// An Agones Fleet's GameServers.
+    Fleet(String),
+    /// OpenKruiseGame GameServerSets, one per template (users' own instances).
+    Templates(Vec<String>),
+}
+
 #[derive(Debug, Clone)]
 pub struct RouterOptions {
     pub listen: SocketAddr,
     pub redis: RedisOptions,
     pub namespace: String,
-    pub fleet: String,
+    pub source: WebUiSource,
     pub identity: IdentityOptions,
     /// `SDCTL_TIME_SCALE` (tests): shortens how long a checked mapping is trusted and how often
     /// `lastaccess` is written.
@@ -73,7 +85,15 @@ pub struct RouterOptions {
 /// Runs the router until SIGTERM; in-flight requests get a few seconds to finish.
 pub async fn run(options: RouterOptions) -> anyhow::Result<()> {
     let store = Store::connect(&options.redis).await?;
-    let servers = GameServers::connect(&options.namespace).await?;
+    let (webuis, templates) = match &options.source {
+        WebUiSource::Fleet(fleet) => {
+            let servers = GameServers::connect(&options.namespace).await?;
+            (WebUis::Fleet { servers: Box::new(servers), fleet: fleet.clone() }, Vec::new())
+        }
+        WebUiSource::Templates(templates) => {
+            (WebUis::Instances(Box::new(Instances::connect(&options.namespace).await?)), templates.clone())
+        }
+    };
     let identity = match &options.identity {
         IdentityOptions::Iap { audience, jwks_url } => {
             let refetch = options.time.scale(identity::REFETCH_MIN_INTERVAL);
@@ -97,18 +117,14 @@ pub async fn run(options: RouterOptions) -> anyhow::Result<()> {
     tracing::info!(
         listen = %listener.local_addr().unwrap_or(options.listen),
         namespace = %options.namespace,
-        fleet = %options.fleet,
+        webuis = ?options.source,
         redis = %super::store::redact(&options.redis.url),
         "router ready"
     );
     let router = Arc::new(Router {
         identity,
-        assigner: Arc::new(Assigner::new(
-            store,
-            servers,
-            options.fleet.clone(),
-            options.time.scale(assign::VERIFIED_FOR),
-        )),
+        assigner: Arc::new(Assigner::new(store, webuis, options.time.scale(assign::VERIFIED_FOR))),
+        templates,
         proxy: Proxy::default(),
         touch_every: options.time.scale(TOUCH_EVERY),
         touched: Mutex::new(HashMap::new()),
@@ -174,6 +190,8 @@ async fn serve(listener: TcpListener, router: Arc<Router>) -> anyhow::Result<()>
 struct Router {
     identity: Identity,
     assigner: Arc<Assigner>,
+    /// With OpenKruiseGame, the templates users have instances of (empty with Agones).
+    templates: Vec<String>,
     proxy: Proxy,
     touch_every: Duration,
     /// When each user's `lastaccess` was last written.
@@ -201,18 +219,19 @@ impl Router {
             tracing::warn!(user = %email, peer = %peer.ip(), path = req.uri().path(), reason = refusal, "request refused");
             return pages::refused(refusal);
         }
-        let assigned = match self.assigner.assign(&email).await {
-            Ok(a) => a,
-            Err(AssignError::NoCapacity) => {
-                tracing::info!(user = %email, "no free GameServer");
-                return pages::no_capacity();
-            }
-            Err(AssignError::Backend(e)) => {
-                tracing::error!(user = %email, error = %format!("{e:#}"), "cannot assign a WebUI");
-                return pages::internal("Redis or the Kubernetes API did not answer");
-            }
+        // With templates: the router's own pages, and which of the user's instances this is for.
+        let template = match dashboard::route(&self, &req, &email).await {
+            dashboard::Route::Answer(response) => return response,
+            dashboard::Route::Template(t) => t,
+            dashboard::Route::Fleet => None,
         };
-        self.touch(&email);
+        let who = Who { email: &email, template: template.as_deref() };
+        let assigned = match self.assigner.assign(who).await {
+            Ok(a) => a,
+            Err(e) => return self.not_assigned(who, e),
+        };
+        let key = who.key();
+        self.touch(&key);
         let client_upgrade = proxy::is_upgrade(req.headers()).then(|| hyper::upgrade::on(&mut req));
         let (parts, body) = req.into_parts();
         let replayable = proxy::is_replayable(&parts);
@@ -222,24 +241,24 @@ impl Router {
             // The WebUI is unreachable: its GameServer may be gone. Re-check the mapping
             // (allocating a new one if needed), and send again when that is safe.
             tracing::warn!(user = %email, target = %target.target, error = %why, "WebUI unreachable; re-checking its GameServer");
-            self.assigner.forget(&email);
-            match self.assigner.assign(&email).await {
+            self.assigner.forget(who);
+            match self.assigner.assign(who).await {
                 Ok(again) if again.target != target.target && replayable => {
                     target = again;
                     result = self.proxy.forward(&parts, proxy::empty(), &target.target, Some(peer.ip())).await;
                 }
                 Ok(_) => {}
-                Err(AssignError::NoCapacity) => return pages::no_capacity(),
                 Err(AssignError::Backend(e)) => {
                     tracing::error!(user = %email, error = %format!("{e:#}"), "cannot re-assign a WebUI");
                 }
+                Err(e) => return self.not_assigned(who, e),
             }
         }
         let response = match result {
             Ok(response) => response,
             Err(ProxyError::Connect(why) | ProxyError::Upstream(why)) => {
                 tracing::warn!(user = %email, gameserver = %target.gameserver, target = %target.target, error = %why, "WebUI did not answer");
-                self.assigner.forget(&email);
+                self.assigner.forget(who);
                 return pages::unavailable("it did not answer");
             }
         };
@@ -269,12 +288,32 @@ impl Router {
         }
         if let (Some(client), Some(backend)) = (client_upgrade, backend_upgrade) {
             let router = self.clone();
-            proxy::tunnel(client, backend, self.touch_every, Arc::new(move || router.touch(&email)));
+            proxy::tunnel(client, backend, self.touch_every, Arc::new(move || router.touch(&key)));
         }
         response
     }
 
-    /// Records the user's activity, at most every few seconds, without delaying the request.
+    /// The page for a user without a WebUI to send the request to.
+    fn not_assigned(&self, who: Who<'_>, e: AssignError) -> Response<Body> {
+        match e {
+            AssignError::NoCapacity => {
+                tracing::info!(user = %who.email, "no free GameServer");
+                pages::no_capacity()
+            }
+            AssignError::Starting(why) => pages::starting(who.template.unwrap_or_default(), &why),
+            AssignError::NoTemplate(t) => {
+                tracing::warn!(user = %who.email, template = %t, "no GameServerSet for this template");
+                pages::internal(&format!("template {t} is not set up in this cluster"))
+            }
+            AssignError::Backend(e) => {
+                tracing::error!(user = %who.email, error = %format!("{e:#}"), "cannot assign a WebUI");
+                pages::internal("Redis or the Kubernetes API did not answer")
+            }
+        }
+    }
+
+    /// Records the user's activity (`key`: their Redis key), at most every few seconds, without
+    /// delaying the request.
     fn touch(&self, email: &str) {
         let due = match self.touched.lock() {
             Ok(mut map) => {

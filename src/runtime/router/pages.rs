@@ -92,6 +92,42 @@ pub fn refused(why: &str) -> Response<Body> {
     build(StatusCode::FORBIDDEN, "text/html; charset=utf-8", html("Refused", &message, false), None)
 }
 
-fn escape(s: &str) -> String {
+/// The user's instance is starting: what it waits for, and a way back to their dashboard.
+pub fn starting(template: &str, why: &str) -> Response<Body> {
+    let message = format!(
+        "Your <b>{}</b> instance is starting: {}. This page tries again every {STARTING_REFRESH_SECS} seconds. \
+         <a href=\"/_sdctl/\">Your instances</a>",
+        escape(template),
+        escape(why)
+    );
+    let mut page = html("Starting your WebUI", &message, false);
+    page = page.replacen(
+        "<title>",
+        &format!(r#"<meta http-equiv="refresh" content="{STARTING_REFRESH_SECS}"><title>"#),
+        1,
+    );
+    build(StatusCode::SERVICE_UNAVAILABLE, "text/html; charset=utf-8", page, Some(STARTING_REFRESH_SECS))
+}
+
+/// A starting instance is looked at again this often.
+pub const STARTING_REFRESH_SECS: u32 = 5;
+
+/// A page of the router's own (the dashboard), never cached.
+pub fn own(status: StatusCode, body: String) -> Response<Body> {
+    build(status, "text/html; charset=utf-8", body, None)
+}
+
+/// 303 to `location`, setting or clearing the template cookie.
+pub fn see_other(location: &'static str, set_cookie: &str) -> Response<Body> {
+    let mut r = build(StatusCode::SEE_OTHER, "text/plain; charset=utf-8", String::new(), None);
+    r.headers_mut().insert(header::LOCATION, header::HeaderValue::from_static(location));
+    if let Ok(v) = header::HeaderValue::from_str(set_cookie) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
+/// Text for HTML.
+pub fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }

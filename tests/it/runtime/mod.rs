@@ -4,4 +4,4 @@
 mod reclaim;
 mod router;
 mod sidecar;
-mod support;
+pub mod support;

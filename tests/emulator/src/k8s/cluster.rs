@@ -63,6 +63,9 @@ pub struct Cluster {
     pub endpoint: String,
     pub ca_pem: String,
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// Which of the scenario's stand-in WebUIs each GPU node's WebUI pods answer at (its
+    /// position in `gameServerEndpoints`), kept once given.
+    pub stand_ins: Mutex<std::collections::BTreeMap<String, usize>>,
 }
 
 impl Cluster {
@@ -80,6 +83,7 @@ impl Cluster {
             endpoint,
             ca_pem: tls.ca_pem,
             tasks: Mutex::new(Vec::new()),
+            stand_ins: Mutex::new(Default::default()),
         });
         {
             let mut st = cluster.lock();

@@ -13,6 +13,7 @@ use super::{Controller, GAME_SERVERS, MANAGER, state};
 use crate::k8s::cluster::{Cluster, Delay};
 use crate::k8s::controllers::nodes::{addresses, internal_ip};
 use crate::k8s::controllers::{State, create, delete, event, event_once, put, remove_finalizer};
+use crate::k8s::okg::sets::OWNER_GSS as OKG_OWNER;
 use crate::k8s::store::Store;
 use crate::k8s::{meta, rbac};
 
@@ -259,7 +260,7 @@ fn sdk_can_run(st: &Store, pod: &Value) -> bool {
 /// port are served.
 fn address_status(c: &Cluster, st: &Store, gs: &Value, node: &str) -> Value {
     let scenario = c.host.scenario();
-    let endpoint_port = endpoint_of(&scenario, st, node).map(|(_, port)| port);
+    let endpoint_port = endpoint_of(c, st, node).map(|(_, port)| port);
     let mut addresses = st
         .get("nodes", "", node)
         .and_then(|n| n.pointer("/status/addresses").cloned())
@@ -308,21 +309,33 @@ fn address_status(c: &Cluster, st: &Store, gs: &Value, node: &str) -> Value {
     })
 }
 
-/// The stand-in WebUI (`host`, `port`) the GameServer on `node` answers at, when the scenario
-/// has `gameServerEndpoint(s)`: the n-th GPU node (by name) gets the n-th endpoint, cycling.
-fn endpoint_of(scenario: &crate::scenario::Scenario, st: &Store, node: &str) -> Option<(String, i64)> {
-    let endpoints = scenario.endpoints();
+/// The stand-in WebUI (`host`, `port`) the WebUI pods on `node` answer at, when the scenario
+/// has `gameServerEndpoints`: GPU nodes take the endpoints in turn (cycling), those already
+/// there when first asked in name order, nodes added later as they come, each keeping its own.
+fn endpoint_of(c: &Cluster, st: &Store, node: &str) -> Option<(String, i64)> {
+    let endpoints = c.host.scenario().endpoints();
     if endpoints.is_empty() {
         return None;
     }
-    let mut gpu_nodes: Vec<String> = st
-        .list("nodes", None)
-        .iter()
-        .filter(|n| n.pointer("/status/capacity/nvidia.com~1gpu").is_some())
-        .map(|n| meta::name(n).to_string())
-        .collect();
-    gpu_nodes.sort();
-    let position = gpu_nodes.iter().position(|n| n == node).unwrap_or(0);
+    let mut given = c.stand_ins.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !given.contains_key(node) {
+        let mut gpu_nodes: Vec<String> = st
+            .list("nodes", None)
+            .iter()
+            .filter(|n| n.pointer("/status/capacity/nvidia.com~1gpu").is_some())
+            .map(|n| meta::name(n).to_string())
+            .filter(|n| !given.contains_key(n))
+            .collect();
+        gpu_nodes.sort();
+        if !gpu_nodes.iter().any(|n| n == node) {
+            gpu_nodes.push(node.to_string());
+        }
+        for n in gpu_nodes {
+            let next = given.len();
+            given.insert(n, next);
+        }
+    }
+    let position = given.get(node).copied().unwrap_or(0);
     let (host, port) = endpoints[position % endpoints.len()].rsplit_once(':')?;
     Some((host.to_string(), port.parse().ok()?))
 }
@@ -338,7 +351,10 @@ pub fn pods(c: &Arc<Cluster>, st: &mut Store, s: &mut State) {
             event_once(st, &pod, "Warning", "FailedMount", &msg, "kubelet");
             continue;
         }
-        let delay = if meta::labels(&pod).contains_key("agones.dev/gameserver") {
+        // A WebUI pod: an Agones GameServer's, or an OpenKruiseGame instance's.
+        let webui =
+            meta::labels(&pod).contains_key("agones.dev/gameserver") || meta::labels(&pod).contains_key(OKG_OWNER);
+        let delay = if webui {
             c.delay(Delay::GameServerStart) + image_pull(c, st, s, &pod, &node)
         } else {
             c.delay(Delay::WorkloadReady)
@@ -357,18 +373,27 @@ pub fn pods(c: &Arc<Cluster>, st: &mut Store, s: &mut State) {
                              "state": {"running": {"startedAt": now}}})
             })
             .collect();
+        // Pod IPs are loopback addresses too (127.8.0.0/16): nothing a test dials leaves the
+        // machine. A WebUI pod is at its stand-in WebUI's address when the scenario has one.
+        let stand_in = webui.then(|| endpoint_of(c, st, &node)).flatten();
+        let ip = stand_in
+            .as_ref()
+            .map(|(host, _)| host.clone())
+            .unwrap_or_else(|| format!("127.8.{}.{}", rand_octet(meta::uid(&pod)), rand_octet(meta::name(&pod))));
         let mut next = (*pod).clone();
+        // Test hook: an instance pod's `webui` port is its stand-in's (Agones' GameServers
+        // report theirs in their status instead).
+        if let Some((_, port)) = stand_in.filter(|_| meta::labels(&pod).contains_key(OKG_OWNER)) {
+            let containers = next.pointer_mut("/spec/containers").and_then(Value::as_array_mut);
+            for p in containers.into_iter().flatten().filter_map(|ct| ct.get_mut("ports")?.as_array_mut()).flatten() {
+                if p["name"] == "webui" {
+                    p["containerPort"] = json!(port);
+                }
+            }
+        }
         let status = meta::child_mut(&mut next, "status");
         status["phase"] = json!("Running");
         status["hostIP"] = json!(internal_ip(&node));
-        // Pod IPs are loopback addresses too (127.8.0.0/16): nothing a test dials leaves the
-        // machine. A GameServer's pod is at its stand-in WebUI's address when the scenario has one.
-        let stand_in = meta::labels(&pod)
-            .contains_key("agones.dev/gameserver")
-            .then(|| endpoint_of(&c.host.scenario(), st, &node).map(|(host, _)| host))
-            .flatten();
-        let ip = stand_in
-            .unwrap_or_else(|| format!("127.8.{}.{}", rand_octet(meta::uid(&pod)), rand_octet(meta::name(&pod))));
         status["podIP"] = json!(ip);
         status["podIPs"] = json!([{"ip": ip}]);
         status["startTime"] = json!(now);

@@ -337,7 +337,14 @@ fn advanced_stateful_set(st: &mut Store, set: &Value) {
         for c in &claims {
             let vct = meta::name(c).to_string();
             let claim = format!("{vct}-{name}-{id}");
-            if st.get("persistentvolumeclaims", &ns, &claim).is_none() {
+            let existing = st.get("persistentvolumeclaims", &ns, &claim);
+            if existing.as_ref().is_some_and(|c| meta::is_deleting(c)) {
+                let msg =
+                    format!("create Pod {pod_name} in StatefulSet {name} failed error: pvc {claim} is to be deleted");
+                event_once(st, set, "Warning", "FailedCreate", &msg, "statefulset-controller");
+                return;
+            }
+            if existing.is_none() {
                 let mut labels = meta::string_map(c.pointer("/metadata/labels"));
                 labels.extend(selector.clone());
                 let pvc = json!({
