@@ -49,6 +49,7 @@ Register-ArgumentCompleter -Native -CommandName 'sdctl' -ScriptBlock {
             [CompletionResult]::new('build', 'build', [CompletionResultType]::ParameterValue, 'Build the WebUI or runtime image with Cloud Build (skipped when the registry has it)')
             [CompletionResult]::new('image-cache', 'image-cache', [CompletionResultType]::ParameterValue, 'Build the GPU nodes'' image cache: a disk image holding the WebUI image (gpu.imageCache)')
             [CompletionResult]::new('templates', 'templates', [CompletionResultType]::ParameterValue, 'What users can start (`templates:` in the config) and, with the cluster running, each template''s instances and disks')
+            [CompletionResult]::new('users', 'users', [CompletionResultType]::ParameterValue, 'The users of the running environment: their instances, disks and last activity; stop or delete what a user holds')
             [CompletionResult]::new('kubeconfig', 'kubeconfig', [CompletionResultType]::ParameterValue, 'Add a context for the cluster to your kubeconfig (other contexts untouched)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions: bash, zsh, fish, powershell or elvish')
             [CompletionResult]::new('runtime', 'runtime', [CompletionResultType]::ParameterValue, 'Components that run inside the cluster (router, sidecar, reclaim)')
@@ -344,6 +345,111 @@ Register-ArgumentCompleter -Native -CommandName 'sdctl' -ScriptBlock {
         'sdctl;templates;help;help' {
             break
         }
+        'sdctl;users' {
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Bound the whole run, e.g. 45m or 2h. On expiry running steps stop; `up` again resumes')
+            [CompletionResult]::new('--api-endpoint', '--api-endpoint', [CompletionResultType]::ParameterName, 'Send every Google API to BASE/<service> (e.g. an emulator). http:// endpoints always get anonymous credentials. One service: SDCTL_ENDPOINT_<SERVICE>=URL')
+            [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Google Cloud project (overrides `project` in the file)')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region (overrides `region` in the file)')
+            [CompletionResult]::new('--zones', '--zones', [CompletionResultType]::ParameterName, 'Zones, comma-separated (overrides `zones` in the file)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List users: template, instance, state, last activity and disk (with runtime.kind okg, each user''s own disk per template and what it costs). -o json: {"users":[...]}')
+            [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop a user''s instances (one template with --template); their disks stay theirs, and their next request starts the instance again on the same disk')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Stop a user''s instances and delete their disks (asks first; -y in scripts)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'sdctl;users;ls' {
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Bound the whole run, e.g. 45m or 2h. On expiry running steps stop; `up` again resumes')
+            [CompletionResult]::new('--api-endpoint', '--api-endpoint', [CompletionResultType]::ParameterName, 'Send every Google API to BASE/<service> (e.g. an emulator). http:// endpoints always get anonymous credentials. One service: SDCTL_ENDPOINT_<SERVICE>=URL')
+            [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Google Cloud project (overrides `project` in the file)')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region (overrides `region` in the file)')
+            [CompletionResult]::new('--zones', '--zones', [CompletionResultType]::ParameterName, 'Zones, comma-separated (overrides `zones` in the file)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'sdctl;users;stop' {
+            [CompletionResult]::new('--template', '--template', [CompletionResultType]::ParameterName, 'Only the instance of this template')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Bound the whole run, e.g. 45m or 2h. On expiry running steps stop; `up` again resumes')
+            [CompletionResult]::new('--api-endpoint', '--api-endpoint', [CompletionResultType]::ParameterName, 'Send every Google API to BASE/<service> (e.g. an emulator). http:// endpoints always get anonymous credentials. One service: SDCTL_ENDPOINT_<SERVICE>=URL')
+            [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Google Cloud project (overrides `project` in the file)')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region (overrides `region` in the file)')
+            [CompletionResult]::new('--zones', '--zones', [CompletionResultType]::ParameterName, 'Zones, comma-separated (overrides `zones` in the file)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'sdctl;users;delete' {
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Bound the whole run, e.g. 45m or 2h. On expiry running steps stop; `up` again resumes')
+            [CompletionResult]::new('--api-endpoint', '--api-endpoint', [CompletionResultType]::ParameterName, 'Send every Google API to BASE/<service> (e.g. an emulator). http:// endpoints always get anonymous credentials. One service: SDCTL_ENDPOINT_<SERVICE>=URL')
+            [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Google Cloud project (overrides `project` in the file)')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region (overrides `region` in the file)')
+            [CompletionResult]::new('--zones', '--zones', [CompletionResultType]::ParameterName, 'Zones, comma-separated (overrides `zones` in the file)')
+            [CompletionResult]::new('--keep-data', '--keep-data', [CompletionResultType]::ParameterName, 'Keep the user''s disks (only stop their instances)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'sdctl;users;help' {
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List users: template, instance, state, last activity and disk (with runtime.kind okg, each user''s own disk per template and what it costs). -o json: {"users":[...]}')
+            [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop a user''s instances (one template with --template); their disks stay theirs, and their next request starts the instance again on the same disk')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Stop a user''s instances and delete their disks (asks first; -y in scripts)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'sdctl;users;help;ls' {
+            break
+        }
+        'sdctl;users;help;stop' {
+            break
+        }
+        'sdctl;users;help;delete' {
+            break
+        }
+        'sdctl;users;help;help' {
+            break
+        }
         'sdctl;kubeconfig' {
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'The kubeconfig to write (default: the first file of KUBECONFIG, else ~/.kube/config)')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
@@ -523,6 +629,7 @@ Register-ArgumentCompleter -Native -CommandName 'sdctl' -ScriptBlock {
             [CompletionResult]::new('build', 'build', [CompletionResultType]::ParameterValue, 'Build the WebUI or runtime image with Cloud Build (skipped when the registry has it)')
             [CompletionResult]::new('image-cache', 'image-cache', [CompletionResultType]::ParameterValue, 'Build the GPU nodes'' image cache: a disk image holding the WebUI image (gpu.imageCache)')
             [CompletionResult]::new('templates', 'templates', [CompletionResultType]::ParameterValue, 'What users can start (`templates:` in the config) and, with the cluster running, each template''s instances and disks')
+            [CompletionResult]::new('users', 'users', [CompletionResultType]::ParameterValue, 'The users of the running environment: their instances, disks and last activity; stop or delete what a user holds')
             [CompletionResult]::new('kubeconfig', 'kubeconfig', [CompletionResultType]::ParameterValue, 'Add a context for the cluster to your kubeconfig (other contexts untouched)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions: bash, zsh, fish, powershell or elvish')
             [CompletionResult]::new('runtime', 'runtime', [CompletionResultType]::ParameterValue, 'Components that run inside the cluster (router, sidecar, reclaim)')
@@ -564,6 +671,21 @@ Register-ArgumentCompleter -Native -CommandName 'sdctl' -ScriptBlock {
             break
         }
         'sdctl;help;templates;ls' {
+            break
+        }
+        'sdctl;help;users' {
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List users: template, instance, state, last activity and disk (with runtime.kind okg, each user''s own disk per template and what it costs). -o json: {"users":[...]}')
+            [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Stop a user''s instances (one template with --template); their disks stay theirs, and their next request starts the instance again on the same disk')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Stop a user''s instances and delete their disks (asks first; -y in scripts)')
+            break
+        }
+        'sdctl;help;users;ls' {
+            break
+        }
+        'sdctl;help;users;stop' {
+            break
+        }
+        'sdctl;help;users;delete' {
             break
         }
         'sdctl;help;kubeconfig' {

@@ -16,6 +16,7 @@ mod runtime;
 mod status;
 mod templates;
 mod up;
+mod users;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -133,6 +134,10 @@ pub enum Command {
     /// template's instances and disks.
     #[command(subcommand)]
     Templates(TemplatesCommand),
+    /// The users of the running environment: their instances, disks and last activity; stop or
+    /// delete what a user holds.
+    #[command(subcommand)]
+    Users(UsersCommand),
     /// Add a context for the cluster to your kubeconfig (other contexts untouched).
     Kubeconfig(KubeconfigArgs),
     /// Print shell completions: bash, zsh, fish, powershell or elvish.
@@ -151,6 +156,47 @@ Examples:
   sdctl templates ls
   sdctl templates ls -o json | jq '.templates[] | select(.running > 0) | .name'")]
     Ls,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// List users: template, instance, state, last activity and disk (with runtime.kind okg, each
+    /// user's own disk per template and what it costs). -o json: {"users":[...]}.
+    #[command(after_help = "\
+The last activity is what reclaim last read from the router (every 5 minutes).
+
+Examples:
+  sdctl users ls
+  sdctl users ls -o json | jq -r '.users[] | select(.state == \"ready\") | .email'")]
+    Ls,
+    /// Stop a user's instances (one template with --template); their disks stay theirs, and their
+    /// next request starts the instance again on the same disk.
+    #[command(after_help = "\
+Examples:
+  sdctl users stop alice@example.com
+  sdctl users stop alice@example.com --template sdxl")]
+    Stop {
+        /// The address the user signs in with.
+        email: String,
+        /// Only the instance of this template.
+        #[arg(long, value_name = "NAME")]
+        template: Option<String>,
+    },
+    /// Stop a user's instances and delete their disks (asks first; -y in scripts).
+    #[command(after_help = "\
+With runtime.kind agones a user's files are their folder of the shared volume: only --keep-data
+(release their WebUI) applies.
+
+Examples:
+  sdctl users delete bob@example.com
+  sdctl users delete bob@example.com --keep-data")]
+    Delete {
+        /// The address the user signs in with.
+        email: String,
+        /// Keep the user's disks (only stop their instances).
+        #[arg(long)]
+        keep_data: bool,
+    },
 }
 
 /// Options of `up`, `plan`, `render`, `status` and `down` that supply upstream manifests.
@@ -434,6 +480,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Build(args) => build::run(&inv, args).await,
         Command::ImageCache(args) => image_cache::run(&inv, args).await,
         Command::Templates(TemplatesCommand::Ls) => templates::ls(&inv).await,
+        Command::Users(UsersCommand::Ls) => users::ls(&inv).await,
+        Command::Users(UsersCommand::Stop { email, template }) => users::stop(&inv, &email, template.as_deref()).await,
+        Command::Users(UsersCommand::Delete { email, keep_data }) => users::delete(&inv, &email, keep_data).await,
         Command::Kubeconfig(args) => kubeconfig::run(&inv, args).await,
         Command::Runtime(RuntimeCommand::Router(args)) => runtime::router(args, inv.time).await,
         Command::Runtime(RuntimeCommand::Sidecar(args)) => runtime::sidecar(args).await,

@@ -85,6 +85,22 @@ pub struct Running {
     pub since: Option<SystemTime>,
 }
 
+/// A user's disk of a template (their claim), as `sdctl users` lists it.
+#[derive(Debug, Clone)]
+pub struct UserDisk {
+    pub template: String,
+    pub id: i64,
+    pub claim: String,
+    pub email: Option<String>,
+    pub size_gb: Option<f64>,
+    /// When the router last saw the user on this instance (reclaim writes it every pass).
+    pub last_activity: Option<String>,
+    pub deleting: bool,
+}
+
+/// Annotation reclaim keeps on a user's claim: their last request to the instance (RFC 3339).
+pub const K8S_ANNOTATION_LAST_ACTIVITY: &str = "sdctl.dev/last-activity";
+
 #[derive(Debug)]
 pub enum StartError {
     /// The template has no GameServerSet (not configured, or `up` has not made it yet).
@@ -270,6 +286,65 @@ impl Instances {
         anyhow::bail!("GameServerSet {}/{template} kept changing; instance {id} not stopped yet", self.namespace)
     }
 
+    /// Every user's disk in the namespace (claims labelled with a user), by template and id.
+    pub async fn disks(&self) -> anyhow::Result<Vec<UserDisk>> {
+        let claims = self
+            .claims
+            .list(&ListParams::default().labels(&format!("{K8S_LABEL_USER},{K8S_LABEL_TEMPLATE}")))
+            .await
+            .with_context(|| format!("cannot list users' disks in namespace {}", self.namespace))?;
+        let mut out: Vec<UserDisk> = claims
+            .items
+            .iter()
+            .filter_map(|c| {
+                let template = c.metadata.labels.as_ref()?.get(K8S_LABEL_TEMPLATE)?.clone();
+                let claim = c.metadata.name.clone()?;
+                let id = id_after(&claim, &format!("{DATA_CLAIM}-{template}-"))?;
+                let annotations = c.metadata.annotations.as_ref();
+                let size = c
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.resources.as_ref())
+                    .and_then(|r| r.requests.as_ref())
+                    .and_then(|r| r.get("storage"))
+                    .and_then(|q| gib(&q.0));
+                Some(UserDisk {
+                    template,
+                    id,
+                    claim,
+                    email: claim_email(c).map(String::from),
+                    size_gb: size,
+                    last_activity: annotations.and_then(|a| a.get(K8S_ANNOTATION_LAST_ACTIVITY)).cloned(),
+                    deleting: c.metadata.deletion_timestamp.is_some(),
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.email, &a.template, a.id).cmp(&(&b.email, &b.template, b.id)));
+        Ok(out)
+    }
+
+    /// Deletes a user's disk (its claim; the volume and Compute Engine disk follow). The
+    /// instance must be stopped: a claim in use goes only once its pod has. False: already gone.
+    pub async fn delete_disk(&self, claim: &str) -> anyhow::Result<bool> {
+        match self.claims.delete(claim, &Default::default()).await {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
+            Err(e) => Err(e).with_context(|| format!("cannot delete claim {}/{claim}", self.namespace)),
+        }
+    }
+
+    /// Records the user's last activity on their claim of instance `pod`.
+    pub async fn note_activity(&self, pod: &str, unix: i64) -> anyhow::Result<()> {
+        let Some(at) = rfc3339(unix) else { return Ok(()) };
+        let patch = json!({"metadata": {"annotations": {K8S_ANNOTATION_LAST_ACTIVITY: at}}});
+        let claim = format!("{DATA_CLAIM}-{pod}");
+        match self.claims.patch(&claim, &kube::api::PatchParams::default(), &kube::api::Patch::Merge(&patch)).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+            Err(e) => Err(e).with_context(|| format!("cannot annotate claim {}/{claim}", self.namespace)),
+        }
+    }
+
     /// The template's instances that run or start, with their users.
     pub async fn running(&self, template: &str) -> anyhow::Result<Vec<Running>> {
         let pods = self.pods_of(template).await?;
@@ -426,6 +501,31 @@ impl Instances {
     }
 }
 
+/// RFC 3339 (seconds, UTC) of a Unix time.
+fn rfc3339(unix: i64) -> Option<String> {
+    let t = std::time::UNIX_EPOCH.checked_add(Duration::from_secs(u64::try_from(unix).ok()?))?;
+    Some(humantime::format_rfc3339_seconds(t).to_string())
+}
+
+/// GiB in a storage quantity (`50Gi`, `100G`, `1Ti`).
+fn gib(q: &str) -> Option<f64> {
+    let (number, unit) = q.split_at(q.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(q.len()));
+    let n: f64 = number.parse().ok()?;
+    let bytes = match unit {
+        "" => 1.0,
+        "Ki" => 1024.0,
+        "Mi" => 1024f64.powi(2),
+        "Gi" => 1024f64.powi(3),
+        "Ti" => 1024f64.powi(4),
+        "k" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        _ => return None,
+    };
+    Some(n * bytes / 1024f64.powi(3))
+}
+
 fn claim_email(c: &PersistentVolumeClaim) -> Option<&str> {
     c.metadata.annotations.as_ref().and_then(|a| a.get(K8S_ANNOTATION_USER_EMAIL)).map(String::as_str)
 }
@@ -523,6 +623,10 @@ mod tests {
         let handled: BTreeSet<i64> = "1,3-5,9".split(',').flat_map(ordinal_range).collect();
         assert_eq!(handled, ordinals(Some(&json!([1, "3-5", 9]))));
         assert_eq!(ordinal_list(&BTreeSet::new()), Value::Null);
+        assert_eq!(gib("50Gi"), Some(50.0));
+        assert_eq!(gib("1Ti"), Some(1024.0));
+        assert_eq!(gib("x"), None);
+        assert_eq!(rfc3339(1_700_000_000).as_deref(), Some("2023-11-14T22:13:20Z"));
     }
 
     #[test]

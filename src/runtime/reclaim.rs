@@ -183,6 +183,10 @@ pub async fn pass_instances(
             report.idle += 1;
             continue;
         }
+        // `sdctl users ls` reads it there (Redis is not reachable from outside the VPC).
+        if let Err(e) = instances.note_activity(&m.gameserver, m.lastaccess).await {
+            tracing::warn!(user = %email, error = %format!("{e:#}"), "cannot record the last activity on the disk");
+        }
         mapped.insert(m.gameserver);
         report.active += 1;
     }

@@ -636,12 +636,61 @@ async fn users_get_their_own_instances_and_disks_through_the_router_and_keep_the
     // Alice comes back: her own id and the same disk.
     let again = reach(&url, "alice@example.com", alice_cookie).await;
     assert!(again["webui"].is_string());
-    let pods: Api<Pod> = Api::namespaced(client.clone(), "sd");
     assert!(pods.get_opt("sd15-0").await.unwrap().is_some(), "alice runs as id 0 again");
     assert_eq!(claims.get("data-sd15-0").await.unwrap().spec.unwrap().volume_name, alice_volume, "the same disk");
     let page = get_as(&url, "alice@example.com", "/_sdctl/", Some(alice_cookie)).await.text().await.unwrap();
     assert!(page.contains("ready") && page.contains("not created yet"), "sd15 ready, sdxl not made: {page}");
     assert!(!page.contains("bob@"), "{page}");
+
+    // The administrator's view: every user's instance and disk, the last activity reclaim saw.
+    let pass = world
+        .command(&["runtime", "reclaim", "--namespace", "sd", "--idle-minutes", "15", "--templates", "sd15,sdxl"])
+        .envs(env.iter().copied())
+        .output()
+        .await
+        .unwrap();
+    assert!(pass.status.success(), "{}", String::from_utf8_lossy(&pass.stderr));
+    let ls = world.sdctl(&["users", "ls", "-c", config.arg(), "-o", "json"]).await;
+    assert_eq!(ls.code, 0, "{ls:?}");
+    let users: Value = serde_json::from_str(&ls.stdout).unwrap();
+    let row = |email: &str| {
+        users["users"].as_array().unwrap().iter().find(|u| u["email"] == email).cloned().unwrap_or(Value::Null)
+    };
+    assert_eq!(row("alice@example.com")["instance"], "sd15-0", "{users:#}");
+    assert_eq!(row("alice@example.com")["state"], "ready");
+    assert_eq!(row("bob@example.com")["state"], "stopped");
+    assert_eq!(row("bob@example.com")["disk"], json!({"claim": "data-sd15-1", "sizeGb": 50.0, "monthlyUsd": 5.0}));
+    assert!(row("carol@example.com")["lastActivity"].as_str().is_some_and(|t| t.starts_with("20")), "{users:#}");
+    let human = world.sdctl(&["users", "ls", "-c", config.arg()]).await;
+    assert!(human.stdout.contains("bob@example.com") && human.stdout.contains("50 GB, $5.00/month"), "{human:?}");
+    assert!(human.stderr.contains("users' disks: $15.00/month"), "{human:?}");
+
+    // `users stop`: Alice's instance stops; her next request starts it again on the same disk.
+    let stop = world.sdctl(&["users", "stop", "Alice@Example.com", "-c", config.arg()]).await;
+    assert_eq!(stop.code, 0, "{stop:?}");
+    assert!(stop.stderr.contains("stopped sd15-0 (template sd15; disk data-sd15-0 kept)"), "{stop:?}");
+    eventually(30, "alice's instance stopped", || async {
+        pods.get_opt("sd15-0").await.unwrap().is_none().then_some(())
+    })
+    .await;
+    reach(&url, "alice@example.com", alice_cookie).await;
+    assert_eq!(claims.get("data-sd15-0").await.unwrap().spec.unwrap().volume_name, alice_volume, "the same disk");
+
+    // `users delete`: asks first (no terminal: exit 2, nothing deleted), then deletes Bob's disk.
+    let asked = world.sdctl(&["users", "delete", "bob@example.com", "-c", config.arg()]).await;
+    assert_eq!(asked.code, 2, "{asked:?}");
+    assert!(asked.stderr.contains("needs confirmation"), "{asked:?}");
+    assert!(claims.get_opt("data-sd15-1").await.unwrap().is_some());
+    let deleted = world.sdctl(&["users", "delete", "bob@example.com", "-y", "-c", config.arg()]).await;
+    assert_eq!(deleted.code, 0, "{deleted:?}");
+    eventually(30, "bob's disk gone", || async {
+        claims.get_opt("data-sd15-1").await.unwrap().is_none().then_some(())
+    })
+    .await;
+    assert!(claims.get_opt("data-sd15-0").await.unwrap().is_some(), "only bob's");
+    let bad = world.sdctl(&["users", "stop", "not-an-address", "-c", config.arg()]).await;
+    assert_eq!(bad.code, 2, "{bad:?}");
+    assert!(bad.stderr.contains("not an e-mail address"), "{bad:?}");
     drop(router);
 
     // `down` deletes every user's disk before the cluster: nothing is left.

@@ -1,0 +1,250 @@
+//! `sdctl users ls|stop|delete`: the users of a running environment and what they hold.
+//!
+//! With `runtime.kind: okg` a user is their disks (claims labelled with them, one per template)
+//! and the instances using them; with agones, the GameServers allocated to them (their files
+//! are in their folder of the shared volume). The router's Redis is inside the VPC, out of
+//! reach from here: the last activity comes from the annotation reclaim keeps on each disk.
+
+use std::io::IsTerminal;
+
+use serde_json::{Value, json};
+
+use super::Invocation;
+use crate::config::RuntimeKind;
+use crate::cost::prices::PD_BALANCED;
+use crate::exit::{Exit, ExitCode};
+use crate::gcp::error::ApiError;
+use crate::kube::Kube;
+use crate::plan::{StepCx, StepId};
+use crate::runtime::gameservers::GameServers;
+use crate::runtime::instances::{Instances, State};
+use crate::runtime::user;
+use crate::steps::{self, Env, RunOptions};
+
+/// The cluster, or the reason there is none.
+async fn connect(inv: &Invocation) -> anyhow::Result<(std::sync::Arc<Env>, Option<Kube>)> {
+    let config = inv.load_config()?;
+    let env = inv.env(config, RunOptions::default())?;
+    let cx = StepCx::new(env.clone(), StepId("users"), inv.shared(inv.ui.reporter()));
+    let kube = match steps::connect_if_running(&cx).await {
+        Err(e) if ApiError::is_service_disabled(&e) => None,
+        other => other?,
+    };
+    Ok((env, kube))
+}
+
+fn not_running(env: &Env) -> anyhow::Error {
+    Exit::new(
+        ExitCode::Error,
+        format!("the cluster of environment {} is not running: no users (`sdctl up` makes it)", env.config.name),
+    )
+    .into()
+}
+
+pub async fn ls(inv: &Invocation) -> anyhow::Result<ExitCode> {
+    let (env, kube) = connect(inv).await?;
+    let Some(kube) = kube else { return Err(not_running(&env)) };
+    let namespace = &env.config.runtime.namespace;
+    let mut rows: Vec<Value> = Vec::new();
+    match env.config.runtime.kind {
+        RuntimeKind::Okg => {
+            let instances = Instances::new(kube.client().clone(), namespace);
+            for d in instances.disks().await? {
+                let instance = instances.instance(&d.template, d.id).await?;
+                let monthly = d.size_gb.map(|gb| (gb * PD_BALANCED.usd * 100.0).round() / 100.0);
+                rows.push(json!({
+                    "email": d.email,
+                    "template": d.template,
+                    "instance": instance.pod,
+                    "state": if d.deleting { "deleting" } else { instance.state.word() },
+                    "lastActivity": d.last_activity,
+                    "disk": {"claim": d.claim, "sizeGb": d.size_gb, "monthlyUsd": monthly},
+                }));
+            }
+        }
+        RuntimeKind::Agones => {
+            let servers = GameServers::new(kube.client().clone(), namespace);
+            for gs in servers.list(crate::names::K8S_LABEL_USER).await? {
+                if gs.state != "Allocated" || gs.deleting {
+                    continue;
+                }
+                rows.push(json!({
+                    "email": gs.user_email,
+                    "template": crate::names::Names::FLEET,
+                    "instance": gs.name,
+                    "state": "ready",
+                    "lastActivity": null,
+                    "disk": null,
+                }));
+            }
+        }
+    }
+    if inv.ui.json() {
+        inv.ui.json_document(&json!({"users": rows}));
+        return Ok(ExitCode::Ok);
+    }
+    if rows.is_empty() {
+        inv.ui.err("no users yet");
+        return Ok(ExitCode::Ok);
+    }
+    let line = |cols: [&str; 6]| {
+        format!("{:<32} {:<17} {:<20} {:<9} {:<21} {}", cols[0], cols[1], cols[2], cols[3], cols[4], cols[5])
+    };
+    inv.ui.out(&line(["EMAIL", "TEMPLATE", "INSTANCE", "STATE", "LAST ACTIVITY", "DISK"]));
+    let mut monthly_total = 0.0;
+    for r in &rows {
+        let disk = match &r["disk"] {
+            Value::Null => "shared volume".to_string(),
+            d => {
+                monthly_total += d["monthlyUsd"].as_f64().unwrap_or(0.0);
+                format!(
+                    "{} GB, ${:.2}/month",
+                    d["sizeGb"].as_f64().unwrap_or(0.0),
+                    d["monthlyUsd"].as_f64().unwrap_or(0.0)
+                )
+            }
+        };
+        inv.ui.out(&line([
+            r["email"].as_str().unwrap_or("?"),
+            r["template"].as_str().unwrap_or(""),
+            r["instance"].as_str().unwrap_or(""),
+            r["state"].as_str().unwrap_or(""),
+            r["lastActivity"].as_str().unwrap_or("-"),
+            &disk,
+        ]));
+    }
+    if monthly_total > 0.0 {
+        inv.ui.err(&format!(
+            "users' disks: ${monthly_total:.2}/month (pd-balanced at ${}/GiB-month, {})",
+            PD_BALANCED.usd,
+            PD_BALANCED.source()
+        ));
+    }
+    Ok(ExitCode::Ok)
+}
+
+/// Stops the user's instances (of one template, or all): their disks stay theirs.
+pub async fn stop(inv: &Invocation, email: &str, template: Option<&str>) -> anyhow::Result<ExitCode> {
+    let email = user_email(email)?;
+    let (env, kube) = connect(inv).await?;
+    let Some(kube) = kube else { return Err(not_running(&env)) };
+    let stopped = stop_all(&env, &kube, &email, template).await?;
+    if stopped.is_empty() {
+        inv.ui.err(&format!(
+            "{email} has no running instance{}",
+            template.map(|t| format!(" of {t}")).unwrap_or_default()
+        ));
+    }
+    for s in &stopped {
+        inv.ui.err(&format!("stopped {s}"));
+    }
+    if inv.ui.json() {
+        inv.ui.json_document(&json!({"email": email, "stopped": stopped}));
+    }
+    Ok(ExitCode::Ok)
+}
+
+/// Stops the user's instances and deletes their disks (`--keep-data`: keeps them).
+pub async fn delete(inv: &Invocation, email: &str, keep_data: bool) -> anyhow::Result<ExitCode> {
+    let email = user_email(email)?;
+    let (env, kube) = connect(inv).await?;
+    let Some(kube) = kube else { return Err(not_running(&env)) };
+    if env.config.runtime.kind == RuntimeKind::Agones && !keep_data {
+        return Err(Exit::usage(format!(
+            "with runtime.kind agones a user's files are their folder {} of the shared volume, which sdctl does \
+             not delete; `sdctl users delete {email} --keep-data` releases their WebUI",
+            user::label(&email)
+        ))
+        .into());
+    }
+    let instances = Instances::new(kube.client().clone(), &env.config.runtime.namespace);
+    let disks: Vec<_> =
+        instances.disks().await?.into_iter().filter(|d| d.email.as_deref() == Some(email.as_str())).collect();
+    if !keep_data && !disks.is_empty() {
+        let doomed: Vec<String> = disks
+            .iter()
+            .map(|d| format!("{} ({} GB, template {})", d.claim, d.size_gb.unwrap_or(0.0), d.template))
+            .collect();
+        confirm(inv, &email, &doomed)?;
+    }
+    for s in stop_all(&env, &kube, &email, None).await? {
+        inv.ui.err(&format!("stopped {s}"));
+    }
+    let mut deleted = Vec::new();
+    if keep_data {
+        if !disks.is_empty() {
+            inv.ui.err(&format!("keeping {} disk(s) of {email} (--keep-data)", disks.len()));
+        }
+    } else {
+        for d in &disks {
+            if instances.delete_disk(&d.claim).await? {
+                inv.ui.err(&format!("deleting disk {} of {email} (it goes once its instance has stopped)", d.claim));
+                deleted.push(d.claim.clone());
+            }
+        }
+    }
+    if inv.ui.json() {
+        inv.ui.json_document(&json!({"email": email, "deletedDisks": deleted}));
+    }
+    Ok(ExitCode::Ok)
+}
+
+fn confirm(inv: &Invocation, email: &str, doomed: &[String]) -> anyhow::Result<()> {
+    if inv.global.yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        return Err(Exit::usage(format!(
+            "`sdctl users delete` deletes {email}'s disks and needs confirmation: run it in a terminal, pass -y, or \
+             keep the disks with --keep-data"
+        ))
+        .into());
+    }
+    inv.ui.err(&format!("This deletes {email}'s disks and everything on them:\n  - {}", doomed.join("\n  - ")));
+    let yes = dialoguer::Confirm::new().with_prompt("Delete?").default(false).interact().unwrap_or(false);
+    if yes { Ok(()) } else { Err(Exit::usage("nothing deleted").into()) }
+}
+
+/// Stops the user's running instances; what was stopped.
+async fn stop_all(env: &Env, kube: &Kube, email: &str, template: Option<&str>) -> anyhow::Result<Vec<String>> {
+    let namespace = &env.config.runtime.namespace;
+    let label = user::label(email);
+    let mut stopped = Vec::new();
+    match env.config.runtime.kind {
+        RuntimeKind::Okg => {
+            let instances = Instances::new(kube.client().clone(), namespace);
+            for d in instances.disks().await? {
+                if d.email.as_deref() != Some(email) || template.is_some_and(|t| t != d.template) {
+                    continue;
+                }
+                let instance = instances.instance(&d.template, d.id).await?;
+                if matches!(instance.state, State::Stopped | State::Stopping) {
+                    continue;
+                }
+                if instances.stop(&d.template, d.id).await? {
+                    stopped.push(format!("{} (template {}; disk {} kept)", instance.pod, d.template, d.claim));
+                }
+            }
+        }
+        RuntimeKind::Agones => {
+            let servers = GameServers::new(kube.client().clone(), namespace);
+            for gs in servers.list(&format!("{}={label}", crate::names::K8S_LABEL_USER)).await? {
+                // The Fleet replaces it with a fresh warm one; the user gets another on their
+                // next request.
+                if gs.serves(&label, email) && servers.delete(&gs.name, gs.resource_version.as_deref()).await? {
+                    stopped.push(gs.name);
+                }
+            }
+        }
+    }
+    Ok(stopped)
+}
+
+/// The e-mail as the router knows users (lower case; `user:` prefix taken off).
+fn user_email(given: &str) -> anyhow::Result<String> {
+    let bare = given.strip_prefix("user:").unwrap_or(given);
+    user::email_from(bare).ok_or_else(|| {
+        Exit::usage(format!("`{given}` is not an e-mail address (users are named by the address they sign in with)"))
+            .into()
+    })
+}
