@@ -37,10 +37,9 @@ pub const K8S_LABEL_TEMPLATE: &str = "sdctl.dev/template";
 pub const DATA_CLAIM: &str = "data";
 /// kruise-game's record of the reserved ids it last scaled with.
 const RESERVE_IDS_ANNOTATION: &str = "game.kruise.io/reserve-ids";
-/// How long a start or stop waits for a set to settle before it gives up for this request.
-const SETTLE_WAIT: Duration = Duration::from_secs(8);
-/// Guarded writes tried before giving up (each conflict means someone else changed the set).
-const WRITE_TRIES: usize = 5;
+/// How long a start or stop may wait for a set to settle and write it, in all: well within the
+/// router's per-user lock (30 s), so that no second request of the user starts meanwhile.
+const WRITE_WITHIN: Duration = Duration::from_secs(15);
 
 /// An instance as the cluster shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,6 +104,9 @@ pub const K8S_ANNOTATION_LAST_ACTIVITY: &str = "sdctl.dev/last-activity";
 pub enum StartError {
     /// The template has no GameServerSet (not configured, or `up` has not made it yet).
     NoTemplate(String),
+    /// The set is still carrying out another change (an instance starting or stopping): the
+    /// start is left to the user's next request.
+    Busy(String),
     Backend(anyhow::Error),
 }
 
@@ -160,9 +162,17 @@ struct SetView {
     set: DynamicObject,
     replicas: i64,
     reserved: BTreeSet<i64>,
-    /// Ids of its pods not being deleted.
-    live: BTreeSet<i64>,
+    /// The ids asked to run: the first `replicas` not reserved.
+    wanted: BTreeSet<i64>,
+    /// kruise-game has carried out the last change of the set.
+    handled: bool,
+    /// ... and the pods are exactly the wanted ones.
     settled: bool,
+}
+
+/// The first `n` ids not in `reserved` (kruise's `getStatefulSetReplicasRange`).
+fn first_free(n: i64, reserved: &BTreeSet<i64>) -> BTreeSet<i64> {
+    (0..).filter(|i| !reserved.contains(i)).take(usize::try_from(n).unwrap_or(0)).collect()
 }
 
 impl Instances {
@@ -248,15 +258,21 @@ impl Instances {
         if current.state != State::Stopped {
             return Ok(current);
         }
-        for _ in 0..WRITE_TRIES {
-            let view = self.settled_view(template).await?;
-            if view.live.contains(&id) {
+        let deadline = tokio::time::Instant::now() + WRITE_WITHIN;
+        loop {
+            // Already asked to run (its pod not made yet): nothing to write.
+            if self.wait_for(template, deadline, |v| v.handled).await?.wanted.contains(&id) {
+                break;
+            }
+            let view = self.wait_for(template, deadline, |v| v.settled).await?;
+            if view.wanted.contains(&id) {
                 break;
             }
             let mut reserved = view.reserved.clone();
             reserved.remove(&id);
-            // Every id below ours that is not running is reserved: ours is the lowest free one.
-            reserved.extend((0..id).filter(|i| !view.live.contains(i)));
+            // Every id below ours that is not running is reserved: ours is the lowest free one
+            // (kruise-game's scale-up takes the lowest ids neither running nor reserved).
+            reserved.extend((0..id).filter(|i| !view.wanted.contains(i)));
             if self.write(view.set, view.replicas + 1, &reserved).await? {
                 tracing::info!(user = email, template, id, "instance started");
                 break;
@@ -265,16 +281,18 @@ impl Instances {
         Ok(self.instance(template, id).await?)
     }
 
-    /// Stops instance `<template>-<id>` (its disk stays, its id reserved). False when it was not
-    /// running.
+    /// Stops instance `<template>-<id>` (its disk stays, its id reserved), also one asked for
+    /// whose pod could not be made. False when it was not asked to run.
     pub async fn stop(&self, template: &str, id: i64) -> anyhow::Result<bool> {
-        for _ in 0..WRITE_TRIES {
-            let view = match self.settled_view(template).await {
+        let deadline = tokio::time::Instant::now() + WRITE_WITHIN;
+        loop {
+            let view = match self.wait_for(template, deadline, |v| v.handled).await {
                 Ok(v) => v,
                 Err(StartError::NoTemplate(_)) => return Ok(false),
+                Err(StartError::Busy(why)) => anyhow::bail!("instance {template}-{id} not stopped yet: {why}"),
                 Err(StartError::Backend(e)) => return Err(e),
             };
-            if !view.live.contains(&id) {
+            if !view.wanted.contains(&id) {
                 return Ok(false);
             }
             let mut reserved = view.reserved.clone();
@@ -283,7 +301,6 @@ impl Instances {
                 return Ok(true);
             }
         }
-        anyhow::bail!("GameServerSet {}/{template} kept changing; instance {id} not stopped yet", self.namespace)
     }
 
     /// Every user's disk in the namespace (claims labelled with a user), by template and id.
@@ -397,6 +414,7 @@ impl Instances {
             .ok_or_else(|| {
                 anyhow::anyhow!("GameServerSet {}/{template} has no volumeClaimTemplate `{DATA_CLAIM}`", self.namespace)
             })?;
+        // (Made under the user's lock: no second claim for the same user meanwhile.)
         let existing: BTreeSet<i64> = {
             let prefix = format!("{DATA_CLAIM}-{template}-");
             let all = self
@@ -408,11 +426,15 @@ impl Instances {
         };
         let mut candidate = 0;
         for _ in 0..64 {
-            while view.live.contains(&candidate) || view.reserved.contains(&candidate) || existing.contains(&candidate)
+            while view.wanted.contains(&candidate)
+                || view.reserved.contains(&candidate)
+                || existing.contains(&candidate)
             {
                 candidate += 1;
             }
-            let claim = new_claim(&vct, template, candidate, label, email);
+            let claim = new_claim(&vct, template, candidate, label, email).with_context(|| {
+                format!("GameServerSet {}/{template}: unreadable volumeClaimTemplate", self.namespace)
+            })?;
             match self.claims.create(&PostParams::default(), &claim).await {
                 Ok(_) => {
                     tracing::info!(user = email, template, id = candidate, "a new user's disk claimed");
@@ -439,15 +461,16 @@ impl Instances {
             .ok_or_else(|| StartError::NoTemplate(template.to_string()))?;
         let pods = self.pods_of(template).await?;
         let prefix = format!("{template}-");
-        let live: BTreeSet<i64> = pods
-            .iter()
-            .filter(|p| p.metadata.deletion_timestamp.is_none())
-            .filter_map(|p| id_after(p.metadata.name.as_deref()?, &prefix))
-            .collect();
-        let any_deleting = pods.iter().any(|p| p.metadata.deletion_timestamp.is_some());
+        let ids = |deleting: bool| -> BTreeSet<i64> {
+            pods.iter()
+                .filter(|p| p.metadata.deletion_timestamp.is_some() == deleting)
+                .filter_map(|p| id_after(p.metadata.name.as_deref()?, &prefix))
+                .collect()
+        };
+        let (live, going) = (ids(false), ids(true));
         let replicas = set.data.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(0);
         let reserved = ordinals(set.data.pointer("/spec/reserveGameServerIds"));
-        let handled: BTreeSet<i64> = set
+        let recorded: BTreeSet<i64> = set
             .metadata
             .annotations
             .as_ref()
@@ -455,29 +478,34 @@ impl Instances {
             .map(|s| s.split(',').flat_map(ordinal_range).collect())
             .unwrap_or_default();
         let observed = set.data.pointer("/status/observedGeneration").and_then(Value::as_i64);
-        // Handled by kruise-game (its last scale recorded, its status of this generation) and
-        // carried out by OpenKruise (the pods it asked for, none still going away).
-        let settled = observed == set.metadata.generation
-            && handled == reserved
-            && live.len() as i64 == replicas
-            && live.is_disjoint(&reserved)
-            && !any_deleting;
-        Ok(SetView { set, replicas, reserved, live, settled })
+        // kruise-game has scaled for the last change (`IsNeedToScale` false: its record of the
+        // reserved ids is the spec's) and synced its status since (`observedGeneration`, set
+        // only in a later reconcile than the scale).
+        let handled = observed == set.metadata.generation && recorded == reserved;
+        // What OpenKruise's StatefulSet then runs: the first `replicas` ids not reserved.
+        let wanted = first_free(replicas, &reserved);
+        // ... and runs it: exactly those pods, and no pod going away that would come back (a
+        // deleted pod whose id is not reserved is made again; kruise-game counts it as missing).
+        let settled = handled && live == wanted && going.is_subset(&reserved);
+        Ok(SetView { set, replicas, reserved, wanted, handled, settled })
     }
 
-    async fn settled_view(&self, template: &str) -> Result<SetView, StartError> {
-        let deadline = tokio::time::Instant::now() + SETTLE_WAIT;
+    /// The set once `ready` holds of it, waiting until `deadline` at most.
+    async fn wait_for(
+        &self,
+        template: &str,
+        deadline: tokio::time::Instant,
+        ready: impl Fn(&SetView) -> bool,
+    ) -> Result<SetView, StartError> {
         loop {
             let view = self.view(template).await?;
-            if view.settled {
+            if ready(&view) {
                 return Ok(view);
             }
             if tokio::time::Instant::now() > deadline {
-                return Err(anyhow::anyhow!(
-                    "GameServerSet {}/{template} is still changing (another instance starting or stopping); try again",
-                    self.namespace
-                )
-                .into());
+                return Err(StartError::Busy(format!(
+                    "the {template} instances are still changing (another one starting or stopping)"
+                )));
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
@@ -533,7 +561,7 @@ fn claim_email(c: &PersistentVolumeClaim) -> Option<&str> {
 /// A user's claim as the set's StatefulSet would make it (`<vct>-<set>-<id>` from the
 /// volumeClaimTemplate, with the set's selector label), plus the user's label and e-mail. The
 /// StatefulSet uses an existing claim of that name as it is.
-fn new_claim(vct: &Value, template: &str, id: i64, label: &str, email: &str) -> PersistentVolumeClaim {
+fn new_claim(vct: &Value, template: &str, id: i64, label: &str, email: &str) -> anyhow::Result<PersistentVolumeClaim> {
     let mut labels = vct.pointer("/metadata/labels").cloned().unwrap_or(json!({}));
     labels[OWNER_GSS] = json!(template);
     labels[K8S_LABEL_USER] = json!(label);
@@ -548,8 +576,7 @@ fn new_claim(vct: &Value, template: &str, id: i64, label: &str, email: &str) -> 
         },
         "spec": vct.get("spec").cloned().unwrap_or(json!({})),
     });
-    // The volumeClaimTemplate is a PersistentVolumeClaim's shape by its CRD.
-    serde_json::from_value(claim).unwrap_or_default()
+    Ok(serde_json::from_value(claim)?)
 }
 
 /// The instance's state and WebUI address from its pod (None: stopped).
@@ -623,6 +650,8 @@ mod tests {
         let handled: BTreeSet<i64> = "1,3-5,9".split(',').flat_map(ordinal_range).collect();
         assert_eq!(handled, ordinals(Some(&json!([1, "3-5", 9]))));
         assert_eq!(ordinal_list(&BTreeSet::new()), Value::Null);
+        let reserved: BTreeSet<i64> = [1, 3].into_iter().collect();
+        assert_eq!(first_free(3, &reserved).into_iter().collect::<Vec<_>>(), vec![0, 2, 4]);
         assert_eq!(gib("50Gi"), Some(50.0));
         assert_eq!(gib("1Ti"), Some(1024.0));
         assert_eq!(gib("x"), None);
@@ -634,7 +663,7 @@ mod tests {
         let vct = json!({"metadata": {"name": "data", "labels": {"sdctl.dev/env": "demo"}},
                          "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "sdctl-user-disk",
                                   "resources": {"requests": {"storage": "50Gi"}}}});
-        let c = new_claim(&vct, "sd15", 3, "alice-0123", "alice@example.com");
+        let c = new_claim(&vct, "sd15", 3, "alice-0123", "alice@example.com").unwrap();
         assert_eq!(c.metadata.name.as_deref(), Some("data-sd15-3"));
         let labels = c.metadata.labels.unwrap();
         assert_eq!(labels["sdctl.dev/env"], "demo");

@@ -143,6 +143,9 @@ pub async fn pass(store: &Store, servers: &GameServers, idle: Duration, grace: D
 }
 
 /// One pass over users' own instances (OpenKruiseGame). Mappings are `<template>/<email>`.
+/// Each stop is made under the user's lock (as the router starts instances), so that a request
+/// arriving meanwhile never gets an instance that is being stopped; a user whose lock is held
+/// is left for the next pass. One instance that cannot be stopped does not stop the pass.
 pub async fn pass_instances(
     store: &Store,
     instances: &Instances,
@@ -175,13 +178,29 @@ pub async fn pass_instances(
             continue;
         }
         let idle_for = now - m.lastaccess;
-        if idle_for >= idle.as_secs() as i64 && store.remove_if(&key, &m.gameserver, Some(m.lastaccess)).await? {
-            if let Some(id) = id_of(&m.gameserver, template) {
-                instances.stop(template, id).await?;
+        if idle_for >= idle.as_secs() as i64 {
+            let stopped = locked(store, &key, || async {
+                // The mapping goes first, and only if the user did nothing since it was read.
+                if !store.remove_if(&key, &m.gameserver, Some(m.lastaccess)).await? {
+                    return Ok(false);
+                }
+                if let Some(id) = id_of(&m.gameserver, template) {
+                    instances.stop(template, id).await?;
+                }
+                Ok(true)
+            })
+            .await;
+            match stopped {
+                Ok(Some(true)) => {
+                    tracing::info!(user = %email, instance = %m.gameserver, idle_secs = idle_for, "idle instance stopped");
+                    report.idle += 1;
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(user = %email, instance = %m.gameserver, error = %format!("{e:#}"), "cannot stop an idle instance; trying again next pass")
+                }
             }
-            tracing::info!(user = %email, instance = %m.gameserver, idle_secs = idle_for, "idle instance stopped");
-            report.idle += 1;
-            continue;
         }
         // `sdctl users ls` reads it there (Redis is not reachable from outside the VPC).
         if let Err(e) = instances.note_activity(&m.gameserver, m.lastaccess).await {
@@ -205,20 +224,46 @@ pub async fn pass_instances(
             if !unused {
                 continue;
             }
-            // A router may have mapped it since the scan began: look once more.
-            if let Some(email) = running.user_email.as_deref()
-                && store.get(&format!("{template}/{email}")).await?.is_some_and(|m| m.gameserver == i.pod)
-            {
-                continue;
-            }
-            if instances.stop(template, i.id).await? {
-                tracing::info!(instance = %i.pod, user = running.user_email.as_deref().unwrap_or(""), state = i.state.word(), "unused instance stopped");
-                report.orphaned += 1;
+            let key = format!("{template}/{}", running.user_email.as_deref().unwrap_or(""));
+            let stopped = locked(store, &key, || async {
+                // A router may have mapped it since the scan began: look once more.
+                if store.get(&key).await?.is_some_and(|m| m.gameserver == i.pod) {
+                    return Ok(false);
+                }
+                instances.stop(template, i.id).await
+            })
+            .await;
+            match stopped {
+                Ok(Some(true)) => {
+                    tracing::info!(instance = %i.pod, user = running.user_email.as_deref().unwrap_or(""), state = i.state.word(), "unused instance stopped");
+                    report.orphaned += 1;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(instance = %i.pod, error = %format!("{e:#}"), "cannot stop an unused instance; trying again next pass")
+                }
             }
         }
     }
     Ok(report)
 }
+
+/// Runs `f` under the user's lock (the router's allocation lock); None when someone holds it.
+async fn locked<F, Fut>(store: &Store, key: &str, f: F) -> anyhow::Result<Option<bool>>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<bool>>,
+{
+    let Some(lock) = store.try_lock(key, LOCK_TTL).await? else { return Ok(None) };
+    let result = f().await;
+    if let Err(e) = store.unlock(lock).await {
+        tracing::warn!(key, error = %e, "could not release the lock (it expires by itself)");
+    }
+    result.map(Some)
+}
+
+/// How long reclaim may hold a user's lock (a stop waits at most 15 s for its set).
+const LOCK_TTL: Duration = Duration::from_secs(30);
 
 /// The id of instance `<template>-<id>`.
 fn id_of(pod: &str, template: &str) -> Option<i64> {

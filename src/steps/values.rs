@@ -102,6 +102,8 @@ pub fn values(env: &Env) -> Value {
         crate::config::RuntimeKind::Agones => "agones",
         crate::config::RuntimeKind::Okg => "okg",
     });
-    values["template_names"] = json!(c.templates.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(","));
+    let templates: Vec<&str> = c.templates.iter().map(|t| t.name.as_str()).collect();
+    values["template_names"] = json!(templates.join(","));
+    values["template_list"] = json!(templates);
     values
 }

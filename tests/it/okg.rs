@@ -492,7 +492,8 @@ async fn users_get_their_own_instances_and_disks_through_the_router_and_keep_the
     let rules = serde_json::to_value(roles.get("sdctl-router").await.unwrap().rules.unwrap()).unwrap();
     assert_eq!(
         rules,
-        json!([{"apiGroups": ["game.kruise.io"], "resources": ["gameserversets"], "verbs": ["get", "update"]},
+        json!([{"apiGroups": ["game.kruise.io"], "resources": ["gameserversets"], "resourceNames": ["sd15", "sdxl"],
+                "verbs": ["get", "update"]},
                {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]},
                {"apiGroups": [""], "resources": ["persistentvolumeclaims"], "verbs": ["get", "list", "create"]}])
     );
@@ -505,17 +506,40 @@ async fn users_get_their_own_instances_and_disks_through_the_router_and_keep_the
         .text()
         .await
         .unwrap();
+    // Each runs as its own service account (the emulator authorizes that token by RBAC): what
+    // its Role does not allow fails here as on GKE.
     let kdir = tempfile::tempdir().unwrap();
-    let kubeconfig = kdir.path().join("kubeconfig");
-    std::fs::write(&kubeconfig, kubeconfig_text).unwrap();
+    let as_account = |account: &str| {
+        let path = kdir.path().join(account);
+        let token = kubeconfig_text.lines().find_map(|l| l.trim().strip_prefix("token: ")).unwrap();
+        std::fs::write(&path, kubeconfig_text.replace(token, &format!("serviceaccount:sd:{account}"))).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let (router_kubeconfig, reclaim_kubeconfig) = (as_account("sdctl-router"), as_account("sdctl-reclaim"));
+    // The router's account reads no Secret, and changes no set but the templates'.
+    let as_router = crate::emulator::k8s_host::client_from(&std::fs::read_to_string(&router_kubeconfig).unwrap()).await;
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(as_router.clone(), "sd");
+    match secrets.list(&Default::default()).await {
+        Err(kube::Error::Api(e)) => assert_eq!(e.code, 403, "{e:?}"),
+        other => panic!("the router listed Secrets: {other:?}"),
+    }
+    match gss_api(&as_router).get("not-a-template").await {
+        Err(kube::Error::Api(e)) => assert_eq!(e.code, 403, "{e:?}"),
+        other => panic!("the router read a set that is no template: {other:?}"),
+    }
     let listen = format!("127.0.0.1:{}", free_port());
-    let router_env = [
-        ("SDCTL_REDIS_URL", redis.url()),
-        ("SDCTL_REDIS_PASSWORD", REDIS_PASSWORD.to_string()),
-        ("KUBECONFIG", kubeconfig.to_str().unwrap().to_string()),
-        ("SDCTL_TIME_SCALE", "100".to_string()),
-    ];
+    let runtime_env = |kubeconfig: &str| {
+        vec![
+            ("SDCTL_REDIS_URL", redis.url()),
+            ("SDCTL_REDIS_PASSWORD", REDIS_PASSWORD.to_string()),
+            ("KUBECONFIG", kubeconfig.to_string()),
+            ("SDCTL_TIME_SCALE", "100".to_string()),
+        ]
+    };
+    let router_env = runtime_env(&router_kubeconfig);
     let env: Vec<(&str, &str)> = router_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let reclaim_env = runtime_env(&reclaim_kubeconfig);
+    let reclaim_env: Vec<(&str, &str)> = reclaim_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let router = Process::spawn(
         &[
             "runtime",
@@ -615,7 +639,7 @@ async fn users_get_their_own_instances_and_disks_through_the_router_and_keep_the
     redis.set_field("sd15/alice@example.com", "lastaccess", "1000").await;
     let reclaim = world
         .command(&["runtime", "reclaim", "--namespace", "sd", "--idle-minutes", "15", "--templates", "sd15,sdxl"])
-        .envs(env.iter().copied())
+        .envs(reclaim_env.iter().copied())
         .output()
         .await
         .unwrap();
@@ -645,7 +669,7 @@ async fn users_get_their_own_instances_and_disks_through_the_router_and_keep_the
     // The administrator's view: every user's instance and disk, the last activity reclaim saw.
     let pass = world
         .command(&["runtime", "reclaim", "--namespace", "sd", "--idle-minutes", "15", "--templates", "sd15,sdxl"])
-        .envs(env.iter().copied())
+        .envs(reclaim_env.iter().copied())
         .output()
         .await
         .unwrap();

@@ -202,6 +202,7 @@ impl Assigner {
                 let instance = match instances.start(template, label, email).await {
                     Ok(i) => i,
                     Err(StartError::NoTemplate(t)) => return Err(AssignError::NoTemplate(t)),
+                    Err(StartError::Busy(why)) => return Err(AssignError::Starting(why)),
                     Err(StartError::Backend(e)) => return Err(e.into()),
                 };
                 match (instance.state, instance.target) {

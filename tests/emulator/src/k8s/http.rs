@@ -93,7 +93,10 @@ async fn handle(cluster: Arc<Cluster>, req: Request<Incoming>) -> Response<Body>
         body,
     };
     let reply = if authorized(&cluster, &r) {
-        route(&cluster, &r).unwrap_or_else(|e| Reply::Json(e.code, e.to_status(), Vec::new()))
+        match forbidden(&cluster, &r) {
+            Some(e) => Reply::Json(e.code, e.to_status(), Vec::new()),
+            None => route(&cluster, &r).unwrap_or_else(|e| Reply::Json(e.code, e.to_status(), Vec::new())),
+        }
     } else {
         let e = ApiError::new(401, "Unauthorized", "Unauthorized");
         Reply::Json(401, e.to_status(), Vec::new())
@@ -148,6 +151,65 @@ fn authorized(cluster: &Cluster, r: &Req) -> bool {
         .duration_since(std::time::UNIX_EPOCH + std::time::Duration::from_millis(minted))
         .unwrap_or_default();
     age <= lifetime
+}
+
+/// Test hook: a bearer token `serviceaccount:NS:NAME` acts as that service account, and its
+/// requests are authorized by RBAC as the API server does (request attributes from the path:
+/// kubernetes.io/docs/reference/access-authn-authz/authorization, "Determine the request verb").
+/// Discovery is open to every authenticated caller (`system:discovery`). None: allowed.
+fn forbidden(cluster: &Cluster, r: &Req) -> Option<ApiError> {
+    let token = r.header("authorization").strip_prefix("Bearer ")?.trim();
+    let (sa_namespace, account) = token.strip_prefix("serviceaccount:")?.split_once(':')?;
+    let segs: Vec<&str> = r.path.split('/').filter(|s| !s.is_empty()).collect();
+    // `/api/v1/...` or `/apis/GROUP/VERSION/...`; shorter paths are discovery.
+    let (group, rest) = match segs.as_slice() {
+        ["api", _, rest @ ..] => ("", rest),
+        ["apis", g, _, rest @ ..] => (*g, rest),
+        _ => return None,
+    };
+    let (namespace, rest) = match rest {
+        ["namespaces", ns, more @ ..] if !more.is_empty() => (*ns, more),
+        _ => ("", rest),
+    };
+    let (resource, name, sub) = match rest {
+        [] => return None,
+        [res] => (res.to_string(), None, None),
+        [res, name] => (res.to_string(), Some(*name), None),
+        [res, name, sub, ..] => (res.to_string(), Some(*name), Some(*sub)),
+    };
+    let resource = match sub {
+        Some(sub) => format!("{resource}/{sub}"),
+        None => resource,
+    };
+    let verb = match (&r.method, name) {
+        (&Method::GET | &Method::HEAD, _) if r.flag("watch") => "watch",
+        (&Method::GET | &Method::HEAD, Some(_)) => "get",
+        (&Method::GET | &Method::HEAD, None) => "list",
+        (&Method::POST, _) => "create",
+        (&Method::PUT, _) => "update",
+        (&Method::PATCH, _) => "patch",
+        (&Method::DELETE, Some(_)) => "delete",
+        (&Method::DELETE, None) => "deletecollection",
+        _ => return None,
+    };
+    let request = super::rbac::Request { group, resource: &resource, name, verb };
+    let st = cluster.lock();
+    if super::rbac::allows_in(&st, sa_namespace, account, namespace, request) {
+        return None;
+    }
+    let user = format!("system:serviceaccount:{sa_namespace}:{account}");
+    let what = match name {
+        Some(n) => format!("{resource} \"{n}\" is forbidden"),
+        None => format!("{resource} is forbidden"),
+    };
+    let scope = if namespace.is_empty() {
+        "at the cluster scope".to_string()
+    } else {
+        format!("in the namespace \"{namespace}\"")
+    };
+    let message =
+        format!("{what}: User \"{user}\" cannot {verb} resource \"{resource}\" in API group \"{group}\" {scope}");
+    Some(ApiError::new(403, "Forbidden", message))
 }
 
 fn logged_body(r: &Req) -> Value {
