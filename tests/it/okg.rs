@@ -495,7 +495,7 @@ async fn users_get_their_own_instances_and_disks_through_the_router_and_keep_the
         json!([{"apiGroups": ["game.kruise.io"], "resources": ["gameserversets"], "resourceNames": ["sd15", "sdxl"],
                 "verbs": ["get", "update"]},
                {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]},
-               {"apiGroups": [""], "resources": ["persistentvolumeclaims"], "verbs": ["get", "list", "create"]}])
+               {"apiGroups": [""], "resources": ["persistentvolumeclaims"], "verbs": ["get", "list", "create", "delete"]}])
     );
 
     // The router, as the Deployment runs it, against the cluster and a real Redis.
@@ -657,6 +657,19 @@ async fn users_get_their_own_instances_and_disks_through_the_router_and_keep_the
     reach(&url, "carol@example.com", "sdctl-template=sd15").await;
     let (carol_label, _) = claim_user(&claims.get("data-sd15-2").await.unwrap());
     assert_eq!(carol_label, sdctl::runtime::user::label("carol@example.com"));
+    // Dan tries it once and deletes it from his dashboard: instance and disk go.
+    assert_eq!(post_as(&url, "dan@example.com", "/_sdctl/open?template=sdxl", None).await.status(), 303);
+    reach(&url, "dan@example.com", "sdctl-template=sdxl").await;
+    assert!(claims.get_opt("data-sdxl-0").await.unwrap().is_some());
+    let deleted = post_as(&url, "dan@example.com", "/_sdctl/delete?template=sdxl", None).await;
+    assert_eq!(deleted.status(), 303);
+    assert_eq!(deleted.headers()["location"], "/_sdctl/");
+    eventually(30, "dan's disk gone", || async {
+        claims.get_opt("data-sdxl-0").await.unwrap().is_none().then_some(())
+    })
+    .await;
+    let page = get_as(&url, "dan@example.com", "/_sdctl/", None).await.text().await.unwrap();
+    assert_eq!(page.matches("not created yet").count(), 2, "{page}");
     // Alice comes back: her own id and the same disk.
     let again = reach(&url, "alice@example.com", alice_cookie).await;
     assert!(again["webui"].is_string());
@@ -665,6 +678,18 @@ async fn users_get_their_own_instances_and_disks_through_the_router_and_keep_the
     let page = get_as(&url, "alice@example.com", "/_sdctl/", Some(alice_cookie)).await.text().await.unwrap();
     assert!(page.contains("ready") && page.contains("not created yet"), "sd15 ready, sdxl not made: {page}");
     assert!(!page.contains("bob@"), "{page}");
+    // The same dashboard in a browser, behind a stand-in for IAP: both templates, the state of
+    // her instance of each, and the buttons.
+    let signed_in = crate::support::browser::iap_stand_in(&url, "alice@example.com").await;
+    let png = crate::support::browser::screenshot_path("okg-dashboard.png");
+    let dom = crate::support::browser::render(&format!("{signed_in}/_sdctl/"), &png).await;
+    println!("dashboard screenshot: {}", png.display());
+    assert!(dom.contains("Your Stable Diffusion WebUIs") && dom.contains("alice@example.com"), "{dom}");
+    assert!(dom.contains(r#"action="/_sdctl/open?template=sdxl""#), "{dom}");
+    assert!(dom.contains(r#"action="/_sdctl/stop?template=sd15""#), "sd15 runs: it can be stopped: {dom}");
+    assert!(!dom.contains(r#"action="/_sdctl/stop?template=sdxl""#), "sdxl has no instance to stop: {dom}");
+    assert!(dom.contains("Delete your sd15 instance and its disk"), "deleting asks first: {dom}");
+    assert!(!dom.contains("/_sdctl/delete?template=sdxl"), "no sdxl disk to delete: {dom}");
 
     // The administrator's view: every user's instance and disk, the last activity reclaim saw.
     let pass = world

@@ -5,7 +5,9 @@
 //! - `/` without it (and `/_sdctl/` always) is the user's dashboard: each template with the
 //!   state of the user's instance, and buttons to open or stop it;
 //! - `POST /_sdctl/open?template=NAME` starts the instance and sets the cookie;
-//!   `POST /_sdctl/stop?template=NAME` stops it (the user's disk stays) and clears the cookie.
+//!   `POST /_sdctl/stop?template=NAME` stops it (the user's disk stays) and clears the cookie;
+//!   `POST /_sdctl/delete?template=NAME` stops it and deletes the user's disk of it (the page
+//!   asks first).
 //!
 //! Only the signed-in user's own instances are ever looked at or changed: the template is the
 //! only thing a request chooses.
@@ -16,7 +18,7 @@ use hyper::body::Incoming;
 use super::assign::{AssignError, WebUis, Who};
 use super::pages::{self, escape};
 use super::{Body, Router};
-use crate::runtime::instances::State;
+use crate::runtime::instances::{DATA_CLAIM, State};
 use crate::runtime::{now_unix, user};
 
 /// The cookie that selects the template.
@@ -81,6 +83,7 @@ async fn own_page(router: &Router, req: &Request<Incoming>, email: &str) -> Resp
         "/_sdctl" => return dashboard(router, email).await,
         "/_sdctl/open" => Action::Open,
         "/_sdctl/stop" => Action::Stop,
+        "/_sdctl/delete" => Action::Delete,
         _ => return pages::own(StatusCode::NOT_FOUND, page("Not found", "<p>No such page.</p>")),
     };
     if req.method() != Method::POST {
@@ -95,7 +98,7 @@ async fn own_page(router: &Router, req: &Request<Incoming>, email: &str) -> Resp
             Ok(_) | Err(AssignError::Starting(_)) => pages::see_other("/", &cookie(Some(template))),
             Err(e) => router.not_assigned(who, e),
         },
-        Action::Stop => match stop(router, who).await {
+        Action::Stop | Action::Delete => match stop(router, who, matches!(action, Action::Delete)).await {
             Ok(()) => pages::see_other(OWN_PREFIX, &cookie(None)),
             Err(e) => {
                 tracing::error!(user = %email, template = %template, error = %format!("{e:#}"), "cannot stop an instance");
@@ -108,16 +111,21 @@ async fn own_page(router: &Router, req: &Request<Incoming>, email: &str) -> Resp
 enum Action {
     Open,
     Stop,
+    Delete,
 }
 
-/// Stops the user's instance of the template: the set first, then the mapping.
-async fn stop(router: &Router, who: Who<'_>) -> anyhow::Result<()> {
+/// Stops the user's instance of the template (the set first, then the mapping), and with
+/// `delete` deletes their disk of it.
+async fn stop(router: &Router, who: Who<'_>, delete: bool) -> anyhow::Result<()> {
     let WebUis::Instances(instances) = router.assigner.webuis() else { return Ok(()) };
     let template = who.template.unwrap_or_default();
-    if let Some(id) = instances.user_id(template, &user::label(who.email), who.email).await?
-        && instances.stop(template, id).await?
-    {
-        tracing::info!(user = %who.email, template, id, "instance stopped by its user");
+    if let Some(id) = instances.user_id(template, &user::label(who.email), who.email).await? {
+        if instances.stop(template, id).await? {
+            tracing::info!(user = %who.email, template, id, "instance stopped by its user");
+        }
+        if delete && instances.delete_disk(&format!("{DATA_CLAIM}-{template}-{id}")).await? {
+            tracing::info!(user = %who.email, template, id, "disk deleted by its user");
+        }
     }
     router.assigner.store().remove(&who.key()).await?;
     router.assigner.forget(who);
@@ -158,6 +166,12 @@ async fn dashboard(router: &Router, email: &str) -> Response<Body> {
         if matches!(state, Some(State::Ready | State::Starting(_))) {
             buttons.push_str(&format!(
                 r#"<form method="post" action="/_sdctl/stop?template={t}"><button type="submit">Stop</button></form>"#
+            ));
+        }
+        if state.is_some() {
+            let question = format!("Delete your {t} instance and its disk, with everything on it?");
+            buttons.push_str(&format!(
+                r#"<form method="post" action="/_sdctl/delete?template={t}" onsubmit="return confirm('{question}')"><button type="submit">Delete (and its disk)</button></form>"#
             ));
         }
         rows.push_str(&format!(
