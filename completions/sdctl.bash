@@ -1278,7 +1278,7 @@ _sdctl() {
             return 0
             ;;
         sdctl__subcmd__runtime__subcmd__reclaim)
-            opts="-c -o -y -v -h -V --redis-url --redis-ca --namespace --idle-minutes --orphan-grace --templates --config --output --yes --timeout --api-endpoint --project --region --zones --verbose --help --version"
+            opts="-c -o -y -v -h -V --redis-url --redis-ca --namespace --idle-minutes --orphan-grace --templates --fleet --config --output --yes --timeout --api-endpoint --project --region --zones --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1305,6 +1305,10 @@ _sdctl() {
                     return 0
                     ;;
                 --templates)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fleet)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

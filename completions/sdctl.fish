@@ -342,7 +342,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_sub
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -l redis-url -d 'Redis to keep the user -> WebUI map in: redis://HOST:6379, or rediss://HOST:6378 for TLS. The AUTH string goes in SDCTL_REDIS_PASSWORD, not in the URL' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -l redis-ca -d 'PEM file with the Redis server\'s CA (Memorystore in-transit encryption)' -r -F
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -l namespace -d 'Namespace of the WebUI GameServers' -r
-complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -l fleet -d 'Fleet to allocate WebUI GameServers from' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -l fleet -d 'Fleet to allocate WebUI GameServers from; several (comma-separated): a Fleet per template, chosen on the user\'s dashboard' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -l templates -d 'OpenKruiseGame: the GameServerSets (one per template) users get their own instances of' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -l iap-audience -d 'IAP\'s audience for this backend: /projects/NUMBER/global/backendServices/ID. Ending in `/` accepts any backend service of that project' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -l iap-jwks-url -d 'Where IAP\'s signing keys are published (JWKS)' -r
@@ -384,6 +384,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_sub
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from reclaim" -l idle-minutes -d 'Release a user\'s GameServer after this many minutes without a request' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from reclaim" -l orphan-grace -d 'How long an Allocated GameServer without a mapping is left alone' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from reclaim" -l templates -d 'OpenKruiseGame: the GameServerSets (one per template) whose instances are users\' own' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from reclaim" -l fleet -d 'Agones with a Fleet per template: the Fleets (as the router\'s --fleet)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from reclaim" -s c -l config -d 'Configuration file' -r -F
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from reclaim" -s o -l output -d 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)' -r -f -a "human\t''
 json\t''"

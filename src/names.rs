@@ -221,7 +221,6 @@ impl Names {
 
     pub const AGONES_NAMESPACE: &'static str = "agones-system";
     pub const FLEET: &'static str = "webui";
-    pub const AUTOSCALER: &'static str = "webui-buffer";
     /// The NetworkPolicy of the WebUI pods.
     pub const WEBUI_POLICY: &'static str = "webui-isolation";
     pub const ROUTER: &'static str = "sdctl-router";

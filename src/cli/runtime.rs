@@ -78,9 +78,10 @@ pub struct RouterArgs {
     /// Namespace of the WebUI GameServers.
     #[arg(long, value_name = "NS", env = "SDCTL_NAMESPACE", default_value = "sd")]
     pub namespace: String,
-    /// Fleet to allocate WebUI GameServers from.
-    #[arg(long, value_name = "NAME", default_value = Names::FLEET, conflicts_with = "templates")]
-    pub fleet: String,
+    /// Fleet to allocate WebUI GameServers from; several (comma-separated): a Fleet per template,
+    /// chosen on the user's dashboard.
+    #[arg(long, value_name = "NAME,...", value_delimiter = ',', default_value = Names::FLEET, conflicts_with = "templates")]
+    pub fleet: Vec<String>,
     /// OpenKruiseGame: the GameServerSets (one per template) users get their own instances of.
     #[arg(long, value_name = "NAME,...", value_delimiter = ',', num_args = 1..)]
     pub templates: Vec<String>,
@@ -159,6 +160,9 @@ pub struct ReclaimArgs {
     /// OpenKruiseGame: the GameServerSets (one per template) whose instances are users' own.
     #[arg(long, value_name = "NAME,...", value_delimiter = ',', num_args = 1..)]
     pub templates: Vec<String>,
+    /// Agones with a Fleet per template: the Fleets (as the router's --fleet).
+    #[arg(long, value_name = "NAME,...", value_delimiter = ',', conflicts_with = "templates")]
+    pub fleet: Vec<String>,
 }
 
 pub async fn router(args: RouterArgs, time: TimeScale) -> anyhow::Result<ExitCode> {
@@ -174,7 +178,7 @@ pub async fn router(args: RouterArgs, time: TimeScale) -> anyhow::Result<ExitCod
         redis: args.redis.options()?,
         namespace: args.namespace,
         source: match args.templates.is_empty() {
-            true => WebUiSource::Fleet(args.fleet),
+            true => WebUiSource::Fleets(args.fleet),
             false => WebUiSource::Templates(args.templates),
         },
         identity,
@@ -210,6 +214,7 @@ pub async fn reclaim(args: ReclaimArgs) -> anyhow::Result<ExitCode> {
         idle: Duration::from_secs(args.idle_minutes * 60),
         grace: args.orphan_grace,
         templates: args.templates,
+        fleets: args.fleet,
     })
     .await?;
     Ok(ExitCode::Ok)

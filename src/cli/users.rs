@@ -70,7 +70,7 @@ pub async fn ls(inv: &Invocation) -> anyhow::Result<ExitCode> {
                 }
                 rows.push(json!({
                     "email": gs.user_email,
-                    "template": crate::names::Names::FLEET,
+                    "template": gs.fleet,
                     "instance": gs.name,
                     "state": "ready",
                     "lastActivity": null,
@@ -231,7 +231,11 @@ async fn stop_all(env: &Env, kube: &Kube, email: &str, template: Option<&str>) -
             for gs in servers.list(&format!("{}={label}", crate::names::K8S_LABEL_USER)).await? {
                 // The Fleet replaces it with a fresh warm one; the user gets another on their
                 // next request.
-                if gs.serves(&label, email) && servers.delete(&gs.name, gs.resource_version.as_deref()).await? {
+                let of_template = template.is_none_or(|t| gs.fleet.as_deref() == Some(t));
+                if of_template
+                    && gs.serves(&label, email)
+                    && servers.delete(&gs.name, gs.resource_version.as_deref()).await?
+                {
                     stopped.push(gs.name);
                 }
             }

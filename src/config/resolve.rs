@@ -55,7 +55,7 @@ pub fn resolve(file: ConfigFile, overrides: &Overrides, problems: &mut Problems)
     let redis = r.redis(file.redis.unwrap_or_default());
     let runtime = r.runtime(file.runtime.unwrap_or_default(), gpu.as_ref());
     let access = r.access(file.access.unwrap_or_default());
-    let templates = r.templates(file.templates, runtime.as_ref().map(|r| r.kind));
+    let templates = r.templates(file.templates);
     if let (Some(Storage::Gcs(_)), Some(rt)) = (&storage, &runtime)
         && rt.kind == RuntimeKind::Okg
     {
@@ -572,7 +572,7 @@ impl Resolver<'_> {
     }
 
     /// The templates users can start; `None` in the file means today's single WebUI.
-    fn templates(&mut self, f: Option<Vec<TemplateFile>>, kind: Option<RuntimeKind>) -> Option<Vec<Template>> {
+    fn templates(&mut self, f: Option<Vec<TemplateFile>>) -> Option<Vec<Template>> {
         let Some(files) = f else {
             return Some(vec![Template {
                 name: Template::DEFAULT_NAME.into(),
@@ -645,17 +645,6 @@ impl Resolver<'_> {
             } else {
                 ok = false;
             }
-        }
-        if kind == Some(RuntimeKind::Agones) && templates.len() > 1 {
-            self.err(
-                "templates",
-                format!(
-                    "{} templates: with runtime.kind agones this sdctl serves one template so far",
-                    templates.len()
-                ),
-                "keep one template, or set runtime.kind: okg",
-            );
-            ok = false;
         }
         ok.then_some(templates)
     }

@@ -29,6 +29,8 @@ pub struct GameServer {
     pub target: Option<String>,
     pub user_label: Option<String>,
     pub user_email: Option<String>,
+    /// Its Fleet (`agones.dev/fleet`).
+    pub fleet: Option<String>,
     /// When it was last allocated (Agones' `agones.dev/last-allocated` annotation).
     pub allocated_at: Option<SystemTime>,
     pub deleting: bool,
@@ -47,6 +49,7 @@ impl GameServer {
             target: target_of(status),
             user_label: label,
             user_email: email,
+            fleet: o.metadata.labels.as_ref().and_then(|l| l.get("agones.dev/fleet")).cloned(),
             allocated_at: o
                 .metadata
                 .annotations
@@ -166,10 +169,11 @@ impl GameServers {
         Ok(list.items.iter().map(GameServer::from_object).collect())
     }
 
-    /// A GameServer already Allocated to this user (e.g. allocated just before a router restart).
-    pub async fn find_allocated(&self, label: &str, email: &str) -> anyhow::Result<Option<GameServer>> {
+    /// A GameServer of `fleet` already Allocated to this user (e.g. allocated just before a
+    /// router restart).
+    pub async fn find_allocated(&self, fleet: &str, label: &str, email: &str) -> anyhow::Result<Option<GameServer>> {
         Ok(self
-            .list(&format!("{K8S_LABEL_USER}={label}"))
+            .list(&format!("{K8S_LABEL_USER}={label},agones.dev/fleet={fleet}"))
             .await?
             .into_iter()
             .find(|g| g.serves(label, email) && g.target.is_some()))
@@ -218,6 +222,7 @@ impl GameServers {
             target,
             user_label: Some(label.into()),
             user_email: Some(email.into()),
+            fleet: Some(fleet.into()),
             allocated_at: Some(SystemTime::now()),
             deleting: false,
             resource_version: None,

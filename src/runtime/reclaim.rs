@@ -31,6 +31,8 @@ pub struct ReclaimOptions {
     pub grace: Duration,
     /// OpenKruiseGame's templates; empty with Agones.
     pub templates: Vec<String>,
+    /// Agones with a Fleet per template: the Fleets (mappings are then `<fleet>/<email>`).
+    pub fleets: Vec<String>,
 }
 
 /// An instance that never became Ready (no GPU anywhere, a broken image) is stopped after this.
@@ -55,7 +57,7 @@ pub async fn run(options: ReclaimOptions) -> anyhow::Result<Report> {
     let store = Store::connect(&options.redis).await?;
     let report = if options.templates.is_empty() {
         let servers = GameServers::connect(&options.namespace).await?;
-        pass(&store, &servers, options.idle, options.grace).await?
+        pass(&store, &servers, &options.fleets, options.idle, options.grace).await?
     } else {
         let instances = Instances::connect(&options.namespace).await?;
         pass_instances(&store, &instances, &options.templates, options.idle, options.grace).await?
@@ -71,21 +73,34 @@ pub async fn run(options: ReclaimOptions) -> anyhow::Result<Report> {
     Ok(report)
 }
 
-pub async fn pass(store: &Store, servers: &GameServers, idle: Duration, grace: Duration) -> anyhow::Result<Report> {
+/// One pass over Agones' GameServers. With more than one of `fleets` (a Fleet per template),
+/// mappings are `<fleet>/<email>`; otherwise `<email>`.
+pub async fn pass(
+    store: &Store,
+    servers: &GameServers,
+    fleets: &[String],
+    idle: Duration,
+    grace: Duration,
+) -> anyhow::Result<Report> {
+    let templated = fleets.len() > 1;
     let mut report = Report::default();
     let now = now_unix();
     let mut mapped: HashSet<String> = HashSet::new();
-    for (email, mapping) in store.users().await? {
+    for (key, mapping) in store.users().await? {
+        let email = match key.split_once('/') {
+            Some((fleet, email)) if templated && fleets.iter().any(|f| f == fleet) => email.to_string(),
+            _ => key.clone(),
+        };
         let Some(m) = mapping else {
             tracing::warn!(user = %email, "incomplete mapping removed");
-            store.remove(&email).await?;
+            store.remove(&key).await?;
             report.dead += 1;
             continue;
         };
         let label = super::user::label(&email);
         let live = servers.get(&m.gameserver).await?;
         if !live.as_ref().is_some_and(|gs| gs.serves(&label, &email)) {
-            if store.remove_if(&email, &m.gameserver, None).await? {
+            if store.remove_if(&key, &m.gameserver, None).await? {
                 tracing::info!(user = %email, gameserver = %m.gameserver, "mapping of a gone GameServer removed");
                 report.dead += 1;
             }
@@ -95,7 +110,7 @@ pub async fn pass(store: &Store, servers: &GameServers, idle: Duration, grace: D
         if idle_for >= idle.as_secs() as i64 {
             // The mapping goes first, and only if the user did nothing since it was read; the
             // GameServer only if it did not change since (precondition on its version).
-            if store.remove_if(&email, &m.gameserver, Some(m.lastaccess)).await? {
+            if store.remove_if(&key, &m.gameserver, Some(m.lastaccess)).await? {
                 let version = live.as_ref().and_then(|gs| gs.resource_version.clone());
                 servers.delete(&m.gameserver, version.as_deref()).await?;
                 tracing::info!(user = %email, gameserver = %m.gameserver, idle_secs = idle_for, "idle GameServer released");
@@ -129,10 +144,14 @@ pub async fn pass(store: &Store, servers: &GameServers, idle: Duration, grace: D
             continue;
         }
         // A router may have mapped it since the scan began: look once more.
-        if let Some(email) = gs.user_email.as_deref()
-            && store.get(email).await?.is_some_and(|m| m.gameserver == gs.name)
-        {
-            continue;
+        if let Some(email) = gs.user_email.as_deref() {
+            let key = match (&gs.fleet, templated) {
+                (Some(fleet), true) => format!("{fleet}/{email}"),
+                _ => email.to_string(),
+            };
+            if store.get(&key).await?.is_some_and(|m| m.gameserver == gs.name) {
+                continue;
+            }
         }
         if servers.delete(&gs.name, gs.resource_version.as_deref()).await? {
             tracing::info!(gameserver = %gs.name, user = gs.user_email.as_deref().unwrap_or(""), "orphaned GameServer released");

@@ -1,5 +1,6 @@
-//! `fleet`: the Fleet of WebUI GameServers and its buffer autoscaler, then (unless `--no-wait`)
-//! the closing smoke check: a warm WebUI must become Ready. When GKE cannot add a GPU node
+//! `fleet`: a Fleet of WebUI GameServers per template (the default template: `webui`) and its
+//! buffer autoscaler, then (unless `--no-wait`) the closing smoke check: a warm WebUI of each
+//! must become Ready. When GKE cannot add a GPU node
 //! (quota, stockout: a `FailedScaleUp` event), `up` says so with the fix instead of hanging.
 
 use async_trait::async_trait;
@@ -13,7 +14,6 @@ use super::values::values;
 use crate::gcp::wait::{Patience, Poll, until};
 use crate::kube::Kube;
 use crate::kube::templates::render;
-use crate::names::Names;
 use crate::plan::StepCx;
 
 /// A GPU node (3 min), the image pull and the WebUI start-up take a while.
@@ -35,9 +35,13 @@ impl Manifest for Fleet {
 
     fn describe(&self, env: &Env) -> String {
         let r = &env.config.runtime;
+        let fleets: Vec<&str> = env.config.templates.iter().map(|t| t.name.as_str()).collect();
         format!(
-            "WebUI Fleet in namespace {} ({} warm, up to {} users), its buffer autoscaler and network isolation",
-            r.namespace, r.buffer_size, r.max_users
+            "WebUI Fleet {} in namespace {} ({} warm, up to {} users, each), buffer autoscaler and network isolation",
+            fleets.join(", "),
+            r.namespace,
+            r.buffer_size,
+            r.max_users
         )
     }
 
@@ -53,17 +57,22 @@ impl Manifest for Fleet {
         if cx.env.options.no_wait {
             return Ok(());
         }
-        smoke_check(cx, kube).await
+        for template in &cx.env.config.templates {
+            smoke_check(cx, kube, &template.name).await?;
+        }
+        Ok(())
     }
 }
 
-/// Waits for a Ready WebUI GameServer, failing early with GKE's reason when no GPU node comes.
-pub async fn smoke_check(cx: &StepCx<Env>, kube: &Kube) -> anyhow::Result<()> {
+/// Waits for a Ready WebUI GameServer of `fleet`, failing early with GKE's reason when no GPU
+/// node comes.
+pub async fn smoke_check(cx: &StepCx<Env>, kube: &Kube, fleet: &str) -> anyhow::Result<()> {
     let namespace = &cx.env.config.runtime.namespace;
     let gameservers = kube.game_servers(namespace);
     let events: Api<Event> = Api::namespaced(kube.client().clone(), namespace);
-    let selector = ListParams::default().labels(&format!("agones.dev/fleet={}", Names::FLEET));
-    until(cx, "a warm WebUI GameServer to be Ready", SMOKE_PATIENCE, || async {
+    let selector = ListParams::default().labels(&format!("agones.dev/fleet={fleet}"));
+    let what = format!("a warm WebUI GameServer of Fleet {fleet} to be Ready");
+    until(cx, &what, SMOKE_PATIENCE, || async {
         let list = gameservers.list(&selector).await.map_err(|e| anyhow::anyhow!("cannot list GameServers in {namespace}: {e}"))?;
         let states: Vec<String> = list
             .items

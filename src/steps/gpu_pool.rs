@@ -16,7 +16,6 @@ use crate::config::{GpuDriver, Storage};
 use crate::gcp::ops;
 use crate::gcp::retry::{self, RetryPolicy};
 use crate::gcp::wait::{Patience, Poll, WaitTimeout, until};
-use crate::names::Names;
 use crate::plan::{Diff, Outcome, Step, StepCx, StepId};
 
 /// Taint that keeps everything but WebUI pods off GPU nodes.
@@ -345,7 +344,10 @@ async fn retire(cx: &StepCx<Env>, pool: &str) -> anyhow::Result<()> {
         let waited =
             until(cx, &what, Patience { interval: std::time::Duration::from_secs(15), timeout: bound }, || async {
                 let nodes = kube.cordon_pool(pool).await?;
-                let busy = kube.release_idle_game_servers_on(namespace, Names::FLEET, &nodes).await?;
+                let mut busy = 0;
+                for template in &cx.env.config.templates {
+                    busy += kube.release_idle_game_servers_on(namespace, &template.name, &nodes).await?;
+                }
                 Ok(if busy == 0 { Poll::Ready(()) } else { Poll::Pending(format!("{busy} in use")) })
             })
             .await;

@@ -98,12 +98,6 @@ impl Manifest for Instances {
 
     async fn objects(&self, env: &Env, _live: Option<Live<'_>>) -> anyhow::Result<Vec<Value>> {
         let mut values = values(env);
-        values["templates"] = env
-            .config
-            .templates
-            .iter()
-            .map(|t| json!({"name": t.name, "engine": t.engine, "disk_gb": t.disk_gb}))
-            .collect();
         values["user_disk_class"] = json!(Names::USER_DISK_CLASS);
         // The isolation first: it is in place before any instance runs, and goes after them.
         let mut objects = render("webui-isolation.yaml", &values)?;

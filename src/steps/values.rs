@@ -54,8 +54,6 @@ pub fn values(env: &Env) -> Value {
         "namespace": c.runtime.namespace,
         "system_pool": env.names.system_pool(),
         "gpu_taint_key": GPU_TAINT_KEY,
-        "fleet": Names::FLEET,
-        "autoscaler": Names::AUTOSCALER,
         "buffer_size": c.runtime.buffer_size,
         "max_users": c.runtime.max_users,
         "idle_minutes": c.runtime.idle_minutes,
@@ -105,5 +103,7 @@ pub fn values(env: &Env) -> Value {
     let templates: Vec<&str> = c.templates.iter().map(|t| t.name.as_str()).collect();
     values["template_names"] = json!(templates.join(","));
     values["template_list"] = json!(templates);
+    values["templates"] =
+        c.templates.iter().map(|t| json!({"name": t.name, "engine": t.engine, "disk_gb": t.disk_gb})).collect();
     values
 }

@@ -315,9 +315,7 @@ fn templates_name_each_problem_and_its_fix() {
         &c,
         &[(r#"templates[0].engine: "comfyui" is not available in this sdctl yet"#, "set engine: a1111")],
     );
-    // Agones serves one template so far; an empty list would leave users nothing to start.
-    let c = example_with(OKG, &[("kind: okg", "kind: agones")]);
-    expect_problems(&c, &[("templates: 2 templates: with runtime.kind agones", "or set runtime.kind: okg")]);
+    // An empty list would leave users nothing to start.
     let text = std::fs::read_to_string(crate::support::repo_root().join("examples").join(OKG)).unwrap();
     let at = text.find("templates:").unwrap();
     let end = text.find("access:").unwrap();

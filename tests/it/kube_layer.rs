@@ -372,3 +372,70 @@ async fn extension_installs_stay_off_unless_the_config_opts_in() {
     assert!(!env.contains(&OPT_IN.to_string()), "off by default: {env:?}");
     assert!(env.contains(&"SAFETENSORS_FAST_GPU".to_string()), "{env:?}");
 }
+
+/// With runtime.kind agones and two templates: a Fleet and a buffer autoscaler per template, and
+/// the router and reclaim told both Fleets; without `templates`, the one Fleet `webui` as always.
+#[test]
+fn agones_renders_a_fleet_per_template() {
+    let render = |config: &crate::support::TempConfig| {
+        let out = tempfile::tempdir().unwrap();
+        let run = crate::support::run(&[
+            "render",
+            "--offline",
+            "--out",
+            out.path().to_str().unwrap(),
+            "-c",
+            config.arg(),
+            "--agones-manifest",
+            &agones_manifest(),
+        ]);
+        assert_eq!(run.code, 0, "{run:?}");
+        let mut objects = Vec::new();
+        for file in std::fs::read_dir(out.path()).unwrap() {
+            let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
+            let docs: Vec<Value> = serde_saphyr::from_multiple(&text).unwrap();
+            objects.extend(docs.into_iter().filter(|d| d.is_object()));
+        }
+        objects
+    };
+    let named = |objects: &[Value], kind: &str| -> Vec<String> {
+        let mut names: Vec<String> = objects
+            .iter()
+            .filter(|o| o["kind"] == kind)
+            .map(|o| o["metadata"]["name"].as_str().unwrap().to_string())
+            .collect();
+        names.sort();
+        names
+    };
+    let args = |objects: &[Value], kind: &str| -> Vec<String> {
+        let name = if kind == "CronJob" { "sdctl-reclaim" } else { "sdctl-router" };
+        let o = objects.iter().find(|o| o["kind"] == kind && o["metadata"]["name"] == name).unwrap();
+        let pod = if kind == "CronJob" {
+            &o["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        } else {
+            &o["spec"]["template"]["spec"]
+        };
+        serde_json::from_value(pod["containers"][0]["args"].clone()).unwrap()
+    };
+    let plain = render(&example_with("sd-agones-t4.yaml", &[]));
+    assert_eq!(named(&plain, "Fleet"), ["webui"]);
+    assert_eq!(named(&plain, "FleetAutoscaler"), ["webui-buffer"]);
+    assert!(args(&plain, "Deployment").windows(2).any(|w| w == ["--fleet", "webui"]));
+    assert!(!args(&plain, "CronJob").contains(&"--fleet".to_string()));
+
+    let two = example_with(
+        "sd-agones-t4.yaml",
+        &[("access:", "templates:\n  - { name: sd15, engine: a1111 }\n  - { name: sdxl, engine: a1111 }\naccess:")],
+    );
+    let objects = render(&two);
+    assert_eq!(named(&objects, "Fleet"), ["sd15", "sdxl"]);
+    assert_eq!(named(&objects, "FleetAutoscaler"), ["sd15-buffer", "sdxl-buffer"]);
+    let fleet_of = |name: &str| {
+        objects.iter().find(|o| o["kind"] == "FleetAutoscaler" && o["metadata"]["name"] == name).unwrap()["spec"]
+            ["fleetName"]
+            .clone()
+    };
+    assert_eq!(fleet_of("sdxl-buffer"), "sdxl");
+    assert!(args(&objects, "Deployment").windows(2).any(|w| w == ["--fleet", "sd15,sdxl"]));
+    assert!(args(&objects, "CronJob").windows(2).any(|w| w == ["--fleet", "sd15,sdxl"]));
+}

@@ -46,8 +46,8 @@ pub struct Assigned {
 
 /// Where users' WebUIs come from.
 pub enum WebUis {
-    /// Agones: warm GameServers of a Fleet, each allocated to one user at a time.
-    Fleet { servers: Box<GameServers>, fleet: String },
+    /// Agones: warm GameServers of a Fleet per template, each allocated to one user at a time.
+    Fleet { servers: Box<GameServers>, fleets: Vec<String> },
     /// OpenKruiseGame: each user's own instance of a template (`--templates`).
     Instances(Box<Instances>),
 }
@@ -188,8 +188,11 @@ impl Assigner {
         }
         let email = who.email;
         let (name, target, how) = match (&self.webuis, who.template) {
-            (WebUis::Fleet { servers, fleet }, _) => {
-                let (gs, how) = match servers.find_allocated(label, email).await? {
+            (WebUis::Fleet { servers, fleets }, template) => {
+                let Some(fleet) = template.or(fleets.first().map(String::as_str)) else {
+                    return Err(anyhow::anyhow!("no Fleet to allocate from").into());
+                };
+                let (gs, how) = match servers.find_allocated(fleet, label, email).await? {
                     Some(gs) => (gs, "found"),
                     None => match servers.allocate(fleet, label, email).await? {
                         Some(gs) => (gs, "allocated"),
@@ -299,6 +302,51 @@ impl Assigner {
 }
 
 impl WebUis {
+    /// The state of the user's WebUI of `template`: None when they have none (and, with
+    /// OpenKruiseGame, no disk either).
+    pub async fn user_state(&self, template: &str, label: &str, email: &str) -> anyhow::Result<Option<State>> {
+        Ok(match self {
+            WebUis::Fleet { servers, .. } => {
+                servers.find_allocated(template, label, email).await?.map(|_| State::Ready)
+            }
+            WebUis::Instances(instances) => match instances.user_id(template, label, email).await? {
+                Some(id) => Some(instances.instance(template, id).await?.state),
+                None => None,
+            },
+        })
+    }
+
+    /// Whether users have disks of their own (OpenKruiseGame), which they may delete.
+    pub fn has_disks(&self) -> bool {
+        matches!(self, WebUis::Instances(_))
+    }
+
+    /// Stops the user's WebUI of `template` (Agones: releases it), and with `delete_disk` deletes
+    /// their disk of it. Returns what was done, for the logs.
+    pub async fn release(&self, template: &str, label: &str, email: &str, delete_disk: bool) -> anyhow::Result<()> {
+        match self {
+            WebUis::Fleet { servers, .. } => {
+                if let Some(gs) = servers.find_allocated(template, label, email).await?
+                    && servers.delete(&gs.name, gs.resource_version.as_deref()).await?
+                {
+                    tracing::info!(user = email, gameserver = %gs.name, "WebUI released by its user");
+                }
+            }
+            WebUis::Instances(instances) => {
+                if let Some(id) = instances.user_id(template, label, email).await? {
+                    if instances.stop(template, id).await? {
+                        tracing::info!(user = email, template, id, "instance stopped by its user");
+                    }
+                    let claim = format!("{}-{template}-{id}", crate::runtime::instances::DATA_CLAIM);
+                    if delete_disk && instances.delete_disk(&claim).await? {
+                        tracing::info!(user = email, template, id, "disk deleted by its user");
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The address of WebUI `name` if it still serves this user, else why not (for the logs).
     pub async fn serving(&self, name: &str, label: &str, email: &str) -> anyhow::Result<Result<String, String>> {
         Ok(match self {

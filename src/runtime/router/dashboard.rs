@@ -1,5 +1,5 @@
-//! With templates (OpenKruiseGame): which of the user's instances a request is for, and the
-//! router's own pages under `/_sdctl/` (design.md):
+//! With templates (OpenKruiseGame, or Agones with a Fleet per template): which of the user's
+//! WebUIs a request is for, and the router's own pages under `/_sdctl/` (design.md):
 //! - the cookie `sdctl-template=NAME` sends requests to the user's instance of NAME; with one
 //!   template no cookie is needed;
 //! - `/` without it (and `/_sdctl/` always) is the user's dashboard: each template with the
@@ -15,10 +15,10 @@
 use http::{Method, Request, Response, StatusCode, header};
 use hyper::body::Incoming;
 
-use super::assign::{AssignError, WebUis, Who};
+use super::assign::{AssignError, Who};
 use super::pages::{self, escape};
 use super::{Body, Router};
-use crate::runtime::instances::{DATA_CLAIM, State};
+use crate::runtime::instances::State;
 use crate::runtime::{now_unix, user};
 
 /// The cookie that selects the template.
@@ -31,7 +31,7 @@ pub enum Route {
     Answer(Response<Body>),
     /// The request goes to the user's instance of this template.
     Template(Option<String>),
-    /// Agones: one Fleet, no templates.
+    /// Agones with one Fleet: no templates.
     Fleet,
 }
 
@@ -114,19 +114,11 @@ enum Action {
     Delete,
 }
 
-/// Stops the user's instance of the template (the set first, then the mapping), and with
+/// Stops the user's WebUI of the template (the instance first, then the mapping), and with
 /// `delete` deletes their disk of it.
 async fn stop(router: &Router, who: Who<'_>, delete: bool) -> anyhow::Result<()> {
-    let WebUis::Instances(instances) = router.assigner.webuis() else { return Ok(()) };
     let template = who.template.unwrap_or_default();
-    if let Some(id) = instances.user_id(template, &user::label(who.email), who.email).await? {
-        if instances.stop(template, id).await? {
-            tracing::info!(user = %who.email, template, id, "instance stopped by its user");
-        }
-        if delete && instances.delete_disk(&format!("{DATA_CLAIM}-{template}-{id}")).await? {
-            tracing::info!(user = %who.email, template, id, "disk deleted by its user");
-        }
-    }
+    router.assigner.webuis().release(template, &user::label(who.email), who.email, delete).await?;
     router.assigner.store().remove(&who.key()).await?;
     router.assigner.forget(who);
     Ok(())
@@ -134,19 +126,13 @@ async fn stop(router: &Router, who: Who<'_>, delete: bool) -> anyhow::Result<()>
 
 /// The user's templates and instances.
 async fn dashboard(router: &Router, email: &str) -> Response<Body> {
-    let WebUis::Instances(instances) = router.assigner.webuis() else {
-        return pages::own(StatusCode::NOT_FOUND, page("Not found", ""));
-    };
+    let webuis = router.assigner.webuis();
     let label = user::label(email);
     let mut rows = String::new();
     for template in &router.templates {
         let who = Who { email, template: Some(template) };
-        let state = match instances.user_id(template, &label, email).await {
-            Ok(Some(id)) => match instances.instance(template, id).await {
-                Ok(i) => Some(i.state),
-                Err(e) => return failed(email, e),
-            },
-            Ok(None) => None,
+        let state = match webuis.user_state(template, &label, email).await {
+            Ok(state) => state,
             Err(e) => return failed(email, e),
         };
         let idle = match router.assigner.store().get(&who.key()).await {
@@ -154,7 +140,8 @@ async fn dashboard(router: &Router, email: &str) -> Response<Body> {
             _ => None,
         };
         let shown = match (&state, idle) {
-            (None, _) => "not created yet (opening it creates your own disk)".to_string(),
+            (None, _) if webuis.has_disks() => "not created yet (opening it creates your own disk)".to_string(),
+            (None, _) => "none yet (opening it gives you a WebUI that is ready)".to_string(),
             (Some(State::Ready), Some(minutes)) if minutes > 0 => format!("ready, idle for {minutes} min"),
             (Some(State::Starting(why)), _) => format!("starting: {why}"),
             (Some(s), _) => s.word().to_string(),
@@ -168,7 +155,7 @@ async fn dashboard(router: &Router, email: &str) -> Response<Body> {
                 r#"<form method="post" action="/_sdctl/stop?template={t}"><button type="submit">Stop</button></form>"#
             ));
         }
-        if state.is_some() {
+        if state.is_some() && webuis.has_disks() {
             let question = format!("Delete your {t} instance and its disk, with everything on it?");
             buttons.push_str(&format!(
                 r#"<form method="post" action="/_sdctl/delete?template={t}" onsubmit="return confirm('{question}')"><button type="submit">Delete (and its disk)</button></form>"#
@@ -179,9 +166,15 @@ async fn dashboard(router: &Router, email: &str) -> Response<Body> {
             escape(&shown)
         ));
     }
+    let about = if webuis.has_disks() {
+        "Each template is your own WebUI with your own disk; a stopped one keeps your disk and starts again where \
+         you left it."
+    } else {
+        "Each template is a WebUI of your own while you use it; your images stay in your folder of the shared \
+         storage."
+    };
     let body = format!(
-        "<p>Signed in as {}. Each template is your own WebUI with your own disk; a stopped one keeps your disk \
-         and starts again where you left it.</p>\
+        "<p>Signed in as {}. {about}</p>\
          <table><tr><th>Template</th><th>Your instance</th><th></th></tr>{rows}</table>",
         escape(email)
     );

@@ -64,8 +64,8 @@ pub enum IdentityOptions {
 /// Where the router finds users' WebUIs.
 #[derive(Debug, Clone)]
 pub enum WebUiSource {
-    /// An Agones Fleet's GameServers.
-    Fleet(String),
+    /// Agones Fleets' GameServers (with more than one, a Fleet per template).
+    Fleets(Vec<String>),
     /// OpenKruiseGame GameServerSets, one per template (users' own instances).
     Templates(Vec<String>),
 }
@@ -86,9 +86,11 @@ pub struct RouterOptions {
 pub async fn run(options: RouterOptions) -> anyhow::Result<()> {
     let store = Store::connect(&options.redis).await?;
     let (webuis, templates) = match &options.source {
-        WebUiSource::Fleet(fleet) => {
+        WebUiSource::Fleets(fleets) => {
             let servers = GameServers::connect(&options.namespace).await?;
-            (WebUis::Fleet { servers: Box::new(servers), fleet: fleet.clone() }, Vec::new())
+            // One Fleet: no templates to choose from (no dashboard, no cookie).
+            let templates = if fleets.len() > 1 { fleets.clone() } else { Vec::new() };
+            (WebUis::Fleet { servers: Box::new(servers), fleets: fleets.clone() }, templates)
         }
         WebUiSource::Templates(templates) => {
             (WebUis::Instances(Box::new(Instances::connect(&options.namespace).await?)), templates.clone())
@@ -190,7 +192,8 @@ async fn serve(listener: TcpListener, router: Arc<Router>) -> anyhow::Result<()>
 struct Router {
     identity: Identity,
     assigner: Arc<Assigner>,
-    /// With OpenKruiseGame, the templates users have instances of (empty with Agones).
+    /// The templates users choose from (OpenKruiseGame: always; Agones: with more than one
+    /// Fleet). Empty: every request goes to the one Fleet.
     templates: Vec<String>,
     proxy: Proxy,
     touch_every: Duration,

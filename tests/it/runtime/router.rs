@@ -211,6 +211,71 @@ async fn users_get_their_own_webui_and_keep_it() {
 /// The audience `up` gives the router once the load balancer exists: exactly its backend service.
 const AUDIENCE: &str = "/projects/123456789/global/backendServices/987654321";
 
+/// With a Fleet per template (runtime.kind agones and two templates), a user without the
+/// template cookie gets their dashboard; opening a template allocates from its Fleet, under the
+/// key `<fleet>/<email>`, and stopping releases it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_a_fleet_per_template_users_choose_on_their_dashboard() {
+    let webuis = [WebUi::start().await, WebUi::start().await];
+    let redis = Redis::start();
+    let cluster = Cluster::start_many(&[webuis[0].addr, webuis[1].addr], 2, false).await;
+    // The second template's Fleet, rendered alike; one warm WebUI each.
+    let fleets = crate::emulator::k8s_agones::gvk_api(&cluster.t.client, "agones.dev", "v1", "Fleet", "fleets");
+    let apply = kube::api::PatchParams::apply("sdctl");
+    for (name, replicas) in [("webui", 1), ("sdxl", 1)] {
+        let mut fleet = super::support::fleet(replicas);
+        fleet["metadata"]["name"] = json!(name);
+        let fleet: kube::api::DynamicObject = serde_json::from_value(fleet).unwrap();
+        fleets.patch(name, &apply, &kube::api::Patch::Apply(&fleet)).await.unwrap();
+    }
+    let servers = cluster.game_servers_api();
+    eventually(30, "a Ready GameServer in each Fleet", || async {
+        let list = servers.list(&Default::default()).await.unwrap().items;
+        let ready = |fleet: &str| {
+            list.iter().any(|g| {
+                g.labels().get("agones.dev/fleet").map(String::as_str) == Some(fleet)
+                    && g.data["status"]["state"] == "Ready"
+            })
+        };
+        (ready("webui") && ready("sdxl")).then_some(())
+    })
+    .await;
+    let router = RouterProcess::start(&redis, &cluster, &["--trust-iap-header", "--fleet", "webui,sdxl"]).await;
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let as_alice = |req: reqwest::RequestBuilder| req.header(EMAIL, "accounts.google.com:alice@example.com");
+
+    let page = as_alice(http.get(format!("{}/", router.url))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("webui") && page.contains("sdxl") && page.contains("none yet"), "{page}");
+    assert!(!page.contains("/_sdctl/delete"), "no disks to delete with agones: {page}");
+    assert!(cluster.allocations().is_empty(), "the dashboard allocates nothing");
+
+    let open = as_alice(http.post(format!("{}/_sdctl/open?template=sdxl", router.url))).send().await.unwrap();
+    assert_eq!(open.status(), 303);
+    assert_eq!(cluster.allocations().len(), 1);
+    assert_eq!(cluster.allocations()[0]["body"]["spec"]["selectors"][0]["matchLabels"]["agones.dev/fleet"], "sdxl");
+    let mapping = redis.mapping("sdxl/alice@example.com").await;
+    assert!(redis.mapping("alice@example.com").await.is_empty());
+    let echoed: Value = as_alice(http.get(format!("{}/echo", router.url)))
+        .header("cookie", "sdctl-template=sdxl")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(echoed["webui"], mapping["target"].as_str(), "her sdxl WebUI answers");
+    let page = as_alice(http.get(format!("{}/_sdctl/", router.url))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(r#"action="/_sdctl/stop?template=sdxl""#), "{page}");
+    assert!(!page.contains(r#"action="/_sdctl/stop?template=webui""#), "{page}");
+
+    // Stop releases her sdxl GameServer (the Fleet makes a fresh one) and forgets the mapping.
+    let stop = as_alice(http.post(format!("{}/_sdctl/stop?template=sdxl", router.url))).send().await.unwrap();
+    assert_eq!(stop.status(), 303);
+    assert_eq!(cluster.state_of(&mapping["gameserver"]).await, None, "released");
+    assert!(redis.mapping("sdxl/alice@example.com").await.is_empty());
+    drop(router);
+}
+
 fn claims(email: &str, aud: &str, exp_in: i64) -> Value {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     json!({"iss": "https://cloud.google.com/iap", "aud": aud, "email": email, "sub": "accounts.google.com:1",

@@ -341,7 +341,10 @@ impl RouterProcess {
     pub async fn start_scaled(redis: &Redis, cluster: &Cluster, identity: &[&str], scale: u32) -> RouterProcess {
         let port = free_port();
         let listen = format!("127.0.0.1:{port}");
-        let mut args = vec!["runtime", "router", "--listen", &listen, "--namespace", NS, "--fleet", FLEET];
+        let mut args = vec!["runtime", "router", "--listen", &listen, "--namespace", NS];
+        if !identity.contains(&"--fleet") {
+            args.extend(["--fleet", FLEET]);
+        }
         args.extend_from_slice(identity);
         let redis_url = redis.url();
         let kubeconfig = cluster.kubeconfig.to_str().unwrap().to_string();
