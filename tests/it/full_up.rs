@@ -463,3 +463,35 @@ async fn two_environments_in_one_project_live_and_die_independently() {
     assert_eq!(down.code, 0, "{down:?}");
     assert!(world.resources().is_empty(), "left behind: {:#?}", world.resources());
 }
+
+/// `runtime.kind: agones` with two templates: `up` ends with a Fleet and a warm WebUI per
+/// template (the smoke check waits for each), and `down` leaves nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn agones_with_two_templates_warms_a_webui_of_each() {
+    let world = World::start().await;
+    let config = example_with(
+        "sd-agones-t4.yaml",
+        &[("access:", "templates:\n  - { name: sd15, engine: a1111 }\n  - { name: sdxl, engine: a1111 }\naccess:")],
+    );
+    let manifest = agones_manifest();
+    let up = world.sdctl(&["up", "-c", config.arg(), "--agones-manifest", &manifest]).await;
+    assert_eq!(up.code, 0, "{up:?}");
+    for (kind, name) in [("Fleet", "sd15"), ("Fleet", "sdxl"), ("FleetAutoscaler", "sd15-buffer")] {
+        assert!(k8s(&world, kind, "sd", name).is_some(), "{kind} {name} missing");
+    }
+    assert!(k8s(&world, "Fleet", "sd", "webui").is_none(), "no Fleet of a template that is not configured");
+    let client = crate::kube_layer::cluster_client(&world, "sd-demo-gke").await;
+    let servers = gvk_api(&client, "agones.dev", "v1", "GameServer", "gameservers");
+    let list = servers.list(&Default::default()).await.unwrap().items;
+    for fleet in ["sd15", "sdxl"] {
+        assert!(
+            list.iter().any(|g| g.metadata.labels.as_ref().and_then(|l| l.get("agones.dev/fleet")).map(String::as_str)
+                == Some(fleet)
+                && g.data["status"]["state"] == "Ready"),
+            "no warm WebUI of {fleet}"
+        );
+    }
+    let down = world.sdctl(&["down", "-y", "-c", config.arg()]).await;
+    assert_eq!(down.code, 0, "{down:?}");
+    assert!(world.resources().is_empty(), "{:#?}", world.resources());
+}
