@@ -127,6 +127,17 @@ pub async fn ls(inv: &Invocation) -> anyhow::Result<ExitCode> {
 pub async fn stop(inv: &Invocation, email: &str, template: Option<&str>) -> anyhow::Result<ExitCode> {
     let email = user_email(email)?;
     let (env, kube) = connect(inv).await?;
+    if let Some(t) = template {
+        let known = match env.config.runtime.kind {
+            RuntimeKind::Okg => env.config.templates.iter().map(|t| t.name.clone()).collect(),
+            RuntimeKind::Agones => env.config.fleet_names(),
+        };
+        if !known.iter().any(|k| k == t) {
+            return Err(
+                Exit::usage(format!("--template {t}: no such template (configured: {})", known.join(", "))).into()
+            );
+        }
+    }
     let Some(kube) = kube else { return Err(not_running(&env)) };
     let stopped = stop_all(&env, &kube, &email, template).await?;
     if stopped.is_empty() {
@@ -171,6 +182,9 @@ pub async fn delete(inv: &Invocation, email: &str, keep_data: bool) -> anyhow::R
         inv.ui.err(&format!("stopped {s}"));
     }
     let mut deleted = Vec::new();
+    if disks.is_empty() && env.config.runtime.kind == RuntimeKind::Okg {
+        inv.ui.err(&format!("{email} has no disk"));
+    }
     if keep_data {
         if !disks.is_empty() {
             inv.ui.err(&format!("keeping {} disk(s) of {email} (--keep-data)", disks.len()));

@@ -340,4 +340,22 @@ impl Config {
     pub fn system_nodes_total(&self) -> u32 {
         self.cluster.system_pool.nodes * self.zones.len() as u32
     }
+
+    /// With runtime.kind agones, the Fleets: one template's is `webui` whatever its name (as
+    /// before templates existed), several get a Fleet each, named after them.
+    pub fn fleet_names(&self) -> Vec<String> {
+        match self.templates.as_slice() {
+            [_] => vec![crate::names::Names::FLEET.to_string()],
+            many => many.iter().map(|t| t.name.clone()).collect(),
+        }
+    }
+
+    /// WebUI pods kept warm: `runtime.bufferSize` per Fleet with agones; none with okg (users
+    /// start their own instances).
+    pub fn warm_webuis(&self) -> u32 {
+        match self.runtime.kind {
+            RuntimeKind::Agones => self.runtime.buffer_size * self.fleet_names().len() as u32,
+            RuntimeKind::Okg => 0,
+        }
+    }
 }

@@ -66,6 +66,24 @@ pub fn resolve(file: ConfigFile, overrides: &Overrides, problems: &mut Problems)
             "set storage.kind: filestore, or runtime.kind: agones",
         );
     }
+    // Agones keeps `bufferSize` warm WebUIs per template's Fleet, each on a GPU.
+    if let (Some(rt), Some(gpu), Some(templates)) = (&runtime, &gpu, &templates)
+        && rt.kind == RuntimeKind::Agones
+        && templates.len() > 1
+    {
+        let (warm, gpus) = (rt.buffer_size * templates.len() as u32, gpu.max_nodes * gpu.count);
+        if warm > gpus {
+            r.err(
+                "runtime.bufferSize",
+                format!(
+                    "{} templates keep {} warm WebUI(s) each, {warm} GPUs, but gpu.maxNodes x gpu.count allows {gpus}",
+                    templates.len(),
+                    rt.buffer_size
+                ),
+                format!("raise gpu.maxNodes to {}, or use fewer templates", warm.div_ceil(gpu.count.max(1))),
+            );
+        }
+    }
     let labels = r.labels(file.labels.unwrap_or_default(), name.as_deref());
     let images = r.images(file.images.unwrap_or_default(), name.as_deref());
     Some(Config {

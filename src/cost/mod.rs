@@ -117,7 +117,7 @@ fn gpu_nodes(config: &Config, pods: u32) -> u32 {
 pub fn estimate(config: &Config) -> Estimate {
     let mut b = Builder { items: Vec::new(), notes: Vec::new() };
     let system_nodes = config.system_nodes_total();
-    let idle_gpu = gpu_nodes(config, config.runtime.buffer_size);
+    let idle_gpu = gpu_nodes(config, config.warm_webuis());
     let full_gpu = gpu_nodes(config, config.runtime.max_users);
     let public = !config.cluster.private;
     let spot = config.gpu.spot;

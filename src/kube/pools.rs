@@ -88,4 +88,23 @@ impl Kube {
         }
         Ok(in_use)
     }
+
+    /// Users' instances (OpenKruiseGame) running on these nodes: they end only when their users
+    /// stop them or reclaim finds them idle (stopping one is scaling its set, which the router
+    /// and reclaim own).
+    pub async fn instances_on(&self, namespace: &str, nodes: &[String]) -> anyhow::Result<usize> {
+        let pods: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::namespaced(self.client().clone(), namespace);
+        let list = pods
+            .list(&ListParams::default().labels(crate::runtime::instances::OWNER_GSS))
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot list the users' instances in {namespace}: {e}"))?;
+        Ok(list
+            .items
+            .iter()
+            .filter(|p| p.metadata.deletion_timestamp.is_none())
+            .filter(|p| {
+                p.spec.as_ref().and_then(|s| s.node_name.as_deref()).is_some_and(|n| nodes.iter().any(|x| x == n))
+            })
+            .count())
+    }
 }

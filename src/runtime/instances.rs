@@ -84,6 +84,9 @@ pub struct Running {
     pub since: Option<SystemTime>,
 }
 
+/// Why a request that may not start an instance did not.
+pub const NOT_STARTED: &str = "not running; open it from your instances page";
+
 /// A user's disk of a template (their claim), as `sdctl users` lists it.
 #[derive(Debug, Clone)]
 pub struct UserDisk {
@@ -247,15 +250,22 @@ impl Instances {
     }
 
     /// Starts (or finds) the user's instance of `template`, giving them an id and a disk first
-    /// when they have none. Returns it as it is now (often still starting). Call under the
-    /// user's lock.
-    pub async fn start(&self, template: &str, label: &str, email: &str) -> Result<Instance, StartError> {
+    /// when they have none. Returns it as it is now (often still starting; stopped when
+    /// `may_start` is false). Call under the user's lock.
+    pub async fn start(
+        &self,
+        template: &str,
+        label: &str,
+        email: &str,
+        may_start: bool,
+    ) -> Result<Instance, StartError> {
         let id = match self.user_id(template, label, email).await? {
             Some(id) => id,
+            None if !may_start => return Err(StartError::Busy(NOT_STARTED.into())),
             None => self.claim_new_id(template, label, email).await?,
         };
         let current = self.instance(template, id).await?;
-        if current.state != State::Stopped {
+        if current.state != State::Stopped || !may_start {
             return Ok(current);
         }
         let deadline = tokio::time::Instant::now() + WRITE_WITHIN;

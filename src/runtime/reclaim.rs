@@ -189,7 +189,16 @@ pub async fn pass_instances(
             continue;
         };
         let label = super::user::label(email);
-        if instances.serving(&m.gameserver, &label, email).await?.as_deref() != Some(m.target.as_str()) {
+        let serving = match instances.serving(&m.gameserver, &label, email).await {
+            Ok(serving) => serving,
+            Err(e) => {
+                // Left as it is (and its instance counted as in use) until the next pass.
+                tracing::warn!(user = %email, instance = %m.gameserver, error = %format!("{e:#}"), "cannot check an instance");
+                mapped.insert(m.gameserver);
+                continue;
+            }
+        };
+        if serving.as_deref() != Some(m.target.as_str()) {
             if store.remove_if(&key, &m.gameserver, None).await? {
                 tracing::info!(user = %email, instance = %m.gameserver, "mapping of a stopped instance removed");
                 report.dead += 1;
@@ -230,7 +239,14 @@ pub async fn pass_instances(
     }
     let now = SystemTime::now();
     for template in templates {
-        for running in instances.running(template).await? {
+        let running = match instances.running(template).await {
+            Ok(running) => running,
+            Err(e) => {
+                tracing::warn!(template, error = %format!("{e:#}"), "cannot list the template's instances");
+                continue;
+            }
+        };
+        for running in running {
             let i = &running.instance;
             if mapped.contains(&i.pod) || i.state == State::Stopping {
                 continue;

@@ -35,7 +35,7 @@ impl Manifest for Fleet {
 
     fn describe(&self, env: &Env) -> String {
         let r = &env.config.runtime;
-        let fleets: Vec<&str> = env.config.templates.iter().map(|t| t.name.as_str()).collect();
+        let fleets = env.config.fleet_names();
         format!(
             "WebUI Fleet {} in namespace {} ({} warm, up to {} users, each), buffer autoscaler and network isolation",
             fleets.join(", "),
@@ -57,8 +57,8 @@ impl Manifest for Fleet {
         if cx.env.options.no_wait {
             return Ok(());
         }
-        for template in &cx.env.config.templates {
-            smoke_check(cx, kube, &template.name).await?;
+        for fleet in cx.env.config.fleet_names() {
+            smoke_check(cx, kube, &fleet).await?;
         }
         Ok(())
     }

@@ -12,7 +12,7 @@ use google_cloud_container_v1::model::*;
 use super::cluster::{base_node_config, cluster_path, location_path};
 use super::common::{absent_if_not_found, empty_if_disabled, patience};
 use super::{CLUSTER, Env, GPU_POOL, IMAGE_CACHE};
-use crate::config::{GpuDriver, Storage};
+use crate::config::{GpuDriver, RuntimeKind, Storage};
 use crate::gcp::ops;
 use crate::gcp::retry::{self, RetryPolicy};
 use crate::gcp::wait::{Patience, Poll, WaitTimeout, until};
@@ -344,10 +344,16 @@ async fn retire(cx: &StepCx<Env>, pool: &str) -> anyhow::Result<()> {
         let waited =
             until(cx, &what, Patience { interval: std::time::Duration::from_secs(15), timeout: bound }, || async {
                 let nodes = kube.cordon_pool(pool).await?;
-                let mut busy = 0;
-                for template in &cx.env.config.templates {
-                    busy += kube.release_idle_game_servers_on(namespace, &template.name, &nodes).await?;
-                }
+                let busy = match cx.env.config.runtime.kind {
+                    RuntimeKind::Agones => {
+                        let mut busy = 0;
+                        for fleet in cx.env.config.fleet_names() {
+                            busy += kube.release_idle_game_servers_on(namespace, &fleet, &nodes).await?;
+                        }
+                        busy
+                    }
+                    RuntimeKind::Okg => kube.instances_on(namespace, &nodes).await?,
+                };
                 Ok(if busy == 0 { Poll::Ready(()) } else { Poll::Pending(format!("{busy} in use")) })
             })
             .await;

@@ -103,6 +103,8 @@ pub fn values(env: &Env) -> Value {
     let templates: Vec<&str> = c.templates.iter().map(|t| t.name.as_str()).collect();
     values["template_names"] = json!(templates.join(","));
     values["template_list"] = json!(templates);
+    values["fleet_names"] = json!(c.fleet_names().join(","));
+    values["fleets"] = json!(c.fleet_names());
     values["templates"] =
         c.templates.iter().map(|t| json!({"name": t.name, "engine": t.engine, "disk_gb": t.disk_gb})).collect();
     values

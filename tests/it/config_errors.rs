@@ -315,6 +315,18 @@ fn templates_name_each_problem_and_its_fix() {
         &c,
         &[(r#"templates[0].engine: "comfyui" is not available in this sdctl yet"#, "set engine: a1111")],
     );
+    // Agones keeps a warm WebUI per template's Fleet: the GPUs must hold them.
+    let c = example_with(
+        OKG,
+        &[("kind: okg", "kind: agones"), ("maxNodes: 3", "maxNodes: 1"), ("maxUsers: 3", "maxUsers: 1")],
+    );
+    expect_problems(
+        &c,
+        &[(
+            "runtime.bufferSize: 2 templates keep 1 warm WebUI(s) each, 2 GPUs, but gpu.maxNodes x gpu.count allows 1",
+            "raise gpu.maxNodes to 2, or use fewer templates",
+        )],
+    );
     // An empty list would leave users nothing to start.
     let text = std::fs::read_to_string(crate::support::repo_root().join("examples").join(OKG)).unwrap();
     let at = text.find("templates:").unwrap();

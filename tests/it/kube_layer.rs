@@ -422,6 +422,12 @@ fn agones_renders_a_fleet_per_template() {
     assert_eq!(named(&plain, "FleetAutoscaler"), ["webui-buffer"]);
     assert!(args(&plain, "Deployment").windows(2).any(|w| w == ["--fleet", "webui"]));
     assert!(!args(&plain, "CronJob").contains(&"--fleet".to_string()));
+    // One template keeps the Fleet `webui` whatever its name (as before templates existed).
+    let one = render(&example_with(
+        "sd-agones-t4.yaml",
+        &[("access:", "templates:\n  - { name: sd15, engine: a1111 }\naccess:")],
+    ));
+    assert_eq!(named(&one, "Fleet"), ["webui"]);
 
     let two = example_with(
         "sd-agones-t4.yaml",
@@ -438,4 +444,11 @@ fn agones_renders_a_fleet_per_template() {
     assert_eq!(fleet_of("sdxl-buffer"), "sdxl");
     assert!(args(&objects, "Deployment").windows(2).any(|w| w == ["--fleet", "sd15,sdxl"]));
     assert!(args(&objects, "CronJob").windows(2).any(|w| w == ["--fleet", "sd15,sdxl"]));
+    // The dashboard's Stop releases a GameServer: the router may delete them (only then).
+    let verbs = |objects: &[Value]| {
+        let role = objects.iter().find(|o| o["kind"] == "Role" && o["metadata"]["name"] == "sdctl-router").unwrap();
+        role["rules"][0]["verbs"].clone()
+    };
+    assert_eq!(verbs(&objects), serde_json::json!(["get", "list", "watch", "delete"]));
+    assert_eq!(verbs(&plain), serde_json::json!(["get", "list", "watch"]));
 }

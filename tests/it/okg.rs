@@ -627,6 +627,24 @@ async fn users_get_their_own_instances_and_disks_through_the_router_and_keep_the
     assert!(stop.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
     assert_eq!(reach(&url, "alice@example.com", alice_cookie).await["webui"], alice["webui"]);
     let gss = gss_api(&client);
+    // Another site's page (an image pointing here) does not start Bob's instance again.
+    eventually(30, "bob's instance stopped", || async {
+        pods.get_opt("sd15-1").await.unwrap().is_none().then_some(())
+    })
+    .await;
+    let cross_site = reqwest::Client::new()
+        .get(format!("{url}/"))
+        .header(EMAIL, "accounts.google.com:bob@example.com")
+        .header("cookie", "sdctl-template=sd15")
+        .header("sec-fetch-site", "cross-site")
+        .header("sec-fetch-mode", "no-cors")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), 503);
+    assert!(cross_site.text().await.unwrap().contains("open it from your instances page"));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(pods.get_opt("sd15-1").await.unwrap().is_none(), "not started by another site");
     eventually(30, "bob's instance stopped, his id reserved", || async {
         let set = serde_json::to_value(gss.get("sd15").await.unwrap()).unwrap();
         let pods: Api<Pod> = Api::namespaced(client.clone(), "sd");
@@ -740,6 +758,9 @@ async fn users_get_their_own_instances_and_disks_through_the_router_and_keep_the
     let bad = world.sdctl(&["users", "stop", "not-an-address", "-c", config.arg()]).await;
     assert_eq!(bad.code, 2, "{bad:?}");
     assert!(bad.stderr.contains("not an e-mail address"), "{bad:?}");
+    let bad = world.sdctl(&["users", "stop", "alice@example.com", "--template", "sd21", "-c", config.arg()]).await;
+    assert_eq!(bad.code, 2, "{bad:?}");
+    assert!(bad.stderr.contains("--template sd21: no such template (configured: sd15, sdxl)"), "{bad:?}");
     drop(router);
 
     // `down` deletes every user's disk before the cluster: nothing is left.

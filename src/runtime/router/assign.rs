@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::runtime::gameservers::GameServers;
-use crate::runtime::instances::{Instances, StartError, State};
+use crate::runtime::instances::{Instances, NOT_STARTED, StartError, State};
 use crate::runtime::store::{Lock, Mapping, Store};
 use crate::runtime::{now_unix, user};
 
@@ -57,6 +57,9 @@ pub enum WebUis {
 pub struct Who<'a> {
     pub email: &'a str,
     pub template: Option<&'a str>,
+    /// Whether this request may start a stopped instance (not one another site's page made
+    /// the browser send: starting takes a GPU).
+    pub may_start: bool,
 }
 
 impl Who<'_> {
@@ -141,8 +144,9 @@ impl Assigner {
             Cached::Fresh(hit) => return Ok(hit),
             Cached::Stale(hit, generation) => {
                 let (me, email, template) = (self.clone(), who.email.to_string(), who.template.map(String::from));
+                let may_start = who.may_start;
                 tokio::spawn(async move {
-                    me.recheck(Who { email: &email, template: template.as_deref() }, generation).await
+                    me.recheck(Who { email: &email, template: template.as_deref(), may_start }, generation).await
                 });
                 return Ok(hit);
             }
@@ -202,7 +206,7 @@ impl Assigner {
                 (gs.name, gs.target.unwrap_or_default(), how)
             }
             (WebUis::Instances(instances), Some(template)) => {
-                let instance = match instances.start(template, label, email).await {
+                let instance = match instances.start(template, label, email, who.may_start).await {
                     Ok(i) => i,
                     Err(StartError::NoTemplate(t)) => return Err(AssignError::NoTemplate(t)),
                     Err(StartError::Busy(why)) => return Err(AssignError::Starting(why)),
@@ -211,7 +215,8 @@ impl Assigner {
                 match (instance.state, instance.target) {
                     (State::Ready, Some(target)) => (instance.pod, target, "started"),
                     (State::Starting(why), _) => return Err(AssignError::Starting(why)),
-                    (state, _) => return Err(AssignError::Starting(format!("your instance is {}", state.word()))),
+                    (State::Stopped, _) => return Err(AssignError::Starting(NOT_STARTED.into())),
+                    (state, _) => return Err(AssignError::Starting(state.word().into())),
                 }
             }
             (WebUis::Instances(_), None) => {

@@ -92,17 +92,35 @@ async fn own_page(router: &Router, req: &Request<Incoming>, email: &str) -> Resp
     let Some(template) = query_template(req, &router.templates) else {
         return pages::own(StatusCode::NOT_FOUND, page("No such template", &back()));
     };
-    let who = Who { email, template: Some(template) };
+    // A POST from another site never gets here (`refused_request`).
+    let who = Who { email, template: Some(template), may_start: true };
     match action {
+        // Waiting (for a GPU, or for the instance to start) happens on `/`, whose page refreshes
+        // itself with a GET.
         Action::Open => match router.assigner.assign(who).await {
-            Ok(_) | Err(AssignError::Starting(_)) => pages::see_other("/", &cookie(Some(template))),
-            Err(e) => router.not_assigned(who, e),
+            Ok(_) | Err(AssignError::Starting(_) | AssignError::NoCapacity) => {
+                pages::see_other("/", &cookie(Some(template)))
+            }
+            Err(e) => {
+                tracing::error!(user = %email, template = %template, error = ?e, "cannot open a WebUI");
+                pages::own(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    page(
+                        "Not opened",
+                        &format!("<p>Redis or the Kubernetes API did not answer; try again in a moment.</p>{}", back()),
+                    ),
+                )
+            }
         },
         Action::Stop | Action::Delete => match stop(router, who, matches!(action, Action::Delete)).await {
             Ok(()) => pages::see_other(OWN_PREFIX, &cookie(None)),
             Err(e) => {
                 tracing::error!(user = %email, template = %template, error = %format!("{e:#}"), "cannot stop an instance");
-                pages::internal("the Kubernetes API did not answer")
+                let why = escape(&format!("{e:#}"));
+                pages::own(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    page("Not stopped yet", &format!("<p>{why}. Try again in a moment.</p>{}", back())),
+                )
             }
         },
     }
@@ -115,14 +133,39 @@ enum Action {
 }
 
 /// Stops the user's WebUI of the template (the instance first, then the mapping), and with
-/// `delete` deletes their disk of it.
+/// `delete` deletes their disk of it; under the user's lock, as the router opens one, so that a
+/// request of the user in another tab never gets it while it stops.
 async fn stop(router: &Router, who: Who<'_>, delete: bool) -> anyhow::Result<()> {
+    let store = router.assigner.store();
+    let key = who.key();
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    let lock = loop {
+        if let Some(lock) = store.try_lock(&key, LOCK_TTL).await? {
+            break lock;
+        }
+        if std::time::Instant::now() > deadline {
+            anyhow::bail!("your WebUI is busy starting");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
     let template = who.template.unwrap_or_default();
-    router.assigner.webuis().release(template, &user::label(who.email), who.email, delete).await?;
-    router.assigner.store().remove(&who.key()).await?;
+    let released = router.assigner.webuis().release(template, &user::label(who.email), who.email, delete).await;
+    let removed = match released {
+        Ok(()) => store.remove(&key).await,
+        Err(e) => Err(e),
+    };
     router.assigner.forget(who);
-    Ok(())
+    if let Err(e) = store.unlock(lock).await {
+        tracing::warn!(user = %who.email, error = %e, "could not release the lock (it expires by itself)");
+    }
+    removed
 }
+
+/// The user's lock, as the router takes it to open a WebUI (a stop waits at most 15 s for
+/// OpenKruiseGame's set).
+const LOCK_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+/// How long a stop waits for an open of the same user to finish.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// The user's templates and instances.
 async fn dashboard(router: &Router, email: &str) -> Response<Body> {
@@ -130,7 +173,7 @@ async fn dashboard(router: &Router, email: &str) -> Response<Body> {
     let label = user::label(email);
     let mut rows = String::new();
     for template in &router.templates {
-        let who = Who { email, template: Some(template) };
+        let who = Who { email, template: Some(template), may_start: false };
         let state = match webuis.user_state(template, &label, email).await {
             Ok(state) => state,
             Err(e) => return failed(email, e),

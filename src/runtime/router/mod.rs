@@ -228,7 +228,7 @@ impl Router {
             dashboard::Route::Template(t) => t,
             dashboard::Route::Fleet => None,
         };
-        let who = Who { email: &email, template: template.as_deref() };
+        let who = Who { email: &email, template: template.as_deref(), may_start: may_start(&req) };
         let assigned = match self.assigner.assign(who).await {
             Ok(a) => a,
             Err(e) => return self.not_assigned(who, e),
@@ -363,6 +363,18 @@ fn refused_request(req: &Request<Incoming>) -> Option<&'static str> {
     let host = headers.get(http::header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let origin_host = origin.split_once("://").map(|(_, h)| h.trim_end_matches('/')).unwrap_or("");
     (origin_host.is_empty() || !origin_host.eq_ignore_ascii_case(host)).then_some("a request from another site")
+}
+
+/// Whether a request may start the user's stopped instance: not when another site's page made
+/// the browser send it (an image or a script pointing here would start a GPU for the user),
+/// unless the user followed a link themselves (Fetch Metadata: `Sec-Fetch-Site`,
+/// `Sec-Fetch-User`; browsers without it are let through).
+fn may_start(req: &Request<Incoming>) -> bool {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    match header("sec-fetch-site") {
+        "" | "none" | "same-origin" => true,
+        _ => header("sec-fetch-mode") == "navigate" && header("sec-fetch-user") == "?1",
+    }
 }
 
 /// Load-balancer health checks: the health path, or Google's checker without an identity.

@@ -95,7 +95,7 @@ pub fn refused(why: &str) -> Response<Body> {
 /// The user's instance is starting: what it waits for, and a way back to their dashboard.
 pub fn starting(template: &str, why: &str) -> Response<Body> {
     let message = format!(
-        "Your <b>{}</b> instance is starting: {}. This page tries again every {STARTING_REFRESH_SECS} seconds. \
+        "Your <b>{}</b> instance: {}. This page tries again every {STARTING_REFRESH_SECS} seconds. \
          <a href=\"/_sdctl/\">Your instances</a>",
         escape(template),
         escape(why)
