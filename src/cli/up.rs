@@ -19,6 +19,7 @@ pub async fn run(inv: &Invocation, args: UpArgs) -> anyhow::Result<ExitCode> {
     let estimate = cost::estimate(&config);
     let options = RunOptions {
         no_wait: args.no_wait,
+        yes: inv.global.yes,
         wait_for_certificate: args.wait_for_certificate,
         ..args.manifests.into_options()
     };

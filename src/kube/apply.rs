@@ -69,6 +69,17 @@ impl Kube {
         })
     }
 
+    /// The live objects of `like`'s kind in its namespace that carry the labels of `selector`;
+    /// none when the kind is not served.
+    pub async fn list(&self, like: &Value, selector: &str) -> anyhow::Result<Vec<Value>> {
+        let Ok(api) = self.api(like).await else { return Ok(Vec::new()) };
+        let list = api
+            .list(&kube::api::ListParams::default().labels(selector))
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot list {} objects: {e}", kind(like)))?;
+        Ok(list.items.into_iter().map(|o| serde_json::to_value(o).unwrap_or(Value::Null)).collect())
+    }
+
     /// The live object, if it exists.
     pub async fn get(&self, obj: &Value) -> anyhow::Result<Option<Value>> {
         let api = self.api(obj).await?;

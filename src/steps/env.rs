@@ -83,6 +83,8 @@ pub struct RunOptions {
     pub okg_manifests: Option<PathBuf>,
     /// `up --no-wait`: skip the closing smoke check.
     pub no_wait: bool,
+    /// `-y`: go ahead with what ends users' sessions (a template removed from the config).
+    pub yes: bool,
     /// `down --keep-data`.
     pub keep_data: bool,
     /// This `down` deletes the cluster: what runs in it goes with it.

@@ -9,7 +9,7 @@ use kube::api::{Api, ListParams};
 use serde_json::Value;
 
 use super::Env;
-use super::kube_step::{Live, Manifest};
+use super::kube_step::{Live, Manifest, unwanted};
 use super::values::values;
 use crate::gcp::wait::{Patience, Poll, until};
 use crate::kube::Kube;
@@ -51,6 +51,35 @@ impl Manifest for Fleet {
         let mut objects = render("webui-isolation.yaml", &values)?;
         objects.extend(render("fleet.yaml", &values)?);
         Ok(objects)
+    }
+
+    async fn retired_live(&self, env: &Env, kube: &Kube) -> anyhow::Result<Vec<Value>> {
+        let fleets = env.config.fleet_names();
+        let mut retired = unwanted(env, kube, "agones.dev/v1", "Fleet", &fleets).await?;
+        let buffers: Vec<String> = fleets.iter().map(|f| format!("{f}-buffer")).collect();
+        // The autoscalers go first (`retired` is deleted in reverse order).
+        retired.extend(unwanted(env, kube, "autoscaling.agones.dev/v1", "FleetAutoscaler", &buffers).await?);
+        Ok(retired)
+    }
+
+    async fn may_retire(&self, cx: &StepCx<Env>, kube: &Kube, retired: &[Value]) -> anyhow::Result<()> {
+        if cx.env.options.yes {
+            return Ok(());
+        }
+        let namespace = &cx.env.config.runtime.namespace;
+        for fleet in retired.iter().filter(|o| o["kind"] == "Fleet").filter_map(|o| o["metadata"]["name"].as_str()) {
+            let selector = ListParams::default().labels(&format!("agones.dev/fleet={fleet}"));
+            let list = kube.game_servers(namespace).list(&selector).await?;
+            let held = list.items.iter().filter(|g| g.data["status"]["state"] == "Allocated").count();
+            if held > 0 {
+                anyhow::bail!(
+                    "Fleet {fleet} is no longer configured (its template was removed) but {held} user(s) are on its \
+                     WebUIs\n  fix: `sdctl up -y` releases them (their files stay in their folders), or put the \
+                     template back"
+                );
+            }
+        }
+        Ok(())
     }
 
     async fn after_apply(&self, cx: &StepCx<Env>, kube: &Kube) -> anyhow::Result<()> {

@@ -11,7 +11,7 @@ use kube::api::{Api, ListParams};
 use serde_json::{Value, json};
 
 use super::Env;
-use super::kube_step::{KUBE_PATIENCE, Live, Manifest};
+use super::kube_step::{KUBE_PATIENCE, Live, Manifest, unwanted};
 use super::values::values;
 use crate::gcp::wait::{Poll, until};
 use crate::kube::Kube;
@@ -103,6 +103,31 @@ impl Manifest for Instances {
         let mut objects = render("webui-isolation.yaml", &values)?;
         objects.extend(render("instances.yaml", &values)?);
         Ok(objects)
+    }
+
+    async fn retired_live(&self, env: &Env, kube: &Kube) -> anyhow::Result<Vec<Value>> {
+        let templates: Vec<String> = env.config.templates.iter().map(|t| t.name.clone()).collect();
+        unwanted(env, kube, "game.kruise.io/v1alpha1", "GameServerSet", &templates).await
+    }
+
+    /// A removed template's set goes with its running instances (their users' disks stay, kept
+    /// claims of the environment, until `users delete` or `down`): only with `-y`.
+    async fn may_retire(&self, cx: &StepCx<Env>, kube: &Kube, retired: &[Value]) -> anyhow::Result<()> {
+        if cx.env.options.yes {
+            return Ok(());
+        }
+        for set in retired {
+            let running = kube.get(set).await?.and_then(|s| s["spec"]["replicas"].as_i64()).unwrap_or(0);
+            if running > 0 {
+                let name = set["metadata"]["name"].as_str().unwrap_or_default();
+                anyhow::bail!(
+                    "template {name} was removed from the config but {running} of its instances are running\n  \
+                     fix: `sdctl up -y` stops them (their users' disks are kept: `sdctl users ls`), or put the \
+                     template back"
+                );
+            }
+        }
+        Ok(())
     }
 
     async fn created_with(&self, env: &Env, kube: &Kube, obj: &Value) -> anyhow::Result<Option<Value>> {

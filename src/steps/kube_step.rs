@@ -53,6 +53,18 @@ pub trait Manifest: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// Live objects of this environment that the configuration no longer asks for (a template
+    /// removed from it): deleted after the apply, as `retired` ones are.
+    async fn retired_live(&self, _env: &Env, _kube: &Kube) -> anyhow::Result<Vec<Value>> {
+        Ok(Vec::new())
+    }
+
+    /// Before deleting what is no longer configured: refuse what would end users' sessions
+    /// unless the user said yes.
+    async fn may_retire(&self, _cx: &StepCx<Env>, _kube: &Kube, _retired: &[Value]) -> anyhow::Result<()> {
+        Ok(())
+    }
+
     /// Fields an object gets only when sdctl creates it, which the component running it owns
     /// from then on (a GameServerSet's replicas and reserved ids, which the router scales):
     /// `None` for objects that are applied whole.
@@ -265,6 +277,7 @@ impl<M: Manifest> Step<Env> for KubeStep<M> {
             kube.wait_ready(cx, want, KUBE_PATIENCE).await?;
         }
         let retired = if observed { live.retired } else { self.retired_present(&cx.env, &kube).await? };
+        self.manifest.may_retire(cx, &kube, &retired).await?;
         delete_all(cx, &kube, &retired).await?;
         self.manifest.after_apply(cx, &kube).await?;
         Ok(if created { Outcome::Created } else { Outcome::Updated })
@@ -303,8 +316,33 @@ impl<M: Manifest> KubeStep<M> {
                 present.push(obj);
             }
         }
+        present.extend(self.manifest.retired_live(env, kube).await?);
         Ok(present)
     }
+}
+
+/// This environment's live objects of `api_version`/`kind` in the runtime namespace whose names
+/// are not in `wanted` (as minimal objects to delete).
+pub async fn unwanted(
+    env: &Env,
+    kube: &Kube,
+    api_version: &str,
+    kind: &str,
+    wanted: &[String],
+) -> anyhow::Result<Vec<Value>> {
+    let namespace = &env.config.runtime.namespace;
+    let like = serde_json::json!({"apiVersion": api_version, "kind": kind, "metadata": {"namespace": namespace}});
+    let selector = format!("{K8S_LABEL_ENV}={}", env.names.env());
+    Ok(kube
+        .list(&like, &selector)
+        .await?
+        .into_iter()
+        .filter_map(|o| o["metadata"]["name"].as_str().map(String::from))
+        .filter(|name| !wanted.contains(name))
+        .map(|name| {
+            serde_json::json!({"apiVersion": api_version, "kind": kind, "metadata": {"name": name, "namespace": namespace}})
+        })
+        .collect())
 }
 
 /// Sets every field of `extra` in `obj` (maps merged, anything else replaced).

@@ -491,6 +491,21 @@ async fn agones_with_two_templates_warms_a_webui_of_each() {
             "no warm WebUI of {fleet}"
         );
     }
+    // Back to one template: its Fleet is `webui` again, the templates' Fleets (nobody on them) go.
+    let one =
+        example_with("sd-agones-t4.yaml", &[("access:", "templates:\n  - { name: sd15, engine: a1111 }\naccess:")]);
+    let again =
+        world.sdctl(&["up", "fleet", "-c", one.arg(), "--agones-manifest", &manifest, "--skip-preflight"]).await;
+    assert_eq!(again.code, 0, "{again:?}");
+    for (kind, name, present) in [
+        ("Fleet", "webui", true),
+        ("FleetAutoscaler", "webui-buffer", true),
+        ("Fleet", "sd15", false),
+        ("Fleet", "sdxl", false),
+        ("FleetAutoscaler", "sdxl-buffer", false),
+    ] {
+        assert_eq!(k8s(&world, kind, "sd", name).is_some(), present, "{kind} {name}");
+    }
     let down = world.sdctl(&["down", "-y", "-c", config.arg()]).await;
     assert_eq!(down.code, 0, "{down:?}");
     assert!(world.resources().is_empty(), "{:#?}", world.resources());

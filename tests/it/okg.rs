@@ -263,11 +263,33 @@ async fn up_with_okg_makes_a_game_server_set_per_template_and_down_deletes_the_u
         .cloned()
         .expect("the user's disk is a Compute Engine disk");
     assert_eq!(disk["labels"]["sdctl-env"], "sd-okg", "{disk:#}");
+    // A template removed from the config while an instance of it runs: `up` stops only with -y,
+    // and the set goes; its users' disks stay.
+    api.patch("sdxl", &PatchParams::default(), &Patch::Merge(json!({"spec": {"replicas": 1}}))).await.unwrap();
+    let without_sdxl = example_with("sd-okg-t4.yaml", &[("  - name: sdxl\n    engine: a1111\n    diskGb: 100\n", "")]);
+    let refused =
+        world.sdctl(&["up", "fleet", "-c", without_sdxl.arg(), "--okg-manifests", &dir, "--skip-preflight"]).await;
+    assert_eq!(refused.code, 4, "{refused:?}");
+    assert!(
+        refused.stderr.contains("template sdxl was removed from the config but 1 of its instances are running"),
+        "{refused:?}"
+    );
+    assert!(refused.stderr.contains("`sdctl up -y` stops them"), "{refused:?}");
+    assert!(api.get_opt("sdxl").await.unwrap().is_some());
+    let yes = world
+        .sdctl(&["up", "fleet", "-y", "-c", without_sdxl.arg(), "--okg-manifests", &dir, "--skip-preflight"])
+        .await;
+    assert_eq!(yes.code, 0, "{yes:?}");
+    assert!(yes.stderr.contains("deleting GameServerSet sd/sdxl"), "{yes:?}");
+    assert!(api.get_opt("sdxl").await.unwrap().is_none(), "the removed template's set is gone");
+    assert!(api.get_opt("sd15").await.unwrap().is_some());
+    assert!(claims.get_opt("data-sd15-0").await.unwrap().is_some(), "users' disks stay");
     // `down --keep-data` keeps the users' disks with the shared data, and says so; nothing
     // else is left.
     let down = world.sdctl(&["down", "-y", "--keep-data", "-c", config.arg(), "--okg-manifests", &dir]).await;
     assert_eq!(down.code, 0, "{down:?}");
-    assert!(down.stderr.contains("keeping 1 user disk(s) (--keep-data)"), "{down:?}");
+    // sd15's user's and the removed template sdxl's.
+    assert!(down.stderr.contains("keeping 2 user disk(s) (--keep-data)"), "{down:?}");
     assert!(
         down.stderr.contains(&format!("user disk {}", disk["name"].as_str().unwrap().rsplit('/').next().unwrap())),
         "{down:?}"
