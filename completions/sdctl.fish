@@ -32,7 +32,7 @@ complete -c sdctl -n "__fish_sdctl_needs_command" -l api-endpoint -d 'Send every
 complete -c sdctl -n "__fish_sdctl_needs_command" -l project -d 'Google Cloud project (overrides `project` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_needs_command" -l region -d 'Region (overrides `region` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_needs_command" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
-complete -c sdctl -n "__fish_sdctl_needs_command" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
+complete -c sdctl -n "__fish_sdctl_needs_command" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal, and for `up` to stop users\' WebUIs of a template removed from the config)'
 complete -c sdctl -n "__fish_sdctl_needs_command" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
 complete -c sdctl -n "__fish_sdctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sdctl -n "__fish_sdctl_needs_command" -s V -l version -d 'Print version'
@@ -69,7 +69,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand init" -l project -d 'Google 
 complete -c sdctl -n "__fish_sdctl_using_subcommand init" -l region -d 'Region (overrides `region` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand init" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand init" -l force -d 'Replace an existing file without asking'
-complete -c sdctl -n "__fish_sdctl_using_subcommand init" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand init" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal, and for `up` to stop users\' WebUIs of a template removed from the config)'
 complete -c sdctl -n "__fish_sdctl_using_subcommand init" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
 complete -c sdctl -n "__fish_sdctl_using_subcommand init" -s h -l help -d 'Print help'
 complete -c sdctl -n "__fish_sdctl_using_subcommand init" -s V -l version -d 'Print version'
@@ -86,7 +86,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand plan" -l region -d 'Region (
 complete -c sdctl -n "__fish_sdctl_using_subcommand plan" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand plan" -l offline -d 'Assume an empty project: no credentials, no network'
 complete -c sdctl -n "__fish_sdctl_using_subcommand plan" -l exit-code -d 'Exit 10 when changes are pending, 0 when everything is in sync'
-complete -c sdctl -n "__fish_sdctl_using_subcommand plan" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand plan" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal, and for `up` to stop users\' WebUIs of a template removed from the config)'
 complete -c sdctl -n "__fish_sdctl_using_subcommand plan" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
 complete -c sdctl -n "__fish_sdctl_using_subcommand plan" -s h -l help -d 'Print help'
 complete -c sdctl -n "__fish_sdctl_using_subcommand plan" -s V -l version -d 'Print version'
@@ -105,7 +105,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand up" -l zones -d 'Zones, comm
 complete -c sdctl -n "__fish_sdctl_using_subcommand up" -l no-wait -d 'Skip the closing smoke check (a warm WebUI GameServer Ready)'
 complete -c sdctl -n "__fish_sdctl_using_subcommand up" -l skip-preflight -d 'Skip the checks that run before anything is created'
 complete -c sdctl -n "__fish_sdctl_using_subcommand up" -l wait-for-certificate -d 'Wait until the managed certificate is active (it needs the DNS record first)'
-complete -c sdctl -n "__fish_sdctl_using_subcommand up" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand up" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal, and for `up` to stop users\' WebUIs of a template removed from the config)'
 complete -c sdctl -n "__fish_sdctl_using_subcommand up" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
 complete -c sdctl -n "__fish_sdctl_using_subcommand up" -s h -l help -d 'Print help'
 complete -c sdctl -n "__fish_sdctl_using_subcommand up" -s V -l version -d 'Print version'
@@ -121,7 +121,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand down" -l project -d 'Google 
 complete -c sdctl -n "__fish_sdctl_using_subcommand down" -l region -d 'Region (overrides `region` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand down" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand down" -l keep-data -d 'Keep storage (models, user outputs) and Redis; they are reported as kept'
-complete -c sdctl -n "__fish_sdctl_using_subcommand down" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand down" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal, and for `up` to stop users\' WebUIs of a template removed from the config)'
 complete -c sdctl -n "__fish_sdctl_using_subcommand down" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
 complete -c sdctl -n "__fish_sdctl_using_subcommand down" -s h -l help -d 'Print help'
 complete -c sdctl -n "__fish_sdctl_using_subcommand down" -s V -l version -d 'Print version'
@@ -137,7 +137,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand status" -l project -d 'Googl
 complete -c sdctl -n "__fish_sdctl_using_subcommand status" -l region -d 'Region (overrides `region` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand status" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand status" -l exit-code -d 'Exit 10 when something is missing or drifted from the config, 0 when in sync'
-complete -c sdctl -n "__fish_sdctl_using_subcommand status" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand status" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal, and for `up` to stop users\' WebUIs of a template removed from the config)'
 complete -c sdctl -n "__fish_sdctl_using_subcommand status" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
 complete -c sdctl -n "__fish_sdctl_using_subcommand status" -s h -l help -d 'Print help'
 complete -c sdctl -n "__fish_sdctl_using_subcommand status" -s V -l version -d 'Print version'
@@ -150,7 +150,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand preflight" -l api-endpoint -
 complete -c sdctl -n "__fish_sdctl_using_subcommand preflight" -l project -d 'Google Cloud project (overrides `project` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand preflight" -l region -d 'Region (overrides `region` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand preflight" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
-complete -c sdctl -n "__fish_sdctl_using_subcommand preflight" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand preflight" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal, and for `up` to stop users\' WebUIs of a template removed from the config)'
 complete -c sdctl -n "__fish_sdctl_using_subcommand preflight" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
 complete -c sdctl -n "__fish_sdctl_using_subcommand preflight" -s h -l help -d 'Print help'
 complete -c sdctl -n "__fish_sdctl_using_subcommand preflight" -s V -l version -d 'Print version'
@@ -163,7 +163,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -l project -d 'Google 
 complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -l region -d 'Region (overrides `region` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -l offline -d 'Use no credentials and no network (the estimate never needs them; accepted for scripts)'
-complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal, and for `up` to stop users\' WebUIs of a template removed from the config)'
 complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
 complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -s h -l help -d 'Print help'
 complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -s V -l version -d 'Print version'
@@ -180,7 +180,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand render" -l project -d 'Googl
 complete -c sdctl -n "__fish_sdctl_using_subcommand render" -l region -d 'Region (overrides `region` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand render" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand render" -l offline -d 'Render without a cluster: values only known live are stand-ins from 192.0.2.0/24'
-complete -c sdctl -n "__fish_sdctl_using_subcommand render" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand render" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal, and for `up` to stop users\' WebUIs of a template removed from the config)'
 complete -c sdctl -n "__fish_sdctl_using_subcommand render" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
 complete -c sdctl -n "__fish_sdctl_using_subcommand render" -s h -l help -d 'Print help'
 complete -c sdctl -n "__fish_sdctl_using_subcommand render" -s V -l version -d 'Print version'
@@ -193,7 +193,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand build" -l project -d 'Google
 complete -c sdctl -n "__fish_sdctl_using_subcommand build" -l region -d 'Region (overrides `region` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand build" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand build" -l force -d 'Build even when the registry already has an image with this context\'s tag'
-complete -c sdctl -n "__fish_sdctl_using_subcommand build" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand build" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal, and for `up` to stop users\' WebUIs of a template removed from the config)'
 complete -c sdctl -n "__fish_sdctl_using_subcommand build" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
 complete -c sdctl -n "__fish_sdctl_using_subcommand build" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sdctl -n "__fish_sdctl_using_subcommand build" -s V -l version -d 'Print version'
@@ -206,7 +206,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand image-cache" -l project -d '
 complete -c sdctl -n "__fish_sdctl_using_subcommand image-cache" -l region -d 'Region (overrides `region` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand image-cache" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand image-cache" -l force -d 'Rebuild even when the image exists and is READY'
-complete -c sdctl -n "__fish_sdctl_using_subcommand image-cache" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand image-cache" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal, and for `up` to stop users\' WebUIs of a template removed from the config)'
 complete -c sdctl -n "__fish_sdctl_using_subcommand image-cache" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
 complete -c sdctl -n "__fish_sdctl_using_subcommand image-cache" -s h -l help -d 'Print help'
 complete -c sdctl -n "__fish_sdctl_using_subcommand image-cache" -s V -l version -d 'Print version'
@@ -218,7 +218,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand templates; and not __fish_se
 complete -c sdctl -n "__fish_sdctl_using_subcommand templates; and not __fish_seen_subcommand_from ls help" -l project -d 'Google Cloud project (overrides `project` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand templates; and not __fish_seen_subcommand_from ls help" -l region -d 'Region (overrides `region` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand templates; and not __fish_seen_subcommand_from ls help" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
-complete -c sdctl -n "__fish_sdctl_using_subcommand templates; and not __fish_seen_subcommand_from ls help" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand templates; and not __fish_seen_subcommand_from ls help" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal, and for `up` to stop users\' WebUIs of a template removed from the config)'
 complete -c sdctl -n "__fish_sdctl_using_subcommand templates; and not __fish_seen_subcommand_from ls help" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
 complete -c sdctl -n "__fish_sdctl_using_subcommand templates; and not __fish_seen_subcommand_from ls help" -s h -l help -d 'Print help'
 complete -c sdctl -n "__fish_sdctl_using_subcommand templates; and not __fish_seen_subcommand_from ls help" -s V -l version -d 'Print version'
@@ -232,7 +232,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand templates; and __fish_seen_s
 complete -c sdctl -n "__fish_sdctl_using_subcommand templates; and __fish_seen_subcommand_from ls" -l project -d 'Google Cloud project (overrides `project` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand templates; and __fish_seen_subcommand_from ls" -l region -d 'Region (overrides `region` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand templates; and __fish_seen_subcommand_from ls" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
-complete -c sdctl -n "__fish_sdctl_using_subcommand templates; and __fish_seen_subcommand_from ls" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand templates; and __fish_seen_subcommand_from ls" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal, and for `up` to stop users\' WebUIs of a template removed from the config)'
 complete -c sdctl -n "__fish_sdctl_using_subcommand templates; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
 complete -c sdctl -n "__fish_sdctl_using_subcommand templates; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
 complete -c sdctl -n "__fish_sdctl_using_subcommand templates; and __fish_seen_subcommand_from ls" -s V -l version -d 'Print version'
@@ -246,7 +246,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand users; and not __fish_seen_s
 complete -c sdctl -n "__fish_sdctl_using_subcommand users; and not __fish_seen_subcommand_from ls stop delete help" -l project -d 'Google Cloud project (overrides `project` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand users; and not __fish_seen_subcommand_from ls stop delete help" -l region -d 'Region (overrides `region` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand users; and not __fish_seen_subcommand_from ls stop delete help" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
-complete -c sdctl -n "__fish_sdctl_using_subcommand users; and not __fish_seen_subcommand_from ls stop delete help" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand users; and not __fish_seen_subcommand_from ls stop delete help" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal, and for `up` to stop users\' WebUIs of a template removed from the config)'
 complete -c sdctl -n "__fish_sdctl_using_subcommand users; and not __fish_seen_subcommand_from ls stop delete help" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
 complete -c sdctl -n "__fish_sdctl_using_subcommand users; and not __fish_seen_subcommand_from ls stop delete help" -s h -l help -d 'Print help'
 complete -c sdctl -n "__fish_sdctl_using_subcommand users; and not __fish_seen_subcommand_from ls stop delete help" -s V -l version -d 'Print version'
@@ -262,7 +262,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand users; and __fish_seen_subco
 complete -c sdctl -n "__fish_sdctl_using_subcommand users; and __fish_seen_subcommand_from ls" -l project -d 'Google Cloud project (overrides `project` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand users; and __fish_seen_subcommand_from ls" -l region -d 'Region (overrides `region` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand users; and __fish_seen_subcommand_from ls" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
-complete -c sdctl -n "__fish_sdctl_using_subcommand users; and __fish_seen_subcommand_from ls" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand users; and __fish_seen_subcommand_from ls" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal, and for `up` to stop users\' WebUIs of a template removed from the config)'
 complete -c sdctl -n "__fish_sdctl_using_subcommand users; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
 complete -c sdctl -n "__fish_sdctl_using_subcommand users; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
 complete -c sdctl -n "__fish_sdctl_using_subcommand users; and __fish_seen_subcommand_from ls" -s V -l version -d 'Print version'
@@ -275,7 +275,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand users; and __fish_seen_subco
 complete -c sdctl -n "__fish_sdctl_using_subcommand users; and __fish_seen_subcommand_from stop" -l project -d 'Google Cloud project (overrides `project` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand users; and __fish_seen_subcommand_from stop" -l region -d 'Region (overrides `region` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand users; and __fish_seen_subcommand_from stop" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
-complete -c sdctl -n "__fish_sdctl_using_subcommand users; and __fish_seen_subcommand_from stop" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand users; and __fish_seen_subcommand_from stop" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal, and for `up` to stop users\' WebUIs of a template removed from the config)'
 complete -c sdctl -n "__fish_sdctl_using_subcommand users; and __fish_seen_subcommand_from stop" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
 complete -c sdctl -n "__fish_sdctl_using_subcommand users; and __fish_seen_subcommand_from stop" -s h -l help -d 'Print help'
 complete -c sdctl -n "__fish_sdctl_using_subcommand users; and __fish_seen_subcommand_from stop" -s V -l version -d 'Print version'
@@ -288,7 +288,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand users; and __fish_seen_subco
 complete -c sdctl -n "__fish_sdctl_using_subcommand users; and __fish_seen_subcommand_from delete" -l region -d 'Region (overrides `region` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand users; and __fish_seen_subcommand_from delete" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand users; and __fish_seen_subcommand_from delete" -l keep-data -d 'Keep the user\'s disks (only stop their instances)'
-complete -c sdctl -n "__fish_sdctl_using_subcommand users; and __fish_seen_subcommand_from delete" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand users; and __fish_seen_subcommand_from delete" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal, and for `up` to stop users\' WebUIs of a template removed from the config)'
 complete -c sdctl -n "__fish_sdctl_using_subcommand users; and __fish_seen_subcommand_from delete" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
 complete -c sdctl -n "__fish_sdctl_using_subcommand users; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
 complete -c sdctl -n "__fish_sdctl_using_subcommand users; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
@@ -306,7 +306,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand kubeconfig" -l project -d 'G
 complete -c sdctl -n "__fish_sdctl_using_subcommand kubeconfig" -l region -d 'Region (overrides `region` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand kubeconfig" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand kubeconfig" -l no-switch -d 'Add the context without making it the current one'
-complete -c sdctl -n "__fish_sdctl_using_subcommand kubeconfig" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand kubeconfig" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal, and for `up` to stop users\' WebUIs of a template removed from the config)'
 complete -c sdctl -n "__fish_sdctl_using_subcommand kubeconfig" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
 complete -c sdctl -n "__fish_sdctl_using_subcommand kubeconfig" -s h -l help -d 'Print help'
 complete -c sdctl -n "__fish_sdctl_using_subcommand kubeconfig" -s V -l version -d 'Print version'
@@ -318,7 +318,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand completions" -l api-endpoint
 complete -c sdctl -n "__fish_sdctl_using_subcommand completions" -l project -d 'Google Cloud project (overrides `project` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand completions" -l region -d 'Region (overrides `region` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand completions" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
-complete -c sdctl -n "__fish_sdctl_using_subcommand completions" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand completions" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal, and for `up` to stop users\' WebUIs of a template removed from the config)'
 complete -c sdctl -n "__fish_sdctl_using_subcommand completions" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
 complete -c sdctl -n "__fish_sdctl_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c sdctl -n "__fish_sdctl_using_subcommand completions" -s V -l version -d 'Print version'
@@ -330,7 +330,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and not __fish_seen
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and not __fish_seen_subcommand_from router sidecar reclaim help" -l project -d 'Google Cloud project (overrides `project` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and not __fish_seen_subcommand_from router sidecar reclaim help" -l region -d 'Region (overrides `region` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and not __fish_seen_subcommand_from router sidecar reclaim help" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
-complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and not __fish_seen_subcommand_from router sidecar reclaim help" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and not __fish_seen_subcommand_from router sidecar reclaim help" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal, and for `up` to stop users\' WebUIs of a template removed from the config)'
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and not __fish_seen_subcommand_from router sidecar reclaim help" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and not __fish_seen_subcommand_from router sidecar reclaim help" -s h -l help -d 'Print help'
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and not __fish_seen_subcommand_from router sidecar reclaim help" -s V -l version -d 'Print version'
@@ -355,7 +355,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_sub
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -l region -d 'Region (overrides `region` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -l trust-iap-header -d 'Take the user from x-goog-authenticated-user-email without verifying it. Tests only: anyone who can reach the router could claim to be anyone'
-complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal, and for `up` to stop users\' WebUIs of a template removed from the config)'
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -s h -l help -d 'Print help'
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -s V -l version -d 'Print version'
@@ -374,7 +374,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_sub
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from sidecar" -l project -d 'Google Cloud project (overrides `project` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from sidecar" -l region -d 'Region (overrides `region` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from sidecar" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
-complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from sidecar" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from sidecar" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal, and for `up` to stop users\' WebUIs of a template removed from the config)'
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from sidecar" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from sidecar" -s h -l help -d 'Print help'
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from sidecar" -s V -l version -d 'Print version'
@@ -393,7 +393,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_sub
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from reclaim" -l project -d 'Google Cloud project (overrides `project` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from reclaim" -l region -d 'Region (overrides `region` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from reclaim" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
-complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from reclaim" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from reclaim" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal, and for `up` to stop users\' WebUIs of a template removed from the config)'
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from reclaim" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from reclaim" -s h -l help -d 'Print help'
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from reclaim" -s V -l version -d 'Print version'

@@ -74,7 +74,8 @@ pub struct GlobalArgs {
     #[arg(short = 'o', long, global = true, value_enum, default_value_t = OutputFormat::Human)]
     pub output: OutputFormat,
 
-    /// Answer yes to confirmations (required for `down` without a terminal).
+    /// Answer yes to confirmations (required for `down` without a terminal, and for `up` to stop
+    /// users' WebUIs of a template removed from the config).
     #[arg(short = 'y', long, global = true)]
     pub yes: bool,
 

@@ -15,6 +15,7 @@ use crate::cost::prices::PD_BALANCED;
 use crate::exit::{Exit, ExitCode};
 use crate::gcp::error::ApiError;
 use crate::kube::Kube;
+use crate::names::Names;
 use crate::plan::{StepCx, StepId};
 use crate::runtime::gameservers::GameServers;
 use crate::runtime::instances::{Instances, State};
@@ -68,9 +69,14 @@ pub async fn ls(inv: &Invocation) -> anyhow::Result<ExitCode> {
                 if gs.state != "Allocated" || gs.deleting {
                     continue;
                 }
+                // One template's Fleet is `webui`: shown by the template's name.
+                let template = match env.config.templates.as_slice() {
+                    [one] => Some(one.name.clone()),
+                    _ => gs.fleet.clone(),
+                };
                 rows.push(json!({
                     "email": gs.user_email,
-                    "template": gs.fleet,
+                    "template": template,
                     "instance": gs.name,
                     "state": "ready",
                     "lastActivity": null,
@@ -128,10 +134,7 @@ pub async fn stop(inv: &Invocation, email: &str, template: Option<&str>) -> anyh
     let email = user_email(email)?;
     let (env, kube) = connect(inv).await?;
     if let Some(t) = template {
-        let known = match env.config.runtime.kind {
-            RuntimeKind::Okg => env.config.templates.iter().map(|t| t.name.clone()).collect(),
-            RuntimeKind::Agones => env.config.fleet_names(),
-        };
+        let known: Vec<String> = env.config.templates.iter().map(|t| t.name.clone()).collect();
         if !known.iter().any(|k| k == t) {
             return Err(
                 Exit::usage(format!("--template {t}: no such template (configured: {})", known.join(", "))).into()
@@ -245,7 +248,9 @@ async fn stop_all(env: &Env, kube: &Kube, email: &str, template: Option<&str>) -
             for gs in servers.list(&format!("{}={label}", crate::names::K8S_LABEL_USER)).await? {
                 // The Fleet replaces it with a fresh warm one; the user gets another on their
                 // next request.
-                let of_template = template.is_none_or(|t| gs.fleet.as_deref() == Some(t));
+                // One template's Fleet is `webui`, several have their templates' names.
+                let fleet = template.map(|t| if env.config.fleet_names().len() == 1 { Names::FLEET } else { t });
+                let of_template = fleet.is_none_or(|f| gs.fleet.as_deref() == Some(f));
                 if of_template
                     && gs.serves(&label, email)
                     && servers.delete(&gs.name, gs.resource_version.as_deref()).await?

@@ -144,9 +144,11 @@ pub struct RuntimeFile {
     pub agones_version: Option<String>,
     /// Namespace of the WebUI GameServers (default `sd`).
     pub namespace: Option<String>,
-    /// Most users served at once: at most `gpu.maxNodes x gpu.count` (default 3).
+    /// Most users served at once: at most `gpu.maxNodes x gpu.count` (default 3); per template
+    /// with several templates and runtime.kind agones (a Fleet each).
     pub max_users: Option<u32>,
-    /// Warm WebUI pods kept ready for the next user (default 1, at least 1).
+    /// Warm WebUI pods kept ready for the next user (default 1, at least 1); per template with
+    /// several templates and runtime.kind agones (a Fleet each); none are kept with okg.
     pub buffer_size: Option<u32>,
     /// Minutes without traffic before a user's WebUI is reclaimed (default 15).
     pub idle_minutes: Option<u32>,

@@ -47,18 +47,13 @@ impl Kube {
         Ok(names)
     }
 
-    /// Deletes the GameServers of `fleet` on these nodes that nobody holds (the Fleet makes them
-    /// again where pods may go); returns how many users hold (Allocated or Reserved). A delete is
-    /// conditional on what was listed: one allocated in between is counted, not deleted.
-    pub async fn release_idle_game_servers_on(
-        &self,
-        namespace: &str,
-        fleet: &str,
-        nodes: &[String],
-    ) -> anyhow::Result<usize> {
+    /// Deletes the GameServers of any Fleet on these nodes that nobody holds (their Fleets make
+    /// them again where pods may go); returns how many users hold (Allocated or Reserved). A
+    /// delete is conditional on what was listed: one allocated in between is counted, not deleted.
+    pub async fn release_idle_game_servers_on(&self, namespace: &str, nodes: &[String]) -> anyhow::Result<usize> {
         let api = self.game_servers(namespace);
         let list = api
-            .list(&ListParams::default().labels(&format!("agones.dev/fleet={fleet}")))
+            .list(&ListParams::default().labels("agones.dev/fleet"))
             .await
             .map_err(|e| anyhow::anyhow!("cannot list GameServers in {namespace}: {e}"))?;
         let mut in_use = 0;

@@ -9,7 +9,7 @@ use kube::api::{Api, ListParams};
 use serde_json::Value;
 
 use super::Env;
-use super::kube_step::{Live, Manifest, unwanted};
+use super::kube_step::{Live, Manifest, unwanted, users_on_removed_templates};
 use super::values::values;
 use crate::gcp::wait::{Patience, Poll, until};
 use crate::kube::Kube;
@@ -27,6 +27,8 @@ impl Manifest for Fleet {
         vec![
             "container.thirdPartyObjects.create",
             "container.thirdPartyObjects.update",
+            "container.thirdPartyObjects.list",
+            "container.thirdPartyObjects.delete",
             "container.serviceAccounts.create",
             "container.networkPolicies.create",
             "container.networkPolicies.update",
@@ -62,24 +64,8 @@ impl Manifest for Fleet {
         Ok(retired)
     }
 
-    async fn may_retire(&self, cx: &StepCx<Env>, kube: &Kube, retired: &[Value]) -> anyhow::Result<()> {
-        if cx.env.options.yes {
-            return Ok(());
-        }
-        let namespace = &cx.env.config.runtime.namespace;
-        for fleet in retired.iter().filter(|o| o["kind"] == "Fleet").filter_map(|o| o["metadata"]["name"].as_str()) {
-            let selector = ListParams::default().labels(&format!("agones.dev/fleet={fleet}"));
-            let list = kube.game_servers(namespace).list(&selector).await?;
-            let held = list.items.iter().filter(|g| g.data["status"]["state"] == "Allocated").count();
-            if held > 0 {
-                anyhow::bail!(
-                    "Fleet {fleet} is no longer configured (its template was removed) but {held} user(s) are on its \
-                     WebUIs\n  fix: `sdctl up -y` releases them (their files stay in their folders), or put the \
-                     template back"
-                );
-            }
-        }
-        Ok(())
+    async fn may_apply(&self, cx: &StepCx<Env>, kube: &Kube) -> anyhow::Result<()> {
+        users_on_removed_templates(cx, kube).await
     }
 
     async fn after_apply(&self, cx: &StepCx<Env>, kube: &Kube) -> anyhow::Result<()> {

@@ -346,11 +346,8 @@ async fn retire(cx: &StepCx<Env>, pool: &str) -> anyhow::Result<()> {
                 let nodes = kube.cordon_pool(pool).await?;
                 let busy = match cx.env.config.runtime.kind {
                     RuntimeKind::Agones => {
-                        let mut busy = 0;
-                        for fleet in cx.env.config.fleet_names() {
-                            busy += kube.release_idle_game_servers_on(namespace, &fleet, &nodes).await?;
-                        }
-                        busy
+                        // Every Fleet's, those of templates just added or removed too.
+                        kube.release_idle_game_servers_on(namespace, &nodes).await?
                     }
                     RuntimeKind::Okg => kube.instances_on(namespace, &nodes).await?,
                 };

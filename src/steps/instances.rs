@@ -11,7 +11,7 @@ use kube::api::{Api, ListParams};
 use serde_json::{Value, json};
 
 use super::Env;
-use super::kube_step::{KUBE_PATIENCE, Live, Manifest, unwanted};
+use super::kube_step::{KUBE_PATIENCE, Live, Manifest, unwanted, users_on_removed_templates};
 use super::values::values;
 use crate::gcp::wait::{Poll, until};
 use crate::kube::Kube;
@@ -77,6 +77,7 @@ impl Manifest for Instances {
         vec![
             "container.thirdPartyObjects.create",
             "container.thirdPartyObjects.update",
+            "container.thirdPartyObjects.list",
             "container.thirdPartyObjects.delete",
             "container.storageClasses.create",
             "container.networkPolicies.create",
@@ -112,22 +113,8 @@ impl Manifest for Instances {
 
     /// A removed template's set goes with its running instances (their users' disks stay, kept
     /// claims of the environment, until `users delete` or `down`): only with `-y`.
-    async fn may_retire(&self, cx: &StepCx<Env>, kube: &Kube, retired: &[Value]) -> anyhow::Result<()> {
-        if cx.env.options.yes {
-            return Ok(());
-        }
-        for set in retired {
-            let running = kube.get(set).await?.and_then(|s| s["spec"]["replicas"].as_i64()).unwrap_or(0);
-            if running > 0 {
-                let name = set["metadata"]["name"].as_str().unwrap_or_default();
-                anyhow::bail!(
-                    "template {name} was removed from the config but {running} of its instances are running\n  \
-                     fix: `sdctl up -y` stops them (their users' disks are kept: `sdctl users ls`), or put the \
-                     template back"
-                );
-            }
-        }
-        Ok(())
+    async fn may_apply(&self, cx: &StepCx<Env>, kube: &Kube) -> anyhow::Result<()> {
+        users_on_removed_templates(cx, kube).await
     }
 
     async fn created_with(&self, env: &Env, kube: &Kube, obj: &Value) -> anyhow::Result<Option<Value>> {

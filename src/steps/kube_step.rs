@@ -59,9 +59,9 @@ pub trait Manifest: Send + Sync + 'static {
         Ok(Vec::new())
     }
 
-    /// Before deleting what is no longer configured: refuse what would end users' sessions
-    /// unless the user said yes.
-    async fn may_retire(&self, _cx: &StepCx<Env>, _kube: &Kube, _retired: &[Value]) -> anyhow::Result<()> {
+    /// Before anything is applied: refuse what would end users' sessions unless the user said
+    /// yes (`users_on_removed_templates`).
+    async fn may_apply(&self, _cx: &StepCx<Env>, _kube: &Kube) -> anyhow::Result<()> {
         Ok(())
     }
 
@@ -225,6 +225,7 @@ impl<M: Manifest> Step<Env> for KubeStep<M> {
                 Arc::new(connect_if_running(cx).await?.ok_or_else(|| anyhow::anyhow!("the cluster is not running"))?)
             }
         };
+        self.manifest.may_apply(cx, &kube).await?;
         let objects = if live.objects.is_empty() {
             let mut fresh = Vec::new();
             for want in self.objects(&cx.env, Some(Live { cx, kube: &kube })).await? {
@@ -277,7 +278,6 @@ impl<M: Manifest> Step<Env> for KubeStep<M> {
             kube.wait_ready(cx, want, KUBE_PATIENCE).await?;
         }
         let retired = if observed { live.retired } else { self.retired_present(&cx.env, &kube).await? };
-        self.manifest.may_retire(cx, &kube, &retired).await?;
         delete_all(cx, &kube, &retired).await?;
         self.manifest.after_apply(cx, &kube).await?;
         Ok(if created { Outcome::Created } else { Outcome::Updated })
@@ -319,6 +319,50 @@ impl<M: Manifest> KubeStep<M> {
         present.extend(self.manifest.retired_live(env, kube).await?);
         Ok(present)
     }
+}
+
+/// With `up` but not `-y`: fails when a Fleet or GameServerSet no longer configured (a template
+/// removed, or agones' Fleets renamed going between one template and several) still has users
+/// on it. Checked by every step the change reaches (`fleet`, `router`, `reclaim`) before it
+/// applies anything, so that none of them strands those users.
+pub async fn users_on_removed_templates(cx: &StepCx<Env>, kube: &Kube) -> anyhow::Result<()> {
+    let env = &cx.env;
+    if env.options.yes {
+        return Ok(());
+    }
+    let namespace = &env.config.runtime.namespace;
+    match env.config.runtime.kind {
+        crate::config::RuntimeKind::Okg => {
+            let templates: Vec<String> = env.config.templates.iter().map(|t| t.name.clone()).collect();
+            for set in unwanted(env, kube, "game.kruise.io/v1alpha1", "GameServerSet", &templates).await? {
+                let running = kube.get(&set).await?.and_then(|s| s["spec"]["replicas"].as_i64()).unwrap_or(0);
+                if running > 0 {
+                    let name = set["metadata"]["name"].as_str().unwrap_or_default();
+                    anyhow::bail!(
+                        "template {name} was removed from the config but {running} of its instances are running\n  \
+                         fix: `sdctl up -y` stops them (their users' disks are kept: `sdctl users ls`), or put the \
+                         template back"
+                    );
+                }
+            }
+        }
+        crate::config::RuntimeKind::Agones => {
+            for fleet in unwanted(env, kube, "agones.dev/v1", "Fleet", &env.config.fleet_names()).await? {
+                let name = fleet["metadata"]["name"].as_str().unwrap_or_default();
+                let selector = kube::api::ListParams::default().labels(&format!("agones.dev/fleet={name}"));
+                let list = kube.game_servers(namespace).list(&selector).await?;
+                let held = list.items.iter().filter(|g| g.data["status"]["state"] == "Allocated").count();
+                if held > 0 {
+                    anyhow::bail!(
+                        "Fleet {name} is no longer configured (a template was removed, or the Fleets are renamed \
+                         going between one template and several) but {held} user(s) are on its WebUIs\n  fix: \
+                         `sdctl up -y` releases them (their files stay in their folders), or put the template back"
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// This environment's live objects of `api_version`/`kind` in the runtime namespace whose names

@@ -4,9 +4,11 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::Env;
-use super::kube_step::{Live, Manifest};
+use super::kube_step::{Live, Manifest, users_on_removed_templates};
 use super::values::values;
+use crate::kube::Kube;
 use crate::kube::templates::render;
+use crate::plan::StepCx;
 
 pub struct Reclaim;
 
@@ -18,7 +20,13 @@ impl Manifest for Reclaim {
             "container.cronJobs.update",
             "container.roles.create",
             "container.roleBindings.create",
+            // Users still on a removed template (`users_on_removed_templates`).
+            "container.thirdPartyObjects.list",
         ]
+    }
+
+    async fn may_apply(&self, cx: &StepCx<Env>, kube: &Kube) -> anyhow::Result<()> {
+        users_on_removed_templates(cx, kube).await
     }
 
     fn describe(&self, env: &Env) -> String {

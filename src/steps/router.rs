@@ -8,12 +8,14 @@ use serde_json::{Map, Value, json};
 
 use super::Env;
 use super::ingress::backend_service;
-use super::kube_step::{Live, Manifest};
+use super::kube_step::{Live, Manifest, users_on_removed_templates};
 use super::values::{project_audience, values};
 use crate::gcp::retry;
+use crate::kube::Kube;
 use crate::kube::pki::b64;
 use crate::kube::templates::render;
 use crate::names::Names;
+use crate::plan::StepCx;
 
 pub struct Router;
 
@@ -114,7 +116,13 @@ impl Manifest for Router {
             "redis.instances.get",
             "redis.instances.getAuthString",
             "compute.backendServices.get",
+            // Users still on a removed template (`users_on_removed_templates`).
+            "container.thirdPartyObjects.list",
         ]
+    }
+
+    async fn may_apply(&self, cx: &StepCx<Env>, kube: &Kube) -> anyhow::Result<()> {
+        users_on_removed_templates(cx, kube).await
     }
 
     fn describe(&self, env: &Env) -> String {

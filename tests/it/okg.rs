@@ -267,9 +267,13 @@ async fn up_with_okg_makes_a_game_server_set_per_template_and_down_deletes_the_u
     // and the set goes; its users' disks stay.
     api.patch("sdxl", &PatchParams::default(), &Patch::Merge(json!({"spec": {"replicas": 1}}))).await.unwrap();
     let without_sdxl = example_with("sd-okg-t4.yaml", &[("  - name: sdxl\n    engine: a1111\n    diskGb: 100\n", "")]);
-    let refused =
-        world.sdctl(&["up", "fleet", "-c", without_sdxl.arg(), "--okg-manifests", &dir, "--skip-preflight"]).await;
+    let refused = world.sdctl(&["up", "-c", without_sdxl.arg(), "--okg-manifests", &dir, "--skip-preflight"]).await;
     assert_eq!(refused.code, 4, "{refused:?}");
+    // Nothing the change reaches moved: the router and reclaim still serve both templates.
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "sd");
+    let router = deployments.get("sdctl-router").await.unwrap().spec.unwrap().template.spec.unwrap();
+    let args = router.containers[0].args.clone().unwrap();
+    assert!(args.windows(2).any(|w| w == ["--templates", "sd15,sdxl"]), "{args:?}");
     assert!(
         refused.stderr.contains("template sdxl was removed from the config but 1 of its instances are running"),
         "{refused:?}"
