@@ -432,6 +432,9 @@ struct Console {
     partial: String,
     /// The script's last progress line.
     last: Option<String>,
+    /// The progress lines of the last chunk taken (one read can hold several steps of the
+    /// build; a poll shows only the last).
+    said_now: Vec<String>,
     /// The last lines of the console, for an error's log tail.
     tail: std::collections::VecDeque<String>,
 }
@@ -448,6 +451,7 @@ enum Said {
 impl Console {
     /// Takes a chunk of serial output; what the script's lines in it mean.
     fn take(&mut self, chunk: &str) -> Said {
+        self.said_now.clear();
         self.partial.push_str(chunk);
         let complete = match self.partial.rfind('\n') {
             Some(end) => {
@@ -470,6 +474,7 @@ impl Console {
                 if let Some(why) = said.strip_prefix("failed: ") {
                     return Said::Failed(why.to_string());
                 }
+                self.said_now.push(said.to_string());
                 self.last = Some(said.to_string());
             } else if let Some((_, why)) = line.split_once("Script \"startup-script\" failed with error: ") {
                 // The guest agent's lines once the script ended without saying done (its
@@ -507,7 +512,17 @@ async fn follow_builder(cx: &StepCx<Env>) -> anyhow::Result<()> {
         .await?;
         let mut console = console.lock().unwrap_or_else(|p| p.into_inner());
         console.next = out.next.unwrap_or(start);
-        match console.take(out.contents.as_deref().unwrap_or_default()) {
+        let said = console.take(out.contents.as_deref().unwrap_or_default());
+        // Every step the script said is shown: those of this read but its last, which the wait
+        // shows (and that one too once the build has ended).
+        let shown = match said {
+            Said::Progress => console.said_now.len().saturating_sub(1),
+            _ => console.said_now.len(),
+        };
+        for line in &console.said_now[..shown] {
+            cx.progress(format!("waiting for the image-cache build on {name} ({line})"));
+        }
+        match said {
             Said::Done => Ok(Poll::Ready(())),
             Said::Failed(why) => Err(anyhow::anyhow!(
                 "the image-cache build on VM {name} failed: {why}; the VM and its disk are deleted, `sdctl up` \
@@ -687,7 +702,9 @@ mod tests {
         assert_eq!(c.last, None, "half a line is not read yet");
         assert!(matches!(c.take("ling img:1\r\nsdctl-image-cache: copying layer 1/3\r\n"), Said::Progress));
         assert_eq!(c.last.as_deref(), Some("copying layer 1/3"));
+        assert_eq!(c.said_now, ["pulling img:1", "copying layer 1/3"], "every step of one read is kept");
         assert!(matches!(c.take("sdctl-image-cache: done: 3 layers\r\n"), Said::Done));
+        assert!(c.said_now.is_empty());
         assert_eq!(c.tail.back().map(String::as_str), Some("sdctl-image-cache: done: 3 layers"));
         assert_eq!(c.tail.front().map(String::as_str), Some("SeaBIOS"), "the tail keeps whole lines");
         for i in 0..40 {

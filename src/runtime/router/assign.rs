@@ -215,6 +215,10 @@ impl Assigner {
                 match (instance.state, instance.target) {
                     (State::Ready, Some(target)) => (instance.pod, target, "started"),
                     (State::Starting(why), _) => return Err(AssignError::Starting(why)),
+                    // Just asked to run: OpenKruise makes its pod in a moment.
+                    (State::Stopped, _) if who.may_start => {
+                        return Err(AssignError::Starting("your instance is being made".into()));
+                    }
                     (State::Stopped, _) => return Err(AssignError::Starting(NOT_STARTED.into())),
                     (state, _) => return Err(AssignError::Starting(state.word().into())),
                 }

@@ -201,8 +201,12 @@ async fn users_get_their_own_webui_and_keep_it() {
     .await;
     tokio::time::sleep(Duration::from_millis(150)).await;
     assert_eq!(get_as(&router, "alice@example.com", "/").await.status(), 200);
-    let replaced = redis.mapping("alice@example.com").await["gameserver"].clone();
-    assert_ne!(replaced, alices, "the stale mapping was repaired");
+    // The request may have been served from the router's memory while a check beside it finds
+    // the GameServer gone and allocates another: the mapping is repaired shortly.
+    let replaced = eventually(10, "the stale mapping repaired", || async {
+        redis.mapping("alice@example.com").await.get("gameserver").filter(|g| **g != alices).cloned()
+    })
+    .await;
     assert!(cluster.allocated().await.contains(&(replaced, label("alice@example.com"))));
     assert!(router.process.log().contains("stale mapping"), "{}", router.process.log());
     assert!(!router.process.log().contains(super::support::REDIS_PASSWORD), "no secret in the logs");
