@@ -67,35 +67,41 @@ pub fn on_running(app: &Arc<App>, world: &World, key: &str) {
         }
     };
     let script = |line: String| format!("{MARKER}: {line}");
+    // What the script writes and when (seconds after the VM runs), in order.
+    let mut schedule: Vec<(f64, Vec<String>)> = Vec::new();
     let mut start = vec![script("started".into())];
     if let Err(why) = &outcome
         && why.starts_with("the data disk")
     {
         start.push(script(format!("failed: {why}")));
         start.push(AGENT_FAILED.into());
-        let say = say.clone();
-        app.after(app.clock.secs(BOOT_SECS), move |_, world| say(world, &start));
-        return;
-    }
-    start.push(script("formatting the data disk".into()));
-    start.extend(images.iter().map(|i| script(format!("pulling {i}"))));
-    let say_start = say.clone();
-    app.after(app.clock.secs(BOOT_SECS), move |_, world| say_start(world, &start));
-    let pulled = BOOT_SECS + PULL_SECS;
-    let end = match outcome {
-        Ok(()) => {
-            // The layers are copied one after the other.
-            for n in 1..=LAYERS {
-                let say = say.clone();
-                let line = vec![script(format!("copying layer {n}/{LAYERS}"))];
-                let at = pulled + COPY_SECS * (n - 1) as f64 / LAYERS as f64;
-                app.after(app.clock.secs(at), move |_, world| say(world, &line));
+        schedule.push((BOOT_SECS, start));
+    } else {
+        start.push(script("formatting the data disk".into()));
+        start.extend(images.iter().map(|i| script(format!("pulling {i}"))));
+        schedule.push((BOOT_SECS, start));
+        let pulled = BOOT_SECS + PULL_SECS;
+        let end = match outcome {
+            Ok(()) => {
+                // The layers are copied one after the other.
+                for n in 1..=LAYERS {
+                    let at = pulled + COPY_SECS * (n - 1) as f64 / LAYERS as f64;
+                    schedule.push((at, vec![script(format!("copying layer {n}/{LAYERS}"))]));
+                }
+                vec![script(format!("done: {LAYERS} layers")), AGENT_DONE.into()]
             }
-            vec![script(format!("done: {LAYERS} layers")), AGENT_DONE.into()]
+            Err(why) => vec![script(format!("failed: {why}")), AGENT_FAILED.into()],
+        };
+        schedule.push((pulled + COPY_SECS, end));
+    }
+    // One task writes them in order (separate timers could fire out of order on a busy machine).
+    app.after_async(std::time::Duration::ZERO, move |app| async move {
+        let began = tokio::time::Instant::now();
+        for (at, lines) in schedule {
+            tokio::time::sleep_until(began + app.clock.secs(at)).await;
+            say(&mut app.world(), &lines);
         }
-        Err(why) => vec![script(format!("failed: {why}")), AGENT_FAILED.into()],
-    };
-    app.after(app.clock.secs(pulled + COPY_SECS), move |_, world| say(world, &end));
+    });
 }
 
 fn outcome(app: &App, world: &World, instance: &Value, images: &[String]) -> Result<(), String> {
