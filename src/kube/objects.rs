@@ -86,7 +86,7 @@ fn same_quantity(a: &str, b: &str) -> bool {
 }
 
 /// The value of a Kubernetes quantity (`1.5Gi`, `500m`, `2e3`), or None when `s` is not one.
-fn quantity(s: &str) -> Option<f64> {
+pub fn quantity(s: &str) -> Option<f64> {
     let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+')).unwrap_or(s.len());
     let (number, suffix) = s.split_at(split);
     if number.is_empty() || number.matches('.').count() > 1 {

@@ -127,8 +127,8 @@ pub struct Instances {
     claims: Api<PersistentVolumeClaim>,
 }
 
-/// The id of `<prefix><id>`.
-fn id_after(name: &str, prefix: &str) -> Option<i64> {
+/// The id of `<prefix><id>` (an instance `<template>-<id>`, a claim `data-<template>-<id>`).
+pub fn id_after(name: &str, prefix: &str) -> Option<i64> {
     name.strip_prefix(prefix)?.parse().ok().filter(|i| *i >= 0)
 }
 
@@ -547,21 +547,7 @@ fn rfc3339(unix: i64) -> Option<String> {
 
 /// GiB in a storage quantity (`50Gi`, `100G`, `1Ti`).
 fn gib(q: &str) -> Option<f64> {
-    let (number, unit) = q.split_at(q.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(q.len()));
-    let n: f64 = number.parse().ok()?;
-    let bytes = match unit {
-        "" => 1.0,
-        "Ki" => 1024.0,
-        "Mi" => 1024f64.powi(2),
-        "Gi" => 1024f64.powi(3),
-        "Ti" => 1024f64.powi(4),
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        _ => return None,
-    };
-    Some(n * bytes / 1024f64.powi(3))
+    crate::kube::objects::quantity(q).map(|bytes| bytes / 1024f64.powi(3))
 }
 
 fn claim_email(c: &PersistentVolumeClaim) -> Option<&str> {

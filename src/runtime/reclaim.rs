@@ -212,7 +212,7 @@ pub async fn pass_instances(
                 if !store.remove_if(&key, &m.gameserver, Some(m.lastaccess)).await? {
                     return Ok(false);
                 }
-                if let Some(id) = id_of(&m.gameserver, template) {
+                if let Some(id) = super::instances::id_after(&m.gameserver, &format!("{template}-")) {
                     instances.stop(template, id).await?;
                 }
                 Ok(true)
@@ -299,8 +299,3 @@ where
 
 /// How long reclaim may hold a user's lock (a stop waits at most 15 s for its set).
 const LOCK_TTL: Duration = Duration::from_secs(30);
-
-/// The id of instance `<template>-<id>`.
-fn id_of(pod: &str, template: &str) -> Option<i64> {
-    pod.strip_prefix(template)?.strip_prefix('-')?.parse().ok()
-}
