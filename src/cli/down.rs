@@ -112,7 +112,12 @@ async fn confirm(
                 }
             }
         };
-        text.push_str(&format!("Data destroyed: {data}. Keep it with --keep-data.\n"));
+        let disks = if env.config.runtime.kind == crate::config::RuntimeKind::Okg {
+            ", and every user's own disk (with their files)"
+        } else {
+            ""
+        };
+        text.push_str(&format!("Data destroyed: {data}{disks}. Keep it with --keep-data.\n"));
     }
     inv.ui.err(text.trim_end());
     let yes = dialoguer::Confirm::new().with_prompt("Delete?").default(false).interact().unwrap_or(false);

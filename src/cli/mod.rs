@@ -164,7 +164,8 @@ pub enum UsersCommand {
     /// List users: template, instance, state, last activity and disk (with runtime.kind okg, each
     /// user's own disk per template and what it costs). -o json: {"users":[...]}.
     #[command(after_help = "\
-The last activity is what reclaim last read from the router (every 5 minutes).
+The last activity is what reclaim last read from the router (every 5 minutes). Disks kept by
+`down --keep-data` are listed as `kept`, with or without a cluster, until `up` gives them back.
 
 Examples:
   sdctl users ls
@@ -185,8 +186,9 @@ Examples:
     },
     /// Stop a user's instances and delete their disks (asks first; -y in scripts).
     #[command(after_help = "\
-With runtime.kind agones a user's files are their folder of the shared volume: only --keep-data
-(release their WebUI) applies.
+Disks kept by `down --keep-data` are deleted too, even with the cluster gone. With runtime.kind
+agones a user's files are their folder of the shared volume: only --keep-data (release their
+WebUI) applies.
 
 Examples:
   sdctl users delete bob@example.com

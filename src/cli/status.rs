@@ -3,8 +3,10 @@
 use serde_json::json;
 
 use super::{Invocation, StatusArgs};
+use crate::config::RuntimeKind;
+use crate::cost::prices::PD_BALANCED;
 use crate::exit::ExitCode;
-use crate::plan::{self, Action, Collector, PlanEntry};
+use crate::plan::{self, Action, Collector, PlanEntry, StepCx, StepId};
 use crate::steps;
 use crate::ui::Paint;
 
@@ -16,6 +18,7 @@ pub async fn run(inv: &Invocation, args: StatusArgs) -> anyhow::Result<ExitCode>
     let selected = graph.select_with_dependencies(&[]);
     let (entries, _, errors) = plan::plan(&graph, &env, &shared, &selected, false).await;
     let in_sync = entries.iter().all(|e| e.action == Action::Unchanged);
+    let disks = user_disks(&env, &shared).await;
     if inv.ui.json() {
         let steps: Vec<_> = entries
             .iter()
@@ -34,6 +37,7 @@ pub async fn run(inv: &Invocation, args: StatusArgs) -> anyhow::Result<ExitCode>
             "inSync": in_sync,
             "steps": steps,
             "outputs": env.outputs.public(),
+            "userDisks": disks.as_ref().map(|d| d.json()).unwrap_or(serde_json::Value::Null),
         }));
     } else {
         for e in &entries {
@@ -59,6 +63,9 @@ pub async fn run(inv: &Invocation, args: StatusArgs) -> anyhow::Result<ExitCode>
         for line in crate::ui::output_lines(&inv.ui, &env.outputs.public()) {
             inv.ui.out(&line);
         }
+        if let Some(d) = &disks {
+            inv.ui.out(&d.line());
+        }
     }
     if !errors.is_empty() {
         return Ok(ExitCode::Error);
@@ -74,4 +81,65 @@ fn word(e: &PlanEntry) -> &'static str {
         Action::Update | Action::Delete => "drift",
         Action::Unknown => "unknown",
     }
+}
+
+/// The users' own disks (`runtime.kind: okg`) and what they cost while they exist.
+struct UserDisks {
+    count: usize,
+    size_gb: i64,
+    /// False: the cluster is not running, so every one of them is kept without a claim.
+    cluster_running: bool,
+    error: Option<String>,
+}
+
+impl UserDisks {
+    fn monthly_usd(&self) -> f64 {
+        (self.size_gb as f64 * PD_BALANCED.usd * 100.0).round() / 100.0
+    }
+
+    fn json(&self) -> serde_json::Value {
+        match &self.error {
+            Some(e) => json!({"error": e}),
+            None => json!({"count": self.count, "sizeGb": self.size_gb, "monthlyUsd": self.monthly_usd(),
+                           "kept": !self.cluster_running}),
+        }
+    }
+
+    fn line(&self) -> String {
+        if let Some(e) = &self.error {
+            return format!("users' disks: unknown ({e})");
+        }
+        let kept = if self.cluster_running || self.count == 0 {
+            ""
+        } else {
+            ", kept without a cluster: the next `sdctl up` gives them back, `sdctl down` deletes them"
+        };
+        format!(
+            "users' disks: {} ({} GB, ${:.2}/month at ${}/GiB-month){kept}",
+            self.count,
+            self.size_gb,
+            self.monthly_usd(),
+            PD_BALANCED.usd
+        )
+    }
+}
+
+async fn user_disks(
+    env: &std::sync::Arc<crate::steps::Env>,
+    shared: &std::sync::Arc<crate::plan::RunShared>,
+) -> Option<UserDisks> {
+    if env.config.runtime.kind != RuntimeKind::Okg {
+        return None;
+    }
+    let cx = StepCx::new(env.clone(), StepId("status"), shared.clone());
+    let running = steps::connect_if_running(&cx).await.ok().flatten().is_some();
+    Some(match steps::user_disks::list(&cx).await {
+        Ok(disks) => UserDisks {
+            count: disks.len(),
+            size_gb: disks.iter().map(|d| d.size_gb).sum(),
+            cluster_running: running,
+            error: None,
+        },
+        Err(e) => UserDisks { count: 0, size_gb: 0, cluster_running: running, error: Some(format!("{e:#}")) },
+    })
 }

@@ -13,7 +13,7 @@ use crate::steps::{self, RunOptions};
 pub async fn ls(inv: &Invocation) -> anyhow::Result<ExitCode> {
     let config = inv.load_config()?;
     let env = inv.env(config, RunOptions::default())?;
-    let cx = StepCx::new(env.clone(), StepId("templates"), inv.shared(inv.ui.reporter()));
+    let cx = StepCx::new(env.clone(), StepId("templates"), inv.shared_for_document());
     let kube = match env.config.runtime.kind {
         // A project whose GKE API is off has no cluster either.
         RuntimeKind::Okg => match steps::connect_if_running(&cx).await {

@@ -20,18 +20,32 @@ use crate::plan::{StepCx, StepId};
 use crate::runtime::gameservers::GameServers;
 use crate::runtime::instances::{Instances, State};
 use crate::runtime::user;
-use crate::steps::{self, Env, RunOptions};
+use crate::steps::{self, Env, RunOptions, user_disks};
 
-/// The cluster, or the reason there is none.
-async fn connect(inv: &Invocation) -> anyhow::Result<(std::sync::Arc<Env>, Option<Kube>)> {
+/// The cluster (None: not running), and a context for Google's APIs.
+async fn connect(inv: &Invocation) -> anyhow::Result<(std::sync::Arc<Env>, Option<Kube>, StepCx<Env>)> {
     let config = inv.load_config()?;
     let env = inv.env(config, RunOptions::default())?;
-    let cx = StepCx::new(env.clone(), StepId("users"), inv.shared(inv.ui.reporter()));
+    let cx = StepCx::new(env.clone(), StepId("users"), inv.shared_for_document());
     let kube = match steps::connect_if_running(&cx).await {
         Err(e) if ApiError::is_service_disabled(&e) => None,
         other => other?,
     };
-    Ok((env, kube))
+    Ok((env, kube, cx))
+}
+
+/// Users' disks no claim holds (`runtime.kind: okg`): kept by `down --keep-data`, with the
+/// cluster gone or their template removed since. `held`: the volumes the claims use.
+async fn kept_disks(cx: &StepCx<Env>, held: &[String]) -> anyhow::Result<Vec<user_disks::Disk>> {
+    if cx.env.config.runtime.kind != RuntimeKind::Okg {
+        return Ok(Vec::new());
+    }
+    let disks = user_disks::list(cx).await?;
+    Ok(disks.into_iter().filter(|d| !held.contains(&d.name)).collect())
+}
+
+fn monthly(gb: f64) -> f64 {
+    (gb * PD_BALANCED.usd * 100.0).round() / 100.0
 }
 
 fn not_running(env: &Env) -> anyhow::Error {
@@ -43,16 +57,17 @@ fn not_running(env: &Env) -> anyhow::Error {
 }
 
 pub async fn ls(inv: &Invocation) -> anyhow::Result<ExitCode> {
-    let (env, kube) = connect(inv).await?;
-    let Some(kube) = kube else { return Err(not_running(&env)) };
+    let (env, kube, cx) = connect(inv).await?;
     let namespace = &env.config.runtime.namespace;
     let mut rows: Vec<Value> = Vec::new();
-    match env.config.runtime.kind {
-        RuntimeKind::Okg => {
+    let mut held = Vec::new();
+    match (env.config.runtime.kind, &kube) {
+        (RuntimeKind::Okg, Some(kube)) => {
             let instances = Instances::new(kube.client().clone(), namespace);
             for d in instances.disks().await? {
+                held.extend(d.volume.clone());
                 let instance = instances.instance(&d.template, d.id).await?;
-                let monthly = d.size_gb.map(|gb| (gb * PD_BALANCED.usd * 100.0).round() / 100.0);
+                let monthly = d.size_gb.map(monthly);
                 rows.push(json!({
                     "email": d.email,
                     "template": d.template,
@@ -63,7 +78,7 @@ pub async fn ls(inv: &Invocation) -> anyhow::Result<ExitCode> {
                 }));
             }
         }
-        RuntimeKind::Agones => {
+        (RuntimeKind::Agones, Some(kube)) => {
             let servers = GameServers::new(kube.client().clone(), namespace);
             for gs in servers.list(crate::names::K8S_LABEL_USER).await? {
                 if gs.state != "Allocated" || gs.deleting {
@@ -84,6 +99,30 @@ pub async fn ls(inv: &Invocation) -> anyhow::Result<ExitCode> {
                 }));
             }
         }
+        (_, None) => {}
+    }
+    let kept = kept_disks(&cx, &held).await?;
+    if kube.is_none() && kept.is_empty() {
+        return Err(not_running(&env));
+    }
+    for d in &kept {
+        let owner = d.owner.as_ref();
+        rows.push(json!({
+            "email": owner.map(|o| &o.email),
+            "template": owner.map(|o| &o.template),
+            "instance": null,
+            "state": "kept",
+            "lastActivity": null,
+            "disk": {"claim": null, "name": d.name, "zone": d.zone, "sizeGb": d.size_gb as f64,
+                     "monthlyUsd": monthly(d.size_gb as f64)},
+        }));
+    }
+    if !kept.is_empty() {
+        inv.ui.err(&format!(
+            "{} user disk(s) kept without a claim: `sdctl up` gives each back to its user (those of configured \
+             templates), `sdctl users delete EMAIL` or `sdctl down` deletes them",
+            kept.len()
+        ));
     }
     if inv.ui.json() {
         inv.ui.json_document(&json!({"users": rows}));
@@ -111,7 +150,7 @@ pub async fn ls(inv: &Invocation) -> anyhow::Result<ExitCode> {
             }
         };
         inv.ui.out(&line([
-            r["email"].as_str().unwrap_or("?"),
+            r["email"].as_str().unwrap_or("(no user)"),
             r["template"].as_str().unwrap_or(""),
             r["instance"].as_str().unwrap_or(""),
             r["state"].as_str().unwrap_or(""),
@@ -132,7 +171,7 @@ pub async fn ls(inv: &Invocation) -> anyhow::Result<ExitCode> {
 /// Stops the user's instances (of one template, or all): their disks stay theirs.
 pub async fn stop(inv: &Invocation, email: &str, template: Option<&str>) -> anyhow::Result<ExitCode> {
     let email = user_email(email)?;
-    let (env, kube) = connect(inv).await?;
+    let (env, kube, _) = connect(inv).await?;
     if let Some(t) = template {
         let known: Vec<String> = env.config.templates.iter().map(|t| t.name.clone()).collect();
         if !known.iter().any(|k| k == t) {
@@ -161,8 +200,7 @@ pub async fn stop(inv: &Invocation, email: &str, template: Option<&str>) -> anyh
 /// Stops the user's instances and deletes their disks (`--keep-data`: keeps them).
 pub async fn delete(inv: &Invocation, email: &str, keep_data: bool) -> anyhow::Result<ExitCode> {
     let email = user_email(email)?;
-    let (env, kube) = connect(inv).await?;
-    let Some(kube) = kube else { return Err(not_running(&env)) };
+    let (env, kube, cx) = connect(inv).await?;
     if env.config.runtime.kind == RuntimeKind::Agones && !keep_data {
         return Err(Exit::usage(format!(
             "with runtime.kind agones a user's files are their folder {} of the shared volume, which sdctl does \
@@ -171,26 +209,47 @@ pub async fn delete(inv: &Invocation, email: &str, keep_data: bool) -> anyhow::R
         ))
         .into());
     }
-    let instances = Instances::new(kube.client().clone(), &env.config.runtime.namespace);
-    let disks: Vec<_> =
-        instances.disks().await?.into_iter().filter(|d| d.email.as_deref() == Some(email.as_str())).collect();
-    if !keep_data && !disks.is_empty() {
-        let doomed: Vec<String> = disks
+    let instances = kube.as_ref().map(|k| Instances::new(k.client().clone(), &env.config.runtime.namespace));
+    let mut disks = Vec::new();
+    let mut held = Vec::new();
+    if let Some(instances) = &instances {
+        for d in instances.disks().await? {
+            held.extend(d.volume.clone());
+            if d.email.as_deref() == Some(email.as_str()) {
+                disks.push(d);
+            }
+        }
+    }
+    // Disks kept by `down --keep-data` that no claim holds: deleted in Compute Engine directly.
+    let kept: Vec<user_disks::Disk> = kept_disks(&cx, &held)
+        .await?
+        .into_iter()
+        .filter(|d| d.owner.as_ref().is_some_and(|o| o.email == email))
+        .collect();
+    let (Some(kube), Some(instances)) = (kube, instances) else {
+        if kept.is_empty() {
+            return Err(not_running(&env));
+        }
+        return delete_kept(inv, &cx, &email, &kept, keep_data).await;
+    };
+    if !keep_data && (!disks.is_empty() || !kept.is_empty()) {
+        let mut doomed: Vec<String> = disks
             .iter()
             .map(|d| format!("{} ({} GB, template {})", d.claim, d.size_gb.unwrap_or(0.0), d.template))
             .collect();
+        doomed.extend(kept.iter().map(kept_line));
         confirm(inv, &email, &doomed)?;
     }
     for s in stop_all(&env, &kube, &email, None).await? {
         inv.ui.err(&format!("stopped {s}"));
     }
     let mut deleted = Vec::new();
-    if disks.is_empty() && env.config.runtime.kind == RuntimeKind::Okg {
+    if disks.is_empty() && kept.is_empty() && env.config.runtime.kind == RuntimeKind::Okg {
         inv.ui.err(&format!("{email} has no disk"));
     }
     if keep_data {
-        if !disks.is_empty() {
-            inv.ui.err(&format!("keeping {} disk(s) of {email} (--keep-data)", disks.len()));
+        if !disks.is_empty() || !kept.is_empty() {
+            inv.ui.err(&format!("keeping {} disk(s) of {email} (--keep-data)", disks.len() + kept.len()));
         }
     } else {
         for d in &disks {
@@ -199,11 +258,54 @@ pub async fn delete(inv: &Invocation, email: &str, keep_data: bool) -> anyhow::R
                 deleted.push(d.claim.clone());
             }
         }
+        deleted.extend(delete_each(inv, &cx, &email, &kept).await?);
     }
     if inv.ui.json() {
         inv.ui.json_document(&json!({"email": email, "deletedDisks": deleted}));
     }
     Ok(ExitCode::Ok)
+}
+
+fn kept_line(d: &user_disks::Disk) -> String {
+    let template = d.owner.as_ref().map(|o| o.template.as_str()).unwrap_or("?");
+    format!("{} in {} ({} GB, template {template}, kept without a claim)", d.name, d.zone, d.size_gb)
+}
+
+/// With the cluster gone: the user's kept disks, deleted in Compute Engine (after asking).
+async fn delete_kept(
+    inv: &Invocation,
+    cx: &StepCx<Env>,
+    email: &str,
+    kept: &[user_disks::Disk],
+    keep_data: bool,
+) -> anyhow::Result<ExitCode> {
+    let mut deleted = Vec::new();
+    if keep_data {
+        inv.ui.err(&format!("keeping {} disk(s) of {email} (--keep-data); the cluster is not running", kept.len()));
+    } else {
+        confirm(inv, email, &kept.iter().map(kept_line).collect::<Vec<_>>())?;
+        deleted = delete_each(inv, cx, email, kept).await?;
+    }
+    if inv.ui.json() {
+        inv.ui.json_document(&json!({"email": email, "deletedDisks": deleted}));
+    }
+    Ok(ExitCode::Ok)
+}
+
+async fn delete_each(
+    inv: &Invocation,
+    cx: &StepCx<Env>,
+    email: &str,
+    kept: &[user_disks::Disk],
+) -> anyhow::Result<Vec<String>> {
+    let mut deleted = Vec::new();
+    for d in kept {
+        inv.ui.err(&format!("deleting disk {} of {email} in {}", d.name, d.zone));
+        if user_disks::delete(cx, d).await? {
+            deleted.push(d.name.clone());
+        }
+    }
+    Ok(deleted)
 }
 
 fn confirm(inv: &Invocation, email: &str, doomed: &[String]) -> anyhow::Result<()> {

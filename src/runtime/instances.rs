@@ -98,6 +98,8 @@ pub struct UserDisk {
     /// When the router last saw the user on this instance (reclaim writes it every pass).
     pub last_activity: Option<String>,
     pub deleting: bool,
+    /// The claim's volume (named like its Compute Engine disk), once bound.
+    pub volume: Option<String>,
 }
 
 /// Annotation reclaim keeps on a user's claim: their last request to the instance (RFC 3339).
@@ -343,6 +345,7 @@ impl Instances {
                     size_gb: size,
                     last_activity: annotations.and_then(|a| a.get(K8S_ANNOTATION_LAST_ACTIVITY)).cloned(),
                     deleting: c.metadata.deletion_timestamp.is_some(),
+                    volume: c.spec.as_ref().and_then(|s| s.volume_name.clone()),
                 })
             })
             .collect();
@@ -557,7 +560,13 @@ fn claim_email(c: &PersistentVolumeClaim) -> Option<&str> {
 /// A user's claim as the set's StatefulSet would make it (`<vct>-<set>-<id>` from the
 /// volumeClaimTemplate, with the set's selector label), plus the user's label and e-mail. The
 /// StatefulSet uses an existing claim of that name as it is.
-fn new_claim(vct: &Value, template: &str, id: i64, label: &str, email: &str) -> anyhow::Result<PersistentVolumeClaim> {
+pub fn new_claim(
+    vct: &Value,
+    template: &str,
+    id: i64,
+    label: &str,
+    email: &str,
+) -> anyhow::Result<PersistentVolumeClaim> {
     let mut labels = vct.pointer("/metadata/labels").cloned().unwrap_or(json!({}));
     labels[OWNER_GSS] = json!(template);
     labels[K8S_LABEL_USER] = json!(label);

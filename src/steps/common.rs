@@ -86,3 +86,20 @@ pub mod patience {
     pub const REDIS: Patience = Patience::new(10, 30 * 60);
     pub const REGISTRY: Patience = Patience::new(2, 5 * 60);
 }
+
+/// Sends a Compute delete (`send`) and waits for its operation; false when `what` was gone.
+pub async fn delete_compute<F, Fut>(cx: &StepCx<super::Env>, what: &str, send: F) -> anyhow::Result<bool>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<google_cloud_compute_v1::model::Operation, google_cloud_gax::error::Error>>,
+{
+    let env = &cx.env;
+    gone_if_not_found(
+        async {
+            let op = crate::gcp::retry::call(cx, &format!("delete {what}"), send).await?;
+            crate::gcp::ops::compute(cx, &env.gcp, env.project(), op, &format!("deletion of {what}"), patience::COMPUTE)
+                .await
+        }
+        .await,
+    )
+}

@@ -17,13 +17,12 @@ use std::sync::{Mutex, OnceLock};
 use async_trait::async_trait;
 use google_cloud_compute_v1::model::image::Status as ImageStatus;
 use google_cloud_compute_v1::model::{
-    AttachedDisk, AttachedDiskInitializeParams, Disk, Image, Instance, Metadata, NetworkInterface, Operation,
-    ServiceAccount, ShieldedInstanceConfig, metadata,
+    AttachedDisk, AttachedDiskInitializeParams, Disk, Image, Instance, Metadata, NetworkInterface, ServiceAccount,
+    ShieldedInstanceConfig, metadata,
 };
-use google_cloud_gax::error::Error as SdkError;
 
 use super::cluster::CLOUD_PLATFORM_SCOPE;
-use super::common::{absent_if_not_found, empty_if_disabled, gone_if_not_found, not_ours, patience};
+use super::common::{absent_if_not_found, delete_compute, empty_if_disabled, not_ours, patience};
 use super::iam::Account;
 use super::{CLUSTER, Env, IMAGE_CACHE, IMAGES, NETWORK};
 use crate::gcp::wait::{self, Patience, Poll};
@@ -636,22 +635,6 @@ async fn delete_image(cx: &StepCx<Env>, name: &str) -> anyhow::Result<bool> {
     let client = env.gcp.images().await?;
     delete_compute(cx, &format!("image {name}"), || client.delete().set_project(env.project()).set_image(name).send())
         .await
-}
-
-/// Sends a Compute delete (`send`) and waits for its operation; false when `what` was gone.
-async fn delete_compute<F, Fut>(cx: &StepCx<Env>, what: &str, send: F) -> anyhow::Result<bool>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<Operation, SdkError>>,
-{
-    let env = &cx.env;
-    gone_if_not_found(
-        async {
-            let op = retry::call(cx, &format!("delete {what}"), send).await?;
-            ops::compute(cx, &env.gcp, env.project(), op, &format!("deletion of {what}"), patience::COMPUTE).await
-        }
-        .await,
-    )
 }
 
 /// Deletes the environment's cache images but `keep`, and whatever a build left; whether

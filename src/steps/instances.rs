@@ -2,8 +2,10 @@
 //! own (started and stopped by the router), each with the user's own disk; the StorageClass of
 //! those disks and the WebUIs' NetworkPolicy. Done when OpenKruiseGame has taken every set in
 //! (its StatefulSet made; `--no-wait` skips that). The users' disks are Compute Engine disks:
-//! `down` deletes their claims, and waits for the disks, before the cluster goes, unless
-//! `--keep-data`.
+//! `down` deletes their claims, and waits for the disks, before the cluster goes, then any
+//! user's disk left without a claim. `down --keep-data` keeps them and writes on each whose it
+//! is (`user_disks`); the next `up` gives them back: a volume and a claim for each, before the
+//! sets are made, so that their ids stay reserved for their users.
 
 use async_trait::async_trait;
 use k8s_openapi::api::core::v1::PersistentVolumeClaim;
@@ -11,7 +13,9 @@ use kube::api::{Api, ListParams};
 use serde_json::{Value, json};
 
 use super::Env;
+use super::common::empty_if_disabled;
 use super::kube_step::{KUBE_PATIENCE, Live, Manifest, unwanted, users_on_removed_templates};
+use super::user_disks::{self, Disk, Owner};
 use super::values::values;
 use crate::gcp::wait::{Poll, until};
 use crate::kube::Kube;
@@ -19,6 +23,8 @@ use crate::kube::objects::kind;
 use crate::kube::templates::render;
 use crate::names::{K8S_LABEL_ENV, Names};
 use crate::plan::StepCx;
+use crate::runtime::instances::{DATA_CLAIM, new_claim};
+use crate::runtime::user;
 
 /// The label OpenKruise puts on a GameServerSet's pods and claims (its selector).
 pub const OWNER_GSS: &str = "game.kruise.io/owner-gss";
@@ -82,8 +88,17 @@ impl Manifest for Instances {
             "container.storageClasses.create",
             "container.networkPolicies.create",
             "container.networkPolicies.update",
+            "container.persistentVolumeClaims.get",
             "container.persistentVolumeClaims.list",
+            "container.persistentVolumeClaims.create",
             "container.persistentVolumeClaims.delete",
+            "container.persistentVolumes.get",
+            "container.persistentVolumes.create",
+            // Users' disks kept by `down --keep-data`: found, labelled with their owner, deleted.
+            "compute.disks.list",
+            "compute.disks.get",
+            "compute.disks.setLabels",
+            "compute.disks.delete",
         ]
     }
 
@@ -97,12 +112,17 @@ impl Manifest for Instances {
         )
     }
 
-    async fn objects(&self, env: &Env, _live: Option<Live<'_>>) -> anyhow::Result<Vec<Value>> {
+    async fn objects(&self, env: &Env, live: Option<Live<'_>>) -> anyhow::Result<Vec<Value>> {
         let mut values = values(env);
         values["user_disk_class"] = json!(Names::USER_DISK_CLASS);
         // The isolation first: it is in place before any instance runs, and goes after them.
         let mut objects = render("webui-isolation.yaml", &values)?;
-        objects.extend(render("instances.yaml", &values)?);
+        let instances = render("instances.yaml", &values)?;
+        // Kept disks come back before the sets: a set made reserves the ids of existing claims.
+        if let Some(live) = live {
+            objects.extend(restored(live.cx, live.kube, &instances).await?);
+        }
+        objects.extend(instances);
         Ok(objects)
     }
 
@@ -172,7 +192,7 @@ impl Manifest for Instances {
         }
         if cx.env.options.keep_data {
             cx.progress(format!("keeping {} user disk(s) (--keep-data)", claims.len()));
-            return Ok(());
+            return write_owners(cx, kube, &claims).await;
         }
         // The instances are gone: each claim goes, and its disk with its volume (Delete).
         let mut gone = Vec::new();
@@ -192,6 +212,133 @@ impl Manifest for Instances {
         for obj in &gone {
             kube.wait_gone(cx, obj, KUBE_PATIENCE).await?;
         }
-        Ok(())
+        delete_unclaimed_disks(cx).await.map(|_| ())
     }
+
+    /// The cluster is gone: users' disks kept by an earlier `down --keep-data` go now, unless
+    /// `--keep-data` again.
+    async fn without_cluster(&self, cx: &StepCx<Env>) -> anyhow::Result<bool> {
+        if cx.env.options.keep_data {
+            return Ok(false);
+        }
+        delete_unclaimed_disks(cx).await
+    }
+}
+
+/// Deletes the users' disks no claim holds: kept by an earlier `down --keep-data` and not
+/// given back (the cluster gone, or their template removed). Whether any went.
+async fn delete_unclaimed_disks(cx: &StepCx<Env>) -> anyhow::Result<bool> {
+    let mut deleted = false;
+    for disk in empty_if_disabled(user_disks::list(cx).await)? {
+        cx.progress(format!("deleting user disk {} ({}){}", disk.name, disk.zone, whose(&disk)));
+        deleted |= user_disks::delete(cx, &disk).await?;
+    }
+    Ok(deleted)
+}
+
+fn whose(disk: &Disk) -> String {
+    disk.owner.as_ref().map(|o| format!(", {}'s of template {}", o.email, o.template)).unwrap_or_default()
+}
+
+/// A volume and a claim for each user's disk kept by `down --keep-data` whose template is
+/// configured and whose claim does not exist: the claim as the router makes it (the user's
+/// label and e-mail), bound to the disk from the start (a static volume of GKE's disk driver,
+/// in the disk's zone, deleted with the disk when its claim goes). A claim of that name bound to
+/// another disk (an id another user took since) is left alone, and so is the disk: `users ls`
+/// and `down` list it.
+async fn restored(cx: &StepCx<Env>, kube: &Kube, instances: &[Value]) -> anyhow::Result<Vec<Value>> {
+    let env = &cx.env;
+    let namespace = &env.config.runtime.namespace;
+    let mut objects = Vec::new();
+    for disk in empty_if_disabled(user_disks::list(cx).await)? {
+        let Some(owner) = &disk.owner else { continue };
+        let Some(set) =
+            instances.iter().find(|o| kind(o) == "GameServerSet" && o["metadata"]["name"] == owner.template)
+        else {
+            continue;
+        };
+        let claim_name = format!("{DATA_CLAIM}-{}-{}", owner.template, owner.id);
+        let have = kube
+            .get(&json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                         "metadata": {"name": claim_name, "namespace": namespace}}))
+            .await?;
+        if let Some(have) = have {
+            if have["spec"]["volumeName"] != disk.name.as_str() {
+                cx.progress(format!(
+                    "user disk {} of {} stays apart: claim {claim_name} holds another disk",
+                    disk.name, owner.email
+                ));
+            }
+            continue;
+        }
+        let vct = &set["spec"]["gameServerTemplate"]["volumeClaimTemplates"][0];
+        objects.extend(kept_disk_objects(env, vct, &disk, owner)?);
+    }
+    Ok(objects)
+}
+
+/// The static volume for a kept disk and the user's claim bound to it.
+fn kept_disk_objects(env: &Env, vct: &Value, disk: &Disk, owner: &Owner) -> anyhow::Result<[Value; 2]> {
+    const PD_CSI: &str = "pd.csi.storage.gke.io";
+    let size = format!("{}Gi", disk.size_gb);
+    let claim = new_claim(vct, &owner.template, owner.id, &user::label(&owner.email), &owner.email)?;
+    let mut claim = serde_json::to_value(claim)?;
+    claim["metadata"]["namespace"] = json!(env.config.runtime.namespace);
+    claim["spec"]["resources"]["requests"]["storage"] = json!(size);
+    claim["spec"]["volumeName"] = json!(disk.name);
+    let volume = json!({
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": {
+            "name": disk.name,
+            "labels": {K8S_LABEL_ENV: env.names.env()},
+            // The disk driver deletes only volumes it provisioned (external-provisioner's
+            // `shouldDelete`): so marked, the disk goes with its claim as a new user's does.
+            "annotations": {"pv.kubernetes.io/provisioned-by": PD_CSI},
+        },
+        "spec": {
+            "capacity": {"storage": size},
+            "accessModes": ["ReadWriteOnce"],
+            "persistentVolumeReclaimPolicy": "Delete",
+            "storageClassName": Names::USER_DISK_CLASS,
+            "volumeMode": "Filesystem",
+            "claimRef": {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                         "namespace": env.config.runtime.namespace, "name": claim["metadata"]["name"]},
+            "csi": {"driver": PD_CSI, "volumeHandle": disk.handle(env.project()), "fsType": "ext4"},
+            "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
+                {"key": "topology.gke.io/zone", "operator": "In", "values": [disk.zone]}
+            ]}]}},
+        },
+    });
+    Ok([volume, claim])
+}
+
+/// `down --keep-data`: writes on each user's disk whose it is, while the claims that say so
+/// still exist. A claim without a user (an instance the router did not start) gets nothing:
+/// its disk is kept, listed, and not given back.
+async fn write_owners(cx: &StepCx<Env>, kube: &Kube, claims: &[PersistentVolumeClaim]) -> anyhow::Result<()> {
+    for claim in claims {
+        let name = claim.metadata.name.clone().unwrap_or_default();
+        let Some(owner) = claim_owner(claim) else {
+            cx.progress(format!("user disk {name} has no user: kept, and not given back by the next `up`"));
+            continue;
+        };
+        let Some(volume) = claim.spec.as_ref().and_then(|s| s.volume_name.clone()) else { continue };
+        let pv =
+            kube.get(&json!({"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": volume}})).await?;
+        let Some(handle) = pv.as_ref().and_then(|pv| pv["spec"]["csi"]["volumeHandle"].as_str()) else { continue };
+        if user_disks::mark(cx, handle, &owner).await? {
+            cx.progress(format!("user disk {name} kept for {} (template {})", owner.email, owner.template));
+        }
+    }
+    Ok(())
+}
+
+/// The owner a claim made by the router names: its template, id and user's e-mail.
+fn claim_owner(claim: &PersistentVolumeClaim) -> Option<Owner> {
+    let labels = claim.metadata.labels.as_ref()?;
+    let template = labels.get(crate::runtime::instances::K8S_LABEL_TEMPLATE)?.clone();
+    let email = claim.metadata.annotations.as_ref()?.get(crate::names::K8S_ANNOTATION_USER_EMAIL)?.clone();
+    let id = claim.metadata.name.as_deref()?.strip_prefix(&format!("{DATA_CLAIM}-{template}-"))?.parse().ok()?;
+    Some(Owner { template, id, email })
 }

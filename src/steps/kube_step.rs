@@ -108,6 +108,12 @@ pub trait Manifest: Send + Sync + 'static {
     async fn after_delete(&self, _cx: &StepCx<Env>, _kube: &Kube) -> anyhow::Result<()> {
         Ok(())
     }
+
+    /// `down` with the cluster already gone (its objects with it): what outlived it, such as
+    /// Compute Engine disks. Whether anything was deleted.
+    async fn without_cluster(&self, _cx: &StepCx<Env>) -> anyhow::Result<bool> {
+        Ok(false)
+    }
 }
 
 pub struct KubeStep<M> {
@@ -289,7 +295,10 @@ impl<M: Manifest> Step<Env> for KubeStep<M> {
 
     async fn destroy(&self, cx: &StepCx<Env>) -> anyhow::Result<Outcome> {
         // Objects die with their cluster; only a running cluster needs them deleted.
-        let Some(kube) = connect_if_running(cx).await? else { return Ok(Outcome::Unchanged) };
+        let Some(kube) = connect_if_running(cx).await? else {
+            let deleted = self.manifest.without_cluster(cx).await?;
+            return Ok(if deleted { Outcome::Deleted } else { Outcome::Unchanged });
+        };
         if cx.env.options.deleting_cluster && !self.manifest.holds_cloud_resources() {
             cx.progress(format!("goes with GKE cluster {}", cx.env.names.cluster()));
             return Ok(Outcome::Deleted);

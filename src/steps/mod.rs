@@ -28,6 +28,7 @@ mod registry;
 mod router;
 mod storage;
 pub mod sweep;
+pub mod user_disks;
 mod values;
 mod volumes;
 

@@ -148,28 +148,8 @@ pub async fn leftovers(cx: &StepCx<Env>) -> anyhow::Result<Vec<Leftover>> {
     }
     // Users' own disks (runtime.kind okg): made by GKE's disk driver in the nodes' zones with
     // the environment's label; they outlive a cluster deleted before its claims.
-    let disks = env.gcp.disks().await?;
-    for zone in env.config.node_zones() {
-        let mut token = String::new();
-        loop {
-            let page = empty_if_disabled(
-                retry::call(cx, &format!("list disks in {zone}"), || {
-                    let list = disks.list().set_project(project).set_zone(zone);
-                    if token.is_empty() { list.send() } else { list.set_page_token(&token).send() }
-                })
-                .await,
-            )?;
-            for d in page.items {
-                let name = d.name.unwrap_or_default();
-                if ours(&d.labels) && name != env.names.cache_disk() {
-                    push("user disk", format!("{name} ({zone})"), true, keep);
-                }
-            }
-            match page.next_page_token {
-                Some(t) if !t.is_empty() => token = t,
-                _ => break,
-            }
-        }
+    for d in empty_if_disabled(super::user_disks::list(cx).await)? {
+        push("user disk", format!("{} ({})", d.name, d.zone), true, keep);
     }
     let routers = env.gcp.routers().await?;
     let router_name = env.names.router();

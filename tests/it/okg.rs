@@ -306,6 +306,18 @@ async fn up_with_okg_makes_a_game_server_set_per_template_and_down_deletes_the_u
             || l.contains("redis")),
         "only what --keep-data keeps: {left:#?}"
     );
+    // Without a user written on them, those disks are not given back; `users ls` lists them,
+    // and `down` deletes them with the cluster gone.
+    let ls = world.sdctl(&["users", "ls", "-c", config.arg(), "-o", "json"]).await;
+    assert_eq!(ls.code, 0, "{ls:?}");
+    let users: Value = serde_json::from_str(&ls.stdout).unwrap();
+    let rows = users["users"].as_array().unwrap();
+    assert!(rows.len() == 2 && rows.iter().all(|u| u["email"].is_null() && u["state"] == "kept"), "{users:#}");
+    let down = world.sdctl(&["down", "-y", "-c", config.arg(), "--okg-manifests", &dir]).await;
+    assert_eq!(down.code, 0, "{down:?}");
+    assert_eq!(down.stderr.matches("deleting user disk pvc-").count(), 2, "{down:?}");
+    let left: Vec<String> = world.resources().into_iter().map(|(kind, name, _)| format!("{kind} {name}")).collect();
+    assert!(left.is_empty(), "{left:#?}");
 }
 
 fn gss_api(client: &kube::Client) -> Api<DynamicObject> {
@@ -788,6 +800,89 @@ async fn users_get_their_own_instances_and_disks_through_the_router_and_keep_the
     assert_eq!(bad.code, 2, "{bad:?}");
     assert!(bad.stderr.contains("--template sd21: no such template (configured: sd15, sdxl)"), "{bad:?}");
     drop(router);
+
+    // `down --keep-data` keeps Alice's and Carol's disks, each labelled with its owner.
+    let down = world.sdctl(&["down", "-y", "--keep-data", "-c", config.arg(), "--okg-manifests", &dir]).await;
+    assert_eq!(down.code, 0, "{down:?}");
+    assert!(down.stderr.contains("user disk data-sd15-0 kept for alice@example.com (template sd15)"), "{down:?}");
+    let alice_disk = alice_volume.clone().expect("alice's claim is bound");
+    let labels = world.emu.state()["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "Disk" && r["name"].as_str().unwrap_or("").ends_with(&format!("/disks/{alice_disk}")))
+        .map(|r| r["labels"].clone())
+        .expect("alice's disk is kept");
+    assert_eq!((labels["sdctl-template"].as_str(), labels["sdctl-instance"].as_str()), (Some("sd15"), Some("0")));
+    assert_eq!(labels["sdctl-env"], "sd-okg", "{labels:#}");
+    // With no cluster, `users ls` lists the kept disks and what they cost; so does `status`.
+    let ls = world.sdctl(&["users", "ls", "-c", config.arg(), "-o", "json"]).await;
+    assert_eq!(ls.code, 0, "{ls:?}");
+    let users: Value = serde_json::from_str(&ls.stdout).unwrap();
+    let kept = |email: &str| users["users"].as_array().unwrap().iter().find(|u| u["email"] == email).cloned();
+    let alice_row = kept("alice@example.com").expect("alice's kept disk");
+    assert_eq!((alice_row["template"].as_str(), alice_row["state"].as_str()), (Some("sd15"), Some("kept")));
+    assert_eq!(alice_row["disk"]["name"], alice_disk.as_str());
+    assert_eq!(alice_row["disk"]["monthlyUsd"], 5.0);
+    assert!(kept("carol@example.com").is_some() && kept("bob@example.com").is_none(), "{users:#}");
+    // Carol leaves meanwhile: her kept disk is deleted in Compute Engine.
+    let carol_disk = kept("carol@example.com").unwrap()["disk"]["name"].as_str().unwrap().to_string();
+    let gone = world.sdctl(&["users", "delete", "carol@example.com", "-y", "-c", config.arg(), "-o", "json"]).await;
+    assert_eq!(gone.code, 0, "{gone:?}");
+    let deleted: Value = serde_json::from_str(&gone.stdout).unwrap();
+    assert_eq!(deleted["deletedDisks"], json!([carol_disk]), "{gone:?}");
+    let status = world.sdctl(&["status", "-c", config.arg()]).await;
+    assert!(
+        status.stdout.contains("users' disks: 1 (50 GB, $5.00/month")
+            && status.stdout.contains("kept without a cluster"),
+        "{status:?}"
+    );
+    // The next `up` gives each back to its user: Alice's claim on the same disk, in its zone,
+    // her id reserved so that no one else gets it.
+    let up = world.sdctl(&["up", "-c", config.arg(), "--okg-manifests", &dir, "--skip-preflight"]).await;
+    assert_eq!(up.code, 0, "{up:?}");
+    let client = cluster_client(&world, "sd-okg-gke").await;
+    let claims: Api<k8s_openapi::api::core::v1::PersistentVolumeClaim> = Api::namespaced(client.clone(), "sd");
+    let claim = claims.get("data-sd15-0").await.unwrap();
+    assert_eq!(claim_user(&claim), (alice_label, "alice@example.com".to_string()));
+    assert_eq!(claim.spec.as_ref().unwrap().volume_name.as_deref(), Some(alice_disk.as_str()));
+    let volumes: Api<k8s_openapi::api::core::v1::PersistentVolume> = Api::all(client.clone());
+    let volume = serde_json::to_value(volumes.get(&alice_disk).await.unwrap()).unwrap();
+    let handle = volume["spec"]["csi"]["volumeHandle"].as_str().unwrap_or_default();
+    assert!(
+        handle.starts_with("projects/") && handle.ends_with(&format!("/zones/us-central1-a/disks/{alice_disk}")),
+        "{volume:#}"
+    );
+    assert_eq!(
+        volume["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"][0]["matchExpressions"][0]["values"],
+        json!(["us-central1-a"])
+    );
+    let gss = gss_api(&client);
+    let set = serde_json::to_value(gss.get("sd15").await.unwrap()).unwrap();
+    assert_eq!(set["spec"]["reserveGameServerIds"], json!([0]), "{set:#}");
+    assert!(claims.get_opt("data-sd15-2").await.unwrap().is_none(), "carol's disk is gone");
+    // Alice's instance starts on her own disk again.
+    gss.patch(
+        "sd15",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"replicas": 1, "reserveGameServerIds": []}})),
+    )
+    .await
+    .unwrap();
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "sd");
+    eventually(60, "alice's instance runs on her kept disk", || async {
+        let pod = pods.get_opt("sd15-0").await.unwrap()?;
+        pod.spec.as_ref()?.node_name.as_ref()?;
+        let bound = claims.get("data-sd15-0").await.unwrap().status?.phase;
+        (bound.as_deref() == Some("Bound")).then_some(())
+    })
+    .await;
+    // The next `up` has nothing more to give back.
+    let before = world.requests().len();
+    let again = world.sdctl(&["up", "fleet", "-c", config.arg(), "--okg-manifests", &dir, "--skip-preflight"]).await;
+    assert_eq!(again.code, 0, "{again:?}");
+    let applied = applies(&world, before);
+    assert!(applied.iter().all(|(path, _)| !path.contains("persistentvolume")), "{applied:#?}");
 
     // `down` deletes every user's disk before the cluster: nothing is left.
     let down = world.sdctl(&["down", "-y", "-c", config.arg(), "--okg-manifests", &dir]).await;

@@ -47,6 +47,8 @@ pub enum Fit {
     Taint(String),
     Gpu,
     Ports,
+    /// A bound volume of the pod is pinned elsewhere (a zonal disk in another zone).
+    VolumeAffinity,
 }
 
 pub fn reconcile(c: &Arc<Cluster>, st: &mut Store, s: &mut State) {
@@ -166,6 +168,9 @@ fn node_object(c: &Cluster, st: &Store, name: &str, pool: &NodePoolInfo, has_cpu
         ("kubernetes.io/arch".into(), "amd64".into()),
         ("node.kubernetes.io/instance-type".into(), pool.machine_type.clone()),
         ("topology.kubernetes.io/zone".into(), zone.clone()),
+        // The Persistent Disk CSI driver's topology key, which kubelet puts on the node when the
+        // driver registers; provisioned disks' volumes are pinned by it.
+        ("topology.gke.io/zone".into(), zone.clone()),
         ("topology.kubernetes.io/region".into(), region),
         ("cloud.google.com/machine-family".into(), pool.machine_type.split('-').next().unwrap_or("").to_string()),
         ("cloud.google.com/gke-os-distribution".into(), "cos".into()),
@@ -386,7 +391,19 @@ pub fn schedule(c: &Arc<Cluster>, st: &mut Store, s: &mut State) {
         let spec = pod.get("spec").cloned().unwrap_or(Value::Null);
         let mut nodes = st.list("nodes", None);
         nodes.sort_by_key(|n| std::cmp::Reverse(pods_on(st, meta::name(n)).len()));
-        let fits: Vec<(Arc<Value>, Fit)> = nodes.iter().map(|n| (n.clone(), fit(st, &spec, n, false))).collect();
+        let pinned = volume_node_terms(st, &pod);
+        let fits: Vec<(Arc<Value>, Fit)> = nodes
+            .iter()
+            .map(|n| {
+                let labels = meta::labels(n);
+                let f = if pinned.iter().all(|terms| terms.iter().any(|t| term_matches(t, &labels))) {
+                    fit(st, &spec, n, false)
+                } else {
+                    Fit::VolumeAffinity
+                };
+                (n.clone(), f)
+            })
+            .collect();
         match fits.iter().find(|(_, f)| *f == Fit::Yes) {
             Some((node, _)) => bind(st, &pod, meta::name(node)),
             None => {
@@ -422,6 +439,21 @@ fn volumes_ready(st: &Store, pod: &Value) -> Result<(), String> {
     Ok(())
 }
 
+/// The `nodeAffinity.required` terms of the volumes bound to the pod's claims (the scheduler's
+/// VolumeBinding plugin: a node must match each volume's terms).
+fn volume_node_terms(st: &Store, pod: &Value) -> Vec<Vec<Value>> {
+    let ns = meta::namespace(pod);
+    pod.pointer("/spec/volumes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.pointer("/persistentVolumeClaim/claimName").and_then(Value::as_str))
+        .filter_map(|claim| st.get("persistentvolumeclaims", ns, claim))
+        .filter_map(|pvc| meta::str_at(&pvc, "/spec/volumeName").and_then(|pv| st.get("persistentvolumes", "", pv)))
+        .filter_map(|pv| pv.pointer("/spec/nodeAffinity/required/nodeSelectorTerms").and_then(Value::as_array).cloned())
+        .collect()
+}
+
 pub fn pvc_waits_for_consumer(st: &Store, pvc: &Value) -> bool {
     let class = meta::str_at(pvc, "/spec/storageClassName").unwrap_or("");
     !class.is_empty()
@@ -442,6 +474,9 @@ fn unschedulable_message(fits: &[(Arc<Value>, Fit)]) -> String {
             Fit::Taint(t) => format!("node(s) had untolerated taint {t}"),
             Fit::Gpu => "Insufficient nvidia.com/gpu".to_string(),
             Fit::Ports => "node(s) didn't have free ports for the requested pod ports".to_string(),
+            // Kubernetes 1.33 and later (kubernetes/kubernetes#129887); before: "node(s) had
+            // volume node affinity conflict".
+            Fit::VolumeAffinity => "node(s) didn't match PersistentVolume's node affinity".to_string(),
         };
         *counts.entry(reason).or_default() += 1;
     }
