@@ -250,7 +250,7 @@ _sdctl() {
             return 0
             ;;
         sdctl__subcmd__build)
-            opts="-c -o -y -v -h -V --force --config --output --yes --timeout --api-endpoint --project --region --zones --verbose --help --version webui runtime"
+            opts="-c -o -y -v -h -V --force --config --output --yes --timeout --api-endpoint --project --region --zones --verbose --help --version webui comfyui runtime"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

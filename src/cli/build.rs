@@ -1,9 +1,10 @@
-//! `sdctl build [webui|runtime]`: build images with Cloud Build now (the `images` step of `up`
-//! does the same when an image is missing).
+//! `sdctl build [webui|comfyui|runtime]`: build images with Cloud Build now (the `images` step
+//! of `up` does the same when an image is missing). Without an argument: the images the
+//! configuration runs.
 
 use super::{BuildArgs, Invocation, one_step};
 use crate::exit::ExitCode;
-use crate::images::{ImageKind, build};
+use crate::images::build;
 use crate::steps::{IMAGES, RunOptions};
 
 pub async fn run(inv: &Invocation, args: BuildArgs) -> anyhow::Result<ExitCode> {
@@ -11,7 +12,7 @@ pub async fn run(inv: &Invocation, args: BuildArgs) -> anyhow::Result<ExitCode> 
     let env = inv.env(config, RunOptions::default())?;
     let kinds = match args.image {
         Some(kind) => vec![kind],
-        None => ImageKind::ALL.to_vec(),
+        None => env.config.images(),
     };
     let binary = env.options.runtime_binary.clone();
     let built = one_step::run(inv, &env, IMAGES, |cx| async move {

@@ -313,16 +313,17 @@ pub struct RenderArgs {
 #[command(after_help = "\
 Images are tagged with a digest of their build context (Dockerfile, scripts, the sdctl executable),
 so an image the registry already has is not rebuilt. Contexts and logs go to the staging bucket
-<name>-build-<hash> (deleted by `sdctl down`). The WebUI builds on an e2-highcpu-32 machine with a
-100 GB disk (up to 2 hours); the runtime image ships this sdctl executable when it is linux x86-64
-(SDCTL_RUNTIME_BINARY names another), else builds sdctl from source.
+<name>-build-<hash> (deleted by `sdctl down`). The WebUI images (webui: AUTOMATIC1111, comfyui:
+ComfyUI) build on an e2-highcpu-32 machine with a 100 GB disk (up to 2 hours); the runtime image
+ships this sdctl executable when it is linux x86-64 (SDCTL_RUNTIME_BINARY names another), else
+builds sdctl from source.
 
 Examples:
-  sdctl build                    both images, each only if missing
+  sdctl build                    the images the config's templates run, each only if missing
   sdctl build webui --force      rebuild the WebUI image even if the registry has it
   sdctl build runtime -o json")]
 pub struct BuildArgs {
-    /// Which image (default: both).
+    /// Which image (default: those the configuration runs).
     #[arg(value_enum)]
     pub image: Option<crate::images::ImageKind>,
     /// Build even when the registry already has an image with this context's tag.

@@ -295,6 +295,14 @@ pub enum Engine {
 
 impl Engine {
     pub const ALL: [(&'static str, Engine); 2] = [("a1111", Self::A1111), ("comfyui", Self::Comfyui)];
+
+    /// The image that runs it.
+    pub fn image(self) -> crate::images::ImageKind {
+        match self {
+            Engine::A1111 => crate::images::ImageKind::Webui,
+            Engine::Comfyui => crate::images::ImageKind::Comfyui,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -348,6 +356,21 @@ impl Config {
             [_] => vec![crate::names::Names::FLEET.to_string()],
             many => many.iter().map(|t| t.name.clone()).collect(),
         }
+    }
+
+    /// The images this configuration runs: each template's engine's, and sdctl's runtime.
+    pub fn images(&self) -> Vec<crate::images::ImageKind> {
+        crate::images::ImageKind::ALL
+            .into_iter()
+            .filter(|k| {
+                *k == crate::images::ImageKind::Runtime || self.templates.iter().any(|t| t.engine.image() == *k)
+            })
+            .collect()
+    }
+
+    /// The Fleet of each template with agones (one template: `webui`).
+    pub fn fleets(&self) -> Vec<(String, &Template)> {
+        self.fleet_names().into_iter().zip(self.templates.iter()).collect()
     }
 
     /// WebUI pods kept warm: `runtime.bufferSize` per Fleet with agones; none with okg (users

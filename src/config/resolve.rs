@@ -639,14 +639,6 @@ impl Resolver<'_> {
             }
             let engine = match t.engine.as_deref() {
                 None => Some(Engine::A1111),
-                Some("comfyui") => {
-                    self.err(
-                        &format!("{path}.engine"),
-                        "\"comfyui\" is not available in this sdctl yet",
-                        "set engine: a1111",
-                    );
-                    None
-                }
                 Some(v) => self.choice(&format!("{path}.engine"), v, &Engine::ALL),
             };
             let disk_gb = t.disk_gb.unwrap_or(Template::DEFAULT_DISK_GB);

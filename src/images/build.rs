@@ -36,7 +36,7 @@ pub struct BuildSpec {
 impl BuildSpec {
     pub fn of(kind: ImageKind, from_source: bool) -> Self {
         match kind {
-            ImageKind::Webui => Self {
+            ImageKind::Webui | ImageKind::Comfyui => Self {
                 timeout: Duration::from_secs(2 * 3600),
                 machine: Some(MachineType::E2Highcpu32),
                 disk_gb: Some(100),

@@ -1,5 +1,5 @@
-//! The two images sdctl runs: the Stable Diffusion WebUI and the sdctl runtime (router,
-//! sidecar, reclaim), built by Cloud Build from contexts sdctl renders and uploads. Tags are
+//! The images sdctl runs: the WebUI of each engine (AUTOMATIC1111's, ComfyUI) and the sdctl
+//! runtime (router, sidecar, reclaim), built by Cloud Build from contexts sdctl renders and uploads. Tags are
 //! digests of the contexts, so an image already in Artifact Registry is not rebuilt.
 
 pub mod build;
@@ -15,17 +15,20 @@ pub use context::Context;
 pub enum ImageKind {
     /// The Stable Diffusion WebUI (AUTOMATIC1111) with CUDA.
     Webui,
+    /// ComfyUI with CUDA (templates with `engine: comfyui`).
+    Comfyui,
     /// sdctl itself, for the router, the sidecar and reclaim.
     Runtime,
 }
 
 impl ImageKind {
-    pub const ALL: [ImageKind; 2] = [ImageKind::Webui, ImageKind::Runtime];
+    pub const ALL: [ImageKind; 3] = [ImageKind::Webui, ImageKind::Comfyui, ImageKind::Runtime];
 
     /// The image name in the repository.
     pub fn image_name(self) -> &'static str {
         match self {
             ImageKind::Webui => "sd-webui",
+            ImageKind::Comfyui => "sd-comfyui",
             ImageKind::Runtime => "sdctl-runtime",
         }
     }
@@ -34,6 +37,7 @@ impl ImageKind {
     pub fn output_key(self) -> &'static str {
         match self {
             ImageKind::Webui => "webuiImage",
+            ImageKind::Comfyui => "comfyuiImage",
             ImageKind::Runtime => "runtimeImage",
         }
     }
@@ -41,6 +45,7 @@ impl ImageKind {
     pub fn word(self) -> &'static str {
         match self {
             ImageKind::Webui => "webui",
+            ImageKind::Comfyui => "comfyui",
             ImageKind::Runtime => "runtime",
         }
     }
@@ -50,6 +55,7 @@ impl ImageKind {
     pub fn context(self, runtime_binary: Option<&Path>) -> anyhow::Result<Context> {
         match self {
             ImageKind::Webui => templates::webui(),
+            ImageKind::Comfyui => templates::comfyui(),
             ImageKind::Runtime => runtime_context(runtime_binary),
         }
     }

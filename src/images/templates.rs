@@ -6,6 +6,10 @@ use super::context::Context;
 
 const WEBUI_DOCKERFILE: &str = include_str!("../../templates/images/sd-webui/Dockerfile");
 const WEBUI_START: &str = include_str!("../../templates/images/sd-webui/start.sh");
+const COMFYUI_DOCKERFILE: &str = include_str!("../../templates/images/sd-comfyui/Dockerfile");
+const COMFYUI_START: &str = include_str!("../../templates/images/sd-comfyui/start.sh");
+const COMFYUI_MODEL_PATHS: &str = include_str!("../../templates/images/sd-comfyui/extra_model_paths.yaml");
+const COMFYUI_CONSTRAINTS: &str = include_str!("../../templates/images/sd-comfyui/constraints.txt");
 const RUNTIME_BINARY: &str = include_str!("../../templates/images/runtime/Dockerfile.binary");
 const RUNTIME_SOURCE: &str = include_str!("../../templates/images/runtime/Dockerfile.source");
 
@@ -69,6 +73,17 @@ pub mod pins {
     pub const OPENCLIP_PACKAGE: &str =
         "https://github.com/mlfoundations/open_clip/archive/bb6e834e9c70d9c27d0dc3ecedeebeaeb1ffad6b.zip";
     pub const DISTROLESS: &str = "gcr.io/distroless/cc-debian12:nonroot";
+
+    /// ComfyUI: the release v0.3.64 (2025-10-08), by the commit that set its version
+    /// (comfyui_version.py); the same CUDA 12.1 base as A1111 (Python 3.10, which ComfyUI's
+    /// `requires-python = ">=3.9"` allows), torch 2.5.1 from PyTorch's cu121 index (its
+    /// requirements.txt leaves torch unpinned), every other package in constraints.txt.
+    pub const COMFYUI_REPOSITORY: &str = "https://github.com/comfyanonymous/ComfyUI.git";
+    pub const COMFYUI_VERSION: &str = "v0.3.64";
+    pub const COMFYUI_COMMIT: &str = "637221995f7424a561bd825de3e61ea117dfe1e3";
+    pub const COMFYUI_TORCH: &str = "2.5.1";
+    pub const COMFYUI_TORCHVISION: &str = "0.20.1";
+    pub const COMFYUI_TORCHAUDIO: &str = "2.5.1";
     pub const RUST: &str = "rust:1.91-bookworm";
 }
 
@@ -120,6 +135,31 @@ pub fn webui() -> anyhow::Result<Context> {
     let mut c = Context::default();
     c.add("Dockerfile", render("sd-webui/Dockerfile", WEBUI_DOCKERFILE, values.clone())?, false);
     c.add("start.sh", render("sd-webui/start.sh", WEBUI_START, values)?, true);
+    Ok(c)
+}
+
+/// The ComfyUI image's context: Dockerfile, start script, model paths and constraints.
+pub fn comfyui() -> anyhow::Result<Context> {
+    let values = context! {
+        base_image => pins::CUDA_BASE,
+        comfyui_repository => pins::COMFYUI_REPOSITORY,
+        comfyui_version => pins::COMFYUI_VERSION,
+        comfyui_commit => pins::COMFYUI_COMMIT,
+        torch => pins::COMFYUI_TORCH,
+        torchvision => pins::COMFYUI_TORCHVISION,
+        torchaudio => pins::COMFYUI_TORCHAUDIO,
+        torch_index => pins::TORCH_INDEX,
+        pip => pins::PIP,
+        webui_uid => paths::WEBUI_UID,
+        port => paths::WEBUI_PORT,
+        shared_dir => paths::SHARED_DIR,
+        outputs_dir => paths::OUTPUTS_DIR,
+    };
+    let mut c = Context::default();
+    c.add("Dockerfile", render("sd-comfyui/Dockerfile", COMFYUI_DOCKERFILE, values.clone())?, false);
+    c.add("start.sh", render("sd-comfyui/start.sh", COMFYUI_START, values.clone())?, true);
+    c.add("extra_model_paths.yaml", render("sd-comfyui/extra_model_paths.yaml", COMFYUI_MODEL_PATHS, values)?, false);
+    c.add("constraints.txt", COMFYUI_CONSTRAINTS, false);
     Ok(c)
 }
 

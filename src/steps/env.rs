@@ -113,7 +113,7 @@ impl Outputs {
 
     /// The summary's `outputs` (design.md: url, staticIp, dnsRecord, redisHost, ...).
     pub fn public(&self) -> BTreeMap<String, String> {
-        const PUBLIC: [&str; 11] = [
+        const PUBLIC: [&str; 12] = [
             "url",
             "iapAudience",
             "staticIp",
@@ -124,6 +124,7 @@ impl Outputs {
             "cluster",
             "registry",
             "webuiImage",
+            "comfyuiImage",
             "runtimeImage",
         ];
         self.0

@@ -30,7 +30,11 @@ pub struct GpuPool {
 /// secondary boot disks are fixed per pool, so a new WebUI image needs a new pool.
 pub fn pool_name(env: &Env) -> String {
     let base = env.names.gpu_pool();
-    if env.config.gpu.image_cache { format!("{base}-{}", &super::image_cache::webui_tag()[..8]) } else { base.into() }
+    if env.config.gpu.image_cache {
+        format!("{base}-{}", &super::image_cache::cache_tag(env)[..8])
+    } else {
+        base.into()
+    }
 }
 
 /// Whether a pool of the cluster is one of sdctl's GPU pools (the current or an earlier one):
@@ -478,5 +482,23 @@ mod tests {
             assert!(!is_gpu_pool(&e, theirs), "{theirs}");
         }
         assert_eq!(pool_name(&env(false)), "gpu");
+    }
+
+    /// With only AUTOMATIC1111 the cache (and the pool named after it) keeps the name it had
+    /// before engines; with ComfyUI too it holds both images under a name of its own.
+    #[test]
+    fn the_cache_is_named_after_the_engines_images() {
+        let a1111 = env(true);
+        let webui_tag = crate::images::ImageKind::Webui.context(None).unwrap().tag().unwrap();
+        assert_eq!(super::super::image_cache::cache_tag(&a1111), webui_tag);
+        let mut both = env(true);
+        let mut comfy = both.config.templates[0].clone();
+        comfy.name = "comfy".into();
+        comfy.engine = crate::config::Engine::Comfyui;
+        both.config.templates.push(comfy);
+        let tag = super::super::image_cache::cache_tag(&both);
+        let comfy_tag = crate::images::ImageKind::Comfyui.context(None).unwrap().tag().unwrap();
+        assert!(tag.len() == 16 && tag != webui_tag && tag != comfy_tag, "{tag}");
+        assert_ne!(pool_name(&both), pool_name(&a1111), "a new cache means a new pool");
     }
 }

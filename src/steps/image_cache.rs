@@ -20,14 +20,15 @@ use google_cloud_compute_v1::model::{
     AttachedDisk, AttachedDiskInitializeParams, Disk, Image, Instance, Metadata, NetworkInterface, ServiceAccount,
     ShieldedInstanceConfig, metadata,
 };
+use sha2::{Digest, Sha256};
 
 use super::cluster::CLOUD_PLATFORM_SCOPE;
 use super::common::{absent_if_not_found, delete_compute, empty_if_disabled, not_ours, patience};
 use super::iam::Account;
 use super::{CLUSTER, Env, IMAGE_CACHE, IMAGES, NETWORK};
+use crate::config::Engine;
 use crate::gcp::wait::{self, Patience, Poll};
 use crate::gcp::{ops, retry};
-use crate::images::ImageKind;
 use crate::plan::{Diff, Outcome, Step, StepCx, StepId};
 
 /// The builder's startup script (tested on its own against fakes of ctr and friends).
@@ -58,19 +59,40 @@ pub struct Live {
     leftovers: Vec<String>,
 }
 
-/// The WebUI image's tag (the digest of its build context), computed once.
-pub fn webui_tag() -> &'static str {
-    static TAG: OnceLock<String> = OnceLock::new();
-    TAG.get_or_init(|| {
-        // Invariant: the WebUI context is rendered from templates compiled into sdctl (no file or
-        // network access), and `images::templates` tests render it.
-        ImageKind::Webui.context(None).and_then(|c| c.tag()).expect("the embedded WebUI build context renders")
+/// The engines whose WebUI images the cache holds: those the templates use.
+fn cached_engines(env: &Env) -> Vec<Engine> {
+    Engine::ALL.into_iter().map(|(_, e)| e).filter(|e| env.config.templates.iter().any(|t| t.engine == *e)).collect()
+}
+
+/// An engine's image tag (the digest of its build context), computed once.
+fn engine_tag(engine: Engine) -> &'static str {
+    static A1111: OnceLock<String> = OnceLock::new();
+    static COMFYUI: OnceLock<String> = OnceLock::new();
+    let cell = match engine {
+        Engine::A1111 => &A1111,
+        Engine::Comfyui => &COMFYUI,
+    };
+    cell.get_or_init(|| {
+        // Invariant: the WebUI contexts are rendered from templates compiled into sdctl (no file
+        // or network access), and `images::templates` tests render them.
+        engine.image().context(None).and_then(|c| c.tag()).expect("an embedded WebUI build context renders")
     })
 }
 
-/// The cache image's name for the current WebUI image.
+/// What names the cache image (and a GPU pool made with it): the WebUI image's tag with one
+/// engine (AUTOMATIC1111's alone: the name it had before templates), else a digest of the
+/// engines' tags.
+pub fn cache_tag(env: &Env) -> String {
+    let tags: Vec<&str> = cached_engines(env).into_iter().map(engine_tag).collect();
+    match tags.as_slice() {
+        [one] => one.to_string(),
+        many => Sha256::digest(many.join(" ").as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect(),
+    }
+}
+
+/// The cache image's name for the current WebUI images.
 pub fn image_name(env: &Env) -> String {
-    env.names.cache_image(webui_tag())
+    env.names.cache_image(&cache_tag(env))
 }
 
 /// The image as a node pool's `secondaryBootDisks[].diskImage` names it.
@@ -209,12 +231,20 @@ impl Step<Env> for ImageCache {
 pub async fn ensure(cx: &StepCx<Env>, force: bool) -> anyhow::Result<(String, bool)> {
     let env = &cx.env;
     let name = image_name(env);
-    let (tag, in_registry) = crate::images::build::lookup(cx, ImageKind::Webui, None).await?;
-    if !in_registry {
-        anyhow::bail!(
-            "the registry has no WebUI image {tag} to cache yet; run `sdctl build webui` (or `sdctl up`) first"
-        );
+    let mut tags = Vec::new();
+    for engine in cached_engines(env) {
+        let kind = engine.image();
+        let (tag, in_registry) = crate::images::build::lookup(cx, kind, None).await?;
+        if !in_registry {
+            anyhow::bail!(
+                "the registry has no image {}:{tag} to cache yet; run `sdctl build {}` (or `sdctl up`) first",
+                kind.image_name(),
+                kind.word()
+            );
+        }
+        tags.push(format!("{}:{tag}", kind.image_name()));
     }
+    let tag = tags.join(", ");
     let live = ImageCache.observe(cx).await?;
     let ready = live.image.as_ref().is_some_and(|i| i.status == Some(ImageStatus::Ready));
     if ready && !force {
@@ -372,7 +402,12 @@ async fn create_disk(cx: &StepCx<Env>) -> anyhow::Result<()> {
 
 fn builder_body(env: &Env) -> Instance {
     let (project, zone, region) = (env.project(), zone(env), &env.config.region);
-    let webui = env.names.image(&format!("{}:{}", ImageKind::Webui.image_name(), webui_tag()));
+    // The WebUI images the templates run, space-separated (the startup script's list).
+    let images: Vec<String> = cached_engines(env)
+        .into_iter()
+        .map(|e| env.names.image(&format!("{}:{}", e.image().image_name(), engine_tag(e))))
+        .collect();
+    let images = images.join(" ");
     let item = |key: &str, value: &str| metadata::Items::new().set_key(key).set_value(value);
     let boot = AttachedDisk::new().set_boot(true).set_auto_delete(true).set_initialize_params(
         AttachedDiskInitializeParams::new()
@@ -402,7 +437,7 @@ fn builder_body(env: &Env) -> Instance {
             .set_scopes([CLOUD_PLATFORM_SCOPE])])
         .set_metadata(Metadata::new().set_items([
             item("startup-script", STARTUP_SCRIPT),
-            item("sdctl-images", &webui),
+            item("sdctl-images", &images),
             item("block-project-ssh-keys", "true"),
         ]))
         .set_shielded_instance_config(

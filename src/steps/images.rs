@@ -1,6 +1,7 @@
-//! `images`: the WebUI and runtime images in Artifact Registry, built by Cloud Build when the
-//! registry lacks the tag of their current context. Publishes `webuiImage` and `runtimeImage`
-//! for the Kubernetes steps. Its staging bucket (build contexts and logs) is made on demand and
+//! `images`: the images the templates' engines need (AUTOMATIC1111's WebUI, ComfyUI) and the
+//! runtime image, in Artifact Registry, built by Cloud Build when the registry lacks the tag of
+//! their current context. Publishes `webuiImage`, `comfyuiImage` and `runtimeImage` for the
+//! Kubernetes steps. Its staging bucket (build contexts and logs) is made on demand and
 //! deleted on `down`; the images themselves go with the repository.
 
 use async_trait::async_trait;
@@ -57,13 +58,14 @@ impl Step<Env> for Images {
     }
 
     fn describe(&self, env: &Env) -> String {
-        format!("images sd-webui and sdctl-runtime in {} (Cloud Build)", env.names.repository())
+        let names: Vec<&str> = env.config.images().into_iter().map(ImageKind::image_name).collect();
+        format!("images {} in {} (Cloud Build)", names.join(", "), env.names.repository())
     }
 
     async fn observe(&self, cx: &StepCx<Env>) -> anyhow::Result<Live> {
         let env = &cx.env;
         let mut images = Vec::new();
-        for kind in ImageKind::ALL {
+        for kind in env.config.images() {
             let (tag, exists) = build::lookup(cx, kind, env.options.runtime_binary.as_deref()).await?;
             if exists {
                 env.outputs.set(kind.output_key(), env.names.image(&format!("{}:{tag}", kind.image_name())));
@@ -98,14 +100,13 @@ impl Step<Env> for Images {
 
     async fn apply(&self, cx: &StepCx<Env>, _live: Live, _diff: &Diff) -> anyhow::Result<Outcome> {
         let binary = cx.env.options.runtime_binary.clone();
-        // Both builds at once: the WebUI's takes long, the runtime's is quick.
-        let (webui, runtime) = futures::future::join(
-            build::ensure(cx, ImageKind::Webui, binary.as_deref(), false),
-            build::ensure(cx, ImageKind::Runtime, binary.as_deref(), false),
-        )
-        .await;
-        let (webui, runtime) = (webui?, runtime?);
-        Ok(if webui.built || runtime.built { Outcome::Created } else { Outcome::Unchanged })
+        // Every build at once: the WebUIs' take long, the runtime's is quick.
+        let builds = cx.env.config.images().into_iter().map(|kind| build::ensure(cx, kind, binary.as_deref(), false));
+        let mut built = false;
+        for result in futures::future::join_all(builds).await {
+            built |= result?.built;
+        }
+        Ok(if built { Outcome::Created } else { Outcome::Unchanged })
     }
 
     /// Deletes the staging bucket (contexts and build logs) and the build service account; the

@@ -75,7 +75,6 @@ pub fn values(env: &Env) -> Value {
         "redis_auth": c.redis.auth,
         "redis_tls": c.redis.tls,
         "iap_audience": out("iapAudience", project_audience(STAND_IN_PROJECT_NUMBER)),
-        "webui_image": out("webuiImage", env.names.image("sd-webui:unknown")),
         "runtime_image": out("runtimeImage", env.names.image("sdctl-runtime:unknown")),
         "router": Names::ROUTER,
         "router_port": ROUTER_PORT,
@@ -104,8 +103,28 @@ pub fn values(env: &Env) -> Value {
     values["template_names"] = json!(templates.join(","));
     values["template_list"] = json!(templates);
     values["fleet_names"] = json!(c.fleet_names().join(","));
-    values["fleets"] = json!(c.fleet_names());
-    values["templates"] =
-        c.templates.iter().map(|t| json!({"name": t.name, "engine": t.engine, "disk_gb": t.disk_gb})).collect();
+    let template = |t: &crate::config::Template| {
+        let image = t.engine.image();
+        json!({
+            "name": t.name,
+            "engine": t.engine,
+            "disk_gb": t.disk_gb,
+            "image": out(image.output_key(), env.names.image(&format!("{}:unknown", image.image_name()))),
+            "health_path": health_path(t.engine),
+        })
+    };
+    values["fleets"] = c.fleets().into_iter().map(|(name, t)| json!({"name": name, "template": template(t)})).collect();
+    values["templates"] = c.templates.iter().map(template).collect();
     values
+}
+
+/// A cheap request that answers 200 once the engine's WebUI is up (probes).
+fn health_path(engine: crate::config::Engine) -> &'static str {
+    match engine {
+        // AUTOMATIC1111's modules/ui.py: not the whole Gradio page.
+        crate::config::Engine::A1111 => "/internal/ping",
+        // ComfyUI's server.py: the queue's length; the socket opens only once the custom
+        // nodes and the database are loaded (main.py).
+        crate::config::Engine::Comfyui => "/queue",
+    }
 }

@@ -146,6 +146,118 @@ fn the_webui_start_script_is_secure_by_default() {
     assert!(check.success(), "valid sh");
 }
 
+/// ComfyUI's image: the release's commit, torch from the CUDA index, every other package at
+/// the version in its constraints; no manager, no custom nodes.
+#[test]
+fn the_comfyui_image_pins_everything_it_fetches() {
+    let context = templates::comfyui().unwrap();
+    let text = |name: &str| String::from_utf8(context.file(name).unwrap().data.clone()).unwrap();
+    let dockerfile = text("Dockerfile");
+    assert!(!dockerfile.contains("{{") && !dockerfile.contains("{%"), "fully rendered:\n{dockerfile}");
+    let parsed = parse(&dockerfile);
+    let froms = from_images(&parsed);
+    assert_eq!(froms.len(), 1);
+    assert!(froms[0].1.as_deref().is_some_and(|t| t.starts_with("12.1.1-")), "{froms:?}");
+    let commit = templates::pins::COMFYUI_COMMIT;
+    assert!(is_commit(commit));
+    assert!(dockerfile.contains(&format!("fetch -q --depth 1 {} {commit}", templates::pins::COMFYUI_REPOSITORY)));
+    assert!(dockerfile.contains(&format!("test \"$(git -C /opt/comfyui rev-parse HEAD)\" = \"{commit}\"")));
+    let mut fetched = urls(&dockerfile);
+    fetched.sort();
+    fetched.dedup();
+    assert_eq!(
+        fetched,
+        [templates::pins::TORCH_INDEX.to_string(), templates::pins::COMFYUI_REPOSITORY.to_string()],
+        "only the pinned repository and the torch index"
+    );
+    // pip: exact versions, or ComfyUI's requirements within the constraints.
+    for line in dockerfile.lines() {
+        let Some(packages) = line.split("pip install").nth(1) else { continue };
+        let mut words = packages.split_whitespace();
+        while let Some(word) = words.next() {
+            match word {
+                "-r" | "-c" => {
+                    let file = words.next().unwrap();
+                    assert!(["requirements.txt", "sdctl/constraints.txt"].contains(&file), "{line}");
+                }
+                w if w.starts_with('-') || w == "\\" || w == "&&" => {}
+                w => assert!(w.contains("=="), "unpinned {w} in {line}"),
+            }
+        }
+        if line.contains("-r requirements.txt") {
+            assert!(line.contains("-c sdctl/constraints.txt"), "{line}");
+        }
+    }
+    for pin in ["torch==2.5.1", "torchvision==0.20.1", "torchaudio==2.5.1", "pip==24.2"] {
+        assert!(dockerfile.contains(pin), "{pin} missing:\n{dockerfile}");
+    }
+    // The constraints: one exact version per package, ComfyUI's own pins among them.
+    let constraints = text("constraints.txt");
+    let pins: Vec<&str> = constraints.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).collect();
+    assert!(pins.len() > 40, "{constraints}");
+    for pin in &pins {
+        let (name, version) = pin.split_once("==").unwrap_or_else(|| panic!("{pin} is not name==version"));
+        assert!(!name.is_empty() && version.chars().next().is_some_and(|c| c.is_ascii_digit()), "{pin}");
+        assert!(!name.starts_with("torch") && !name.starts_with("nvidia-"), "torch comes from its index: {pin}");
+    }
+    for pin in ["comfyui-frontend-package==1.27.10", "comfyui-workflow-templates==0.1.94", "transformers==", "numpy=="]
+    {
+        assert!(pins.iter().any(|p| p.starts_with(pin)), "{pin} missing:\n{constraints}");
+    }
+    // The share's models in A1111's layout, for ComfyUI.
+    let paths = text("extra_model_paths.yaml");
+    let parsed: Value = serde_saphyr::from_str(&paths).unwrap();
+    assert_eq!(parsed["sdctl_share"]["base_path"], "/sd/shared");
+    assert_eq!(parsed["sdctl_share"]["checkpoints"], "models/Stable-diffusion");
+}
+
+#[test]
+fn the_comfyui_start_script_is_secure_by_default() {
+    let context = templates::comfyui().unwrap();
+    let start = context.file("start.sh").unwrap();
+    let script = String::from_utf8(start.data.clone()).unwrap();
+    assert!(start.executable);
+    assert!(!script.contains("{{") && !script.contains("{%"), "fully rendered:\n{script}");
+    let code: String = script.lines().filter(|l| !l.trim_start().starts_with('#')).collect::<Vec<_>>().join("\n");
+    assert!(code.contains("--disable-all-custom-nodes"), "no custom node loads");
+    assert!(!code.to_lowercase().contains("manager"), "no ComfyUI-Manager");
+    assert!(code.contains("--listen 0.0.0.0 --port 7860"), "the same port as every engine");
+    assert!(code.contains("--extra-model-paths-config \"$COMFYUI/sdctl/extra_model_paths.yaml\""));
+    for dir in [
+        "--output-directory \"$OUTPUTS/output\"",
+        "--input-directory \"$OUTPUTS/input\"",
+        "--user-directory \"$OUTPUTS/user\"",
+    ] {
+        assert!(code.contains(dir), "{dir}: the user's files on their disk (okg) or copied by the sidecar");
+    }
+    assert!(script.contains(r#"if [ "${1:-}" = "prepare" ]"#), "the share prepared by the same image");
+    let check = std::process::Command::new("sh").args(["-n", "-c", &script]).status().unwrap();
+    assert!(check.success(), "valid sh");
+}
+
+/// A configuration with only ComfyUI templates builds ComfyUI's image, not AUTOMATIC1111's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_engines_the_templates_use_are_built() {
+    let world = World::start().await;
+    let config =
+        example_with("sd-agones-t4.yaml", &[("access:", "templates:\n  - { name: comfy, engine: comfyui }\naccess:")]);
+    let dir = tempfile::tempdir().unwrap();
+    let binary = fake_runtime_binary(dir.path());
+    let up = sdctl(&world, &binary, &["up", "images", "-c", config.arg(), "-o", "json"]).await;
+    assert_eq!(up.code, 0, "{up:?}");
+    let summary = up.json_lines().last().unwrap().clone();
+    let comfyui = summary["outputs"]["comfyuiImage"].as_str().unwrap_or_default().to_string();
+    assert!(comfyui.starts_with("us-central1-docker.pkg.dev/my-project/sd-demo-images/sd-comfyui:"), "{summary:#}");
+    assert!(summary["outputs"]["webuiImage"].is_null(), "{summary:#}");
+    let builds = build_bodies(&world, 0);
+    let mut images: Vec<&str> = builds.iter().map(|b| b["images"][0].as_str().unwrap()).collect();
+    images.sort();
+    assert_eq!(images.len(), 2, "{images:?}");
+    assert!(images[0].contains("/sd-comfyui:") && images[1].contains("/sdctl-runtime:"), "{images:?}");
+    let c = builds.iter().find(|b| b["images"][0] == comfyui.as_str()).unwrap();
+    assert_eq!(c["timeout"], "7200s", "a WebUI's build: {c}");
+}
+
 #[test]
 fn the_runtime_image_ships_a_linux_binary_or_builds_from_source() {
     let dir = tempfile::tempdir().unwrap();

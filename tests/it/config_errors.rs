@@ -310,11 +310,8 @@ fn templates_name_each_problem_and_its_fix() {
     );
     let c = example_with(OKG, &[("engine: a1111\n    diskGb: 100", "engine: A1111\n    diskGb: 100")]);
     expect_problems(&c, &[(r#"templates[1].engine: "A1111" is not supported"#, "(did you mean a1111?)")]);
-    let c = example_with(OKG, &[("engine: a1111\n    diskGb: 50", "engine: comfyui\n    diskGb: 50")]);
-    expect_problems(
-        &c,
-        &[(r#"templates[0].engine: "comfyui" is not available in this sdctl yet"#, "set engine: a1111")],
-    );
+    let c = example_with(OKG, &[("engine: a1111\n    diskGb: 50", "engine: ComfyUI\n    diskGb: 50")]);
+    expect_problems(&c, &[(r#"templates[0].engine: "ComfyUI" is not supported"#, "(did you mean comfyui?)")]);
     // Agones keeps a warm WebUI per template's Fleet: the GPUs must hold them.
     let c = example_with(
         OKG,

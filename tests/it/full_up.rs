@@ -471,7 +471,7 @@ async fn agones_with_two_templates_warms_a_webui_of_each() {
     let world = World::start().await;
     let config = example_with(
         "sd-agones-t4.yaml",
-        &[("access:", "templates:\n  - { name: sd15, engine: a1111 }\n  - { name: sdxl, engine: a1111 }\naccess:")],
+        &[("access:", "templates:\n  - { name: sd15, engine: a1111 }\n  - { name: sdxl, engine: comfyui }\naccess:")],
     );
     let manifest = agones_manifest();
     let up = world.sdctl(&["up", "-c", config.arg(), "--agones-manifest", &manifest]).await;
@@ -481,6 +481,20 @@ async fn agones_with_two_templates_warms_a_webui_of_each() {
     }
     assert!(k8s(&world, "Fleet", "sd", "webui").is_none(), "no Fleet of a template that is not configured");
     let client = crate::kube_layer::cluster_client(&world, "sd-demo-gke").await;
+    // The ComfyUI template's Fleet runs ComfyUI's image, built with the others.
+    let fleets = gvk_api(&client, "agones.dev", "v1", "Fleet", "fleets");
+    let fleet = fleets.get("sdxl").await.unwrap().data;
+    let image = fleet["spec"]["template"]["spec"]["template"]["spec"]["containers"][0]["image"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(image.contains("/sd-comfyui:"), "{fleet:#}");
+    let built: Vec<String> = world
+        .requests_of("cloudbuild.projects.builds.create")
+        .iter()
+        .map(|r| r["body"]["images"][0].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(built.contains(&image), "{built:?}");
     let servers = gvk_api(&client, "agones.dev", "v1", "GameServer", "gameservers");
     let list = servers.list(&Default::default()).await.unwrap().items;
     for fleet in ["sd15", "sdxl"] {

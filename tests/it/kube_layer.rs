@@ -451,4 +451,58 @@ fn agones_renders_a_fleet_per_template() {
     };
     assert_eq!(verbs(&objects), serde_json::json!(["get", "list", "watch", "delete"]));
     assert_eq!(verbs(&plain), serde_json::json!(["get", "list", "watch"]));
+
+    // Each template's Fleet runs its engine's image: ComfyUI's for a comfyui template.
+    let engines = render(&example_with(
+        "sd-agones-t4.yaml",
+        &[("access:", "templates:\n  - { name: sd15, engine: a1111 }\n  - { name: comfy, engine: comfyui }\naccess:")],
+    ));
+    let pod_of = |fleet: &str| {
+        let f = engines.iter().find(|o| o["kind"] == "Fleet" && o["metadata"]["name"] == fleet).unwrap();
+        f["spec"]["template"]["spec"]["template"]["spec"].clone()
+    };
+    let image = |pod: &Value, container: &str| -> String {
+        let all = pod["containers"].as_array().unwrap().iter().chain(pod["initContainers"].as_array().unwrap());
+        all.filter(|c| c["name"] == container).map(|c| c["image"].as_str().unwrap().to_string()).next().unwrap()
+    };
+    let (a1111, comfy) = (pod_of("sd15"), pod_of("comfy"));
+    assert!(image(&a1111, "webui").contains("/sd-webui:"), "{a1111:#}");
+    assert!(image(&comfy, "webui").contains("/sd-comfyui:"), "{comfy:#}");
+    assert_eq!(image(&comfy, "prepare"), image(&comfy, "webui"), "the share is prepared by the same image");
+}
+
+/// With okg, each template's set runs its engine's image and probes the engine's own answer.
+#[test]
+fn okg_sets_run_their_engines_image() {
+    let config =
+        example_with("sd-okg-t4.yaml", &[("name: sdxl\n    engine: a1111", "name: sdxl\n    engine: comfyui")]);
+    let out = tempfile::tempdir().unwrap();
+    let run = crate::support::run(&[
+        "render",
+        "--offline",
+        "--out",
+        out.path().to_str().unwrap(),
+        "-c",
+        config.arg(),
+        "--okg-manifests",
+        &crate::okg::okg_manifests(),
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let mut sets = Vec::new();
+    for file in std::fs::read_dir(out.path()).unwrap() {
+        let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
+        let docs: Vec<Value> = serde_saphyr::from_multiple(&text).unwrap();
+        sets.extend(docs.into_iter().filter(|d| d["kind"] == "GameServerSet"));
+    }
+    let container = |set: &str| {
+        let gss = sets.iter().find(|s| s["metadata"]["name"] == set).unwrap();
+        gss["spec"]["gameServerTemplate"]["spec"]["containers"][0].clone()
+    };
+    let (sd15, sdxl) = (container("sd15"), container("sdxl"));
+    assert!(sd15["image"].as_str().unwrap().contains("/sd-webui:"), "{sd15:#}");
+    assert_eq!(sd15["readinessProbe"]["httpGet"]["path"], "/internal/ping");
+    assert!(sdxl["image"].as_str().unwrap().contains("/sd-comfyui:"), "{sdxl:#}");
+    assert_eq!(sdxl["readinessProbe"]["httpGet"]["path"], "/queue");
+    assert_eq!(sdxl["startupProbe"]["httpGet"]["path"], "/queue");
+    assert_eq!(sdxl["ports"][0]["containerPort"], 7860, "the same port for every engine");
 }

@@ -16,7 +16,7 @@ use crate::kube_layer::{applies, cluster_client};
 use crate::support::example_with;
 use crate::support::world::{World, upstream_dir};
 
-fn okg_manifests() -> String {
+pub fn okg_manifests() -> String {
     upstream_dir().to_str().unwrap().to_string()
 }
 
