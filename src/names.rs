@@ -238,6 +238,9 @@ impl Names {
     /// The Kubernetes service account WebUI pods run as: Agones' SDK account, which Agones gives
     /// a GameServer pod that names none, and then hides from the WebUI container.
     pub const GAMESERVER_SERVICE_ACCOUNT: &'static str = "agones-sdk";
+    /// The Kubernetes service account users' instances run as (runtime okg): no Role, no token
+    /// in the pod; with GCS storage, the Workload Identity principal that reads the bucket.
+    pub const INSTANCE_SERVICE_ACCOUNT: &'static str = "sdctl-webui";
 
     /// Cluster-scoped PersistentVolume of the shared storage (one per environment).
     pub fn shared_volume(&self) -> String {

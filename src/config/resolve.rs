@@ -56,16 +56,6 @@ pub fn resolve(file: ConfigFile, overrides: &Overrides, problems: &mut Problems)
     let runtime = r.runtime(file.runtime.unwrap_or_default(), gpu.as_ref());
     let access = r.access(file.access.unwrap_or_default());
     let templates = r.templates(file.templates);
-    if let (Some(Storage::Gcs(_)), Some(rt)) = (&storage, &runtime)
-        && rt.kind == RuntimeKind::Okg
-    {
-        // The bucket is granted to Agones' GameServer account; instances have no such grant yet.
-        r.err(
-            "storage.kind",
-            "\"gcs\" is not available with runtime.kind okg in this sdctl yet",
-            "set storage.kind: filestore, or runtime.kind: agones",
-        );
-    }
     // Agones keeps `bufferSize` warm WebUIs per template's Fleet, each on a GPU.
     if let (Some(rt), Some(gpu), Some(templates)) = (&runtime, &gpu, &templates)
         && rt.kind == RuntimeKind::Agones

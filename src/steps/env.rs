@@ -19,7 +19,7 @@ pub struct Env {
     pub outputs: Outputs,
     pub gcp: Gcp,
     project_number: OnceCell<String>,
-    /// Set once image builds have their staging bucket and identity (both images build at once).
+    /// Set once image builds have their staging bucket and identity (the images build at once).
     pub builder_ready: OnceCell<()>,
     /// The VPC ranges of this run (`steps::ranges::plan`).
     pub ranges: OnceCell<super::ranges::Ranges>,

@@ -85,6 +85,7 @@ impl Manifest for Instances {
             "container.thirdPartyObjects.update",
             "container.thirdPartyObjects.list",
             "container.thirdPartyObjects.delete",
+            "container.serviceAccounts.create",
             "container.storageClasses.create",
             "container.networkPolicies.create",
             "container.networkPolicies.update",

@@ -93,6 +93,7 @@ pub fn values(env: &Env) -> Value {
     });
     // Beside the literal above: one more key there exceeds serde_json's macro recursion limit.
     values["webui_policy"] = json!(Names::WEBUI_POLICY);
+    values["instance_service_account"] = json!(Names::INSTANCE_SERVICE_ACCOUNT);
     values["private_ranges"] = json!(PRIVATE_RANGES);
     values["runtime_uid"] = json!(crate::images::templates::paths::RUNTIME_UID);
     values["runtime_kind"] = json!(match c.runtime.kind {

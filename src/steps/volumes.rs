@@ -2,8 +2,9 @@
 //! or the bucket through GCS-Fuse). With GCS, also the WebUI pods' access to the bucket through
 //! Workload Identity: granted here, once the cluster exists, because the project's identity pool
 //! (`PROJECT.svc.id.goog`) only exists with a Workload Identity cluster and IAM refuses a member
-//! of a pool that does not exist ("Identity Pool does not exist"). The pods read everything and
-//! write only under `outputs/`; the bucket's top folders are made here, not by the pods.
+//! of a pool that does not exist ("Identity Pool does not exist"). Agones' WebUI pods read
+//! everything and write only under `outputs/`; users' instances (okg) only read, their files
+//! being on their own disks. The bucket's top folders are made here, not by the pods.
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -12,7 +13,7 @@ use super::Env;
 use super::iam::{Condition, Grant, PolicyOf};
 use super::kube_step::{Live, Manifest};
 use super::values::values;
-use crate::config::Storage;
+use crate::config::{RuntimeKind, Storage};
 use crate::gcp::retry;
 use crate::gcp::storage::StorageClient;
 use crate::kube::Kube;
@@ -32,16 +33,20 @@ const FOLDERS: [&str; 3] = ["models/", "embeddings/", "outputs/"];
 
 pub struct Volumes;
 
-/// The WebUI pods' Kubernetes service account (Agones' SDK account, which the GCS-Fuse driver
-/// authenticates as) as a Workload Identity principal, no Google service account in between.
+/// The WebUI pods' Kubernetes service account (Agones' SDK account, or with okg the instances'
+/// own, which the GCS-Fuse driver authenticates as) as a Workload Identity principal, no Google
+/// service account in between.
 async fn workload_member(cx: &StepCx<Env>) -> anyhow::Result<String> {
     let env = &cx.env;
     let number = env.project_number(cx).await?;
+    let account = match env.config.runtime.kind {
+        RuntimeKind::Agones => Names::GAMESERVER_SERVICE_ACCOUNT,
+        RuntimeKind::Okg => Names::INSTANCE_SERVICE_ACCOUNT,
+    };
     Ok(format!(
-        "principal://iam.googleapis.com/projects/{number}/locations/global/workloadIdentityPools/{}/subject/ns/{}/sa/{}",
+        "principal://iam.googleapis.com/projects/{number}/locations/global/workloadIdentityPools/{}/subject/ns/{}/sa/{account}",
         env.names.workload_pool(),
         env.config.runtime.namespace,
-        Names::GAMESERVER_SERVICE_ACCOUNT
     ))
 }
 
@@ -52,12 +57,17 @@ async fn bucket_member(cx: &StepCx<Env>) -> anyhow::Result<Option<(String, Strin
 }
 
 /// What the WebUI pods hold on the bucket, and the unconditional write earlier versions gave.
-fn grants(bucket: &str, member: &str) -> (Vec<Grant>, Grant) {
+/// With okg a user's files are on their own disk: the instances only read the bucket.
+fn grants(kind: RuntimeKind, bucket: &str, member: &str) -> (Vec<Grant>, Grant) {
     let outputs = Condition {
         title: "sdctl: WebUI outputs only".into(),
         expression: format!("resource.name.startsWith(\"projects/_/buckets/{bucket}/objects/outputs/\")"),
     };
-    (vec![Grant::new(READ_ROLE, member), Grant::new(WRITE_ROLE, member).when(outputs)], Grant::new(WRITE_ROLE, member))
+    let mut wanted = vec![Grant::new(READ_ROLE, member)];
+    if kind == RuntimeKind::Agones {
+        wanted.push(Grant::new(WRITE_ROLE, member).when(outputs));
+    }
+    (wanted, Grant::new(WRITE_ROLE, member))
 }
 
 /// Folders of `FOLDERS` the bucket lacks (a folder is any object under its prefix).
@@ -108,13 +118,16 @@ impl Manifest for Volumes {
 
     async fn pending(&self, cx: &StepCx<Env>, _kube: &Kube) -> anyhow::Result<Option<String>> {
         let Some((bucket, member)) = bucket_member(cx).await? else { return Ok(None) };
-        let (wanted, former) = grants(&bucket, &member);
+        let (wanted, former) = grants(cx.env.config.runtime.kind, &bucket, &member);
         let policy = PolicyOf::Bucket(&bucket).read(cx).await?;
         let mut work = Vec::new();
         if !wanted.iter().all(|g| g.held_in(&policy)) {
-            work.push(format!(
-                "grant the WebUI pods {READ_ROLE} on gs://{bucket} and {WRITE_ROLE} under outputs/ only"
-            ));
+            work.push(match cx.env.config.runtime.kind {
+                RuntimeKind::Agones => {
+                    format!("grant the WebUI pods {READ_ROLE} on gs://{bucket} and {WRITE_ROLE} under outputs/ only")
+                }
+                RuntimeKind::Okg => format!("grant the users' instances {READ_ROLE} on gs://{bucket}"),
+            });
         }
         if former.held_in(&policy) {
             work.push(format!("take {WRITE_ROLE} on the whole of gs://{bucket} from the WebUI pods"));
@@ -128,7 +141,7 @@ impl Manifest for Volumes {
 
     async fn after_apply(&self, cx: &StepCx<Env>, _kube: &Kube) -> anyhow::Result<()> {
         let Some((bucket, member)) = bucket_member(cx).await? else { return Ok(()) };
-        let (wanted, former) = grants(&bucket, &member);
+        let (wanted, former) = grants(cx.env.config.runtime.kind, &bucket, &member);
         let mut changes: Vec<(&Grant, bool)> = wanted.iter().map(|g| (g, true)).collect();
         changes.push((&former, false));
         PolicyOf::Bucket(&bucket).apply(cx, &changes).await?;

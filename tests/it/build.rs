@@ -233,6 +233,26 @@ fn the_comfyui_start_script_is_secure_by_default() {
     assert!(script.contains(r#"if [ "${1:-}" = "prepare" ]"#), "the share prepared by the same image");
     let check = std::process::Command::new("sh").args(["-n", "-c", &script]).status().unwrap();
     assert!(check.success(), "valid sh");
+    // `prepare` makes A1111's model folders on an empty share only: a bucket is never empty, and
+    // its pods may not write under models/.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("start.sh");
+    std::fs::write(&path, &script).unwrap();
+    let prepare = |share: &std::path::Path| {
+        let run = std::process::Command::new("sh").arg(&path).arg("prepare").arg(share).output().unwrap();
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    };
+    let (empty, bucket) = (dir.path().join("empty"), dir.path().join("bucket"));
+    std::fs::create_dir_all(&empty).unwrap();
+    for folder in ["models", "embeddings", "outputs"] {
+        std::fs::create_dir_all(bucket.join(folder)).unwrap();
+    }
+    prepare(&empty);
+    prepare(&bucket);
+    for folder in ["models/Stable-diffusion", "models/Lora", "embeddings", "outputs"] {
+        assert!(empty.join(folder).is_dir(), "{folder} on the empty share");
+    }
+    assert!(!bucket.join("models/Stable-diffusion").exists(), "nothing made under a bucket's models/");
 }
 
 /// A configuration with only ComfyUI templates builds ComfyUI's image, not AUTOMATIC1111's.

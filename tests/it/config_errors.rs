@@ -333,18 +333,6 @@ fn templates_name_each_problem_and_its_fix() {
 }
 
 #[test]
-fn gcs_storage_is_refused_with_okg_for_now() {
-    let c = example_with("sd-agones-l4-gcs.yaml", &[("runtime:\n", "runtime:\n  kind: okg\n")]);
-    expect_problems(
-        &c,
-        &[(
-            r#"storage.kind: "gcs" is not available with runtime.kind okg"#,
-            "set storage.kind: filestore, or runtime.kind: agones",
-        )],
-    );
-}
-
-#[test]
 fn runtime_kind_names_both_runtimes() {
     let c = example_with(T4, &[("kind: agones", "kind: kubevirt")]);
     expect_problems(

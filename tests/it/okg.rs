@@ -447,6 +447,50 @@ async fn a_game_server_set_keeps_a_stopped_users_id_and_disk_for_them() {
     assert!(world.resources().is_empty(), "{:#?}", world.resources());
 }
 
+/// With GCS storage, users' instances run as their own service account, which may only read the
+/// bucket (Workload Identity): their files are on their own disks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_gcs_the_instances_read_the_bucket_as_their_own_account() {
+    let world = World::start().await;
+    let config = example_with("sd-agones-l4-gcs.yaml", &[("runtime:\n", "runtime:\n  kind: okg\n")]);
+    let dir = okg_manifests();
+    let up = world.sdctl(&["up", "-c", config.arg(), "--okg-manifests", &dir, "--skip-preflight", "-o", "json"]).await;
+    assert_eq!(up.code, 0, "{up:?}");
+    let summary = up.json_lines().last().unwrap().clone();
+    let bucket = summary["outputs"]["bucket"].as_str().unwrap().trim_start_matches("gs://").to_string();
+    let policy = world
+        .requests_of("storage.buckets.setIamPolicy")
+        .into_iter()
+        .rfind(|r| r["path"].as_str().is_some_and(|p| p.contains(&format!("/b/{bucket}/"))))
+        .expect("the models bucket's policy was written");
+    let bindings = policy["body"]["bindings"].as_array().unwrap().clone();
+    let members = |role: &str| -> Vec<String> {
+        bindings
+            .iter()
+            .filter(|b| b["role"] == role)
+            .flat_map(|b| b["members"].as_array().unwrap().iter().map(|m| m.as_str().unwrap().to_string()))
+            .collect()
+    };
+    let readers = members("roles/storage.objectViewer");
+    assert_eq!(readers.len(), 1, "{bindings:#?}");
+    assert!(readers[0].ends_with("/subject/ns/sd/sa/sdctl-webui"), "{readers:?}");
+    assert!(members("roles/storage.objectUser").is_empty(), "instances write nothing to the bucket: {bindings:#?}");
+    // The account exists, without a token, and the instances' pods run as it.
+    let client = cluster_client(&world, "sd-l4-gke").await;
+    let accounts: Api<k8s_openapi::api::core::v1::ServiceAccount> = Api::namespaced(client.clone(), "sd");
+    let account = accounts.get("sdctl-webui").await.unwrap();
+    assert_eq!(account.automount_service_account_token, Some(false));
+    let gss = serde_json::to_value(gss_api(&client).get("webui").await.unwrap()).unwrap();
+    let pod = &gss["spec"]["gameServerTemplate"]["spec"];
+    assert_eq!(
+        (pod["serviceAccountName"].as_str(), pod["automountServiceAccountToken"].as_bool()),
+        (Some("sdctl-webui"), Some(false))
+    );
+    assert_eq!(gss["spec"]["gameServerTemplate"]["metadata"]["annotations"]["gke-gcsfuse/volumes"], "true");
+    let down = world.sdctl(&["down", "-y", "-c", config.arg(), "--okg-manifests", &dir]).await;
+    assert_eq!(down.code, 0, "{down:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn templates_ls_lists_the_configured_templates_without_a_cluster() {
     let world = World::start().await;

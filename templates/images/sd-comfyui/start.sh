@@ -18,14 +18,19 @@ OUTPUTS=${SDCTL_OUTPUTS_DIR:-{{ outputs_dir }}}
 WEBUI_UID={{ webui_uid }}
 
 # `start.sh prepare DIR`: makes the share usable before the WebUI starts (an init container, with
-# the whole share at DIR): AUTOMATIC1111's model folders where none exist yet, and outputs/ given
-# to the WebUI's user (a new Filestore share's root is root's). Folders people added are never
-# touched. As root it needs no capability but CHOWN.
+# the whole share at DIR): an empty share (a new Filestore share; a bucket is never empty, sdctl
+# makes its folders and the pods cannot write models/ there) gets AUTOMATIC1111's model folders;
+# outputs/ is created and given to the WebUI's user (a new Filestore share's root is root's).
+# Folders people added are never touched. As root it needs no capability but CHOWN.
 if [ "${1:-}" = "prepare" ]; then
   target="${2:?usage: start.sh prepare DIR}"
-  for dir in models/Stable-diffusion models/Lora models/VAE models/ControlNet models/ESRGAN embeddings outputs; do
-    mkdir -p "$target/$dir"
-  done
+  if [ -z "$(ls -A "$target" 2>/dev/null)" ]; then
+    echo "making the WebUI's model folders on the empty share $target"
+    for dir in models/Stable-diffusion models/Lora models/VAE models/ControlNet models/ESRGAN embeddings; do
+      mkdir -p "$target/$dir"
+    done
+  fi
+  mkdir -p "$target/models" "$target/embeddings" "$target/outputs"
   if [ "$(id -u)" = 0 ] && [ "$(stat -c %u "$target/outputs")" != "$WEBUI_UID" ]; then
     chown "$WEBUI_UID:$WEBUI_UID" "$target/outputs"
     echo "outputs/ on the share now belongs to uid $WEBUI_UID"
