@@ -7,10 +7,12 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
 
+use std::io::IsTerminal;
+
 use super::{Invocation, UpArgs};
 use crate::cost;
-use crate::exit::ExitCode;
-use crate::plan::{self, Event, Graph, Limits, Planned, Reporter, RunReport};
+use crate::exit::{Exit, ExitCode};
+use crate::plan::{self, Collector, Event, Graph, Limits, Planned, Reporter, RunReport, StepCx, StepId};
 use crate::preflight::{self, Report};
 use crate::steps::{self, Env, RunOptions};
 
@@ -23,7 +25,12 @@ pub async fn run(inv: &Invocation, args: UpArgs) -> anyhow::Result<ExitCode> {
         wait_for_certificate: args.wait_for_certificate,
         ..args.manifests.into_options()
     };
-    let env = inv.env(config, options)?;
+    let mut env = inv.env(config.clone(), options.clone())?;
+    // Users on a template removed from the config: at a terminal, asked once here rather than
+    // refused by each step the change reaches.
+    if !options.yes && ask_before_stranding_users(inv, &env).await? {
+        env = inv.env(config, RunOptions { yes: true, ..options })?;
+    }
     let graph = steps::graph(&env.config)?;
     let ids = graph.parse_ids(&args.steps)?;
     inv.watch_ctrl_c();
@@ -149,4 +156,23 @@ pub fn finish(inv: &Invocation, report: &RunReport, command: &str) -> ExitCode {
         left.join(", ")
     ));
     ExitCode::ApplyFailed
+}
+
+/// At a terminal: when the change of templates would stop users' instances, says so and asks
+/// (no: exit 2, nothing changed). Elsewhere (or when the cluster cannot be read) each step
+/// the change reaches refuses it instead, pointing at `-y`.
+async fn ask_before_stranding_users(inv: &Invocation, env: &std::sync::Arc<Env>) -> anyhow::Result<bool> {
+    if inv.ui.json() || !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        return Ok(false);
+    }
+    let cx = StepCx::new(env.clone(), StepId("up"), inv.shared(std::sync::Arc::new(Collector::default())));
+    let Ok(Some(kube)) = steps::connect_if_running(&cx).await else { return Ok(false) };
+    let Ok(Some(what)) = steps::stranded_users(env, &kube).await else { return Ok(false) };
+    inv.ui.err(&format!("{what}: going on {}.", steps::what_yes_does(env)));
+    let yes = dialoguer::Confirm::new().with_prompt("Go on?").default(false).interact().unwrap_or(false);
+    if yes {
+        Ok(true)
+    } else {
+        Err(Exit::usage("nothing changed: put the template back, or run `sdctl up` again").into())
+    }
 }

@@ -333,12 +333,30 @@ impl<M: Manifest> KubeStep<M> {
 /// With `up` but not `-y`: fails when a Fleet or GameServerSet no longer configured (a template
 /// removed, or agones' Fleets renamed going between one template and several) still has users
 /// on it. Checked by every step the change reaches (`fleet`, `router`, `reclaim`) before it
-/// applies anything, so that none of them strands those users.
+/// applies anything, so that none of them strands those users. (At a terminal, `up` asks first.)
 pub async fn users_on_removed_templates(cx: &StepCx<Env>, kube: &Kube) -> anyhow::Result<()> {
-    let env = &cx.env;
-    if env.options.yes {
+    if cx.env.options.yes {
         return Ok(());
     }
+    match stranded_users(&cx.env, kube).await? {
+        Some(what) => {
+            anyhow::bail!("{what}\n  fix: `sdctl up -y` {}, or put the template back", what_yes_does(&cx.env))
+        }
+        None => Ok(()),
+    }
+}
+
+/// What `-y` does to the users of a removed template.
+pub fn what_yes_does(env: &Env) -> &'static str {
+    match env.config.runtime.kind {
+        crate::config::RuntimeKind::Okg => "stops them (their users' disks are kept: `sdctl users ls`)",
+        crate::config::RuntimeKind::Agones => "releases them (their files stay in their folders)",
+    }
+}
+
+/// The users a change of templates would stop: a Fleet or set no longer configured that still
+/// has users on it, said in a sentence; None when nobody is.
+pub async fn stranded_users(env: &Env, kube: &Kube) -> anyhow::Result<Option<String>> {
     let namespace = &env.config.runtime.namespace;
     match env.config.runtime.kind {
         crate::config::RuntimeKind::Okg => {
@@ -347,11 +365,9 @@ pub async fn users_on_removed_templates(cx: &StepCx<Env>, kube: &Kube) -> anyhow
                 let running = kube.get(&set).await?.and_then(|s| s["spec"]["replicas"].as_i64()).unwrap_or(0);
                 if running > 0 {
                     let name = set["metadata"]["name"].as_str().unwrap_or_default();
-                    anyhow::bail!(
-                        "template {name} was removed from the config but {running} of its instances are running\n  \
-                         fix: `sdctl up -y` stops them (their users' disks are kept: `sdctl users ls`), or put the \
-                         template back"
-                    );
+                    return Ok(Some(format!(
+                        "template {name} was removed from the config but {running} of its instances are running"
+                    )));
                 }
             }
         }
@@ -362,16 +378,15 @@ pub async fn users_on_removed_templates(cx: &StepCx<Env>, kube: &Kube) -> anyhow
                 let list = kube.game_servers(namespace).list(&selector).await?;
                 let held = list.items.iter().filter(|g| g.data["status"]["state"] == "Allocated").count();
                 if held > 0 {
-                    anyhow::bail!(
+                    return Ok(Some(format!(
                         "Fleet {name} is no longer configured (a template was removed, or the Fleets are renamed \
-                         going between one template and several) but {held} user(s) are on its WebUIs\n  fix: \
-                         `sdctl up -y` releases them (their files stay in their folders), or put the template back"
-                    );
+                         going between one template and several) but {held} user(s) are on its WebUIs"
+                    )));
                 }
             }
         }
     }
-    Ok(())
+    Ok(None)
 }
 
 /// This environment's live objects of `api_version`/`kind` in the runtime namespace whose names

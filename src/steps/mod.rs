@@ -40,6 +40,7 @@ pub use common::absent_if_not_found;
 pub use env::{Env, Outputs, RunOptions};
 pub use gpu_pool::is_gpu_pool;
 pub use image_cache::ensure as ensure_image_cache;
+pub use kube_step::{stranded_users, what_yes_does};
 pub use storage::bucket_name;
 
 use crate::config::{Config, GpuDriver, RuntimeKind};

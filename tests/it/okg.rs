@@ -280,6 +280,27 @@ async fn up_with_okg_makes_a_game_server_set_per_template_and_down_deletes_the_u
     );
     assert!(refused.stderr.contains("`sdctl up -y` stops them"), "{refused:?}");
     assert!(api.get_opt("sdxl").await.unwrap().is_some());
+    // At a terminal `up` asks once, before anything; no changes nothing.
+    let mut cmd =
+        world.std_command(&["up", "fleet", "-c", without_sdxl.arg(), "--okg-manifests", &dir, "--skip-preflight"]);
+    cmd.stdin(std::process::Stdio::inherit()).env("TERM", "xterm");
+    let (seen, status) = tokio::task::spawn_blocking(move || {
+        use expectrl::Expect;
+        let mut s = expectrl::Session::spawn(cmd).unwrap();
+        s.set_expect_timeout(Some(Duration::from_secs(60)));
+        let asked = s.expect("Go on?").unwrap_or_else(|e| panic!("no question: {e}"));
+        let seen = String::from_utf8_lossy(asked.before()).to_string();
+        s.send("n").unwrap();
+        let said = s.expect("nothing changed").is_ok();
+        let _ = s.expect(expectrl::Eof);
+        (seen + if said { "nothing changed" } else { "" }, s.get_process().wait().unwrap())
+    })
+    .await
+    .unwrap();
+    assert!(matches!(status, expectrl::process::unix::WaitStatus::Exited(_, 2)), "{status:?}\n{seen}");
+    assert!(seen.contains("template sdxl was removed from the config but 1 of its instances are running"), "{seen}");
+    assert!(seen.contains("nothing changed"), "{seen}");
+    assert!(api.get_opt("sdxl").await.unwrap().is_some(), "answered no: the set stays");
     let yes = world
         .sdctl(&["up", "fleet", "-y", "-c", without_sdxl.arg(), "--okg-manifests", &dir, "--skip-preflight"])
         .await;

@@ -60,16 +60,18 @@ impl World {
     }
 
     /// sdctl pointed at the emulator, with its clock scaled like the emulator's.
+    /// sdctl against this world, as a std Command (for a pseudo-terminal).
+    pub fn std_command(&self, args: &[&str]) -> std::process::Command {
+        let mut c = super::sdctl();
+        c.args(args)
+            .env("SDCTL_API_ENDPOINT", self.emu.url())
+            .env("SDCTL_TIME_SCALE", self.speed.to_string())
+            .env("NO_COLOR", "1");
+        c
+    }
+
     pub fn command(&self, args: &[&str]) -> tokio::process::Command {
-        let std = {
-            let mut c = super::sdctl();
-            c.args(args)
-                .env("SDCTL_API_ENDPOINT", self.emu.url())
-                .env("SDCTL_TIME_SCALE", self.speed.to_string())
-                .env("NO_COLOR", "1");
-            c
-        };
-        let mut cmd = tokio::process::Command::from(std);
+        let mut cmd = tokio::process::Command::from(self.std_command(args));
         cmd.kill_on_drop(true);
         cmd
     }
