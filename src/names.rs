@@ -16,6 +16,9 @@ pub const K8S_LABEL_ENV: &str = "sdctl.dev/env";
 pub const K8S_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 /// Label the router puts on a user's GameServer (`<readable prefix>-<hash>`).
 pub const K8S_LABEL_USER: &str = "sdctl.dev/user";
+/// Label of a disk given back by `up` after `down --keep-data` (`user::hash` of its user's
+/// e-mail) until the user's first request makes it theirs (`sdctl.dev/user` and the e-mail).
+pub const K8S_LABEL_USER_HASH: &str = "sdctl.dev/user-hash";
 /// Annotation with the user's full e-mail address.
 pub const K8S_ANNOTATION_USER_EMAIL: &str = "sdctl.dev/user-email";
 /// Port of the router's Service (load-balancer health checks reach it too).

@@ -61,6 +61,12 @@ pub async fn run(inv: &Invocation, args: InitArgs) -> anyhow::Result<ExitCode> {
         inv.ui.err(&format!("Defaults detected{}.", detected_note(&detected)));
     }
     let answers = answer(inv, &args, &detected, ask, &prompter).await?;
+    if answers.iap_members.is_empty() {
+        inv.ui.err(
+            "warning: nobody will be able to sign in: the sign-in list is empty. Add members under access.iap.members \
+             (user:EMAIL, group:EMAIL, domain:DOMAIN), or run `sdctl init --iap-member alice@example.com --force`",
+        );
+    }
     let text = init::render(&answers);
     let config = config::parse(&text, &Overrides::default())
         .map_err(|problems| config::ConfigError { file: path.clone(), problems })?;
@@ -137,8 +143,9 @@ async fn answer(
             .map_err(io)?,
         None => init::DEFAULT_NAME.to_string(),
     };
-    // Which zones sell each GPU, when the API answers (decorates the GPU and zone questions).
-    let offering = if ask {
+    // Which zones sell each GPU: Google's answer at a terminal, else (or when Google cannot be
+    // asked) the built-in table. Decorates the GPU question and picks the default zone.
+    let asked = if ask {
         match inv.endpoints() {
             Ok(endpoints) => init::zones_offering(&Gcp::new(endpoints), &project, &region).await,
             Err(_) => None,
@@ -146,6 +153,16 @@ async fn answer(
     } else {
         None
     };
+    let from_google = asked.is_some();
+    let offering = asked.unwrap_or_else(|| init::gpu_zones::offering(&region));
+    let source = if from_google {
+        "Google's list".to_string()
+    } else {
+        format!("sdctl's table of {}", init::gpu_zones::RECORDED)
+    };
+    if ask && !from_google {
+        inv.ui.err(&format!("Zones offering each GPU: from {source} (Google could not be asked)."));
+    }
     let gpu = match args.gpu.as_deref() {
         Some("l4") => GpuKind::L4,
         Some(_) => GpuKind::T4,
@@ -153,10 +170,9 @@ async fn answer(
             let items: Vec<String> = GpuKind::ALL
                 .iter()
                 .map(|(name, kind)| {
-                    let zones = match offering.as_ref().and_then(|o| o.get(kind)) {
-                        Some(z) if z.is_empty() => format!(" - not offered in {region}"),
-                        Some(z) => format!(" - offered in {}", z.join(", ")),
-                        None => String::new(),
+                    let zones = match offering.get(kind) {
+                        Some(z) if !z.is_empty() => format!(" - offered in {}", z.join(", ")),
+                        _ => format!(" - not offered in {region}"),
                     };
                     format!("{name} ({} on {}){zones}", kind.accelerator(), kind.default_machine_type())
                 })
@@ -169,8 +185,20 @@ async fn answer(
     let zones = match &g.zones {
         Some(z) => z.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
         None => {
-            let offered = offering.as_ref().and_then(|o| o.get(&gpu)).map(Vec::as_slice);
-            let d = init::default_zone(&region, value(&detected.zone).as_deref(), offered);
+            let offered = offering.get(&gpu).map(Vec::as_slice).unwrap_or_default();
+            if offered.is_empty() && !ask {
+                return Err(Exit::usage(format!(
+                    "no zone of {region} offers {} ({source}): choose another --region or --gpu, or name the zones \
+                     with --zones",
+                    gpu.accelerator()
+                ))
+                .into());
+            }
+            let d = if offered.is_empty() {
+                String::new()
+            } else {
+                init::default_zone(&region, value(&detected.zone).as_deref(), Some(offered))
+            };
             let text = if ask {
                 let prefix = format!("{region}-");
                 prompter
@@ -220,28 +248,42 @@ async fn answer(
     };
     let account = value(&detected.account).map(|a| format!("user:{a}")).unwrap_or_default();
     let iap_members = match &args.iap_members {
-        Some(m) => m.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+        Some(given) => members(&given.join(",")).map_err(|e| Exit::usage(format!("--iap-member: {e}")))?,
         None => {
             let text = if ask {
                 prompter
-                    .input("Who may sign in (user:EMAIL, group:EMAIL, domain:DOMAIN; comma-separated)", &account, |s| {
-                        let ok = s.split(',').map(str::trim).filter(|m| !m.is_empty()).all(|m| {
-                            ["user:", "group:", "domain:", "serviceAccount:"].iter().any(|p| m.starts_with(p))
-                        });
-                        if ok {
-                            Ok(())
-                        } else {
-                            Err("each member starts with user:, group:, domain: or serviceAccount:".into())
-                        }
-                    })
+                    .input(
+                        "Who may sign in (EMAIL or user:EMAIL, group:EMAIL, domain:DOMAIN; comma-separated)",
+                        &account,
+                        |s| members(s).map(|_| ()),
+                    )
                     .map_err(io)?
             } else {
                 account
             };
-            text.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+            // Checked by the prompt; a detected account is `user:` and an address.
+            members(&text).unwrap_or_default()
         }
     };
     Ok(Answers { project, region, zones, name, gpu, storage, max_users, domain, iap_members })
+}
+
+/// The sign-in list: comma-separated members, a bare address taken as `user:EMAIL`.
+fn members(text: &str) -> Result<Vec<String>, String> {
+    const KINDS: [&str; 4] = ["user:", "group:", "domain:", "serviceAccount:"];
+    let mut out = Vec::new();
+    for m in text.split(',').map(str::trim).filter(|m| !m.is_empty()) {
+        if KINDS.iter().any(|k| m.starts_with(k) && m.len() > k.len()) {
+            out.push(m.to_string());
+        } else if !m.contains(':') && m.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.')) {
+            out.push(format!("user:{m}"));
+        } else {
+            return Err(format!(
+                "{m:?} is not a member: write an address (alice@example.com) or user:EMAIL, group:EMAIL, domain:DOMAIN"
+            ));
+        }
+    }
+    Ok(out)
 }
 
 fn non_empty(s: &str) -> Result<(), String> {

@@ -84,8 +84,8 @@ impl Invocation {
         Arc::new(RunShared { reporter, cancel: self.cancel.clone(), time: self.time, locks: ClusterLocks::default() })
     }
 
-    /// For a command whose `-o json` output is one document: its progress shows on the
-    /// terminal, and is left out of that document.
+    /// For a command whose `-o json` output is one document: its progress shows in text mode,
+    /// and is left out with `-o json` (stdout holds only the document).
     pub fn shared_for_document(&self) -> Arc<RunShared> {
         let reporter: Arc<dyn Reporter> =
             if self.ui.json() { Arc::new(crate::plan::Collector::default()) } else { self.ui.reporter() };

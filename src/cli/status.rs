@@ -94,7 +94,7 @@ struct UserDisks {
 
 impl UserDisks {
     fn monthly_usd(&self) -> f64 {
-        (self.size_gb as f64 * PD_BALANCED.usd * 100.0).round() / 100.0
+        PD_BALANCED.of(self.size_gb as f64)
     }
 
     fn json(&self) -> serde_json::Value {

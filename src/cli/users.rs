@@ -45,7 +45,7 @@ async fn kept_disks(cx: &StepCx<Env>, held: &[String]) -> anyhow::Result<Vec<use
 }
 
 fn monthly(gb: f64) -> f64 {
-    (gb * PD_BALANCED.usd * 100.0).round() / 100.0
+    PD_BALANCED.of(gb)
 }
 
 fn not_running(env: &Env) -> anyhow::Error {
@@ -70,6 +70,7 @@ pub async fn ls(inv: &Invocation) -> anyhow::Result<ExitCode> {
                 let monthly = d.size_gb.map(monthly);
                 rows.push(json!({
                     "email": d.email,
+                    "userHash": d.user_hash,
                     "template": d.template,
                     "instance": instance.pod,
                     "state": if d.deleting { "deleting" } else { instance.state.word() },
@@ -91,6 +92,7 @@ pub async fn ls(inv: &Invocation) -> anyhow::Result<ExitCode> {
                 };
                 rows.push(json!({
                     "email": gs.user_email,
+                    "userHash": null,
                     "template": template,
                     "instance": gs.name,
                     "state": "ready",
@@ -107,8 +109,10 @@ pub async fn ls(inv: &Invocation) -> anyhow::Result<ExitCode> {
     }
     for d in &kept {
         let owner = d.owner.as_ref();
+        // Kept disks say whose they are by a hash of the e-mail only.
         rows.push(json!({
-            "email": owner.map(|o| &o.email),
+            "email": null,
+            "userHash": owner.map(|o| &o.user),
             "template": owner.map(|o| &o.template),
             "instance": null,
             "state": "kept",
@@ -119,8 +123,9 @@ pub async fn ls(inv: &Invocation) -> anyhow::Result<ExitCode> {
     }
     if !kept.is_empty() {
         inv.ui.err(&format!(
-            "{} user disk(s) kept without a claim: `sdctl up` gives each back to its user (those of configured \
-             templates), `sdctl users delete EMAIL` or `sdctl down` deletes them",
+            "{} user disk(s) kept without a claim (whose: a hash of the e-mail, `#...`): `sdctl up` gives each \
+             back to its user (those of configured templates), `sdctl users delete EMAIL` or `sdctl down` deletes \
+             them",
             kept.len()
         ));
     }
@@ -149,8 +154,13 @@ pub async fn ls(inv: &Invocation) -> anyhow::Result<ExitCode> {
                 )
             }
         };
+        let who = match (r["email"].as_str(), r["userHash"].as_str()) {
+            (Some(email), _) => email.to_string(),
+            (None, Some(hash)) => format!("(user #{hash})"),
+            (None, None) => "(no user)".to_string(),
+        };
         inv.ui.out(&line([
-            r["email"].as_str().unwrap_or("(no user)"),
+            &who,
             r["template"].as_str().unwrap_or(""),
             r["instance"].as_str().unwrap_or(""),
             r["state"].as_str().unwrap_or(""),
@@ -215,7 +225,7 @@ pub async fn delete(inv: &Invocation, email: &str, keep_data: bool) -> anyhow::R
     if let Some(instances) = &instances {
         for d in instances.disks().await? {
             held.extend(d.volume.clone());
-            if d.email.as_deref() == Some(email.as_str()) {
+            if d.is_of(&email) {
                 disks.push(d);
             }
         }
@@ -224,7 +234,7 @@ pub async fn delete(inv: &Invocation, email: &str, keep_data: bool) -> anyhow::R
     let kept: Vec<user_disks::Disk> = kept_disks(&cx, &held)
         .await?
         .into_iter()
-        .filter(|d| d.owner.as_ref().is_some_and(|o| o.email == email))
+        .filter(|d| d.owner.as_ref().is_some_and(|o| o.user == user::hash(&email)))
         .collect();
     let (Some(kube), Some(instances)) = (kube, instances) else {
         if kept.is_empty() {

@@ -32,6 +32,11 @@ pub enum Checked {
 }
 
 impl Price {
+    /// The price of `units` (GiB for a GiB-month price), rounded to the cent.
+    pub fn of(&self, units: f64) -> f64 {
+        (units * self.usd * 100.0).round() / 100.0
+    }
+
     /// `page (us-central1, 2026-11)`: what cost items cite.
     pub fn source(&self) -> String {
         format!("{} ({REGION}, {})", self.page, self.as_of)

@@ -3,6 +3,7 @@
 //! Asking is the CLI's and the UI's business; this module only knows what to ask and write.
 
 pub mod detect;
+pub mod gpu_zones;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

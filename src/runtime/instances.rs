@@ -22,11 +22,11 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
-use kube::api::{Api, DynamicObject, ListParams, PostParams};
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
 
-use crate::names::{K8S_ANNOTATION_USER_EMAIL, K8S_LABEL_USER};
+use crate::names::{K8S_ANNOTATION_USER_EMAIL, K8S_LABEL_USER, K8S_LABEL_USER_HASH};
 use crate::runtime::gameservers::WEBUI_PORT_NAME;
 
 /// The label OpenKruise puts on a set's pods and claims (its selector).
@@ -100,6 +100,19 @@ pub struct UserDisk {
     pub deleting: bool,
     /// The claim's volume (named like its Compute Engine disk), once bound.
     pub volume: Option<String>,
+    /// A disk given back after `down --keep-data`: the hash of its user's e-mail, until their
+    /// first request makes it theirs (then `email` is set).
+    pub user_hash: Option<String>,
+}
+
+impl UserDisk {
+    /// Whether it is this user's (theirs, or given back to them and not yet taken).
+    pub fn is_of(&self, email: &str) -> bool {
+        match &self.email {
+            Some(e) => e == email,
+            None => self.user_hash.as_deref() == Some(super::user::hash(email).as_str()),
+        }
+    }
 }
 
 /// Annotation reclaim keeps on a user's claim: their last request to the instance (RFC 3339).
@@ -201,8 +214,17 @@ impl Instances {
         }
     }
 
-    /// The id of the user's disk of `template`, if they have one.
+    /// The id of the user's disk of `template`, if they have one. A disk `up` gave back after
+    /// `down --keep-data` (its claim labelled only with the hash of the user's e-mail) becomes
+    /// theirs here, on their first request: labelled with the user and their e-mail.
     pub async fn user_id(&self, template: &str, label: &str, email: &str) -> anyhow::Result<Option<i64>> {
+        if let Some(id) = self.labelled_id(template, label, email).await? {
+            return Ok(Some(id));
+        }
+        self.adopt_kept(template, label, email).await
+    }
+
+    async fn labelled_id(&self, template: &str, label: &str, email: &str) -> anyhow::Result<Option<i64>> {
         let selector = format!("{K8S_LABEL_USER}={label},{K8S_LABEL_TEMPLATE}={template}");
         let claims = self
             .claims
@@ -218,6 +240,36 @@ impl Instances {
             .collect();
         ids.sort();
         Ok(ids.first().copied())
+    }
+
+    /// A kept claim of `template` with the hash of this user's e-mail, made theirs; its id.
+    async fn adopt_kept(&self, template: &str, label: &str, email: &str) -> anyhow::Result<Option<i64>> {
+        let selector = format!("{K8S_LABEL_USER_HASH}={},{K8S_LABEL_TEMPLATE}={template}", super::user::hash(email));
+        let kept = self
+            .claims
+            .list(&ListParams::default().labels(&selector))
+            .await
+            .with_context(|| format!("cannot list the kept disks in namespace {}", self.namespace))?;
+        let prefix = format!("{DATA_CLAIM}-{template}-");
+        let Some((name, id)) = kept
+            .items
+            .iter()
+            .filter(|c| c.metadata.deletion_timestamp.is_none() && claim_email(c).is_none())
+            .filter_map(|c| Some((c.metadata.name.clone()?, id_after(c.metadata.name.as_deref()?, &prefix)?)))
+            .min_by_key(|(_, id)| *id)
+        else {
+            return Ok(None);
+        };
+        let patch = json!({"metadata": {
+            "labels": {K8S_LABEL_USER: label},
+            "annotations": {K8S_ANNOTATION_USER_EMAIL: email},
+        }});
+        self.claims
+            .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .with_context(|| format!("cannot make kept disk {}/{name} {email}'s", self.namespace))?;
+        tracing::info!(user = email, template, id, "kept disk given back to its user");
+        Ok(Some(id))
     }
 
     /// The instance `<template>-<id>` as its pod shows it.
@@ -315,18 +367,24 @@ impl Instances {
         }
     }
 
-    /// Every user's disk in the namespace (claims labelled with a user), by template and id.
+    /// Every user's disk in the namespace (claims labelled with a user, or given back after
+    /// `down --keep-data` and not yet theirs again), by template and id.
     pub async fn disks(&self) -> anyhow::Result<Vec<UserDisk>> {
         let claims = self
             .claims
-            .list(&ListParams::default().labels(&format!("{K8S_LABEL_USER},{K8S_LABEL_TEMPLATE}")))
+            .list(&ListParams::default().labels(K8S_LABEL_TEMPLATE))
             .await
             .with_context(|| format!("cannot list users' disks in namespace {}", self.namespace))?;
         let mut out: Vec<UserDisk> = claims
             .items
             .iter()
             .filter_map(|c| {
-                let template = c.metadata.labels.as_ref()?.get(K8S_LABEL_TEMPLATE)?.clone();
+                let labels = c.metadata.labels.as_ref()?;
+                let user_hash = labels.get(K8S_LABEL_USER_HASH).cloned();
+                if !labels.contains_key(K8S_LABEL_USER) && user_hash.is_none() {
+                    return None;
+                }
+                let template = labels.get(K8S_LABEL_TEMPLATE)?.clone();
                 let claim = c.metadata.name.clone()?;
                 let id = id_after(&claim, &format!("{DATA_CLAIM}-{template}-"))?;
                 let annotations = c.metadata.annotations.as_ref();
@@ -346,6 +404,7 @@ impl Instances {
                     last_activity: annotations.and_then(|a| a.get(K8S_ANNOTATION_LAST_ACTIVITY)).cloned(),
                     deleting: c.metadata.deletion_timestamp.is_some(),
                     volume: c.spec.as_ref().and_then(|s| s.volume_name.clone()),
+                    user_hash,
                 })
             })
             .collect();
@@ -368,7 +427,7 @@ impl Instances {
         let Some(at) = rfc3339(unix) else { return Ok(()) };
         let patch = json!({"metadata": {"annotations": {K8S_ANNOTATION_LAST_ACTIVITY: at}}});
         let claim = format!("{DATA_CLAIM}-{pod}");
-        match self.claims.patch(&claim, &kube::api::PatchParams::default(), &kube::api::Patch::Merge(&patch)).await {
+        match self.claims.patch(&claim, &PatchParams::default(), &Patch::Merge(&patch)).await {
             Ok(_) => Ok(()),
             Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
             Err(e) => Err(e).with_context(|| format!("cannot annotate claim {}/{claim}", self.namespace)),
@@ -560,13 +619,7 @@ fn claim_email(c: &PersistentVolumeClaim) -> Option<&str> {
 /// A user's claim as the set's StatefulSet would make it (`<vct>-<set>-<id>` from the
 /// volumeClaimTemplate, with the set's selector label), plus the user's label and e-mail. The
 /// StatefulSet uses an existing claim of that name as it is.
-pub fn new_claim(
-    vct: &Value,
-    template: &str,
-    id: i64,
-    label: &str,
-    email: &str,
-) -> anyhow::Result<PersistentVolumeClaim> {
+fn new_claim(vct: &Value, template: &str, id: i64, label: &str, email: &str) -> anyhow::Result<PersistentVolumeClaim> {
     let mut labels = vct.pointer("/metadata/labels").cloned().unwrap_or(json!({}));
     labels[OWNER_GSS] = json!(template);
     labels[K8S_LABEL_USER] = json!(label);

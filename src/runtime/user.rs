@@ -16,10 +16,15 @@ pub fn email_from(value: &str) -> Option<String> {
     (!local.is_empty() && !domain.is_empty() && printable).then_some(email)
 }
 
+/// 16 hex digits of the e-mail's SHA-256: the end of its label, and what a kept disk says of
+/// its user (Compute Engine labels are visible project-wide: no address there).
+pub fn hash(email: &str) -> String {
+    Sha256::digest(email.as_bytes())[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The value of the `sdctl.dev/user` label for this e-mail.
 pub fn label(email: &str) -> String {
-    let digest = Sha256::digest(email.as_bytes());
-    let hash: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let hash = hash(email);
     let mapped: String = email
         .chars()
         .map(|c| match c {

@@ -5,7 +5,8 @@
 //! `down` deletes their claims, and waits for the disks, before the cluster goes, then any
 //! user's disk left without a claim. `down --keep-data` keeps them and writes on each whose it
 //! is (`user_disks`); the next `up` gives them back: a volume and a claim for each, before the
-//! sets are made, so that their ids stay reserved for their users.
+//! sets are made, so that their ids stay reserved for their users, whose first request makes
+//! the claim theirs again.
 
 use async_trait::async_trait;
 use k8s_openapi::api::core::v1::PersistentVolumeClaim;
@@ -21,9 +22,9 @@ use crate::gcp::wait::{Poll, until};
 use crate::kube::Kube;
 use crate::kube::objects::kind;
 use crate::kube::templates::render;
-use crate::names::{K8S_LABEL_ENV, Names};
+use crate::names::{K8S_LABEL_ENV, K8S_LABEL_USER_HASH, Names};
 use crate::plan::StepCx;
-use crate::runtime::instances::{DATA_CLAIM, new_claim};
+use crate::runtime::instances::{DATA_CLAIM, K8S_LABEL_TEMPLATE};
 use crate::runtime::user;
 
 /// The label OpenKruise puts on a GameServerSet's pods and claims (its selector).
@@ -189,7 +190,8 @@ impl Manifest for Instances {
     async fn after_delete(&self, cx: &StepCx<Env>, kube: &Kube) -> anyhow::Result<()> {
         let claims = user_claims(&cx.env, kube, None).await?;
         if claims.is_empty() {
-            return Ok(());
+            // Disks kept earlier and not given back go all the same.
+            return if cx.env.options.keep_data { Ok(()) } else { delete_unclaimed_disks(cx).await.map(|_| ()) };
         }
         if cx.env.options.keep_data {
             cx.progress(format!("keeping {} user disk(s) (--keep-data)", claims.len()));
@@ -231,19 +233,21 @@ impl Manifest for Instances {
 async fn delete_unclaimed_disks(cx: &StepCx<Env>) -> anyhow::Result<bool> {
     let mut deleted = false;
     for disk in empty_if_disabled(user_disks::list(cx).await)? {
-        cx.progress(format!("deleting user disk {} ({}){}", disk.name, disk.zone, whose(&disk)));
+        let template = disk.owner.as_ref().map(|o| format!(", template {}", o.template)).unwrap_or_default();
+        if disk.in_use {
+            // Attached: a claim still holds it (its deletion under way), or it is no user's disk.
+            cx.progress(format!("user disk {} ({}{template}) is attached to a VM: left alone", disk.name, disk.zone));
+            continue;
+        }
+        cx.progress(format!("deleting user disk {} ({}{template})", disk.name, disk.zone));
         deleted |= user_disks::delete(cx, &disk).await?;
     }
     Ok(deleted)
 }
 
-fn whose(disk: &Disk) -> String {
-    disk.owner.as_ref().map(|o| format!(", {}'s of template {}", o.email, o.template)).unwrap_or_default()
-}
-
 /// A volume and a claim for each user's disk kept by `down --keep-data` whose template is
-/// configured and whose claim does not exist: the claim as the router makes it (the user's
-/// label and e-mail), bound to the disk from the start (a static volume of GKE's disk driver,
+/// configured and whose claim does not exist: the claim as the set would make it, with the hash
+/// of its user's e-mail, bound to the disk from the start (a static volume of GKE's disk driver,
 /// in the disk's zone, deleted with the disk when its claim goes). A claim of that name bound to
 /// another disk (an id another user took since) is left alone, and so is the disk: `users ls`
 /// and `down` list it.
@@ -265,10 +269,7 @@ async fn restored(cx: &StepCx<Env>, kube: &Kube, instances: &[Value]) -> anyhow:
             .await?;
         if let Some(have) = have {
             if have["spec"]["volumeName"] != disk.name.as_str() {
-                cx.progress(format!(
-                    "user disk {} of {} stays apart: claim {claim_name} holds another disk",
-                    disk.name, owner.email
-                ));
+                cx.progress(format!("kept user disk {} stays apart: claim {claim_name} holds another disk", disk.name));
             }
             continue;
         }
@@ -278,15 +279,30 @@ async fn restored(cx: &StepCx<Env>, kube: &Kube, instances: &[Value]) -> anyhow:
     Ok(objects)
 }
 
-/// The static volume for a kept disk and the user's claim bound to it.
+/// The static volume for a kept disk and the claim bound to it, labelled with the hash of its
+/// user's e-mail: the user's first request makes it theirs (`Instances::user_id`).
 fn kept_disk_objects(env: &Env, vct: &Value, disk: &Disk, owner: &Owner) -> anyhow::Result<[Value; 2]> {
     const PD_CSI: &str = "pd.csi.storage.gke.io";
     let size = format!("{}Gi", disk.size_gb);
-    let claim = new_claim(vct, &owner.template, owner.id, &user::label(&owner.email), &owner.email)?;
-    let mut claim = serde_json::to_value(claim)?;
-    claim["metadata"]["namespace"] = json!(env.config.runtime.namespace);
-    claim["spec"]["resources"]["requests"]["storage"] = json!(size);
-    claim["spec"]["volumeName"] = json!(disk.name);
+    let mut labels = vct.pointer("/metadata/labels").cloned().unwrap_or(json!({}));
+    labels[OWNER_GSS] = json!(owner.template);
+    labels[K8S_LABEL_TEMPLATE] = json!(owner.template);
+    labels[K8S_LABEL_USER_HASH] = json!(owner.user);
+    let claim = json!({
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {
+            "name": format!("{DATA_CLAIM}-{}-{}", owner.template, owner.id),
+            "namespace": env.config.runtime.namespace,
+            "labels": labels,
+        },
+        "spec": {
+            "accessModes": vct.pointer("/spec/accessModes").cloned().unwrap_or(json!(["ReadWriteOnce"])),
+            "storageClassName": Names::USER_DISK_CLASS,
+            "resources": {"requests": {"storage": size}},
+            "volumeName": disk.name,
+        },
+    });
     let volume = json!({
         "apiVersion": "v1",
         "kind": "PersistentVolume",
@@ -324,22 +340,31 @@ async fn write_owners(cx: &StepCx<Env>, kube: &Kube, claims: &[PersistentVolumeC
             cx.progress(format!("user disk {name} has no user: kept, and not given back by the next `up`"));
             continue;
         };
-        let Some(volume) = claim.spec.as_ref().and_then(|s| s.volume_name.clone()) else { continue };
+        let kept_unowned = |why: &str| format!("user disk {name} ({why}): kept, and not given back by the next `up`");
+        let Some(volume) = claim.spec.as_ref().and_then(|s| s.volume_name.clone()) else {
+            cx.progress(kept_unowned("never bound to a disk"));
+            continue;
+        };
         let pv =
             kube.get(&json!({"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": volume}})).await?;
-        let Some(handle) = pv.as_ref().and_then(|pv| pv["spec"]["csi"]["volumeHandle"].as_str()) else { continue };
+        let Some(handle) = pv.as_ref().and_then(|pv| pv["spec"]["csi"]["volumeHandle"].as_str()) else {
+            cx.progress(kept_unowned(&format!("volume {volume} names no Compute Engine disk")));
+            continue;
+        };
         if user_disks::mark(cx, handle, &owner).await? {
-            cx.progress(format!("user disk {name} kept for {} (template {})", owner.email, owner.template));
+            cx.progress(format!("user disk {name} kept for its user (template {})", owner.template));
+        } else {
+            cx.progress(kept_unowned(&format!("{handle} is not a disk of this project")));
         }
     }
     Ok(())
 }
 
-/// The owner a claim made by the router names: its template, id and user's e-mail.
+/// The owner a claim made by the router names: its template, id and user.
 fn claim_owner(claim: &PersistentVolumeClaim) -> Option<Owner> {
     let labels = claim.metadata.labels.as_ref()?;
-    let template = labels.get(crate::runtime::instances::K8S_LABEL_TEMPLATE)?.clone();
-    let email = claim.metadata.annotations.as_ref()?.get(crate::names::K8S_ANNOTATION_USER_EMAIL)?.clone();
+    let template = labels.get(K8S_LABEL_TEMPLATE)?.clone();
+    let email = claim.metadata.annotations.as_ref()?.get(crate::names::K8S_ANNOTATION_USER_EMAIL)?;
     let id = claim.metadata.name.as_deref()?.strip_prefix(&format!("{DATA_CLAIM}-{template}-"))?.parse().ok()?;
-    Some(Owner { template, id, email })
+    Some(Owner { template, id, user: user::hash(email) })
 }

@@ -1,10 +1,14 @@
 //! Users' disks as Compute Engine holds them (`runtime.kind: okg`). GKE's disk driver makes each
-//! one with the environment's label; the claim that says whose it is lives in the cluster. So
-//! that a disk kept by `down --keep-data` can be given back to its user by the next `up` (after
-//! the cluster, and its claims, are gone), `down --keep-data` writes the owner on the disk as
-//! labels: the template, the instance id and the e-mail. Compute Engine label values allow only
-//! lowercase letters, digits, `-` and `_`, at most 63 characters, so the e-mail is written in
-//! lowercase base32 ("base32hex", RFC 4648 §7) over as many labels as it needs.
+//! one with the environment's label, named after its volume (`pvc-<uid>`); the claim that says
+//! whose it is lives in the cluster. So that a disk kept by `down --keep-data` can be given back
+//! to its user by the next `up` (after the cluster, and its claims, are gone), `down
+//! --keep-data` writes on the disk, as labels, the template, the instance id and a hash of the
+//! user's e-mail (`user::hash`): labels are readable by anyone who may list the project's disks
+//! and end up in billing exports, so no address goes there. The user's first request after
+//! `up` recognises the disk by that hash and makes it theirs again.
+//!
+//! Only disks named `pvc-...` are users' disks: GKE copies the cluster's labels onto its nodes'
+//! boot disks, which carry the environment's label too.
 
 use std::collections::HashMap;
 
@@ -17,16 +21,17 @@ use crate::plan::StepCx;
 
 const LABEL_TEMPLATE: &str = "sdctl-template";
 const LABEL_INSTANCE: &str = "sdctl-instance";
-/// `sdctl-email-0`, `sdctl-email-1`, ...: the e-mail's base32 in pieces of 63 characters.
-const LABEL_EMAIL: &str = "sdctl-email-";
-const LABEL_VALUE_MAX: usize = 63;
+const LABEL_USER: &str = "sdctl-user";
+/// What the PD CSI driver names a dynamically provisioned volume's disk: its volume's name.
+const DISK_PREFIX: &str = "pvc-";
 
-/// Whose a kept disk is: the instance `<template>-<id>` of the user with this e-mail.
+/// Whose a kept disk is: the instance `<template>-<id>` of the user whose e-mail has this hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Owner {
     pub template: String,
     pub id: i64,
-    pub email: String,
+    /// `user::hash` of their e-mail.
+    pub user: String,
 }
 
 /// One of the environment's users' disks.
@@ -37,6 +42,8 @@ pub struct Disk {
     pub size_gb: i64,
     /// Written by `down --keep-data`; none for a disk whose claim had no user.
     pub owner: Option<Owner>,
+    /// Attached to a VM (a running instance's node): never deleted from here.
+    pub in_use: bool,
 }
 
 impl Disk {
@@ -49,35 +56,23 @@ impl Disk {
 impl Owner {
     /// The labels that say whose the disk is.
     pub fn labels(&self) -> Vec<(String, String)> {
-        let email = data_encoding::BASE32_DNSSEC.encode(self.email.as_bytes());
-        let mut labels = vec![
+        vec![
             (LABEL_TEMPLATE.to_string(), self.template.clone()),
             (LABEL_INSTANCE.to_string(), self.id.to_string()),
-        ];
-        for (i, piece) in email.as_bytes().chunks(LABEL_VALUE_MAX).enumerate() {
-            // base32hex is ASCII: every piece is valid UTF-8.
-            labels.push((format!("{LABEL_EMAIL}{i}"), String::from_utf8_lossy(piece).into_owned()));
-        }
-        labels
+            (LABEL_USER.to_string(), self.user.clone()),
+        ]
     }
 
     /// The owner written by `labels`, if all of it is there.
     pub fn from_labels(labels: &HashMap<String, String>) -> Option<Owner> {
         let template = labels.get(LABEL_TEMPLATE)?.clone();
         let id = labels.get(LABEL_INSTANCE)?.parse().ok()?;
-        let mut email = String::new();
-        for i in 0.. {
-            match labels.get(&format!("{LABEL_EMAIL}{i}")) {
-                Some(piece) => email.push_str(piece),
-                None => break,
-            }
-        }
-        let email = String::from_utf8(data_encoding::BASE32_DNSSEC.decode(email.as_bytes()).ok()?).ok()?;
-        (!email.is_empty()).then_some(Owner { template, id, email })
+        let user = labels.get(LABEL_USER).filter(|h| h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()))?;
+        Some(Owner { template, id, user: user.clone() })
     }
 }
 
-/// The environment's users' disks in the nodes' zones (the image cache's disk is not one).
+/// The environment's users' disks in the nodes' zones.
 pub async fn list(cx: &StepCx<Env>) -> anyhow::Result<Vec<Disk>> {
     let env = &cx.env;
     let project = env.project();
@@ -95,9 +90,14 @@ pub async fn list(cx: &StepCx<Env>) -> anyhow::Result<Vec<Disk>> {
             )?;
             for d in page.items {
                 let name = d.name.unwrap_or_default();
-                if env.owns(&d.labels) && name != env.names.cache_disk() {
-                    let owner = Owner::from_labels(&d.labels);
-                    found.push(Disk { name, zone: zone.clone(), size_gb: d.size_gb.unwrap_or(0), owner });
+                if env.owns(&d.labels) && name.starts_with(DISK_PREFIX) {
+                    found.push(Disk {
+                        owner: Owner::from_labels(&d.labels),
+                        zone: zone.clone(),
+                        size_gb: d.size_gb.unwrap_or(0),
+                        in_use: !d.users.is_empty(),
+                        name,
+                    });
                 }
             }
             match page.next_page_token {
@@ -126,7 +126,6 @@ pub async fn mark(cx: &StepCx<Env>, handle: &str, owner: &Owner) -> anyhow::Resu
         .await;
         let Some(disk) = absent_if_not_found(read)? else { return Ok(false) };
         let mut labels = disk.labels.clone();
-        labels.retain(|k, _| !k.starts_with(LABEL_EMAIL));
         labels.extend(owner.labels());
         if labels == disk.labels {
             return Ok(true);
@@ -188,27 +187,27 @@ mod tests {
     }
 
     #[test]
-    fn an_owner_comes_back_from_its_labels_whatever_the_length_of_the_email() {
-        for email in ["a@b.c", "alice.o'hara+sd@example.com", &format!("{}@example.com", "x".repeat(240))] {
-            let owner = Owner { template: "sd15".into(), id: 12, email: email.to_string() };
-            let labels = owner.labels();
-            assert!(labels.iter().all(|(k, v)| is_label(k, v)), "{labels:?}");
-            let map: HashMap<String, String> = labels.into_iter().collect();
-            assert_eq!(Owner::from_labels(&map), Some(owner));
-        }
+    fn an_owner_comes_back_from_its_labels_and_no_address_is_written() {
+        let email = "alice.o'hara+sd@example.com";
+        let owner = Owner { template: "sd15".into(), id: 12, user: crate::runtime::user::hash(email) };
+        let labels = owner.labels();
+        assert!(labels.iter().all(|(k, v)| is_label(k, v)), "{labels:?}");
+        assert!(labels.iter().all(|(_, v)| !v.contains("alice") && !v.contains("example")), "{labels:?}");
+        let map: HashMap<String, String> = labels.into_iter().collect();
+        assert_eq!(Owner::from_labels(&map), Some(owner));
     }
 
     #[test]
     fn a_disk_without_all_of_its_owner_has_none() {
-        let owner = Owner { template: "sd15".into(), id: 0, email: "alice@example.com".into() };
+        let owner = Owner { template: "sd15".into(), id: 0, user: crate::runtime::user::hash("a@b.c") };
         let full: HashMap<String, String> = owner.labels().into_iter().collect();
-        for missing in [LABEL_TEMPLATE, LABEL_INSTANCE, "sdctl-email-0"] {
+        for missing in [LABEL_TEMPLATE, LABEL_INSTANCE, LABEL_USER] {
             let mut labels = full.clone();
             labels.remove(missing);
             assert_eq!(Owner::from_labels(&labels), None, "without {missing}");
         }
         let mut garbled = full.clone();
-        garbled.insert("sdctl-email-0".into(), "not-base32!".into());
+        garbled.insert(LABEL_USER.into(), "alice".into());
         assert_eq!(Owner::from_labels(&garbled), None);
     }
 

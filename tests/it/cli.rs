@@ -141,6 +141,33 @@ fn help_teaches() {
     }
 }
 
+/// Every command's `--help` fits a 100-column terminal: clap wraps what it writes, and the
+/// examples and notes written by hand stay within it.
+#[test]
+fn every_help_fits_100_columns() {
+    use clap::CommandFactory;
+    fn paths(cmd: &clap::Command, prefix: Vec<String>, out: &mut Vec<Vec<String>>) {
+        out.push(prefix.clone());
+        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+            let mut next = prefix.clone();
+            next.push(sub.get_name().to_string());
+            paths(sub, next, out);
+        }
+    }
+    let mut all = Vec::new();
+    paths(&sdctl::cli::Cli::command(), Vec::new(), &mut all);
+    assert!(all.len() > 20, "{all:?}");
+    for path in all {
+        let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+        args.push("--help");
+        let r = crate::support::run_cmd(crate::support::sdctl().args(&args).env("COLUMNS", "100"));
+        assert_eq!(r.code, 0, "{args:?}: {r:?}");
+        for line in r.stdout.lines() {
+            assert!(line.chars().count() <= 100, "sdctl {}: {} columns:\n{line}", args.join(" "), line.chars().count());
+        }
+    }
+}
+
 #[test]
 fn a_closed_pipe_is_a_normal_end() {
     let mut child = sdctl()

@@ -104,18 +104,42 @@ fn every_question_has_a_flag() {
         "--storage=gcs",
         "--max-users=5",
         "--domain=sd.example.org",
-        "--iap-member=user:alice@example.org",
+        "--iap-member=alice@example.org",
         "--iap-member=group:artists@example.org",
     ]);
     assert_eq!(r.code, 0, "no terminal, no --yes, but nothing left to ask: {r:?}");
+    assert!(!r.stderr.contains("nobody will be able to sign in"), "{r:?}");
     let config = sdctl::config::load(&home.file(), &Default::default()).unwrap();
     assert_eq!(config.name, "sd-team");
     assert_eq!(config.zones, ["us-central1-b", "us-central1-c"]);
     assert!(matches!(config.storage, sdctl::config::Storage::Gcs(_)));
     assert_eq!((config.runtime.max_users, config.gpu.max_nodes), (5, 5));
     assert_eq!(config.access.domain.as_deref(), Some("sd.example.org"));
-    assert_eq!(config.access.iap_members, ["user:alice@example.org", "group:artists@example.org"]);
+    assert_eq!(
+        config.access.iap_members,
+        ["user:alice@example.org", "group:artists@example.org"],
+        "a bare address is a user"
+    );
     assert_plans(&home.file());
+}
+
+/// The sign-in list: a member that is neither an address nor `kind:VALUE` is refused with the
+/// flag named; an empty list is written but warned about (nobody could sign in).
+#[test]
+fn sign_in_members_are_checked_and_an_empty_list_warned_about() {
+    let base = ["--yes", "--project", "p-123456", "--force"];
+    let home = Home::new();
+    let r = home.run(&[&base[..], &["--iap-member", "alice"]].concat());
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains(r#"--iap-member: "alice" is not a member: write an address"#), "{r:?}");
+    assert!(!home.file().exists(), "nothing written");
+    let r = home.run(&[&base[..], &["--iap-member", "user:"]].concat());
+    assert_eq!(r.code, 2, "{r:?}");
+    let r = home.run(&[&base[..], &["--iap-member", ""]].concat());
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("warning: nobody will be able to sign in"), "{r:?}");
+    let config = sdctl::config::load(&home.file(), &Default::default()).unwrap();
+    assert!(config.access.iap_members.is_empty());
 }
 
 #[test]
@@ -215,7 +239,9 @@ async fn the_wizard_in_a_terminal() {
         step(&mut s, "Most users at once", "0\r")?;
         step(&mut s, "a whole number from 1 to 64", "\x08\x082\r")?;
         step(&mut s, "Domain", "\r")?;
-        step(&mut s, "Who may sign in", "user:carol@example.com\r")?;
+        step(&mut s, "Who may sign in", "carol\r")?;
+        // Not an address: asked again; a bare address is taken as user:.
+        step(&mut s, "is not a member", "\x08\x08\x08\x08\x08\x08carol@example.com\r")?;
         step(&mut s, "Estimated cost: $", "")?;
         step(&mut s, "Write", "y")?;
         step(&mut s, "Wrote", "")?;

@@ -327,6 +327,15 @@ async fn up_with_okg_makes_a_game_server_set_per_template_and_down_deletes_the_u
             || l.contains("redis")),
         "only what --keep-data keeps: {left:#?}"
     );
+    // GKE copies the cluster's labels onto its nodes' boot disks: one left over (here made by
+    // hand) carries the environment's label but is no user's disk.
+    let boot = "gke-sd-okg-gke-gpu-5f3a9c2e-x7q1";
+    world
+        .create(
+            "/compute/compute/v1/projects/my-project/zones/us-central1-a/disks",
+            &json!({"name": boot, "sizeGb": "100", "labels": {"sdctl-env": "sd-okg"}}),
+        )
+        .await;
     // Without a user written on them, those disks are not given back; `users ls` lists them,
     // and `down` deletes them with the cluster gone.
     let ls = world.sdctl(&["users", "ls", "-c", config.arg(), "-o", "json"]).await;
@@ -338,7 +347,7 @@ async fn up_with_okg_makes_a_game_server_set_per_template_and_down_deletes_the_u
     assert_eq!(down.code, 0, "{down:?}");
     assert_eq!(down.stderr.matches("deleting user disk pvc-").count(), 2, "{down:?}");
     let left: Vec<String> = world.resources().into_iter().map(|(kind, name, _)| format!("{kind} {name}")).collect();
-    assert!(left.is_empty(), "{left:#?}");
+    assert_eq!(left, [format!("Disk projects/my-project/zones/us-central1-a/disks/{boot}")], "only the node's disk");
 }
 
 fn gss_api(client: &kube::Client) -> Api<DynamicObject> {
@@ -598,7 +607,7 @@ async fn users_get_their_own_instances_and_disks_through_the_router_and_keep_the
         json!([{"apiGroups": ["game.kruise.io"], "resources": ["gameserversets"], "resourceNames": ["sd15", "sdxl"],
                 "verbs": ["get", "update"]},
                {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]},
-               {"apiGroups": [""], "resources": ["persistentvolumeclaims"], "verbs": ["get", "list", "create", "delete"]}])
+               {"apiGroups": [""], "resources": ["persistentvolumeclaims"], "verbs": ["get", "list", "create", "patch", "delete"]}])
     );
 
     // The router, as the Deployment runs it, against the cluster and a real Redis.
@@ -866,11 +875,13 @@ async fn users_get_their_own_instances_and_disks_through_the_router_and_keep_the
     assert!(bad.stderr.contains("--template sd21: no such template (configured: sd15, sdxl)"), "{bad:?}");
     drop(router);
 
-    // `down --keep-data` keeps Alice's and Carol's disks, each labelled with its owner.
+    // `down --keep-data` keeps Alice's and Carol's disks, each labelled with its owner: the
+    // template, the id and a hash of the e-mail (labels are readable project-wide: no address).
     let down = world.sdctl(&["down", "-y", "--keep-data", "-c", config.arg(), "--okg-manifests", &dir]).await;
     assert_eq!(down.code, 0, "{down:?}");
-    assert!(down.stderr.contains("user disk data-sd15-0 kept for alice@example.com (template sd15)"), "{down:?}");
+    assert!(down.stderr.contains("user disk data-sd15-0 kept for its user (template sd15)"), "{down:?}");
     let alice_disk = alice_volume.clone().expect("alice's claim is bound");
+    let alice_hash = sdctl::runtime::user::hash("alice@example.com");
     let labels = world.emu.state()["resources"]
         .as_array()
         .unwrap()
@@ -878,15 +889,24 @@ async fn users_get_their_own_instances_and_disks_through_the_router_and_keep_the
         .find(|r| r["kind"] == "Disk" && r["name"].as_str().unwrap_or("").ends_with(&format!("/disks/{alice_disk}")))
         .map(|r| r["labels"].clone())
         .expect("alice's disk is kept");
-    assert_eq!((labels["sdctl-template"].as_str(), labels["sdctl-instance"].as_str()), (Some("sd15"), Some("0")));
+    assert_eq!(
+        (labels["sdctl-template"].as_str(), labels["sdctl-instance"].as_str(), labels["sdctl-user"].as_str()),
+        (Some("sd15"), Some("0"), Some(alice_hash.as_str()))
+    );
     assert_eq!(labels["sdctl-env"], "sd-okg", "{labels:#}");
-    // With no cluster, `users ls` lists the kept disks and what they cost; so does `status`.
+    assert!(!labels.to_string().contains("alice") && !labels.to_string().contains("example"), "{labels:#}");
+    // With no cluster, `users ls` lists the kept disks (whose: the hash) and what they cost;
+    // so does `status`.
     let ls = world.sdctl(&["users", "ls", "-c", config.arg(), "-o", "json"]).await;
     assert_eq!(ls.code, 0, "{ls:?}");
     let users: Value = serde_json::from_str(&ls.stdout).unwrap();
-    let kept = |email: &str| users["users"].as_array().unwrap().iter().find(|u| u["email"] == email).cloned();
+    let kept = |email: &str| {
+        let hash = sdctl::runtime::user::hash(email);
+        users["users"].as_array().unwrap().iter().find(|u| u["userHash"] == hash.as_str()).cloned()
+    };
     let alice_row = kept("alice@example.com").expect("alice's kept disk");
     assert_eq!((alice_row["template"].as_str(), alice_row["state"].as_str()), (Some("sd15"), Some("kept")));
+    assert!(alice_row["email"].is_null(), "{alice_row:#}");
     assert_eq!(alice_row["disk"]["name"], alice_disk.as_str());
     assert_eq!(alice_row["disk"]["monthlyUsd"], 5.0);
     assert!(kept("carol@example.com").is_some() && kept("bob@example.com").is_none(), "{users:#}");
@@ -902,14 +922,15 @@ async fn users_get_their_own_instances_and_disks_through_the_router_and_keep_the
             && status.stdout.contains("kept without a cluster"),
         "{status:?}"
     );
-    // The next `up` gives each back to its user: Alice's claim on the same disk, in its zone,
-    // her id reserved so that no one else gets it.
+    // The next `up` gives it back: a claim on the same disk, in its zone, with the hash of its
+    // user's e-mail, its id reserved so that no one else gets it.
     let up = world.sdctl(&["up", "-c", config.arg(), "--okg-manifests", &dir, "--skip-preflight"]).await;
     assert_eq!(up.code, 0, "{up:?}");
     let client = cluster_client(&world, "sd-okg-gke").await;
     let claims: Api<k8s_openapi::api::core::v1::PersistentVolumeClaim> = Api::namespaced(client.clone(), "sd");
     let claim = claims.get("data-sd15-0").await.unwrap();
-    assert_eq!(claim_user(&claim), (alice_label, "alice@example.com".to_string()));
+    assert_eq!(claim.metadata.labels.as_ref().unwrap()["sdctl.dev/user-hash"], alice_hash);
+    assert_eq!(claim_user(&claim), (String::new(), String::new()), "not hers until she comes back");
     assert_eq!(claim.spec.as_ref().unwrap().volume_name.as_deref(), Some(alice_disk.as_str()));
     let volumes: Api<k8s_openapi::api::core::v1::PersistentVolume> = Api::all(client.clone());
     let volume = serde_json::to_value(volumes.get(&alice_disk).await.unwrap()).unwrap();
@@ -926,22 +947,44 @@ async fn users_get_their_own_instances_and_disks_through_the_router_and_keep_the
     let set = serde_json::to_value(gss.get("sd15").await.unwrap()).unwrap();
     assert_eq!(set["spec"]["reserveGameServerIds"], json!([0]), "{set:#}");
     assert!(claims.get_opt("data-sd15-2").await.unwrap().is_none(), "carol's disk is gone");
-    // Alice's instance starts on her own disk again.
-    gss.patch(
-        "sd15",
-        &PatchParams::default(),
-        &Patch::Merge(json!({"spec": {"replicas": 1, "reserveGameServerIds": []}})),
-    )
-    .await
-    .unwrap();
-    let pods: Api<Pod> = Api::namespaced(client.clone(), "sd");
-    eventually(60, "alice's instance runs on her kept disk", || async {
-        let pod = pods.get_opt("sd15-0").await.unwrap()?;
-        pod.spec.as_ref()?.node_name.as_ref()?;
-        let bound = claims.get("data-sd15-0").await.unwrap().status?.phase;
-        (bound.as_deref() == Some("Bound")).then_some(())
+    // Alice comes back through the router (as its account, on the new cluster): her first
+    // request makes the disk hers and starts her instance on it.
+    let kubeconfig_text = reqwest::get(format!("{}/_emulator/kubeconfig/sd-okg-gke", world.emu.url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = kubeconfig_text.lines().find_map(|l| l.trim().strip_prefix("token: ")).unwrap();
+    let router_kubeconfig = kdir.path().join("router-again");
+    std::fs::write(&router_kubeconfig, kubeconfig_text.replace(token, "serviceaccount:sd:sdctl-router")).unwrap();
+    let router_env = runtime_env(router_kubeconfig.to_str().unwrap());
+    let env: Vec<(&str, &str)> = router_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let router = Process::spawn(
+        &[
+            "runtime",
+            "router",
+            "--listen",
+            &listen,
+            "--namespace",
+            "sd",
+            "--templates",
+            "sd15,sdxl",
+            "--trust-iap-header",
+        ],
+        &env,
+    );
+    let url = format!("http://{listen}");
+    eventually(20, "the router answers", || async {
+        reqwest::get(format!("{url}/healthz")).await.ok().filter(|r| r.status() == 200).map(|_| ())
     })
     .await;
+    reach(&url, "alice@example.com", alice_cookie).await;
+    let claim = claims.get("data-sd15-0").await.unwrap();
+    assert_eq!(claim_user(&claim), (alice_label, "alice@example.com".to_string()), "hers again");
+    assert_eq!(claim.spec.unwrap().volume_name.as_deref(), Some(alice_disk.as_str()), "on her kept disk");
+    drop(router);
     // The next `up` has nothing more to give back.
     let before = world.requests().len();
     let again = world.sdctl(&["up", "fleet", "-c", config.arg(), "--okg-manifests", &dir, "--skip-preflight"]).await;

@@ -9,7 +9,8 @@
 #
 # Secure by default: no ComfyUI-Manager in the image and custom nodes off
 # (--disable-all-custom-nodes), so nothing can be installed or loaded from the UI. The user's
-# images, uploads and saved workflows live under the outputs folder (output/, input/, user/).
+# images, uploads, saved workflows and ComfyUI's database live under the outputs folder (output/,
+# input/, user/; the database's default is in ComfyUI's own folder, lost with the pod).
 set -eu
 
 COMFYUI=${SDCTL_COMFYUI_DIR:-/opt/comfyui}
@@ -43,7 +44,8 @@ mkdir -p "$OUTPUTS/output" "$OUTPUTS/input" "$OUTPUTS/user"
 
 set -- --listen 0.0.0.0 --port {{ port }} --disable-auto-launch --disable-all-custom-nodes \
   --extra-model-paths-config "$COMFYUI/sdctl/extra_model_paths.yaml" \
-  --output-directory "$OUTPUTS/output" --input-directory "$OUTPUTS/input" --user-directory "$OUTPUTS/user"
+  --output-directory "$OUTPUTS/output" --input-directory "$OUTPUTS/input" --user-directory "$OUTPUTS/user" \
+  --database-url "sqlite:///$OUTPUTS/user/comfyui.db"
 # SDCTL_WEBUI_EXTRA_ARGS is split into words on purpose.
 # shellcheck disable=SC2086
 exec "$COMFYUI/venv/bin/python" "$COMFYUI/main.py" "$@" ${SDCTL_WEBUI_EXTRA_ARGS:-}

@@ -271,3 +271,56 @@ async fn the_driver_installer_daemonset_makes_gpus_allocatable() {
     assert_eq!(n.status.unwrap().allocatable.unwrap()["nvidia.com/gpu"].0, "1");
     assert!(t.host.scale_ups.lock().unwrap().is_empty(), "a node installing its driver is not a reason to scale up");
 }
+
+/// A pod whose claim is bound to a zonal disk's volume in another zone than every node stays
+/// Pending, as the scheduler's VolumeBinding plugin says; one in the nodes' zone runs.
+#[tokio::test]
+async fn a_pod_runs_only_where_its_volume_is() {
+    let t = TestCluster::start(1000.0).await;
+    let volume = |name: &str, zone: &str| {
+        json!({"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": name},
+               "spec": {"capacity": {"storage": "10Gi"}, "accessModes": ["ReadWriteOnce"], "storageClassName": "",
+                        "csi": {"driver": "pd.csi.storage.gke.io", "volumeHandle": format!("projects/p/zones/{zone}/disks/{name}")},
+                        "claimRef": {"namespace": "default", "name": name},
+                        "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
+                            {"key": "topology.gke.io/zone", "operator": "In", "values": [zone]}]}]}}}})
+    };
+    let claim = |name: &str| {
+        json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name, "namespace": "default"},
+               "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "", "volumeName": name,
+                        "resources": {"requests": {"storage": "10Gi"}}}})
+    };
+    let pod = |name: &str| {
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "default"},
+               "spec": {"containers": [{"name": "c", "image": "busybox"}],
+                        "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": name}}]}})
+    };
+    for (name, zone) in [("elsewhere", "us-central1-b"), ("here", "us-central1-a")] {
+        apply(&t.client, "", volume(name, zone)).await;
+        apply(&t.client, "default", claim(name)).await;
+        apply(&t.client, "default", pod(name)).await;
+    }
+    let pods: Api<Pod> = Api::namespaced(t.client.clone(), "default");
+    tokio::time::timeout(Duration::from_secs(10), await_condition(pods.clone(), "here", conditions::is_pod_running()))
+        .await
+        .expect("the pod in its volume's zone runs");
+    let events: Api<Event> = Api::namespaced(t.client.clone(), "default");
+    let refused = eventually(10, "FailedScheduling", || async {
+        events
+            .list(&ListParams::default().fields("involvedObject.name=elsewhere,reason=FailedScheduling"))
+            .await
+            .unwrap()
+            .items
+            .pop()
+    })
+    .await;
+    assert!(
+        refused
+            .message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("node(s) didn't match PersistentVolume's node affinity"),
+        "{refused:?}"
+    );
+    assert!(pods.get("elsewhere").await.unwrap().spec.unwrap().node_name.is_none(), "still pending");
+}

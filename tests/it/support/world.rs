@@ -59,7 +59,6 @@ impl World {
         World { emu, speed }
     }
 
-    /// sdctl pointed at the emulator, with its clock scaled like the emulator's.
     /// sdctl against this world, as a std Command (for a pseudo-terminal).
     pub fn std_command(&self, args: &[&str]) -> std::process::Command {
         let mut c = super::sdctl();
@@ -70,6 +69,7 @@ impl World {
         c
     }
 
+    /// sdctl pointed at the emulator, with its clock scaled like the emulator's.
     pub fn command(&self, args: &[&str]) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::from(self.std_command(args));
         cmd.kill_on_drop(true);
