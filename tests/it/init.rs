@@ -123,6 +123,34 @@ fn every_question_has_a_flag() {
     assert_plans(&home.file());
 }
 
+/// Without Google to ask, the zones come from sdctl's dated table: the default is never a zone
+/// without the chosen GPU, and a region without it is refused with what to do.
+#[test]
+fn zones_offered_without_google_come_from_the_built_in_table() {
+    let home = Home::new();
+    home.gcloud("work", "[core]\naccount = bob@example.com\nproject = p-123456\n\n[compute]\nzone = us-central1-f\n");
+    // us-central1-f sells T4 but not L4: the first zone that sells L4 instead.
+    let r = home.run(&["--yes", "--gpu", "l4"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let config = sdctl::config::load(&home.file(), &Default::default()).unwrap();
+    assert_eq!(config.zones, ["us-central1-a"]);
+    let r = home.run(&["--yes", "--gpu", "t4", "--force"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let config = sdctl::config::load(&home.file(), &Default::default()).unwrap();
+    assert_eq!(config.zones, ["us-central1-f"], "the detected zone sells T4");
+    let r = home.run(&["--yes", "--gpu", "l4", "--region", "us-west2", "--force"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains(&format!(
+            "no zone of us-west2 offers nvidia-l4 (sdctl's table of {}): choose another --region or --gpu",
+            sdctl::init::gpu_zones::RECORDED
+        )),
+        "{r:?}"
+    );
+    let r = home.run(&["--yes", "--gpu", "l4", "--region", "us-west2", "--zones", "us-west2-a", "--force"]);
+    assert_eq!(r.code, 0, "--zones is taken as given: {r:?}");
+}
+
 /// The sign-in list: a member that is neither an address nor `kind:VALUE` is refused with the
 /// flag named; an empty list is written but warned about (nobody could sign in).
 #[test]

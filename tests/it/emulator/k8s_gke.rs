@@ -303,7 +303,8 @@ async fn a_pod_runs_only_where_its_volume_is() {
     let pods: Api<Pod> = Api::namespaced(t.client.clone(), "default");
     tokio::time::timeout(Duration::from_secs(10), await_condition(pods.clone(), "here", conditions::is_pod_running()))
         .await
-        .expect("the pod in its volume's zone runs");
+        .expect("the pod in its volume's zone runs")
+        .unwrap();
     let events: Api<Event> = Api::namespaced(t.client.clone(), "default");
     let refused = eventually(10, "FailedScheduling", || async {
         events
