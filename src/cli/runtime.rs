@@ -139,8 +139,9 @@ that no mapping points to once older than --orphan-grace. Logs what it did; safe
 once.
 
 With --templates (OpenKruiseGame) it stops idle users' instances instead (their disks and ids
-stay theirs), and instances nobody uses: Ready for --orphan-grace without a mapping, or not Ready
-after an hour.
+stay theirs), instances nobody uses (Ready for --orphan-grace without a mapping, or not Ready
+after an hour), and instances whose pod was never made (seen so by passes --orphan-grace apart),
+which would keep every other instance of the template from starting.
 
 Example:
   sdctl runtime reclaim --namespace sd --idle-minutes 15

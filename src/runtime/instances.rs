@@ -186,6 +186,9 @@ struct SetView {
     handled: bool,
     /// ... and the pods are exactly the wanted ones.
     settled: bool,
+    /// Wanted ids without a pod (not even one going away), once handled: pods not made yet, or
+    /// that cannot be made.
+    unmade: BTreeSet<i64>,
 }
 
 /// The first `n` ids not in `reserved` (kruise's `getStatefulSetReplicasRange`).
@@ -365,6 +368,26 @@ impl Instances {
                 return Ok(true);
             }
         }
+    }
+
+    /// Instances asked to run whose pods do not exist: not made yet or, when it lasts, never
+    /// made (a claim being deleted, an admission refusal). Until they are stopped the set never
+    /// settles, and no other instance of the template can start: reclaim stops them.
+    pub async fn unmade(&self, template: &str) -> anyhow::Result<Vec<(i64, Option<String>)>> {
+        let view = match self.view(template).await {
+            Ok(view) => view,
+            Err(StartError::NoTemplate(_)) => return Ok(Vec::new()),
+            Err(StartError::Busy(why)) => anyhow::bail!(why),
+            Err(StartError::Backend(e)) => return Err(e),
+        };
+        let mut out = Vec::new();
+        for id in view.unmade {
+            let claim_name = format!("{DATA_CLAIM}-{template}-{id}");
+            let claim =
+                self.claims.get_opt(&claim_name).await.with_context(|| format!("cannot read claim {claim_name}"))?;
+            out.push((id, claim.as_ref().and_then(claim_email).map(String::from)));
+        }
+        Ok(out)
     }
 
     /// Every user's disk in the namespace (claims labelled with a user, or given back after
@@ -559,7 +582,12 @@ impl Instances {
         // ... and runs it: exactly those pods, and no pod going away that would come back (a
         // deleted pod whose id is not reserved is made again; kruise-game counts it as missing).
         let settled = handled && live == wanted && going.is_subset(&reserved);
-        Ok(SetView { set, replicas, reserved, wanted, handled, settled })
+        let unmade = if handled {
+            wanted.iter().filter(|i| !live.contains(i) && !going.contains(i)).copied().collect()
+        } else {
+            BTreeSet::new()
+        };
+        Ok(SetView { set, replicas, reserved, wanted, handled, settled, unmade })
     }
 
     /// The set once `ready` holds of it, waiting until `deadline` at most.

@@ -280,7 +280,48 @@ pub async fn pass_instances(
             }
         }
     }
+    for template in templates {
+        stop_unmade(store, instances, template, grace, &mut report).await;
+    }
     Ok(report)
+}
+
+/// Stops the instances of `template` whose pods have not been made for `grace` (seen so by two
+/// passes at least `grace` apart): one that can never be made would keep every other instance
+/// of the template from starting. Their users' next request starts them again.
+async fn stop_unmade(store: &Store, instances: &Instances, template: &str, grace: Duration, report: &mut Report) {
+    let unmade = match instances.unmade(template).await {
+        Ok(unmade) => unmade,
+        Err(e) => {
+            tracing::warn!(template, error = %format!("{e:#}"), "cannot look for instances whose pods were not made");
+            return;
+        }
+    };
+    let now = now_unix();
+    for (id, email) in unmade {
+        let pod = format!("{template}-{id}");
+        let seen = match store.first_seen(&format!("unmade/{pod}"), now, grace * 3).await {
+            Ok(seen) => seen,
+            Err(e) => {
+                tracing::warn!(instance = %pod, error = %format!("{e:#}"), "cannot record an instance whose pod was not made");
+                continue;
+            }
+        };
+        if now - seen < grace.as_secs() as i64 {
+            continue;
+        }
+        let key = format!("{template}/{}", email.as_deref().unwrap_or(""));
+        match locked(store, &key, || instances.stop(template, id)).await {
+            Ok(Some(true)) => {
+                tracing::warn!(instance = %pod, user = email.as_deref().unwrap_or(""), since = seen, "instance whose pod was never made stopped");
+                report.orphaned += 1;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(instance = %pod, error = %format!("{e:#}"), "cannot stop an instance whose pod was not made; trying again next pass")
+            }
+        }
+    }
 }
 
 /// Runs `f` under the user's lock (the router's allocation lock); None when someone holds it.

@@ -12,6 +12,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 pub const USER_PREFIX: &str = "sdctl:user:";
 const LOCK_PREFIX: &str = "sdctl:lock:";
+/// When reclaim first saw something (an instance whose pod was not made), by what it saw.
+const SEEN_PREFIX: &str = "sdctl:seen:";
 
 /// How to reach Redis: `redis://host:6379` or `rediss://host:6378` (TLS), the AUTH string
 /// separately, and for TLS the server's CA (Memorystore's is per instance).
@@ -140,6 +142,24 @@ impl Store {
             .await
             .map_err(|e| redis_error("store a mapping", &e))?;
         Ok(stored == 1)
+    }
+
+    /// When `what` was first seen (`now` if this is the first time); forgotten after `ttl`.
+    pub async fn first_seen(&self, what: &str, now: i64, ttl: Duration) -> anyhow::Result<i64> {
+        let mut conn = self.conn.clone();
+        let key = format!("{SEEN_PREFIX}{what}");
+        let _: Option<String> = redis::cmd("SET")
+            .arg(&key)
+            .arg(now)
+            .arg("NX")
+            .arg("EX")
+            .arg(ttl.as_secs().max(1))
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| redis_error("record when something was first seen", &e))?;
+        let seen: Option<i64> =
+            conn.get(&key).await.map_err(|e| redis_error("read when something was first seen", &e))?;
+        Ok(seen.unwrap_or(now))
     }
 
     /// Records activity (no-op when the mapping is gone).

@@ -521,6 +521,95 @@ async fn with_gcs_the_instances_read_the_bucket_as_their_own_account() {
     assert_eq!(down.code, 0, "{down:?}");
 }
 
+/// An instance whose pod can never be made (here: its claim is being deleted) would keep the
+/// set from settling, and so every other user of the template from starting: reclaim stops it
+/// once two passes `--orphan-grace` apart have seen it so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reclaim_stops_an_instance_whose_pod_is_never_made() {
+    use crate::runtime::support::{REDIS_PASSWORD, Redis};
+    let world = World::start().await;
+    let config = example_with("sd-okg-t4.yaml", &[]);
+    let up = world.sdctl(&["up", "okg", "-c", config.arg(), "--okg-manifests", &okg_manifests()]).await;
+    assert_eq!(up.code, 0, "{up:?}");
+    let client = cluster_client(&world, "sd-okg-gke").await;
+    let api = gss_api(&client);
+    let gss: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "game.kruise.io/v1alpha1", "kind": "GameServerSet",
+        "metadata": {"name": "sd15", "namespace": "sd"},
+        "spec": {
+            "replicas": 0,
+            "scaleStrategy": {"scaleDownStrategyType": "ReserveIds"},
+            "gameServerTemplate": {
+                "spec": {"containers": [{"name": "webui", "image": "registry.k8s.io/pause:3.10"}]},
+                "volumeClaimTemplates": [{
+                    "metadata": {"name": "data"},
+                    "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "standard-rwo", "resources": {"requests": {"storage": "10Gi"}}},
+                }],
+            },
+        },
+    }))
+    .unwrap();
+    api.create(&PostParams::default(), &gss).await.unwrap();
+    // Id 0's claim is held by a finalizer while being deleted: its pod cannot be made.
+    let claims: Api<k8s_openapi::api::core::v1::PersistentVolumeClaim> = Api::namespaced(client.clone(), "sd");
+    let claim = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "data-sd15-0", "namespace": "sd", "finalizers": ["example.com/hold"],
+                     "labels": {"sdctl.dev/template": "sd15"}, "annotations": {"sdctl.dev/user-email": "alice@example.com"}},
+        "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "standard-rwo", "resources": {"requests": {"storage": "10Gi"}}},
+    }))
+    .unwrap();
+    claims.create(&PostParams::default(), &claim).await.unwrap();
+    claims.delete("data-sd15-0", &Default::default()).await.unwrap();
+    scale_gss(&api, 1, Value::Null).await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "sd");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(pods.get_opt("sd15-0").await.unwrap().is_none(), "the pod cannot be made");
+
+    let redis = Redis::start();
+    let kubeconfig = tempfile::NamedTempFile::new().unwrap();
+    let text = reqwest::get(format!("{}/_emulator/kubeconfig/sd-okg-gke", world.emu.url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    std::fs::write(kubeconfig.path(), text).unwrap();
+    let reclaim = || {
+        let mut cmd = world.command(&[
+            "runtime",
+            "reclaim",
+            "--namespace",
+            "sd",
+            "--idle-minutes",
+            "15",
+            "--templates",
+            "sd15",
+            "--orphan-grace",
+            "1s",
+        ]);
+        cmd.env("SDCTL_REDIS_URL", redis.url())
+            .env("SDCTL_REDIS_PASSWORD", REDIS_PASSWORD)
+            .env("KUBECONFIG", kubeconfig.path());
+        cmd
+    };
+    // The first pass only notes it; a pass after the grace stops it (its id reserved).
+    let first = reclaim().output().await.unwrap();
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let set = serde_json::to_value(api.get("sd15").await.unwrap()).unwrap();
+    assert_eq!(set["spec"]["replicas"], 1, "not on the first sight: {set:#}");
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let second = reclaim().output().await.unwrap();
+    let log = String::from_utf8_lossy(&second.stderr);
+    assert!(second.status.success(), "{log}");
+    assert!(log.contains("instance whose pod was never made stopped"), "{log}");
+    eventually(30, "id 0 stopped and reserved", || async {
+        let set = serde_json::to_value(api.get("sd15").await.unwrap()).unwrap();
+        (set["spec"]["replicas"] == 0 && set["spec"]["reserveGameServerIds"] == json!([0])).then_some(())
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn templates_ls_lists_the_configured_templates_without_a_cluster() {
     let world = World::start().await;
