@@ -435,6 +435,24 @@ impl Instances {
         Ok(out)
     }
 
+    /// Deletes the disk of instance `<template>-<id>` if it is nobody's: a claim the set made
+    /// itself, without a user (the router labels every user's claim before it starts the
+    /// instance; kruise-game can start a stray id on a fresh disk). True when it was deleted.
+    pub async fn delete_stray_disk(&self, template: &str, id: i64) -> anyhow::Result<bool> {
+        let name = format!("{DATA_CLAIM}-{template}-{id}");
+        let Some(claim) = self.claims.get_opt(&name).await.with_context(|| format!("cannot read claim {name}"))? else {
+            return Ok(false);
+        };
+        let labels = claim.metadata.labels.unwrap_or_default();
+        let nobodys = !labels.contains_key(K8S_LABEL_USER)
+            && !labels.contains_key(K8S_LABEL_USER_HASH)
+            && claim.metadata.annotations.as_ref().is_none_or(|a| !a.contains_key(K8S_ANNOTATION_USER_EMAIL));
+        if !nobodys {
+            return Ok(false);
+        }
+        self.delete_disk(&name).await
+    }
+
     /// Deletes a user's disk (its claim; the volume and Compute Engine disk follow). The
     /// instance must be stopped: a claim in use goes only once its pod has. False: already gone.
     pub async fn delete_disk(&self, claim: &str) -> anyhow::Result<bool> {

@@ -272,6 +272,16 @@ pub async fn pass_instances(
                 Ok(Some(true)) => {
                     tracing::info!(instance = %i.pod, user = running.user_email.as_deref().unwrap_or(""), state = i.state.word(), "unused instance stopped");
                     report.orphaned += 1;
+                    // A stray instance's fresh disk is nobody's: it goes with it.
+                    if running.user_email.is_none() {
+                        match instances.delete_stray_disk(template, i.id).await {
+                            Ok(true) => tracing::info!(instance = %i.pod, "its disk, nobody's, deleted"),
+                            Ok(false) => {}
+                            Err(e) => {
+                                tracing::warn!(instance = %i.pod, error = %format!("{e:#}"), "cannot delete the stray instance's disk")
+                            }
+                        }
+                    }
                 }
                 Ok(_) => {}
                 Err(e) => {

@@ -525,7 +525,7 @@ async fn with_gcs_the_instances_read_the_bucket_as_their_own_account() {
 /// set from settling, and so every other user of the template from starting: reclaim stops it
 /// once two passes `--orphan-grace` apart have seen it so.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reclaim_stops_an_instance_whose_pod_is_never_made() {
+async fn reclaim_stops_an_instance_whose_pod_is_never_made_and_a_stray_ones_disk() {
     use crate::runtime::support::{REDIS_PASSWORD, Redis};
     let world = World::start().await;
     let config = example_with("sd-okg-t4.yaml", &[]);
@@ -540,7 +540,8 @@ async fn reclaim_stops_an_instance_whose_pod_is_never_made() {
             "replicas": 0,
             "scaleStrategy": {"scaleDownStrategyType": "ReserveIds"},
             "gameServerTemplate": {
-                "spec": {"containers": [{"name": "webui", "image": "registry.k8s.io/pause:3.10"}]},
+                "spec": {"containers": [{"name": "webui", "image": "registry.k8s.io/pause:3.10",
+                                          "ports": [{"name": "webui", "containerPort": 7860}]}]},
                 "volumeClaimTemplates": [{
                     "metadata": {"name": "data"},
                     "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "standard-rwo", "resources": {"requests": {"storage": "10Gi"}}},
@@ -608,6 +609,26 @@ async fn reclaim_stops_an_instance_whose_pod_is_never_made() {
         (set["spec"]["replicas"] == 0 && set["spec"]["reserveGameServerIds"] == json!([0])).then_some(())
     })
     .await;
+    // A stray instance (started by the set itself, on a fresh disk nobody's) is stopped as
+    // unused, and its disk goes with it; a user's disk never does.
+    scale_gss(&api, 1, json!([0])).await;
+    eventually(30, "the stray instance is Ready", || async {
+        let pod = pods.get_opt("sd15-1").await.unwrap()?;
+        let ready = pod.status?.conditions?.iter().any(|c| c.type_ == "Ready" && c.status == "True");
+        ready.then_some(())
+    })
+    .await;
+    assert!(claims.get_opt("data-sd15-1").await.unwrap().is_some(), "the set made its disk");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let third = reclaim().output().await.unwrap();
+    let log = String::from_utf8_lossy(&third.stderr);
+    assert!(third.status.success() && log.contains("its disk, nobody's, deleted"), "{log}");
+    eventually(30, "the stray disk is gone", || async {
+        let claim = claims.get_opt("data-sd15-1").await.unwrap();
+        claim.is_none_or(|c| c.metadata.deletion_timestamp.is_some()).then_some(())
+    })
+    .await;
+    assert!(claims.get_opt("data-sd15-0").await.unwrap().is_some(), "alice's disk (held, being deleted) is left alone");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
