@@ -62,7 +62,7 @@ Register-ArgumentCompleter -Native -CommandName 'sdctl' -ScriptBlock {
             [CompletionResult]::new('--storage', '--storage', [CompletionResultType]::ParameterName, 'Where models and outputs live: filestore (NFS) or gcs (Cloud Storage through GCS-Fuse)')
             [CompletionResult]::new('--max-users', '--max-users', [CompletionResultType]::ParameterName, 'Most users served at once (one GPU each); sets gpu.maxNodes to match')
             [CompletionResult]::new('--domain', '--domain', [CompletionResultType]::ParameterName, 'Public host name; "" for <static-ip>.sslip.io')
-            [CompletionResult]::new('--iap-member', '--iap-member', [CompletionResultType]::ParameterName, 'Who may sign in (repeat, or comma-separated): user:EMAIL, group:EMAIL, domain:DOMAIN')
+            [CompletionResult]::new('--iap-member', '--iap-member', [CompletionResultType]::ParameterName, 'Who may sign in (repeat, or comma-separated): EMAIL (taken as user:EMAIL), user:EMAIL, group:EMAIL, domain:DOMAIN')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')

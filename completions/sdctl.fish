@@ -59,7 +59,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand init" -l storage -d 'Where m
 gcs\t''"
 complete -c sdctl -n "__fish_sdctl_using_subcommand init" -l max-users -d 'Most users served at once (one GPU each); sets gpu.maxNodes to match' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand init" -l domain -d 'Public host name; "" for <static-ip>.sslip.io' -r
-complete -c sdctl -n "__fish_sdctl_using_subcommand init" -l iap-member -d 'Who may sign in (repeat, or comma-separated): user:EMAIL, group:EMAIL, domain:DOMAIN' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand init" -l iap-member -d 'Who may sign in (repeat, or comma-separated): EMAIL (taken as user:EMAIL), user:EMAIL, group:EMAIL, domain:DOMAIN' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand init" -s c -l config -d 'Configuration file' -r -F
 complete -c sdctl -n "__fish_sdctl_using_subcommand init" -s o -l output -d 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)' -r -f -a "human\t''
 json\t''"

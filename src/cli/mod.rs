@@ -443,7 +443,8 @@ pub struct InitArgs {
     /// Public host name; "" for <static-ip>.sslip.io.
     #[arg(long, value_name = "HOST")]
     pub domain: Option<String>,
-    /// Who may sign in (repeat, or comma-separated): user:EMAIL, group:EMAIL, domain:DOMAIN.
+    /// Who may sign in (repeat, or comma-separated): EMAIL (taken as user:EMAIL), user:EMAIL,
+    /// group:EMAIL, domain:DOMAIN.
     #[arg(long = "iap-member", value_name = "MEMBER", value_delimiter = ',')]
     pub iap_members: Option<Vec<String>>,
     /// Replace an existing file without asking.

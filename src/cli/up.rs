@@ -28,7 +28,12 @@ pub async fn run(inv: &Invocation, args: UpArgs) -> anyhow::Result<ExitCode> {
     let mut env = inv.env(config.clone(), options.clone())?;
     // Users on a template removed from the config: at a terminal, asked once here rather than
     // refused by each step the change reaches.
-    if !options.yes && ask_before_stranding_users(inv, &env).await? {
+    let reaches_users = {
+        let graph = steps::graph(&env.config)?;
+        let selected = graph.ids_of(&graph.select_with_dependencies(&graph.parse_ids(&args.steps)?));
+        [steps::FLEET, steps::ROUTER, steps::RECLAIM].iter().any(|s| selected.contains(s))
+    };
+    if !options.yes && reaches_users && ask_before_stranding_users(inv, &env).await? {
         env = inv.env(config, RunOptions { yes: true, ..options })?;
     }
     let graph = steps::graph(&env.config)?;

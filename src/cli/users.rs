@@ -70,7 +70,7 @@ pub async fn ls(inv: &Invocation) -> anyhow::Result<ExitCode> {
                 let monthly = d.size_gb.map(monthly);
                 rows.push(json!({
                     "email": d.email,
-                    "userHash": d.user_hash,
+                    "userHash": d.email.as_deref().map(user::hash).or_else(|| d.user_hash.clone()),
                     "template": d.template,
                     "instance": instance.pod,
                     "state": if d.deleting { "deleting" } else { instance.state.word() },
@@ -310,6 +310,10 @@ async fn delete_each(
 ) -> anyhow::Result<Vec<String>> {
     let mut deleted = Vec::new();
     for d in kept {
+        if d.in_use {
+            inv.ui.err(&format!("disk {} of {email} in {} is attached to a VM: left alone", d.name, d.zone));
+            continue;
+        }
         inv.ui.err(&format!("deleting disk {} of {email} in {}", d.name, d.zone));
         if user_disks::delete(cx, d).await? {
             deleted.push(d.name.clone());

@@ -245,34 +245,49 @@ impl Instances {
         Ok(ids.first().copied())
     }
 
-    /// A kept claim of `template` with the hash of this user's e-mail, made theirs; its id.
+    /// A kept claim of `template` with the hash of this user's e-mail, made theirs; its id. The
+    /// write names the version read, so a claim deleted or changed meanwhile is never taken (it
+    /// is looked at once more).
     async fn adopt_kept(&self, template: &str, label: &str, email: &str) -> anyhow::Result<Option<i64>> {
         let selector = format!("{K8S_LABEL_USER_HASH}={},{K8S_LABEL_TEMPLATE}={template}", super::user::hash(email));
-        let kept = self
-            .claims
-            .list(&ListParams::default().labels(&selector))
-            .await
-            .with_context(|| format!("cannot list the kept disks in namespace {}", self.namespace))?;
         let prefix = format!("{DATA_CLAIM}-{template}-");
-        let Some((name, id)) = kept
-            .items
-            .iter()
-            .filter(|c| c.metadata.deletion_timestamp.is_none() && claim_email(c).is_none())
-            .filter_map(|c| Some((c.metadata.name.clone()?, id_after(c.metadata.name.as_deref()?, &prefix)?)))
-            .min_by_key(|(_, id)| *id)
-        else {
-            return Ok(None);
-        };
-        let patch = json!({"metadata": {
-            "labels": {K8S_LABEL_USER: label},
-            "annotations": {K8S_ANNOTATION_USER_EMAIL: email},
-        }});
-        self.claims
-            .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-            .with_context(|| format!("cannot make kept disk {}/{name} {email}'s", self.namespace))?;
-        tracing::info!(user = email, template, id, "kept disk given back to its user");
-        Ok(Some(id))
+        for _ in 0..2 {
+            let kept = self
+                .claims
+                .list(&ListParams::default().labels(&selector))
+                .await
+                .with_context(|| format!("cannot list the kept disks in namespace {}", self.namespace))?;
+            let Some((claim, id)) = kept
+                .items
+                .into_iter()
+                .filter(|c| c.metadata.deletion_timestamp.is_none() && claim_email(c).is_none())
+                .filter_map(|c| {
+                    let id = id_after(c.metadata.name.as_deref()?, &prefix)?;
+                    Some((c, id))
+                })
+                .min_by_key(|(_, id)| *id)
+            else {
+                return Ok(None);
+            };
+            let name = claim.metadata.name.clone().unwrap_or_default();
+            let patch = json!({"metadata": {
+                "resourceVersion": claim.metadata.resource_version,
+                "labels": {K8S_LABEL_USER: label},
+                "annotations": {K8S_ANNOTATION_USER_EMAIL: email},
+            }});
+            match self.claims.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+                Ok(_) => {
+                    tracing::info!(user = email, template, id, "kept disk given back to its user");
+                    return Ok(Some(id));
+                }
+                Err(kube::Error::Api(s)) if s.code == 409 || s.code == 404 => continue,
+                Err(e) => {
+                    return Err(e)
+                        .with_context(|| format!("cannot make kept disk {}/{name} {email}'s", self.namespace));
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// The instance `<template>-<id>` as its pod shows it.

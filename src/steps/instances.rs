@@ -191,7 +191,11 @@ impl Manifest for Instances {
         let claims = user_claims(&cx.env, kube, None).await?;
         if claims.is_empty() {
             // Disks kept earlier and not given back go all the same.
-            return if cx.env.options.keep_data { Ok(()) } else { delete_unclaimed_disks(cx).await.map(|_| ()) };
+            return if cx.env.options.keep_data {
+                Ok(())
+            } else {
+                delete_unclaimed_disks(cx, Some(kube)).await.map(|_| ())
+            };
         }
         if cx.env.options.keep_data {
             cx.progress(format!("keeping {} user disk(s) (--keep-data)", claims.len()));
@@ -215,7 +219,7 @@ impl Manifest for Instances {
         for obj in &gone {
             kube.wait_gone(cx, obj, KUBE_PATIENCE).await?;
         }
-        delete_unclaimed_disks(cx).await.map(|_| ())
+        delete_unclaimed_disks(cx, Some(kube)).await.map(|_| ())
     }
 
     /// The cluster is gone: users' disks kept by an earlier `down --keep-data` go now, unless
@@ -224,16 +228,25 @@ impl Manifest for Instances {
         if cx.env.options.keep_data {
             return Ok(false);
         }
-        delete_unclaimed_disks(cx).await
+        delete_unclaimed_disks(cx, None).await
     }
 }
 
 /// Deletes the users' disks no claim holds: kept by an earlier `down --keep-data` and not
-/// given back (the cluster gone, or their template removed). Whether any went.
-async fn delete_unclaimed_disks(cx: &StepCx<Env>) -> anyhow::Result<bool> {
+/// given back (the cluster gone, or their template removed). With the cluster running, a disk
+/// whose volume still exists is the disk driver's to delete (its claim just went). Whether any
+/// went.
+async fn delete_unclaimed_disks(cx: &StepCx<Env>, kube: Option<&Kube>) -> anyhow::Result<bool> {
     let mut deleted = false;
     for disk in empty_if_disabled(user_disks::list(cx).await)? {
         let template = disk.owner.as_ref().map(|o| format!(", template {}", o.template)).unwrap_or_default();
+        if let Some(kube) = kube {
+            // The driver names a volume's disk after the volume.
+            let volume = json!({"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": disk.name}});
+            if kube.get(&volume).await?.is_some() {
+                continue;
+            }
+        }
         if disk.in_use {
             // Attached: a claim still holds it (its deletion under way), or it is no user's disk.
             cx.progress(format!("user disk {} ({}{template}) is attached to a VM: left alone", disk.name, disk.zone));
@@ -360,11 +373,16 @@ async fn write_owners(cx: &StepCx<Env>, kube: &Kube, claims: &[PersistentVolumeC
     Ok(())
 }
 
-/// The owner a claim made by the router names: its template, id and user.
+/// The owner a claim names: its template, id and user (the router's claims carry the e-mail;
+/// one given back by `up` and not yet taken, the hash of it).
 fn claim_owner(claim: &PersistentVolumeClaim) -> Option<Owner> {
     let labels = claim.metadata.labels.as_ref()?;
     let template = labels.get(K8S_LABEL_TEMPLATE)?.clone();
-    let email = claim.metadata.annotations.as_ref()?.get(crate::names::K8S_ANNOTATION_USER_EMAIL)?;
+    let email = claim.metadata.annotations.as_ref().and_then(|a| a.get(crate::names::K8S_ANNOTATION_USER_EMAIL));
+    let user = match email {
+        Some(email) => user::hash(email),
+        None => labels.get(K8S_LABEL_USER_HASH)?.clone(),
+    };
     let id = claim.metadata.name.as_deref()?.strip_prefix(&format!("{DATA_CLAIM}-{template}-"))?.parse().ok()?;
-    Some(Owner { template, id, user: user::hash(email) })
+    Some(Owner { template, id, user })
 }

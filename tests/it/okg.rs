@@ -1090,6 +1090,13 @@ async fn users_get_their_own_instances_and_disks_through_the_router_and_keep_the
         reqwest::get(format!("{url}/healthz")).await.ok().filter(|r| r.status() == 200).map(|_| ())
     })
     .await;
+    // Bob comes first: a disk of his own, never the one kept for Alice.
+    reach(&url, "bob@example.com", "sdctl-template=sd15").await;
+    let bobs = claims.list(&Default::default()).await.unwrap().items;
+    let bobs: Vec<String> =
+        bobs.iter().filter(|c| claim_user(c).1 == "bob@example.com").filter_map(|c| c.metadata.name.clone()).collect();
+    assert!(bobs.len() == 1 && bobs[0] != "data-sd15-0", "{bobs:?}");
+    assert_eq!(claim_user(&claims.get("data-sd15-0").await.unwrap()), (String::new(), String::new()));
     reach(&url, "alice@example.com", alice_cookie).await;
     let claim = claims.get("data-sd15-0").await.unwrap();
     assert_eq!(claim_user(&claim), (alice_label, "alice@example.com".to_string()), "hers again");
