@@ -287,14 +287,14 @@ async fn restored(cx: &StepCx<Env>, kube: &Kube, instances: &[Value]) -> anyhow:
             continue;
         }
         let vct = &set["spec"]["gameServerTemplate"]["volumeClaimTemplates"][0];
-        objects.extend(kept_disk_objects(env, vct, &disk, owner)?);
+        objects.extend(kept_disk_objects(env, vct, &disk, owner));
     }
     Ok(objects)
 }
 
 /// The static volume for a kept disk and the claim bound to it, labelled with the hash of its
 /// user's e-mail: the user's first request makes it theirs (`Instances::user_id`).
-fn kept_disk_objects(env: &Env, vct: &Value, disk: &Disk, owner: &Owner) -> anyhow::Result<[Value; 2]> {
+fn kept_disk_objects(env: &Env, vct: &Value, disk: &Disk, owner: &Owner) -> [Value; 2] {
     const PD_CSI: &str = "pd.csi.storage.gke.io";
     let size = format!("{}Gi", disk.size_gb);
     let mut labels = vct.pointer("/metadata/labels").cloned().unwrap_or(json!({}));
@@ -322,8 +322,9 @@ fn kept_disk_objects(env: &Env, vct: &Value, disk: &Disk, owner: &Owner) -> anyh
         "metadata": {
             "name": disk.name,
             "labels": {K8S_LABEL_ENV: env.names.env()},
-            // The disk driver deletes only volumes it provisioned (external-provisioner's
-            // `shouldDelete`): so marked, the disk goes with its claim as a new user's does.
+            // External-provisioners before sig-storage-lib-external-provisioner v10 delete only
+            // volumes annotated as their driver's (newer ones go by `csi.driver`): so marked, the
+            // disk goes with its claim as a new user's does, whichever GKE runs.
             "annotations": {"pv.kubernetes.io/provisioned-by": PD_CSI},
         },
         "spec": {
@@ -340,7 +341,7 @@ fn kept_disk_objects(env: &Env, vct: &Value, disk: &Disk, owner: &Owner) -> anyh
             ]}]}},
         },
     });
-    Ok([volume, claim])
+    [volume, claim]
 }
 
 /// `down --keep-data`: writes on each user's disk whose it is, while the claims that say so
