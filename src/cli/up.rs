@@ -178,6 +178,6 @@ async fn ask_before_stranding_users(inv: &Invocation, env: &std::sync::Arc<Env>)
     if yes {
         Ok(true)
     } else {
-        Err(Exit::usage("nothing changed: put the template back, or run `sdctl up` again").into())
+        Err(Exit::usage("nothing changed: put the template back, or answer yes (`sdctl up -y` in scripts)").into())
     }
 }
