@@ -25,23 +25,21 @@ pub async fn run(inv: &Invocation, args: UpArgs) -> anyhow::Result<ExitCode> {
         wait_for_certificate: args.wait_for_certificate,
         ..args.manifests.into_options()
     };
+    // The graph depends on the config alone: made once, before the question below.
+    let graph = steps::graph(&config)?;
+    let ids = graph.parse_ids(&args.steps)?;
+    let selected = graph.select_with_dependencies(&ids);
     let mut env = inv.env(config.clone(), options.clone())?;
     // Users on a template removed from the config: at a terminal, asked once here rather than
     // refused by each step the change reaches.
-    let reaches_users = {
-        let graph = steps::graph(&env.config)?;
-        let selected = graph.ids_of(&graph.select_with_dependencies(&graph.parse_ids(&args.steps)?));
-        [steps::FLEET, steps::ROUTER, steps::RECLAIM].iter().any(|s| selected.contains(s))
-    };
+    let selected_ids = graph.ids_of(&selected);
+    let reaches_users = [steps::FLEET, steps::ROUTER, steps::RECLAIM].iter().any(|s| selected_ids.contains(s));
     if !options.yes && reaches_users && ask_before_stranding_users(inv, &env).await? {
         env = inv.env(config, RunOptions { yes: true, ..options })?;
     }
-    let graph = steps::graph(&env.config)?;
-    let ids = graph.parse_ids(&args.steps)?;
     inv.watch_ctrl_c();
     let reporter = inv.ui.reporter();
     let shared = inv.shared(reporter.clone());
-    let selected = graph.select_with_dependencies(&ids);
     let started = Instant::now();
 
     let checks = if args.skip_preflight {

@@ -375,29 +375,27 @@ async fn extension_installs_stay_off_unless_the_config_opts_in() {
 
 /// With runtime.kind agones and two templates: a Fleet and a buffer autoscaler per template, and
 /// the router and reclaim told both Fleets; without `templates`, the one Fleet `webui` as always.
+/// The objects `sdctl render --offline` writes for `config` (with the upstream files `extra`
+/// names).
+fn rendered(config: &crate::support::TempConfig, extra: &[&str]) -> Vec<Value> {
+    let out = tempfile::tempdir().unwrap();
+    let mut args = vec!["render", "--offline", "--out", out.path().to_str().unwrap(), "-c", config.arg()];
+    args.extend_from_slice(extra);
+    let run = crate::support::run(&args);
+    assert_eq!(run.code, 0, "{run:?}");
+    let mut objects = Vec::new();
+    for file in std::fs::read_dir(out.path()).unwrap() {
+        let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
+        let docs: Vec<Value> = serde_saphyr::from_multiple(&text).unwrap();
+        objects.extend(docs.into_iter().filter(|d| d.is_object()));
+    }
+    objects
+}
+
 #[test]
 fn agones_renders_a_fleet_per_template() {
-    let render = |config: &crate::support::TempConfig| {
-        let out = tempfile::tempdir().unwrap();
-        let run = crate::support::run(&[
-            "render",
-            "--offline",
-            "--out",
-            out.path().to_str().unwrap(),
-            "-c",
-            config.arg(),
-            "--agones-manifest",
-            &agones_manifest(),
-        ]);
-        assert_eq!(run.code, 0, "{run:?}");
-        let mut objects = Vec::new();
-        for file in std::fs::read_dir(out.path()).unwrap() {
-            let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
-            let docs: Vec<Value> = serde_saphyr::from_multiple(&text).unwrap();
-            objects.extend(docs.into_iter().filter(|d| d.is_object()));
-        }
-        objects
-    };
+    let manifest = agones_manifest();
+    let render = |config: &crate::support::TempConfig| rendered(config, &["--agones-manifest", &manifest]);
     let named = |objects: &[Value], kind: &str| -> Vec<String> {
         let mut names: Vec<String> = objects
             .iter()
@@ -476,24 +474,10 @@ fn agones_renders_a_fleet_per_template() {
 fn okg_sets_run_their_engines_image() {
     let config =
         example_with("sd-okg-t4.yaml", &[("name: sdxl\n    engine: a1111", "name: sdxl\n    engine: comfyui")]);
-    let out = tempfile::tempdir().unwrap();
-    let run = crate::support::run(&[
-        "render",
-        "--offline",
-        "--out",
-        out.path().to_str().unwrap(),
-        "-c",
-        config.arg(),
-        "--okg-manifests",
-        &crate::okg::okg_manifests(),
-    ]);
-    assert_eq!(run.code, 0, "{run:?}");
-    let mut sets = Vec::new();
-    for file in std::fs::read_dir(out.path()).unwrap() {
-        let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
-        let docs: Vec<Value> = serde_saphyr::from_multiple(&text).unwrap();
-        sets.extend(docs.into_iter().filter(|d| d["kind"] == "GameServerSet"));
-    }
+    let sets: Vec<Value> = rendered(&config, &["--okg-manifests", &crate::okg::okg_manifests()])
+        .into_iter()
+        .filter(|d| d["kind"] == "GameServerSet")
+        .collect();
     let container = |set: &str| {
         let gss = sets.iter().find(|s| s["metadata"]["name"] == set).unwrap();
         gss["spec"]["gameServerTemplate"]["spec"]["containers"][0].clone()

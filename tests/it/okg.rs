@@ -694,6 +694,30 @@ async fn get_as(router: &str, user: &str, path: &str, cookie: Option<&str>) -> r
 
 const EMAIL: &str = "x-goog-authenticated-user-email";
 
+/// `sdctl runtime router` for both templates as its Deployment runs it, once it answers; its URL.
+async fn start_router(listen: &str, env: &[(&str, &str)]) -> (crate::runtime::support::Process, String) {
+    let router = crate::runtime::support::Process::spawn(
+        &[
+            "runtime",
+            "router",
+            "--listen",
+            listen,
+            "--namespace",
+            "sd",
+            "--templates",
+            "sd15,sdxl",
+            "--trust-iap-header",
+        ],
+        env,
+    );
+    let url = format!("http://{listen}");
+    eventually(20, "the router answers", || async {
+        reqwest::get(format!("{url}/healthz")).await.ok().filter(|r| r.status() == 200).map(|_| ())
+    })
+    .await;
+    (router, url)
+}
+
 /// What the user's WebUI answers once their instance is Ready (the stand-in's `/echo`).
 async fn reach(router: &str, user: &str, cookie: &str) -> Value {
     eventually(60, &format!("{user}'s instance answers"), || async {
@@ -717,7 +741,7 @@ fn claim_user(claim: &k8s_openapi::api::core::v1::PersistentVolumeClaim) -> (Str
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn users_get_their_own_instances_and_disks_through_the_router_and_keep_them() {
-    use crate::runtime::support::{Process, REDIS_PASSWORD, Redis, WebUi, free_port};
+    use crate::runtime::support::{REDIS_PASSWORD, Redis, WebUi, free_port};
     let webuis = [WebUi::start().await, WebUi::start().await, WebUi::start().await];
     let endpoints: Vec<String> = webuis.iter().map(|w| format!("\"{}\"", w.addr)).collect();
     let world = World::with_scenario(&format!("gameServerEndpoints: [{}]", endpoints.join(", "))).await;
@@ -784,25 +808,7 @@ async fn users_get_their_own_instances_and_disks_through_the_router_and_keep_the
     let env: Vec<(&str, &str)> = router_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let reclaim_env = runtime_env(&reclaim_kubeconfig);
     let reclaim_env: Vec<(&str, &str)> = reclaim_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let router = Process::spawn(
-        &[
-            "runtime",
-            "router",
-            "--listen",
-            &listen,
-            "--namespace",
-            "sd",
-            "--templates",
-            "sd15,sdxl",
-            "--trust-iap-header",
-        ],
-        &env,
-    );
-    let url = format!("http://{listen}");
-    eventually(20, "the router answers", || async {
-        reqwest::get(format!("{url}/healthz")).await.ok().filter(|r| r.status() == 200).map(|_| ())
-    })
-    .await;
+    let (router, url) = start_router(&listen, &env).await;
 
     // Alice has no template chosen: her dashboard lists both, nothing created yet.
     let page = get_as(&url, "alice@example.com", "/", None).await;
@@ -1093,25 +1099,7 @@ async fn users_get_their_own_instances_and_disks_through_the_router_and_keep_the
     let router_env = runtime_env(router_kubeconfig.to_str().unwrap());
     let env: Vec<(&str, &str)> = router_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let listen = format!("127.0.0.1:{}", free_port());
-    let router = Process::spawn(
-        &[
-            "runtime",
-            "router",
-            "--listen",
-            &listen,
-            "--namespace",
-            "sd",
-            "--templates",
-            "sd15,sdxl",
-            "--trust-iap-header",
-        ],
-        &env,
-    );
-    let url = format!("http://{listen}");
-    eventually(20, "the router answers", || async {
-        reqwest::get(format!("{url}/healthz")).await.ok().filter(|r| r.status() == 200).map(|_| ())
-    })
-    .await;
+    let (router, url) = start_router(&listen, &env).await;
     // Bob comes first: a disk of his own, never the one kept for Alice.
     reach(&url, "bob@example.com", "sdctl-template=sd15").await;
     let bobs = claims.list(&Default::default()).await.unwrap().items;
