@@ -19,6 +19,7 @@ pub async fn run(inv: &Invocation, args: StatusArgs) -> anyhow::Result<ExitCode>
     let (entries, _, errors) = plan::plan(&graph, &env, &shared, &selected, false).await;
     let in_sync = entries.iter().all(|e| e.action == Action::Unchanged);
     let disks = user_disks(&env, &shared).await;
+    let gpu_nodes = gpu_nodes(&env, &shared).await;
     if inv.ui.json() {
         let steps: Vec<_> = entries
             .iter()
@@ -38,6 +39,11 @@ pub async fn run(inv: &Invocation, args: StatusArgs) -> anyhow::Result<ExitCode>
             "steps": steps,
             "outputs": env.outputs.public(),
             "userDisks": disks.as_ref().map(|d| d.json()).unwrap_or(serde_json::Value::Null),
+            "gpuNodes": match &gpu_nodes {
+                Some(Ok(rungs)) => json!(rungs),
+                Some(Err(e)) => json!({"error": e}),
+                None => serde_json::Value::Null,
+            },
         }));
     } else {
         for e in &entries {
@@ -65,6 +71,20 @@ pub async fn run(inv: &Invocation, args: StatusArgs) -> anyhow::Result<ExitCode>
         }
         if let Some(d) = &disks {
             inv.ui.out(&d.line());
+        }
+        match &gpu_nodes {
+            Some(Ok(rungs)) => {
+                let parts: Vec<String> = rungs
+                    .iter()
+                    .map(|r| {
+                        let rung = if rungs.len() > 1 { format!("rung {} ", r.rung) } else { String::new() };
+                        format!("{rung}{} ({}): {}", r.pool, r.gpu, r.nodes)
+                    })
+                    .collect();
+                inv.ui.out(&format!("GPU nodes: {}", parts.join(", ")));
+            }
+            Some(Err(e)) => inv.ui.out(&format!("GPU nodes: unknown ({e})")),
+            None => {}
         }
     }
     if !errors.is_empty() {
@@ -122,6 +142,16 @@ impl UserDisks {
             PD_BALANCED.usd
         )
     }
+}
+
+/// GPU nodes per rung of the ladder; None when the cluster is not running.
+async fn gpu_nodes(
+    env: &std::sync::Arc<crate::steps::Env>,
+    shared: &std::sync::Arc<crate::plan::RunShared>,
+) -> Option<Result<Vec<steps::compute_class::RungNodes>, String>> {
+    let cx = StepCx::new(env.clone(), StepId("status"), shared.clone());
+    let kube = steps::connect_if_running(&cx).await.ok().flatten()?;
+    Some(steps::compute_class::nodes_per_rung(env, &kube).await.map_err(|e| format!("{e:#}")))
 }
 
 async fn user_disks(

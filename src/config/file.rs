@@ -87,6 +87,30 @@ pub struct GpuFile {
     /// true: every GPU node gets a secondary boot disk that already holds the WebUI image
     /// (`CONTAINER_IMAGE_CACHE`), built by step `image-cache` (default false; needs imageStreaming).
     pub image_cache: Option<bool>,
+    /// Rungs of a capacity ladder tried in order when the ones before have no capacity or quota
+    /// (a stockout, quota exhausted, or at their maxNodes), e.g. `[{type: t4}, {type: l4}]` after
+    /// a spot T4 primary. Each rung is a node pool of its own in a GKE custom ComputeClass.
+    pub fallbacks: Option<Vec<RungFile>>,
+}
+
+/// One rung of the GPU capacity ladder after the primary (`gpu.type`, `gpu.spot`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RungFile {
+    /// `t4` or `l4` (required).
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// Machine type (default per type: t4 `custom-4-32768-ext`, l4 `g2-standard-8`).
+    pub machine_type: Option<String>,
+    /// GPUs per node (default: 1 for t4, the G2 machine's count for l4).
+    pub count: Option<u32>,
+    /// Most nodes of this rung across the zones (default: `gpu.maxNodes`).
+    pub max_nodes: Option<u32>,
+    /// Spot VMs (cheaper, can be preempted; the preemptible GPU quota).
+    pub spot: Option<bool>,
+    /// Flex-start VMs (GKE 1.32.2-gke.1652000 or later): obtained when capacity frees, run at
+    /// most 7 days, draw on the preemptible GPU quota; not with `spot`.
+    pub flex_start: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]

@@ -89,6 +89,66 @@ pub struct Gpu {
     pub driver: GpuDriver,
     pub image_streaming: bool,
     pub image_cache: bool,
+    /// Rungs tried after the primary, in order (empty: one pool, no ComputeClass).
+    pub fallbacks: Vec<Rung>,
+}
+
+/// One rung of the GPU capacity ladder: a node pool of one GPU type and provisioning model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rung {
+    #[serde(rename = "type")]
+    pub kind: GpuKind,
+    pub machine_type: String,
+    pub count: u32,
+    pub max_nodes: u32,
+    pub spot: bool,
+    pub flex_start: bool,
+}
+
+impl Rung {
+    /// How its VMs are obtained, as the emulator's scenario and `cost` name it.
+    pub fn provisioning(&self) -> &'static str {
+        match (self.spot, self.flex_start) {
+            (true, _) => "spot",
+            (_, true) => "flexStart",
+            _ => "standard",
+        }
+    }
+
+    /// Spot and flex-start VMs both draw on the preemptible GPU quota.
+    pub fn quota_metric(&self) -> &'static str {
+        self.kind.quota_metric(self.spot || self.flex_start)
+    }
+
+    /// `t4 spot on custom-4-32768-ext`, for messages.
+    pub fn label(&self) -> String {
+        let how = match self.provisioning() {
+            "standard" => String::new(),
+            p => format!(" {}", if p == "flexStart" { "flex-start" } else { p }),
+        };
+        format!("{}{how} on {}", self.kind, self.machine_type)
+    }
+}
+
+impl Gpu {
+    /// The ladder: the primary (rung 0), then `fallbacks`.
+    pub fn rungs(&self) -> Vec<Rung> {
+        let primary = Rung {
+            kind: self.kind,
+            machine_type: self.machine_type.clone(),
+            count: self.count,
+            max_nodes: self.max_nodes,
+            spot: self.spot,
+            flex_start: false,
+        };
+        std::iter::once(primary).chain(self.fallbacks.iter().cloned()).collect()
+    }
+
+    /// Whether the WebUI pods select a ComputeClass of several pools.
+    pub fn has_ladder(&self) -> bool {
+        !self.fallbacks.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

@@ -288,7 +288,7 @@ impl Resolver<'_> {
         let count = f.count.unwrap_or(1);
         let min_nodes = f.min_nodes.unwrap_or(0);
         let max_nodes = f.max_nodes.unwrap_or(3);
-        let mut ok = self.gpu_machine(kind, &machine_type, count);
+        let mut ok = self.gpu_machine("gpu", kind, &machine_type, count);
         if max_nodes == 0 {
             self.err("gpu.maxNodes", "must be at least 1", "set gpu.maxNodes to the most GPU nodes you allow, e.g. 3");
             ok = false;
@@ -314,7 +314,9 @@ impl Resolver<'_> {
             driver: driver?,
             image_streaming: f.image_streaming.unwrap_or(true),
             image_cache: f.image_cache.unwrap_or(false),
+            fallbacks: Vec::new(),
         };
+        let fallbacks = self.fallbacks(f.fallbacks.unwrap_or_default(), &gpu);
         // GKE reads a CONTAINER_IMAGE_CACHE disk through image streaming's containerd plugin.
         if gpu.image_cache && !gpu.image_streaming {
             self.err(
@@ -324,25 +326,96 @@ impl Resolver<'_> {
             );
             ok = false;
         }
-        ok.then_some(gpu)
+        let fallbacks = fallbacks?;
+        ok.then_some(Gpu { fallbacks, ..gpu })
+    }
+
+    /// `gpu.fallbacks`: each rung a valid GPU node shape, none a repeat of an earlier rung.
+    fn fallbacks(&mut self, files: Vec<RungFile>, primary: &Gpu) -> Option<Vec<Rung>> {
+        // The valid rungs so far, with where they are written (`gpu.type` for the primary).
+        let mut seen: Vec<(String, Rung)> = vec![("the primary (gpu.type)".into(), primary.rungs().remove(0))];
+        let mut rungs = Vec::new();
+        let mut ok = true;
+        for (i, f) in files.into_iter().enumerate() {
+            let at = format!("gpu.fallbacks[{i}]");
+            let Some(kind) = (match f.kind.as_deref() {
+                None => {
+                    self.err(&format!("{at}.type"), "is missing", "set type: t4 or type: l4");
+                    None
+                }
+                Some(v) => self.choice(&format!("{at}.type"), v, &GpuKind::ALL),
+            }) else {
+                ok = false;
+                continue;
+            };
+            let machine_type = f.machine_type.unwrap_or_else(|| kind.default_machine_type().into());
+            let count = f.count.unwrap_or_else(|| match kind {
+                GpuKind::T4 => 1,
+                GpuKind::L4 => g2_gpu_count(&machine_type).unwrap_or(1),
+            });
+            let rung = Rung {
+                kind,
+                machine_type,
+                count,
+                max_nodes: f.max_nodes.unwrap_or(primary.max_nodes),
+                spot: f.spot.unwrap_or(false),
+                flex_start: f.flex_start.unwrap_or(false),
+            };
+            let mut valid = self.gpu_machine(&at, kind, &rung.machine_type, count);
+            if rung.max_nodes == 0 {
+                let fix = "set maxNodes to the most nodes of this rung, or remove the rung";
+                self.err(&format!("{at}.maxNodes"), "must be at least 1", fix);
+                valid = false;
+            }
+            if rung.spot && rung.flex_start {
+                self.err(
+                    &format!("{at}.flexStart"),
+                    "flex-start and spot are two provisioning models; a node pool uses one",
+                    "make them two rungs: one with spot: true, one with flexStart: true",
+                );
+                valid = false;
+            }
+            let same = |r: &Rung| {
+                (r.kind, &r.machine_type, r.provisioning()) == (rung.kind, &rung.machine_type, rung.provisioning())
+            };
+            if valid && let Some((which, _)) = seen.iter().find(|(_, r)| same(r)) {
+                self.err(
+                    &at,
+                    format!("{} is already {which}: a rung that failed would be tried again", rung.label()),
+                    "remove this rung, or change its type, machineType, spot or flexStart",
+                );
+                valid = false;
+            }
+            ok &= valid;
+            if valid {
+                seen.push((at, rung.clone()));
+                rungs.push(rung);
+            }
+        }
+        ok.then_some(rungs)
     }
 
     /// T4s attach to N1 machines (predefined or custom); L4s come with G2 machines, whose size fixes the count.
-    fn gpu_machine(&mut self, kind: GpuKind, machine_type: &str, count: u32) -> bool {
+    fn gpu_machine(&mut self, at: &str, kind: GpuKind, machine_type: &str, count: u32) -> bool {
+        let (machine_field, count_field) = (format!("{at}.machineType"), format!("{at}.count"));
         match kind {
             GpuKind::T4 => {
                 let n1 = machine_type.starts_with("n1-")
                     || (machine_type.starts_with("custom-") && is_machine_type(machine_type));
                 if !n1 {
                     self.err(
-                        "gpu.machineType",
+                        &machine_field,
                         format!("{machine_type:?} cannot take T4 GPUs (T4s attach to N1 machine types)"),
-                        "use an N1 type such as custom-4-32768-ext or n1-standard-8, or set gpu.type: l4 for G2 machines",
+                        format!("use an N1 type such as custom-4-32768-ext or n1-standard-8, or set {at}.type: l4 for G2 machines"),
                     );
                     return false;
                 }
                 if ![1, 2, 4].contains(&count) {
-                    self.err("gpu.count", format!("{count} T4s per node is not offered"), "set gpu.count to 1, 2 or 4");
+                    self.err(
+                        &count_field,
+                        format!("{count} T4s per node is not offered"),
+                        format!("set {count_field} to 1, 2 or 4"),
+                    );
                     return false;
                 }
                 true
@@ -350,7 +423,7 @@ impl Resolver<'_> {
             GpuKind::L4 => {
                 let Some(gpus) = g2_gpu_count(machine_type) else {
                     self.err(
-                        "gpu.machineType",
+                        &machine_field,
                         format!("{machine_type:?} is not a G2 machine type (L4 GPUs come with G2 machines)"),
                         "use g2-standard-4, -8, -12, -16, -24, -32, -48 or -96 (g2-standard-8 is the default)",
                     );
@@ -358,9 +431,9 @@ impl Resolver<'_> {
                 };
                 if count != gpus {
                     self.err(
-                        "gpu.count",
+                        &count_field,
                         format!("{machine_type} has {gpus} L4 GPU{}, not {count}", if gpus == 1 { "" } else { "s" }),
-                        format!("set gpu.count: {gpus}, or choose the G2 machine type with {count} GPUs"),
+                        format!("set {count_field}: {gpus}, or choose the G2 machine type with {count} GPUs"),
                     );
                     return false;
                 }

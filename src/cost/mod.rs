@@ -7,7 +7,7 @@ pub mod prices;
 
 use serde::Serialize;
 
-use crate::config::{ClusterLocation, Config, FilestoreTier, GpuKind, RedisTier, Storage};
+use crate::config::{ClusterLocation, Config, FilestoreTier, GpuKind, RedisTier, Rung, Storage};
 use crate::machines;
 use prices::{HOURS_PER_MONTH, Price};
 
@@ -30,8 +30,23 @@ pub struct Estimate {
     pub idle_gpu_nodes: u32,
     pub full_gpu_nodes: u32,
     pub max_users: u32,
+    /// Each rung of the GPU ladder (the primary alone without `gpu.fallbacks`).
+    pub rungs: Vec<RungPrice>,
     /// What the figures do not cover or assume.
     pub notes: Vec<String>,
+}
+
+/// What a rung of the GPU ladder costs, and the full load if every GPU node were of that rung.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RungPrice {
+    pub rung: usize,
+    /// `t4 spot on custom-4-32768-ext`.
+    pub gpu: String,
+    pub per_node_hour: f64,
+    pub full_load_nodes: u32,
+    pub full_load_per_hour: f64,
+    pub source: String,
 }
 
 impl Estimate {
@@ -41,6 +56,11 @@ impl Estimate {
 
     pub fn full_load_per_hour(&self) -> f64 {
         self.items.iter().map(|i| i.full_load_per_hour).sum()
+    }
+
+    /// The full load on the ladder's most expensive rung (what `--max-hourly-cost` judges).
+    pub fn worst_full_load_per_hour(&self) -> f64 {
+        self.rungs.iter().map(|r| r.full_load_per_hour).fold(self.full_load_per_hour(), f64::max)
     }
 
     pub fn idle_per_month(&self) -> f64 {
@@ -75,6 +95,15 @@ impl Estimate {
             "idleGpuNodes": self.idle_gpu_nodes,
             "fullLoadGpuNodes": self.full_gpu_nodes,
             "items": items,
+            "rungs": self.rungs.iter().map(|r| serde_json::json!({
+                "rung": r.rung,
+                "gpu": r.gpu,
+                "perNodeHour": round(r.per_node_hour, 4),
+                "fullLoadNodes": r.full_load_nodes,
+                "fullLoadPerHour": round(r.full_load_per_hour, 4),
+                "source": r.source,
+            })).collect::<Vec<_>>(),
+            "worstFullLoadPerHour": round(self.worst_full_load_per_hour(), 4),
             "notes": self.notes,
         })
     }
@@ -113,6 +142,28 @@ fn gpu_nodes(config: &Config, pods: u32) -> u32 {
     pods.div_ceil(g.count.max(1)).max(g.min_nodes).min(g.max_nodes)
 }
 
+/// A rung's GPU node per hour: the machine (with G2's bundled L4s) plus attached T4s; what it
+/// says it holds; the sources.
+fn gpu_node_price(b: &mut Builder, rung: &Rung) -> (f64, String, String) {
+    // Flex-start is priced at on-demand: its discount is not in the built-in table (an upper bound).
+    let spot = rung.spot;
+    let (machine_price, machine_source) = b.machine(&rung.machine_type, spot);
+    let gpu = match (rung.kind, spot) {
+        (GpuKind::T4, false) => prices::T4,
+        (GpuKind::T4, true) => prices::T4_SPOT,
+        (GpuKind::L4, false) => prices::L4,
+        (GpuKind::L4, true) => prices::L4_SPOT,
+    };
+    // G2 machines come with their L4s (priced in the machine); T4s are attached to N1 machines.
+    let bundled = machines::shape(&rung.machine_type).map(|s| s.bundled_gpus).unwrap_or(0);
+    let (per_node, gpus) = if bundled > 0 {
+        (machine_price, format!("with its {bundled} x {}", rung.kind.accelerator()))
+    } else {
+        (machine_price + gpu.usd * f64::from(rung.count), format!("+ {} x {}", rung.count, rung.kind.accelerator()))
+    };
+    (per_node, gpus, format!("{machine_source}; {}", gpu.source()))
+}
+
 /// Estimates this configuration's cost.
 pub fn estimate(config: &Config) -> Estimate {
     let mut b = Builder { items: Vec::new(), notes: Vec::new() };
@@ -143,28 +194,23 @@ pub fn estimate(config: &Config) -> Estimate {
     );
 
     let g = &config.gpu;
-    let (machine_price, machine_source) = b.machine(&g.machine_type, spot);
-    let gpu = match (g.kind, spot) {
-        (GpuKind::T4, false) => prices::T4,
-        (GpuKind::T4, true) => prices::T4_SPOT,
-        (GpuKind::L4, false) => prices::L4,
-        (GpuKind::L4, true) => prices::L4_SPOT,
-    };
-    // G2 machines come with their L4s (priced in the machine); T4s are attached to N1 machines.
-    let bundled = machines::shape(&g.machine_type).map(|s| s.bundled_gpus).unwrap_or(0);
-    let (per_node, gpus) = if bundled > 0 {
-        (machine_price, format!("with its {bundled} x {}", g.kind.accelerator()))
-    } else {
-        (machine_price + gpu.usd * f64::from(g.count), format!("+ {} x {}", g.count, g.kind.accelerator()))
-    };
+    let rungs = g.rungs();
+    let (per_node, gpus, gpu_source) = gpu_node_price(&mut b, &rungs[0]);
     let spot_word = if spot { " spot" } else { "" };
     b.scaled(
         &format!("GPU nodes{spot_word}: {idle_gpu} idle / {full_gpu} at full load x {} {gpus}", g.machine_type),
         per_node,
         idle_gpu,
         full_gpu,
-        &format!("{machine_source}; {}", gpu.source()),
+        &gpu_source,
     );
+    // Each rung as if the whole load ran on it (its GPUs per node decide how many nodes).
+    let mut rung_prices = Vec::new();
+    for (i, rung) in rungs.iter().enumerate() {
+        let (price, _, source) = gpu_node_price(&mut b, rung);
+        let nodes = config.runtime.max_users.div_ceil(rung.count.max(1)).min(rung.max_nodes);
+        rung_prices.push((i, rung.label(), price, nodes, source));
+    }
     let gpu_disk = if matches!(config.storage, Storage::Gcs(_)) { 200.0 } else { 100.0 };
     b.scaled(
         &format!("GPU node disks: {gpu_disk} GB pd-balanced each"),
@@ -267,12 +313,37 @@ pub fn estimate(config: &Config) -> Estimate {
     if spot {
         b.notes.push("spot prices change up to once every 30 days; spot GPU nodes can be preempted".into());
     }
+    if rungs.iter().any(|r| r.flex_start) {
+        b.notes
+            .push("flex-start rungs are priced at on-demand rates, an upper bound (flex-start is discounted)".into());
+    }
     b.notes.push("excludes network egress, logging and monitoring beyond the free allotments, and taxes".into());
+    let items = b.items;
+    let full: f64 = items.iter().map(|i| i.full_load_per_hour).sum();
+    // The primary's GPU node hours replaced by the rung's (node disks and IPs left as counted
+    // for the primary's nodes).
+    let primary_gpu = rung_prices.first().map(|r| r.2 * f64::from(full_gpu)).unwrap_or(0.0);
+    let rungs = if g.has_ladder() {
+        rung_prices
+            .into_iter()
+            .map(|(rung, gpu, per_node_hour, nodes, source)| RungPrice {
+                rung,
+                gpu,
+                per_node_hour,
+                full_load_nodes: nodes,
+                full_load_per_hour: full - primary_gpu + per_node_hour * f64::from(nodes),
+                source,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     Estimate {
-        items: b.items,
+        items,
         idle_gpu_nodes: idle_gpu,
         full_gpu_nodes: full_gpu,
         max_users: config.runtime.max_users,
+        rungs,
         notes: b.notes,
     }
 }

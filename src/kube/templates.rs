@@ -5,10 +5,11 @@ use serde_json::Value;
 
 use super::objects::parse_yaml;
 
-const TEMPLATES: [(&str, &str); 12] = [
+const TEMPLATES: [(&str, &str); 13] = [
     ("volumes-filestore.yaml", include_str!("../../templates/k8s/volumes-filestore.yaml")),
     ("volumes-gcs.yaml", include_str!("../../templates/k8s/volumes-gcs.yaml")),
     ("fleet.yaml", include_str!("../../templates/k8s/fleet.yaml")),
+    ("compute-class.yaml", include_str!("../../templates/k8s/compute-class.yaml")),
     ("router.yaml", include_str!("../../templates/k8s/router.yaml")),
     ("reclaim.yaml", include_str!("../../templates/k8s/reclaim.yaml")),
     ("ingress.yaml", include_str!("../../templates/k8s/ingress.yaml")),

@@ -246,18 +246,22 @@ fn cost_cap(ctx: &Context) -> Option<Outcome> {
 
 /// The cost-cap check on its own (also used when preflight is skipped).
 pub fn cap_check(estimate: &crate::cost::Estimate, cap: f64) -> Outcome {
-    let full = estimate.full_load_per_hour();
+    // With a ladder, the rung that costs most: the autoscaler may have to use it.
+    let full = estimate.worst_full_load_per_hour();
+    let on = match estimate.rungs.iter().find(|r| r.full_load_per_hour == full) {
+        Some(r) => format!("{} GPU node(s) of rung {}, {}", r.full_load_nodes, r.rung, r.gpu),
+        None => format!("{} GPU node(s)", estimate.full_gpu_nodes),
+    };
     let what = format!(
-        "full load ({} users on {} GPU node(s)) is estimated at ${full:.2}/hour (idle ${:.2}/hour)",
+        "full load ({} users on {on}) is estimated at ${full:.2}/hour (idle ${:.2}/hour)",
         estimate.max_users,
-        estimate.full_gpu_nodes,
         estimate.idle_per_hour()
     );
     if full > cap {
         Outcome::fail(
             "cost-cap",
             format!("{what}, above --max-hourly-cost {cap:.2}"),
-            "lower runtime.maxUsers or gpu.maxNodes, use spot GPUs (gpu.spot: true), or raise --max-hourly-cost; `sdctl cost` shows each item",
+            "lower runtime.maxUsers or gpu.maxNodes, use spot GPUs (gpu.spot: true), drop the dearest rung of gpu.fallbacks, or raise --max-hourly-cost; `sdctl cost` shows each item",
         )
     } else {
         Outcome::pass("cost-cap", format!("{what}, within --max-hourly-cost {cap:.2}"))

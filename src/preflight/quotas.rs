@@ -169,10 +169,75 @@ pub async fn check(ctx: &Context<'_>) -> Vec<Outcome> {
     let mut needs = needs(config, existing, &metrics);
     // A spot pool may fall back on CPUS when PREEMPTIBLE_CPUS has no limit set: keep it simple.
     needs.sort_by(|a, b| order(&a.metric).cmp(&order(&b.metric)).then(a.scope.cmp(&b.scope)));
+    let ladder = config.gpu.has_ladder();
     for need in needs {
+        // With a ladder each rung's GPUs are judged on their own (below).
+        if ladder && need.metric.contains("_GPUS") && need.metric != "GPUS_ALL_REGIONS" {
+            continue;
+        }
         out.push(judge(ctx, &need, &quotas));
     }
+    if ladder {
+        out.extend(rungs(ctx, &quotas, &metrics));
+    }
     out.extend(filestore);
+    out
+}
+
+/// Each rung of the ladder against the quotas its nodes draw on (spot and flex-start: the
+/// preemptible GPU quota): a rung short of quota is skipped by the autoscaler (a warning, with
+/// how many nodes it can get); only a ladder where no rung can get a single node fails.
+fn rungs(ctx: &Context<'_>, quotas: &Quotas, metrics: &[String]) -> Vec<Outcome> {
+    let config = &ctx.env.config;
+    let region = config.region.clone();
+    let available =
+        |metric: &str| quotas.get(&(region.clone(), metric.to_string())).map(|(limit, usage)| (limit - usage).max(0.0));
+    let mut out = Vec::new();
+    let mut usable = 0;
+    for (i, rung) in config.gpu.rungs().iter().enumerate() {
+        let id = format!("quota-rung-{i}");
+        let field = if i == 0 { "gpu.maxNodes".to_string() } else { format!("gpu.fallbacks[{}].maxNodes", i - 1) };
+        let gpu_metric = rung.quota_metric();
+        let mut limits = vec![(gpu_metric.to_string(), f64::from(rung.count), available(gpu_metric).unwrap_or(0.0))];
+        if let Ok(shape) = machines::shape(&rung.machine_type) {
+            let cpu = cpu_metric(&shape.family, rung.spot || rung.flex_start, metrics);
+            if let Some(free) = available(&cpu) {
+                limits.push((cpu, f64::from(shape.vcpus), free));
+            }
+        }
+        // Nodes the rung can get: the fewest any of its quotas allows.
+        let nodes = limits.iter().map(|(_, per_node, free)| (free / per_node).floor() as u32).min().unwrap_or(0);
+        let detail: Vec<String> = limits
+            .iter()
+            .map(|(m, per_node, free)| format!("{m} {} available, {} per node", n(*free), n(*per_node)))
+            .collect();
+        let message = format!("rung {i} ({}) up to {} node(s): {}", rung.label(), rung.max_nodes, detail.join("; "));
+        if nodes > 0 {
+            usable += 1;
+        }
+        out.push(if nodes >= rung.max_nodes {
+            Outcome::pass(&id, message)
+        } else {
+            let short = limits.iter().find(|(_, per_node, free)| free / per_node < f64::from(rung.max_nodes));
+            let metric = short.map(|(m, _, _)| m.as_str()).unwrap_or(gpu_metric);
+            Outcome::warn(
+                &id,
+                format!("{message}: quota allows {nodes}; the autoscaler goes on to the next rung when it is used up"),
+                format!(
+                    "request more {metric} quota in {region} at https://console.cloud.google.com/iam-admin/quotas?project={} \
+                     (filter: {metric}), or lower {field} to {nodes}",
+                    ctx.project()
+                ),
+            )
+        });
+    }
+    if usable == 0 {
+        out.push(Outcome::fail(
+            "quota-ladder",
+            format!("no rung of the GPU ladder can get a single node in {region}: every rung's quota is used up or 0"),
+            "request GPU quota for at least one rung (the warnings above name each metric)",
+        ));
+    }
     out
 }
 

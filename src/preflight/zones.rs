@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use futures::future::join_all;
 
 use super::{Context, Outcome};
+use crate::config::Rung;
 use crate::gcp::retry;
 use crate::machines;
 use crate::steps::absent_if_not_found;
@@ -25,8 +26,20 @@ pub async fn check(ctx: &Context<'_>) -> Vec<Outcome> {
             ];
         }
     };
-    let (accelerator, machines) = tokio::join!(accelerator(ctx, &zones), machine_types(ctx, &zones));
-    vec![accelerator, machines]
+    // Each rung of the ladder: the primary's check keeps its id, a fallback's names its rung.
+    let rungs = ctx.env.config.gpu.rungs();
+    let accelerators = join_all(rungs.iter().enumerate().map(|(i, rung)| {
+        let (id, field) = if i == 0 {
+            ("accelerator".to_string(), "gpu".to_string())
+        } else {
+            (format!("accelerator-rung-{i}"), format!("gpu.fallbacks[{}]", i - 1))
+        };
+        let zones = &zones;
+        async move { accelerator(ctx, zones, &id, &field, rung).await }
+    }));
+    let (mut out, machines) = tokio::join!(accelerators, machine_types(ctx, &zones));
+    out.push(machines);
+    out
 }
 
 /// The zones of the configured region.
@@ -49,13 +62,12 @@ fn suggestion(ctx: &Context<'_>, offered: &[String]) -> String {
     format!("set zones: [{}]", pick.join(", "))
 }
 
-async fn accelerator(ctx: &Context<'_>, region_zones: &[String]) -> Outcome {
-    const ID: &str = "accelerator";
-    let g = &ctx.env.config.gpu;
+/// Whether every configured zone offers the rung's GPU (`field`: `gpu` or `gpu.fallbacks[N]`).
+async fn accelerator(ctx: &Context<'_>, region_zones: &[String], id: &str, field: &str, g: &Rung) -> Outcome {
     let accel = g.kind.accelerator();
     let client = match ctx.env.gcp.accelerator_types().await {
         Ok(c) => c,
-        Err(e) => return ctx.read_failed(ID, "accelerator types", &e),
+        Err(e) => return ctx.read_failed(id, "accelerator types", &e),
     };
     let lookups = region_zones.iter().map(|zone| {
         let client = client.clone();
@@ -78,7 +90,7 @@ async fn accelerator(ctx: &Context<'_>, region_zones: &[String]) -> Outcome {
                 offered.push(zone);
             }
             Ok(None) => {}
-            Err(e) => return ctx.read_failed(ID, &format!("accelerator types in {zone}"), &e),
+            Err(e) => return ctx.read_failed(id, &format!("accelerator types in {zone}"), &e),
         }
     }
     let missing: Vec<&String> = ctx.env.config.zones.iter().filter(|z| !offered.contains(z)).collect();
@@ -88,23 +100,23 @@ async fn accelerator(ctx: &Context<'_>, region_zones: &[String]) -> Outcome {
         let fix = if offered.is_empty() {
             format!(
                 "{region} offers no {accel}: choose another region (gcloud compute accelerator-types list --filter=name={accel}), \
-                 or set gpu.type to the other GPU"
+                 or set {field}.type to the other GPU"
             )
         } else {
             format!("zones of {region} that offer {accel}: {}; {}", offered.join(", "), suggestion(ctx, &offered))
         };
-        return Outcome::fail(ID, format!("{accel} is not offered in {}", names.join(", ")), fix);
+        return Outcome::fail(id, format!("{accel} is not offered in {}", names.join(", ")), fix);
     }
     if let Some(max) = max_cards
         && i64::from(g.count) > i64::from(max)
     {
         return Outcome::fail(
-            ID,
-            format!("{accel} allows at most {max} per VM, gpu.count is {}", g.count),
-            format!("set gpu.count to at most {max}"),
+            id,
+            format!("{accel} allows at most {max} per VM, {field}.count is {}", g.count),
+            format!("set {field}.count to at most {max}"),
         );
     }
-    Outcome::pass(ID, format!("{accel} is offered in {}", ctx.env.config.zones.join(", ")))
+    Outcome::pass(id, format!("{accel} is offered in {}", ctx.env.config.zones.join(", ")))
 }
 
 async fn machine_types(ctx: &Context<'_>, region_zones: &[String]) -> Outcome {
@@ -117,10 +129,16 @@ async fn machine_types(ctx: &Context<'_>, region_zones: &[String]) -> Outcome {
     let mut problems = Vec::new();
     let mut fixes = Vec::new();
     let mut passed = Vec::new();
-    for (field, name) in [
-        ("gpu.machineType", &config.gpu.machine_type),
-        ("cluster.systemPool.machineType", &config.cluster.system_pool.machine_type),
-    ] {
+    let fallbacks = config.gpu.fallbacks.iter().enumerate();
+    let fields = [("gpu.machineType".to_string(), &config.gpu.machine_type)]
+        .into_iter()
+        .chain(fallbacks.map(|(i, r)| (format!("gpu.fallbacks[{i}].machineType"), &r.machine_type)))
+        .chain([("cluster.systemPool.machineType".to_string(), &config.cluster.system_pool.machine_type)]);
+    let mut seen = BTreeSet::new();
+    for (field, name) in fields {
+        if !seen.insert(name.clone()) {
+            continue;
+        }
         // Custom shapes follow their family's rules; the zone must sell the family.
         let probe = if machines::is_custom(name) {
             if let Err(why) = machines::shape(name) {

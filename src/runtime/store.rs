@@ -14,6 +14,11 @@ pub const USER_PREFIX: &str = "sdctl:user:";
 const LOCK_PREFIX: &str = "sdctl:lock:";
 /// When reclaim first saw something (an instance whose pod was not made), by what it saw.
 const SEEN_PREFIX: &str = "sdctl:seen:";
+/// Users waiting for a WebUI of a Fleet, in arrival order: sorted set `sdctl:queue:<fleet>`
+/// (member: e-mail, score: arrival in unix milliseconds) and hash `sdctl:queue-seen:<fleet>`
+/// (e-mail -> their page's last poll), by which a user who left is dropped.
+const QUEUE_PREFIX: &str = "sdctl:queue:";
+const QUEUE_SEEN_PREFIX: &str = "sdctl:queue-seen:";
 
 /// How to reach Redis: `redis://host:6379` or `rediss://host:6378` (TLS), the AUTH string
 /// separately, and for TLS the server's CA (Memorystore's is per instance).
@@ -88,6 +93,26 @@ const REMOVE_IF: &str = r"
 if redis.call('HGET', KEYS[1], 'gameserver') ~= ARGV[1] then return 0 end
 if ARGV[2] ~= '' and redis.call('HGET', KEYS[1], 'lastaccess') ~= ARGV[2] then return 0 end
 return redis.call('DEL', KEYS[1])";
+
+/// The user's place in the queue (0: first), after dropping everyone whose page has not polled
+/// within the timeout (the user too: they join again at the back). Not in it: joins when
+/// ARGV[4] is 1 or others wait already (a newcomer never overtakes them), else -1 (no queue).
+/// KEYS: queue, seen. ARGV: e-mail, now (ms), timeout (ms), join.
+const QUEUE_PLACE: &str = r"
+local now, timeout = tonumber(ARGV[2]), tonumber(ARGV[3])
+for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local seen = tonumber(redis.call('HGET', KEYS[2], member) or '0')
+  if now - seen > timeout then
+    redis.call('ZREM', KEYS[1], member)
+    redis.call('HDEL', KEYS[2], member)
+  end
+end
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) == false then
+  if ARGV[4] ~= '1' and redis.call('ZCARD', KEYS[1]) == 0 then return -1 end
+  redis.call('ZADD', KEYS[1], now, ARGV[1])
+end
+redis.call('HSET', KEYS[2], ARGV[1], now)
+return redis.call('ZRANK', KEYS[1], ARGV[1])";
 
 fn user_key(email: &str) -> String {
     format!("{USER_PREFIX}{email}")
@@ -223,6 +248,53 @@ impl Store {
         Ok(())
     }
 
+    /// The user's place (0: first) in the queue of `fleet`, keeping it while their page polls
+    /// within `timeout`; None when nobody waits and `join` is false.
+    pub async fn queue_place(
+        &self,
+        fleet: &str,
+        email: &str,
+        timeout: Duration,
+        join: bool,
+    ) -> anyhow::Result<Option<u64>> {
+        let mut conn = self.conn.clone();
+        let place: i64 = redis::Script::new(QUEUE_PLACE)
+            .key(format!("{QUEUE_PREFIX}{fleet}"))
+            .key(format!("{QUEUE_SEEN_PREFIX}{fleet}"))
+            .arg(email)
+            .arg(now_millis())
+            .arg(timeout.as_millis() as u64)
+            .arg(if join { "1" } else { "0" })
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|e| redis_error("keep the user's place in the queue", &e))?;
+        Ok(u64::try_from(place).ok())
+    }
+
+    /// The user got a WebUI (or gave up): out of the queue.
+    pub async fn queue_leave(&self, fleet: &str, email: &str) -> anyhow::Result<()> {
+        let mut conn = self.conn.clone();
+        redis::pipe()
+            .zrem(format!("{QUEUE_PREFIX}{fleet}"), email)
+            .hdel(format!("{QUEUE_SEEN_PREFIX}{fleet}"), email)
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(|e| redis_error("take the user out of the queue", &e))
+    }
+
+    /// Who waits for a WebUI of `fleet`, first in line first, with when their page last polled
+    /// (unix milliseconds); users who left may still be listed until the next poll drops them.
+    pub async fn queue(&self, fleet: &str) -> anyhow::Result<Vec<(String, i64)>> {
+        let mut conn = self.conn.clone();
+        let members: Vec<String> = conn
+            .zrange(format!("{QUEUE_PREFIX}{fleet}"), 0, -1)
+            .await
+            .map_err(|e| redis_error("read the queue", &e))?;
+        let seen: std::collections::HashMap<String, i64> =
+            conn.hgetall(format!("{QUEUE_SEEN_PREFIX}{fleet}")).await.map_err(|e| redis_error("read the queue", &e))?;
+        Ok(members.into_iter().map(|m| (m.clone(), seen.get(&m).copied().unwrap_or(0))).collect())
+    }
+
     /// Every user with a mapping key (SCAN, so a big keyspace does not block Redis), with the
     /// mapping when it is complete.
     pub async fn users(&self) -> anyhow::Result<Vec<(String, Option<Mapping>)>> {
@@ -246,6 +318,10 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+fn now_millis() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 fn parse_mapping(fields: &std::collections::HashMap<String, String>) -> Option<Mapping> {

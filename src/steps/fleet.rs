@@ -51,6 +51,8 @@ impl Manifest for Fleet {
         let values = values(env);
         // The isolation first: it is in place before any WebUI runs, and goes after them.
         let mut objects = render("webui-isolation.yaml", &values)?;
+        // The GPU ladder's class before the pods that select it.
+        objects.extend(super::compute_class::objects(env)?);
         objects.extend(render("fleet.yaml", &values)?);
         Ok(objects)
     }
@@ -61,6 +63,10 @@ impl Manifest for Fleet {
         let buffers: Vec<String> = fleets.iter().map(|f| format!("{f}-buffer")).collect();
         // The autoscalers go first (`retired` is deleted in reverse order).
         retired.extend(unwanted(env, kube, "autoscaling.agones.dev/v1", "FleetAutoscaler", &buffers).await?);
+        // A class no pod selects any more goes last (retired objects are deleted in reverse).
+        let mut classes = super::compute_class::retired(env, kube).await?;
+        classes.extend(retired);
+        let retired = classes;
         Ok(retired)
     }
 
@@ -97,20 +103,58 @@ pub async fn smoke_check(cx: &StepCx<Env>, kube: &Kube, fleet: &str) -> anyhow::
         if states.iter().any(|s| s == "Ready" || s == "Allocated") {
             return Ok(Poll::Ready(()));
         }
-        let failed = events.list(&ListParams::default()).await.map_err(|e| anyhow::anyhow!("cannot list events in {namespace}: {e}"))?;
-        if let Some(e) = failed.items.iter().rev().find(|e| e.reason.as_deref() == Some("FailedScaleUp")) {
+        let events = events.list(&ListParams::default()).await.map_err(|e| anyhow::anyhow!("cannot list events in {namespace}: {e}"))?;
+        if let Some(reason) = no_gpu_node(&cx.env, &events.items) {
             anyhow::bail!(
-                "no GPU node could be added for the WebUI: {}\n  fix: check the GPU quota of {} ({}) and that {} is offered in {} \
-                 (sdctl preflight), or try other zones; `sdctl up` again resumes",
-                e.message.as_deref().unwrap_or("FailedScaleUp"),
+                "no GPU node could be added for the WebUI: {reason}\n  fix: check the GPU quota of {} ({}) and that {} is \
+                 offered in {} (sdctl preflight), or try other zones{}; `sdctl up` again resumes",
                 cx.env.config.region,
-                cx.env.config.gpu.kind.quota_metric(cx.env.config.gpu.spot),
-                cx.env.config.gpu.kind.accelerator(),
-                cx.env.config.zones.join(", ")
+                quota_metrics(&cx.env),
+                accelerators(&cx.env),
+                cx.env.config.zones.join(", "),
+                if cx.env.config.gpu.has_ladder() { "" } else { " or add gpu.fallbacks" },
             );
+        }
+        let mut states = states;
+        if let Some(rung) = super::compute_class::adding(&cx.env, &events.items) {
+            states.push(format!("adding a GPU node on {rung}"));
         }
         let summary = if states.is_empty() { "no GameServer yet".to_string() } else { states.join(", ") };
         Ok(Poll::Pending(summary))
     })
     .await
+}
+
+/// GKE's reason when no GPU node can come: its first `FailedScaleUp` with one pool; with a
+/// ladder only once every rung has failed (the autoscaler then leaves the pod with
+/// `NotTriggerScaleUp`, its pools "in backoff after failed scale-up"), with the failures seen.
+pub fn no_gpu_node(env: &Env, events: &[Event]) -> Option<String> {
+    let failed = |e: &&Event| e.reason.as_deref() == Some("FailedScaleUp");
+    if !env.config.gpu.has_ladder() {
+        return events.iter().rev().find(failed).map(|e| e.message.clone().unwrap_or_else(|| "FailedScaleUp".into()));
+    }
+    let exhausted = events.iter().any(|e| {
+        e.reason.as_deref() == Some("NotTriggerScaleUp")
+            && e.message.as_deref().is_some_and(|m| m.contains("in backoff after failed scale-up"))
+    });
+    if !exhausted {
+        return None;
+    }
+    let mut reasons: Vec<String> = events.iter().filter(failed).filter_map(|e| e.message.clone()).collect();
+    reasons.dedup();
+    Some(format!("every rung of gpu.fallbacks failed ({})", reasons.join("; ")))
+}
+
+/// The quota metrics of the ladder's rungs: `NVIDIA_T4_GPUS, PREEMPTIBLE_NVIDIA_L4_GPUS`.
+fn quota_metrics(env: &Env) -> String {
+    let mut metrics: Vec<&str> = env.config.gpu.rungs().iter().map(|r| r.quota_metric()).collect();
+    metrics.dedup();
+    metrics.join(", ")
+}
+
+fn accelerators(env: &Env) -> String {
+    let mut types: Vec<&str> = env.config.gpu.rungs().iter().map(|r| r.kind.accelerator()).collect();
+    types.sort_unstable();
+    types.dedup();
+    types.join(" / ")
 }

@@ -11,8 +11,8 @@ use google_cloud_container_v1::model::*;
 
 use super::cluster::{base_node_config, cluster_path, location_path};
 use super::common::{absent_if_not_found, empty_if_disabled, patience};
-use super::{CLUSTER, Env, GPU_POOL, IMAGE_CACHE};
-use crate::config::{GpuDriver, RuntimeKind, Storage};
+use super::{CLUSTER, Env, GPU_POOL, IMAGE_CACHE, compute_class};
+use crate::config::{GpuDriver, Rung, RuntimeKind, Storage};
 use crate::gcp::ops;
 use crate::gcp::retry::{self, RetryPolicy};
 use crate::gcp::wait::{Patience, Poll, WaitTimeout, until};
@@ -26,47 +26,55 @@ pub struct GpuPool {
     pub image_cache: bool,
 }
 
-/// The GPU pool's name: `gpu`, or with the image cache `gpu-<first 8 digits of the WebUI tag>`:
-/// secondary boot disks are fixed per pool, so a new WebUI image needs a new pool.
-pub fn pool_name(env: &Env) -> String {
+/// The name of the pool of rung `index` of the ladder: `gpu` without fallbacks, else `gpu-r0`,
+/// `gpu-r1`, ...; with the image cache the first 8 digits of the WebUI tag follow (`gpu-3f2a19c0`,
+/// `gpu-r1-3f2a19c0`): secondary boot disks are fixed per pool, so a new WebUI image needs new
+/// pools. Adding the first fallback renames the primary's pool: it joins a ComputeClass, whose
+/// label and taint its nodes must carry from the start.
+pub fn pool_name(env: &Env, index: usize) -> String {
     let base = env.names.gpu_pool();
-    if env.config.gpu.image_cache {
-        format!("{base}-{}", &super::image_cache::cache_tag(env)[..8])
-    } else {
-        base.into()
-    }
+    let rung = if env.config.gpu.has_ladder() { format!("{base}-r{index}") } else { base.to_string() };
+    if env.config.gpu.image_cache { format!("{rung}-{}", &super::image_cache::cache_tag(env)[..8]) } else { rung }
+}
+
+/// The pools of the ladder, primary first.
+pub fn pool_names(env: &Env) -> Vec<String> {
+    (0..env.config.gpu.rungs().len()).map(|i| pool_name(env, i)).collect()
 }
 
 /// Whether a pool of the cluster is one of sdctl's GPU pools (the current or an earlier one):
-/// `gpu` or `gpu-` and 8 hex digits, never a pool someone added by hand (`gpu-highmem`).
+/// `gpu`, `gpu-r` and a rung number, either followed by `-` and 8 hex digits; never a pool
+/// someone added by hand (`gpu-highmem`).
 pub fn is_gpu_pool(env: &Env, name: &str) -> bool {
     let base = env.names.gpu_pool();
-    name == base
-        || name
-            .strip_prefix(base)
-            .and_then(|rest| rest.strip_prefix('-'))
-            .is_some_and(|tag| tag.len() == 8 && tag.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
-}
-
-fn pool_path(env: &Env) -> String {
-    path_of(env, &pool_name(env))
+    let is_tag = |tag: &str| tag.len() == 8 && tag.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let is_rung = |r: &str| {
+        r.strip_prefix('r').is_some_and(|n| !n.is_empty() && n.len() <= 2 && n.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let Some(rest) = name.strip_prefix(base) else { return false };
+    let Some(rest) = rest.strip_prefix('-') else { return rest.is_empty() };
+    match rest.split_once('-') {
+        Some((rung, tag)) => is_rung(rung) && is_tag(tag),
+        None => is_tag(rest) || is_rung(rest),
+    }
 }
 
 fn path_of(env: &Env, pool: &str) -> String {
     format!("{}/nodePools/{pool}", cluster_path(env))
 }
 
-/// The pool of the current configuration, earlier GPU pools still in the cluster (a WebUI
-/// image change with the image cache, or the cache turned on or off), which `apply` retires, and
-/// cache images no pool will use once they are gone.
+/// The pools of the current configuration that exist (by name), earlier GPU pools still in the
+/// cluster (a WebUI image change with the image cache, the cache turned on or off, the ladder
+/// made or shortened), which `apply` retires, and cache images no pool will use once they are
+/// gone.
 #[derive(Default)]
 pub struct Live {
-    pool: Option<Box<NodePool>>,
+    pools: std::collections::BTreeMap<String, NodePool>,
     retired: Vec<String>,
     unused_images: Vec<String>,
 }
 
-/// The cache image the current configuration's pool uses, if any.
+/// The cache image the current configuration's pools use, if any.
 fn kept_image(env: &Env) -> Option<String> {
     env.config.gpu.image_cache.then(|| super::image_cache::image_name(env))
 }
@@ -86,32 +94,46 @@ fn driver_version(driver: GpuDriver) -> GPUDriverVersion {
     }
 }
 
-fn autoscaling(env: &Env) -> NodePoolAutoscaling {
-    let g = &env.config.gpu;
+/// The totals a rung's pool scales between (only the primary keeps nodes when nobody works).
+fn autoscaling(env: &Env, index: usize, rung: &Rung) -> NodePoolAutoscaling {
+    let min = if index == 0 { env.config.gpu.min_nodes } else { 0 };
     NodePoolAutoscaling::new()
         .set_enabled(true)
-        .set_total_min_node_count(g.min_nodes as i32)
-        .set_total_max_node_count(g.max_nodes as i32)
+        .set_total_min_node_count(min as i32)
+        .set_total_max_node_count(rung.max_nodes as i32)
         .set_location_policy(LocationPolicy::Any)
 }
 
-fn desired(env: &Env) -> NodePool {
+/// The node pool of rung `index`.
+fn desired(env: &Env, index: usize, rung: &Rung) -> NodePool {
     let g = &env.config.gpu;
     let accelerator = AcceleratorConfig::new()
-        .set_accelerator_type(g.kind.accelerator())
-        .set_accelerator_count(i64::from(g.count))
+        .set_accelerator_type(rung.kind.accelerator())
+        .set_accelerator_count(i64::from(rung.count))
         .set_gpu_driver_installation_config(
             GPUDriverInstallationConfig::new().set_gpu_driver_version(driver_version(g.driver)),
         );
     // GCS-Fuse's sidecar buffers in ephemeral storage (the guide's 200 GB disk).
     let disk = if matches!(env.config.storage, Storage::Gcs(_)) { 200 } else { 100 };
-    let config = base_node_config(env, &g.machine_type, "gpu")
+    let mut taints = vec![NodeTaint::new().set_key(GPU_TAINT_KEY).set_value("true").set_effect(Effect::NoSchedule)];
+    let mut config = base_node_config(env, &rung.machine_type, "gpu");
+    if g.has_ladder() {
+        // A pool joins a custom ComputeClass by carrying its label and taint.
+        let class = compute_class::name(env);
+        config.labels.insert(compute_class::LABEL.into(), class.clone());
+        config.labels.insert(RUNG_LABEL.into(), index.to_string());
+        taints.push(NodeTaint::new().set_key(compute_class::LABEL).set_value(class).set_effect(Effect::NoSchedule));
+    }
+    let config = config
         .set_disk_size_gb(disk)
         .set_accelerators([accelerator])
-        .set_spot(g.spot)
+        .set_spot(rung.spot)
         .set_gcfs_config(GcfsConfig::new().set_enabled(g.image_streaming))
-        .set_taints([NodeTaint::new().set_key(GPU_TAINT_KEY).set_value("true").set_effect(Effect::NoSchedule)])
+        .set_taints(taints)
         .set_tags([env.names.node_tag(), env.names.gpu_node_tag()]);
+    // Flex-start VMs are not repaired in place and are not on reservations (GKE's requirements).
+    let config =
+        if rung.flex_start { config.set_flex_start(true).set_reservation_affinity(no_reservation()) } else { config };
     // The WebUI image already on a disk of its own (GKE reads it through image streaming).
     let config = if g.image_cache {
         config.set_secondary_boot_disks([SecondaryBootDisk::new()
@@ -122,16 +144,23 @@ fn desired(env: &Env) -> NodePool {
     };
     // Per-zone initial count; autoscaling keeps the totals. Zero when the pool may idle empty.
     let zones = env.config.zones.len() as u32;
-    let initial = if g.min_nodes == 0 { 0 } else { g.min_nodes.div_ceil(zones) };
+    let initial = if index > 0 || g.min_nodes == 0 { 0 } else { g.min_nodes.div_ceil(zones) };
     NodePool::new()
-        .set_name(pool_name(env))
+        .set_name(pool_name(env, index))
         .set_initial_node_count(initial as i32)
         .set_locations(env.config.zones.clone())
         .set_config(config)
-        .set_autoscaling(autoscaling(env))
-        .set_management(NodeManagement::new().set_auto_upgrade(true).set_auto_repair(true))
+        .set_autoscaling(autoscaling(env, index, rung))
+        .set_management(NodeManagement::new().set_auto_upgrade(true).set_auto_repair(!rung.flex_start))
         .set_upgrade_settings(UpgradeSettings::new().set_max_surge(1).set_max_unavailable(0))
 }
+
+fn no_reservation() -> ReservationAffinity {
+    ReservationAffinity::new().set_consume_reservation_type(reservation_affinity::Type::NoReservation)
+}
+
+/// The node label that says which rung of the ladder a GPU node is on (0: the primary).
+pub const RUNG_LABEL: &str = "sdctl.dev/rung";
 
 #[async_trait]
 impl Step<Env> for GpuPool {
@@ -147,16 +176,20 @@ impl Step<Env> for GpuPool {
 
     fn describe(&self, env: &Env) -> String {
         let g = &env.config.gpu;
-        format!(
-            "GPU node pool {}: {} x {} on {}{}, {}-{} nodes",
-            pool_name(env),
-            g.count,
-            g.kind.accelerator(),
-            g.machine_type,
-            if g.spot { " (spot)" } else { "" },
-            g.min_nodes,
-            g.max_nodes
-        )
+        let rungs: Vec<String> = g
+            .rungs()
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let min = if i == 0 { g.min_nodes } else { 0 };
+                format!("{}: {} x {}, {}-{} nodes", pool_name(env, i), r.count, r.label(), min, r.max_nodes)
+            })
+            .collect();
+        if g.has_ladder() {
+            format!("GPU node pools of ComputeClass {}, tried in order: {}", compute_class::name(env), rungs.join("; "))
+        } else {
+            format!("GPU node pool {}", rungs.join(""))
+        }
     }
 
     fn permissions(&self, _env: &Env) -> Vec<&'static str> {
@@ -188,15 +221,15 @@ impl Step<Env> for GpuPool {
         else {
             return Ok(Live::default());
         };
-        let current = pool_name(env);
+        let current = pool_names(env);
         let mut live = Live::default();
         // sdctl's GPU pools carry its node label; a pool someone added is never retired.
         let labelled = |p: &NodePool| {
             p.config.as_ref().and_then(|c| c.labels.get("sdctl.dev/pool")).map(String::as_str) == Some("gpu")
         };
         for pool in pools.node_pools.into_iter().filter(|p| is_gpu_pool(env, &p.name) && labelled(p)) {
-            if pool.name == current {
-                live.pool = Some(Box::new(pool));
+            if current.contains(&pool.name) {
+                live.pools.insert(pool.name.clone(), pool);
             } else {
                 live.retired.push(pool.name);
             }
@@ -210,67 +243,77 @@ impl Step<Env> for GpuPool {
     }
 
     fn diff(&self, env: &Env, live: &Live) -> Diff {
-        let retire = live
-            .retired
-            .iter()
-            .map(|name| {
-                format!(
-                    "retire GPU pool {name}: cordon its nodes, wait up to {} min for its WebUIs in use, delete it",
-                    retire_bound(env).as_secs() / 60
-                )
-            })
-            .chain(
-                live.unused_images
-                    .iter()
-                    .map(|image| format!("delete cache image {image}, which no GPU pool will use")),
-            );
-        let Some(pool) = &live.pool else {
-            return Diff::from_parts(vec![format!("GPU node pool {}", pool_name(env))], retire.collect());
-        };
-        let mut changes = Vec::new();
-        if matches!(pool.status, Status::Provisioning | Status::Reconciling) {
-            changes.push(format!("wait until the pool is RUNNING (now {:?})", pool.status));
+        let retire = live.retired.iter().map(|name| {
+            format!(
+                "retire GPU pool {name}: cordon its nodes, wait up to {} min for its WebUIs in use, delete it",
+                retire_bound(env).as_secs() / 60
+            )
+        });
+        let unused =
+            live.unused_images.iter().map(|image| format!("delete cache image {image}, which no GPU pool will use"));
+        let (mut missing, mut changes) = (Vec::new(), Vec::new());
+        for (i, rung) in env.config.gpu.rungs().iter().enumerate() {
+            let name = pool_name(env, i);
+            let Some(pool) = live.pools.get(&name) else {
+                missing.push(format!("GPU node pool {name} ({})", rung.label()));
+                continue;
+            };
+            if matches!(pool.status, Status::Provisioning | Status::Reconciling) {
+                changes.push(format!("wait until pool {name} is RUNNING (now {:?})", pool.status));
+            }
+            if let Some(change) = autoscaling_change(env, i, rung, pool) {
+                changes.push(change);
+            }
+            for (field, why) in fixed_changes(env, i, rung, pool) {
+                changes.push(format!("{field} cannot change in place ({why})"));
+            }
         }
-        let a = pool.autoscaling.clone().unwrap_or_default();
-        let g = &env.config.gpu;
-        if (a.total_min_node_count, a.total_max_node_count) != (g.min_nodes as i32, g.max_nodes as i32) || !a.enabled {
-            changes.push(format!(
-                "gpu.minNodes/maxNodes: {}-{} -> {}-{}",
-                a.total_min_node_count, a.total_max_node_count, g.min_nodes, g.max_nodes
-            ));
-        }
-        for (field, why) in fixed_changes(env, pool) {
-            changes.push(format!("{field} cannot change in place ({why})"));
-        }
-        changes.extend(retire);
-        if changes.is_empty() { Diff::unchanged() } else { Diff::update(changes) }
+        changes.extend(retire.chain(unused));
+        Diff::from_parts(missing, changes)
     }
 
     fn state(&self, live: &Live) -> Option<String> {
-        let p = live.pool.as_ref()?;
-        let a = p.autoscaling.clone().unwrap_or_default();
-        Some(format!("{:?}, autoscaling {}-{} nodes", p.status, a.total_min_node_count, a.total_max_node_count))
+        let states: Vec<String> = live
+            .pools
+            .values()
+            .map(|p| {
+                let a = p.autoscaling.clone().unwrap_or_default();
+                format!(
+                    "{} {:?}, autoscaling {}-{} nodes",
+                    p.name, p.status, a.total_min_node_count, a.total_max_node_count
+                )
+            })
+            .collect();
+        (!states.is_empty()).then(|| states.join("; "))
     }
 
     async fn apply(&self, cx: &StepCx<Env>, live: Live, _diff: &Diff) -> anyhow::Result<Outcome> {
-        let outcome = match live.pool {
-            None => {
-                create(cx).await?;
-                Outcome::Created
+        let env = &cx.env;
+        let mut outcome = Outcome::Unchanged;
+        for (i, rung) in env.config.gpu.rungs().iter().enumerate() {
+            match live.pools.get(&pool_name(env, i)) {
+                None => {
+                    create(cx, i, rung).await?;
+                    outcome = Outcome::Created;
+                }
+                Some(pool) => {
+                    if update(cx, i, rung, pool).await? && outcome == Outcome::Unchanged {
+                        outcome = Outcome::Updated;
+                    }
+                }
             }
-            Some(pool) => {
-                update(cx, &pool).await?;
-                Outcome::Updated
-            }
-        };
-        // The new pool is up: earlier ones go once their users are done, and with them the cache
-        // images no pool uses any more.
+        }
+        // The new pools are up: earlier ones go once their users are done, and with them the
+        // cache images no pool uses any more.
         for name in &live.retired {
             retire(cx, name).await?;
         }
         if !live.retired.is_empty() || !live.unused_images.is_empty() {
-            let keep = kept_image(&cx.env);
+            let keep = kept_image(env);
             super::image_cache::delete_unused(cx, keep.as_deref()).await?;
+            if outcome == Outcome::Unchanged {
+                outcome = Outcome::Updated;
+            }
         }
         Ok(outcome)
     }
@@ -281,7 +324,7 @@ impl Step<Env> for GpuPool {
         }
         let live = self.observe(cx).await?;
         let mut deleted = false;
-        for name in live.pool.iter().map(|p| p.name.clone()).chain(live.retired) {
+        for name in live.pools.into_keys().chain(live.retired) {
             deleted |= delete_pool(cx, &name).await?;
         }
         // Without gpu.imageCache the image-cache step is not in the graph: what an earlier
@@ -293,43 +336,58 @@ impl Step<Env> for GpuPool {
     }
 }
 
-async fn create(cx: &StepCx<Env>) -> anyhow::Result<()> {
+async fn create(cx: &StepCx<Env>, index: usize, rung: &Rung) -> anyhow::Result<()> {
     let env = &cx.env;
     let client = env.gcp.container().await?;
-    let body = desired(env);
+    let body = desired(env, index, rung);
     let parent = cluster_path(env);
+    let what = format!("GPU node pool {} ({})", body.name, rung.label());
     let _lock = cx.lock_cluster(&env.names.cluster()).await;
-    let op = retry::call_with(cx, "create the GPU node pool", RetryPolicy::CLUSTER_MUTATION, || {
+    let op = retry::call_with(cx, &format!("create {what}"), RetryPolicy::CLUSTER_MUTATION, || {
         client.create_node_pool().set_parent(&parent).set_node_pool(body.clone()).send()
     })
     .await?;
-    let what = format!("GPU node pool {}", pool_name(env));
     ops::gke(cx, &env.gcp, &location_path(env), &op.name, &what, patience::NODE_POOL).await
 }
 
-async fn update(cx: &StepCx<Env>, live: &NodePool) -> anyhow::Result<()> {
+/// `gpu.minNodes/maxNodes: 0-3 -> 0-5` when the pool's autoscaling is not what the rung wants.
+fn autoscaling_change(env: &Env, index: usize, rung: &Rung, live: &NodePool) -> Option<String> {
+    let a = live.autoscaling.clone().unwrap_or_default();
+    let want = autoscaling(env, index, rung);
+    let field =
+        if index == 0 { "gpu.minNodes/maxNodes".to_string() } else { format!("gpu.fallbacks[{}].maxNodes", index - 1) };
+    let (have, want) =
+        ((a.total_min_node_count, a.total_max_node_count), (want.total_min_node_count, want.total_max_node_count));
+    let pool = if env.config.gpu.has_ladder() { format!(" (pool {})", live.name) } else { String::new() };
+    (have != want || !a.enabled).then(|| format!("{field}: {}-{} -> {}-{}{pool}", have.0, have.1, want.0, want.1))
+}
+
+/// Brings a rung's pool to the configuration; whether anything changed.
+async fn update(cx: &StepCx<Env>, index: usize, rung: &Rung, live: &NodePool) -> anyhow::Result<bool> {
     let env = &cx.env;
-    if let Some((field, why)) = fixed_changes(env, live).into_iter().next() {
+    if let Some((field, why)) = fixed_changes(env, index, rung, live).into_iter().next() {
         anyhow::bail!(
             "{field} of GPU node pool {} cannot change in place ({why}); recreate the pool with `sdctl down gpu-pool` \
              (its WebUI pods go too) then `sdctl up`, or change {field} back",
             live.name
         );
     }
-    let a = live.autoscaling.clone().unwrap_or_default();
-    let g = &env.config.gpu;
-    if (a.total_min_node_count, a.total_max_node_count) == (g.min_nodes as i32, g.max_nodes as i32) && a.enabled {
-        return Ok(());
+    if autoscaling_change(env, index, rung, live).is_none() {
+        return Ok(false);
     }
     let client = env.gcp.container().await?;
-    let name = pool_path(env);
+    let name = path_of(env, &live.name);
     let _lock = cx.lock_cluster(&env.names.cluster()).await;
-    let op = retry::call_with(cx, "change the GPU pool's autoscaling", RetryPolicy::CLUSTER_MUTATION, || {
-        client.set_node_pool_autoscaling().set_name(&name).set_autoscaling(autoscaling(env)).send()
-    })
+    let op = retry::call_with(
+        cx,
+        &format!("change the autoscaling of GPU pool {}", live.name),
+        RetryPolicy::CLUSTER_MUTATION,
+        || client.set_node_pool_autoscaling().set_name(&name).set_autoscaling(autoscaling(env, index, rung)).send(),
+    )
     .await?;
-    ops::gke(cx, &env.gcp, &location_path(env), &op.name, "autoscaling change of the GPU pool", patience::NODE_POOL)
-        .await
+    let what = format!("autoscaling change of GPU pool {}", live.name);
+    ops::gke(cx, &env.gcp, &location_path(env), &op.name, &what, patience::NODE_POOL).await?;
+    Ok(true)
 }
 
 /// Retires an earlier GPU pool: its nodes are cordoned (no new WebUI lands there), the WebUIs
@@ -412,13 +470,15 @@ async fn delete_pool(cx: &StepCx<Env>, pool: &str) -> anyhow::Result<bool> {
     Ok(true)
 }
 
-/// Node settings GKE fixes at pool creation.
-fn fixed_changes(env: &Env, live: &NodePool) -> Vec<(&'static str, String)> {
-    let want = desired(env);
+/// Node settings GKE fixes at pool creation, named by their config field.
+fn fixed_changes(env: &Env, index: usize, rung: &Rung, live: &NodePool) -> Vec<(String, String)> {
+    let want = desired(env, index, rung);
     let (Some(have), Some(want)) = (live.config.as_ref(), want.config.as_ref()) else { return Vec::new() };
+    let at = if index == 0 { "gpu".to_string() } else { format!("gpu.fallbacks[{}]", index - 1) };
+    let field = |name: &str| format!("{at}.{name}");
     let mut fixed = Vec::new();
     if have.machine_type != want.machine_type {
-        fixed.push(("gpu.machineType", format!("{} -> {}", have.machine_type, want.machine_type)));
+        fixed.push((field("machineType"), format!("{} -> {}", have.machine_type, want.machine_type)));
     }
     let accel = |c: &NodeConfig| {
         c.accelerators.first().map(|a| {
@@ -429,14 +489,18 @@ fn fixed_changes(env: &Env, live: &NodePool) -> Vec<(&'static str, String)> {
     let (h, w) = (accel(have), accel(want));
     if h.as_ref().map(|a| (&a.0, a.1)) != w.as_ref().map(|a| (&a.0, a.1)) {
         fixed.push((
-            "gpu.type/gpu.count",
+            format!("{at}.type/{at}.count"),
             format!("{:?} -> {:?}", h.map(|a| (a.0, a.1)), w.clone().map(|a| (a.0, a.1))),
         ));
     } else if h.as_ref().map(|a| &a.2) != w.as_ref().map(|a| &a.2) {
-        fixed.push(("gpu.driver", "the driver installation is chosen at creation".to_string()));
+        fixed.push(("gpu.driver".to_string(), "the driver installation is chosen at creation".to_string()));
     }
     if have.spot != want.spot {
-        fixed.push(("gpu.spot", format!("{} -> {}", have.spot, want.spot)));
+        fixed.push((field("spot"), format!("{} -> {}", have.spot, want.spot)));
+    }
+    let flex = |c: &NodeConfig| c.flex_start.unwrap_or(false);
+    if flex(have) != flex(want) {
+        fixed.push((field("flexStart"), format!("{} -> {}", flex(have), flex(want))));
     }
     // GKE may answer with a full URL: compare `global/images/NAME`.
     let images = |c: &NodeConfig| {
@@ -447,7 +511,7 @@ fn fixed_changes(env: &Env, live: &NodePool) -> Vec<(&'static str, String)> {
     };
     if images(have) != images(want) {
         fixed.push((
-            "gpu.imageCache",
+            "gpu.imageCache".to_string(),
             format!(
                 "secondary boot disks {:?} -> {:?} (a new WebUI image needs a new pool)",
                 images(have),
@@ -473,7 +537,7 @@ mod tests {
     #[test]
     fn only_sdctls_gpu_pools_are_retired() {
         let e = env(true);
-        let name = pool_name(&e);
+        let name = pool_name(&e, 0);
         assert!(name.starts_with("gpu-") && name.len() == 12, "{name}");
         for ours in ["gpu", name.as_str(), "gpu-0123abcd"] {
             assert!(is_gpu_pool(&e, ours), "{ours}");
@@ -481,7 +545,7 @@ mod tests {
         for theirs in ["gpu-highmem", "gpu-0123ABCD", "gpu-0123abc", "system", "gpus", "gpu-"] {
             assert!(!is_gpu_pool(&e, theirs), "{theirs}");
         }
-        assert_eq!(pool_name(&env(false)), "gpu");
+        assert_eq!(pool_name(&env(false), 0), "gpu");
     }
 
     /// With only AUTOMATIC1111 the cache (and the pool named after it) keeps the name it had
@@ -499,6 +563,6 @@ mod tests {
         let tag = super::super::image_cache::cache_tag(&both);
         let comfy_tag = crate::images::ImageKind::Comfyui.context(None).unwrap().tag().unwrap();
         assert!(tag.len() == 16 && tag != webui_tag && tag != comfy_tag, "{tag}");
-        assert_ne!(pool_name(&both), pool_name(&a1111), "a new cache means a new pool");
+        assert_ne!(pool_name(&both, 0), pool_name(&a1111, 0), "a new cache means a new pool");
     }
 }

@@ -119,6 +119,8 @@ impl Manifest for Instances {
         values["user_disk_class"] = json!(Names::USER_DISK_CLASS);
         // The isolation first: it is in place before any instance runs, and goes after them.
         let mut objects = render("webui-isolation.yaml", &values)?;
+        // The GPU ladder's class before the pods that select it.
+        objects.extend(super::compute_class::objects(env)?);
         let instances = render("instances.yaml", &values)?;
         // Kept disks come back before the sets: a set made reserves the ids of existing claims.
         if let Some(live) = live {
@@ -130,7 +132,10 @@ impl Manifest for Instances {
 
     async fn retired_live(&self, env: &Env, kube: &Kube) -> anyhow::Result<Vec<Value>> {
         let templates: Vec<String> = env.config.templates.iter().map(|t| t.name.clone()).collect();
-        unwanted(env, kube, "game.kruise.io/v1alpha1", "GameServerSet", &templates).await
+        // A class no pod selects any more goes after the sets (retired objects are deleted in reverse).
+        let mut retired = super::compute_class::retired(env, kube).await?;
+        retired.extend(unwanted(env, kube, "game.kruise.io/v1alpha1", "GameServerSet", &templates).await?);
+        Ok(retired)
     }
 
     /// A removed template's set goes with its running instances (their users' disks stay, kept

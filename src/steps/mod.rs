@@ -9,6 +9,7 @@ mod agones;
 mod apis;
 mod cluster;
 mod common;
+pub mod compute_class;
 mod drivers;
 mod env;
 mod fleet;

@@ -139,6 +139,16 @@ pub fn cost_table(ui: &Ui, estimate: &Estimate) -> String {
         "Idle: nobody signed in, {} warm GPU node(s). Full load: {} users on {} GPU node(s).",
         estimate.idle_gpu_nodes, estimate.max_users, estimate.full_gpu_nodes
     ));
+    if !estimate.rungs.is_empty() {
+        lines.push(ui.paint("GPU ladder (gpu.fallbacks), tried in order:", Paint::Bold));
+        let width = estimate.rungs.iter().map(|r| r.gpu.len()).max().unwrap_or(0);
+        for r in &estimate.rungs {
+            lines.push(format!(
+                "  rung {}  {:<width$}  ${:.4}/node-hour; full load on it: {} node(s), ${:.2}/hour",
+                r.rung, r.gpu, r.per_node_hour, r.full_load_nodes, r.full_load_per_hour
+            ));
+        }
+    }
     for note in &estimate.notes {
         lines.push(ui.paint(&format!("note: {note}"), Paint::Dim));
     }

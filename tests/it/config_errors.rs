@@ -343,3 +343,31 @@ fn runtime_kind_names_both_runtimes() {
         )],
     );
 }
+
+#[test]
+fn gpu_fallbacks_name_each_rung_and_fix() {
+    let rungs = "    - { spot: true }\n    - { type: l4, machineType: n1-standard-8 }\n    - { type: t4, spot: true, flexStart: true }\n    - { type: t4, spot: true }\n    - { type: l4, maxNodes: 0 }\n    - { type: l4 }\n    - { type: l4 }\n";
+    let example = "    - { type: t4 }                # rung 1: on-demand T4s\n    - { type: l4, maxNodes: 2 }   # rung 2: L4s on g2-standard-8\n";
+    let c = example_with("sd-agones-ladder.yaml", &[(example, rungs)]);
+    expect_problems(
+        &c,
+        &[
+            ("gpu.fallbacks[0].type: is missing", "set type: t4 or type: l4"),
+            (
+                "gpu.fallbacks[1].machineType: \"n1-standard-8\" is not a G2 machine type",
+                "g2-standard-8 is the default",
+            ),
+            ("gpu.fallbacks[2].flexStart: flex-start and spot are two provisioning models", "make them two rungs"),
+            ("gpu.fallbacks[3]: t4 spot on custom-4-32768-ext is already the primary (gpu.type)", "remove this rung"),
+            ("gpu.fallbacks[4].maxNodes: must be at least 1", "remove the rung"),
+            ("gpu.fallbacks[6]: l4 on g2-standard-8 is already gpu.fallbacks[5]", "remove this rung"),
+        ],
+    );
+    // An invalid rung is reported once, not also as a repeat.
+    let r = run(&["plan", "--offline", "-c", c.arg()]);
+    assert!(r.stderr.contains("has 6 problems"), "{}", r.stderr);
+    assert!(!r.stderr.contains("gpu.fallbacks[2]: t4 spot"), "{}", r.stderr);
+    let c = example_with("sd-agones-ladder.yaml", &[]);
+    let r = run(&["plan", "--offline", "-c", c.arg()]);
+    assert_eq!(r.code, 0, "the example's ladder is valid: {r:?}");
+}

@@ -125,3 +125,33 @@ fn the_image_cache_adds_a_disk_per_gpu_node_and_the_image() {
     assert!(items.iter().any(|i| i["item"].as_str().unwrap().starts_with("image cache disks: 50 GB")), "{items:?}");
     assert!(items.iter().any(|i| i["source"].as_str().unwrap().contains("disks-image-pricing")), "{items:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gpu_ladder_costs_each_rung_and_the_cap_judges_the_dearest() {
+    let r = run(&["cost", "-o", "json", "-c", "examples/sd-agones-ladder.yaml"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let rungs = doc["rungs"].as_array().unwrap();
+    let gpus: Vec<&str> = rungs.iter().map(|r| r["gpu"].as_str().unwrap()).collect();
+    assert_eq!(gpus, ["t4 spot on custom-4-32768-ext", "t4 on custom-4-32768-ext", "l4 on g2-standard-8"]);
+    let price = |i: usize| rungs[i]["perNodeHour"].as_f64().unwrap();
+    assert!(price(0) < price(1) && price(1) < price(2), "spot T4 < T4 < L4: {doc}");
+    // The L4 rung holds at most 2 nodes; the on-demand T4 rung's 3 nodes cost the most.
+    assert_eq!(rungs[2]["fullLoadNodes"], 2);
+    let worst = doc["worstFullLoadPerHour"].as_f64().unwrap();
+    assert_eq!(worst, rungs[1]["fullLoadPerHour"].as_f64().unwrap(), "{doc}");
+    assert!(worst > doc["fullLoadPerHour"].as_f64().unwrap());
+    // --max-hourly-cost judges the dearest rung: between the primary's full load and the worst.
+    let cap = format!("{:.2}", (doc["fullLoadPerHour"].as_f64().unwrap() + worst) / 2.0);
+    let world = crate::support::world::World::start().await;
+    let config = crate::support::example_with("sd-agones-ladder.yaml", &[]);
+    let up = world.sdctl(&["up", "-c", config.arg(), "--skip-preflight", "--max-hourly-cost", &cap]).await;
+    assert_eq!(up.code, 3, "{up:?}");
+    assert!(
+        up.stderr.contains("on 3 GPU node(s) of rung 1, t4 on custom-4-32768-ext")
+            && up.stderr.contains("above --max-hourly-cost"),
+        "{}",
+        up.stderr
+    );
+    assert!(world.mutating_since(0).is_empty());
+}

@@ -524,3 +524,80 @@ async fn agones_with_two_templates_warms_a_webui_of_each() {
     assert_eq!(down.code, 0, "{down:?}");
     assert!(world.resources().is_empty(), "{:#?}", world.resources());
 }
+
+/// The GPU ladder (gpu.fallbacks): with spot and on-demand T4s out of stock in every zone of the
+/// config, the autoscaler tries the ComputeClass's pools in order and `up` ends with a warm
+/// WebUI on the L4 rung; `status` counts the GPU nodes per rung.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stocked_out_primary_ends_warm_on_the_first_rung_with_capacity() {
+    let world = World::with_scenario(
+        "stockouts:\n\
+         - { zone: us-central1-a, machineType: custom-4-32768-ext, provisioning: spot }\n\
+         - { zone: us-central1-a, machineType: custom-4-32768-ext, provisioning: standard }\n",
+    )
+    .await;
+    let config = example_with("sd-agones-ladder.yaml", &[]);
+    let manifest = agones_manifest();
+    let up = world.sdctl(&["up", "-c", config.arg(), "--agones-manifest", &manifest, "-o", "json"]).await;
+    assert_eq!(up.code, 0, "{up:?}");
+
+    // One pool per rung, each joined to the class by its label and taint, in the ladder's order.
+    let pools: Vec<Value> = world
+        .requests_of("container.projects.locations.clusters.nodePools.create")
+        .into_iter()
+        .map(|r| r["body"]["nodePool"].clone())
+        .collect();
+    let names: Vec<&str> = pools.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["gpu-r0", "gpu-r1", "gpu-r2"], "{pools:#?}");
+    for (pool, (accelerator, spot)) in
+        pools.iter().zip([("nvidia-tesla-t4", true), ("nvidia-tesla-t4", false), ("nvidia-l4", false)])
+    {
+        let c = &pool["config"];
+        assert_eq!(c["labels"]["cloud.google.com/compute-class"], "sdctl-gpu", "{pool}");
+        assert!(
+            c["taints"].as_array().unwrap().iter().any(|t| t["key"] == "cloud.google.com/compute-class"
+                && t["value"] == "sdctl-gpu"
+                // The SDK sends enums as numbers: 1 is NO_SCHEDULE.
+                && (t["effect"] == "NO_SCHEDULE" || t["effect"] == 1)),
+            "{pool}"
+        );
+        assert_eq!(c["accelerators"][0]["acceleratorType"], accelerator, "{pool}");
+        assert_eq!(c["spot"].as_bool().unwrap_or(false), spot, "{pool}");
+    }
+    let class = k8s(&world, "ComputeClass", "", "sdctl-gpu").expect("the ladder's ComputeClass");
+    assert_eq!(class["labels"]["sdctl.dev/env"], "sd-demo", "{class}");
+
+    // The autoscaler tried each T4 pool (GKE shows the stockout on the pool) before the L4 pool,
+    // where the WebUI got its node.
+    for (pool, stocked_out) in [("gpu-r0", true), ("gpu-r1", true), ("gpu-r2", false)] {
+        let url = format!(
+            "{}/container/v1/projects/my-project/locations/us-central1-a/clusters/sd-demo-gke/nodePools/{pool}",
+            world.emu.url()
+        );
+        let got: Value = reqwest::Client::new().get(url).bearer_auth("t").send().await.unwrap().json().await.unwrap();
+        let code = got["conditions"][0]["code"].as_str().unwrap_or("");
+        assert_eq!(code == "GCE_STOCKOUT", stocked_out, "{pool}: {got}");
+    }
+
+    // The warm WebUI runs on rung 2: the T4 pools never got a node.
+    let status = world.sdctl(&["status", "-c", config.arg(), "--agones-manifest", &manifest, "-o", "json"]).await;
+    assert_eq!(status.code, 0, "{status:?}");
+    let doc: Value = serde_json::from_str(&status.stdout).unwrap();
+    let nodes: Vec<(u64, String, u64)> = doc["gpuNodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{doc}"))
+        .iter()
+        .map(|r| (r["rung"].as_u64().unwrap(), r["gpu"].as_str().unwrap().to_string(), r["nodes"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        nodes,
+        [
+            (0, "t4 spot on custom-4-32768-ext".to_string(), 0),
+            (1, "t4 on custom-4-32768-ext".to_string(), 0),
+            (2, "l4 on g2-standard-8".to_string(), 1)
+        ],
+        "{doc}"
+    );
+    let text = world.sdctl(&["status", "-c", config.arg(), "--agones-manifest", &manifest]).await;
+    assert!(text.stdout.contains("rung 2 gpu-r2 (l4 on g2-standard-8): 1"), "{}", text.stdout);
+}

@@ -72,10 +72,20 @@ impl Who<'_> {
     }
 }
 
+/// How long a waiting user keeps their place in the queue after their page last polled (the
+/// page polls every `pages::REFRESH_SECS`); then the next in line moves up.
+pub const QUEUE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A user waiting for a WebUI: their place in the queue (0: next to be served).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wait {
+    pub place: u64,
+}
+
 #[derive(Debug)]
 pub enum AssignError {
-    /// No Ready GameServer is free.
-    NoCapacity,
+    /// No Ready GameServer is free (or others wait before this user).
+    NoCapacity(Wait),
     /// The user's instance is starting (what it waits for).
     Starting(String),
     /// No such template.
@@ -94,6 +104,7 @@ pub struct Assigner {
     store: Store,
     webuis: WebUis,
     verified_for: Duration,
+    queue_timeout: Duration,
     verified: Mutex<Remembered>,
 }
 
@@ -125,8 +136,8 @@ enum Cached {
 }
 
 impl Assigner {
-    pub fn new(store: Store, webuis: WebUis, verified_for: Duration) -> Self {
-        Self { store, webuis, verified_for, verified: Mutex::new(Remembered::default()) }
+    pub fn new(store: Store, webuis: WebUis, verified_for: Duration, queue_timeout: Duration) -> Self {
+        Self { store, webuis, verified_for, queue_timeout, verified: Mutex::new(Remembered::default()) }
     }
 
     pub fn webuis(&self) -> &WebUis {
@@ -198,10 +209,7 @@ impl Assigner {
                 };
                 let (gs, how) = match servers.find_allocated(fleet, label, email).await? {
                     Some(gs) => (gs, "found"),
-                    None => match servers.allocate(fleet, label, email).await? {
-                        Some(gs) => (gs, "allocated"),
-                        None => return Err(AssignError::NoCapacity),
-                    },
+                    None => (self.allocate_in_turn(servers, fleet, label, email).await?, "allocated"),
                 };
                 (gs.name, gs.target.unwrap_or_default(), how)
             }
@@ -243,6 +251,38 @@ impl Assigner {
         Ok(Assigned { target, gameserver: name, how })
     }
 
+    /// A new allocation, in arrival order: while others wait for a WebUI of the Fleet, a user
+    /// takes their place in its queue and only the first in line allocates; whoever finds no
+    /// free WebUI joins the queue. A place is kept while the user's page keeps polling.
+    async fn allocate_in_turn(
+        &self,
+        servers: &GameServers,
+        fleet: &str,
+        label: &str,
+        email: &str,
+    ) -> Result<crate::runtime::gameservers::GameServer, AssignError> {
+        let place = self.store.queue_place(fleet, email, self.queue_timeout, false).await?;
+        if let Some(place @ 1..) = place {
+            return Err(AssignError::NoCapacity(Wait { place }));
+        }
+        match servers.allocate(fleet, label, email).await? {
+            Some(gs) => {
+                if place.is_some()
+                    && let Err(e) = self.store.queue_leave(fleet, email).await
+                {
+                    // Harmless: the entry ages out once the user's page stops polling.
+                    tracing::warn!(user = email, error = %format!("{e:#}"), "could not leave the queue");
+                }
+                Ok(gs)
+            }
+            None => {
+                let place = self.store.queue_place(fleet, email, self.queue_timeout, true).await?.unwrap_or(0);
+                tracing::info!(user = email, fleet, place, "no free GameServer: waiting in line");
+                Err(AssignError::NoCapacity(Wait { place }))
+            }
+        }
+    }
+
     /// The stored mapping, if its WebUI still serves this user at the same address.
     async fn valid_mapping(&self, who: Who<'_>, label: &str) -> anyhow::Result<Option<Assigned>> {
         let key = who.key();
@@ -279,7 +319,7 @@ impl Assigner {
             Ok(found) => {
                 self.remember(&key, found, Some(generation));
             }
-            Err(AssignError::NoCapacity | AssignError::Starting(_) | AssignError::NoTemplate(_)) => {
+            Err(AssignError::NoCapacity(_) | AssignError::Starting(_) | AssignError::NoTemplate(_)) => {
                 self.forget_if(&key, Some(generation))
             }
             Err(AssignError::Backend(e)) => {

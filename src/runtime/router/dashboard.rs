@@ -98,7 +98,7 @@ async fn own_page(router: &Router, req: &Request<Incoming>, email: &str) -> Resp
         // Waiting (for a GPU, or for the instance to start) happens on `/`, whose page refreshes
         // itself with a GET.
         Action::Open => match router.assigner.assign(who).await {
-            Ok(_) | Err(AssignError::Starting(_) | AssignError::NoCapacity) => {
+            Ok(_) | Err(AssignError::Starting(_) | AssignError::NoCapacity(_)) => {
                 pages::see_other("/", &cookie(Some(template)))
             }
             Err(e) => {

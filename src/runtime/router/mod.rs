@@ -4,6 +4,7 @@
 //! proxied there, websockets included.
 
 mod assign;
+mod capacity;
 mod dashboard;
 pub mod identity;
 mod pages;
@@ -85,9 +86,12 @@ pub struct RouterOptions {
 /// Runs the router until SIGTERM; in-flight requests get a few seconds to finish.
 pub async fn run(options: RouterOptions) -> anyhow::Result<()> {
     let store = Store::connect(&options.redis).await?;
+    let mut news = None;
     let (webuis, templates) = match &options.source {
         WebUiSource::Fleets(fleets) => {
-            let servers = GameServers::connect(&options.namespace).await?;
+            let client = super::gameservers::client().await?;
+            news = Some(capacity::CapacityNews::new(client.clone(), &options.namespace));
+            let servers = GameServers::new(client, &options.namespace);
             // One Fleet: no templates to choose from (no dashboard, no cookie).
             let templates = if fleets.len() > 1 { fleets.clone() } else { Vec::new() };
             (WebUis::Fleet { servers: Box::new(servers), fleets: fleets.clone() }, templates)
@@ -125,11 +129,17 @@ pub async fn run(options: RouterOptions) -> anyhow::Result<()> {
     );
     let router = Arc::new(Router {
         identity,
-        assigner: Arc::new(Assigner::new(store, webuis, options.time.scale(assign::VERIFIED_FOR))),
+        assigner: Arc::new(Assigner::new(
+            store,
+            webuis,
+            options.time.scale(assign::VERIFIED_FOR),
+            options.time.scale(assign::QUEUE_TIMEOUT),
+        )),
         templates,
         proxy: Proxy::default(),
         touch_every: options.time.scale(TOUCH_EVERY),
         touched: Mutex::new(HashMap::new()),
+        news,
     });
     serve(listener, router).await
 }
@@ -199,6 +209,8 @@ struct Router {
     touch_every: Duration,
     /// When each user's `lastaccess` was last written.
     touched: Mutex<HashMap<String, Instant>>,
+    /// The autoscaler's word for users waiting for a GPU (Agones Fleets).
+    news: Option<capacity::CapacityNews>,
 }
 
 impl Router {
@@ -231,7 +243,7 @@ impl Router {
         let who = Who { email: &email, template: template.as_deref(), may_start: may_start(&req) };
         let assigned = match self.assigner.assign(who).await {
             Ok(a) => a,
-            Err(e) => return self.not_assigned(who, e),
+            Err(e) => return self.not_assigned(who, e).await,
         };
         let key = who.key();
         self.touch(&key);
@@ -254,7 +266,7 @@ impl Router {
                 Err(AssignError::Backend(e)) => {
                     tracing::error!(user = %email, error = %format!("{e:#}"), "cannot re-assign a WebUI");
                 }
-                Err(e) => return self.not_assigned(who, e),
+                Err(e) => return self.not_assigned(who, e).await,
             }
         }
         let response = match result {
@@ -297,11 +309,14 @@ impl Router {
     }
 
     /// The page for a user without a WebUI to send the request to.
-    fn not_assigned(&self, who: Who<'_>, e: AssignError) -> Response<Body> {
+    async fn not_assigned(&self, who: Who<'_>, e: AssignError) -> Response<Body> {
         match e {
-            AssignError::NoCapacity => {
-                tracing::info!(user = %who.email, "no free GameServer");
-                pages::no_capacity()
+            AssignError::NoCapacity(wait) => {
+                let news = match &self.news {
+                    Some(news) => news.latest().await,
+                    None => None,
+                };
+                pages::no_capacity(wait, news.as_deref())
             }
             AssignError::Starting(why) => pages::starting(who.template.unwrap_or_default(), &why),
             AssignError::NoTemplate(t) => {

@@ -46,11 +46,19 @@ pub fn unauthorized(reason: &str) -> Response<Body> {
     build(StatusCode::UNAUTHORIZED, "text/html; charset=utf-8", html("Sign-in required", &message, false), None)
 }
 
-/// Every GPU is in use: the page says so and reloads itself.
-pub fn no_capacity() -> Response<Body> {
+/// Every GPU is in use: the page says so, with the user's place in line, and reloads itself.
+pub fn no_capacity(wait: super::assign::Wait, news: Option<&str>) -> Response<Body> {
+    let place = match wait.place {
+        0 => "You are next in line.".to_string(),
+        1 => "You are number 2 in line: one person is ahead of you.".to_string(),
+        n => format!("You are number {} in line: {n} people are ahead of you.", n + 1),
+    };
+    let news = news.map(|n| format!(" {}", escape(n))).unwrap_or_default();
     let message = format!(
-        "Every GPU is in use by other people right now, or a new one is still starting (that takes a few minutes). \
-         This page tries again every {REFRESH_SECS} seconds; you will get your own WebUI as soon as one is free."
+        "Every GPU is in use by other people right now, or a new one is still starting (a new GPU node takes \
+         about five minutes).{news} {place} Users are served in the order they came; keep this page open to keep \
+         your place. It tries again every {REFRESH_SECS} seconds; you will get your own WebUI as soon as a GPU is \
+         free for you."
     );
     build(
         StatusCode::SERVICE_UNAVAILABLE,

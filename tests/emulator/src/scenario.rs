@@ -119,6 +119,18 @@ pub struct Stockout {
     pub zone: String,
     #[serde(default)]
     pub machine_type: Option<String>,
+    /// Only VMs obtained this way run out: `standard`, `spot` or `flexStart` (absent: every way).
+    #[serde(default)]
+    pub provisioning: Option<Provisioning>,
+}
+
+/// How a node pool's VMs are obtained (GKE `NodeConfig.spot`, `NodeConfig.flexStart`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Provisioning {
+    Standard,
+    Spot,
+    FlexStart,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -155,9 +167,13 @@ impl Scenario {
         self.accelerators.get(zone).is_none_or(|types| types.iter().any(|t| t == accelerator))
     }
 
-    /// Whether scaling a pool of `machine_type` in `zone` runs into a stockout.
-    pub fn stocked_out(&self, zone: &str, machine_type: &str) -> bool {
-        self.stockouts.iter().any(|s| s.zone == zone && s.machine_type.as_deref().is_none_or(|m| m == machine_type))
+    /// Whether scaling a pool of `machine_type` in `zone`, obtained as `provisioning`, runs into a stockout.
+    pub fn stocked_out(&self, zone: &str, machine_type: &str, provisioning: Provisioning) -> bool {
+        self.stockouts.iter().any(|s| {
+            s.zone == zone
+                && s.machine_type.as_deref().is_none_or(|m| m == machine_type)
+                && s.provisioning.is_none_or(|p| p == provisioning)
+        })
     }
 
     /// The caller's e-mail (default `owner@example.com`).

@@ -386,6 +386,34 @@ fn gke_scale_up_meets_stockouts_then_succeeds_up_to_the_maximum() {
     });
 }
 
+/// A stockout limited to one provisioning model (`provisioning: spot`) stops spot pools only;
+/// flex-start pools (`flexStart`) and on-demand pools of the same machine type still scale.
+#[test]
+fn gke_stockouts_can_hit_one_provisioning_model() {
+    run_big(|| async {
+        let emu =
+            emulator("stockouts: [ { zone: us-central1-a, machineType: custom-4-32768-ext, provisioning: spot } ]")
+                .await;
+        let gke = gke_client(&emu).await;
+        let pool = |name: &str, spot: bool, flex: bool| {
+            let mut p = gpu_pool(0, 2).set_name(name);
+            if let Some(c) = p.config.as_mut() {
+                c.spot = spot;
+                c.flex_start = flex.then_some(true);
+            }
+            p
+        };
+        create_running(&gke, vec![system_pool(), pool("spot", true, false), pool("flex", false, true), gpu_pool(0, 2)])
+            .await;
+        let host = emu.host();
+        let err = host.scale_up("sd", "spot", 1).await.unwrap_err();
+        assert!(err.contains("GCE out of resources"), "{err}");
+        assert_eq!(host.scale_up("sd", "flex", 1).await.unwrap().len(), 1);
+        assert_eq!(host.scale_up("sd", "gpu", 1).await.unwrap().len(), 1);
+        emu.shutdown().await;
+    });
+}
+
 #[test]
 fn gke_faults_are_injected_per_method() {
     run_big(|| async {

@@ -454,3 +454,70 @@ async fn iap_jwts_are_verified_against_the_published_keys() {
     assert_eq!(cluster.allocations().len(), 1);
     assert!(!router.process.log().contains(&k2.sign("k2", claims("dana@example.com", AUDIENCE, 600))[..20]));
 }
+
+/// Three users asking for two GPUs, then a fourth: the third waits first in line and is served
+/// when a GPU frees, before the fourth who came later (even when the fourth's page asks first);
+/// a user whose page stops polling loses their place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn waiting_users_are_served_in_arrival_order() {
+    let webuis = [WebUi::start().await, WebUi::start().await];
+    let redis = Redis::start();
+    let cluster = Cluster::start_many(&[webuis[0].addr, webuis[1].addr], 2, false).await;
+    cluster.wait_ready(2).await;
+    // Time runs 20 times faster: a place is kept 3 s (60 s) after the page's last poll.
+    let router = RouterProcess::start_scaled(&redis, &cluster, &["--trust-iap-header"], 20).await;
+    assert_eq!(get_as(&router, "alice@example.com", "/").await.status(), 200);
+    assert_eq!(get_as(&router, "bob@example.com", "/").await.status(), 200);
+
+    let wait_page = |user: &'static str| {
+        let router = &router;
+        async move {
+            let r = get_as(router, user, "/").await;
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (status, page) = wait_page("carol@example.com").await;
+    assert_eq!(status, 503);
+    assert!(page.contains("You are next in line."), "{page}");
+    let (status, page) = wait_page("dave@example.com").await;
+    assert_eq!(status, 503);
+    assert!(page.contains("You are number 2 in line: one person is ahead of you."), "{page}");
+    let mut conn = redis.conn().await;
+    let queue: Vec<String> = redis::AsyncCommands::zrange(&mut conn, "sdctl:queue:webui", 0, -1).await.unwrap();
+    assert_eq!(queue, ["carol@example.com", "dave@example.com"]);
+
+    // Alice's GPU frees (her GameServer goes; the Fleet makes a new one). Dave's page keeps
+    // asking first, yet the new WebUI goes to Carol.
+    let alices = redis.mapping("alice@example.com").await["gameserver"].clone();
+    cluster.game_servers_api().delete(&alices, &DeleteParams::default()).await.unwrap();
+    let mut served = false;
+    for _ in 0..200 {
+        let (status, page) = wait_page("dave@example.com").await;
+        assert_eq!(status, 503, "dave came after carol: {page}");
+        assert!(page.contains("number 2 in line"), "{page}");
+        if wait_page("carol@example.com").await.0 == 200 {
+            served = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(served, "carol got the freed GPU");
+    let carols = redis.mapping("carol@example.com").await["gameserver"].clone();
+    assert_ne!(carols, alices);
+    let (status, page) = wait_page("dave@example.com").await;
+    assert_eq!(status, 503);
+    assert!(page.contains("You are next in line."), "dave moved up: {page}");
+
+    // Erin comes; Dave's page stops polling: after the timeout Erin is next.
+    let (_, page) = wait_page("erin@example.com").await;
+    assert!(page.contains("number 2 in line"), "{page}");
+    for _ in 0..7 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(wait_page("erin@example.com").await.0, 503);
+    }
+    let (status, page) = wait_page("erin@example.com").await;
+    assert_eq!(status, 503);
+    assert!(page.contains("You are next in line."), "dave's place lapsed: {page}");
+    let (_, page) = wait_page("dave@example.com").await;
+    assert!(page.contains("number 2 in line"), "dave comes back at the end: {page}");
+}

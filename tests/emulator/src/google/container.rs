@@ -18,6 +18,7 @@ use crate::clock::now_rfc3339;
 use crate::error::{ApiError, ApiResult};
 use crate::k8s::NodePoolInfo;
 use crate::route::{Call, Reply, Route, route};
+use crate::scenario::Provisioning;
 
 const API: &str = "https://container.googleapis.com/v1/";
 const DEFAULT_VERSIONS: &[&str] = &["1.34.6-gke.100", "1.35.3-gke.200", "1.36.1-gke.50"];
@@ -1536,6 +1537,19 @@ fn max_nodes(p: &Pool) -> u32 {
         .unwrap_or_else(|| a["maxNodeCount"].as_u64().unwrap_or(0) as u32 * zones)
 }
 
+/// How the pool's VMs are obtained: spot (`spot`, or the older `preemptible`), flex-start, or
+/// standard on-demand.
+fn provisioning(pool: &Value) -> Provisioning {
+    let config = &pool["config"];
+    if config["spot"] == json!(true) || config["preemptible"] == json!(true) {
+        Provisioning::Spot
+    } else if config["flexStart"] == json!(true) {
+        Provisioning::FlexStart
+    } else {
+        Provisioning::Standard
+    }
+}
+
 /// The cluster autoscaler adds `nodes` nodes to a pool: after the scale-up delay the new node
 /// names, or GKE's reason (max size reached at once; quota or stockout after trying). A failure
 /// also shows on the node pool (`statusMessage`, `conditions`), where GKE shows it.
@@ -1561,7 +1575,7 @@ pub async fn scale_up(app: Arc<App>, cluster: String, pool: String, nodes: u32) 
     }
     let scenario = app.scenario();
     let mut world = app.world();
-    let (project, region, demand, zones, machine) = {
+    let (project, region, demand, zones, machine, provisioning) = {
         let c = world.container.by_short_name(&cluster).ok_or_else(|| format!("cluster {cluster} does not exist"))?;
         let p = c.pool(&pool).ok_or_else(|| format!("node pool {pool} does not exist"))?;
         let zones: Vec<String> = p.value["locations"]
@@ -1576,6 +1590,7 @@ pub async fn scale_up(app: Arc<App>, cluster: String, pool: String, nodes: u32) 
             times(&per_node_demand(&p.value, c.region(), c.private_nodes()), nodes),
             zones,
             p.value["config"]["machineType"].as_str().unwrap_or_default().to_string(),
+            provisioning(&p.value),
         )
     };
     let hash = &short_hash(&format!("{project}/{cluster}/{pool}"))[..8];
@@ -1594,7 +1609,7 @@ pub async fn scale_up(app: Arc<App>, cluster: String, pool: String, nodes: u32) 
         ))
     } else {
         // The autoscaler tries every zone of the pool; it fails only when all are stocked out.
-        let all_out = zones.iter().all(|z| scenario.stocked_out(z, &machine));
+        let all_out = zones.iter().all(|z| scenario.stocked_out(z, &machine, provisioning));
         zones.first().filter(|_| all_out).map(|zone| {
             (
                 "GCE_STOCKOUT",

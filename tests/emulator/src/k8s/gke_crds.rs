@@ -1,5 +1,5 @@
-//! CRDs every GKE cluster has: BackendConfig (`cloud.google.com/v1`), ManagedCertificate
-//! (`networking.gke.io/v1`) and FrontendConfig (`networking.gke.io/v1beta1`). Written by hand
+//! CRDs every GKE cluster has: BackendConfig and ComputeClass (`cloud.google.com/v1`),
+//! ManagedCertificate (`networking.gke.io/v1`) and FrontendConfig (`networking.gke.io/v1beta1`). Written by hand
 //! from GKE's documentation (the fields of `BackendConfigSpec`, `ManagedCertificateSpec`,
 //! `FrontendConfigSpec`); unknown fields are refused like any structural schema's.
 
@@ -148,7 +148,41 @@ fn frontend_config() -> Value {
     crd("networking.gke.io", "v1beta1", "FrontendConfig", "frontendconfigs", &[], spec, None)
 }
 
+/// Custom compute classes (`computeclasses.cloud.google.com`, cluster-scoped), from the public
+/// Go types of GoogleCloudPlatform/compute-class-api (`api/cloud.google.com/v1/types.go`): the
+/// fields of a priority rule GKE documents, the spec's fallback and migration settings. The
+/// CRD's CEL rules (e.g. `nodepools` alone in a rule, flex-start not with spot) are not checked.
+fn compute_class() -> Value {
+    let gpu = json!({"type": "object", "properties": {
+        "type": string(), "count": int(), "driverVersion": {"type": "string", "enum": ["default", "latest", "autoinstall-disabled"]},
+    }});
+    let flex_start = json!({"type": "object", "required": ["enabled"], "properties": {
+        "enabled": boolean(),
+        "nodeRecycling": {"type": "object", "properties": {"leadTimeSeconds": int()}},
+    }});
+    let priority = json!({"type": "object", "properties": {
+        "nodepools": strings(), "machineFamily": string(), "machineType": string(), "spot": boolean(),
+        "minCores": int(), "minMemoryGb": int(), "gpu": gpu, "flexStart": flex_start,
+        "maxRunDurationSeconds": int(), "capacityCheckWaitTimeSeconds": int(), "priorityScore": int(),
+        "location": {"type": "object", "properties": {"zones": strings(), "locationPolicy": string()}},
+    }});
+    let spec = json!({"type": "object", "properties": {
+        "priorities": {"type": "array", "items": priority},
+        "whenUnsatisfiable": {"type": "string", "enum": ["ScaleUpAnyway", "DoNotScaleUp"], "default": "DoNotScaleUp"},
+        "activeMigration": {"type": "object", "properties": {
+            "optimizeRulePriority": boolean(), "ensureAllDaemonSetPodsRunning": boolean(),
+        }},
+        "nodePoolAutoCreation": {"type": "object", "properties": {"enabled": boolean()}},
+        "description": string(),
+    }});
+    let status = json!({"type": "object", "properties": {"conditions": {"type": "array", "items": {"type": "object",
+        "x-kubernetes-preserve-unknown-fields": true}}}});
+    let mut c = crd("cloud.google.com", "v1", "ComputeClass", "computeclasses", &["ccc"], spec, Some(status));
+    c["spec"]["scope"] = json!("Cluster");
+    c
+}
+
 /// The GKE CRDs, as installed on every cluster.
 pub fn all() -> Vec<Value> {
-    vec![backend_config(), managed_certificate(), frontend_config()]
+    vec![backend_config(), managed_certificate(), frontend_config(), compute_class()]
 }

@@ -528,13 +528,19 @@ fn autoscale(c: &Arc<Cluster>, st: &mut Store, s: &mut State, pods: &[Arc<Value>
         }
         let mut no_fit = 0;
         let mut at_max = 0;
+        let mut in_backoff = 0;
         let mut chosen = None;
-        for pool in &pools {
+        let now = Instant::now();
+        for pool in expansion_options(st, &spec, &pools) {
             let template = template_node(c, st, pool, has_cpu_pool);
             if fit_template(&spec, &template) != Fit::Yes {
                 no_fit += 1;
             } else if pool.node_count + s.nodes.in_flight.get(&pool.name).copied().unwrap_or(0) >= pool.max_node_count {
                 at_max += 1;
+            } else if let Some(until) = s.nodes.backoff_until.get(&pool.name).filter(|until| **until > now) {
+                // A node group whose scale-up failed is left out until its backoff ends.
+                in_backoff += 1;
+                s.wake_at(*until);
             } else if chosen.is_none() {
                 chosen = Some(pool.clone());
             }
@@ -552,6 +558,9 @@ fn autoscale(c: &Arc<Cluster>, st: &mut Store, s: &mut State, pods: &[Arc<Value>
                 }
                 if at_max > 0 {
                     parts.push(format!("{at_max} max node group size reached"));
+                }
+                if in_backoff > 0 {
+                    parts.push(format!("{in_backoff} in backoff after failed scale-up"));
                 }
                 if parts.is_empty() {
                     parts.push("no node group could host the pod".into());
@@ -600,6 +609,32 @@ fn autoscale(c: &Arc<Cluster>, st: &mut Store, s: &mut State, pods: &[Arc<Value>
             }
         });
     }
+}
+
+/// The node pools the autoscaler may grow for a pod, in the order it tries them. A pod selecting
+/// a custom ComputeClass (`cloud.google.com/compute-class`): the pools of the class's
+/// `priorities`, in order; with `whenUnsatisfiable: DoNotScaleUp` (the default since GKE 1.33)
+/// no other pool. Else every pool, in the cluster's order.
+fn expansion_options<'a>(st: &Store, spec: &Value, pools: &'a [NodePoolInfo]) -> Vec<&'a NodePoolInfo> {
+    let class = spec.pointer("/nodeSelector/cloud.google.com~1compute-class").and_then(Value::as_str);
+    let Some(class) = class.and_then(|name| st.get("computeclasses.cloud.google.com", "", name)) else {
+        return pools.iter().collect();
+    };
+    let mut ordered: Vec<&NodePoolInfo> = class
+        .pointer("/spec/priorities")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|rule| rule.get("nodepools").and_then(Value::as_array))
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter_map(|name| pools.iter().find(|p| p.name == name))
+        .collect();
+    if meta::str_at(&class, "/spec/whenUnsatisfiable") == Some("ScaleUpAnyway") {
+        let rest: Vec<&NodePoolInfo> = pools.iter().filter(|p| !ordered.iter().any(|o| o.name == p.name)).collect();
+        ordered.extend(rest);
+    }
+    ordered
 }
 
 /// Whether an existing node would fit the pod once its GPUs are advertised.
