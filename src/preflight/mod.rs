@@ -193,7 +193,7 @@ pub async fn run(ctx: &mut Context<'_>) -> Report {
     let (apis, enabled) = apis::check(ctx).await;
     ctx.enabled = enabled;
     let ctx = &*ctx;
-    let (project, billing, permissions, quotas, zones, policies, iap, versions, ranges, isolation, egress) = tokio::join!(
+    let (project, billing, permissions, quotas, zones, policies, iap, versions, ladder, ranges, isolation, egress) = tokio::join!(
         access::project(ctx),
         access::billing(ctx),
         permissions::check(ctx),
@@ -202,6 +202,7 @@ pub async fn run(ctx: &mut Context<'_>) -> Report {
         policies::org_policies(ctx),
         policies::iap_members(ctx),
         versions::check(ctx),
+        versions::ladder(ctx),
         ranges::check(ctx),
         isolation::check(ctx),
         image_cache::check(ctx),
@@ -216,6 +217,7 @@ pub async fn run(ctx: &mut Context<'_>) -> Report {
     outcomes.push(iap);
     outcomes.extend(policies::webui_extensions(ctx));
     outcomes.push(versions);
+    outcomes.extend(ladder);
     outcomes.push(ranges);
     outcomes.push(isolation);
     outcomes.extend(egress);

@@ -111,6 +111,64 @@ pub async fn check(ctx: &Context<'_>) -> Outcome {
     Outcome::pass(ID, format!("the {channel_name} channel gives Kubernetes {version}; {pinned}"))
 }
 
+/// GKE versions the GPU ladder needs: custom compute classes (Standard clusters), and flex-start
+/// for single-node GPU pools ("Run a small batch workload with GPUs and flex-start VMs").
+const COMPUTE_CLASS_SINCE: &str = "1.30.3-gke.1451000";
+const FLEX_START_SINCE: &str = "1.33.0-gke.1712000";
+
+/// `(1, 33, 0, 1712000)` from `1.33.0-gke.1712000`.
+fn gke_version(v: &str) -> Option<(u32, u32, u32, u32)> {
+    let (kube, gke) = v.split_once("-gke.")?;
+    let mut parts = kube.split('.').map(|p| p.parse::<u32>().ok());
+    Some((parts.next()??, parts.next()??, parts.next()??, gke.parse().ok()?))
+}
+
+/// With `gpu.fallbacks`: the cluster's GKE version (running, else the channel's default) against
+/// what ComputeClasses and flex-start pools need. None without a ladder.
+pub async fn ladder(ctx: &Context<'_>) -> Option<Outcome> {
+    const ID: &str = "gpu-ladder-version";
+    let config = &ctx.env.config;
+    if !config.gpu.has_ladder() {
+        return None;
+    }
+    if let Some(skip) = ctx.needs(ID, "container.googleapis.com", "GKE's versions") {
+        return Some(skip);
+    }
+    let version = match ctx.env.outputs.get("kubernetesVersion") {
+        Some(v) => v,
+        None => {
+            let client = match ctx.env.gcp.container().await {
+                Ok(c) => c,
+                Err(e) => return Some(ctx.read_failed(ID, "GKE's versions", &e)),
+            };
+            let location = crate::steps::location_path(&ctx.env);
+            let server =
+                retry::call(&ctx.cx, "read GKE's versions", || client.get_server_config().set_name(&location).send())
+                    .await;
+            let wanted = channel(config.cluster.release_channel);
+            match server {
+                Ok(s) => s.channels.iter().find(|c| c.channel == wanted).map(|c| c.default_version.clone())?,
+                Err(e) => return Some(ctx.read_failed(ID, "GKE's versions", &e)),
+            }
+        }
+    };
+    let have = gke_version(&version)?;
+    let flex = config.gpu.fallbacks.iter().position(|r| r.flex_start);
+    let (since, what, field) = match flex {
+        Some(i) => (FLEX_START_SINCE, "flex-start GPU node pools", format!("gpu.fallbacks[{i}].flexStart")),
+        None => (COMPUTE_CLASS_SINCE, "custom compute classes", "gpu.fallbacks".to_string()),
+    };
+    Some(if gke_version(since).is_some_and(|need| have >= need) {
+        Outcome::pass(ID, format!("GKE {version} runs the GPU ladder ({what} need {since} or later)"))
+    } else {
+        Outcome::fail(
+            ID,
+            format!("GKE {version} is older than {since}, which {what} need"),
+            format!("set cluster.releaseChannel to one that gives {since} or later, or remove {field}"),
+        )
+    })
+}
+
 /// Newest Kubernetes minor OpenKruise 1.9 lists as tested (openkruise.io `docs/installation.md`,
 /// compatibility table: 1.9.x exact on 1.32, nothing listed after it); kruise-game needs 1.18+.
 const KRUISE_TESTED_UP_TO: u32 = 32;
@@ -136,6 +194,16 @@ fn okg(version: &str, channel_name: &str) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gke_versions_compare_by_patch_and_gke_build() {
+        let v = |s| gke_version(s).unwrap();
+        assert!(v("1.33.0-gke.1712000") <= v("1.33.0-gke.1712000"));
+        assert!(v("1.33.0-gke.1711999") < v(FLEX_START_SINCE));
+        assert!(v("1.32.9-gke.9999999") < v(FLEX_START_SINCE));
+        assert!(v("1.35.3-gke.200") > v(FLEX_START_SINCE));
+        assert_eq!(gke_version("1.35"), None);
+    }
 
     #[test]
     fn minors() {

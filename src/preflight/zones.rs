@@ -105,6 +105,8 @@ async fn accelerator(ctx: &Context<'_>, region_zones: &[String], id: &str, field
         } else {
             format!("zones of {region} that offer {accel}: {}; {}", offered.join(", "), suggestion(ctx, &offered))
         };
+        // A fallback's pool spans the cluster's zones too: GKE refuses it where its GPU is not sold.
+        let fix = if field == "gpu" { fix } else { format!("remove {field} from the ladder, or: {fix}") };
         return Outcome::fail(id, format!("{accel} is not offered in {}", names.join(", ")), fix);
     }
     if let Some(max) = max_cards

@@ -601,3 +601,34 @@ async fn a_stocked_out_primary_ends_warm_on_the_first_rung_with_capacity() {
     let text = world.sdctl(&["status", "-c", config.arg(), "--agones-manifest", &manifest]).await;
     assert!(text.stdout.contains("rung 2 gpu-r2 (l4 on g2-standard-8): 1"), "{}", text.stdout);
 }
+
+/// Every rung of the ladder out of stock: `up` fails only once each has failed, with GKE's
+/// reasons and the quota metrics of every rung in the fix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ladder_with_every_rung_stocked_out_fails_with_each_reason() {
+    let world = World::with_scenario(
+        "stockouts:\n\
+         - { zone: us-central1-a, machineType: custom-4-32768-ext }\n\
+         - { zone: us-central1-a, machineType: g2-standard-8 }\n",
+    )
+    .await;
+    let config = example_with("sd-agones-ladder.yaml", &[]);
+    let up = world.sdctl(&["up", "-c", config.arg(), "--agones-manifest", &agones_manifest(), "-o", "json"]).await;
+    assert_eq!(up.code, 4, "{up:?}");
+    let fleet = up.json_lines().into_iter().find(|e| e["event"] == "step_finished" && e["step"] == "fleet").unwrap();
+    let error = fleet["error"].as_str().unwrap();
+    assert!(error.contains("every rung of gpu.fallbacks failed") && error.contains("GCE out of resources"), "{error}");
+    for metric in ["PREEMPTIBLE_NVIDIA_T4_GPUS", "NVIDIA_T4_GPUS", "NVIDIA_L4_GPUS"] {
+        assert!(error.contains(metric), "{metric}: {error}");
+    }
+    assert!(error.contains("nvidia-l4 / nvidia-tesla-t4"), "{error}");
+    // Each pool was tried: GKE shows the stockout on all three.
+    for pool in ["gpu-r0", "gpu-r1", "gpu-r2"] {
+        let url = format!(
+            "{}/container/v1/projects/my-project/locations/us-central1-a/clusters/sd-demo-gke/nodePools/{pool}",
+            world.emu.url()
+        );
+        let got: Value = reqwest::Client::new().get(url).bearer_auth("t").send().await.unwrap().json().await.unwrap();
+        assert_eq!(got["conditions"][0]["code"], "GCE_STOCKOUT", "{pool}: {got}");
+    }
+}

@@ -127,7 +127,7 @@ async fn agones_and_volumes_install_once_with_per_cluster_certificates() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rendered_objects_are_valid_against_crds_and_kubernetes_rules() {
     let world = World::start().await;
-    for example in ["sd-agones-t4.yaml", "sd-agones-l4-gcs.yaml"] {
+    for example in ["sd-agones-t4.yaml", "sd-agones-l4-gcs.yaml", "sd-agones-ladder.yaml"] {
         let config = example_with(example, &[]);
         let out = tempfile::tempdir().unwrap();
         let render = crate::support::run(&[
@@ -390,6 +390,39 @@ fn rendered(config: &crate::support::TempConfig, extra: &[&str]) -> Vec<Value> {
         objects.extend(docs.into_iter().filter(|d| d.is_object()));
     }
     objects
+}
+
+/// With a GPU ladder the WebUI pods select its ComputeClass and tolerate the class's taint (GKE
+/// may add the toleration itself: unconfirmed), and the class lists the rungs' pools in order;
+/// without one, neither the selector nor a class.
+#[test]
+fn webui_pods_select_the_ladders_compute_class() {
+    let manifest = agones_manifest();
+    let pod_spec = |objects: &[Value]| {
+        objects.iter().find(|o| o["kind"] == "Fleet").unwrap()["spec"]["template"]["spec"]["template"]["spec"].clone()
+    };
+    let ladder = rendered(&example_with("sd-agones-ladder.yaml", &[]), &["--agones-manifest", &manifest]);
+    let spec = pod_spec(&ladder);
+    assert_eq!(spec["nodeSelector"]["cloud.google.com/compute-class"], "sdctl-gpu", "{spec:#}");
+    assert_eq!(spec["nodeSelector"]["sdctl.dev/pool"], "gpu");
+    let tolerates = spec["tolerations"].as_array().unwrap().iter().any(|t| {
+        t["key"] == "cloud.google.com/compute-class" && t["value"] == "sdctl-gpu" && t["effect"] == "NoSchedule"
+    });
+    assert!(tolerates, "{spec:#}");
+    let class = ladder.iter().find(|o| o["kind"] == "ComputeClass").expect("the class is rendered");
+    assert_eq!(class["apiVersion"], "cloud.google.com/v1");
+    let priorities = &class["spec"]["priorities"];
+    assert_eq!(
+        *priorities,
+        serde_json::json!([{"nodepools": ["gpu-r0"]}, {"nodepools": ["gpu-r1"]}, {"nodepools": ["gpu-r2"]}])
+    );
+    assert_eq!(class["spec"]["whenUnsatisfiable"], "DoNotScaleUp");
+    assert_eq!(class["spec"]["activeMigration"]["optimizeRulePriority"], false);
+
+    let plain = rendered(&example_with("sd-agones-t4.yaml", &[]), &["--agones-manifest", &manifest]);
+    let spec = pod_spec(&plain);
+    assert!(spec["nodeSelector"].get("cloud.google.com/compute-class").is_none(), "{spec:#}");
+    assert!(!plain.iter().any(|o| o["kind"] == "ComputeClass"));
 }
 
 #[test]

@@ -498,3 +498,62 @@ async fn a_cluster_without_network_policy_enforcement_is_pointed_out() {
     let fix = c["fix"].as_str().unwrap();
     assert!(fix.contains("`sdctl down cluster` then `sdctl up`") && fix.contains("--enable-dataplane-v2"), "{c}");
 }
+
+/// A ladder is checked rung by rung: a rung whose GPU a zone does not sell fails (GKE would refuse
+/// its pool), a rung short of quota only warns (the autoscaler goes on to the next), and a ladder
+/// where no rung can get a single node fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gpu_ladder_is_checked_rung_by_rung() {
+    let world = World::used_project(
+        "accelerators: { us-central1-a: [nvidia-tesla-t4] }\nquotas: { us-central1: { PREEMPTIBLE_NVIDIA_T4_GPUS: 1 } }",
+    )
+    .await;
+    let config = example_with("sd-agones-ladder.yaml", &[]);
+    caught(
+        &world,
+        &config,
+        "accelerator-rung-2",
+        &["nvidia-l4 is not offered in us-central1-a"],
+        &["remove gpu.fallbacks[1] from the ladder", "zones of us-central1 that offer nvidia-l4: us-central1-b"],
+    )
+    .await;
+    let r = world.sdctl(&["preflight", "-c", config.arg(), "-o", "json"]).await;
+    let d = doc(&r);
+    assert_eq!(check(&d, "accelerator")["status"], "pass", "the primary's T4 is sold there");
+    let spot = check(&d, "quota-rung-0");
+    assert_eq!(spot["status"], "warn", "{spot}");
+    assert!(spot["message"].as_str().unwrap().contains("PREEMPTIBLE_NVIDIA_T4_GPUS 1 available"), "{spot}");
+    assert!(spot["fix"].as_str().unwrap().contains("or lower gpu.maxNodes to 1"), "{spot}");
+    assert_eq!(check(&d, "quota-rung-1")["status"], "pass");
+    assert_eq!(check(&d, "gpu-ladder-version")["status"], "pass", "GKE 1.35 runs compute classes");
+    // The primary's GPU quota is judged as a rung, not also as a failing need of its own.
+    assert!(d["checks"].as_array().unwrap().iter().all(|c| c["id"] != "quota-preemptible-nvidia-t4-gpus"), "{d:#}");
+
+    let world = World::used_project(
+        "quotas: { us-central1: { PREEMPTIBLE_NVIDIA_T4_GPUS: 0, NVIDIA_T4_GPUS: 0, NVIDIA_L4_GPUS: 0 } }",
+    )
+    .await;
+    caught(
+        &world,
+        &config,
+        "quota-ladder",
+        &["no rung of the GPU ladder can get a single node"],
+        &["request GPU quota"],
+    )
+    .await;
+
+    // Flex-start GPU pools need a newer GKE than the channel gives.
+    let world = World::used_project("kubernetesVersions: [1.32.9-gke.100]").await;
+    let flex = example_with(
+        "sd-agones-ladder.yaml",
+        &[("    - { type: l4, maxNodes: 2 }", "    - { type: l4, maxNodes: 2 }\n    - { type: l4, flexStart: true }")],
+    );
+    caught(
+        &world,
+        &flex,
+        "gpu-ladder-version",
+        &["GKE 1.32.9-gke.100 is older than 1.33.0-gke.1712000, which flex-start GPU node pools need"],
+        &["remove gpu.fallbacks[2].flexStart"],
+    )
+    .await;
+}
