@@ -227,6 +227,9 @@ impl Names {
     /// The NetworkPolicy of the WebUI pods.
     pub const WEBUI_POLICY: &'static str = "webui-isolation";
     pub const ROUTER: &'static str = "sdctl-router";
+    /// ConfigMap where the router publishes how many users wait for a WebUI, per Fleet (for
+    /// `status`: Redis is out of reach from outside the VPC). Counts only, never who.
+    pub const QUEUE_CONFIG: &'static str = "sdctl-queue";
     pub const RECLAIM: &'static str = "sdctl-reclaim";
     pub const INGRESS: &'static str = "sdctl-ingress";
     pub const BACKEND_CONFIG: &'static str = "sdctl-iap";

@@ -19,7 +19,9 @@ pub async fn run(inv: &Invocation, args: StatusArgs) -> anyhow::Result<ExitCode>
     let (entries, _, errors) = plan::plan(&graph, &env, &shared, &selected, false).await;
     let in_sync = entries.iter().all(|e| e.action == Action::Unchanged);
     let disks = user_disks(&env, &shared).await;
-    let gpu_nodes = gpu_nodes(&env, &shared).await;
+    let live = in_cluster(&env, &shared).await;
+    let gpu_nodes = live.as_ref().map(|l| l.gpu_nodes.clone());
+    let queued = live.as_ref().and_then(|l| l.queued.clone());
     if inv.ui.json() {
         let steps: Vec<_> = entries
             .iter()
@@ -41,6 +43,11 @@ pub async fn run(inv: &Invocation, args: StatusArgs) -> anyhow::Result<ExitCode>
             "userDisks": disks.as_ref().map(|d| d.json()).unwrap_or(serde_json::Value::Null),
             "gpuNodes": match &gpu_nodes {
                 Some(Ok(rungs)) => json!(rungs),
+                Some(Err(e)) => json!({"error": e}),
+                None => serde_json::Value::Null,
+            },
+            "waiting": match &queued {
+                Some(Ok(fleets)) => json!(fleets),
                 Some(Err(e)) => json!({"error": e}),
                 None => serde_json::Value::Null,
             },
@@ -84,6 +91,16 @@ pub async fn run(inv: &Invocation, args: StatusArgs) -> anyhow::Result<ExitCode>
                 inv.ui.out(&format!("GPU nodes: {}", parts.join(", ")));
             }
             Some(Err(e)) => inv.ui.out(&format!("GPU nodes: unknown ({e})")),
+            None => {}
+        }
+        match &queued {
+            Some(Ok(fleets)) => {
+                let parts: Vec<String> =
+                    fleets.iter().map(|q| format!("{} {} (as of {})", q.fleet, q.waiting, q.at)).collect();
+                let parts = if parts.is_empty() { "none".to_string() } else { parts.join(", ") };
+                inv.ui.out(&format!("users waiting for a GPU: {parts}"));
+            }
+            Some(Err(e)) => inv.ui.out(&format!("users waiting for a GPU: unknown ({e})")),
             None => {}
         }
     }
@@ -144,14 +161,54 @@ impl UserDisks {
     }
 }
 
-/// GPU nodes per rung of the ladder; None when the cluster is not running.
-async fn gpu_nodes(
+/// What the running cluster says: GPU nodes per rung of the ladder, and (Agones) how many users
+/// wait for a WebUI of each Fleet, as the router last published. None when it is not running.
+struct InCluster {
+    gpu_nodes: Result<Vec<steps::compute_class::RungNodes>, String>,
+    queued: Option<Result<Vec<Waiting>, String>>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+struct Waiting {
+    fleet: String,
+    waiting: u64,
+    /// When the router counted them.
+    at: String,
+}
+
+async fn in_cluster(
     env: &std::sync::Arc<crate::steps::Env>,
     shared: &std::sync::Arc<crate::plan::RunShared>,
-) -> Option<Result<Vec<steps::compute_class::RungNodes>, String>> {
+) -> Option<InCluster> {
     let cx = StepCx::new(env.clone(), StepId("status"), shared.clone());
     let kube = steps::connect_if_running(&cx).await.ok().flatten()?;
-    Some(steps::compute_class::nodes_per_rung(env, &kube).await.map_err(|e| format!("{e:#}")))
+    let gpu_nodes = steps::compute_class::nodes_per_rung(env, &kube).await.map_err(|e| format!("{e:#}"));
+    let queued = if env.config.runtime.kind == RuntimeKind::Agones {
+        Some(waiting(env, &kube).await.map_err(|e| format!("{e:#}")))
+    } else {
+        None
+    };
+    Some(InCluster { gpu_nodes, queued })
+}
+
+/// The router's published queue lengths (ConfigMap `sdctl-queue`: Fleet -> `{"waiting","at"}`).
+async fn waiting(env: &crate::steps::Env, kube: &crate::kube::Kube) -> anyhow::Result<Vec<Waiting>> {
+    let name = crate::names::Names::QUEUE_CONFIG;
+    let like = json!({"apiVersion": "v1", "kind": "ConfigMap",
+                      "metadata": {"name": name, "namespace": env.config.runtime.namespace}});
+    let Some(map) = kube.get(&like).await? else { return Ok(Vec::new()) };
+    let data = map["data"].as_object().cloned().unwrap_or_default();
+    Ok(data
+        .iter()
+        .filter_map(|(fleet, entry)| {
+            let entry: serde_json::Value = serde_json::from_str(entry.as_str()?).ok()?;
+            Some(Waiting {
+                fleet: fleet.clone(),
+                waiting: entry["waiting"].as_u64()?,
+                at: entry["at"].as_str().unwrap_or_default().to_string(),
+            })
+        })
+        .collect())
 }
 
 async fn user_disks(

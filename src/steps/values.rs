@@ -80,6 +80,7 @@ pub fn values(env: &Env) -> Value {
         "iap_audience": out("iapAudience", project_audience(STAND_IN_PROJECT_NUMBER)),
         "runtime_image": out("runtimeImage", env.names.image("sdctl-runtime:unknown")),
         "router": Names::ROUTER,
+        "queue_config": Names::QUEUE_CONFIG,
         "router_port": ROUTER_PORT,
         "redis_secret": Names::REDIS_SECRET,
         "iap_config": Names::IAP_CONFIG,

@@ -600,6 +600,16 @@ async fn a_stocked_out_primary_ends_warm_on_the_first_rung_with_capacity() {
     );
     let text = world.sdctl(&["status", "-c", config.arg(), "--agones-manifest", &manifest]).await;
     assert!(text.stdout.contains("rung 2 gpu-r2 (l4 on g2-standard-8): 1"), "{}", text.stdout);
+    assert!(text.stdout.contains("users waiting for a GPU: none"), "{}", text.stdout);
+
+    // What the router publishes about its queue shows in `status`, and is no drift.
+    let client = crate::kube_layer::cluster_client(&world, "sd-demo-gke").await;
+    let maps: kube::Api<k8s_openapi::api::core::v1::ConfigMap> = kube::Api::namespaced(client, "sd");
+    let patch = serde_json::json!({"data": {"webui": r#"{"waiting":3,"at":"2026-12-03T21:00:00Z"}"#}});
+    maps.patch("sdctl-queue", &Default::default(), &kube::api::Patch::Merge(&patch)).await.unwrap();
+    let text = world.sdctl(&["status", "--exit-code", "-c", config.arg(), "--agones-manifest", &manifest]).await;
+    assert_eq!(text.code, 0, "the router's counts are not drift: {text:?}");
+    assert!(text.stdout.contains("users waiting for a GPU: webui 3 (as of 2026-12-03T21:00:00Z)"), "{}", text.stdout);
 }
 
 /// Every rung of the ladder out of stock: `up` fails only once each has failed, with GKE's

@@ -95,6 +95,45 @@ fn rung(message: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Publishes how many users wait for a WebUI of each Fleet in the ConfigMap `sdctl status`
+/// reads (Redis is out of its reach): counts only, written when they change.
+pub struct QueueBoard {
+    configmaps: Api<k8s_openapi::api::core::v1::ConfigMap>,
+    timeout: Duration,
+    published: Mutex<std::collections::HashMap<String, usize>>,
+}
+
+impl QueueBoard {
+    pub fn new(client: kube::Client, namespace: &str, timeout: Duration) -> Self {
+        Self { configmaps: Api::namespaced(client, namespace), timeout, published: Mutex::default() }
+    }
+
+    /// Counts the users of `fleet`'s queue whose page polled within the timeout and writes the
+    /// count when it changed. Failures are logged: the queue itself does not depend on it.
+    pub async fn publish(&self, store: &crate::runtime::store::Store, fleet: &str) {
+        let queue = match store.queue(fleet).await {
+            Ok(q) => q,
+            Err(e) => return tracing::warn!(fleet, error = %format!("{e:#}"), "cannot read the queue to publish it"),
+        };
+        let now = Timestamp::now().as_millisecond();
+        let waiting = queue.iter().filter(|(_, seen)| now - seen <= self.timeout.as_millis() as i64).count();
+        if self.published.lock().ok().and_then(|p| p.get(fleet).copied()) == Some(waiting) {
+            return;
+        }
+        let entry = serde_json::json!({"waiting": waiting, "at": Timestamp::now().to_string()}).to_string();
+        let patch = serde_json::json!({"data": {fleet: entry}});
+        let name = crate::names::Names::QUEUE_CONFIG;
+        match self.configmaps.patch(name, &kube::api::PatchParams::default(), &kube::api::Patch::Merge(&patch)).await {
+            Ok(_) => {
+                if let Ok(mut p) = self.published.lock() {
+                    p.insert(fleet.to_string(), waiting);
+                }
+            }
+            Err(e) => tracing::warn!(fleet, error = %e, "cannot publish the queue's length for `sdctl status`"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -86,11 +86,14 @@ pub struct RouterOptions {
 /// Runs the router until SIGTERM; in-flight requests get a few seconds to finish.
 pub async fn run(options: RouterOptions) -> anyhow::Result<()> {
     let store = Store::connect(&options.redis).await?;
-    let mut news = None;
+    let (mut news, mut board, mut default_fleet) = (None, None, None);
     let (webuis, templates) = match &options.source {
         WebUiSource::Fleets(fleets) => {
             let client = super::gameservers::client().await?;
             news = Some(capacity::CapacityNews::new(client.clone(), &options.namespace));
+            let timeout = options.time.scale(assign::QUEUE_TIMEOUT);
+            board = Some(Arc::new(capacity::QueueBoard::new(client.clone(), &options.namespace, timeout)));
+            default_fleet = fleets.first().cloned();
             let servers = GameServers::new(client, &options.namespace);
             // One Fleet: no templates to choose from (no dashboard, no cookie).
             let templates = if fleets.len() > 1 { fleets.clone() } else { Vec::new() };
@@ -140,6 +143,8 @@ pub async fn run(options: RouterOptions) -> anyhow::Result<()> {
         touch_every: options.time.scale(TOUCH_EVERY),
         touched: Mutex::new(HashMap::new()),
         news,
+        board,
+        default_fleet,
     });
     serve(listener, router).await
 }
@@ -211,6 +216,10 @@ struct Router {
     touched: Mutex<HashMap<String, Instant>>,
     /// The autoscaler's word for users waiting for a GPU (Agones Fleets).
     news: Option<capacity::CapacityNews>,
+    /// Where the queues' lengths are published for `sdctl status` (Agones Fleets).
+    board: Option<Arc<capacity::QueueBoard>>,
+    /// The one Fleet when there are no templates to choose from.
+    default_fleet: Option<String>,
 }
 
 impl Router {
@@ -245,6 +254,10 @@ impl Router {
             Ok(a) => a,
             Err(e) => return self.not_assigned(who, e).await,
         };
+        if assigned.how == "allocated" {
+            // The user may have left the queue.
+            self.publish_queue(who);
+        }
         let key = who.key();
         self.touch(&key);
         let client_upgrade = proxy::is_upgrade(req.headers()).then(|| hyper::upgrade::on(&mut req));
@@ -312,6 +325,7 @@ impl Router {
     async fn not_assigned(&self, who: Who<'_>, e: AssignError) -> Response<Body> {
         match e {
             AssignError::NoCapacity(wait) => {
+                self.publish_queue(who);
                 let news = match &self.news {
                     Some(news) => news.latest().await,
                     None => None,
@@ -328,6 +342,14 @@ impl Router {
                 pages::internal("Redis or the Kubernetes API did not answer")
             }
         }
+    }
+
+    /// Publishes the length of the queue `who` waits in (or just left), without delaying the
+    /// request.
+    fn publish_queue(&self, who: Who<'_>) {
+        let (Some(board), Some(fleet)) = (&self.board, who.template.or(self.default_fleet.as_deref())) else { return };
+        let (board, assigner, fleet) = (board.clone(), self.assigner.clone(), fleet.to_string());
+        tokio::spawn(async move { board.publish(assigner.store(), &fleet).await });
     }
 
     /// Records the user's activity (`key`: their Redis key), at most every few seconds, without

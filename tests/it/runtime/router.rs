@@ -464,6 +464,15 @@ async fn waiting_users_are_served_in_arrival_order() {
     let redis = Redis::start();
     let cluster = Cluster::start_many(&[webuis[0].addr, webuis[1].addr], 2, false).await;
     cluster.wait_ready(2).await;
+    // The ConfigMap the router step makes, where the router publishes the queue's length.
+    let maps: kube::Api<k8s_openapi::api::core::v1::ConfigMap> = kube::Api::namespaced(cluster.t.client.clone(), "sd");
+    let map = serde_json::from_value(json!({"metadata": {"name": "sdctl-queue"}})).unwrap();
+    maps.create(&Default::default(), &map).await.unwrap();
+    let published = || async {
+        let map = maps.get("sdctl-queue").await.unwrap();
+        let entry = map.data.unwrap_or_default().get("webui").cloned()?;
+        serde_json::from_str::<Value>(&entry).ok()?["waiting"].as_u64()
+    };
     // Time runs 20 times faster: a place is kept 3 s (60 s) after the page's last poll.
     let router = RouterProcess::start_scaled(&redis, &cluster, &["--trust-iap-header"], 20).await;
     assert_eq!(get_as(&router, "alice@example.com", "/").await.status(), 200);
@@ -485,6 +494,8 @@ async fn waiting_users_are_served_in_arrival_order() {
     let mut conn = redis.conn().await;
     let queue: Vec<String> = redis::AsyncCommands::zrange(&mut conn, "sdctl:queue:webui", 0, -1).await.unwrap();
     assert_eq!(queue, ["carol@example.com", "dave@example.com"]);
+    // `sdctl status` sees how many wait (not who).
+    eventually(10, "2 waiting published", || async { (published().await == Some(2)).then_some(()) }).await;
 
     // Alice's GPU frees (her GameServer goes; the Fleet makes a new one). Dave's page keeps
     // asking first, yet the new WebUI goes to Carol.
@@ -507,6 +518,7 @@ async fn waiting_users_are_served_in_arrival_order() {
     let (status, page) = wait_page("dave@example.com").await;
     assert_eq!(status, 503);
     assert!(page.contains("You are next in line."), "dave moved up: {page}");
+    eventually(10, "1 waiting published", || async { (published().await == Some(1)).then_some(()) }).await;
 
     // Erin comes; Dave's page stops polling: after the timeout Erin is next.
     let (_, page) = wait_page("erin@example.com").await;
