@@ -108,8 +108,8 @@ pub struct RungFile {
     pub max_nodes: Option<u32>,
     /// Spot VMs (cheaper, can be preempted; the preemptible GPU quota).
     pub spot: Option<bool>,
-    /// Flex-start VMs (GKE 1.32.2-gke.1652000 or later): obtained when capacity frees, run at
-    /// most 7 days, draw on the preemptible GPU quota; not with `spot`.
+    /// Flex-start VMs (single-node GPU pools: GKE 1.33.0-gke.1712000 or later): obtained when
+    /// capacity frees, run at most 7 days, draw on the preemptible GPU quota; not with `spot`.
     pub flex_start: Option<bool>,
 }
 

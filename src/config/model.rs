@@ -145,6 +145,14 @@ impl Gpu {
         std::iter::once(primary).chain(self.fallbacks.iter().cloned()).collect()
     }
 
+    /// Where rung `index` is written in the config: `gpu`, or `gpu.fallbacks[N]` (N = index - 1).
+    pub fn rung_field(index: usize) -> String {
+        match index {
+            0 => "gpu".to_string(),
+            i => format!("gpu.fallbacks[{}]", i - 1),
+        }
+    }
+
     /// Whether the WebUI pods select a ComputeClass of several pools.
     pub fn has_ladder(&self) -> bool {
         !self.fallbacks.is_empty()

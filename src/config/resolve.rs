@@ -327,6 +327,15 @@ impl Resolver<'_> {
             ok = false;
         }
         let fallbacks = fallbacks?;
+        // NVIDIA's installer DaemonSet is chosen for one GPU type (drivers step).
+        if gpu.driver == GpuDriver::Daemonset && fallbacks.iter().any(|r| r.kind != gpu.kind) {
+            self.err(
+                "gpu.driver",
+                "daemonset installs the driver of one GPU type, but gpu.fallbacks mixes types",
+                "set gpu.driver: latest (GKE installs each pool's driver), or keep every rung on gpu.type",
+            );
+            ok = false;
+        }
         ok.then_some(Gpu { fallbacks, ..gpu })
     }
 

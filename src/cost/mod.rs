@@ -44,6 +44,8 @@ pub struct RungPrice {
     /// `t4 spot on custom-4-32768-ext`.
     pub gpu: String,
     pub per_node_hour: f64,
+    pub gpus_per_node: u32,
+    pub max_nodes: u32,
     pub full_load_nodes: u32,
     pub full_load_per_hour: f64,
     pub source: String,
@@ -58,9 +60,31 @@ impl Estimate {
         self.items.iter().map(|i| i.full_load_per_hour).sum()
     }
 
-    /// The full load on the ladder's most expensive rung (what `--max-hourly-cost` judges).
+    /// The full load at its dearest on the ladder (what `--max-hourly-cost` judges): the primary's
+    /// full load without a ladder; with one, `maxUsers` spread over the rungs dearest per GPU
+    /// first, each rung up to its `maxNodes` (the autoscaler may have to use any of them).
     pub fn worst_full_load_per_hour(&self) -> f64 {
-        self.rungs.iter().map(|r| r.full_load_per_hour).fold(self.full_load_per_hour(), f64::max)
+        let primary = self.rungs.first().map(|r| r.per_node_hour * f64::from(self.full_gpu_nodes)).unwrap_or(0.0);
+        let dearest: f64 = self.dearest_mix().iter().map(|(r, nodes)| r.per_node_hour * f64::from(*nodes)).sum();
+        self.full_load_per_hour().max(self.full_load_per_hour() - primary + dearest)
+    }
+
+    /// Which rungs' nodes the dearest full load runs on: (rung, nodes).
+    pub fn dearest_mix(&self) -> Vec<(&RungPrice, u32)> {
+        let mut rungs: Vec<&RungPrice> = self.rungs.iter().collect();
+        let per_gpu = |r: &RungPrice| r.per_node_hour / f64::from(r.gpus_per_node.max(1));
+        rungs.sort_by(|a, b| per_gpu(b).total_cmp(&per_gpu(a)));
+        let mut users = self.max_users;
+        let mut mix = Vec::new();
+        for r in rungs {
+            if users == 0 {
+                break;
+            }
+            let nodes = users.div_ceil(r.gpus_per_node.max(1)).min(r.max_nodes);
+            users = users.saturating_sub(nodes * r.gpus_per_node.max(1));
+            mix.push((r, nodes));
+        }
+        mix
     }
 
     pub fn idle_per_month(&self) -> f64 {
@@ -209,7 +233,7 @@ pub fn estimate(config: &Config) -> Estimate {
     for (i, rung) in rungs.iter().enumerate() {
         let (price, _, source) = gpu_node_price(&mut b, rung);
         let nodes = config.runtime.max_users.div_ceil(rung.count.max(1)).min(rung.max_nodes);
-        rung_prices.push((i, rung.label(), price, nodes, source));
+        rung_prices.push((i, rung, price, nodes, source));
     }
     let gpu_disk = if matches!(config.storage, Storage::Gcs(_)) { 200.0 } else { 100.0 };
     b.scaled(
@@ -326,10 +350,12 @@ pub fn estimate(config: &Config) -> Estimate {
     let rungs = if g.has_ladder() {
         rung_prices
             .into_iter()
-            .map(|(rung, gpu, per_node_hour, nodes, source)| RungPrice {
-                rung,
-                gpu,
+            .map(|(i, rung, per_node_hour, nodes, source)| RungPrice {
+                rung: i,
+                gpu: rung.label(),
                 per_node_hour,
+                gpus_per_node: rung.count,
+                max_nodes: rung.max_nodes,
                 full_load_nodes: nodes,
                 full_load_per_hour: full - primary_gpu + per_node_hour * f64::from(nodes),
                 source,

@@ -250,9 +250,12 @@ fn cost_cap(ctx: &Context) -> Option<Outcome> {
 pub fn cap_check(estimate: &crate::cost::Estimate, cap: f64) -> Outcome {
     // With a ladder, the rung that costs most: the autoscaler may have to use it.
     let full = estimate.worst_full_load_per_hour();
-    let on = match estimate.rungs.iter().find(|r| r.full_load_per_hour == full) {
-        Some(r) => format!("{} GPU node(s) of rung {}, {}", r.full_load_nodes, r.rung, r.gpu),
-        None => format!("{} GPU node(s)", estimate.full_gpu_nodes),
+    let on = if estimate.rungs.is_empty() {
+        format!("{} GPU node(s)", estimate.full_gpu_nodes)
+    } else {
+        let mix: Vec<String> =
+            estimate.dearest_mix().iter().map(|(r, n)| format!("{n} x rung {} ({})", r.rung, r.gpu)).collect();
+        format!("the dearest GPU nodes of the ladder: {}", mix.join(" + "))
     };
     let what = format!(
         "full load ({} users on {on}) is estimated at ${full:.2}/hour (idle ${:.2}/hour)",

@@ -178,7 +178,7 @@ pub async fn check(ctx: &Context<'_>) -> Vec<Outcome> {
         out.push(judge(ctx, &need, &quotas));
     }
     if ladder {
-        out.extend(rungs(ctx, &quotas, &metrics));
+        out.extend(rungs(ctx, &quotas, &metrics, existing));
     }
     out.extend(filestore);
     out
@@ -186,8 +186,9 @@ pub async fn check(ctx: &Context<'_>) -> Vec<Outcome> {
 
 /// Each rung of the ladder against the quotas its nodes draw on (spot and flex-start: the
 /// preemptible GPU quota): a rung short of quota is skipped by the autoscaler (a warning, with
-/// how many nodes it can get); only a ladder where no rung can get a single node fails.
-fn rungs(ctx: &Context<'_>, quotas: &Quotas, metrics: &[String]) -> Vec<Outcome> {
+/// how many nodes it can get); only a ladder where no rung can get a single node fails, and only
+/// before its pools exist (their own nodes are in the usage then).
+fn rungs(ctx: &Context<'_>, quotas: &Quotas, metrics: &[String], existing: Existing) -> Vec<Outcome> {
     let config = &ctx.env.config;
     let region = config.region.clone();
     let available =
@@ -196,7 +197,7 @@ fn rungs(ctx: &Context<'_>, quotas: &Quotas, metrics: &[String]) -> Vec<Outcome>
     let mut usable = 0;
     for (i, rung) in config.gpu.rungs().iter().enumerate() {
         let id = format!("quota-rung-{i}");
-        let field = if i == 0 { "gpu.maxNodes".to_string() } else { format!("gpu.fallbacks[{}].maxNodes", i - 1) };
+        let field = format!("{}.maxNodes", crate::config::Gpu::rung_field(i));
         let gpu_metric = rung.quota_metric();
         let mut limits = vec![(gpu_metric.to_string(), f64::from(rung.count), available(gpu_metric).unwrap_or(0.0))];
         if let Ok(shape) = machines::shape(&rung.machine_type) {
@@ -232,11 +233,18 @@ fn rungs(ctx: &Context<'_>, quotas: &Quotas, metrics: &[String]) -> Vec<Outcome>
         });
     }
     if usable == 0 {
-        out.push(Outcome::fail(
-            "quota-ladder",
-            format!("no rung of the GPU ladder can get a single node in {region}: every rung's quota is used up or 0"),
-            "request GPU quota for at least one rung (the warnings above name each metric)",
-        ));
+        let message =
+            format!("no rung of the GPU ladder can get a single node in {region}: every rung's quota is used up or 0");
+        let fix = "request GPU quota for at least one rung (the warnings above name each metric)";
+        out.push(if existing.gpu_pool {
+            Outcome::warn(
+                "quota-ladder",
+                format!("{message}; part of the usage is this environment's own GPU nodes"),
+                fix,
+            )
+        } else {
+            Outcome::fail("quota-ladder", message, fix)
+        });
     }
     out
 }

@@ -29,11 +29,8 @@ pub async fn check(ctx: &Context<'_>) -> Vec<Outcome> {
     // Each rung of the ladder: the primary's check keeps its id, a fallback's names its rung.
     let rungs = ctx.env.config.gpu.rungs();
     let accelerators = join_all(rungs.iter().enumerate().map(|(i, rung)| {
-        let (id, field) = if i == 0 {
-            ("accelerator".to_string(), "gpu".to_string())
-        } else {
-            (format!("accelerator-rung-{i}"), format!("gpu.fallbacks[{}]", i - 1))
-        };
+        let id = if i == 0 { "accelerator".to_string() } else { format!("accelerator-rung-{i}") };
+        let field = crate::config::Gpu::rung_field(i);
         let zones = &zones;
         async move { accelerator(ctx, zones, &id, &field, rung).await }
     }));

@@ -95,27 +95,43 @@ if ARGV[2] ~= '' and redis.call('HGET', KEYS[1], 'lastaccess') ~= ARGV[2] then r
 return redis.call('DEL', KEYS[1])";
 
 /// The user's place in the queue (0: first), after dropping everyone whose page has not polled
-/// within the timeout (the user too: they join again at the back). Not in it: joins when
-/// ARGV[4] is 1 or others wait already (a newcomer never overtakes them), else -1 (no queue).
-/// KEYS: queue, seen. ARGV: e-mail, now (ms), timeout (ms), join.
+/// within the timeout (the user too: they join again at the back) and everyone who has a WebUI
+/// mapping by now (served, in case taking them out failed). Not in it: joins when ARGV[3] is 1 or
+/// others wait already (a newcomer never overtakes them), else -1 (no queue). Times are Redis's
+/// own (`TIME`), one clock for every router; both keys expire when nobody has polled for a
+/// while, so no address stays behind.
+/// KEYS: queue, seen. ARGV: e-mail, timeout (ms), join, the mapping key's prefix.
 const QUEUE_PLACE: &str = r"
-local now, timeout = tonumber(ARGV[2]), tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local timeout = tonumber(ARGV[2])
 for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   local seen = tonumber(redis.call('HGET', KEYS[2], member) or '0')
-  if now - seen > timeout then
+  if now - seen > timeout or redis.call('EXISTS', ARGV[4] .. member) == 1 then
     redis.call('ZREM', KEYS[1], member)
     redis.call('HDEL', KEYS[2], member)
   end
 end
 if redis.call('ZSCORE', KEYS[1], ARGV[1]) == false then
-  if ARGV[4] ~= '1' and redis.call('ZCARD', KEYS[1]) == 0 then return -1 end
+  if ARGV[3] ~= '1' and redis.call('ZCARD', KEYS[1]) == 0 then return -1 end
   redis.call('ZADD', KEYS[1], now, ARGV[1])
 end
 redis.call('HSET', KEYS[2], ARGV[1], now)
+redis.call('PEXPIRE', KEYS[1], timeout * 2)
+redis.call('PEXPIRE', KEYS[2], timeout * 2)
 return redis.call('ZRANK', KEYS[1], ARGV[1])";
 
 fn user_key(email: &str) -> String {
     format!("{USER_PREFIX}{email}")
+}
+
+/// What the mapping keys of a Fleet's users start with (`Who::key`: `<template>/<email>` with
+/// templates).
+pub fn mapping_prefix(template: Option<&str>) -> String {
+    match template {
+        Some(t) => format!("{USER_PREFIX}{t}/"),
+        None => USER_PREFIX.to_string(),
+    }
 }
 
 impl Store {
@@ -249,11 +265,13 @@ impl Store {
     }
 
     /// The user's place (0: first) in the queue of `fleet`, keeping it while their page polls
-    /// within `timeout`; None when nobody waits and `join` is false.
+    /// within `timeout`; None when nobody waits and `join` is false. `mapping_prefix`: what a
+    /// member's WebUI mapping key starts with (`mapping_prefix`).
     pub async fn queue_place(
         &self,
         fleet: &str,
         email: &str,
+        mapping_prefix: &str,
         timeout: Duration,
         join: bool,
     ) -> anyhow::Result<Option<u64>> {
@@ -262,9 +280,9 @@ impl Store {
             .key(format!("{QUEUE_PREFIX}{fleet}"))
             .key(format!("{QUEUE_SEEN_PREFIX}{fleet}"))
             .arg(email)
-            .arg(now_millis())
             .arg(timeout.as_millis() as u64)
             .arg(if join { "1" } else { "0" })
+            .arg(mapping_prefix)
             .invoke_async(&mut conn)
             .await
             .map_err(|e| redis_error("keep the user's place in the queue", &e))?;
@@ -282,17 +300,22 @@ impl Store {
             .map_err(|e| redis_error("take the user out of the queue", &e))
     }
 
-    /// Who waits for a WebUI of `fleet`, first in line first, with when their page last polled
-    /// (unix milliseconds); users who left may still be listed until the next poll drops them.
-    pub async fn queue(&self, fleet: &str) -> anyhow::Result<Vec<(String, i64)>> {
+    /// Who waits for a WebUI of `fleet`, first in line first, with when their page last polled,
+    /// and Redis's time now
+    /// (unix milliseconds, Redis's clock); users who left may still be listed until the next poll
+    /// drops them.
+    pub async fn queue(&self, fleet: &str) -> anyhow::Result<(Vec<(String, i64)>, i64)> {
         let mut conn = self.conn.clone();
+        let (secs, micros): (i64, i64) =
+            redis::cmd("TIME").query_async(&mut conn).await.map_err(|e| redis_error("read Redis's clock", &e))?;
         let members: Vec<String> = conn
             .zrange(format!("{QUEUE_PREFIX}{fleet}"), 0, -1)
             .await
             .map_err(|e| redis_error("read the queue", &e))?;
         let seen: std::collections::HashMap<String, i64> =
             conn.hgetall(format!("{QUEUE_SEEN_PREFIX}{fleet}")).await.map_err(|e| redis_error("read the queue", &e))?;
-        Ok(members.into_iter().map(|m| (m.clone(), seen.get(&m).copied().unwrap_or(0))).collect())
+        let now = secs * 1000 + micros / 1000;
+        Ok((members.into_iter().map(|m| (m.clone(), seen.get(&m).copied().unwrap_or(0))).collect(), now))
     }
 
     /// Every user with a mapping key (SCAN, so a big keyspace does not block Redis), with the
@@ -318,10 +341,6 @@ impl Store {
         }
         Ok(out)
     }
-}
-
-fn now_millis() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 fn parse_mapping(fields: &std::collections::HashMap<String, String>) -> Option<Mapping> {

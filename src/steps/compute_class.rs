@@ -23,9 +23,7 @@ pub const API_VERSION: &str = "cloud.google.com/v1";
 pub const KIND: &str = "ComputeClass";
 
 /// The class of the WebUIs' GPU pools (one cluster per environment).
-pub fn name(_env: &Env) -> String {
-    "sdctl-gpu".to_string()
-}
+pub const NAME: &str = "sdctl-gpu";
 
 /// The class object, when the configuration has a ladder.
 pub fn objects(env: &Env) -> anyhow::Result<Vec<Value>> {
@@ -39,7 +37,7 @@ pub fn objects(env: &Env) -> anyhow::Result<Vec<Value>> {
 
 /// A class of an earlier configuration (the ladder removed), which goes after the WebUIs.
 pub async fn retired(env: &Env, kube: &Kube) -> anyhow::Result<Vec<Value>> {
-    let wanted = if env.config.gpu.has_ladder() { vec![name(env)] } else { Vec::new() };
+    let wanted = if env.config.gpu.has_ladder() { vec![NAME.to_string()] } else { Vec::new() };
     unwanted(env, kube, API_VERSION, KIND, &wanted).await
 }
 

@@ -5,6 +5,7 @@
 
 use async_trait::async_trait;
 use k8s_openapi::api::core::v1::Event;
+use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use kube::api::{Api, ListParams};
 use serde_json::Value;
 
@@ -58,15 +59,13 @@ impl Manifest for Fleet {
     }
 
     async fn retired_live(&self, env: &Env, kube: &Kube) -> anyhow::Result<Vec<Value>> {
+        // Deleted in reverse order: the autoscalers first, then the Fleets, then a class no pod
+        // selects any more.
         let fleets = env.config.fleet_names();
-        let mut retired = unwanted(env, kube, "agones.dev/v1", "Fleet", &fleets).await?;
         let buffers: Vec<String> = fleets.iter().map(|f| format!("{f}-buffer")).collect();
-        // The autoscalers go first (`retired` is deleted in reverse order).
+        let mut retired = super::compute_class::retired(env, kube).await?;
+        retired.extend(unwanted(env, kube, "agones.dev/v1", "Fleet", &fleets).await?);
         retired.extend(unwanted(env, kube, "autoscaling.agones.dev/v1", "FleetAutoscaler", &buffers).await?);
-        // A class no pod selects any more goes last (retired objects are deleted in reverse).
-        let mut classes = super::compute_class::retired(env, kube).await?;
-        classes.extend(retired);
-        let retired = classes;
         Ok(retired)
     }
 
@@ -93,6 +92,9 @@ pub async fn smoke_check(cx: &StepCx<Env>, kube: &Kube, fleet: &str) -> anyhow::
     let events: Api<Event> = Api::namespaced(kube.client().clone(), namespace);
     let selector = ListParams::default().labels(&format!("agones.dev/fleet={fleet}"));
     let what = format!("a warm WebUI GameServer of Fleet {fleet} to be Ready");
+    // Only what the autoscaler says during this wait counts (events live an hour: an earlier
+    // run's failure must not fail this one); a minute's margin for clocks that differ.
+    let since = Timestamp::now() - SignedDuration::from_secs(60);
     until(cx, &what, SMOKE_PATIENCE, || async {
         let list = gameservers.list(&selector).await.map_err(|e| anyhow::anyhow!("cannot list GameServers in {namespace}: {e}"))?;
         let states: Vec<String> = list
@@ -104,7 +106,8 @@ pub async fn smoke_check(cx: &StepCx<Env>, kube: &Kube, fleet: &str) -> anyhow::
             return Ok(Poll::Ready(()));
         }
         let events = events.list(&ListParams::default()).await.map_err(|e| anyhow::anyhow!("cannot list events in {namespace}: {e}"))?;
-        if let Some(reason) = no_gpu_node(&cx.env, &events.items) {
+        let recent: Vec<Event> = events.items.into_iter().filter(|e| last_seen(e).is_some_and(|t| t >= since)).collect();
+        if let Some(reason) = no_gpu_node(&cx.env, &recent) {
             anyhow::bail!(
                 "no GPU node could be added for the WebUI: {reason}\n  fix: check the GPU quota of {} ({}) and that {} is \
                  offered in {} (sdctl preflight), or try other zones{}; `sdctl up` again resumes",
@@ -116,7 +119,7 @@ pub async fn smoke_check(cx: &StepCx<Env>, kube: &Kube, fleet: &str) -> anyhow::
             );
         }
         let mut states = states;
-        if let Some(rung) = super::compute_class::adding(&cx.env, &events.items) {
+        if let Some(rung) = super::compute_class::adding(&cx.env, &recent) {
             states.push(format!("adding a GPU node on {rung}"));
         }
         let summary = if states.is_empty() { "no GameServer yet".to_string() } else { states.join(", ") };
@@ -125,9 +128,16 @@ pub async fn smoke_check(cx: &StepCx<Env>, kube: &Kube, fleet: &str) -> anyhow::
     .await
 }
 
+/// When the event was last seen.
+fn last_seen(e: &Event) -> Option<Timestamp> {
+    e.last_timestamp.as_ref().map(|t| t.0).or_else(|| e.event_time.as_ref().map(|t| t.0))
+}
+
 /// GKE's reason when no GPU node can come: its first `FailedScaleUp` with one pool; with a
-/// ladder only once every rung has failed (the autoscaler then leaves the pod with
-/// `NotTriggerScaleUp`, its pools "in backoff after failed scale-up"), with the failures seen.
+/// ladder only once every rung has failed: the autoscaler then leaves the pod with
+/// `NotTriggerScaleUp`, each pool that could take it "in backoff after failed scale-up" (the
+/// reason of kubernetes/autoscaler's `BackoffReason`) and none merely full ("max node group size
+/// reached": nodes will free), with the failures seen.
 pub fn no_gpu_node(env: &Env, events: &[Event]) -> Option<String> {
     let failed = |e: &&Event| e.reason.as_deref() == Some("FailedScaleUp");
     if !env.config.gpu.has_ladder() {
@@ -135,12 +145,15 @@ pub fn no_gpu_node(env: &Env, events: &[Event]) -> Option<String> {
     }
     let exhausted = events.iter().any(|e| {
         e.reason.as_deref() == Some("NotTriggerScaleUp")
-            && e.message.as_deref().is_some_and(|m| m.contains("in backoff after failed scale-up"))
+            && e.message.as_deref().is_some_and(|m| {
+                m.contains("in backoff after failed scale-up") && !m.contains("max node group size reached")
+            })
     });
     if !exhausted {
         return None;
     }
     let mut reasons: Vec<String> = events.iter().filter(failed).filter_map(|e| e.message.clone()).collect();
+    reasons.sort();
     reasons.dedup();
     Some(format!("every rung of gpu.fallbacks failed ({})", reasons.join("; ")))
 }
@@ -148,6 +161,7 @@ pub fn no_gpu_node(env: &Env, events: &[Event]) -> Option<String> {
 /// The quota metrics of the ladder's rungs: `NVIDIA_T4_GPUS, PREEMPTIBLE_NVIDIA_L4_GPUS`.
 fn quota_metrics(env: &Env) -> String {
     let mut metrics: Vec<&str> = env.config.gpu.rungs().iter().map(|r| r.quota_metric()).collect();
+    metrics.sort_unstable();
     metrics.dedup();
     metrics.join(", ")
 }

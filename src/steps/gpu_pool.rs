@@ -12,7 +12,7 @@ use google_cloud_container_v1::model::*;
 use super::cluster::{base_node_config, cluster_path, location_path};
 use super::common::{absent_if_not_found, empty_if_disabled, patience};
 use super::{CLUSTER, Env, GPU_POOL, IMAGE_CACHE, compute_class};
-use crate::config::{GpuDriver, Rung, RuntimeKind, Storage};
+use crate::config::{Gpu, GpuDriver, Rung, RuntimeKind, Storage};
 use crate::gcp::ops;
 use crate::gcp::retry::{self, RetryPolicy};
 use crate::gcp::wait::{Patience, Poll, WaitTimeout, until};
@@ -26,15 +26,26 @@ pub struct GpuPool {
     pub image_cache: bool,
 }
 
-/// The name of the pool of rung `index` of the ladder: `gpu` without fallbacks, else `gpu-r0`,
-/// `gpu-r1`, ...; with the image cache the first 8 digits of the WebUI tag follow (`gpu-3f2a19c0`,
-/// `gpu-r1-3f2a19c0`): secondary boot disks are fixed per pool, so a new WebUI image needs new
-/// pools. Adding the first fallback renames the primary's pool: it joins a ComputeClass, whose
-/// label and taint its nodes must carry from the start.
+/// The name of the pool of rung `index` of the ladder. The primary's is `gpu` with or without a
+/// ladder (joining or leaving the ComputeClass changes its node labels and taints in place, so
+/// nobody's WebUI moves); a fallback's is `gpu-r<index>-<6 hex digits of its shape>`, so a rung
+/// inserted, moved or changed is a new pool and the one it replaces is retired like any other.
+/// With the image cache the first 8 digits of the WebUI tag follow (`gpu-3f2a19c0`,
+/// `gpu-r1-0a1b2c-3f2a19c0`): secondary boot disks are fixed per pool, so a new WebUI image needs
+/// new pools.
 pub fn pool_name(env: &Env, index: usize) -> String {
     let base = env.names.gpu_pool();
-    let rung = if env.config.gpu.has_ladder() { format!("{base}-r{index}") } else { base.to_string() };
+    let rung = match env.config.gpu.rungs().get(index) {
+        Some(r) if index > 0 => format!("{base}-r{index}-{}", shape_hash(r)),
+        _ => base.to_string(),
+    };
     if env.config.gpu.image_cache { format!("{rung}-{}", &super::image_cache::cache_tag(env)[..8]) } else { rung }
+}
+
+/// What GKE fixes at a pool's creation, of a rung: 6 hex digits of its hash.
+fn shape_hash(r: &Rung) -> String {
+    let shape = format!("{}/{}/{}/{}", r.kind, r.machine_type, r.count, r.provisioning());
+    crate::kube::upstream::sha256_hex(shape.as_bytes())[..6].to_string()
 }
 
 /// The pools of the ladder, primary first.
@@ -43,19 +54,20 @@ pub fn pool_names(env: &Env) -> Vec<String> {
 }
 
 /// Whether a pool of the cluster is one of sdctl's GPU pools (the current or an earlier one):
-/// `gpu`, `gpu-r` and a rung number, either followed by `-` and 8 hex digits; never a pool
-/// someone added by hand (`gpu-highmem`).
+/// `gpu` or `gpu-r<N>-<6 hex>`, either followed by `-` and 8 hex digits; never a pool someone
+/// added by hand (`gpu-highmem`).
 pub fn is_gpu_pool(env: &Env, name: &str) -> bool {
-    let base = env.names.gpu_pool();
-    let is_tag = |tag: &str| tag.len() == 8 && tag.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    let is_rung = |r: &str| {
-        r.strip_prefix('r').is_some_and(|n| !n.is_empty() && n.len() <= 2 && n.bytes().all(|b| b.is_ascii_digit()))
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let rung = |r: &str| {
+        r.strip_prefix('r').is_some_and(|n| (1..=2).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit()))
     };
-    let Some(rest) = name.strip_prefix(base) else { return false };
+    let Some(rest) = name.strip_prefix(env.names.gpu_pool()) else { return false };
     let Some(rest) = rest.strip_prefix('-') else { return rest.is_empty() };
-    match rest.split_once('-') {
-        Some((rung, tag)) => is_rung(rung) && is_tag(tag),
-        None => is_tag(rest) || is_rung(rest),
+    match rest.split('-').collect::<Vec<_>>().as_slice() {
+        [tag] => hex(tag, 8),
+        [r, shape] => rung(r) && hex(shape, 6),
+        [r, shape, tag] => rung(r) && hex(shape, 6) && hex(tag, 8),
+        _ => false,
     }
 }
 
@@ -119,9 +131,8 @@ fn desired(env: &Env, index: usize, rung: &Rung) -> NodePool {
     let mut config = base_node_config(env, &rung.machine_type, "gpu");
     if g.has_ladder() {
         // A pool joins a custom ComputeClass by carrying its label and taint.
-        let class = compute_class::name(env);
-        config.labels.insert(compute_class::LABEL.into(), class.clone());
-        config.labels.insert(RUNG_LABEL.into(), index.to_string());
+        let class = compute_class::NAME;
+        config.labels.insert(compute_class::LABEL.into(), class.to_string());
         taints.push(NodeTaint::new().set_key(compute_class::LABEL).set_value(class).set_effect(Effect::NoSchedule));
     }
     let config = config
@@ -145,22 +156,24 @@ fn desired(env: &Env, index: usize, rung: &Rung) -> NodePool {
     // Per-zone initial count; autoscaling keeps the totals. Zero when the pool may idle empty.
     let zones = env.config.zones.len() as u32;
     let initial = if index > 0 || g.min_nodes == 0 { 0 } else { g.min_nodes.div_ceil(zones) };
-    NodePool::new()
+    let pool = NodePool::new()
         .set_name(pool_name(env, index))
         .set_initial_node_count(initial as i32)
         .set_locations(env.config.zones.clone())
         .set_config(config)
         .set_autoscaling(autoscaling(env, index, rung))
-        .set_management(NodeManagement::new().set_auto_upgrade(true).set_auto_repair(!rung.flex_start))
-        .set_upgrade_settings(UpgradeSettings::new().set_max_surge(1).set_max_unavailable(0))
+        .set_management(NodeManagement::new().set_auto_upgrade(true).set_auto_repair(!rung.flex_start));
+    // GKE upgrades flex-start nodes its own way (short-lived upgrades): no surge settings there.
+    if rung.flex_start {
+        pool
+    } else {
+        pool.set_upgrade_settings(UpgradeSettings::new().set_max_surge(1).set_max_unavailable(0))
+    }
 }
 
 fn no_reservation() -> ReservationAffinity {
     ReservationAffinity::new().set_consume_reservation_type(reservation_affinity::Type::NoReservation)
 }
-
-/// The node label that says which rung of the ladder a GPU node is on (0: the primary).
-pub const RUNG_LABEL: &str = "sdctl.dev/rung";
 
 #[async_trait]
 impl Step<Env> for GpuPool {
@@ -186,7 +199,7 @@ impl Step<Env> for GpuPool {
             })
             .collect();
         if g.has_ladder() {
-            format!("GPU node pools of ComputeClass {}, tried in order: {}", compute_class::name(env), rungs.join("; "))
+            format!("GPU node pools of ComputeClass {}, tried in order: {}", compute_class::NAME, rungs.join("; "))
         } else {
             format!("GPU node pool {}", rungs.join(""))
         }
@@ -262,6 +275,9 @@ impl Step<Env> for GpuPool {
                 changes.push(format!("wait until pool {name} is RUNNING (now {:?})", pool.status));
             }
             if let Some(change) = autoscaling_change(env, i, rung, pool) {
+                changes.push(change);
+            }
+            if let Some(change) = class_change(env, i, rung, pool) {
                 changes.push(change);
             }
             for (field, why) in fixed_changes(env, i, rung, pool) {
@@ -355,11 +371,32 @@ fn autoscaling_change(env: &Env, index: usize, rung: &Rung, live: &NodePool) -> 
     let a = live.autoscaling.clone().unwrap_or_default();
     let want = autoscaling(env, index, rung);
     let field =
-        if index == 0 { "gpu.minNodes/maxNodes".to_string() } else { format!("gpu.fallbacks[{}].maxNodes", index - 1) };
+        if index == 0 { "gpu.minNodes/maxNodes".to_string() } else { format!("{}.maxNodes", Gpu::rung_field(index)) };
     let (have, want) =
         ((a.total_min_node_count, a.total_max_node_count), (want.total_min_node_count, want.total_max_node_count));
     let pool = if env.config.gpu.has_ladder() { format!(" (pool {})", live.name) } else { String::new() };
     (have != want || !a.enabled).then(|| format!("{field}: {}-{} -> {}-{}{pool}", have.0, have.1, want.0, want.1))
+}
+
+/// Whether the pool's nodes carry the ComputeClass's label and taint as the configuration wants
+/// (the primary's pool joins the class when the first fallback comes, and leaves it with the last).
+fn class_change(env: &Env, index: usize, rung: &Rung, live: &NodePool) -> Option<String> {
+    let in_class = |c: Option<&NodeConfig>| {
+        c.is_some_and(|c| {
+            c.labels.contains_key(compute_class::LABEL) || c.taints.iter().any(|t| t.key == compute_class::LABEL)
+        })
+    };
+    let (have, want) = (in_class(live.config.as_ref()), in_class(desired(env, index, rung).config.as_ref()));
+    let class = compute_class::NAME;
+    match (have, want) {
+        (false, true) => {
+            Some(format!("pool {} joins ComputeClass {class} (node label and taint, in place)", live.name))
+        }
+        (true, false) => {
+            Some(format!("pool {} leaves ComputeClass {class} (node label and taint, in place)", live.name))
+        }
+        _ => None,
+    }
 }
 
 /// Brings a rung's pool to the configuration; whether anything changed.
@@ -372,11 +409,34 @@ async fn update(cx: &StepCx<Env>, index: usize, rung: &Rung, live: &NodePool) ->
             live.name
         );
     }
-    if autoscaling_change(env, index, rung, live).is_none() {
-        return Ok(false);
-    }
     let client = env.gcp.container().await?;
     let name = path_of(env, &live.name);
+    let mut changed = false;
+    if class_change(env, index, rung, live).is_some() {
+        // GKE replaces the labels and taints of every node of the pool (UpdateNodePoolRequest);
+        // the version and image type it requires are the pool's own, so nothing is upgraded.
+        let want = desired(env, index, rung).config.unwrap_or_default();
+        let have = live.config.clone().unwrap_or_default();
+        let _lock = cx.lock_cluster(&env.names.cluster()).await;
+        let what = format!("change the ComputeClass label and taint of GPU pool {}", live.name);
+        let op = retry::call_with(cx, &what, RetryPolicy::CLUSTER_MUTATION, || {
+            client
+                .update_node_pool()
+                .set_name(&name)
+                .set_node_version(&live.version)
+                .set_image_type(&have.image_type)
+                .set_labels(NodeLabels::new().set_labels(want.labels.clone()))
+                .set_taints(NodeTaints::new().set_taints(want.taints.clone()))
+                .send()
+        })
+        .await?;
+        let what = format!("label and taint change of GPU pool {}", live.name);
+        ops::gke(cx, &env.gcp, &location_path(env), &op.name, &what, patience::NODE_POOL).await?;
+        changed = true;
+    }
+    if autoscaling_change(env, index, rung, live).is_none() {
+        return Ok(changed);
+    }
     let _lock = cx.lock_cluster(&env.names.cluster()).await;
     let op = retry::call_with(
         cx,
@@ -474,7 +534,7 @@ async fn delete_pool(cx: &StepCx<Env>, pool: &str) -> anyhow::Result<bool> {
 fn fixed_changes(env: &Env, index: usize, rung: &Rung, live: &NodePool) -> Vec<(String, String)> {
     let want = desired(env, index, rung);
     let (Some(have), Some(want)) = (live.config.as_ref(), want.config.as_ref()) else { return Vec::new() };
-    let at = if index == 0 { "gpu".to_string() } else { format!("gpu.fallbacks[{}]", index - 1) };
+    let at = Gpu::rung_field(index);
     let field = |name: &str| format!("{at}.{name}");
     let mut fixed = Vec::new();
     if have.machine_type != want.machine_type {
@@ -542,7 +602,20 @@ mod tests {
         for ours in ["gpu", name.as_str(), "gpu-0123abcd"] {
             assert!(is_gpu_pool(&e, ours), "{ours}");
         }
-        for theirs in ["gpu-highmem", "gpu-0123ABCD", "gpu-0123abc", "system", "gpus", "gpu-"] {
+        for ladder in ["gpu-r1-0a1b2c", "gpu-r12-0a1b2c-0123abcd"] {
+            assert!(is_gpu_pool(&e, ladder), "{ladder}");
+        }
+        for theirs in [
+            "gpu-highmem",
+            "gpu-0123ABCD",
+            "gpu-0123abc",
+            "system",
+            "gpus",
+            "gpu-",
+            "gpu-r1",
+            "gpu-r1-0a1b2",
+            "gpu-x1-0a1b2c",
+        ] {
             assert!(!is_gpu_pool(&e, theirs), "{theirs}");
         }
         assert_eq!(pool_name(&env(false), 0), "gpu");

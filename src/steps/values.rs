@@ -55,7 +55,7 @@ pub fn values(env: &Env) -> Value {
         "system_pool": env.names.system_pool(),
         "gpu_taint_key": GPU_TAINT_KEY,
         // The ladder's ComputeClass, which WebUI pods select (null: one GPU pool, no class).
-        "compute_class": c.gpu.has_ladder().then(|| super::compute_class::name(env)),
+        "compute_class": c.gpu.has_ladder().then_some(super::compute_class::NAME),
         "compute_class_label": super::compute_class::LABEL,
         "buffer_size": c.runtime.buffer_size,
         "max_users": c.runtime.max_users,

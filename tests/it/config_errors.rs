@@ -371,3 +371,15 @@ fn gpu_fallbacks_name_each_rung_and_fix() {
     let r = run(&["plan", "--offline", "-c", c.arg()]);
     assert_eq!(r.code, 0, "the example's ladder is valid: {r:?}");
 }
+
+#[test]
+fn the_driver_daemonset_takes_one_gpu_type() {
+    let c = example_with("sd-agones-ladder.yaml", &[("driver: latest", "driver: daemonset")]);
+    expect_problems(
+        &c,
+        &[(
+            "gpu.driver: daemonset installs the driver of one GPU type, but gpu.fallbacks mixes types",
+            "set gpu.driver: latest",
+        )],
+    );
+}

@@ -136,19 +136,24 @@ async fn gpu_ladder_costs_each_rung_and_the_cap_judges_the_dearest() {
     assert_eq!(gpus, ["t4 spot on custom-4-32768-ext", "t4 on custom-4-32768-ext", "l4 on g2-standard-8"]);
     let price = |i: usize| rungs[i]["perNodeHour"].as_f64().unwrap();
     assert!(price(0) < price(1) && price(1) < price(2), "spot T4 < T4 < L4: {doc}");
-    // The L4 rung holds at most 2 nodes; the on-demand T4 rung's 3 nodes cost the most.
+    // The L4 rung holds at most 2 nodes. At its dearest, the 3 users run on both L4 nodes and
+    // one on-demand T4: the primary's 3 spot T4 node-hours replaced by those.
     assert_eq!(rungs[2]["fullLoadNodes"], 2);
     let worst = doc["worstFullLoadPerHour"].as_f64().unwrap();
-    assert_eq!(worst, rungs[1]["fullLoadPerHour"].as_f64().unwrap(), "{doc}");
-    assert!(worst > doc["fullLoadPerHour"].as_f64().unwrap());
-    // --max-hourly-cost judges the dearest rung: between the primary's full load and the worst.
-    let cap = format!("{:.2}", (doc["fullLoadPerHour"].as_f64().unwrap() + worst) / 2.0);
+    let full = doc["fullLoadPerHour"].as_f64().unwrap();
+    let want = full - 3.0 * price(0) + 2.0 * price(2) + price(1);
+    assert!((worst - want).abs() < 0.001, "{worst} != {want}: {doc}");
+    assert!(rungs.iter().all(|r| worst > r["fullLoadPerHour"].as_f64().unwrap()), "{doc}");
+    // --max-hourly-cost judges the dearest mix: a cap above every single rung's full load but
+    // below the mix is refused.
+    let single = rungs.iter().map(|r| r["fullLoadPerHour"].as_f64().unwrap()).fold(0.0, f64::max);
+    let cap = format!("{:.2}", (single + worst) / 2.0);
     let world = crate::support::world::World::start().await;
     let config = crate::support::example_with("sd-agones-ladder.yaml", &[]);
     let up = world.sdctl(&["up", "-c", config.arg(), "--skip-preflight", "--max-hourly-cost", &cap]).await;
     assert_eq!(up.code, 3, "{up:?}");
     assert!(
-        up.stderr.contains("on 3 GPU node(s) of rung 1, t4 on custom-4-32768-ext")
+        up.stderr.contains("2 x rung 2 (l4 on g2-standard-8) + 1 x rung 1 (t4 on custom-4-32768-ext)")
             && up.stderr.contains("above --max-hourly-cost"),
         "{}",
         up.stderr

@@ -548,7 +548,7 @@ async fn a_stocked_out_primary_ends_warm_on_the_first_rung_with_capacity() {
         .map(|r| r["body"]["nodePool"].clone())
         .collect();
     let names: Vec<&str> = pools.iter().map(|p| p["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["gpu-r0", "gpu-r1", "gpu-r2"], "{pools:#?}");
+    assert_eq!(names, ["gpu", "gpu-r1-fea189", "gpu-r2-cbf6c4"], "{pools:#?}");
     for (pool, (accelerator, spot)) in
         pools.iter().zip([("nvidia-tesla-t4", true), ("nvidia-tesla-t4", false), ("nvidia-l4", false)])
     {
@@ -569,7 +569,7 @@ async fn a_stocked_out_primary_ends_warm_on_the_first_rung_with_capacity() {
 
     // The autoscaler tried each T4 pool (GKE shows the stockout on the pool) before the L4 pool,
     // where the WebUI got its node.
-    for (pool, stocked_out) in [("gpu-r0", true), ("gpu-r1", true), ("gpu-r2", false)] {
+    for (pool, stocked_out) in [("gpu", true), ("gpu-r1-fea189", true), ("gpu-r2-cbf6c4", false)] {
         let url = format!(
             "{}/container/v1/projects/my-project/locations/us-central1-a/clusters/sd-demo-gke/nodePools/{pool}",
             world.emu.url()
@@ -599,7 +599,7 @@ async fn a_stocked_out_primary_ends_warm_on_the_first_rung_with_capacity() {
         "{doc}"
     );
     let text = world.sdctl(&["status", "-c", config.arg(), "--agones-manifest", &manifest]).await;
-    assert!(text.stdout.contains("rung 2 gpu-r2 (l4 on g2-standard-8): 1"), "{}", text.stdout);
+    assert!(text.stdout.contains("rung 2 gpu-r2-cbf6c4 (l4 on g2-standard-8): 1"), "{}", text.stdout);
     assert!(text.stdout.contains("users waiting for a GPU: none"), "{}", text.stdout);
 
     // What the router publishes about its queue shows in `status`, and is no drift.
@@ -633,7 +633,7 @@ async fn a_ladder_with_every_rung_stocked_out_fails_with_each_reason() {
     }
     assert!(error.contains("nvidia-l4 / nvidia-tesla-t4"), "{error}");
     // Each pool was tried: GKE shows the stockout on all three.
-    for pool in ["gpu-r0", "gpu-r1", "gpu-r2"] {
+    for pool in ["gpu", "gpu-r1-fea189", "gpu-r2-cbf6c4"] {
         let url = format!(
             "{}/container/v1/projects/my-project/locations/us-central1-a/clusters/sd-demo-gke/nodePools/{pool}",
             world.emu.url()
@@ -641,4 +641,60 @@ async fn a_ladder_with_every_rung_stocked_out_fails_with_each_reason() {
         let got: Value = reqwest::Client::new().get(url).bearer_auth("t").send().await.unwrap().json().await.unwrap();
         assert_eq!(got["conditions"][0]["code"], "GCE_STOCKOUT", "{pool}: {got}");
     }
+}
+
+/// Adding a ladder to a running environment keeps its GPU pool (it joins the ComputeClass in
+/// place: node label and taint) and only adds the fallback pools; removing the ladder takes the
+/// primary out of the class and retires the fallbacks and the class. Nothing waits on a pool no
+/// WebUI may use.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adding_and_removing_a_ladder_keeps_the_primary_pool() {
+    let world = World::start().await;
+    let manifest = agones_manifest();
+    let plain = example_with("sd-agones-t4.yaml", &[]);
+    assert_eq!(world.sdctl(&["up", "-c", plain.arg(), "--agones-manifest", &manifest]).await.code, 0);
+    let ladder =
+        example_with("sd-agones-t4.yaml", &[("  spot: false\n", "  spot: false\n  fallbacks: [ { type: l4 } ]\n")]);
+    let method = |r: &Value| -> String {
+        let path = r["path"].as_str().unwrap_or_default();
+        format!("{} {}", r["method"].as_str().unwrap_or_default(), path.rsplit("/nodePools").next().unwrap_or_default())
+    };
+
+    let before = world.requests().len();
+    let up = world.sdctl(&["up", "-c", ladder.arg(), "--agones-manifest", &manifest]).await;
+    assert_eq!(up.code, 0, "{up:?}");
+    let pools: Vec<String> = world
+        .mutating_since(before)
+        .iter()
+        .filter(|r| r["path"].as_str().is_some_and(|p| p.contains("/nodePools")))
+        .map(method)
+        .collect();
+    assert!(pools.iter().any(|m| m.starts_with("POST")), "a fallback pool is made: {pools:?}");
+    assert!(pools.iter().all(|m| !m.starts_with("DELETE")), "no pool goes: {pools:?}");
+    let update = world.requests_of("container.projects.locations.clusters.nodePools.update");
+    let joined = update.last().expect("the primary's pool is updated in place");
+    assert!(joined["path"].as_str().unwrap().ends_with("/nodePools/gpu"), "{joined}");
+    assert_eq!(joined["body"]["labels"]["labels"]["cloud.google.com/compute-class"], "sdctl-gpu", "{joined}");
+    let taints = joined["body"]["taints"]["taints"].as_array().unwrap();
+    assert!(taints.iter().any(|t| t["key"] == "cloud.google.com/compute-class"), "{joined}");
+    assert!(taints.iter().any(|t| t["key"] == "sdctl.dev/gpu"), "sdctl's own taint stays: {joined}");
+    assert!(k8s(&world, "ComputeClass", "", "sdctl-gpu").is_some());
+    let status = world.sdctl(&["status", "--exit-code", "-c", ladder.arg(), "--agones-manifest", &manifest]).await;
+    assert_eq!(status.code, 0, "in sync after the change: {status:?}");
+
+    let before = world.requests().len();
+    let up = world.sdctl(&["up", "-c", plain.arg(), "--agones-manifest", &manifest]).await;
+    assert_eq!(up.code, 0, "{up:?}");
+    let left = world.requests_of("container.projects.locations.clusters.nodePools.update");
+    let left = left.last().unwrap();
+    assert!(left["body"]["labels"]["labels"].get("cloud.google.com/compute-class").is_none(), "{left}");
+    let deleted: Vec<String> = world
+        .mutating_since(before)
+        .iter()
+        .filter(|r| r["method"] == "DELETE" && r["path"].as_str().is_some_and(|p| p.contains("/nodePools/")))
+        .map(|r| r["path"].as_str().unwrap().rsplit('/').next().unwrap().to_string())
+        .collect();
+    assert_eq!(deleted.len(), 1, "{deleted:?}");
+    assert!(deleted[0].starts_with("gpu-r1-"), "the fallback pool is retired: {deleted:?}");
+    assert!(k8s(&world, "ComputeClass", "", "sdctl-gpu").is_none(), "the class goes with the ladder");
 }

@@ -414,7 +414,7 @@ fn webui_pods_select_the_ladders_compute_class() {
     let priorities = &class["spec"]["priorities"];
     assert_eq!(
         *priorities,
-        serde_json::json!([{"nodepools": ["gpu-r0"]}, {"nodepools": ["gpu-r1"]}, {"nodepools": ["gpu-r2"]}])
+        serde_json::json!([{"nodepools": ["gpu"]}, {"nodepools": ["gpu-r1-fea189"]}, {"nodepools": ["gpu-r2-cbf6c4"]}])
     );
     assert_eq!(class["spec"]["whenUnsatisfiable"], "DoNotScaleUp");
     assert_eq!(class["spec"]["activeMigration"]["optimizeRulePriority"], false);

@@ -209,7 +209,7 @@ impl Assigner {
                 };
                 let (gs, how) = match servers.find_allocated(fleet, label, email).await? {
                     Some(gs) => (gs, "found"),
-                    None => (self.allocate_in_turn(servers, fleet, label, email).await?, "allocated"),
+                    None => (self.allocate_in_turn(servers, who, fleet, label).await?, "allocated"),
                 };
                 (gs.name, gs.target.unwrap_or_default(), how)
             }
@@ -252,31 +252,37 @@ impl Assigner {
     }
 
     /// A new allocation, in arrival order: while others wait for a WebUI of the Fleet, a user
-    /// takes their place in its queue and only the first in line allocates; whoever finds no
-    /// free WebUI joins the queue. A place is kept while the user's page keeps polling.
+    /// takes their place in its queue, and allocates only while fewer are ahead of them than
+    /// WebUIs are free (several free at once serve as many, in order); whoever finds no free
+    /// WebUI joins the queue. A place is kept while the user's page keeps polling.
     async fn allocate_in_turn(
         &self,
         servers: &GameServers,
+        who: Who<'_>,
         fleet: &str,
         label: &str,
-        email: &str,
     ) -> Result<crate::runtime::gameservers::GameServer, AssignError> {
-        let place = self.store.queue_place(fleet, email, self.queue_timeout, false).await?;
+        let (email, prefix) = (who.email, crate::runtime::store::mapping_prefix(who.template));
+        let place = self.store.queue_place(fleet, email, &prefix, self.queue_timeout, false).await?;
         if let Some(place @ 1..) = place {
-            return Err(AssignError::NoCapacity(Wait { place }));
+            let free = servers.list(&format!("agones.dev/fleet={fleet}")).await?;
+            let free = free.iter().filter(|g| g.state == "Ready" && !g.deleting).count() as u64;
+            if place >= free {
+                return Err(AssignError::NoCapacity(Wait { place }));
+            }
         }
         match servers.allocate(fleet, label, email).await? {
             Some(gs) => {
                 if place.is_some()
                     && let Err(e) = self.store.queue_leave(fleet, email).await
                 {
-                    // Harmless: the entry ages out once the user's page stops polling.
+                    // The next poll of anyone in the queue drops users who have a mapping.
                     tracing::warn!(user = email, error = %format!("{e:#}"), "could not leave the queue");
                 }
                 Ok(gs)
             }
             None => {
-                let place = self.store.queue_place(fleet, email, self.queue_timeout, true).await?.unwrap_or(0);
+                let place = self.store.queue_place(fleet, email, &prefix, self.queue_timeout, true).await?.unwrap_or(0);
                 tracing::info!(user = email, fleet, place, "no free GameServer: waiting in line");
                 Err(AssignError::NoCapacity(Wait { place }))
             }

@@ -95,12 +95,16 @@ fn rung(message: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The same count is written again after this (another router replica may have written since).
+const REPUBLISH_AFTER: Duration = Duration::from_secs(5);
+
 /// Publishes how many users wait for a WebUI of each Fleet in the ConfigMap `sdctl status`
 /// reads (Redis is out of its reach): counts only, written when they change.
 pub struct QueueBoard {
     configmaps: Api<k8s_openapi::api::core::v1::ConfigMap>,
     timeout: Duration,
-    published: Mutex<std::collections::HashMap<String, usize>>,
+    /// What this replica last wrote per Fleet, and when.
+    published: Mutex<std::collections::HashMap<String, (usize, Instant)>>,
 }
 
 impl QueueBoard {
@@ -111,13 +115,14 @@ impl QueueBoard {
     /// Counts the users of `fleet`'s queue whose page polled within the timeout and writes the
     /// count when it changed. Failures are logged: the queue itself does not depend on it.
     pub async fn publish(&self, store: &crate::runtime::store::Store, fleet: &str) {
-        let queue = match store.queue(fleet).await {
+        let (queue, now) = match store.queue(fleet).await {
             Ok(q) => q,
             Err(e) => return tracing::warn!(fleet, error = %format!("{e:#}"), "cannot read the queue to publish it"),
         };
-        let now = Timestamp::now().as_millisecond();
         let waiting = queue.iter().filter(|(_, seen)| now - seen <= self.timeout.as_millis() as i64).count();
-        if self.published.lock().ok().and_then(|p| p.get(fleet).copied()) == Some(waiting) {
+        // Another replica may have written since: the same count is written again after a while.
+        let same = self.published.lock().ok().and_then(|p| p.get(fleet).copied());
+        if same.is_some_and(|(count, at): (usize, Instant)| count == waiting && at.elapsed() < REPUBLISH_AFTER) {
             return;
         }
         let entry = serde_json::json!({"waiting": waiting, "at": Timestamp::now().to_string()}).to_string();
@@ -126,7 +131,7 @@ impl QueueBoard {
         match self.configmaps.patch(name, &kube::api::PatchParams::default(), &kube::api::Patch::Merge(&patch)).await {
             Ok(_) => {
                 if let Ok(mut p) = self.published.lock() {
-                    p.insert(fleet.to_string(), waiting);
+                    p.insert(fleet.to_string(), (waiting, Instant::now()));
                 }
             }
             Err(e) => tracing::warn!(fleet, error = %e, "cannot publish the queue's length for `sdctl status`"),
@@ -154,7 +159,7 @@ mod tests {
         let failed = "Node scale up in zones us-central1-a associated with this pod failed: GCE out of resources. \
                       Pod is at risk of not being scheduled.";
         let triggered = "pod triggered scale-up: [{https://www.googleapis.com/compute/v1/projects/-/zones/us-central1-a/\
-                         instanceGroups/gke-sd-demo-gke-gpu-r2-1a2b3c4d-grp 0->1 (max: 2)}]";
+                         instanceGroups/gke-sd-demo-gke-gpu-r2-cbf6c4-1a2b3c4d-grp 0->1 (max: 2)}]";
         let events = [event("FailedScaleUp", failed, 60), event("TriggeredScaleUp", triggered, 5)];
         assert_eq!(
             describe(&events, Timestamp::now()).unwrap(),

@@ -494,6 +494,8 @@ async fn waiting_users_are_served_in_arrival_order() {
     let mut conn = redis.conn().await;
     let queue: Vec<String> = redis::AsyncCommands::zrange(&mut conn, "sdctl:queue:webui", 0, -1).await.unwrap();
     assert_eq!(queue, ["carol@example.com", "dave@example.com"]);
+    // Users who have a WebUI are not held up by the queue.
+    assert_eq!(get_as(&router, "alice@example.com", "/").await.status(), 200);
     // `sdctl status` sees how many wait (not who).
     eventually(10, "2 waiting published", || async { (published().await == Some(2)).then_some(()) }).await;
 

@@ -613,7 +613,9 @@ fn per_node_demand(pool: &Value, region: &str, private: bool) -> quota::Usage {
     let cpus = machine.as_ref().map(|m| m.cpus).unwrap_or(2) as f64;
     quota::add(&mut demand, region, "CPUS", cpus);
     quota::add(&mut demand, quota::GLOBAL, "CPUS_ALL_REGIONS", cpus);
-    let spot = config["spot"] == json!(true) || config["preemptible"] == json!(true);
+    // Spot and flex-start VMs draw on the preemptible GPU quota (GKE's flex-start how-to: "quota
+    // for preemptible GPUs"); the fallback to standard quota when none is granted is not modelled.
+    let spot = provisioning(pool) != Provisioning::Standard;
     let mut gpu = machine.as_ref().and_then(|m| m.accelerator.map(|(a, n)| (a.to_string(), n as f64)));
     if let Some(accel) = config["accelerators"].as_array().and_then(|a| a.first()) {
         gpu = Some((
