@@ -61,12 +61,31 @@ impl Estimate {
     }
 
     /// The full load at its dearest on the ladder (what `--max-hourly-cost` judges): the primary's
-    /// full load without a ladder; with one, `maxUsers` spread over the rungs dearest per GPU
-    /// first, each rung up to its `maxNodes` (the autoscaler may have to use any of them).
+    /// full load without a ladder; with one, the dearest of `maxUsers` on any one rung and spread
+    /// over the rungs dearest per GPU first, each up to its `maxNodes` (the autoscaler may have
+    /// to use any of them). Node disks and IPs are counted for the primary's node count.
     pub fn worst_full_load_per_hour(&self) -> f64 {
+        self.worst().1
+    }
+
+    /// The dearest full load and what it runs on (None: the primary's full load).
+    pub fn worst(&self) -> (Option<Vec<(&RungPrice, u32)>>, f64) {
+        let full = self.full_load_per_hour();
         let primary = self.rungs.first().map(|r| r.per_node_hour * f64::from(self.full_gpu_nodes)).unwrap_or(0.0);
-        let dearest: f64 = self.dearest_mix().iter().map(|(r, nodes)| r.per_node_hour * f64::from(*nodes)).sum();
-        self.full_load_per_hour().max(self.full_load_per_hour() - primary + dearest)
+        let priced = |mix: &[(&RungPrice, u32)]| {
+            full - primary + mix.iter().map(|(r, nodes)| r.per_node_hour * f64::from(*nodes)).sum::<f64>()
+        };
+        let mut candidates: Vec<Vec<(&RungPrice, u32)>> =
+            self.rungs.iter().map(|r| vec![(r, r.full_load_nodes)]).collect();
+        candidates.push(self.dearest_mix());
+        let mut worst = (None, full);
+        for mix in candidates.into_iter().filter(|m| !m.is_empty()) {
+            let cost = priced(&mix);
+            if cost > worst.1 {
+                worst = (Some(mix), cost);
+            }
+        }
+        worst
     }
 
     /// Which rungs' nodes the dearest full load runs on: (rung, nodes).
@@ -477,5 +496,27 @@ mod tests {
         let n1 = 4.0 * 0.033174 + 26.0 * 0.004446 + 6.0 * 0.009550;
         assert!(close(machine_on_demand("custom-4-32768-ext").unwrap().0, n1));
         assert!(machine_on_demand("c3-standard-4").is_none());
+    }
+
+    /// With a rung of several GPUs per node, spreading users dearest-per-GPU first is not always
+    /// the dearest: the cap takes the dearest of every rung alone and the spread.
+    #[test]
+    fn the_dearest_full_load_covers_rungs_of_several_gpus() {
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/sd-agones-ladder.yaml")).unwrap();
+        let text = text.replace(
+            "    - { type: t4 }                # rung 1: on-demand T4s\n    - { type: l4, maxNodes: 2 }   # rung 2: L4s on g2-standard-8\n",
+            "    - { type: l4, machineType: g2-standard-32, maxNodes: 1 }\n    - { type: l4, machineType: g2-standard-24 }\n",
+        );
+        let config = crate::config::parse(&text, &Default::default()).unwrap();
+        let e = estimate(&config);
+        assert_eq!(e.rungs.len(), 3);
+        let (mix, worst) = e.worst();
+        // Three users on the 2-GPU g2-standard-24 alone need 2 nodes, dearer than 1 x g2-standard-32 + 1 x g2-standard-24.
+        let mix = mix.unwrap();
+        assert_eq!(mix.len(), 1, "{mix:?}");
+        assert_eq!((mix[0].0.rung, mix[0].1), (2, 2));
+        assert!(e.rungs.iter().all(|r| worst >= r.full_load_per_hour - 1e-9));
+        assert!(worst >= e.full_load_per_hour());
     }
 }

@@ -249,13 +249,13 @@ fn cost_cap(ctx: &Context) -> Option<Outcome> {
 /// The cost-cap check on its own (also used when preflight is skipped).
 pub fn cap_check(estimate: &crate::cost::Estimate, cap: f64) -> Outcome {
     // With a ladder, the rung that costs most: the autoscaler may have to use it.
-    let full = estimate.worst_full_load_per_hour();
-    let on = if estimate.rungs.is_empty() {
-        format!("{} GPU node(s)", estimate.full_gpu_nodes)
-    } else {
-        let mix: Vec<String> =
-            estimate.dearest_mix().iter().map(|(r, n)| format!("{n} x rung {} ({})", r.rung, r.gpu)).collect();
-        format!("the dearest GPU nodes of the ladder: {}", mix.join(" + "))
+    let (mix, full) = estimate.worst();
+    let on = match mix {
+        None => format!("{} GPU node(s)", estimate.full_gpu_nodes),
+        Some(mix) => {
+            let mix: Vec<String> = mix.iter().map(|(r, n)| format!("{n} x rung {} ({})", r.rung, r.gpu)).collect();
+            format!("the dearest GPU nodes of the ladder: {}", mix.join(" + "))
+        }
     };
     let what = format!(
         "full load ({} users on {on}) is estimated at ${full:.2}/hour (idle ${:.2}/hour)",

@@ -198,7 +198,11 @@ fn rungs(ctx: &Context<'_>, quotas: &Quotas, metrics: &[String], existing: Exist
     for (i, rung) in config.gpu.rungs().iter().enumerate() {
         let id = format!("quota-rung-{i}");
         let field = format!("{}.maxNodes", crate::config::Gpu::rung_field(i));
-        let gpu_metric = rung.quota_metric();
+        // Flex-start VMs use the standard GPU quota when the project has no preemptible quota
+        // (Compute Engine's provisioning models page, as quoted; unconfirmed first-hand).
+        let preemptible = available(rung.quota_metric()).unwrap_or(0.0);
+        let gpu_metric =
+            if rung.flex_start && preemptible == 0.0 { rung.kind.quota_metric(false) } else { rung.quota_metric() };
         let mut limits = vec![(gpu_metric.to_string(), f64::from(rung.count), available(gpu_metric).unwrap_or(0.0))];
         if let Ok(shape) = machines::shape(&rung.machine_type) {
             let cpu = cpu_metric(&shape.family, rung.spot || rung.flex_start, metrics);

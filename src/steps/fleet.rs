@@ -3,9 +3,11 @@
 //! must become Ready. When GKE cannot add a GPU node
 //! (quota, stockout: a `FailedScaleUp` event), `up` says so with the fix instead of hanging.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use async_trait::async_trait;
 use k8s_openapi::api::core::v1::Event;
-use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use kube::api::{Api, ListParams};
 use serde_json::Value;
 
@@ -20,7 +22,25 @@ use crate::plan::StepCx;
 /// A GPU node (3 min), the image pull and the WebUI start-up take a while.
 const SMOKE_PATIENCE: Patience = Patience::new(5, 30 * 60);
 
-pub struct Fleet;
+#[derive(Default)]
+pub struct Fleet {
+    /// The namespace's events (uid -> count) before this run changed anything: what the
+    /// autoscaler said earlier (events live an hour) must not fail this run's smoke check.
+    events_before: Mutex<Option<HashMap<String, i32>>>,
+}
+
+/// The namespace's events by uid, with how often each was seen.
+async fn event_counts(kube: &Kube, namespace: &str) -> anyhow::Result<HashMap<String, i32>> {
+    let events: Api<Event> = Api::namespaced(kube.client().clone(), namespace);
+    Ok(events
+        .list(&ListParams::default())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot list events in {namespace}: {e}"))?
+        .items
+        .iter()
+        .filter_map(|e| Some((e.metadata.uid.clone()?, e.count.unwrap_or(1))))
+        .collect())
+}
 
 #[async_trait]
 impl Manifest for Fleet {
@@ -70,7 +90,12 @@ impl Manifest for Fleet {
     }
 
     async fn may_apply(&self, cx: &StepCx<Env>, kube: &Kube) -> anyhow::Result<()> {
-        users_on_removed_templates(cx, kube).await
+        users_on_removed_templates(cx, kube).await?;
+        let before = event_counts(kube, &cx.env.config.runtime.namespace).await?;
+        if let Ok(mut slot) = self.events_before.lock() {
+            *slot = Some(before);
+        }
+        Ok(())
     }
 
     async fn after_apply(&self, cx: &StepCx<Env>, kube: &Kube) -> anyhow::Result<()> {
@@ -78,7 +103,8 @@ impl Manifest for Fleet {
             return Ok(());
         }
         for fleet in cx.env.config.fleet_names() {
-            smoke_check(cx, kube, &fleet).await?;
+            let before = self.events_before.lock().ok().and_then(|b| b.clone()).unwrap_or_default();
+            smoke_check(cx, kube, &fleet, &before).await?;
         }
         Ok(())
     }
@@ -86,15 +112,19 @@ impl Manifest for Fleet {
 
 /// Waits for a Ready WebUI GameServer of `fleet`, failing early with GKE's reason when no GPU
 /// node comes.
-pub async fn smoke_check(cx: &StepCx<Env>, kube: &Kube, fleet: &str) -> anyhow::Result<()> {
+pub async fn smoke_check(
+    cx: &StepCx<Env>,
+    kube: &Kube,
+    fleet: &str,
+    before: &HashMap<String, i32>,
+) -> anyhow::Result<()> {
     let namespace = &cx.env.config.runtime.namespace;
     let gameservers = kube.game_servers(namespace);
     let events: Api<Event> = Api::namespaced(kube.client().clone(), namespace);
     let selector = ListParams::default().labels(&format!("agones.dev/fleet={fleet}"));
     let what = format!("a warm WebUI GameServer of Fleet {fleet} to be Ready");
-    // Only what the autoscaler says during this wait counts (events live an hour: an earlier
-    // run's failure must not fail this one); a minute's margin for clocks that differ.
-    let since = Timestamp::now() - SignedDuration::from_secs(60);
+    // Only what the autoscaler said since this run changed the Fleet counts: events new since
+    // then, or seen again (their count grew). No clock is compared.
     until(cx, &what, SMOKE_PATIENCE, || async {
         let list = gameservers.list(&selector).await.map_err(|e| anyhow::anyhow!("cannot list GameServers in {namespace}: {e}"))?;
         let states: Vec<String> = list
@@ -106,7 +136,7 @@ pub async fn smoke_check(cx: &StepCx<Env>, kube: &Kube, fleet: &str) -> anyhow::
             return Ok(Poll::Ready(()));
         }
         let events = events.list(&ListParams::default()).await.map_err(|e| anyhow::anyhow!("cannot list events in {namespace}: {e}"))?;
-        let recent: Vec<Event> = events.items.into_iter().filter(|e| last_seen(e).is_some_and(|t| t >= since)).collect();
+        let recent: Vec<Event> = events.items.into_iter().filter(|e| is_news(e, before)).collect();
         if let Some(reason) = no_gpu_node(&cx.env, &recent) {
             anyhow::bail!(
                 "no GPU node could be added for the WebUI: {reason}\n  fix: check the GPU quota of {} ({}) and that {} is \
@@ -128,9 +158,12 @@ pub async fn smoke_check(cx: &StepCx<Env>, kube: &Kube, fleet: &str) -> anyhow::
     .await
 }
 
-/// When the event was last seen.
-fn last_seen(e: &Event) -> Option<Timestamp> {
-    e.last_timestamp.as_ref().map(|t| t.0).or_else(|| e.event_time.as_ref().map(|t| t.0))
+/// Whether an event is new since `before` (uid -> count) was taken, or was seen again since.
+fn is_news(e: &Event, before: &HashMap<String, i32>) -> bool {
+    match e.metadata.uid.as_ref().and_then(|uid| before.get(uid)) {
+        Some(count) => e.count.unwrap_or(1) > *count,
+        None => true,
+    }
 }
 
 /// GKE's reason when no GPU node can come: its first `FailedScaleUp` with one pool; with a
@@ -171,4 +204,55 @@ fn accelerators(env: &Env) -> String {
     types.sort_unstable();
     types.dedup();
     types.join(" / ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Overrides, parse};
+
+    fn env(example: &str) -> Env {
+        let text = std::fs::read_to_string(format!("{}/examples/{example}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        Env::new(parse(&text, &Overrides::default()).unwrap(), Default::default(), crate::gcp::Endpoints::default())
+    }
+
+    fn event(reason: &str, message: &str) -> Event {
+        Event { reason: Some(reason.into()), message: Some(message.into()), ..Default::default() }
+    }
+
+    #[test]
+    fn a_ladder_fails_only_when_every_rung_is_in_backoff_and_none_merely_full() {
+        let failed = event(
+            "FailedScaleUp",
+            "Node scale up in zones us-central1-a associated with this pod failed: GCE out of resources. Pod is at risk of not being scheduled.",
+        );
+        let ladder = env("sd-agones-ladder.yaml");
+        // A rung failed, the next is being tried: no failure yet.
+        assert_eq!(no_gpu_node(&ladder, std::slice::from_ref(&failed)), None);
+        // One rung full, the others failed: nodes will free, no failure.
+        let full = event(
+            "NotTriggerScaleUp",
+            "pod didn't trigger scale-up: 2 in backoff after failed scale-up, 1 max node group size reached",
+        );
+        assert_eq!(no_gpu_node(&ladder, &[failed.clone(), full]), None);
+        let exhausted = event("NotTriggerScaleUp", "pod didn't trigger scale-up: 3 in backoff after failed scale-up");
+        let why = no_gpu_node(&ladder, &[failed.clone(), exhausted, failed.clone()]).unwrap();
+        assert!(why.starts_with("every rung of gpu.fallbacks failed (Node scale up"), "{why}");
+        assert_eq!(why.matches("GCE out of resources").count(), 1, "the same reason once: {why}");
+        // One pool: its first failure is the answer.
+        assert!(no_gpu_node(&env("sd-agones-t4.yaml"), &[failed]).unwrap().contains("GCE out of resources"));
+    }
+
+    #[test]
+    fn only_events_new_or_seen_again_are_news() {
+        let mut e = event("FailedScaleUp", "old");
+        e.metadata.uid = Some("u1".into());
+        e.count = Some(2);
+        let before = HashMap::from([("u1".to_string(), 2)]);
+        assert!(!is_news(&e, &before), "from an earlier run");
+        e.count = Some(3);
+        assert!(is_news(&e, &before), "seen again during this run");
+        e.metadata.uid = Some("u2".into());
+        assert!(is_news(&e, &before), "new");
+    }
 }

@@ -306,7 +306,11 @@ impl Step<Env> for GpuPool {
     async fn apply(&self, cx: &StepCx<Env>, live: Live, _diff: &Diff) -> anyhow::Result<Outcome> {
         let env = &cx.env;
         let mut outcome = Outcome::Unchanged;
-        for (i, rung) in env.config.gpu.rungs().iter().enumerate() {
+        // The fallbacks first, then the primary: while the Fleet (the next step) still has its
+        // old pods, the pools they can use stay usable as long as possible.
+        let rungs = env.config.gpu.rungs();
+        for i in (1..rungs.len()).chain([0]) {
+            let rung = &rungs[i];
             match live.pools.get(&pool_name(env, i)) {
                 None => {
                     create(cx, i, rung).await?;
@@ -319,10 +323,24 @@ impl Step<Env> for GpuPool {
                 }
             }
         }
+        // The primary joins the class (label and taint) now; leaving it, it drops the taint now
+        // and the label only after the fallbacks are retired, so that the Fleet's pods of the
+        // ladder (which select the label) keep a pool to run on until the Fleet changes.
+        let primary = live.pools.get(&pool_name(env, 0));
+        let leaving = primary.filter(|p| class_change(env, 0, &rungs[0], p).is_some() && !env.config.gpu.has_ladder());
+        if let Some(p) = primary.filter(|p| class_change(env, 0, &rungs[0], p).is_some()) {
+            set_class(cx, p, env.config.gpu.has_ladder(), leaving.is_none()).await?;
+            if outcome == Outcome::Unchanged {
+                outcome = Outcome::Updated;
+            }
+        }
         // The new pools are up: earlier ones go once their users are done, and with them the
         // cache images no pool uses any more.
         for name in &live.retired {
             retire(cx, name).await?;
+        }
+        if let Some(p) = leaving {
+            set_class(cx, &read_pool(cx, &p.name).await?, false, true).await?;
         }
         if !live.retired.is_empty() || !live.unused_images.is_empty() {
             let keep = kept_image(env);
@@ -399,6 +417,54 @@ fn class_change(env: &Env, index: usize, rung: &Rung, live: &NodePool) -> Option
     }
 }
 
+/// Puts the pool in the ComputeClass (`join`) or takes it out: its live taints with the class's
+/// added or removed, and (`labels`) its live labels likewise; everything else on the pool (GKE's
+/// own `nvidia.com/gpu` taint, labels someone added) is sent back as it is, since GKE replaces
+/// the lists (UpdateNodePoolRequest). The version and image type GKE requires are the pool's own,
+/// so nothing is upgraded.
+async fn set_class(cx: &StepCx<Env>, live: &NodePool, join: bool, labels: bool) -> anyhow::Result<()> {
+    let env = &cx.env;
+    let have = live.config.clone().unwrap_or_default();
+    let mut taints: Vec<NodeTaint> = have.taints.iter().filter(|t| t.key != compute_class::LABEL).cloned().collect();
+    let mut new_labels = have.labels.clone();
+    new_labels.remove(compute_class::LABEL);
+    if join {
+        let class = compute_class::NAME;
+        taints.push(NodeTaint::new().set_key(compute_class::LABEL).set_value(class).set_effect(Effect::NoSchedule));
+        new_labels.insert(compute_class::LABEL.into(), class.into());
+    }
+    let client = env.gcp.container().await?;
+    let name = path_of(env, &live.name);
+    let what = format!(
+        "{} ComputeClass {} ({}) on GPU pool {}",
+        if join { "join" } else { "leave" },
+        compute_class::NAME,
+        if labels { "node label and taint" } else { "node taint" },
+        live.name
+    );
+    let _lock = cx.lock_cluster(&env.names.cluster()).await;
+    let op = retry::call_with(cx, &what, RetryPolicy::CLUSTER_MUTATION, || {
+        let request = client
+            .update_node_pool()
+            .set_name(&name)
+            .set_node_version(&live.version)
+            .set_image_type(&have.image_type)
+            .set_taints(NodeTaints::new().set_taints(taints.clone()));
+        let request =
+            if labels { request.set_labels(NodeLabels::new().set_labels(new_labels.clone())) } else { request };
+        request.send()
+    })
+    .await?;
+    ops::gke(cx, &env.gcp, &location_path(env), &op.name, &what, patience::NODE_POOL).await
+}
+
+/// The pool as GKE has it now.
+async fn read_pool(cx: &StepCx<Env>, pool: &str) -> anyhow::Result<NodePool> {
+    let client = cx.env.gcp.container().await?;
+    let name = path_of(&cx.env, pool);
+    retry::call(cx, &format!("read GPU pool {pool}"), || client.get_node_pool().set_name(&name).send()).await
+}
+
 /// Brings a rung's pool to the configuration; whether anything changed.
 async fn update(cx: &StepCx<Env>, index: usize, rung: &Rung, live: &NodePool) -> anyhow::Result<bool> {
     let env = &cx.env;
@@ -411,31 +477,8 @@ async fn update(cx: &StepCx<Env>, index: usize, rung: &Rung, live: &NodePool) ->
     }
     let client = env.gcp.container().await?;
     let name = path_of(env, &live.name);
-    let mut changed = false;
-    if class_change(env, index, rung, live).is_some() {
-        // GKE replaces the labels and taints of every node of the pool (UpdateNodePoolRequest);
-        // the version and image type it requires are the pool's own, so nothing is upgraded.
-        let want = desired(env, index, rung).config.unwrap_or_default();
-        let have = live.config.clone().unwrap_or_default();
-        let _lock = cx.lock_cluster(&env.names.cluster()).await;
-        let what = format!("change the ComputeClass label and taint of GPU pool {}", live.name);
-        let op = retry::call_with(cx, &what, RetryPolicy::CLUSTER_MUTATION, || {
-            client
-                .update_node_pool()
-                .set_name(&name)
-                .set_node_version(&live.version)
-                .set_image_type(&have.image_type)
-                .set_labels(NodeLabels::new().set_labels(want.labels.clone()))
-                .set_taints(NodeTaints::new().set_taints(want.taints.clone()))
-                .send()
-        })
-        .await?;
-        let what = format!("label and taint change of GPU pool {}", live.name);
-        ops::gke(cx, &env.gcp, &location_path(env), &op.name, &what, patience::NODE_POOL).await?;
-        changed = true;
-    }
     if autoscaling_change(env, index, rung, live).is_none() {
-        return Ok(changed);
+        return Ok(false);
     }
     let _lock = cx.lock_cluster(&env.names.cluster()).await;
     let op = retry::call_with(

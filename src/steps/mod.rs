@@ -85,7 +85,7 @@ pub fn graph(config: &Config) -> Result<Graph<Env>, GraphError> {
     let (install, fleet, router, reclaim) = match config.runtime.kind {
         RuntimeKind::Agones => (
             kube(AGONES, vec![CLUSTER], agones::Agones::default()),
-            kube(FLEET, fleet_deps, fleet::Fleet),
+            kube(FLEET, fleet_deps, fleet::Fleet::default()),
             kube(ROUTER, vec![AGONES, REDIS, IMAGES], router::Router),
             kube(RECLAIM, vec![AGONES, REDIS, IMAGES], reclaim::Reclaim),
         ),

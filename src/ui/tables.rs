@@ -148,12 +148,10 @@ pub fn cost_table(ui: &Ui, estimate: &Estimate) -> String {
                 r.rung, r.gpu, r.per_node_hour, r.full_load_nodes, r.full_load_per_hour
             ));
         }
-        let mix: Vec<String> = estimate.dearest_mix().iter().map(|(r, n)| format!("{n} x rung {}", r.rung)).collect();
-        lines.push(format!(
-            "  at its dearest ({}): ${:.2}/hour, what --max-hourly-cost judges",
-            mix.join(" + "),
-            estimate.worst_full_load_per_hour()
-        ));
+        let (mix, worst) = estimate.worst();
+        let mix: Vec<String> = mix.unwrap_or_default().iter().map(|(r, n)| format!("{n} x rung {}", r.rung)).collect();
+        let on = if mix.is_empty() { "rung 0".to_string() } else { mix.join(" + ") };
+        lines.push(format!("  at its dearest ({on}): ${worst:.2}/hour, what --max-hourly-cost judges"));
     }
     for note in &estimate.notes {
         lines.push(ui.paint(&format!("note: {note}"), Paint::Dim));

@@ -542,11 +542,12 @@ async fn a_stocked_out_primary_ends_warm_on_the_first_rung_with_capacity() {
     assert_eq!(up.code, 0, "{up:?}");
 
     // One pool per rung, each joined to the class by its label and taint, in the ladder's order.
-    let pools: Vec<Value> = world
+    let mut pools: Vec<Value> = world
         .requests_of("container.projects.locations.clusters.nodePools.create")
         .into_iter()
         .map(|r| r["body"]["nodePool"].clone())
         .collect();
+    pools.sort_by_key(|p| p["name"].as_str().unwrap().to_string());
     let names: Vec<&str> = pools.iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["gpu", "gpu-r1-fea189", "gpu-r2-cbf6c4"], "{pools:#?}");
     for (pool, (accelerator, spot)) in
@@ -674,6 +675,15 @@ async fn adding_and_removing_a_ladder_keeps_the_primary_pool() {
     let update = world.requests_of("container.projects.locations.clusters.nodePools.update");
     let joined = update.last().expect("the primary's pool is updated in place");
     assert!(joined["path"].as_str().unwrap().ends_with("/nodePools/gpu"), "{joined}");
+    // The version and image type GKE requires are the pool's own: nothing is upgraded.
+    let url = format!(
+        "{}/container/v1/projects/my-project/locations/us-central1-a/clusters/sd-demo-gke/nodePools/gpu",
+        world.emu.url()
+    );
+    let pool: Value = reqwest::Client::new().get(&url).bearer_auth("t").send().await.unwrap().json().await.unwrap();
+    assert_eq!(joined["body"]["nodeVersion"], pool["version"], "{joined}");
+    assert_eq!(joined["body"]["imageType"], pool["config"]["imageType"], "{joined}");
+    assert_eq!(joined["body"]["labels"]["labels"]["sdctl.dev/pool"], "gpu", "the pool's own labels stay: {joined}");
     assert_eq!(joined["body"]["labels"]["labels"]["cloud.google.com/compute-class"], "sdctl-gpu", "{joined}");
     let taints = joined["body"]["taints"]["taints"].as_array().unwrap();
     assert!(taints.iter().any(|t| t["key"] == "cloud.google.com/compute-class"), "{joined}");
@@ -685,9 +695,21 @@ async fn adding_and_removing_a_ladder_keeps_the_primary_pool() {
     let before = world.requests().len();
     let up = world.sdctl(&["up", "-c", plain.arg(), "--agones-manifest", &manifest]).await;
     assert_eq!(up.code, 0, "{up:?}");
-    let left = world.requests_of("container.projects.locations.clusters.nodePools.update");
-    let left = left.last().unwrap();
-    assert!(left["body"]["labels"]["labels"].get("cloud.google.com/compute-class").is_none(), "{left}");
+    // Leaving, the taint goes first (the ladder's pods still select the label until the Fleet
+    // changes), the label once the fallbacks are retired.
+    let left: Vec<Value> = world
+        .requests_of("container.projects.locations.clusters.nodePools.update")
+        .into_iter()
+        .filter(|r| r["ts"].as_str() >= world.requests().get(before).and_then(|b| b["ts"].as_str()))
+        .collect();
+    let left: Vec<&Value> = left.iter().rev().take(2).rev().collect();
+    assert_eq!(left.len(), 2, "{left:#?}");
+    let class_taint = |r: &Value| {
+        r["body"]["taints"]["taints"].as_array().unwrap().iter().any(|t| t["key"] == "cloud.google.com/compute-class")
+    };
+    assert!(!class_taint(left[0]) && left[0]["body"].get("labels").is_none(), "taint first: {:#}", left[0]);
+    assert!(left[1]["body"]["labels"]["labels"].get("cloud.google.com/compute-class").is_none(), "{:#}", left[1]);
+    assert_eq!(left[1]["body"]["labels"]["labels"]["sdctl.dev/pool"], "gpu", "{:#}", left[1]);
     let deleted: Vec<String> = world
         .mutating_since(before)
         .iter()

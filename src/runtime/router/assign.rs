@@ -265,8 +265,14 @@ impl Assigner {
         let (email, prefix) = (who.email, crate::runtime::store::mapping_prefix(who.template));
         let place = self.store.queue_place(fleet, email, &prefix, self.queue_timeout, false).await?;
         if let Some(place @ 1..) = place {
-            let free = servers.list(&format!("agones.dev/fleet={fleet}")).await?;
-            let free = free.iter().filter(|g| g.state == "Ready" && !g.deleting).count() as u64;
+            // Not knowing how many are free, the user waits their turn.
+            let free = match servers.list(&format!("agones.dev/fleet={fleet}")).await {
+                Ok(list) => list.iter().filter(|g| g.state == "Ready" && !g.deleting).count() as u64,
+                Err(e) => {
+                    tracing::warn!(user = email, error = %format!("{e:#}"), "cannot count free WebUIs");
+                    0
+                }
+            };
             if place >= free {
                 return Err(AssignError::NoCapacity(Wait { place }));
             }
