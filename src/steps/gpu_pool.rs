@@ -142,7 +142,8 @@ fn desired(env: &Env, index: usize, rung: &Rung) -> NodePool {
         .set_gcfs_config(GcfsConfig::new().set_enabled(g.image_streaming))
         .set_taints(taints)
         .set_tags([env.names.node_tag(), env.names.gpu_node_tag()]);
-    // Flex-start VMs are not repaired in place and are not on reservations (GKE's requirements).
+    // Flex-start pools as GKE's how-to makes them: no reservation, no auto-repair (whether GKE
+    // refuses others is unconfirmed: FIDELITY.md).
     let config =
         if rung.flex_start { config.set_flex_start(true).set_reservation_affinity(no_reservation()) } else { config };
     // The WebUI image already on a disk of its own (GKE reads it through image streaming).

@@ -720,3 +720,58 @@ async fn adding_and_removing_a_ladder_keeps_the_primary_pool() {
     assert!(deleted[0].starts_with("gpu-r1-"), "the fallback pool is retired: {deleted:?}");
     assert!(k8s(&world, "ComputeClass", "", "sdctl-gpu").is_none(), "the class goes with the ladder");
 }
+
+/// Compute Engine preempts the spot node of the warm WebUI while spot T4s are out of stock: the
+/// GameServer goes Unhealthy, the Fleet makes another, and the autoscaler brings it up on the
+/// next rung of the ladder, which `status` shows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_preempted_spot_node_comes_back_on_the_next_rung() {
+    let world = World::start().await;
+    let config = example_with("sd-agones-ladder.yaml", &[]);
+    let manifest = agones_manifest();
+    assert_eq!(world.sdctl(&["up", "-c", config.arg(), "--agones-manifest", &manifest]).await.code, 0);
+    let nodes_of = |pool: &str| -> Vec<String> {
+        world.emu.state()["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["kind"] == "Node" && r["labels"]["cloud.google.com/gke-nodepool"] == pool)
+            .map(|r| r["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let spot = nodes_of("gpu");
+    assert_eq!(spot.len(), 1, "the warm WebUI runs on a spot T4: {spot:?}");
+
+    world.emu.set_scenario(
+        sdctl_emulator::Scenario::from_yaml(
+            "stockouts: [ { zone: us-central1-a, machineType: custom-4-32768-ext, provisioning: spot } ]",
+        )
+        .unwrap(),
+    );
+    let url = format!("{}/_emulator/preempt/sd-demo-gke/{}", world.emu.url(), spot[0]);
+    let preempted = reqwest::Client::new().post(&url).send().await.unwrap();
+    assert_eq!(preempted.status(), 200, "{}", preempted.text().await.unwrap());
+    // Only spot nodes are preempted.
+    let system = nodes_of("system");
+    let url = format!("{}/_emulator/preempt/sd-demo-gke/{}", world.emu.url(), system[0]);
+    assert_eq!(reqwest::Client::new().post(&url).send().await.unwrap().status(), 400);
+
+    let mut back = false;
+    for _ in 0..300 {
+        let ready = world.emu.state()["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["kind"] == "GameServer" && r["state"] == "Ready");
+        if ready && nodes_of("gpu").is_empty() && nodes_of("gpu-r1-fea189").len() == 1 {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(back, "a Ready WebUI on rung 1: {:#}", world.emu.state());
+    let status = world.sdctl(&["status", "-c", config.arg(), "--agones-manifest", &manifest, "-o", "json"]).await;
+    let doc: Value = serde_json::from_str(&status.stdout).unwrap();
+    let nodes: Vec<u64> = doc["gpuNodes"].as_array().unwrap().iter().map(|r| r["nodes"].as_u64().unwrap()).collect();
+    assert_eq!(nodes, [0, 1, 0], "{doc}");
+}

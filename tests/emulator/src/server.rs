@@ -226,6 +226,17 @@ async fn control_endpoint(app: &Arc<App>, method: &Method, path: &str, query: &s
                 Err(e) => plain(StatusCode::NOT_FOUND, format!("{e}\n")),
             }
         }
+        (&Method::POST, p) if p.starts_with("preempt/") => {
+            // preempt/CLUSTER/NODE: Compute Engine reclaims a spot node.
+            let Some((cluster, node)) = p["preempt/".len()..].split_once('/') else {
+                return plain(StatusCode::BAD_REQUEST, "preempt/CLUSTER/NODE\n".into());
+            };
+            let shrink = |pool: &str| crate::google::container::preempted(app, cluster, pool);
+            match app.clusters.preempt(cluster, node, shrink) {
+                Ok(pool) => json_response(json!({ "pool": pool })),
+                Err(e) => plain(StatusCode::BAD_REQUEST, format!("{e}\n")),
+            }
+        }
         (&Method::GET, "state") => json_response(json!({ "resources": state(app) })),
         (&Method::POST, "reset") => {
             app.reset().await;

@@ -1552,6 +1552,19 @@ fn provisioning(pool: &Value) -> Provisioning {
     }
 }
 
+/// A spot node of `pool` was preempted: the pool has one node fewer. Only spot (or preemptible)
+/// VMs are preempted.
+pub fn preempted(app: &App, cluster: &str, pool: &str) -> Result<(), String> {
+    let mut world = app.world();
+    let c = world.container.by_short_name_mut(cluster).ok_or_else(|| format!("cluster {cluster} does not exist"))?;
+    let p = c.pool_mut(pool).ok_or_else(|| format!("node pool {pool} does not exist"))?;
+    if provisioning(&p.value) != Provisioning::Spot {
+        return Err(format!("node pool {pool} has no spot VMs: Compute Engine does not preempt its nodes"));
+    }
+    p.nodes = p.nodes.saturating_sub(1);
+    Ok(())
+}
+
 /// The cluster autoscaler adds `nodes` nodes to a pool: after the scale-up delay the new node
 /// names, or GKE's reason (max size reached at once; quota or stockout after trying). A failure
 /// also shows on the node pool (`statusMessage`, `conditions`), where GKE shows it.

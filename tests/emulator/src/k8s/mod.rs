@@ -316,6 +316,44 @@ impl Clusters {
         })
     }
 
+    /// Compute Engine preempts a spot node: kubelet's graceful node shutdown ends its pods
+    /// (phase Failed, reason Terminated, their containers terminated, as GKE documents for
+    /// preempted nodes), and the node leaves the cluster. Returns the node's pool (the Google
+    /// side shrinks it in `shrink`, called under the cluster's lock so that the node controller
+    /// sees both at once: the emulator's managed instance group does not recreate the VM).
+    pub fn preempt(
+        &self,
+        cluster: &str,
+        node: &str,
+        shrink: impl FnOnce(&str) -> Result<(), String>,
+    ) -> anyhow::Result<String> {
+        let c = self.get(cluster).ok_or_else(|| anyhow::anyhow!("cluster {cluster:?} is not running"))?;
+        let pool = {
+            let mut st = c.lock();
+            let n = st.get("nodes", "", node).ok_or_else(|| anyhow::anyhow!("no node {node:?} in {cluster}"))?;
+            let pool = meta::labels(&n).get("cloud.google.com/gke-nodepool").cloned().unwrap_or_default();
+            shrink(&pool).map_err(|e| anyhow::anyhow!(e))?;
+            for pod in controllers::nodes::pods_on(&st, node) {
+                let mut ended = (*pod).clone();
+                let status = meta::child_mut(&mut ended, "status");
+                status["phase"] = json!("Failed");
+                status["reason"] = json!("Terminated");
+                status["message"] = json!("Pod was terminated in response to imminent node shutdown.");
+                if let Some(cs) = status.get_mut("containerStatuses").and_then(Value::as_array_mut) {
+                    for c in cs {
+                        c["ready"] = json!(false);
+                        c["state"] = json!({"terminated": {"exitCode": 143, "reason": "Error"}});
+                    }
+                }
+                let _ = controllers::put(&mut st, ended, "kubelet");
+            }
+            controllers::delete(&mut st, &n);
+            pool
+        };
+        c.wake.notify_one();
+        Ok(pool)
+    }
+
     /// Tell a cluster its node pools changed (the Google side resized, created or deleted one),
     /// so nodes follow at once instead of at the next periodic check.
     pub fn node_pools_changed(&self, cluster: &str) {

@@ -122,6 +122,16 @@ fn step(c: &Cluster, st: &mut Store, ctl: &Controller, gs: &Value) {
                 event(st, &g, "Warning", "Unhealthy", "Pod is missing", "gameserver-controller");
             }
         }
+        // Past Ready, a game server container that terminated (a preempted node's shutdown ends
+        // every container) makes the GameServer Unhealthy (agones pkg/gameservers/health.go,
+        // failedContainer).
+        "Ready" | "Allocated" | "Reserved"
+            if pod.as_ref().is_some_and(|p| meta::str_at(p, "/status/phase") == Some("Failed")) =>
+        {
+            if let Some(g) = set_state(st, gs, "Unhealthy", |_| {}) {
+                event(st, &g, "Warning", "Unhealthy", "Issue with Gameserver pod", "health-controller");
+            }
+        }
         "Shutdown" => delete(st, gs),
         _ => {}
     }
