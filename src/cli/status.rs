@@ -18,8 +18,14 @@ pub async fn run(inv: &Invocation, args: StatusArgs) -> anyhow::Result<ExitCode>
     let selected = graph.select_with_dependencies(&[]);
     let (entries, _, errors) = plan::plan(&graph, &env, &shared, &selected, false).await;
     let in_sync = entries.iter().all(|e| e.action == Action::Unchanged);
-    let disks = user_disks(&env, &shared).await;
-    let live = in_cluster(&env, &shared).await;
+    // One look at the cluster serves the GPU nodes, the queue and the users' disks.
+    let cx = StepCx::new(env.clone(), StepId("status"), shared.clone());
+    let kube = steps::connect_if_running(&cx).await.ok().flatten();
+    let disks = user_disks(&cx, kube.is_some()).await;
+    let live = match &kube {
+        Some(kube) => Some(in_cluster(&env, kube).await),
+        None => None,
+    };
     let gpu_nodes = live.as_ref().map(|l| l.gpu_nodes.clone());
     let queued = live.as_ref().and_then(|l| l.queued.clone());
     if inv.ui.json() {
@@ -162,7 +168,7 @@ impl UserDisks {
 }
 
 /// What the running cluster says: GPU nodes per rung of the ladder, and (Agones) how many users
-/// wait for a WebUI of each Fleet, as the router last published. None when it is not running.
+/// wait for a WebUI of each Fleet, as the router last published.
 struct InCluster {
     gpu_nodes: Result<Vec<steps::compute_class::RungNodes>, String>,
     queued: Option<Result<Vec<Waiting>, String>>,
@@ -176,19 +182,14 @@ struct Waiting {
     at: String,
 }
 
-async fn in_cluster(
-    env: &std::sync::Arc<crate::steps::Env>,
-    shared: &std::sync::Arc<crate::plan::RunShared>,
-) -> Option<InCluster> {
-    let cx = StepCx::new(env.clone(), StepId("status"), shared.clone());
-    let kube = steps::connect_if_running(&cx).await.ok().flatten()?;
-    let gpu_nodes = steps::compute_class::nodes_per_rung(env, &kube).await.map_err(|e| format!("{e:#}"));
+async fn in_cluster(env: &crate::steps::Env, kube: &crate::kube::Kube) -> InCluster {
+    let gpu_nodes = steps::compute_class::nodes_per_rung(env, kube).await.map_err(|e| format!("{e:#}"));
     let queued = if env.config.runtime.kind == RuntimeKind::Agones {
-        Some(waiting(env, &kube).await.map_err(|e| format!("{e:#}")))
+        Some(waiting(env, kube).await.map_err(|e| format!("{e:#}")))
     } else {
         None
     };
-    Some(InCluster { gpu_nodes, queued })
+    InCluster { gpu_nodes, queued }
 }
 
 /// The router's published queue lengths (ConfigMap `sdctl-queue`: Fleet -> `{"waiting","at"}`).
@@ -211,16 +212,11 @@ async fn waiting(env: &crate::steps::Env, kube: &crate::kube::Kube) -> anyhow::R
         .collect())
 }
 
-async fn user_disks(
-    env: &std::sync::Arc<crate::steps::Env>,
-    shared: &std::sync::Arc<crate::plan::RunShared>,
-) -> Option<UserDisks> {
-    if env.config.runtime.kind != RuntimeKind::Okg {
+async fn user_disks(cx: &StepCx<crate::steps::Env>, running: bool) -> Option<UserDisks> {
+    if cx.env.config.runtime.kind != RuntimeKind::Okg {
         return None;
     }
-    let cx = StepCx::new(env.clone(), StepId("status"), shared.clone());
-    let running = steps::connect_if_running(&cx).await.ok().flatten().is_some();
-    Some(match steps::user_disks::list(&cx).await {
+    Some(match steps::user_disks::list(cx).await {
         Ok(disks) => UserDisks {
             count: disks.len(),
             size_gb: disks.iter().map(|d| d.size_gb).sum(),

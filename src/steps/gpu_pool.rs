@@ -327,10 +327,11 @@ impl Step<Env> for GpuPool {
         // The primary joins the class (label and taint) now; leaving it, it drops the taint now
         // and the label only after the fallbacks are retired, so that the Fleet's pods of the
         // ladder (which select the label) keep a pool to run on until the Fleet changes.
-        let primary = live.pools.get(&pool_name(env, 0));
-        let leaving = primary.filter(|p| class_change(env, 0, &rungs[0], p).is_some() && !env.config.gpu.has_ladder());
-        if let Some(p) = primary.filter(|p| class_change(env, 0, &rungs[0], p).is_some()) {
-            set_class(cx, p, env.config.gpu.has_ladder(), leaving.is_none()).await?;
+        let join = env.config.gpu.has_ladder();
+        let changing = live.pools.get(&pool_name(env, 0)).filter(|p| class_change(env, 0, &rungs[0], p).is_some());
+        let leaving = changing.filter(|_| !join);
+        if let Some(p) = changing {
+            set_class(cx, p, join, join).await?;
             if outcome == Outcome::Unchanged {
                 outcome = Outcome::Updated;
             }

@@ -525,6 +525,15 @@ async fn agones_with_two_templates_warms_a_webui_of_each() {
     assert!(world.resources().is_empty(), "{:#?}", world.resources());
 }
 
+/// A node pool of the examples' cluster as GKE answers `nodePools.get`.
+async fn node_pool(world: &World, pool: &str) -> Value {
+    let url = format!(
+        "{}/container/v1/projects/my-project/locations/us-central1-a/clusters/sd-demo-gke/nodePools/{pool}",
+        world.emu.url()
+    );
+    reqwest::Client::new().get(url).bearer_auth("t").send().await.unwrap().json().await.unwrap()
+}
+
 /// The GPU ladder (gpu.fallbacks): with spot and on-demand T4s out of stock in every zone of the
 /// config, the autoscaler tries the ComputeClass's pools in order and `up` ends with a warm
 /// WebUI on the L4 rung; `status` counts the GPU nodes per rung.
@@ -571,11 +580,7 @@ async fn a_stocked_out_primary_ends_warm_on_the_first_rung_with_capacity() {
     // The autoscaler tried each T4 pool (GKE shows the stockout on the pool) before the L4 pool,
     // where the WebUI got its node.
     for (pool, stocked_out) in [("gpu", true), ("gpu-r1-fea189", true), ("gpu-r2-cbf6c4", false)] {
-        let url = format!(
-            "{}/container/v1/projects/my-project/locations/us-central1-a/clusters/sd-demo-gke/nodePools/{pool}",
-            world.emu.url()
-        );
-        let got: Value = reqwest::Client::new().get(url).bearer_auth("t").send().await.unwrap().json().await.unwrap();
+        let got = node_pool(&world, pool).await;
         let code = got["conditions"][0]["code"].as_str().unwrap_or("");
         assert_eq!(code == "GCE_STOCKOUT", stocked_out, "{pool}: {got}");
     }
@@ -635,11 +640,7 @@ async fn a_ladder_with_every_rung_stocked_out_fails_with_each_reason() {
     assert!(error.contains("nvidia-l4 / nvidia-tesla-t4"), "{error}");
     // Each pool was tried: GKE shows the stockout on all three.
     for pool in ["gpu", "gpu-r1-fea189", "gpu-r2-cbf6c4"] {
-        let url = format!(
-            "{}/container/v1/projects/my-project/locations/us-central1-a/clusters/sd-demo-gke/nodePools/{pool}",
-            world.emu.url()
-        );
-        let got: Value = reqwest::Client::new().get(url).bearer_auth("t").send().await.unwrap().json().await.unwrap();
+        let got = node_pool(&world, pool).await;
         assert_eq!(got["conditions"][0]["code"], "GCE_STOCKOUT", "{pool}: {got}");
     }
 }
@@ -676,11 +677,7 @@ async fn adding_and_removing_a_ladder_keeps_the_primary_pool() {
     let joined = update.last().expect("the primary's pool is updated in place");
     assert!(joined["path"].as_str().unwrap().ends_with("/nodePools/gpu"), "{joined}");
     // The version and image type GKE requires are the pool's own: nothing is upgraded.
-    let url = format!(
-        "{}/container/v1/projects/my-project/locations/us-central1-a/clusters/sd-demo-gke/nodePools/gpu",
-        world.emu.url()
-    );
-    let pool: Value = reqwest::Client::new().get(&url).bearer_auth("t").send().await.unwrap().json().await.unwrap();
+    let pool = node_pool(&world, "gpu").await;
     assert_eq!(joined["body"]["nodeVersion"], pool["version"], "{joined}");
     assert_eq!(joined["body"]["imageType"], pool["config"]["imageType"], "{joined}");
     assert_eq!(joined["body"]["labels"]["labels"]["sdctl.dev/pool"], "gpu", "the pool's own labels stay: {joined}");

@@ -25,13 +25,7 @@ fn published_ca_bundle() -> String {
 }
 
 pub async fn cluster_client(world: &World, cluster: &str) -> kube::Client {
-    let kubeconfig = reqwest::get(format!("{}/_emulator/kubeconfig/{cluster}", world.emu.url()))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    client_from(&kubeconfig).await
+    client_from(&world.kubeconfig(cluster).await).await
 }
 
 /// Every apply (server-side PATCH) the emulator saw: `(path, body)`.

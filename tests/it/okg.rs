@@ -418,32 +418,47 @@ async fn scale_gss(api: &Api<DynamicObject>, replicas: u32, reserve: Value) {
     panic!("GameServerSet sd15 never settled");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_game_server_set_keeps_a_stopped_users_id_and_disk_for_them() {
+/// A world whose cluster has OpenKruise and OpenKruiseGame (`up okg` of the okg example), that
+/// config, and a client of the cluster.
+async fn okg_installed() -> (World, crate::support::TempConfig, kube::Client) {
     let world = World::start().await;
     let config = example_with("sd-okg-t4.yaml", &[]);
     let up = world.sdctl(&["up", "okg", "-c", config.arg(), "--okg-manifests", &okg_manifests()]).await;
     assert_eq!(up.code, 0, "{up:?}");
     let client = cluster_client(&world, "sd-okg-gke").await;
-    let api = gss_api(&client);
-    let gss: DynamicObject = serde_json::from_value(json!({
+    (world, config, client)
+}
+
+/// A GameServerSet `sd15` in `sd` that reserves the ids of stopped instances, with no instance
+/// yet: its pods' metadata and one container, and each instance's claim `data` (10 Gi) labelled so.
+fn sd15_set(pod_metadata: Value, container: Value, claim_labels: Value) -> DynamicObject {
+    serde_json::from_value(json!({
         "apiVersion": "game.kruise.io/v1alpha1", "kind": "GameServerSet",
         "metadata": {"name": "sd15", "namespace": "sd"},
         "spec": {
             "replicas": 0,
             "scaleStrategy": {"scaleDownStrategyType": "ReserveIds"},
             "gameServerTemplate": {
-                "metadata": {"labels": {"app": "webui"}},
-                "spec": {"containers": [{"name": "webui", "image": "registry.k8s.io/pause:3.10"}]},
+                "metadata": pod_metadata,
+                "spec": {"containers": [container]},
                 "volumeClaimTemplates": [{
-                    // As sdctl labels its users' claims (what `down` looks for).
-                    "metadata": {"name": "data", "labels": {"sdctl.dev/env": "sd-okg"}},
+                    "metadata": {"name": "data", "labels": claim_labels},
                     "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "standard-rwo", "resources": {"requests": {"storage": "10Gi"}}},
                 }],
             },
         },
     }))
-    .unwrap();
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_game_server_set_keeps_a_stopped_users_id_and_disk_for_them() {
+    let (world, config, client) = okg_installed().await;
+    let api = gss_api(&client);
+    // As sdctl labels its users' claims (what `down` looks for).
+    let claim_labels = json!({"sdctl.dev/env": "sd-okg"});
+    let container = json!({"name": "webui", "image": "registry.k8s.io/pause:3.10"});
+    let gss = sd15_set(json!({"labels": {"app": "webui"}}), container, claim_labels);
     api.create(&PostParams::default(), &gss).await.unwrap();
 
     // Two users: ids 0 and 1, a disk each.
@@ -527,29 +542,11 @@ async fn with_gcs_the_instances_read_the_bucket_as_their_own_account() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reclaim_stops_an_instance_whose_pod_is_never_made_and_a_stray_ones_disk() {
     use crate::runtime::support::{REDIS_PASSWORD, Redis};
-    let world = World::start().await;
-    let config = example_with("sd-okg-t4.yaml", &[]);
-    let up = world.sdctl(&["up", "okg", "-c", config.arg(), "--okg-manifests", &okg_manifests()]).await;
-    assert_eq!(up.code, 0, "{up:?}");
-    let client = cluster_client(&world, "sd-okg-gke").await;
+    let (world, _config, client) = okg_installed().await;
     let api = gss_api(&client);
-    let gss: DynamicObject = serde_json::from_value(json!({
-        "apiVersion": "game.kruise.io/v1alpha1", "kind": "GameServerSet",
-        "metadata": {"name": "sd15", "namespace": "sd"},
-        "spec": {
-            "replicas": 0,
-            "scaleStrategy": {"scaleDownStrategyType": "ReserveIds"},
-            "gameServerTemplate": {
-                "spec": {"containers": [{"name": "webui", "image": "registry.k8s.io/pause:3.10",
-                                          "ports": [{"name": "webui", "containerPort": 7860}]}]},
-                "volumeClaimTemplates": [{
-                    "metadata": {"name": "data"},
-                    "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "standard-rwo", "resources": {"requests": {"storage": "10Gi"}}},
-                }],
-            },
-        },
-    }))
-    .unwrap();
+    let container = json!({"name": "webui", "image": "registry.k8s.io/pause:3.10",
+                           "ports": [{"name": "webui", "containerPort": 7860}]});
+    let gss = sd15_set(json!({}), container, json!({}));
     api.create(&PostParams::default(), &gss).await.unwrap();
     // Id 0's claim is held by a finalizer while being deleted: its pod cannot be made.
     let claims: Api<k8s_openapi::api::core::v1::PersistentVolumeClaim> = Api::namespaced(client.clone(), "sd");
@@ -569,13 +566,7 @@ async fn reclaim_stops_an_instance_whose_pod_is_never_made_and_a_stray_ones_disk
 
     let redis = Redis::start();
     let kubeconfig = tempfile::NamedTempFile::new().unwrap();
-    let text = reqwest::get(format!("{}/_emulator/kubeconfig/sd-okg-gke", world.emu.url()))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    std::fs::write(kubeconfig.path(), text).unwrap();
+    std::fs::write(kubeconfig.path(), world.kubeconfig("sd-okg-gke").await).unwrap();
     let reclaim = || {
         let mut cmd = world.command(&[
             "runtime",
@@ -768,12 +759,7 @@ async fn users_get_their_own_instances_and_disks_through_the_router_and_keep_the
 
     // The router, as the Deployment runs it, against the cluster and a real Redis.
     let redis = Redis::start();
-    let kubeconfig_text = reqwest::get(format!("{}/_emulator/kubeconfig/sd-okg-gke", world.emu.url()))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let kubeconfig_text = world.kubeconfig("sd-okg-gke").await;
     // Each runs as its own service account (the emulator authorizes that token by RBAC): what
     // its Role does not allow fails here as on GKE.
     let kdir = tempfile::tempdir().unwrap();
@@ -1087,12 +1073,7 @@ async fn users_get_their_own_instances_and_disks_through_the_router_and_keep_the
     assert!(claims.get_opt("data-sd15-2").await.unwrap().is_none(), "carol's disk is gone");
     // Alice comes back through the router (as its account, on the new cluster): her first
     // request makes the disk hers and starts her instance on it.
-    let kubeconfig_text = reqwest::get(format!("{}/_emulator/kubeconfig/sd-okg-gke", world.emu.url()))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let kubeconfig_text = world.kubeconfig("sd-okg-gke").await;
     let token = kubeconfig_text.lines().find_map(|l| l.trim().strip_prefix("token: ")).unwrap();
     let router_kubeconfig = kdir.path().join("router-again");
     std::fs::write(&router_kubeconfig, kubeconfig_text.replace(token, "serviceaccount:sd:sdctl-router")).unwrap();

@@ -88,6 +88,12 @@ impl World {
         self.emu.requests()
     }
 
+    /// A kubeconfig for a running cluster of this world (`GET /_emulator/kubeconfig/CLUSTER`).
+    pub async fn kubeconfig(&self, cluster: &str) -> String {
+        let url = format!("{}/_emulator/kubeconfig/{cluster}", self.emu.url());
+        reqwest::get(url).await.unwrap().text().await.unwrap()
+    }
+
     /// Google API requests that change something (anything but GET), from request `since` on.
     pub fn mutating_since(&self, since: usize) -> Vec<Value> {
         self.requests()
