@@ -48,10 +48,11 @@ struct Row {
     next_user_wait: f64,
 }
 
+#[path = "../tests/it/support/upstream.rs"]
+mod upstream_files;
+
 fn upstream() -> PathBuf {
-    std::env::var_os("SDCTL_UPSTREAM_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/upstream"))
+    upstream_files::upstream_dir()
 }
 
 fn game_servers(emu: &Emulator) -> Vec<Value> {

@@ -7,7 +7,7 @@
 //! round trips (Gradio's queue) too.
 //!
 //! `cargo bench --bench router` (needs redis-server; nginx for its rows: Debian's `nginx-light`;
-//! set SDCTL_UPSTREAM_DIR if ../shared is not beside the checkout). Knobs: BENCH_USERS (32),
+//! the upstream files as the tests get them: SDCTL_UPSTREAM_DIR or downloaded). Knobs: BENCH_USERS (32),
 //! BENCH_CONCURRENCY (64), BENCH_SECONDS (3 per round), BENCH_ROUNDS (3), BENCH_WEBSOCKETS (16).
 
 use std::net::SocketAddr;
@@ -37,9 +37,14 @@ mod emulator {
 #[path = "../tests/it/runtime/support.rs"]
 mod runtime_support;
 
+#[path = "../tests/it/support/upstream.rs"]
+mod upstream_files;
+
 /// What the shared test support expects of `crate::support`.
 #[allow(dead_code)]
 mod support {
+    pub(crate) use super::upstream_files as upstream;
+
     pub fn sdctl() -> std::process::Command {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_sdctl"));
         cmd.current_dir(env!("CARGO_MANIFEST_DIR"));

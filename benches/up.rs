@@ -17,10 +17,11 @@ use std::time::{Duration, Instant};
 use sdctl_emulator::{Emulator, Options, Scenario};
 use serde_json::Value;
 
+#[path = "../tests/it/support/upstream.rs"]
+mod upstream_files;
+
 fn upstream() -> PathBuf {
-    std::env::var_os("SDCTL_UPSTREAM_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/upstream"))
+    upstream_files::upstream_dir()
 }
 
 /// Longest path through the graph, weighting each step by its measured duration.

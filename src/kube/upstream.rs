@@ -1,10 +1,18 @@
-//! Upstream files (Agones' install manifest, NVIDIA's driver installer): downloaded from a pinned
-//! URL, checked against the pinned sha256, cached under the user's cache directory — or read
-//! from a file the user gives (air-gapped use, tests), which skips the pin.
+//! Upstream files (Agones' install manifest, NVIDIA's driver installer, OpenKruise's config
+//! files): downloaded from a pinned URL, checked against the pinned sha256, cached under the
+//! user's cache directory — or read from a file the user gives (air-gapped use, tests), which
+//! skips the pin.
+//!
+//! `SDCTL_DOWNLOAD_MIRROR=URL` fetches every pinned file from `URL/<sha256>` instead of its
+//! upstream URL: a content-addressed mirror (a directory of files named by their sha256, served
+//! over HTTP) for networks that cannot reach GitHub. The pin is checked all the same.
 
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
+
+/// The environment variable naming a content-addressed mirror of pinned files.
+pub const MIRROR_ENV: &str = "SDCTL_DOWNLOAD_MIRROR";
 
 /// A pinned upstream file.
 #[derive(Debug, Clone, Copy)]
@@ -33,33 +41,45 @@ pub async fn fetch(pin: Pinned<'_>, local: Option<&Path>) -> anyhow::Result<Stri
         return std::fs::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("cannot read {} from {}: {e}", pin.what, path.display()));
     }
+    let bytes = fetch_bytes(pin).await?;
+    String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{} from {} is not text", pin.what, pin.url))
+}
+
+/// The file's bytes from the cache, else a verified download (cached for next time).
+pub async fn fetch_bytes(pin: Pinned<'_>) -> anyhow::Result<Vec<u8>> {
     let cached = cache_path(&pin);
     if let Some(path) = &cached
         && let Ok(bytes) = std::fs::read(path)
         && sha256_hex(&bytes) == pin.sha256
     {
-        return String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("the cached {} is not text", pin.what));
+        return Ok(bytes);
     }
     let bytes = download(&pin).await?;
     if let Some(path) = cached {
-        // A failed cache write only costs a download next time.
+        // Written aside and renamed, so that a concurrent reader never sees half a file; a
+        // failed cache write only costs a download next time.
+        let partial = path.with_extension(format!("partial-{}", std::process::id()));
         let _ = std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))
-            .and_then(|_| std::fs::write(path.with_extension("partial"), &bytes))
-            .and_then(|_| std::fs::rename(path.with_extension("partial"), &path));
+            .and_then(|_| std::fs::write(&partial, &bytes))
+            .and_then(|_| std::fs::rename(&partial, &path));
     }
-    String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("the downloaded {} is not text", pin.what))
+    Ok(bytes)
+}
+
+/// Where the pinned file is downloaded from: its URL, or the mirror's copy named by its sha256.
+fn source_url(pin: &Pinned) -> String {
+    match std::env::var(MIRROR_ENV) {
+        Ok(mirror) if !mirror.trim().is_empty() => format!("{}/{}", mirror.trim().trim_end_matches('/'), pin.sha256),
+        _ => pin.url.to_string(),
+    }
 }
 
 async fn download(pin: &Pinned<'_>) -> anyhow::Result<Vec<u8>> {
+    let url = source_url(pin);
     let unreachable = |e: &dyn std::fmt::Display| {
-        anyhow::anyhow!(
-            "cannot download {} from {}: {e}; without internet access, pass {}",
-            pin.what,
-            pin.url,
-            pin.flag
-        )
+        anyhow::anyhow!("cannot download {} from {url}: {e}; without internet access, pass {}", pin.what, pin.flag)
     };
-    let resp = reqwest::get(pin.url).await.map_err(|e| unreachable(&e))?;
+    let resp = reqwest::get(&url).await.map_err(|e| unreachable(&e))?;
     if !resp.status().is_success() {
         return Err(unreachable(&resp.status()));
     }
@@ -67,9 +87,8 @@ async fn download(pin: &Pinned<'_>) -> anyhow::Result<Vec<u8>> {
     let got = sha256_hex(&bytes);
     if got != pin.sha256 {
         anyhow::bail!(
-            "{} from {} has sha256 {got}, not the pinned {}: refusing to use it (pass {} to use a file you trust)",
+            "{} from {url} has sha256 {got}, not the pinned {}: refusing to use it (pass {} to use a file you trust)",
             pin.what,
-            pin.url,
             pin.sha256,
             pin.flag
         );

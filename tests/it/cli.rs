@@ -194,7 +194,7 @@ fn assert_fresh(path: &str, fresh: &str) {
     }
     assert!(
         read(path) == fresh,
-        "{path} is stale: regenerate it with `SDCTL_UPDATE_GENERATED=1 cargo nextest run -E 'test(fresh)'`"
+        "{path} is stale: regenerate it with `SDCTL_UPDATE_GENERATED=1 cargo test --test it fresh`"
     );
 }
 

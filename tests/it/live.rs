@@ -1,7 +1,7 @@
 //! The live suite, for maintainers: sdctl against a real Google Cloud project, end to end. Opt-in
 //! (ignored by default): it creates billable resources for about half an hour.
 //!
-//!   SDCTL_LIVE_PROJECT=my-sandbox-project cargo nextest run --run-ignored only -E 'test(live)'
+//!   SDCTL_LIVE_PROJECT=my-sandbox-project cargo test --test it live -- --ignored
 //!
 //! Needs Application Default Credentials (`gcloud auth application-default login`) with Owner on
 //! the project, billing, and GPU quota in SDCTL_LIVE_REGION (default us-central1). It runs

@@ -24,10 +24,9 @@ pub async fn emulator(scenario: &str) -> Emulator {
         .expect("emulator starts")
 }
 
-/// Validation on whenever the Discovery documents are beside the repository (always in CI).
+/// Requests are always validated against Google's Discovery documents.
 pub fn discovery_dir() -> Option<std::path::PathBuf> {
-    let dir = crate::support::repo_root().join("../shared/upstream/discovery");
-    dir.exists().then_some(dir)
+    Some(crate::support::upstream::upstream_dir().join("discovery"))
 }
 
 pub fn fast() -> ExponentialBackoff {

@@ -1,7 +1,6 @@
 //! A test `Host` for the emulator's Kubernetes side, and helpers to start a cluster and talk
 //! to it with kube-rs the way sdctl does (kubeconfig: server, CA, token).
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -185,12 +184,7 @@ where
     }
 }
 
-/// `../shared/upstream` (override with `SDCTL_UPSTREAM_DIR`).
-pub fn upstream_dir() -> PathBuf {
-    std::env::var_os("SDCTL_UPSTREAM_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/upstream"))
-}
+pub use crate::support::upstream::upstream_dir;
 
 pub fn agones_install_yaml() -> String {
     let path = upstream_dir().join("agones-1.60.0/install.yaml");

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 pub mod browser;
+pub mod upstream;
 pub mod world;
 
 /// The result of one sdctl invocation.

@@ -1,13 +1,13 @@
 //! A test world: the emulator in-process (fast clock, request validation against Google's
 //! Discovery documents) and sdctl run against it as a user would.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use sdctl_emulator::{Emulator, Options, Scenario};
 use serde_json::Value;
 
-use super::{Run, repo_root};
+use super::Run;
+pub use super::upstream::upstream_dir;
 
 /// Simulated durations are divided by this (and sdctl's own by `SDCTL_TIME_SCALE`).
 pub const SPEED: f64 = 1000.0;
@@ -15,19 +15,8 @@ pub const SPEED: f64 = 1000.0;
 pub struct World {
     pub emu: Emulator,
     pub speed: f64,
-}
-
-/// `../shared/upstream` (override with `SDCTL_UPSTREAM_DIR`).
-pub fn upstream_dir() -> PathBuf {
-    let dir = std::env::var_os("SDCTL_UPSTREAM_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("../shared/upstream"));
-    assert!(
-        dir.join("discovery").is_dir(),
-        "upstream reference files missing at {} (set SDCTL_UPSTREAM_DIR)",
-        dir.display()
-    );
-    dir
+    /// sdctl's cache directory in this world (prices read from the emulator stay here).
+    pub cache: tempfile::TempDir,
 }
 
 impl World {
@@ -56,7 +45,7 @@ impl World {
         })
         .await
         .expect("emulator starts");
-        World { emu, speed }
+        World { emu, speed, cache: tempfile::tempdir().expect("a cache directory") }
     }
 
     /// sdctl against this world, as a std Command (for a pseudo-terminal).
@@ -65,6 +54,7 @@ impl World {
         c.args(args)
             .env("SDCTL_API_ENDPOINT", self.emu.url())
             .env("SDCTL_TIME_SCALE", self.speed.to_string())
+            .env("XDG_CACHE_HOME", self.cache.path())
             .env("NO_COLOR", "1");
         c
     }
