@@ -214,7 +214,7 @@ Register-ArgumentCompleter -Native -CommandName 'sdctl' -ScriptBlock {
             [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Google Cloud project (overrides `project` in the file)')
             [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region (overrides `region` in the file)')
             [CompletionResult]::new('--zones', '--zones', [CompletionResultType]::ParameterName, 'Zones, comma-separated (overrides `zones` in the file)')
-            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Use no credentials and no network (the estimate never needs them; accepted for scripts)')
+            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Use sdctl''s built-in us-central1 price table: no credentials, no network')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal, and for `up` to stop users'' WebUIs of a template removed from the config)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for `down` without a terminal, and for `up` to stop users'' WebUIs of a template removed from the config)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too')

@@ -162,7 +162,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -l api-endpoint -d 'Se
 complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -l project -d 'Google Cloud project (overrides `project` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -l region -d 'Region (overrides `region` in the file)' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -l zones -d 'Zones, comma-separated (overrides `zones` in the file)' -r
-complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -l offline -d 'Use no credentials and no network (the estimate never needs them; accepted for scripts)'
+complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -l offline -d 'Use sdctl\'s built-in us-central1 price table: no credentials, no network'
 complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -s y -l yes -d 'Answer yes to confirmations (required for `down` without a terminal, and for `up` to stop users\' WebUIs of a template removed from the config)'
 complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -s v -l verbose -d 'More log detail on stderr (-v: debug, -vv: trace). RUST_LOG works too'
 complete -c sdctl -n "__fish_sdctl_using_subcommand cost" -s h -l help -d 'Print help'

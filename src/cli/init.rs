@@ -70,7 +70,9 @@ pub async fn run(inv: &Invocation, args: InitArgs) -> anyhow::Result<ExitCode> {
     let text = init::render(&answers);
     let config = config::parse(&text, &Overrides::default())
         .map_err(|problems| config::ConfigError { file: path.clone(), problems })?;
-    let estimate = crate::cost::estimate(&config);
+    // Before the file exists, from sdctl's table: no credentials are needed yet.
+    let book = crate::cost::PriceBook::builtin(&config.region, "estimated by init");
+    let estimate = crate::cost::estimate(&config, &book);
     inv.ui.err(&ui::cost_line(&estimate.summary()));
     if ask
         && !prompter

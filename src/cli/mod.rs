@@ -401,14 +401,17 @@ pub struct PreflightArgs {
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Idle: nobody signed in (system nodes, the warm buffer's GPU nodes, storage, Redis, load balancer,
-NAT). Full load: runtime.maxUsers WebUI pods packed onto GPU nodes. Prices are us-central1 list
-prices recorded in sdctl (docs/cost-model.md); no credentials or network needed.
+NAT). Full load: runtime.maxUsers WebUI pods packed onto GPU nodes.
+Prices: the config's region from Google's Cloud Billing Catalog (Application Default
+Credentials; read once a day, kept in ~/.cache/sdctl/prices), else sdctl's us-central1 table
+(docs/cost-model.md), saying why. `-o json` names the source in `prices`.
 
 Examples:
   sdctl cost -c examples/sd-agones-t4.yaml
-  sdctl cost -o json | jq .fullLoadPerMonth")]
+  sdctl cost --offline                    # sdctl's table: no credentials, no network
+  sdctl cost -o json | jq .prices.source")]
 pub struct CostArgs {
-    /// Use no credentials and no network (the estimate never needs them; accepted for scripts).
+    /// Use sdctl's built-in us-central1 price table: no credentials, no network.
     #[arg(long)]
     pub offline: bool,
 }
@@ -480,7 +483,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Init(args) => init::run(&inv, args).await,
         Command::Status(args) => status::run(&inv, args).await,
         Command::Preflight(args) => preflight::run(&inv, args).await,
-        Command::Cost(args) => cost::run(&inv, args),
+        Command::Cost(args) => cost::run(&inv, args).await,
         Command::Render(args) => render::run(&inv, args).await,
         Command::Build(args) => build::run(&inv, args).await,
         Command::ImageCache(args) => image_cache::run(&inv, args).await,

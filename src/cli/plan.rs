@@ -10,9 +10,14 @@ use crate::ui;
 
 pub async fn run(inv: &Invocation, args: PlanArgs) -> anyhow::Result<ExitCode> {
     let config = inv.load_config()?;
-    let cost = crate::cost::estimate(&config).summary();
     let options = RunOptions { offline: args.offline, ..args.manifests.into_options() };
     let env = inv.env(config, options)?;
+    let book = if args.offline {
+        crate::cost::PriceBook::builtin(&env.config.region, "--offline")
+    } else {
+        crate::cost::price_book(&env.gcp, &env.config.region).await
+    };
+    let cost = crate::cost::estimate(&env.config, &book).summary();
     let graph = steps::graph(&env.config)?;
     let shared = inv.shared(Arc::new(Collector::default()));
     let selected = graph.select_with_dependencies(&[]);

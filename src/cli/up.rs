@@ -18,7 +18,6 @@ use crate::steps::{self, Env, RunOptions};
 
 pub async fn run(inv: &Invocation, args: UpArgs) -> anyhow::Result<ExitCode> {
     let config = inv.load_config()?;
-    let estimate = cost::estimate(&config);
     let options = RunOptions {
         no_wait: args.no_wait,
         yes: inv.global.yes,
@@ -38,6 +37,7 @@ pub async fn run(inv: &Invocation, args: UpArgs) -> anyhow::Result<ExitCode> {
         env = inv.env(config, RunOptions { yes: true, ..options })?;
     }
     inv.watch_ctrl_c();
+    let estimate = cost::estimate(&env.config, &cost::price_book(&env.gcp, &env.config.region).await);
     let reporter = inv.ui.reporter();
     let shared = inv.shared(reporter.clone());
     let started = Instant::now();
@@ -52,7 +52,8 @@ pub async fn run(inv: &Invocation, args: UpArgs) -> anyhow::Result<ExitCode> {
         }
         None
     } else {
-        let mut ctx = preflight::Context::new(env.clone(), shared.clone(), &graph, &selected, args.max_hourly_cost);
+        let cap = args.max_hourly_cost.map(|cap| (cap, estimate.clone()));
+        let mut ctx = preflight::Context::new(env.clone(), shared.clone(), &graph, &selected, cap);
         let report = preflight::run(&mut ctx).await;
         reporter.emit(Event::Preflight { checks: report.checks() });
         if !report.ok() {

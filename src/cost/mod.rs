@@ -1,15 +1,20 @@
 //! What an environment costs per hour and per month, idle (nobody signed in: system nodes, the
 //! warm buffer's GPU nodes, storage, Redis, load balancer, NAT) and at full load (`maxUsers` GPU
-//! pods packed onto nodes), from the configuration alone: no credentials, no network.
+//! pods packed onto nodes), from the configuration and a price book: Google's Cloud Billing
+//! Catalog for the region (`catalog.rs`), else the built-in table (`prices.rs`).
 //! `docs/cost-model.md` explains each item.
 
+pub mod book;
+pub mod catalog;
 pub mod prices;
 
 use serde::Serialize;
 
-use crate::config::{ClusterLocation, Config, FilestoreTier, GpuKind, RedisTier, Rung, Storage};
+use crate::config::{ClusterLocation, Config, GpuKind, RedisTier, Rung, Storage};
 use crate::machines;
-use prices::{HOURS_PER_MONTH, Price};
+pub use book::{PriceBook, Quote};
+use catalog::{Key, Series};
+use prices::HOURS_PER_MONTH;
 
 /// One line of the estimate.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -34,6 +39,8 @@ pub struct Estimate {
     pub rungs: Vec<RungPrice>,
     /// What the figures do not cover or assume.
     pub notes: Vec<String>,
+    /// Where the prices come from.
+    pub prices: PriceBook,
 }
 
 /// What a rung of the GPU ladder costs, and the full load if every GPU node were of that rung.
@@ -134,7 +141,8 @@ impl Estimate {
             "fullLoadPerHour": round(self.full_load_per_hour(), 4),
             "idlePerMonth": round(self.idle_per_month(), 2),
             "fullLoadPerMonth": round(self.full_load_per_month(), 2),
-            "pricedRegion": prices::REGION,
+            "pricedRegion": self.prices.priced_region(),
+            "prices": self.prices.to_json(),
             "idleGpuNodes": self.idle_gpu_nodes,
             "fullLoadGpuNodes": self.full_gpu_nodes,
             "items": items,
@@ -159,6 +167,8 @@ impl Estimate {
             full_load_per_hour: round(self.full_load_per_hour(), 4),
             idle_per_month: round(self.idle_per_month(), 2),
             full_load_per_month: round(self.full_load_per_month(), 2),
+            priced_region: self.prices.priced_region().to_string(),
+            price_source: self.prices.source_name(),
         }
     }
 }
@@ -172,6 +182,10 @@ pub struct CostSummary {
     pub full_load_per_hour: f64,
     pub idle_per_month: f64,
     pub full_load_per_month: f64,
+    /// The region whose prices these are.
+    pub priced_region: String,
+    /// `cloudBillingCatalog` or `builtIn`.
+    pub price_source: &'static str,
 }
 
 pub fn round(v: f64, places: i32) -> f64 {
@@ -188,38 +202,50 @@ fn gpu_nodes(config: &Config, pods: u32) -> u32 {
 /// A rung's GPU node per hour: the machine (with G2's bundled L4s) plus attached T4s; what it
 /// says it holds; the sources.
 fn gpu_node_price(b: &mut Builder, rung: &Rung) -> (f64, String, String) {
-    // Flex-start is priced at on-demand: its discount is not in the built-in table (an upper bound).
+    // Flex-start is priced at on-demand: its discount is not in the price book (an upper bound).
     let spot = rung.spot;
-    let (machine_price, machine_source) = b.machine(&rung.machine_type, spot);
-    let gpu = match (rung.kind, spot) {
-        (GpuKind::T4, false) => prices::T4,
-        (GpuKind::T4, true) => prices::T4_SPOT,
-        (GpuKind::L4, false) => prices::L4,
-        (GpuKind::L4, true) => prices::L4_SPOT,
-    };
+    let machine = b.machine(&rung.machine_type, spot);
     // G2 machines come with their L4s (priced in the machine); T4s are attached to N1 machines.
     let bundled = machines::shape(&rung.machine_type).map(|s| s.bundled_gpus).unwrap_or(0);
-    let (per_node, gpus) = if bundled > 0 {
-        (machine_price, format!("with its {bundled} x {}", rung.kind.accelerator()))
-    } else {
-        (machine_price + gpu.usd * f64::from(rung.count), format!("+ {} x {}", rung.count, rung.kind.accelerator()))
-    };
-    (per_node, gpus, format!("{machine_source}; {}", gpu.source()))
+    if bundled > 0 {
+        let source = machine.source();
+        return (machine.usd, format!("with its {bundled} x {}", rung.kind.accelerator()), source);
+    }
+    let node = machine.plus(b.book.price(Key::Gpu(rung.kind, spot)).times(f64::from(rung.count)));
+    (node.usd, format!("+ {} x {}", rung.count, rung.kind.accelerator()), node.source())
+}
+
+/// How long the catalog may take before the built-in table is used.
+pub const CATALOG_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The prices of a run: the Cloud Billing Catalog's for the region (cached a day), else the
+/// built-in table, saying why.
+pub async fn price_book(gcp: &crate::gcp::Gcp, region: &str) -> PriceBook {
+    match tokio::time::timeout(CATALOG_TIMEOUT, catalog::read(gcp, region)).await {
+        Ok(Ok(catalog)) => PriceBook::from_catalog(catalog),
+        Ok(Err(e)) => PriceBook::builtin(region, format!("the Cloud Billing Catalog could not be read: {e:#}")),
+        Err(_) => PriceBook::builtin(
+            region,
+            format!("the Cloud Billing Catalog did not answer within {} s", CATALOG_TIMEOUT.as_secs()),
+        ),
+    }
 }
 
 /// Estimates this configuration's cost.
-pub fn estimate(config: &Config) -> Estimate {
-    let mut b = Builder { items: Vec::new(), notes: Vec::new() };
+pub fn estimate(config: &Config, book: &PriceBook) -> Estimate {
+    let mut b = Builder { items: Vec::new(), notes: Vec::new(), book };
     let system_nodes = config.system_nodes_total();
     let idle_gpu = gpu_nodes(config, config.warm_webuis());
     let full_gpu = gpu_nodes(config, config.runtime.max_users);
     let public = !config.cluster.private;
     let spot = config.gpu.spot;
 
-    b.fixed("GKE cluster management fee", prices::GKE_CLUSTER.usd, prices::GKE_CLUSTER.source());
+    let regional = config.cluster.location == ClusterLocation::Regional;
+    let fee = book.price(Key::Cluster { regional });
+    b.fixed("GKE cluster management fee", fee.usd, fee.source());
 
     let sys = &config.cluster.system_pool;
-    let (sys_price, sys_source) = b.machine(&sys.machine_type, false);
+    let system = b.machine(&sys.machine_type, false);
     let zones = if config.zones.len() > 1 || config.cluster.location == ClusterLocation::Regional {
         format!(" ({} per zone x {} zones)", sys.nodes, config.zones.len())
     } else {
@@ -227,13 +253,14 @@ pub fn estimate(config: &Config) -> Estimate {
     };
     b.fixed(
         &format!("system nodes: {system_nodes} x {}{zones}", sys.machine_type),
-        sys_price * f64::from(system_nodes),
-        sys_source,
+        system.usd * f64::from(system_nodes),
+        system.source(),
     );
+    let disk = book.price(Key::BalancedDisk);
     b.fixed(
         &format!("system node disks: {system_nodes} x 100 GB pd-balanced"),
-        disk_hour(100.0) * f64::from(system_nodes),
-        prices::PD_BALANCED.source(),
+        disk_hour(&disk, 100.0) * f64::from(system_nodes),
+        disk.source(),
     );
 
     let g = &config.gpu;
@@ -257,10 +284,10 @@ pub fn estimate(config: &Config) -> Estimate {
     let gpu_disk = if matches!(config.storage, Storage::Gcs(_)) { 200.0 } else { 100.0 };
     b.scaled(
         &format!("GPU node disks: {gpu_disk} GB pd-balanced each"),
-        disk_hour(gpu_disk),
+        disk_hour(&disk, gpu_disk),
         idle_gpu,
         full_gpu,
-        &prices::PD_BALANCED.source(),
+        &disk.source(),
     );
     if g.image_cache {
         // Every GPU node gets its own disk from the image, of the boot disk's type (GKE docs
@@ -268,23 +295,25 @@ pub fn estimate(config: &Config) -> Estimate {
         let gb = crate::steps::image_cache::CACHE_DISK_GB as f64;
         b.scaled(
             &format!("image cache disks: {gb} GB pd-balanced per GPU node"),
-            disk_hour(gb),
+            disk_hour(&disk, gb),
             idle_gpu,
             full_gpu,
-            &prices::PD_BALANCED.source(),
+            &disk.source(),
         );
+        let image = book.price(Key::ImageStorage);
         b.fixed(
             &format!("image cache: one {gb} GB disk image (stored size, at most)"),
-            prices::IMAGE_STORAGE.usd * gb / HOURS_PER_MONTH,
-            prices::IMAGE_STORAGE.source(),
+            image.usd * gb / HOURS_PER_MONTH,
+            image.source(),
         );
     }
     if public {
-        let ip = if spot { prices::SPOT_VM_EXTERNAL_IP } else { prices::VM_EXTERNAL_IP };
+        let standard_ip = book.price(Key::ExternalIp(false));
+        let ip = book.price(Key::ExternalIp(spot));
         b.fixed(
             &format!("external IPs of {system_nodes} system node(s) (public cluster)"),
-            prices::VM_EXTERNAL_IP.usd * f64::from(system_nodes),
-            prices::VM_EXTERNAL_IP.source(),
+            standard_ip.usd * f64::from(system_nodes),
+            standard_ip.source(),
         );
         b.scaled("external IPs of GPU nodes (public cluster)", ip.usd, idle_gpu, full_gpu, &ip.source());
     } else {
@@ -302,7 +331,7 @@ pub fn estimate(config: &Config) -> Estimate {
 
     match &config.storage {
         Storage::Filestore(f) => {
-            let price = filestore_price(f.tier);
+            let price = book.price(Key::Filestore(f.tier));
             b.fixed(
                 &format!("Filestore {} {} GiB", f.tier.name(), f.capacity_gb),
                 price.usd * f64::from(f.capacity_gb) / HOURS_PER_MONTH,
@@ -325,15 +354,15 @@ pub fn estimate(config: &Config) -> Estimate {
     }
 
     let r = &config.redis;
-    let (_, basic, standard) =
-        prices::REDIS_TIERS.iter().find(|(max, _, _)| r.size_gb <= *max).copied().unwrap_or(prices::REDIS_TIERS[4]);
-    let (tier, price) = match r.tier {
-        RedisTier::Basic => ("BASIC", basic),
-        RedisTier::StandardHa => ("STANDARD_HA", standard),
+    let tier = match r.tier {
+        RedisTier::Basic => "BASIC",
+        RedisTier::StandardHa => "STANDARD_HA",
     };
+    let price = book.price(Key::Redis(r.tier, book::redis_band(r.size_gb)));
     b.fixed(&format!("Memorystore Redis {tier} {} GB", r.size_gb), price.usd * f64::from(r.size_gb), price.source());
 
-    b.fixed("HTTPS load balancer forwarding rule", prices::LB_FORWARDING_RULE.usd, prices::LB_FORWARDING_RULE.source());
+    let rule = book.price(Key::ForwardingRule);
+    b.fixed("HTTPS load balancer forwarding rule", rule.usd, rule.source());
     b.fixed(
         "global static IP (in use by the load balancer)",
         prices::STATIC_IP_IN_USE.usd,
@@ -346,9 +375,10 @@ pub fn estimate(config: &Config) -> Estimate {
         prices::ARTIFACT_REGISTRY.source(),
     );
 
-    if config.region != prices::REGION {
+    b.notes.push(book.describe());
+    if book.catalog().is_none() && config.region != prices::REGION {
         b.notes.push(format!(
-            "priced with {} list prices; {} usually differs by a few percent (see the pricing pages)",
+            "priced with {} list prices; {} usually differs by a few percent (run `sdctl cost` with credentials for its own)",
             prices::REGION,
             config.region
         ));
@@ -390,29 +420,22 @@ pub fn estimate(config: &Config) -> Estimate {
         max_users: config.runtime.max_users,
         rungs,
         notes: b.notes,
+        prices: book.clone(),
     }
 }
 
-fn disk_hour(gb: f64) -> f64 {
-    prices::PD_BALANCED.usd * gb / HOURS_PER_MONTH
+/// A disk of `gb` per hour.
+fn disk_hour(disk: &Quote, gb: f64) -> f64 {
+    disk.usd * gb / HOURS_PER_MONTH
 }
 
-fn filestore_price(tier: FilestoreTier) -> Price {
-    match tier {
-        FilestoreTier::BasicHdd => prices::FILESTORE_BASIC_HDD,
-        FilestoreTier::BasicSsd => prices::FILESTORE_BASIC_SSD,
-        FilestoreTier::Zonal => prices::FILESTORE_ZONAL,
-        FilestoreTier::Regional => prices::FILESTORE_REGIONAL,
-        FilestoreTier::Enterprise => prices::FILESTORE_ENTERPRISE,
-    }
-}
-
-struct Builder {
+struct Builder<'a> {
     items: Vec<Item>,
     notes: Vec<String>,
+    book: &'a PriceBook,
 }
 
-impl Builder {
+impl Builder<'_> {
     /// The same cost idle and at full load.
     fn fixed(&mut self, item: &str, per_hour: f64, source: impl Into<String>) {
         self.items.push(Item {
@@ -435,51 +458,47 @@ impl Builder {
 
     /// The hourly price of one VM of this machine type (GPUs bundled with G2 included), and its
     /// source. Unknown types cost 0 with a note saying so.
-    fn machine(&mut self, name: &str, spot: bool) -> (f64, String) {
-        let Some((on_demand, price)) = machine_on_demand(name) else {
-            self.notes.push(format!("no price for machine type {name} in sdctl's table: counted as 0"));
-            return (0.0, prices::E2_VCPU.source());
-        };
-        let source = price.source();
-        if !spot {
-            return (on_demand, source);
+    fn machine(&mut self, name: &str, spot: bool) -> Quote {
+        match machine_price(self.book, name, spot) {
+            Some(quote) => quote,
+            None => {
+                self.notes.push(format!("no price for machine type {name} in sdctl's table: counted as 0"));
+                self.book.fixed(prices::E2_VCPU).times(0.0)
+            }
         }
-        // G2's bundled L4s have their own spot price.
-        let shape = machines::shape(name).ok();
-        let gpus = shape.as_ref().map(|s| f64::from(s.bundled_gpus)).unwrap_or(0.0);
-        let machine_only = on_demand - gpus * prices::L4.usd;
-        let spot_price = machine_only * prices::SPOT_SHARE.usd + gpus * prices::L4_SPOT.usd;
-        (spot_price, format!("{source}; {}", prices::SPOT_SHARE.source()))
     }
 }
 
-/// On-demand hourly price of a machine type and the price entry it was derived from.
-pub fn machine_on_demand(name: &str) -> Option<(f64, Price)> {
+/// The hourly price of a machine type from the book: vCPUs and memory of its series (N1 custom
+/// types' extended memory apart; G2's bundled L4s added). Shared-core and custom E2 types, and
+/// N2 (at N1's prices), only from the built-in table.
+pub fn machine_price(book: &PriceBook, name: &str, spot: bool) -> Option<Quote> {
     let shape = machines::shape(name).ok()?;
     let cpu = f64::from(shape.vcpus);
+    let series = |series: Series, gb: f64| {
+        book.price(Key::Core(series, spot)).times(cpu).plus(book.price(Key::Ram(series, spot)).times(gb))
+    };
+    let spot_share = |q: Quote| if spot { q.times(prices::SPOT_SHARE.usd).citing(prices::SPOT_SHARE) } else { q };
     Some(match (shape.family.as_str(), shape.custom, name) {
-        (_, _, "e2-micro") => (prices::E2_MICRO.usd, prices::E2_MICRO),
-        (_, _, "e2-small") => (prices::E2_SMALL.usd, prices::E2_SMALL),
-        (_, _, "e2-medium") => (prices::E2_MEDIUM.usd, prices::E2_MEDIUM),
-        ("e2", false, _) => (cpu * prices::E2_VCPU.usd + shape.memory_gb * prices::E2_GB.usd, prices::E2_VCPU),
-        ("e2", true, _) => {
-            (cpu * prices::E2_CUSTOM_VCPU.usd + shape.memory_gb * prices::E2_CUSTOM_GB.usd, prices::E2_CUSTOM_VCPU)
-        }
-        ("n1" | "n2", true, _) => (
-            cpu * prices::N1_CUSTOM_VCPU.usd
-                + (shape.memory_gb - shape.extended_gb) * prices::N1_CUSTOM_GB.usd
-                + shape.extended_gb * prices::N1_CUSTOM_EXTENDED_GB.usd,
-            prices::N1_CUSTOM_VCPU,
+        (_, _, "e2-micro") => spot_share(book.fixed(prices::E2_MICRO)),
+        (_, _, "e2-small") => spot_share(book.fixed(prices::E2_SMALL)),
+        (_, _, "e2-medium") => spot_share(book.fixed(prices::E2_MEDIUM)),
+        ("e2", false, _) => series(Series::E2, shape.memory_gb),
+        ("e2", true, _) => spot_share(
+            book.fixed(prices::E2_CUSTOM_VCPU).times(cpu).plus(book.fixed(prices::E2_CUSTOM_GB).times(shape.memory_gb)),
         ),
-        ("n1" | "n2", false, _) => (cpu * prices::N1_VCPU.usd + shape.memory_gb * prices::N1_GB.usd, prices::N1_VCPU),
-        ("g2", _, _) => (
-            cpu * prices::G2_VCPU.usd
-                + shape.memory_gb * prices::G2_GB.usd
-                + f64::from(shape.bundled_gpus) * prices::L4.usd,
-            prices::G2_VCPU,
-        ),
+        ("n1" | "n2", true, _) => series(Series::N1Custom, shape.memory_gb - shape.extended_gb)
+            .plus(book.price(Key::ExtendedRam(spot)).times(shape.extended_gb)),
+        ("n1" | "n2", false, _) => series(Series::N1, shape.memory_gb),
+        ("g2", _, _) => series(Series::G2, shape.memory_gb)
+            .plus(book.price(Key::Gpu(GpuKind::L4, spot)).times(f64::from(shape.bundled_gpus))),
         _ => return None,
     })
+}
+
+/// On-demand hourly price of a machine type from the built-in table.
+pub fn machine_on_demand(name: &str) -> Option<f64> {
+    machine_price(&PriceBook::builtin(prices::REGION, "the built-in table"), name, false).map(|q| q.usd)
 }
 
 #[cfg(test)]
@@ -489,12 +508,12 @@ mod tests {
     #[test]
     fn machine_prices_match_the_catalog_cross_checks() {
         let close = |a: f64, b: f64| (a - b).abs() < 0.0002;
-        assert!(close(machine_on_demand("e2-standard-4").unwrap().0, 0.13402));
+        assert!(close(machine_on_demand("e2-standard-4").unwrap(), 0.13402));
         // g2-standard-8 with its L4: 0.29358 + 0.56004 in the catalog.
-        assert!(close(machine_on_demand("g2-standard-8").unwrap().0, 0.85362));
+        assert!(close(machine_on_demand("g2-standard-8").unwrap(), 0.85362));
         // The guide's T4 machine: 4 vCPUs, 26 GB standard + 6 GB extended memory.
         let n1 = 4.0 * 0.033174 + 26.0 * 0.004446 + 6.0 * 0.009550;
-        assert!(close(machine_on_demand("custom-4-32768-ext").unwrap().0, n1));
+        assert!(close(machine_on_demand("custom-4-32768-ext").unwrap(), n1));
         assert!(machine_on_demand("c3-standard-4").is_none());
     }
 
@@ -509,7 +528,7 @@ mod tests {
             "    - { type: l4, machineType: g2-standard-32, maxNodes: 1 }\n    - { type: l4, machineType: g2-standard-24 }\n",
         );
         let config = crate::config::parse(&text, &Default::default()).unwrap();
-        let e = estimate(&config);
+        let e = estimate(&config, &PriceBook::builtin(&config.region, "a test"));
         assert_eq!(e.rungs.len(), 3);
         let (mix, worst) = e.worst();
         // Three users on the 2-GPU g2-standard-24 alone need 2 nodes, dearer than 1 x g2-standard-32 + 1 x g2-standard-24.

@@ -56,8 +56,11 @@ const LB: &str = "https://cloud.google.com/vpc/network-pricing#lb";
 const GCS: &str = "https://cloud.google.com/storage/pricing";
 const AR: &str = "https://cloud.google.com/artifact-registry/pricing";
 
+/// When the table was recorded.
+pub const AS_OF: &str = "2026-11";
+
 const fn p(usd: f64, per: &'static str, page: &'static str, checked: Checked) -> Price {
-    Price { usd, per, as_of: "2026-11", page, checked }
+    Price { usd, per, as_of: AS_OF, page, checked }
 }
 
 // --- GKE ---

@@ -113,5 +113,7 @@ clients! {
     organizations: google_cloud_resourcemanager_v3::client::Organizations = Service::ResourceManager;
     iam: google_cloud_iam_admin_v1::client::Iam = Service::Iam;
     billing: google_cloud_billing_v1::client::CloudBilling = Service::Billing;
+    /// The Cloud Billing Catalog (list prices by SKU).
+    catalog: google_cloud_billing_v1::client::CloudCatalog = Service::Billing;
     org_policy: google_cloud_orgpolicy_v2::client::OrgPolicy = Service::OrgPolicy;
 }

@@ -89,8 +89,8 @@ pub struct Context<'a> {
     pub graph: &'a Graph<Env>,
     /// The steps this run plans (`up STEP...` selects a part of the graph).
     pub selected: &'a BTreeSet<usize>,
-    /// `up --max-hourly-cost`.
-    pub max_hourly_cost: Option<f64>,
+    /// `--max-hourly-cost` and the estimate it judges.
+    pub cost_cap: Option<(f64, crate::cost::Estimate)>,
     identity: Option<Identity>,
     /// Enabled services; None when they could not be read (then every check just tries).
     enabled: Option<BTreeSet<String>>,
@@ -105,10 +105,10 @@ impl<'a> Context<'a> {
         shared: Arc<RunShared>,
         graph: &'a Graph<Env>,
         selected: &'a BTreeSet<usize>,
-        max_hourly_cost: Option<f64>,
+        cost_cap: Option<(f64, crate::cost::Estimate)>,
     ) -> Self {
         let cx = StepCx::new(env.clone(), PREFLIGHT, shared);
-        Self { env, cx, graph, selected, max_hourly_cost, identity: None, enabled: None }
+        Self { env, cx, graph, selected, cost_cap, identity: None, enabled: None }
     }
 
     fn project(&self) -> &str {
@@ -242,8 +242,8 @@ pub async fn rerun(ctx: &mut Context<'_>, previous: &Report) -> Report {
 
 /// `up --max-hourly-cost`: the full-load estimate against the cap.
 fn cost_cap(ctx: &Context) -> Option<Outcome> {
-    let cap = ctx.max_hourly_cost?;
-    Some(cap_check(&crate::cost::estimate(&ctx.env.config), cap))
+    let (cap, estimate) = ctx.cost_cap.as_ref()?;
+    Some(cap_check(estimate, *cap))
 }
 
 /// The cost-cap check on its own (also used when preflight is skipped).

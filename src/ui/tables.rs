@@ -106,12 +106,13 @@ pub fn preflight_summary(checks: &[Check]) -> String {
 /// The cost line of `plan` and `up`.
 pub fn cost_line(cost: &CostSummary) -> String {
     format!(
-        "Estimated cost: ${:.2}/hour idle, ${:.2}/hour at full load (about ${:.0}-${:.0}/month, {} list prices; `sdctl cost` for details).",
+        "Estimated cost: ${:.2}/hour idle, ${:.2}/hour at full load (about ${:.0}-${:.0}/month, {} list prices{}; `sdctl cost` for details).",
         cost.idle_per_hour,
         cost.full_load_per_hour,
         cost.idle_per_month,
         cost.full_load_per_month,
-        prices::REGION
+        cost.priced_region,
+        if cost.price_source == "builtIn" { " from sdctl's table" } else { " from Google's Billing Catalog" }
     )
 }
 

@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 
+use crate::support::world::World;
 use crate::support::{example_with, run};
 
 const MONTH: f64 = 730.0;
@@ -85,7 +86,7 @@ fn l4_gcs_regional_private_spot_example_matches_the_hand_calculation() {
 
 #[test]
 fn the_human_table_and_the_plan_say_it_too() {
-    let r = run(&["cost", "-c", "examples/sd-agones-t4.yaml"]);
+    let r = run(&["cost", "--offline", "-c", "examples/sd-agones-t4.yaml"]);
     assert_eq!(r.code, 0, "{r:?}");
     for needle in [
         "GPU nodes: 1 idle / 3 at full load x custom-4-32768-ext + 1 x nvidia-tesla-t4",
@@ -101,7 +102,7 @@ fn the_human_table_and_the_plan_say_it_too() {
     assert_eq!(event["cost"]["fullLoadPerHour"], 2.6471);
     // A config that does not validate is a usage error, not an estimate.
     let bad = example_with("sd-agones-t4.yaml", &[("type: t4", "type: a100")]);
-    let r = run(&["cost", "-c", bad.arg()]);
+    let r = run(&["cost", "--offline", "-c", bad.arg()]);
     assert_eq!(r.code, 2, "{r:?}");
 }
 
@@ -128,7 +129,7 @@ fn the_image_cache_adds_a_disk_per_gpu_node_and_the_image() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gpu_ladder_costs_each_rung_and_the_cap_judges_the_dearest() {
-    let r = run(&["cost", "-o", "json", "-c", "examples/sd-agones-ladder.yaml"]);
+    let r = run(&["cost", "--offline", "-o", "json", "-c", "examples/sd-agones-ladder.yaml"]);
     assert_eq!(r.code, 0, "{r:?}");
     let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     let rungs = doc["rungs"].as_array().unwrap();
@@ -159,4 +160,103 @@ async fn gpu_ladder_costs_each_rung_and_the_cap_judges_the_dearest() {
         up.stderr
     );
     assert!(world.mutating_since(0).is_empty());
+}
+
+fn item<'a>(doc: &'a Value, starts: &str) -> &'a Value {
+    doc["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["item"].as_str().unwrap().starts_with(starts))
+        .unwrap_or_else(|| panic!("no item {starts:?}: {doc}"))
+}
+
+async fn world_cost(world: &World, config: &str) -> Value {
+    let r = world.sdctl(&["cost", "-o", "json", "-c", config]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {r:?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cost_reads_the_regions_prices_from_the_billing_catalog_once_a_day() {
+    let world = World::start().await;
+    // us-central1: the catalog holds the table's list prices, so the estimate is the table's:
+    // none of its traps (a commitment, a reserved T4 at $0, the regional disk whose name holds
+    // the zonal one's, an address's free first tier) was taken.
+    let doc = world_cost(&world, "examples/sd-agones-t4.yaml").await;
+    assert_eq!(doc["prices"]["source"], "cloudBillingCatalog", "{doc}");
+    assert_eq!(doc["prices"]["region"], "us-central1");
+    let table = cost("sd-agones-t4.yaml");
+    assert_eq!(table["prices"]["source"], "builtIn");
+    for total in ["idlePerHour", "fullLoadPerHour"] {
+        close(&doc[total], table[total].as_f64().unwrap(), total);
+    }
+    let gpu = item(&doc, "GPU nodes")["source"].as_str().unwrap().to_string();
+    for sku in [
+        "Custom Instance Core running in Americas",
+        "Custom Extended Instance Ram",
+        "Nvidia Tesla T4 GPU running in Americas",
+    ] {
+        assert!(gpu.starts_with("Cloud Billing Catalog (us-central1, 20") && gpu.contains(sku), "{sku} not in {gpu}");
+    }
+    assert!(item(&doc, "system node disks")["source"].as_str().unwrap().contains("): Balanced PD Capacity (SKU"));
+    // What the catalog is not read for says where its price comes from.
+    assert!(item(&doc, "Artifact Registry")["source"].as_str().unwrap().contains("artifact-registry/pricing"));
+    // The five services, in USD, every page; a second run within the day reads nothing.
+    let lists = world.requests_of("cloudbilling.services.skus.list");
+    let mut services: Vec<&str> = lists.iter().map(|r| r["path"].as_str().unwrap()).collect();
+    services.sort();
+    assert_eq!(services.len(), 5, "{services:?}");
+    assert!(lists.iter().all(|r| r["query"]["currencyCode"] == "USD"), "{lists:?}");
+    world_cost(&world, "examples/sd-agones-t4.yaml").await;
+    assert_eq!(world.requests_of("cloudbilling.services.skus.list").len(), 5, "the prices were cached");
+
+    // Another region: its own SKUs (the emulator prices europe-west4 at 1.1x us-central1).
+    let eu = example_with(
+        "sd-agones-t4.yaml",
+        &[("region: us-central1", "region: europe-west4"), ("zones: [us-central1-a]", "zones: [europe-west4-b]")],
+    );
+    let doc = world_cost(&world, eu.arg()).await;
+    assert_eq!(
+        (doc["prices"]["region"].as_str(), doc["pricedRegion"].as_str()),
+        (Some("europe-west4"), Some("europe-west4"))
+    );
+    let us_node = item(&table, "GPU nodes")["fullLoadPerHour"].as_f64().unwrap();
+    close(&item(&doc, "GPU nodes")["fullLoadPerHour"], us_node * 1.1, "europe-west4's GPU nodes");
+    assert!(
+        item(&doc, "Filestore")["source"]
+            .as_str()
+            .unwrap()
+            .contains("Filestore Capacity Basic HDD (Standard) Netherlands")
+    );
+    assert!(
+        item(&doc, "Memorystore Redis")["source"].as_str().unwrap().contains("Redis Capacity Standard M1 Netherlands")
+    );
+    // --offline: sdctl's table, which says it is not europe-west4's.
+    let r = world.sdctl(&["cost", "--offline", "-c", eu.arg()]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.contains("prices: sdctl's built-in us-central1 list prices of 2026-11, not europe-west4's: --offline"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(world.requests_of("cloudbilling.services.skus.list").len(), 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_catalog_cost_uses_the_table_and_says_why() {
+    let world = World::with_scenario("faults: [{method: cloudbilling.services.skus.list, status: 403}]").await;
+    let doc = world_cost(&world, "examples/sd-agones-t4.yaml").await;
+    assert_eq!(doc["prices"]["source"], "builtIn", "{doc}");
+    assert_eq!(doc["pricedRegion"], "us-central1");
+    let why = doc["prices"]["why"].as_str().unwrap();
+    assert!(why.contains("the Cloud Billing Catalog could not be read"), "{why}");
+    close(
+        &doc["fullLoadPerHour"],
+        cost("sd-agones-t4.yaml")["fullLoadPerHour"].as_f64().unwrap(),
+        "the table's estimate",
+    );
+    // The plan's cost line says which prices it used.
+    let plan = world.sdctl(&["plan", "-c", "examples/sd-agones-t4.yaml"]).await;
+    assert!(plan.stdout.contains("us-central1 list prices from sdctl's table"), "{}", plan.stdout);
 }
