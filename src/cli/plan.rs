@@ -12,12 +12,12 @@ pub async fn run(inv: &Invocation, args: PlanArgs) -> anyhow::Result<ExitCode> {
     let config = inv.load_config()?;
     let options = RunOptions { offline: args.offline, ..args.manifests.into_options() };
     let env = inv.env(config, options)?;
-    let book = if args.offline {
-        crate::cost::PriceBook::builtin(&env.config.region, "--offline")
+    let cost = if args.offline {
+        crate::cost::estimate(&env.config, &crate::cost::PriceBook::builtin(&env.config.region, "--offline"))
     } else {
-        crate::cost::price_book(&env.gcp, &env.config.region).await
-    };
-    let cost = crate::cost::estimate(&env.config, &book).summary();
+        env.estimate().await
+    }
+    .summary();
     let graph = steps::graph(&env.config)?;
     let shared = inv.shared(Arc::new(Collector::default()));
     let selected = graph.select_with_dependencies(&[]);

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::{Invocation, PreflightArgs};
-use crate::cost;
 use crate::exit::ExitCode;
 use crate::plan::Collector;
 use crate::preflight;
@@ -22,11 +21,7 @@ pub async fn run(inv: &Invocation, args: PreflightArgs) -> anyhow::Result<ExitCo
     inv.watch_ctrl_c();
     // Retries are not shown: the checks print once, at the end.
     let shared = inv.shared(Arc::new(Collector::default()));
-    let cap = match args.max_hourly_cost {
-        Some(cap) => Some((cap, cost::estimate(&env.config, &cost::price_book(&env.gcp, &env.config.region).await))),
-        None => None,
-    };
-    let mut ctx = preflight::Context::new(env.clone(), shared, &graph, &selected, cap);
+    let mut ctx = preflight::Context::new(env.clone(), shared, &graph, &selected, args.max_hourly_cost);
     let report = preflight::run(&mut ctx).await;
     let checks = report.checks();
     if inv.ui.json() {

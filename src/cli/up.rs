@@ -10,7 +10,6 @@ use std::time::Instant;
 use std::io::IsTerminal;
 
 use super::{Invocation, UpArgs};
-use crate::cost;
 use crate::exit::{Exit, ExitCode};
 use crate::plan::{self, Collector, Event, Graph, Limits, Planned, Reporter, RunReport, StepCx, StepId};
 use crate::preflight::{self, Report};
@@ -37,13 +36,13 @@ pub async fn run(inv: &Invocation, args: UpArgs) -> anyhow::Result<ExitCode> {
         env = inv.env(config, RunOptions { yes: true, ..options })?;
     }
     inv.watch_ctrl_c();
-    let estimate = cost::estimate(&env.config, &cost::price_book(&env.gcp, &env.config.region).await);
     let reporter = inv.ui.reporter();
     let shared = inv.shared(reporter.clone());
     let started = Instant::now();
 
     let checks = if args.skip_preflight {
         // An explicit cost cap still holds without the other checks.
+        let estimate = env.estimate().await;
         let cap = args.max_hourly_cost.map(|cap| preflight::cap_check(&estimate, cap));
         let report = Report { outcomes: cap.into_iter().collect() };
         if !report.ok() {
@@ -52,9 +51,9 @@ pub async fn run(inv: &Invocation, args: UpArgs) -> anyhow::Result<ExitCode> {
         }
         None
     } else {
-        let cap = args.max_hourly_cost.map(|cap| (cap, estimate.clone()));
-        let mut ctx = preflight::Context::new(env.clone(), shared.clone(), &graph, &selected, cap);
-        let report = preflight::run(&mut ctx).await;
+        let mut ctx = preflight::Context::new(env.clone(), shared.clone(), &graph, &selected, args.max_hourly_cost);
+        // The prices are read beside the checks (the cost cap among them waits for them).
+        let (report, _) = tokio::join!(preflight::run(&mut ctx), env.price_book());
         reporter.emit(Event::Preflight { checks: report.checks() });
         if !report.ok() {
             return Ok(stopped(inv, &*reporter, &graph, &selected, &report, false));
@@ -63,7 +62,7 @@ pub async fn run(inv: &Invocation, args: UpArgs) -> anyhow::Result<ExitCode> {
     };
 
     let (entries, mut planned, _) = plan::plan(&graph, &env, &shared, &selected, false).await;
-    reporter.emit(Event::Plan { steps: entries, cost: Some(estimate.summary()) });
+    reporter.emit(Event::Plan { steps: entries, cost: Some(env.estimate().await.summary()) });
 
     let report = match checks.filter(|r| !r.deferred().is_empty()) {
         None => plan::up(&graph, &env, &shared, &selected, planned, inv.limits()).await,

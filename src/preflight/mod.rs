@@ -89,8 +89,8 @@ pub struct Context<'a> {
     pub graph: &'a Graph<Env>,
     /// The steps this run plans (`up STEP...` selects a part of the graph).
     pub selected: &'a BTreeSet<usize>,
-    /// `--max-hourly-cost` and the estimate it judges.
-    pub cost_cap: Option<(f64, crate::cost::Estimate)>,
+    /// `--max-hourly-cost`.
+    pub max_hourly_cost: Option<f64>,
     identity: Option<Identity>,
     /// Enabled services; None when they could not be read (then every check just tries).
     enabled: Option<BTreeSet<String>>,
@@ -105,10 +105,10 @@ impl<'a> Context<'a> {
         shared: Arc<RunShared>,
         graph: &'a Graph<Env>,
         selected: &'a BTreeSet<usize>,
-        cost_cap: Option<(f64, crate::cost::Estimate)>,
+        max_hourly_cost: Option<f64>,
     ) -> Self {
         let cx = StepCx::new(env.clone(), PREFLIGHT, shared);
-        Self { env, cx, graph, selected, cost_cap, identity: None, enabled: None }
+        Self { env, cx, graph, selected, max_hourly_cost, identity: None, enabled: None }
     }
 
     fn project(&self) -> &str {
@@ -186,14 +186,14 @@ pub async fn run(ctx: &mut Context<'_>) -> Report {
             outcomes.push(Outcome::skipped(id, "needs working credentials", "fix the credentials check first"));
         }
         outcomes.extend(policies::webui_extensions(ctx));
-        outcomes.extend(cost_cap(ctx));
+        outcomes.extend(cost_cap(ctx).await);
         return Report { outcomes };
     }
     ctx.identity = identity;
     let (apis, enabled) = apis::check(ctx).await;
     ctx.enabled = enabled;
     let ctx = &*ctx;
-    let (project, billing, permissions, quotas, zones, policies, iap, versions, ladder, ranges, isolation, egress) = tokio::join!(
+    let (project, billing, permissions, quotas, zones, policies, iap, versions, ladder, ranges, isolation, egress, cap) = tokio::join!(
         access::project(ctx),
         access::billing(ctx),
         permissions::check(ctx),
@@ -206,6 +206,7 @@ pub async fn run(ctx: &mut Context<'_>) -> Report {
         ranges::check(ctx),
         isolation::check(ctx),
         image_cache::check(ctx),
+        cost_cap(ctx),
     );
     outcomes.push(project);
     outcomes.push(billing);
@@ -221,7 +222,7 @@ pub async fn run(ctx: &mut Context<'_>) -> Report {
     outcomes.push(ranges);
     outcomes.push(isolation);
     outcomes.extend(egress);
-    outcomes.extend(cost_cap(ctx));
+    outcomes.extend(cap);
     Report { outcomes }
 }
 
@@ -240,10 +241,10 @@ pub async fn rerun(ctx: &mut Context<'_>, previous: &Report) -> Report {
     Report { outcomes }
 }
 
-/// `up --max-hourly-cost`: the full-load estimate against the cap.
-fn cost_cap(ctx: &Context) -> Option<Outcome> {
-    let (cap, estimate) = ctx.cost_cap.as_ref()?;
-    Some(cap_check(estimate, *cap))
+/// `up --max-hourly-cost`: the full-load estimate (at the run's prices) against the cap.
+async fn cost_cap(ctx: &Context<'_>) -> Option<Outcome> {
+    let cap = ctx.max_hourly_cost?;
+    Some(cap_check(&ctx.env.estimate().await, cap))
 }
 
 /// The cost-cap check on its own (also used when preflight is skipped).

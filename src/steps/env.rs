@@ -23,6 +23,8 @@ pub struct Env {
     pub builder_ready: OnceCell<()>,
     /// The VPC ranges of this run (`steps::ranges::plan`).
     pub ranges: OnceCell<super::ranges::Ranges>,
+    /// The prices of this run's estimate, read once.
+    prices: OnceCell<crate::cost::PriceBook>,
 }
 
 impl Env {
@@ -37,7 +39,19 @@ impl Env {
             project_number: OnceCell::new(),
             builder_ready: OnceCell::new(),
             ranges: OnceCell::new(),
+            prices: OnceCell::new(),
         }
+    }
+
+    /// The region's prices from the Cloud Billing Catalog (cached a day), else sdctl's table;
+    /// read once per run.
+    pub async fn price_book(&self) -> &crate::cost::PriceBook {
+        self.prices.get_or_init(|| crate::cost::price_book(&self.gcp, &self.config.region)).await
+    }
+
+    /// The cost estimate at this run's prices.
+    pub async fn estimate(&self) -> crate::cost::Estimate {
+        crate::cost::estimate(&self.config, self.price_book().await)
     }
 
     pub fn project(&self) -> &str {

@@ -210,6 +210,12 @@ async fn cost_reads_the_regions_prices_from_the_billing_catalog_once_a_day() {
     assert!(lists.iter().all(|r| r["query"]["currencyCode"] == "USD"), "{lists:?}");
     world_cost(&world, "examples/sd-agones-t4.yaml").await;
     assert_eq!(world.requests_of("cloudbilling.services.skus.list").len(), 5, "the prices were cached");
+    // `plan` prices the same way, and says so in its event.
+    let plan = world.sdctl(&["plan", "-o", "json", "-c", "examples/sd-agones-t4.yaml"]).await;
+    let event = plan.json_lines().into_iter().find(|e| e["event"] == "plan").expect("a plan event");
+    assert_eq!(event["cost"]["priceSource"], "cloudBillingCatalog", "{event}");
+    assert_eq!(event["cost"]["pricedRegion"], "us-central1");
+    assert_eq!(world.requests_of("cloudbilling.services.skus.list").len(), 5, "plan read the cached prices");
 
     // Another region: its own SKUs (the emulator prices europe-west4 at 1.1x us-central1).
     let eu = example_with(
