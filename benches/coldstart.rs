@@ -84,6 +84,8 @@ async fn run(mode: &Mode) -> anyhow::Result<Row> {
         .arg(&config)
         .arg("--agones-manifest")
         .arg(&manifest)
+        // Prices read from the emulator stay out of the user's cache.
+        .env("XDG_CACHE_HOME", dir.path())
         .env("SDCTL_API_ENDPOINT", emu.url())
         .env("SDCTL_TIME_SCALE", SPEED.to_string())
         .output()

@@ -57,9 +57,12 @@ async fn run(example: &str, speed: f64) -> anyhow::Result<()> {
     args.push(config.display().to_string());
     args.push("--agones-manifest".into());
     args.push(manifest.display().to_string());
+    // Prices read from the emulator stay out of the user's cache.
+    let cache = tempfile::tempdir()?;
     let wall_start = Instant::now();
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_sdctl"))
         .args(&args)
+        .env("XDG_CACHE_HOME", cache.path())
         .env("SDCTL_API_ENDPOINT", emu.url())
         .env("SDCTL_TIME_SCALE", speed.to_string())
         .output()

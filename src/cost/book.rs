@@ -110,6 +110,7 @@ impl PriceBook {
                 "region": c.region,
                 "asOf": c.read_at,
                 "skus": c.prices.len(),
+                "unread": c.unread,
             }),
             None => json!({
                 "source": self.source_name(),
@@ -123,13 +124,20 @@ impl PriceBook {
     /// One line for people: which prices, of when.
     pub fn describe(&self) -> String {
         match &self.catalog {
-            Some(c) => format!(
-                "prices: Google's Cloud Billing Catalog for {} (read {}; {} SKUs matched, the rest from sdctl's {} table)",
-                c.region,
-                c.read_at,
-                c.prices.len(),
-                prices::REGION
-            ),
+            Some(c) => {
+                let unread = if c.unread.is_empty() {
+                    String::new()
+                } else {
+                    format!("; not read, so from the table: {}", c.unread.join("; "))
+                };
+                format!(
+                    "prices: Google's Cloud Billing Catalog for {} (read {}; {} SKUs matched, the rest from sdctl's {} table{unread})",
+                    c.region,
+                    c.read_at,
+                    c.prices.len(),
+                    prices::REGION
+                )
+            }
             None => {
                 let why = self.fallback.as_deref().map(|w| format!(": {w}")).unwrap_or_default();
                 if self.region == prices::REGION {

@@ -8,7 +8,9 @@
 //! their `serviceRegions` (the region, or `global`), never by the city in the description, which
 //! Google spells several ways. Where several match (Google lists duplicates in some regions), the
 //! dearest is taken: an estimate that guards a cost cap errs high. A price is the last tier of
-//! the newest pricing (the open-ended one, after any free allowance).
+//! the newest pricing at its dearest tier (past a free allowance, before a volume discount).
+//! Compute Engine's SKUs are required (machines, GPUs, disks); another service that cannot be read
+//! leaves its prices to the table, and says so.
 //! `tests/emulator/FIDELITY.md` ("Billing Catalog") cites the descriptions and what is unconfirmed.
 
 use std::collections::BTreeMap;
@@ -203,6 +205,9 @@ pub struct Catalog {
     pub read_at: String,
     /// By `Key::id`.
     pub prices: BTreeMap<String, SkuPrice>,
+    /// Services whose SKUs could not be read (their prices come from the table), with why.
+    #[serde(default)]
+    pub unread: Vec<String>,
 }
 
 impl Catalog {
@@ -216,7 +221,7 @@ impl Catalog {
     }
 
     /// Matches every key against the SKUs of the five services.
-    pub fn from_skus(region: &str, read_at: String, skus: &[(&str, Sku)]) -> Catalog {
+    pub fn from_skus(region: &str, read_at: String, skus: &[(&str, Sku)], unread: Vec<String>) -> Catalog {
         let prices = Key::all()
             .into_iter()
             .filter_map(|key| {
@@ -225,7 +230,7 @@ impl Catalog {
                 best(&wanted, region, candidates).map(|p| (key.id(), p))
             })
             .collect();
-        Catalog { region: region.to_string(), read_at, prices }
+        Catalog { region: region.to_string(), read_at, prices, unread }
     }
 }
 
@@ -247,11 +252,14 @@ fn best<'a>(wanted: &Wanted, region: &str, skus: impl Iterator<Item = &'a Sku>) 
         if pricing.usage_unit != wanted.unit {
             return None;
         }
-        let money = pricing.tiered_rates.last()?.unit_price.as_ref()?;
-        if money.currency_code != "USD" {
-            return None;
-        }
-        let usd = money.units as f64 + f64::from(money.nanos) / 1e9;
+        // The dearest tier: past any free allowance, before any volume discount.
+        let usd = pricing
+            .tiered_rates
+            .iter()
+            .filter_map(|t| t.unit_price.as_ref())
+            .filter(|m| m.currency_code == "USD")
+            .map(|m| m.units as f64 + f64::from(m.nanos) / 1e9)
+            .max_by(f64::total_cmp)?;
         Some(SkuPrice { usd, sku_id: sku.sku_id.clone(), description: sku.description.clone() })
     })
     .max_by(|a, b| a.usd.total_cmp(&b.usd))
@@ -303,32 +311,49 @@ pub async fn read(gcp: &Gcp, region: &str) -> anyhow::Result<Catalog> {
     }
     let endpoint = gcp.endpoints.url(crate::gcp::Service::Billing);
     let client = gcp.catalog().await?;
-    let lists = SERVICES.map(|service| async move {
-        let mut skus = Vec::new();
-        let mut token = String::new();
-        loop {
-            let page = client
-                .list_skus()
-                .set_parent(format!("services/{service}"))
-                .set_currency_code("USD")
-                .set_page_size(5000)
-                .set_page_token(&token)
-                .send()
-                .await
-                .map_err(|e| anyhow::anyhow!("cannot list the SKUs of service {service}: {e}"))?;
-            skus.extend(page.skus.into_iter().map(|sku| (service, sku)));
-            if page.next_page_token.is_empty() {
-                return anyhow::Ok(skus);
-            }
-            token = page.next_page_token;
+    let lists = SERVICES.map(|service| async move { (service, list_skus(client, service).await) });
+    let mut skus = Vec::new();
+    let mut unread = Vec::new();
+    for (service, listed) in futures::future::join_all(lists).await {
+        match listed {
+            Ok(list) => skus.extend(list.into_iter().map(|sku| (service, sku))),
+            Err(e) if service == COMPUTE => return Err(e),
+            Err(e) => unread.push(format!("{e:#}")),
         }
-    });
-    let skus: Vec<(&str, Sku)> = futures::future::try_join_all(lists).await?.into_iter().flatten().collect();
-    let read_at = k8s_openapi::jiff::Timestamp::now().round(k8s_openapi::jiff::Unit::Second)?.to_string();
-    let catalog = Catalog::from_skus(region, read_at, &skus);
-    if catalog.prices.is_empty() {
-        anyhow::bail!("no SKU of the Billing Catalog matched region {region}");
     }
-    store(&catalog, &endpoint);
+    let read_at = k8s_openapi::jiff::Timestamp::now().round(k8s_openapi::jiff::Unit::Second)?.to_string();
+    let catalog = Catalog::from_skus(region, read_at, &skus, unread);
+    if catalog.get(Key::Core(Series::E2, false)).is_none() {
+        anyhow::bail!("the Billing Catalog has no Compute Engine SKU for region {region} (no \"E2 Instance Core\")");
+    }
+    // A catalog read in part is used, not kept: the next run tries again.
+    if catalog.unread.is_empty() {
+        store(&catalog, &endpoint);
+    }
     Ok(catalog)
+}
+
+/// Every SKU of a service, page by page.
+async fn list_skus(
+    client: &google_cloud_billing_v1::client::CloudCatalog,
+    service: &'static str,
+) -> anyhow::Result<Vec<Sku>> {
+    let mut skus = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = client
+            .list_skus()
+            .set_parent(format!("services/{service}"))
+            .set_currency_code("USD")
+            .set_page_size(5000)
+            .set_page_token(&token)
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot list the SKUs of service {service}: {e}"))?;
+        skus.extend(page.skus);
+        if page.next_page_token.is_empty() {
+            return Ok(skus);
+        }
+        token = page.next_page_token;
+    }
 }

@@ -216,7 +216,7 @@ fn gpu_node_price(b: &mut Builder, rung: &Rung) -> (f64, String, String) {
 }
 
 /// How long the catalog may take before the built-in table is used.
-pub const CATALOG_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+pub const CATALOG_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The prices of a run: the Cloud Billing Catalog's for the region (cached a day), else the
 /// built-in table, saying why.
@@ -462,7 +462,7 @@ impl Builder<'_> {
         match machine_price(self.book, name, spot) {
             Some(quote) => quote,
             None => {
-                self.notes.push(format!("no price for machine type {name} in sdctl's table: counted as 0"));
+                self.notes.push(format!("sdctl knows no price for machine type {name}: counted as 0"));
                 self.book.fixed(prices::E2_VCPU).times(0.0)
             }
         }
@@ -471,7 +471,7 @@ impl Builder<'_> {
 
 /// The hourly price of a machine type from the book: vCPUs and memory of its series (N1 custom
 /// types' extended memory apart; G2's bundled L4s added). Shared-core and custom E2 types, and
-/// N2 (at N1's prices), only from the built-in table.
+/// N2 (at N1's list prices), only from the built-in table.
 pub fn machine_price(book: &PriceBook, name: &str, spot: bool) -> Option<Quote> {
     let shape = machines::shape(name).ok()?;
     let cpu = f64::from(shape.vcpus);
@@ -487,9 +487,19 @@ pub fn machine_price(book: &PriceBook, name: &str, spot: bool) -> Option<Quote> 
         ("e2", true, _) => spot_share(
             book.fixed(prices::E2_CUSTOM_VCPU).times(cpu).plus(book.fixed(prices::E2_CUSTOM_GB).times(shape.memory_gb)),
         ),
-        ("n1" | "n2", true, _) => series(Series::N1Custom, shape.memory_gb - shape.extended_gb)
+        ("n1", true, _) => series(Series::N1Custom, shape.memory_gb - shape.extended_gb)
             .plus(book.price(Key::ExtendedRam(spot)).times(shape.extended_gb)),
-        ("n1" | "n2", false, _) => series(Series::N1, shape.memory_gb),
+        ("n1", false, _) => series(Series::N1, shape.memory_gb),
+        // N2 at N1's list prices, from the table (its own SKUs are not read).
+        ("n2", true, _) => spot_share(
+            book.fixed(prices::N1_CUSTOM_VCPU)
+                .times(cpu)
+                .plus(book.fixed(prices::N1_CUSTOM_GB).times(shape.memory_gb - shape.extended_gb))
+                .plus(book.fixed(prices::N1_CUSTOM_EXTENDED_GB).times(shape.extended_gb)),
+        ),
+        ("n2", false, _) => {
+            spot_share(book.fixed(prices::N1_VCPU).times(cpu).plus(book.fixed(prices::N1_GB).times(shape.memory_gb)))
+        }
         ("g2", _, _) => series(Series::G2, shape.memory_gb)
             .plus(book.price(Key::Gpu(GpuKind::L4, spot)).times(f64::from(shape.bundled_gpus))),
         _ => return None,

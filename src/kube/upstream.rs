@@ -30,9 +30,14 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The file's name in `<cache>/sdctl/`: the start of its sha256 and its URL's last segment.
+pub fn cache_name(url: &str, sha256: &str) -> String {
+    let file = url.rsplit('/').next().unwrap_or("download");
+    format!("{}-{file}", &sha256[..16.min(sha256.len())])
+}
+
 fn cache_path(pin: &Pinned) -> Option<PathBuf> {
-    let file = pin.url.rsplit('/').next().unwrap_or("download");
-    dirs::cache_dir().map(|d| d.join("sdctl").join(format!("{}-{file}", &pin.sha256[..16])))
+    dirs::cache_dir().map(|d| d.join("sdctl").join(cache_name(pin.url, pin.sha256)))
 }
 
 /// The file's text: `local` when given, else the cache, else a verified download.
@@ -76,22 +81,51 @@ fn source_url(pin: &Pinned) -> String {
 
 async fn download(pin: &Pinned<'_>) -> anyhow::Result<Vec<u8>> {
     let url = source_url(pin);
+    let shown = without_credentials(&url);
     let unreachable = |e: &dyn std::fmt::Display| {
-        anyhow::anyhow!("cannot download {} from {url}: {e}; without internet access, pass {}", pin.what, pin.flag)
+        anyhow::anyhow!("cannot download {} from {shown}: {e}; without internet access, pass {}", pin.what, pin.flag)
     };
-    let resp = reqwest::get(&url).await.map_err(|e| unreachable(&e))?;
+    let client = reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(15))
+        .read_timeout(std::time::Duration::from_secs(60))
+        .build()
+        .map_err(|e| unreachable(&e.without_url()))?;
+    let resp = client.get(&url).send().await.map_err(|e| unreachable(&e.without_url()))?;
     if !resp.status().is_success() {
         return Err(unreachable(&resp.status()));
     }
-    let bytes = resp.bytes().await.map_err(|e| unreachable(&e))?.to_vec();
+    let bytes = resp.bytes().await.map_err(|e| unreachable(&e.without_url()))?.to_vec();
     let got = sha256_hex(&bytes);
     if got != pin.sha256 {
         anyhow::bail!(
-            "{} from {url} has sha256 {got}, not the pinned {}: refusing to use it (pass {} to use a file you trust)",
+            "{} from {shown} has sha256 {got}, not the pinned {}: refusing to use it (pass {} to use a file you trust)",
             pin.what,
             pin.sha256,
             pin.flag
         );
     }
     Ok(bytes)
+}
+
+/// A URL as it may be shown: a mirror's user and password left out.
+fn without_credentials(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mirrors_credentials_are_never_shown() {
+        assert_eq!(without_credentials("https://bob:s3cret@mirror.example/abc"), "https://mirror.example/abc");
+        assert_eq!(without_credentials("https://mirror.example/abc"), "https://mirror.example/abc");
+    }
 }

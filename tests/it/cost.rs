@@ -266,3 +266,21 @@ async fn without_the_catalog_cost_uses_the_table_and_says_why() {
     let plan = world.sdctl(&["plan", "-c", "examples/sd-agones-t4.yaml"]).await;
     assert!(plan.stdout.contains("us-central1 list prices from sdctl's table"), "{}", plan.stdout);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_whose_skus_cannot_be_read_leaves_only_its_prices_to_the_table() {
+    // Memorystore's SKUs refused; Compute's, GKE's, Filestore's and Networking's read.
+    let world = World::with_scenario(
+        "faults: [{method: cloudbilling.services.skus.list, path: services/5AF5-2C11-D467/, status: 403}]",
+    )
+    .await;
+    let doc = world_cost(&world, "examples/sd-agones-t4.yaml").await;
+    assert_eq!(doc["prices"]["source"], "cloudBillingCatalog", "{doc}");
+    let unread = doc["prices"]["unread"].as_array().unwrap();
+    assert!(unread.len() == 1 && unread[0].as_str().unwrap().contains("5AF5-2C11-D467"), "{unread:?}");
+    assert!(item(&doc, "Memorystore Redis")["source"].as_str().unwrap().contains("memorystore/docs/redis/pricing"));
+    assert!(item(&doc, "Filestore")["source"].as_str().unwrap().contains("Cloud Billing Catalog (us-central1"));
+    // Kept for this run only: the next one reads the catalog again.
+    world_cost(&world, "examples/sd-agones-t4.yaml").await;
+    assert_eq!(world.requests_of("cloudbilling.services.skus.list").len(), 10);
+}

@@ -168,11 +168,11 @@ impl App {
     }
 
     /// The scenario fault that answers this call, if any (counts the call against its `times`).
-    pub fn take_fault(&self, method: &str) -> Option<crate::scenario::Fault> {
+    pub fn take_fault(&self, method: &str, path: &str) -> Option<crate::scenario::Fault> {
         let scenario = self.scenario();
         let mut calls = lock(&self.fault_calls);
         for (i, fault) in scenario.faults.iter().enumerate() {
-            if fault.method != method {
+            if fault.method != method || fault.path.as_ref().is_some_and(|p| !path.contains(p.as_str())) {
                 continue;
             }
             let used = calls.get(i).copied().unwrap_or_default();

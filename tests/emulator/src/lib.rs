@@ -36,6 +36,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use scenario::Scenario;
+pub use validate::check_routes_against_discovery;
 
 /// The IAM permission the emulator checks for a Discovery method id (None: none checked).
 pub fn iam_permission(method_id: &str) -> Option<String> {

@@ -147,6 +147,9 @@ pub struct Fault {
     /// Seconds to send in a `Retry-After` header (429/503).
     #[serde(default)]
     pub retry_after: Option<u32>,
+    /// Only calls whose REST path contains this (one resource, e.g. one service's SKUs).
+    #[serde(default)]
+    pub path: Option<String>,
 }
 
 impl Scenario {

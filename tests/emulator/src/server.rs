@@ -148,7 +148,7 @@ async fn dispatch(app: &Arc<App>, service: &Service, handler: Handler, call: Cal
     if let Some(validator) = &app.validator {
         validator.check(&call)?;
     }
-    if let Some(fault) = app.take_fault(call.id) {
+    if let Some(fault) = app.take_fault(call.id, &call.path) {
         let message = fault.message.clone().unwrap_or_else(|| canonical_message(fault.status).to_string());
         let mut e = ApiError::new(fault.status, message);
         e.retry_after = fault.retry_after;

@@ -371,3 +371,12 @@ async fn new_identities_are_unknown_to_iam_for_a_while() {
     let granted = http.put(format!("{api}/b/p1-models/iam")).json(&grant).send().await.unwrap();
     assert_eq!(granted.status(), 200, "{:?}", granted.text().await);
 }
+
+/// Every route of the emulator is a Discovery method with the same verb and a matching path
+/// (the documents as the tests get them: downloaded on a fresh clone).
+#[test]
+fn every_route_is_a_discovery_method() {
+    let dir = crate::support::upstream::upstream_dir().join("discovery");
+    let checked = sdctl_emulator::check_routes_against_discovery(&dir);
+    assert!(checked > 100, "only {checked} routes checked");
+}

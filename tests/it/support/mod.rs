@@ -46,6 +46,9 @@ pub fn sdctl() -> Command {
             cmd.env_remove(k);
         }
     }
+    // A pinned download never leaves loopback: it fails at once (files come from flags, or the
+    // cache a World seeds).
+    cmd.env(sdctl::kube::upstream::MIRROR_ENV, "http://127.0.0.1:1");
     cmd.current_dir(repo_root());
     cmd.stdin(Stdio::null());
     cmd

@@ -68,9 +68,35 @@ pub fn upstream_dir() -> PathBuf {
             dir
         }
         // Its own thread and runtime: callers are often inside a test's runtime already.
-        None => std::thread::spawn(materialize).join().unwrap_or_else(|_| panic!("fetching the upstream files failed")),
+        None => match std::thread::spawn(materialize).join() {
+            Ok(dir) => dir,
+            Err(panic) => {
+                let why = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                panic!("{why}")
+            }
+        },
     })
     .clone()
+}
+
+/// Puts every pinned file where sdctl's downloader looks first (`<cache_home>/sdctl/`), so that
+/// sdctl run by a test with `XDG_CACHE_HOME=<cache_home>` never downloads one.
+pub fn seed_cache(cache_home: &Path) {
+    let dir = cache_home.join("sdctl");
+    std::fs::create_dir_all(&dir).expect("a cache directory");
+    let root = upstream_dir();
+    for e in entries() {
+        let from = root.join(&e.path);
+        let to = dir.join(sdctl::kube::upstream::cache_name(&e.url, e.sha256));
+        if std::fs::hard_link(&from, &to).is_err() {
+            std::fs::copy(&from, &to)
+                .unwrap_or_else(|err| panic!("cannot copy {} to {}: {err}", from.display(), to.display()));
+        }
+    }
 }
 
 /// One file of the tree: where it goes and how to get it.
@@ -131,6 +157,7 @@ fn materialize() -> PathBuf {
     let partial = dir.with_extension(format!("partial-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&partial);
     runtime.block_on(write_tree(&partial)).unwrap_or_else(|e| {
+        let _ = std::fs::remove_dir_all(&partial);
         panic!(
             "cannot get the upstream files the tests read: {e:#}\n(without internet access, set {FLAG}; `SDCTL_DOWNLOAD_MIRROR=URL` fetches them from a content-addressed mirror)"
         )

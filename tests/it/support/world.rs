@@ -45,7 +45,9 @@ impl World {
         })
         .await
         .expect("emulator starts");
-        World { emu, speed, cache: tempfile::tempdir().expect("a cache directory") }
+        let cache = tempfile::tempdir().expect("a cache directory");
+        super::upstream::seed_cache(cache.path());
+        World { emu, speed, cache }
     }
 
     /// sdctl against this world, as a std Command (for a pseudo-terminal).
