@@ -753,8 +753,9 @@ async fn a_preempted_spot_node_comes_back_on_the_next_rung() {
     let url = format!("{}/_emulator/preempt/sd-demo-gke/{}", world.emu.url(), system[0]);
     assert_eq!(reqwest::Client::new().post(&url).send().await.unwrap().status(), 400);
 
+    // Up to a minute of wall time: the whole suite shares two cores (30 s was once too short).
     let mut back = false;
-    for _ in 0..300 {
+    for _ in 0..600 {
         let ready = world.emu.state()["resources"]
             .as_array()
             .unwrap()

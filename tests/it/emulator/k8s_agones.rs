@@ -82,9 +82,7 @@ subjects: [{{kind: ServiceAccount, name: agones-sdk, namespace: {ns}}}]
 /// Install Agones and wait until its CRDs, controller and allocation API are up.
 pub(crate) async fn install_agones(t: &TestCluster) {
     create_namespaces(&t.client, &["agones-system", "sd"]).await;
-    let started = std::time::Instant::now();
     let applied = apply_upstream(&t.client, &agones_install_yaml(), "agones-system").await;
-    eprintln!("TIMING install.yaml applied in {:?}", started.elapsed());
     assert_eq!(applied, 39, "every object of install.yaml");
     let crds: Api<CustomResourceDefinition> = Api::all(t.client.clone());
     for crd in [

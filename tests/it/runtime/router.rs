@@ -464,10 +464,8 @@ async fn waiting_users_are_served_in_arrival_order() {
     let redis = Redis::start();
     let cluster = Cluster::start_many(&[webuis[0].addr, webuis[1].addr], 2, false).await;
     cluster.wait_ready(2).await;
-    // The ConfigMap the router step makes, where the router publishes the queue's length.
+    // Where the router publishes the queue's length (made by the cluster set-up, as the router step does).
     let maps: kube::Api<k8s_openapi::api::core::v1::ConfigMap> = kube::Api::namespaced(cluster.t.client.clone(), "sd");
-    let map = serde_json::from_value(json!({"metadata": {"name": "sdctl-queue"}})).unwrap();
-    maps.create(&Default::default(), &map).await.unwrap();
     let published = || async {
         let map = maps.get("sdctl-queue").await.unwrap();
         let entry = map.data.unwrap_or_default().get("webui").cloned()?;

@@ -201,6 +201,10 @@ impl Cluster {
         agones_namespace_objects(&t.client, NS).await;
         // The shared volume the rendered Fleet mounts.
         nfs_volume(&t.client, "sd-demo-shared", "sdctl-shared").await;
+        // The ConfigMap the router step makes, where the router publishes the queue's length.
+        let maps: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(t.client.clone(), NS);
+        let map = serde_json::from_value(json!({"metadata": {"name": "sdctl-queue"}})).expect("a ConfigMap");
+        maps.create(&Default::default(), &map).await.expect("the queue's ConfigMap is created");
         let fleets = gvk_api(&t.client, "agones.dev", "v1", "Fleet", "fleets");
         let fleet: DynamicObject = serde_json::from_value(fleet(replicas)).unwrap();
         fleets.patch(FLEET, &PatchParams::apply("sdctl"), &Patch::Apply(&fleet)).await.expect("fleet applies");
