@@ -14,13 +14,18 @@ pub async fn run(inv: &Invocation, args: CostArgs) -> anyhow::Result<ExitCode> {
         PriceBook::builtin(&config.region, "--offline")
     } else {
         let gcp = Gcp::new(inv.endpoints()?);
-        if cost::catalog::fresh(&gcp, &config.region).is_none() && !inv.ui.json() {
-            inv.ui.err(&format!(
-                "Reading {}'s prices from Google's Cloud Billing Catalog (kept for a day; --offline uses sdctl's table)...",
-                config.region
-            ));
+        match cost::catalog::fresh(&gcp, &config.region) {
+            Some(catalog) => PriceBook::from_catalog(catalog),
+            None => {
+                if !inv.ui.json() {
+                    inv.ui.err(&format!(
+                        "Reading {}'s prices from Google's Cloud Billing Catalog (kept for a day; --offline uses sdctl's table)...",
+                        config.region
+                    ));
+                }
+                cost::price_book(&gcp, &config.region).await
+            }
         }
-        cost::price_book(&gcp, &config.region).await
     };
     let estimate = cost::estimate(&config, &book);
     if inv.ui.json() {

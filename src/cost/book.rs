@@ -157,8 +157,7 @@ impl PriceBook {
 
 /// The built-in figure of a key; spot vCPUs and memory at the recorded share of on-demand.
 fn builtin(key: Key) -> Quote {
-    let spot_share =
-        |on_demand: Price| Quote::builtin(on_demand).times(prices::SPOT_SHARE.usd).citing(prices::SPOT_SHARE);
+    let spot_share = |on_demand: Price| Quote::builtin(on_demand).at_spot_share();
     let machine = |series: Series, core: bool| match (series, core) {
         (Series::E2, true) => prices::E2_VCPU,
         (Series::E2, false) => prices::E2_GB,
@@ -201,8 +200,13 @@ fn builtin(key: Key) -> Quote {
 }
 
 impl Quote {
+    /// This on-demand price at the recorded spot share (of E2 and G2 in us-central1), citing it.
+    pub fn at_spot_share(self) -> Quote {
+        self.times(prices::SPOT_SHARE.usd).citing(prices::SPOT_SHARE)
+    }
+
     /// Cites `price` too (a share applied to this price).
-    pub fn citing(mut self, price: Price) -> Quote {
+    fn citing(mut self, price: Price) -> Quote {
         let s = price.source();
         if !self.sources.contains(&s) {
             self.sources.push(s);

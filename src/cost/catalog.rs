@@ -293,10 +293,7 @@ fn store(catalog: &Catalog, endpoint: &str) {
     let Some(path) = cache_path(&catalog.region, endpoint) else { return };
     let Ok(text) = serde_json::to_vec_pretty(catalog) else { return };
     // A failed cache write only costs a read of the catalog next time.
-    let partial = path.with_extension(format!("partial-{}", std::process::id()));
-    let _ = std::fs::create_dir_all(path.parent().unwrap_or(std::path::Path::new(".")))
-        .and_then(|_| std::fs::write(&partial, text))
-        .and_then(|_| std::fs::rename(&partial, &path));
+    let _ = crate::kube::upstream::write_cache_file(&path, &text);
 }
 
 /// The prices of `region` read from this endpoint less than a day ago.

@@ -478,7 +478,7 @@ pub fn machine_price(book: &PriceBook, name: &str, spot: bool) -> Option<Quote> 
     let series = |series: Series, gb: f64| {
         book.price(Key::Core(series, spot)).times(cpu).plus(book.price(Key::Ram(series, spot)).times(gb))
     };
-    let spot_share = |q: Quote| if spot { q.times(prices::SPOT_SHARE.usd).citing(prices::SPOT_SHARE) } else { q };
+    let spot_share = |q: Quote| if spot { q.at_spot_share() } else { q };
     Some(match (shape.family.as_str(), shape.custom, name) {
         (_, _, "e2-micro") => spot_share(book.fixed(prices::E2_MICRO)),
         (_, _, "e2-small") => spot_share(book.fixed(prices::E2_SMALL)),

@@ -61,14 +61,19 @@ pub async fn fetch_bytes(pin: Pinned<'_>) -> anyhow::Result<Vec<u8>> {
     }
     let bytes = download(&pin).await?;
     if let Some(path) = cached {
-        // Written aside and renamed, so that a concurrent reader never sees half a file; a
-        // failed cache write only costs a download next time.
-        let partial = path.with_extension(format!("partial-{}", std::process::id()));
-        let _ = std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))
-            .and_then(|_| std::fs::write(&partial, &bytes))
-            .and_then(|_| std::fs::rename(&partial, &path));
+        // A failed cache write only costs a download next time.
+        let _ = write_cache_file(&path, &bytes);
     }
     Ok(bytes)
+}
+
+/// Writes a cache file aside and renames it into place, so that a concurrent reader (another
+/// sdctl, another test process) never sees half a file.
+pub fn write_cache_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let partial = path.with_extension(format!("partial-{}", std::process::id()));
+    std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))?;
+    std::fs::write(&partial, bytes)?;
+    std::fs::rename(&partial, path)
 }
 
 /// Where the pinned file is downloaded from: its URL, or the mirror's copy named by its sha256.
