@@ -8,7 +8,9 @@
 //!
 //! `cargo bench --bench router` (needs redis-server; nginx for its rows: Debian's `nginx-light`;
 //! the upstream files as the tests get them: SDCTL_UPSTREAM_DIR or downloaded). Knobs: BENCH_USERS (32),
-//! BENCH_CONCURRENCY (64), BENCH_SECONDS (3 per round), BENCH_ROUNDS (3), BENCH_WEBSOCKETS (16).
+//! BENCH_CONCURRENCY (64), BENCH_SECONDS (3 per round), BENCH_ROUNDS (3), BENCH_WEBSOCKETS (16),
+//! BENCH_ROUTER_LOG (a RUST_LOG filter for the router), BENCH_ROUTER_LOG_FILE (where its log is
+//! kept); the router's own SDCTL_ROUTER_THREADS passes through.
 
 use std::net::SocketAddr;
 use std::process::Stdio;
@@ -368,6 +370,9 @@ async fn bench() {
     table("HTTP GET /", "req/s", &targets, &http_samples);
     table("websocket round trips", "msg/s", &targets, &ws_samples);
     let logged = std::fs::read_to_string(log_dir.path().join("router.log")).unwrap_or_default();
+    if let Ok(keep) = std::env::var("BENCH_ROUTER_LOG_FILE") {
+        std::fs::write(&keep, &logged).unwrap_or_else(|e| panic!("cannot write {keep}: {e}"));
+    }
     let trouble: Vec<&str> = logged.lines().filter(|l| l.contains("WARN") || l.contains("ERROR")).collect();
     println!("\nrouter log: {} lines, {} warnings or errors", logged.lines().count(), trouble.len());
     for line in trouble.iter().take(5) {

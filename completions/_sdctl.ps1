@@ -525,6 +525,7 @@ Register-ArgumentCompleter -Native -CommandName 'sdctl' -ScriptBlock {
             [CompletionResult]::new('--templates', '--templates', [CompletionResultType]::ParameterName, 'OpenKruiseGame: the GameServerSets (one per template) users get their own instances of')
             [CompletionResult]::new('--iap-audience', '--iap-audience', [CompletionResultType]::ParameterName, 'IAP''s audience for this backend: /projects/NUMBER/global/backendServices/ID. Ending in `/` accepts any backend service of that project')
             [CompletionResult]::new('--iap-jwks-url', '--iap-jwks-url', [CompletionResultType]::ParameterName, 'Where IAP''s signing keys are published (JWKS)')
+            [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Threads serving requests, each with its own connections (as nginx''s worker processes) [default: one per CPU the pod may use]')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)')

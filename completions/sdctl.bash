@@ -1356,7 +1356,7 @@ _sdctl() {
             return 0
             ;;
         sdctl__subcmd__runtime__subcmd__router)
-            opts="-c -o -y -v -h -V --listen --redis-url --redis-ca --namespace --fleet --templates --iap-audience --iap-jwks-url --trust-iap-header --config --output --yes --timeout --api-endpoint --project --region --zones --verbose --help --version"
+            opts="-c -o -y -v -h -V --listen --redis-url --redis-ca --namespace --fleet --templates --iap-audience --iap-jwks-url --trust-iap-header --threads --config --output --yes --timeout --api-endpoint --project --region --zones --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1391,6 +1391,10 @@ _sdctl() {
                     return 0
                     ;;
                 --iap-jwks-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threads)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

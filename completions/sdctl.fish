@@ -346,6 +346,7 @@ complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_sub
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -l templates -d 'OpenKruiseGame: the GameServerSets (one per template) users get their own instances of' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -l iap-audience -d 'IAP\'s audience for this backend: /projects/NUMBER/global/backendServices/ID. Ending in `/` accepts any backend service of that project' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -l iap-jwks-url -d 'Where IAP\'s signing keys are published (JWKS)' -r
+complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -l threads -d 'Threads serving requests, each with its own connections (as nginx\'s worker processes) [default: one per CPU the pod may use]' -r
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -s c -l config -d 'Configuration file' -r -F
 complete -c sdctl -n "__fish_sdctl_using_subcommand runtime; and __fish_seen_subcommand_from router" -s o -l output -d 'Output format: human (progress on stderr) or json (newline-delimited events on stdout)' -r -f -a "human\t''
 json\t''"

@@ -3,6 +3,7 @@
 //! environment, never from argv, where `ps` and pod specs would show them.
 
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -96,6 +97,10 @@ pub struct RouterArgs {
     /// anyone who can reach the router could claim to be anyone.
     #[arg(long, conflicts_with = "iap_audience")]
     pub trust_iap_header: bool,
+    /// Threads serving requests, each with its own connections (as nginx's worker processes)
+    /// [default: one per CPU the pod may use].
+    #[arg(long, value_name = "N", env = "SDCTL_ROUTER_THREADS")]
+    pub threads: Option<NonZeroUsize>,
 }
 
 #[derive(Debug, Args)]
@@ -184,6 +189,7 @@ pub async fn router(args: RouterArgs, time: TimeScale) -> anyhow::Result<ExitCod
         },
         identity,
         time,
+        threads: args.threads.unwrap_or_else(router::default_threads),
     })
     .await?;
     Ok(ExitCode::Ok)

@@ -16,6 +16,9 @@ pub const WEBUI_PORT_NAME: &str = "webui";
 
 /// How long one Kubernetes call may take (the router's allocation lock lives 30 s).
 pub const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long the Kubernetes client reuses an idle connection (hyper-util's default, which kube
+/// keeps; checked when a connection is taken from the pool).
+const POOL_IDLE: std::time::Duration = std::time::Duration::from_secs(90);
 
 /// Annotation Agones sets on each allocation (RFC 3339 time).
 const LAST_ALLOCATED: &str = "agones.dev/last-allocated";
@@ -101,15 +104,27 @@ fn target_of(status: &Value) -> Option<String> {
     Some(if address.contains(':') { format!("[{address}]:{port}") } else { format!("{address}:{port}") })
 }
 
-/// A Kubernetes client with the ambient credentials whose calls time out after `CALL_TIMEOUT`.
+/// A Kubernetes client with the ambient credentials whose calls get the head of their answer
+/// within `CALL_TIMEOUT`, and its body without a pause as long.
+///
+/// Not kube's `read_timeout` for that: hyper-timeout's read timer runs on idle pooled connections
+/// too, so a connection idle for the timeout dies, and a call that takes it just as the timer
+/// fires fails with "connection error: timed out". With the timeout at `CALL_TIMEOUT` that hit
+/// the router's re-checks, which come every `assign::VERIFIED_FOR` (also 10 s): under
+/// `cargo bench --bench router`, a few re-checks failed every run. The read timeout is now longer
+/// than a connection may idle in the pool plus a call, so it never ends a reused connection.
 pub async fn client() -> anyhow::Result<kube::Client> {
     let mut config = kube::Config::infer().await.context(
         "cannot reach the Kubernetes API (no in-cluster service account, and KUBECONFIG / ~/.kube/config unusable)",
     )?;
     config.connect_timeout = Some(CALL_TIMEOUT);
-    config.read_timeout = Some(CALL_TIMEOUT);
+    config.read_timeout = Some(POOL_IDLE + 2 * CALL_TIMEOUT);
     config.write_timeout = Some(CALL_TIMEOUT);
-    kube::Client::try_from(config).context("cannot build a Kubernetes client")
+    let builder = kube::client::ClientBuilder::try_from(config).context("cannot build a Kubernetes client")?;
+    Ok(builder
+        .with_layer(&tower::timeout::TimeoutLayer::new(CALL_TIMEOUT))
+        .with_layer(&tower_http::timeout::ResponseBodyTimeoutLayer::new(CALL_TIMEOUT))
+        .build())
 }
 
 #[derive(Clone)]

@@ -9,34 +9,31 @@ mod dashboard;
 pub mod identity;
 mod pages;
 mod proxy;
+mod server;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use http_body_util::combinators::BoxBody;
 use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 use self::assign::{AssignError, Assigner, WebUis, Who};
 use self::identity::{IapVerifier, Identity, Refusal};
 use self::proxy::{Proxy, ProxyError};
 use super::gameservers::GameServers;
 use super::instances::Instances;
+use super::now_unix;
 use super::store::{RedisOptions, Store};
-use super::{now_unix, shutdown_signal};
 use crate::plan::TimeScale;
 
 pub use assign::Assigned;
+pub use server::default_threads;
 
 /// Body of every response the router sends.
 pub type Body = BoxBody<Bytes, hyper::Error>;
@@ -47,13 +44,9 @@ pub const HEALTH_PATH: &str = "/healthz";
 pub const TOUCH_EVERY: Duration = Duration::from_secs(5);
 /// Largest request body accepted (images and masks for img2img are a few MB).
 pub const MAX_BODY: u64 = 256 * 1024 * 1024;
-/// A client must send its request headers within this.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 /// Users whose last activity write is remembered before the ones not seen for `TOUCH_EVERY`
 /// are dropped.
 const TOUCHED_MAX: usize = 10_000;
-/// Connections served at once; more wait in the listen backlog.
-const MAX_CONNECTIONS: usize = 4096;
 
 /// How the router identifies users.
 #[derive(Debug, Clone)]
@@ -81,6 +74,8 @@ pub struct RouterOptions {
     /// `SDCTL_TIME_SCALE` (tests): shortens how long a checked mapping is trusted and how often
     /// `lastaccess` is written.
     pub time: TimeScale,
+    /// Threads serving requests, each with its own runtime and connections.
+    pub threads: NonZeroUsize,
 }
 
 /// Runs the router until SIGTERM; in-flight requests get a few seconds to finish.
@@ -121,10 +116,10 @@ pub async fn run(options: RouterOptions) -> anyhow::Result<()> {
             Identity::TrustHeader
         }
     };
-    let listener =
-        TcpListener::bind(options.listen).await.with_context(|| format!("cannot listen on {}", options.listen))?;
+    let listener = server::listen(options.listen)?;
     tracing::info!(
         listen = %listener.local_addr().unwrap_or(options.listen),
+        threads = options.threads,
         namespace = %options.namespace,
         webuis = ?options.source,
         redis = %super::store::redact(&options.redis.url),
@@ -139,69 +134,13 @@ pub async fn run(options: RouterOptions) -> anyhow::Result<()> {
             options.time.scale(assign::QUEUE_TIMEOUT),
         )),
         templates,
-        proxy: Proxy::default(),
         touch_every: options.time.scale(TOUCH_EVERY),
         touched: Mutex::new(HashMap::new()),
         news,
         board,
         default_fleet,
     });
-    serve(listener, router).await
-}
-
-async fn serve(listener: TcpListener, router: Arc<Router>) -> anyhow::Result<()> {
-    let stopping = CancellationToken::new();
-    let connections = TaskTracker::new();
-    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
-    let stop = shutdown_signal();
-    tokio::pin!(stop);
-    loop {
-        let Ok(slot) = slots.clone().acquire_owned().await else { break };
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut stop => break,
-        };
-        let _ = stream.set_nodelay(true);
-        let router = router.clone();
-        let service = service_fn(move |req| {
-            let router = router.clone();
-            async move { Ok::<_, std::convert::Infallible>(router.handle(req, peer).await) }
-        });
-        let stopping = stopping.clone();
-        connections.spawn(async move {
-            let _slot = slot;
-            let conn = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT)
-                .serve_connection(TokioIo::new(stream), service)
-                .with_upgrades();
-            tokio::pin!(conn);
-            let result = tokio::select! {
-                result = conn.as_mut() => result,
-                () = stopping.cancelled() => {
-                    conn.as_mut().graceful_shutdown();
-                    conn.await
-                }
-            };
-            if let Err(e) = result {
-                tracing::debug!(error = %e, "connection ended");
-            }
-        });
-    }
-    tracing::info!("stopping: finishing in-flight requests");
-    stopping.cancel();
-    connections.close();
-    if tokio::time::timeout(Duration::from_secs(10), connections.wait()).await.is_err() {
-        tracing::warn!("in-flight requests cut off after 10 s");
-    }
-    Ok(())
+    server::serve(listener, router, options.threads).await
 }
 
 struct Router {
@@ -210,7 +149,6 @@ struct Router {
     /// The templates users choose from (OpenKruiseGame: always; Agones: with more than one
     /// Fleet). Empty: every request goes to the one Fleet.
     templates: Vec<String>,
-    proxy: Proxy,
     touch_every: Duration,
     /// When each user's `lastaccess` was last written.
     touched: Mutex<HashMap<String, Instant>>,
@@ -223,7 +161,8 @@ struct Router {
 }
 
 impl Router {
-    async fn handle(self: Arc<Self>, mut req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+    /// Answers one request, forwarding it with `proxy` (the serving thread's own).
+    async fn handle(self: Arc<Self>, proxy: &Proxy, mut req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
         let started = Instant::now();
         if is_health_check(&req) {
             return pages::text(StatusCode::OK, "ok\n");
@@ -264,7 +203,7 @@ impl Router {
         let (parts, body) = req.into_parts();
         let replayable = proxy::is_replayable(&parts);
         let mut target = assigned.clone();
-        let mut result = self.proxy.forward(&parts, body.boxed(), &target.target, Some(peer.ip())).await;
+        let mut result = proxy.forward(&parts, body.boxed(), &target.target, Some(peer.ip())).await;
         if let Err(ProxyError::Connect(why)) = &result {
             // The WebUI is unreachable: its GameServer may be gone. Re-check the mapping
             // (allocating a new one if needed), and send again when that is safe.
@@ -273,7 +212,7 @@ impl Router {
             match self.assigner.assign(who).await {
                 Ok(again) if again.target != target.target && replayable => {
                     target = again;
-                    result = self.proxy.forward(&parts, proxy::empty(), &target.target, Some(peer.ip())).await;
+                    result = proxy.forward(&parts, proxy::empty(), &target.target, Some(peer.ip())).await;
                 }
                 Ok(_) => {}
                 Err(AssignError::Backend(e)) => {

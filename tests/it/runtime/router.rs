@@ -2,7 +2,8 @@
 //! own GameServers (each at its own stand-in WebUI, so a request routed to the wrong one shows)
 //! and keep them, parallel first requests allocate once, dead GameServers are replaced, IAP's JWT
 //! is verified, IAP's cookies never reach a WebUI, cross-site requests are refused, websockets
-//! pass, and a full cluster shows the 503 page.
+//! pass, a full cluster shows the 503 page, every serving thread finishes its requests on
+//! SIGTERM, and the Kubernetes connections outlast a quiet spell.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -14,7 +15,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use super::support::{Cluster, Redis, RouterProcess, SigningKey, WebUi};
+use super::support::{Cluster, CountingRelay, Redis, RouterProcess, SigningKey, WebUi};
 use crate::emulator::k8s_host::eventually;
 
 const EMAIL: &str = "x-goog-authenticated-user-email";
@@ -532,4 +533,87 @@ async fn waiting_users_are_served_in_arrival_order() {
     assert!(page.contains("You are next in line."), "dave's place lapsed: {page}");
     let (_, page) = wait_page("dave@example.com").await;
     assert!(page.contains("number 2 in line"), "dave comes back at the end: {page}");
+}
+
+/// The router serves on several threads (`--threads`), each with its own connections; on SIGTERM
+/// every thread lets its in-flight requests finish before the router exits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn on_sigterm_requests_in_flight_on_every_thread_finish() {
+    let webui = WebUi::start().await;
+    let redis = Redis::start();
+    let cluster = Cluster::start(webui.addr, 1, false).await;
+    cluster.wait_ready(1).await;
+    let router = RouterProcess::start(&redis, &cluster, &["--trust-iap-header", "--threads", "3"]).await;
+    assert_eq!(get_as(&router, "alice@example.com", "/").await.status(), 200, "alice gets her WebUI");
+    let before = webui.hits.load(Ordering::SeqCst);
+    // Slow requests, each on its own connection: the kernel hands them to the threads.
+    let slow: Vec<_> = (0..6)
+        .map(|_| {
+            let url = format!("{}/slow", router.url);
+            tokio::spawn(async move {
+                let r = reqwest::Client::new()
+                    .get(url)
+                    .header(EMAIL, "accounts.google.com:alice@example.com")
+                    .send()
+                    .await
+                    .expect("an answer, not a cut connection");
+                (r.status(), r.text().await.unwrap_or_default())
+            })
+        })
+        .collect();
+    eventually(10, "six slow requests reached the WebUI", || async {
+        (webui.hits.load(Ordering::SeqCst) >= before + 6).then_some(())
+    })
+    .await;
+    let log = router.process.log();
+    assert!(log.contains("threads=3"), "the router says how many threads serve: {log}");
+    assert_eq!(router.process.terminate().await, 0, "clean exit on SIGTERM");
+    for request in slow {
+        let (status, body) = request.await.unwrap();
+        assert_eq!((status.as_u16(), body.as_str()), (200, "done"), "an in-flight request finished");
+    }
+}
+
+/// The router's Kubernetes connections survive a quiet spell longer than a call's timeout: the
+/// background re-check of a user's GameServer (due every 10 s, as a call's timeout) reuses one
+/// rather than failing on a connection that kube's read timer is closing ("connection error:
+/// timed out", seen in `cargo bench --bench router`). Real time (scale 1): the re-check runs as
+/// it does in a cluster, in the background while the request goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn kubernetes_connections_outlive_a_quiet_spell() {
+    let webui = WebUi::start().await;
+    let redis = Redis::start();
+    let cluster = Cluster::start(webui.addr, 1, false).await;
+    cluster.wait_ready(1).await;
+    let relay = CountingRelay::start(cluster.api_addr()).await;
+    let kubeconfig = cluster.kubeconfig_via(relay.addr);
+    let router = RouterProcess::start_with(&redis, &kubeconfig, &["--trust-iap-header"], 1).await;
+    let first = get_as(&router, "alice@example.com", "/").await;
+    assert_eq!(first.status(), 200, "alice gets her WebUI: {}\n{}", first.text().await.unwrap(), router.process.log());
+    // The allocation's last writes (the queue's ConfigMap) are done when nothing moves for a second.
+    let mut sent = relay.bytes_sent.load(Ordering::SeqCst);
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let now = relay.bytes_sent.load(Ordering::SeqCst);
+        if now == sent {
+            break;
+        }
+        sent = now;
+    }
+    let connections = relay.connections.load(Ordering::SeqCst);
+    assert!(connections > 0, "the router reached the Kubernetes API through the relay");
+    // Longer than a call's timeout and than a mapping is trusted unchecked (10 s each), within the
+    // time it is used while re-checked (30 s) and the time the pool keeps a connection (90 s).
+    tokio::time::sleep(sdctl::runtime::gameservers::CALL_TIMEOUT + Duration::from_secs(2)).await;
+    assert_eq!(relay.bytes_sent.load(Ordering::SeqCst), sent, "nothing was sent to the API while alice was away");
+    let back = get_as(&router, "alice@example.com", "/").await;
+    assert_eq!(back.status(), 200, "alice is back: {}\n{}", back.text().await.unwrap(), router.process.log());
+    eventually(10, "her GameServer checked again", || async {
+        (relay.bytes_sent.load(Ordering::SeqCst) > sent).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(relay.connections.load(Ordering::SeqCst), connections, "the check reused a pooled connection");
+    let log = router.process.log();
+    assert!(!log.contains("cannot re-check"), "{log}");
 }

@@ -16,6 +16,7 @@ use kube::ResourceExt;
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
 use sdctl_emulator::scenario::Scenario;
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::emulator::k8s_agones::{agones_namespace_objects, gpu_host, gvk_api, install_agones, nfs_volume, state_of};
 use crate::emulator::k8s_host::{TestCluster, eventually, upstream_dir};
@@ -119,6 +120,14 @@ impl WebUi {
                 }),
             )
             .route("/echo", get(echo).post(echo))
+            // A generation in progress: answers after a second.
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    "done"
+                }),
+            )
             .route("/queue/join", get(ws_echo))
             .layer(axum::Extension(addr))
             // Every request counts, whatever its path.
@@ -173,7 +182,7 @@ async fn ws_echo(ws: WebSocketUpgrade) -> impl IntoResponse {
 pub struct Cluster {
     pub t: TestCluster,
     pub kubeconfig: PathBuf,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Cluster {
@@ -211,7 +220,22 @@ impl Cluster {
         let dir = tempfile::tempdir().unwrap();
         let kubeconfig = dir.path().join("kubeconfig");
         std::fs::write(&kubeconfig, &t.kubeconfig).unwrap();
-        Cluster { t, kubeconfig, _dir: dir }
+        Cluster { t, kubeconfig, dir }
+    }
+
+    /// The emulator's API server, as the kubeconfig names it.
+    pub fn api_addr(&self) -> SocketAddr {
+        let text = std::fs::read_to_string(&self.kubeconfig).unwrap();
+        let server = text.lines().find_map(|l| l.trim().strip_prefix("server: ")).expect("a server in the kubeconfig");
+        server.trim_start_matches("https://").trim_end_matches('/').parse().expect("the server is ip:port")
+    }
+
+    /// A copy of the kubeconfig whose API server is `addr` (a relay in front of the emulator).
+    pub fn kubeconfig_via(&self, addr: SocketAddr) -> PathBuf {
+        let text = std::fs::read_to_string(&self.kubeconfig).unwrap();
+        let path = self.dir.path().join(format!("kubeconfig-via-{}", addr.port()));
+        std::fs::write(&path, text.replace(&self.api_addr().to_string(), &addr.to_string())).unwrap();
+        path
     }
 
     pub fn game_servers_api(&self) -> Api<DynamicObject> {
@@ -343,15 +367,20 @@ impl RouterProcess {
 
     /// With `SDCTL_TIME_SCALE=scale` (3600 turns the hourly key refresh into one per second).
     pub async fn start_scaled(redis: &Redis, cluster: &Cluster, identity: &[&str], scale: u32) -> RouterProcess {
+        Self::start_with(redis, &cluster.kubeconfig, identity, scale).await
+    }
+
+    /// With the given kubeconfig and further arguments (`extra`).
+    pub async fn start_with(redis: &Redis, kubeconfig: &std::path::Path, extra: &[&str], scale: u32) -> RouterProcess {
         let port = free_port();
         let listen = format!("127.0.0.1:{port}");
         let mut args = vec!["runtime", "router", "--listen", &listen, "--namespace", NS];
-        if !identity.contains(&"--fleet") {
+        if !extra.contains(&"--fleet") {
             args.extend(["--fleet", FLEET]);
         }
-        args.extend_from_slice(identity);
+        args.extend_from_slice(extra);
         let redis_url = redis.url();
-        let kubeconfig = cluster.kubeconfig.to_str().unwrap().to_string();
+        let kubeconfig = kubeconfig.to_str().unwrap().to_string();
         let process = Process::spawn(
             &args,
             &[
@@ -419,5 +448,48 @@ impl SigningKey {
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
         header.kid = Some(kid.into());
         jsonwebtoken::encode(&header, &claims, &self.encoding).unwrap()
+    }
+}
+
+/// A TCP relay on loopback that counts the connections made through it and the bytes sent.
+pub struct CountingRelay {
+    pub addr: SocketAddr,
+    pub connections: Arc<AtomicUsize>,
+    pub bytes_sent: Arc<AtomicUsize>,
+}
+
+impl CountingRelay {
+    pub async fn start(to: SocketAddr) -> CountingRelay {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (connections, bytes_sent) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (c, b) = (connections.clone(), bytes_sent.clone());
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                c.fetch_add(1, Ordering::SeqCst);
+                let b = b.clone();
+                tokio::spawn(async move {
+                    let Ok(server) = tokio::net::TcpStream::connect(to).await else { return };
+                    let (mut from_client, mut to_client) = client.into_split();
+                    let (mut from_server, mut to_server) = server.into_split();
+                    let up = async move {
+                        let mut buf = vec![0u8; 16 * 1024];
+                        while let Ok(n @ 1..) = from_client.read(&mut buf).await {
+                            b.fetch_add(n, Ordering::SeqCst);
+                            if to_server.write_all(&buf[..n]).await.is_err() {
+                                break;
+                            }
+                        }
+                        let _ = to_server.shutdown().await;
+                    };
+                    let down = async move {
+                        let _ = tokio::io::copy(&mut from_server, &mut to_client).await;
+                        let _ = to_client.shutdown().await;
+                    };
+                    let _ = tokio::join!(up, down);
+                });
+            }
+        });
+        CountingRelay { addr, connections, bytes_sent }
     }
 }
