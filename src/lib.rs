@@ -17,3 +17,7 @@ pub mod preflight;
 pub mod runtime;
 pub mod steps;
 pub mod ui;
+
+/// Stack of every thread that runs sdctl's async code: decoding GKE's Cluster (hundreds of nested
+/// fields) or a Kubernetes object needs more than the default 2 MiB.
+pub const THREAD_STACK: usize = 8 << 20;

@@ -5,18 +5,14 @@ use clap::Parser;
 fn main() -> std::process::ExitCode {
     let cli = sdctl::cli::Cli::parse();
     sdctl::logging::init(cli.global.verbose, cli.is_runtime());
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        // Decoding GKE's Cluster (hundreds of nested fields) needs more than the default 2 MiB.
-        .thread_stack_size(8 << 20)
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return std::process::ExitCode::from(1);
-        }
-    };
+    let runtime =
+        match tokio::runtime::Builder::new_multi_thread().enable_all().thread_stack_size(sdctl::THREAD_STACK).build() {
+            Ok(rt) => rt,
+            Err(e) => {
+                eprintln!("error: cannot start the async runtime: {e}");
+                return std::process::ExitCode::from(1);
+            }
+        };
     let code = match runtime.block_on(sdctl::cli::run(cli)) {
         Ok(code) => code,
         Err(error) => {

@@ -32,8 +32,6 @@ const BACKLOG: i32 = 1024;
 const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 /// In-flight requests get this long to finish once SIGTERM came.
 const DRAIN: Duration = Duration::from_secs(10);
-/// Assigning a WebUI decodes Kubernetes objects on the serving threads: the main runtime's stack.
-const THREAD_STACK: usize = 8 << 20;
 
 /// The listening socket, bound now so that a taken port shows at once.
 pub fn listen(addr: SocketAddr) -> anyhow::Result<std::net::TcpListener> {
@@ -69,7 +67,7 @@ pub async fn serve(listener: std::net::TcpListener, router: Arc<Router>, threads
             listener.try_clone().context("cannot share the listening socket between threads").and_then(|listener| {
                 std::thread::Builder::new()
                     .name(format!("router-{n}"))
-                    .stack_size(THREAD_STACK)
+                    .stack_size(crate::THREAD_STACK)
                     .spawn(move || {
                         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| thread.run(listener)))
                             .unwrap_or_else(|_| Err(anyhow::anyhow!("it panicked")));
