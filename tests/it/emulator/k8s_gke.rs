@@ -229,6 +229,39 @@ async fn gpu_pods_scale_a_pool_from_zero_and_a_stockout_shows_as_failed_scale_up
     assert!(t.host.scale_ups.lock().unwrap().len() >= 2);
 }
 
+/// GKE grows the pool before the autoscaler hears that its scale-up finished; a controller pass in
+/// between makes the node then, and the outcome arriving later adds no second node (it once did:
+/// a flaky `full_up` test found two spot nodes for one WebUI).
+#[tokio::test]
+async fn a_scale_up_makes_one_node_however_late_its_outcome_arrives() {
+    let host = TestHost::new(1000.0);
+    *host.pools.lock().unwrap() = vec![
+        pool("default-pool", "e2-standard-4", None, 1, 1),
+        pool("gpu-pool", "custom-4-32768-ext", Some(("nvidia-tesla-t4", 1)), 0, 3),
+    ];
+    // Many 20 ms controller passes run inside this window.
+    *host.outcome_lag.lock().unwrap() = Duration::from_millis(500);
+    let t = TestCluster::start_with(host).await;
+    let pods: Api<Pod> = Api::namespaced(t.client.clone(), "default");
+    pods.create(&PostParams::default(), &gpu_pod("webui-0")).await.unwrap();
+    let running = tokio::time::timeout(
+        Duration::from_secs(10),
+        await_condition(pods.clone(), "webui-0", conditions::is_pod_running()),
+    )
+    .await;
+    assert!(running.is_ok(), "the pod runs on the new GPU node");
+    // Past the outcome's arrival, and then some passes more.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let gpu_nodes: Vec<String> = t
+        .state()
+        .into_iter()
+        .filter(|e| e["kind"] == "Node" && e["labels"]["cloud.google.com/gke-nodepool"] == "gpu-pool")
+        .map(|e| e["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(gpu_nodes.len(), 1, "one scale-up of one node: {gpu_nodes:?}");
+    assert_eq!(t.host.scale_ups.lock().unwrap().len(), 1);
+}
+
 #[tokio::test]
 async fn the_driver_installer_daemonset_makes_gpus_allocatable() {
     let host = TestHost::new(1000.0);

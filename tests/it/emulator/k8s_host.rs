@@ -23,6 +23,9 @@ pub struct TestHost {
     pub deleted_load_balancers: Mutex<Vec<(String, String)>>,
     /// A scale-up fails with this reason (GKE's words) instead of adding nodes.
     pub scale_up_error: Mutex<Option<String>>,
+    /// How long after the pool's node count grows the scale-up's outcome arrives (a window in
+    /// which the Kubernetes side sees the bigger pool but not yet the new nodes' names).
+    pub outcome_lag: Mutex<Duration>,
 }
 
 impl TestHost {
@@ -36,6 +39,7 @@ impl TestHost {
             load_balancers: Mutex::new(Vec::new()),
             deleted_load_balancers: Mutex::new(Vec::new()),
             scale_up_error: Mutex::new(None),
+            outcome_lag: Mutex::new(Duration::ZERO),
         })
     }
 
@@ -90,6 +94,7 @@ impl Host for TestHost {
         self.scale_ups.lock().unwrap().push((cluster.into(), pool.into(), nodes));
         let error = self.scale_up_error.lock().unwrap().clone();
         let delay = self.scaled(Duration::from_secs(180));
+        let lag = *self.outcome_lag.lock().unwrap();
         static SERIAL: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let names: Vec<String> = (0..nodes)
             .map(|_| format!("gke-{cluster}-{pool}-{:04}", SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed)))
@@ -105,6 +110,7 @@ impl Host for TestHost {
             if let Some(p) = pools.lock().unwrap().iter_mut().find(|p| p.name == this_pool) {
                 p.node_count += nodes;
             }
+            tokio::time::sleep(lag).await;
             Ok(names)
         }
         .boxed()

@@ -29,9 +29,6 @@ type Outcomes = Arc<std::sync::Mutex<Vec<(String, Result<Vec<String>, String>)>>
 pub struct Autoscaler {
     in_flight: HashMap<String, u32>,
     backoff_until: HashMap<String, Instant>,
-    /// Node count after the last successful scale-up (until the Host reports another count).
-    scaled_to: HashMap<String, u32>,
-    last_host_count: HashMap<String, u32>,
     /// Names the Host gave for new nodes, used when the nodes appear.
     names: HashMap<String, Vec<String>>,
     /// Scale-up outcomes delivered by finished tasks, applied on the next pass.
@@ -64,19 +61,13 @@ pub fn reconcile(c: &Arc<Cluster>, st: &mut Store, s: &mut State) {
             remove_node(st, &n);
         }
     }
-    s.nodes.scaled_to.retain(|k, _| pools.iter().any(|p| &p.name == k));
+    s.nodes.names.retain(|k, _| pools.iter().any(|p| &p.name == k));
 }
 
-fn expected(s: &mut State, pool: &NodePoolInfo) -> u32 {
-    let a = &mut s.nodes;
-    if a.last_host_count.insert(pool.name.clone(), pool.node_count) != Some(pool.node_count) {
-        a.scaled_to.remove(&pool.name);
-    }
-    pool.node_count.max(a.scaled_to.get(&pool.name).copied().unwrap_or(0))
-}
-
+/// A pool has as many Nodes as GKE counts instances in it (the node pool's size, which a
+/// finished scale-up has already grown and a preemption shrunk).
 fn sync_pool(c: &Cluster, st: &mut Store, s: &mut State, pool: &NodePoolInfo, has_cpu_pool: bool) {
-    let want = expected(s, pool) as usize;
+    let want = pool.node_count as usize;
     let mut nodes: Vec<Arc<Value>> =
         st.list("nodes", None).into_iter().filter(|n| meta::labels(n).get(POOL_LABEL) == Some(&pool.name)).collect();
     while nodes.len() < want {
@@ -662,18 +653,24 @@ fn apply_outcomes(c: &Arc<Cluster>, st: &mut Store, s: &mut State) {
         Err(_) => return,
     };
     for (pool, out) in outcomes {
-        let asked = s.nodes.in_flight.remove(&pool).unwrap_or(0);
+        s.nodes.in_flight.remove(&pool);
         match out {
             Ok(names) => {
+                // The Host counted the new nodes before the outcome reached us, and a pass in
+                // between may have made some of them under names of its own: only the nodes
+                // still missing take the Host's names (counting `names` again made two nodes
+                // for one, seen as a flaky test under load).
                 let have =
-                    st.list("nodes", None).iter().filter(|n| meta::labels(n).get(POOL_LABEL) == Some(&pool)).count()
-                        as u32;
-                let host =
-                    c.host.node_pools(&c.name).into_iter().find(|p| p.name == pool).map(|p| p.node_count).unwrap_or(0);
-                let target = host.max(have + names.len().max(asked as usize) as u32);
-                s.nodes.last_host_count.insert(pool.clone(), host);
-                s.nodes.scaled_to.insert(pool.clone(), target);
-                s.nodes.names.entry(pool).or_default().extend(names);
+                    st.list("nodes", None).iter().filter(|n| meta::labels(n).get(POOL_LABEL) == Some(&pool)).count();
+                let host = c
+                    .host
+                    .node_pools(&c.name)
+                    .into_iter()
+                    .find(|p| p.name == pool)
+                    .map(|p| p.node_count as usize)
+                    .unwrap_or(0);
+                let missing = host.saturating_sub(have);
+                s.nodes.names.entry(pool).or_default().extend(names.into_iter().take(missing));
             }
             Err(reason) => {
                 s.nodes.backoff_until.insert(pool.clone(), Instant::now() + c.delay(Delay::ScaleUpBackoff));
