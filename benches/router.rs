@@ -10,7 +10,9 @@
 //! the upstream files as the tests get them: SDCTL_UPSTREAM_DIR or downloaded). Knobs: BENCH_USERS (32),
 //! BENCH_CONCURRENCY (64), BENCH_SECONDS (3 per round), BENCH_ROUNDS (3), BENCH_WEBSOCKETS (16),
 //! BENCH_ROUTER_LOG (a RUST_LOG filter for the router), BENCH_ROUTER_LOG_FILE (where its log is
-//! kept); the router's own SDCTL_ROUTER_THREADS passes through.
+//! kept), BENCH_ROUTER_WRAPPER (a command the router runs under, to profile it: `valgrind
+//! --tool=callgrind --callgrind-out-file=/tmp/router.cg`; its figures are then the profiler's, not
+//! the router's); the router's own SDCTL_ROUTER_THREADS passes through.
 
 use std::net::SocketAddr;
 use std::process::Stdio;
@@ -59,6 +61,11 @@ use runtime_support::{Cluster, REDIS_PASSWORD, Redis, SigningKey, WebUi, free_po
 const JWT_HEADER: &str = "x-goog-iap-jwt-assertion";
 /// The audience `up` gives the router: exactly the backend service.
 const AUDIENCE: &str = "/projects/123456789/global/backendServices/987654321";
+
+/// BENCH_ROUTER_WRAPPER split into words (empty: the router runs on its own).
+fn wrapper() -> Vec<String> {
+    std::env::var("BENCH_ROUTER_WRAPPER").unwrap_or_default().split_whitespace().map(String::from).collect()
+}
 
 fn knob(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -281,7 +288,9 @@ fn main() {
 
 async fn wait_until_answering(url: &str, what: &str) {
     let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
+    // A router under valgrind takes a while to read its own symbols.
+    let patience = if wrapper().is_empty() { 20 } else { 300 };
+    let deadline = Instant::now() + Duration::from_secs(patience);
     while http.get(url).send().await.is_err() {
         assert!(Instant::now() < deadline, "{what} did not start");
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -303,7 +312,14 @@ async fn bench() {
     let log_dir = tempfile::tempdir().unwrap();
     let router_log = std::fs::File::create(log_dir.path().join("router.log")).unwrap();
     let listen = format!("127.0.0.1:{}", free_port());
-    let mut router = tokio::process::Command::from(support::sdctl());
+    let mut router = match wrapper().split_first() {
+        Some((program, args)) => {
+            let mut wrapped = tokio::process::Command::new(program);
+            wrapped.args(args).arg(support::sdctl().get_program());
+            wrapped
+        }
+        None => tokio::process::Command::from(support::sdctl()),
+    };
     router
         .args(["runtime", "router", "--listen", &listen, "--namespace", "sd", "--fleet", "webui"])
         .args(["--iap-audience", AUDIENCE, "--iap-jwks-url", &iap.jwks_url])
@@ -317,7 +333,7 @@ async fn bench() {
         // Its logs go to a file, as a container's go to the node's disk.
         .stderr(router_log)
         .kill_on_drop(true);
-    let _router = router.spawn().expect("router starts");
+    let mut router = router.spawn().expect("router starts");
     let proxied = format!("http://{listen}");
     wait_until_answering(&format!("{proxied}/healthz"), "the router").await;
     let nginx = Nginx::start(webui.addr);
@@ -369,6 +385,13 @@ async fn bench() {
     }
     table("HTTP GET /", "req/s", &targets, &http_samples);
     table("websocket round trips", "msg/s", &targets, &ws_samples);
+    if !wrapper().is_empty() {
+        // A profiler writes its figures when the router ends as it does in a pod: on SIGTERM.
+        if let Some(pid) = router.id() {
+            let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(120), router.wait()).await;
+    }
     let logged = std::fs::read_to_string(log_dir.path().join("router.log")).unwrap_or_default();
     if let Ok(keep) = std::env::var("BENCH_ROUTER_LOG_FILE") {
         std::fs::write(&keep, &logged).unwrap_or_else(|e| panic!("cannot write {keep}: {e}"));

@@ -80,7 +80,7 @@ struct Claims {
 /// so a key Google withdraws stops admitting anyone at the next refresh.
 #[derive(Default)]
 struct Verified {
-    by_token: HashMap<Box<str>, (String, i64)>,
+    by_token: HashMap<Box<str>, (String, i64), foldhash::fast::RandomState>,
     /// Counts key set changes: a token checked against an older key set is not remembered.
     keys_generation: u64,
 }

@@ -143,6 +143,22 @@ pub async fn run(options: RouterOptions) -> anyhow::Result<()> {
     server::serve(listener, router, options.threads).await
 }
 
+/// The client end of a connection, as each of its requests needs it.
+pub struct Peer {
+    pub addr: SocketAddr,
+    /// Its address as `X-Forwarded-For` gets it, made once per connection.
+    pub forwarded_for: http::HeaderValue,
+}
+
+impl Peer {
+    pub fn new(addr: SocketAddr) -> Self {
+        let forwarded_for = http::HeaderValue::from_str(&addr.ip().to_string())
+            // An IP address is always a valid header value.
+            .unwrap_or_else(|_| http::HeaderValue::from_static("unknown"));
+        Self { addr, forwarded_for }
+    }
+}
+
 struct Router {
     identity: Identity,
     assigner: Arc<Assigner>,
@@ -162,7 +178,7 @@ struct Router {
 
 impl Router {
     /// Answers one request, forwarding it with `proxy` (the serving thread's own).
-    async fn handle(self: Arc<Self>, proxy: &Proxy, mut req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+    async fn handle(self: &Arc<Self>, proxy: &Proxy, mut req: Request<Incoming>, peer: &Peer) -> Response<Body> {
         let started = Instant::now();
         if is_health_check(&req) {
             return pages::text(StatusCode::OK, "ok\n");
@@ -174,16 +190,16 @@ impl Router {
                     Refusal::Missing => "no identity header".to_string(),
                     Refusal::Invalid(why) => why.clone(),
                 };
-                tracing::warn!(peer = %peer.ip(), path = req.uri().path(), reason = %reason, "refused a request without a valid identity");
+                tracing::warn!(peer = %peer.addr.ip(), path = req.uri().path(), reason = %reason, "refused a request without a valid identity");
                 return pages::unauthorized(&reason);
             }
         };
         if let Some(refusal) = refused_request(&req) {
-            tracing::warn!(user = %email, peer = %peer.ip(), path = req.uri().path(), reason = refusal, "request refused");
+            tracing::warn!(user = %email, peer = %peer.addr.ip(), path = req.uri().path(), reason = refusal, "request refused");
             return pages::refused(refusal);
         }
         // With templates: the router's own pages, and which of the user's instances this is for.
-        let template = match dashboard::route(&self, &req, &email).await {
+        let template = match dashboard::route(self, &req, &email).await {
             dashboard::Route::Answer(response) => return response,
             dashboard::Route::Template(t) => t,
             dashboard::Route::Fleet => None,
@@ -200,33 +216,41 @@ impl Router {
         let key = who.key();
         self.touch(&key);
         let client_upgrade = proxy::is_upgrade(req.headers()).then(|| hyper::upgrade::on(&mut req));
-        let (parts, body) = req.into_parts();
-        let replayable = proxy::is_replayable(&parts);
-        let mut target = assigned.clone();
-        let mut result = proxy.forward(&parts, body.boxed(), &target.target, Some(peer.ip())).await;
-        if let Err(ProxyError::Connect(why)) = &result {
-            // The WebUI is unreachable: its GameServer may be gone. Re-check the mapping
-            // (allocating a new one if needed), and send again when that is safe.
-            tracing::warn!(user = %email, target = %target.target, error = %why, "WebUI unreachable; re-checking its GameServer");
-            self.assigner.forget(who);
-            match self.assigner.assign(who).await {
-                Ok(again) if again.target != target.target && replayable => {
-                    target = again;
-                    result = proxy.forward(&parts, proxy::empty(), &target.target, Some(peer.ip())).await;
+        let mut target = assigned;
+        let upstream = match proxy.connect(&target.target).await {
+            Ok(upstream) => upstream,
+            Err(ProxyError::Connect(why) | ProxyError::Upstream(why)) => {
+                // The WebUI is unreachable: its GameServer may be gone. Re-check the mapping
+                // (allocating a new one if needed); nothing was sent, so the request can go there.
+                tracing::warn!(user = %email, target = %target.target, error = %why, "WebUI unreachable; re-checking its GameServer");
+                self.assigner.forget(who);
+                match self.assigner.assign(who).await {
+                    Ok(again) if again.target != target.target => {
+                        target = again;
+                        match proxy.connect(&target.target).await {
+                            Ok(upstream) => upstream,
+                            Err(ProxyError::Connect(why) | ProxyError::Upstream(why)) => {
+                                return self.did_not_answer(who, &target, &why);
+                            }
+                        }
+                    }
+                    Ok(_) => return self.did_not_answer(who, &target, &why),
+                    Err(AssignError::Backend(e)) => {
+                        tracing::error!(user = %email, error = %format!("{e:#}"), "cannot re-assign a WebUI");
+                        return self.did_not_answer(who, &target, &why);
+                    }
+                    Err(e) => return self.not_assigned(who, e).await,
                 }
-                Ok(_) => {}
-                Err(AssignError::Backend(e)) => {
-                    tracing::error!(user = %email, error = %format!("{e:#}"), "cannot re-assign a WebUI");
-                }
-                Err(e) => return self.not_assigned(who, e).await,
             }
-        }
-        let response = match result {
+        };
+        let (mut parts, body) = req.into_parts();
+        // For the log line: the request itself goes on to the WebUI.
+        let (method, uri) = (parts.method.clone(), parts.uri.clone());
+        proxy::prepare_request(&mut parts, &target.target, &peer.forwarded_for);
+        let response = match proxy.send(&target.target, upstream, Request::from_parts(parts, body.boxed())).await {
             Ok(response) => response,
             Err(ProxyError::Connect(why) | ProxyError::Upstream(why)) => {
-                tracing::warn!(user = %email, gameserver = %target.gameserver, target = %target.target, error = %why, "WebUI did not answer");
-                self.assigner.forget(who);
-                return pages::unavailable("it did not answer");
+                return self.did_not_answer(who, &target, &why);
             }
         };
         let (response, backend_upgrade) = proxy::response_for_client(response);
@@ -240,8 +264,8 @@ impl Router {
                     gameserver = %target.gameserver,
                     target = %target.target,
                     how = target.how,
-                    method = %parts.method,
-                    path = parts.uri.path(),
+                    method = %method,
+                    path = uri.path(),
                     status = response.status().as_u16(),
                     latency_ms = started.elapsed().as_millis() as u64,
                     "proxied"
@@ -258,6 +282,14 @@ impl Router {
             proxy::tunnel(client, backend, self.touch_every, Arc::new(move || router.touch(&key)));
         }
         response
+    }
+
+    /// The page for a user whose WebUI could not be reached or failed mid-request; the next
+    /// request checks the mapping again.
+    fn did_not_answer(&self, who: Who<'_>, target: &Assigned, why: &str) -> Response<Body> {
+        tracing::warn!(user = %who.email, gameserver = %target.gameserver, target = %target.target, error = %why, "WebUI did not answer");
+        self.assigner.forget(who);
+        pages::unavailable("it did not answer")
     }
 
     /// The page for a user without a WebUI to send the request to.

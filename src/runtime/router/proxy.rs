@@ -1,20 +1,27 @@
 //! Forwarding to a user's WebUI: HTTP requests (bodies streamed both ways, long timeouts for
 //! slow generations) and upgraded connections (Gradio's websocket queue), whose traffic counts
 //! as activity.
+//!
+//! Connections to WebUIs are kept per serving thread, as nginx's `keepalive` keeps them per
+//! worker: each carries one request at a time, goes back to its thread's pool as soon as the
+//! WebUI's answer starts, and is taken again once that answer is done. The request and response
+//! go through as they came, their headers edited in place. hyper-util's pooled client did the
+//! same with a lock, a spawned task, a URI parse and two header copies per request, about a
+//! fifth of the router's own instructions (callgrind, `cargo bench --bench router`, README).
 
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use http::{Request, Response, Uri};
-use http_body_util::{BodyExt, Empty};
+use http::{Request, Response, StatusCode, Uri};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
+use hyper::client::conn::http1::SendRequest;
 use hyper::upgrade::OnUpgrade;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::Body;
@@ -23,18 +30,25 @@ use super::identity::JWT_HEADER;
 /// How long a WebUI may take to start answering a request (a generation can be slow).
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// A kept connection unused this long is closed.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+/// Connections kept per WebUI and thread (a browser opens about six; several share a WebUI).
+const MAX_KEPT: usize = 64;
 
 /// Headers that describe one connection, not the request (RFC 9110 7.6.1).
-const HOP_BY_HOP: [&str; 8] = [
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
+const HOP_BY_HOP: [HeaderName; 8] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
 ];
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+/// IAP's signed assertion is for the router; the WebUI (and its extensions) never see it.
+const IAP_JWT: HeaderName = HeaderName::from_static(JWT_HEADER);
 
 #[derive(Debug)]
 pub enum ProxyError {
@@ -44,21 +58,31 @@ pub enum ProxyError {
     Upstream(String),
 }
 
+/// One serving thread's connections to WebUIs.
+#[derive(Default)]
 pub struct Proxy {
-    client: Client<HttpConnector, Body>,
+    /// Only this thread takes the lock, so it is never contended.
+    kept: Mutex<Kept>,
 }
 
-impl Default for Proxy {
-    fn default() -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(64)
-            .build(connector);
-        Self { client }
-    }
+#[derive(Default)]
+struct Kept {
+    by_target: HashMap<String, Vec<KeptConnection>>,
+    /// When closed and expired connections of every target were last dropped.
+    swept: Option<Instant>,
+}
+
+struct KeptConnection {
+    sender: SendRequest<Body>,
+    /// When it last carried a request.
+    used: Instant,
+}
+
+/// A connection to a WebUI, ready for one request.
+pub struct Upstream {
+    sender: SendRequest<Body>,
+    /// A kept one (the WebUI may have closed it just now), or a new one.
+    kept: bool,
 }
 
 /// Whether the request asks to switch protocols (a websocket).
@@ -70,54 +94,124 @@ pub fn is_upgrade(headers: &HeaderMap) -> bool {
             .is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("upgrade")))
 }
 
-/// A request that can be sent again (no body): method, URI and headers suffice.
-pub fn is_replayable(parts: &http::request::Parts) -> bool {
-    let no_length = parts.headers.get(header::CONTENT_LENGTH).is_none_or(|v| v.as_bytes() == b"0");
-    matches!(parts.method, http::Method::GET | http::Method::HEAD)
-        && no_length
-        && !parts.headers.contains_key(header::TRANSFER_ENCODING)
-}
-
-pub fn empty() -> Body {
-    Empty::<Bytes>::new().map_err(|never| match never {}).boxed()
-}
-
 impl Proxy {
-    /// Sends the request to `target` (`address:port`) and returns the WebUI's response head
-    /// with its body streaming.
-    pub async fn forward(
+    /// A connection to `target` (`address:port`): a kept one that is free, else a new one.
+    /// Nothing is sent yet, so a user's request can still go elsewhere when this fails.
+    pub async fn connect(&self, target: &str) -> Result<Upstream, ProxyError> {
+        if let Some(sender) = self.take_kept(target) {
+            return Ok(Upstream { sender, kept: true });
+        }
+        Ok(Upstream { sender: open(target).await?, kept: false })
+    }
+
+    /// Sends the request over `upstream` and returns the WebUI's response head with its body
+    /// streaming. A kept connection the WebUI closed before the request went out is replaced
+    /// once by a new one.
+    pub async fn send(
         &self,
-        parts: &http::request::Parts,
-        body: Body,
         target: &str,
-        client_addr: Option<std::net::IpAddr>,
+        mut upstream: Upstream,
+        mut request: Request<Body>,
     ) -> Result<Response<Incoming>, ProxyError> {
-        let upgrade = is_upgrade(&parts.headers);
-        let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-        let uri: Uri = format!("http://{target}{path}")
-            .parse()
-            .map_err(|e| ProxyError::Connect(format!("bad target {target}: {e}")))?;
-        let mut out = Request::builder().method(parts.method.clone()).uri(uri).version(http::Version::HTTP_11);
-        if let Some(headers) = out.headers_mut() {
-            copy_headers(&parts.headers, headers, upgrade);
-            strip_iap_cookies(headers);
-            if let Some(ip) = client_addr {
-                append_forwarded_for(headers, ip);
+        loop {
+            let sent = tokio::time::timeout(RESPONSE_TIMEOUT, upstream.sender.try_send_request(request)).await;
+            let Ok(sent) = sent else {
+                let minutes = RESPONSE_TIMEOUT.as_secs() / 60;
+                return Err(ProxyError::Upstream(format!("no answer within {minutes} minutes")));
+            };
+            match sent {
+                Ok(response) => {
+                    if response.status() != StatusCode::SWITCHING_PROTOCOLS {
+                        self.keep(target, upstream.sender);
+                    }
+                    return Ok(response);
+                }
+                Err(mut e) => match e.take_message() {
+                    Some(unsent) if upstream.kept => {
+                        request = unsent;
+                        let sender = open(target).await.map_err(|e| match e {
+                            ProxyError::Connect(why) | ProxyError::Upstream(why) => ProxyError::Upstream(why),
+                        })?;
+                        upstream = Upstream { sender, kept: false };
+                    }
+                    _ => return Err(ProxyError::Upstream(describe(e.error()))),
+                },
             }
         }
-        let request = out.body(body).map_err(|e| ProxyError::Connect(format!("cannot build the request: {e}")))?;
-        match tokio::time::timeout(RESPONSE_TIMEOUT, self.client.request(request)).await {
-            Err(_) => {
-                Err(ProxyError::Upstream(format!("no answer within {} minutes", RESPONSE_TIMEOUT.as_secs() / 60)))
+    }
+
+    /// A free kept connection to `target`, dropping the closed and expired ones met on the way.
+    fn take_kept(&self, target: &str) -> Option<SendRequest<Body>> {
+        let mut kept = self.kept.lock().ok()?;
+        kept.sweep_now_and_then();
+        let connections = kept.by_target.get_mut(target)?;
+        // Newest first: the one used last is the least likely to have been closed by the WebUI.
+        let mut i = connections.len();
+        while i > 0 {
+            i -= 1;
+            let c = &connections[i];
+            if c.sender.is_closed() || c.used.elapsed() >= IDLE_TIMEOUT {
+                connections.swap_remove(i);
+            } else if c.sender.is_ready() {
+                return Some(connections.swap_remove(i).sender);
             }
-            Ok(Err(e)) if e.is_connect() => Err(ProxyError::Connect(describe(&e))),
-            Ok(Err(e)) => Err(ProxyError::Upstream(describe(&e))),
-            Ok(Ok(response)) => Ok(response),
+        }
+        None
+    }
+
+    /// Keeps a connection whose answer has started: it is free again once that answer is done.
+    fn keep(&self, target: &str, sender: SendRequest<Body>) {
+        let Ok(mut kept) = self.kept.lock() else { return };
+        let connections = match kept.by_target.get_mut(target) {
+            Some(connections) => connections,
+            None => kept.by_target.entry(target.to_string()).or_default(),
+        };
+        if connections.len() < MAX_KEPT {
+            connections.push(KeptConnection { sender, used: Instant::now() });
         }
     }
 }
 
-fn describe(e: &hyper_util::client::legacy::Error) -> String {
+impl Kept {
+    /// Every half minute, drops closed and expired connections of all targets (a WebUI that
+    /// went away is never asked for again).
+    fn sweep_now_and_then(&mut self) {
+        if self.swept.is_some_and(|at| at.elapsed() < IDLE_TIMEOUT / 3) {
+            return;
+        }
+        self.swept = Some(Instant::now());
+        for connections in self.by_target.values_mut() {
+            connections.retain(|c| !c.sender.is_closed() && c.used.elapsed() < IDLE_TIMEOUT);
+        }
+        self.by_target.retain(|_, connections| !connections.is_empty());
+    }
+}
+
+/// A new connection to `target`, served by a task of this thread until either side closes it.
+async fn open(target: &str) -> Result<SendRequest<Body>, ProxyError> {
+    let stream = match tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(target)).await {
+        Err(_) => {
+            return Err(ProxyError::Connect(format!(
+                "no connection to {target} within {} s",
+                CONNECT_TIMEOUT.as_secs()
+            )));
+        }
+        Ok(Err(e)) => return Err(ProxyError::Connect(format!("cannot connect to {target}: {e}"))),
+        Ok(Ok(stream)) => stream,
+    };
+    let _ = stream.set_nodelay(true);
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| ProxyError::Connect(describe(&e)))?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.with_upgrades().await {
+            tracing::debug!(error = %e, "connection to a WebUI ended");
+        }
+    });
+    Ok(sender)
+}
+
+fn describe(e: &hyper::Error) -> String {
     let mut text = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
@@ -128,27 +222,47 @@ fn describe(e: &hyper_util::client::legacy::Error) -> String {
     text
 }
 
-fn copy_headers(from: &HeaderMap, to: &mut HeaderMap, upgrade: bool) {
-    let listed: Vec<String> = from
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(',').map(|t| t.trim().to_ascii_lowercase()))
-        .collect();
-    for (name, value) in from {
-        let n = name.as_str();
-        let hop = HOP_BY_HOP.contains(&n) || listed.iter().any(|l| l == n);
-        // IAP's signed assertion is for the router; the WebUI (and its extensions) never see it.
-        if hop || n == JWT_HEADER {
-            continue;
-        }
-        to.append(name.clone(), value.clone());
+/// Makes the user's request the WebUI's, in place: without hop-by-hop headers (an upgrade keeps
+/// its own), IAP's assertion and IAP's cookies; with the client's address added to
+/// `X-Forwarded-For` (`client`: that address as a header value, made once per connection).
+pub fn prepare_request(parts: &mut http::request::Parts, target: &str, client: &HeaderValue) {
+    let upgrade = is_upgrade(&parts.headers).then(|| parts.headers.get(header::UPGRADE).cloned()).flatten();
+    strip_hop_by_hop(&mut parts.headers);
+    parts.headers.remove(&IAP_JWT);
+    strip_iap_cookies(&mut parts.headers);
+    append_forwarded_for(&mut parts.headers, client);
+    if let Some(protocol) = upgrade {
+        parts.headers.insert(header::UPGRADE, protocol);
+        parts.headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
     }
-    if upgrade {
-        if let Some(u) = from.get(header::UPGRADE) {
-            to.insert(header::UPGRADE, u.clone());
+    if !parts.headers.contains_key(header::HOST)
+        && let Ok(host) = HeaderValue::from_str(target)
+    {
+        parts.headers.insert(header::HOST, host);
+    }
+    parts.version = http::Version::HTTP_11;
+    // Sent in origin form (`/path?query`), whatever form the client used.
+    if parts.uri.scheme().is_some() || parts.uri.authority().is_some() {
+        parts.uri = parts.uri.path_and_query().map_or_else(|| Uri::from_static("/"), |p| Uri::from(p.clone()));
+    }
+}
+
+/// Removes the headers that describe one connection, and those its `Connection` header names.
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    if headers.contains_key(header::CONNECTION) {
+        let listed: Vec<HeaderName> = headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
+            .collect();
+        for name in listed {
+            headers.remove(name);
         }
-        to.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    }
+    for name in &HOP_BY_HOP {
+        headers.remove(name);
     }
 }
 
@@ -156,6 +270,9 @@ fn copy_headers(from: &HeaderMap, to: &mut HeaderMap, upgrade: bool) {
 /// let whoever holds them act as the user through IAP: code running in a WebUI never gets them.
 /// Other cookies (the WebUI's own) pass.
 fn strip_iap_cookies(headers: &mut HeaderMap) {
+    if !headers.contains_key(header::COOKIE) {
+        return;
+    }
     let kept: Vec<String> = headers
         .get_all(header::COOKIE)
         .iter()
@@ -178,25 +295,31 @@ fn is_iap_cookie(pair: &str) -> bool {
     name.starts_with("GCP_IAP_") || name.starts_with("__Host-GCP_IAP_")
 }
 
-fn append_forwarded_for(headers: &mut HeaderMap, ip: std::net::IpAddr) {
-    let name = HeaderName::from_static("x-forwarded-for");
-    let value = match headers.get(&name).and_then(|v| v.to_str().ok()) {
-        Some(prev) => format!("{prev}, {ip}"),
-        None => ip.to_string(),
+fn append_forwarded_for(headers: &mut HeaderMap, client: &HeaderValue) {
+    let value = match headers.get(&X_FORWARDED_FOR) {
+        None => client.clone(),
+        Some(prev) => match HeaderValue::from_bytes(&[prev.as_bytes(), b", ", client.as_bytes()].concat()) {
+            Ok(joined) => joined,
+            Err(_) => client.clone(),
+        },
     };
-    if let Ok(v) = HeaderValue::from_str(&value) {
-        headers.insert(name, v);
-    }
+    headers.insert(X_FORWARDED_FOR, value);
 }
 
-/// The WebUI's response for the user, without hop-by-hop headers (an upgrade keeps its own).
+/// The WebUI's response for the user, in place: without hop-by-hop headers (an upgrade keeps its
+/// own).
 pub fn response_for_client(response: Response<Incoming>) -> (Response<Body>, Option<OnUpgrade>) {
     let (mut parts, body) = response.into_parts();
-    let switching = parts.status == http::StatusCode::SWITCHING_PROTOCOLS;
+    let switching = parts.status == StatusCode::SWITCHING_PROTOCOLS;
     let upgraded = if switching { parts.extensions.remove::<OnUpgrade>() } else { None };
-    let mut headers = HeaderMap::new();
-    copy_headers(&parts.headers, &mut headers, switching);
-    parts.headers = headers;
+    let protocol = if switching { parts.headers.get(header::UPGRADE).cloned() } else { None };
+    strip_hop_by_hop(&mut parts.headers);
+    if switching {
+        if let Some(protocol) = protocol {
+            parts.headers.insert(header::UPGRADE, protocol);
+        }
+        parts.headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    }
     (Response::from_parts(parts, body.boxed()), upgraded)
 }
 
@@ -254,6 +377,77 @@ async fn pump<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn request(build: http::request::Builder) -> http::request::Parts {
+        build.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn the_webui_gets_the_request_without_what_is_the_routers() {
+        let mut parts = request(
+            Request::get("/gradio_api/queue?x=1")
+                .version(http::Version::HTTP_10)
+                .header("host", "sd.example.com")
+                .header("connection", "keep-alive, x-private")
+                .header("keep-alive", "timeout=5")
+                .header("x-private", "mine")
+                .header("te", "trailers")
+                .header(JWT_HEADER, "eyJ.secret.sig")
+                .header("cookie", "GCP_IAP_UID=1; theme=dark")
+                .header("accept", "text/html"),
+        );
+        let client = HeaderValue::from_static("10.0.0.9");
+        prepare_request(&mut parts, "127.0.0.1:7860", &client);
+        let h = &parts.headers;
+        for gone in ["connection", "keep-alive", "x-private", "te", JWT_HEADER] {
+            assert!(!h.contains_key(gone), "{gone} must not reach the WebUI: {h:?}");
+        }
+        assert_eq!(h["host"], "sd.example.com", "the user's host passes");
+        assert_eq!(h["cookie"], "theme=dark");
+        assert_eq!(h["accept"], "text/html");
+        assert_eq!(h["x-forwarded-for"], "10.0.0.9");
+        assert_eq!(parts.version, http::Version::HTTP_11);
+        assert_eq!(parts.uri, "/gradio_api/queue?x=1");
+    }
+
+    #[test]
+    fn forwarded_for_grows_hosts_are_filled_in_and_absolute_forms_shrink() {
+        let mut parts =
+            request(Request::get("http://sd.example.com/file=a.png").header("x-forwarded-for", "203.0.113.7"));
+        prepare_request(&mut parts, "127.0.0.1:7860", &HeaderValue::from_static("10.0.0.9"));
+        assert_eq!(parts.headers["x-forwarded-for"], "203.0.113.7, 10.0.0.9");
+        assert_eq!(parts.headers["host"], "127.0.0.1:7860", "HTTP/1.1 needs a Host");
+        assert_eq!(parts.uri, "/file=a.png", "origin form");
+    }
+
+    #[test]
+    fn websocket_upgrades_keep_their_own_headers_both_ways() {
+        let mut parts = request(
+            Request::get("/queue/join")
+                .header("connection", "Upgrade")
+                .header("upgrade", "websocket")
+                .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+        );
+        prepare_request(&mut parts, "127.0.0.1:7860", &HeaderValue::from_static("10.0.0.9"));
+        assert_eq!(parts.headers["connection"], "upgrade");
+        assert_eq!(parts.headers["upgrade"], "websocket");
+        assert_eq!(parts.headers["sec-websocket-key"], "dGhlIHNhbXBsZSBub25jZQ==");
+    }
+
+    #[test]
+    fn responses_lose_hop_by_hop_headers_unless_switching_protocols() {
+        let (mut ok, _) = Response::builder()
+            .header("connection", "keep-alive")
+            .header("keep-alive", "timeout=5")
+            .header("transfer-encoding", "chunked")
+            .header("content-type", "text/html")
+            .body(())
+            .unwrap()
+            .into_parts();
+        strip_hop_by_hop(&mut ok.headers);
+        assert_eq!(ok.headers.len(), 1, "{:?}", ok.headers);
+        assert_eq!(ok.headers["content-type"], "text/html");
+    }
 
     #[test]
     fn iap_cookies_never_reach_the_webui() {

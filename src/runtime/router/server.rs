@@ -21,8 +21,8 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::Router;
 use super::proxy::Proxy;
+use super::{Peer, Router};
 
 /// Connections served at once (by all threads); more wait in the listen backlog.
 const MAX_CONNECTIONS: usize = 4096;
@@ -109,6 +109,13 @@ pub async fn serve(listener: std::net::TcpListener, router: Arc<Router>, threads
     }
 }
 
+/// What a serving thread's requests use.
+struct Here {
+    router: Arc<Router>,
+    /// This thread's connections to WebUIs.
+    proxy: Proxy,
+}
+
 /// One serving thread: its runtime, its connection pool to the WebUIs, its share of the
 /// connections.
 struct Thread {
@@ -139,7 +146,9 @@ impl Thread {
 
     /// Serves connections until SIGTERM, then closes its listener and lets its requests finish.
     async fn accept(&self, listener: tokio::net::TcpListener) {
-        let proxy = Arc::new(Proxy::default());
+        // Requests clone this thread's handle, not the shared router's: no reference count
+        // bounces between cores per request.
+        let here = Arc::new(Here { router: self.router.clone(), proxy: Proxy::default() });
         let connections = TaskTracker::new();
         let slots = Arc::new(tokio::sync::Semaphore::new(self.slots));
         loop {
@@ -165,10 +174,13 @@ impl Thread {
                 },
             };
             let _ = stream.set_nodelay(true);
-            let (router, proxy) = (self.router.clone(), proxy.clone());
+            let connection = Arc::new((here.clone(), Peer::new(peer)));
             let service = service_fn(move |req| {
-                let (router, proxy) = (router.clone(), proxy.clone());
-                async move { Ok::<_, std::convert::Infallible>(router.handle(&proxy, req, peer).await) }
+                let connection = connection.clone();
+                async move {
+                    let (here, peer) = &*connection;
+                    Ok::<_, std::convert::Infallible>(here.router.handle(&here.proxy, req, peer).await)
+                }
             });
             let stopping = self.stopping.clone();
             connections.spawn(async move {
