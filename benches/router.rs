@@ -4,15 +4,18 @@
 //! `sdctl runtime router` (IAP's ES256 JWT verified, real redis-server, the emulator's Kubernetes
 //! API with Agones). The same load generator, headers and WebUI for all three, in rounds that
 //! alternate between them, so the ratios compare like with like on a noisy machine. Websocket
-//! round trips (Gradio's queue) too.
+//! round trips (Gradio's queue) too. Beside rates and latencies, each proxy's CPU time per
+//! request (its processes' user and system time from /proc): what it costs, whatever share of
+//! the shared cores the load generator leaves it.
 //!
 //! `cargo bench --bench router` (needs redis-server; nginx for its rows: Debian's `nginx-light`;
 //! the upstream files as the tests get them: SDCTL_UPSTREAM_DIR or downloaded). Knobs: BENCH_USERS (32),
 //! BENCH_CONCURRENCY (64), BENCH_SECONDS (3 per round), BENCH_ROUNDS (3), BENCH_WEBSOCKETS (16),
 //! BENCH_ROUTER_LOG (a RUST_LOG filter for the router), BENCH_ROUTER_LOG_FILE (where its log is
 //! kept), BENCH_ROUTER_WRAPPER (a command the router runs under, to profile it: `valgrind
-//! --tool=callgrind --callgrind-out-file=/tmp/router.cg`; its figures are then the profiler's, not
-//! the router's); the router's own SDCTL_ROUTER_THREADS passes through.
+//! --tool=callgrind --callgrind-out-file=/tmp/router.cg`, a command that runs the router in its own
+//! process and passes SIGTERM on; its figures are then the profiler's, not the router's); the
+//! router's own SDCTL_ROUTER_THREADS passes through.
 
 use std::net::SocketAddr;
 use std::process::Stdio;
@@ -77,6 +80,8 @@ struct Sample {
     errors: usize,
     elapsed: Duration,
     latencies: Vec<Duration>,
+    /// CPU time the proxy's processes used meanwhile (none for direct: the WebUI is in-process).
+    cpu: Option<Duration>,
 }
 
 impl Sample {
@@ -85,6 +90,15 @@ impl Sample {
         self.elapsed += other.elapsed;
         self.latencies.extend(other.latencies);
         self.latencies.sort();
+        self.cpu = match (self.cpu, other.cpu) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+    }
+
+    /// The proxy's CPU time per request or message, in microseconds.
+    fn cpu_per_request(&self) -> Option<f64> {
+        self.cpu.map(|cpu| cpu.as_secs_f64() * 1e6 / self.latencies.len().max(1) as f64)
     }
 
     fn rate(&self) -> f64 {
@@ -95,6 +109,41 @@ impl Sample {
         let i = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
         self.latencies.get(i).copied().unwrap_or_default()
     }
+}
+
+/// CPU time (user and system) used so far by `pid` and its children processes (nginx's
+/// workers), from /proc: the proxies' own cost, whatever the load generator beside them gets.
+fn cpu_of(pid: Option<u32>) -> Option<Duration> {
+    let pid = pid?;
+    // Fields after the command's closing parenthesis: state is 3rd, ppid 4th, utime 14th, stime 15th.
+    let stat = |p: &str| -> Option<(u32, u64)> {
+        let text = std::fs::read_to_string(format!("/proc/{p}/stat")).ok()?;
+        let fields: Vec<&str> = text.rsplit_once(')')?.1.split_whitespace().collect();
+        Some((
+            fields.get(1)?.parse().ok()?,
+            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?,
+        ))
+    };
+    let mut ticks = stat(&pid.to_string())?.1;
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        if name.bytes().all(|b| b.is_ascii_digit())
+            && let Some((ppid, t)) = stat(&name)
+            && ppid == pid
+        {
+            ticks += t;
+        }
+    }
+    // Linux counts in USER_HZ, 100 per second on every architecture it runs on.
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// Runs one load and adds to it the CPU time `pid` (and its children) used meanwhile.
+async fn measured(pid: Option<u32>, load: impl std::future::Future<Output = Sample>) -> Sample {
+    let before = cpu_of(pid);
+    let mut sample = load.await;
+    sample.cpu = before.zip(cpu_of(pid)).map(|(b, a)| a.saturating_sub(b));
+    sample
 }
 
 fn ms(d: Duration) -> f64 {
@@ -247,8 +296,14 @@ http {{
 }
 
 impl Drop for Nginx {
+    /// A fast shutdown (SIGTERM): the master stops its workers before it exits. SIGKILL left the
+    /// workers of every run behind, holding their ports.
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        let pid = self.child.id().to_string();
+        let stopped = std::process::Command::new("kill").args(["-TERM", &pid]).status().is_ok_and(|s| s.success());
+        if !stopped {
+            let _ = self.child.kill();
+        }
         let _ = self.child.wait();
     }
 }
@@ -351,11 +406,15 @@ async fn bench() {
     let first = first.elapsed() / users as u32;
     assert_eq!(cluster.allocated().await.len(), users, "one GameServer per user");
 
+    // Each target with the process serving it, whose CPU time is measured (direct: none).
     let mut targets = vec![("direct", format!("http://{}", webui.addr))];
+    let mut pids = vec![None];
     if let Ok(n) = &nginx {
         targets.push(("nginx", format!("http://{}", n.addr)));
+        pids.push(Some(n.child.id()));
     }
     targets.push(("router", proxied.clone()));
+    pids.push(router.id());
     let mut http_samples: Vec<Sample> = targets.iter().map(|_| Sample::default()).collect();
     let mut ws_samples: Vec<Sample> = targets.iter().map(|_| Sample::default()).collect();
     for (_, base) in &targets {
@@ -365,9 +424,9 @@ async fn bench() {
         // Each round starts with another target, so that none always runs on a warmer machine.
         for i in (0..targets.len()).map(|i| (i + round) % targets.len()) {
             let base = &targets[i].1;
-            http_samples[i].add(http_load(base, &iap.tokens, concurrency, seconds).await);
+            http_samples[i].add(measured(pids[i], http_load(base, &iap.tokens, concurrency, seconds)).await);
             let ws = base.replacen("http://", "ws://", 1);
-            ws_samples[i].add(ws_load(&ws, &iap.tokens, websockets, seconds.div_ceil(2)).await);
+            ws_samples[i].add(measured(pids[i], ws_load(&ws, &iap.tokens, websockets, seconds.div_ceil(2))).await);
         }
     }
 
@@ -406,15 +465,26 @@ async fn bench() {
 /// One table, and the router's figures relative to nginx's (or, without nginx, to direct).
 fn table(title: &str, unit: &str, targets: &[(&str, String)], samples: &[Sample]) {
     println!("\n{title}");
-    println!("{:<8} {:>10} {:>9} {:>9} {:>7}", "", unit, "p50 ms", "p99 ms", "errors");
+    println!("{:<8} {:>10} {:>9} {:>9} {:>7} {:>9}", "", unit, "p50 ms", "p99 ms", "errors", "CPU µs");
     for ((name, _), s) in targets.iter().zip(samples) {
-        println!("{name:<8} {:>10.0} {:>9.2} {:>9.2} {:>7}", s.rate(), ms(s.pct(0.5)), ms(s.pct(0.99)), s.errors);
+        let cpu = s.cpu_per_request().map_or("-".to_string(), |us| format!("{us:.1}"));
+        println!(
+            "{name:<8} {:>10.0} {:>9.2} {:>9.2} {:>7} {cpu:>9}",
+            s.rate(),
+            ms(s.pct(0.5)),
+            ms(s.pct(0.99)),
+            s.errors
+        );
     }
     let Some(router) = samples.last() else { return };
     let base_at = targets.iter().position(|(n, _)| *n == "nginx").unwrap_or(0);
     let base = &samples[base_at];
+    let cpu = match (router.cpu_per_request(), base.cpu_per_request()) {
+        (Some(r), Some(b)) => format!(", CPU per request {:.2}x", r / b.max(0.001)),
+        _ => String::new(),
+    };
     println!(
-        "router/{}: throughput {:.2}x, p50 {:+.2} ms, p99 {:.2}x",
+        "router/{}: throughput {:.2}x, p50 {:+.2} ms, p99 {:.2}x{cpu}",
         targets[base_at].0,
         router.rate() / base.rate(),
         ms(router.pct(0.5)) - ms(base.pct(0.5)),

@@ -3,7 +3,8 @@
 //! and keep them, parallel first requests allocate once, dead GameServers are replaced, IAP's JWT
 //! is verified, IAP's cookies never reach a WebUI, cross-site requests are refused, websockets
 //! pass, a full cluster shows the 503 page, every serving thread finishes its requests on
-//! SIGTERM, and the Kubernetes connections outlast a quiet spell.
+//! SIGTERM, the Kubernetes connections outlast a quiet spell, connections to a WebUI are kept,
+//! and a request for a WebUI that went away goes to the next one, body and all.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -616,4 +617,53 @@ async fn kubernetes_connections_outlive_a_quiet_spell() {
     assert_eq!(relay.connections.load(Ordering::SeqCst), connections, "the check reused a pooled connection");
     let log = router.process.log();
     assert!(!log.contains("cannot re-check"), "{log}");
+}
+
+/// Connections to a WebUI are kept: one user's requests in a row go over one. When her WebUI's
+/// pod goes away (connections closed, the address refusing), her next request, a POST with a
+/// body, goes to the WebUI the router finds for her next: nothing was sent before the router
+/// had a connection, so nothing is lost (hyper-util's client sent only bodiless requests again).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn kept_connections_carry_requests_and_a_gone_webui_loses_none() {
+    let webui = WebUi::start().await;
+    let relays = [CountingRelay::start(webui.addr).await, CountingRelay::start(webui.addr).await];
+    let redis = Redis::start();
+    let cluster = Cluster::start_many(&[relays[0].addr, relays[1].addr], 2, false).await;
+    // No GPU node beyond the two: a replacement of alice's GameServer stays pending below.
+    cluster.t.host.pools.lock().unwrap()[1].max_node_count = 2;
+    cluster.wait_ready(2).await;
+    let router = RouterProcess::start(&redis, &cluster, &["--trust-iap-header"]).await;
+    let http = reqwest::Client::new();
+    let as_alice = |r: reqwest::RequestBuilder| r.header(EMAIL, "accounts.google.com:alice@example.com");
+    for _ in 0..20 {
+        let r = as_alice(http.get(format!("{}/", router.url))).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{}", router.process.log());
+    }
+    let mapping = redis.mapping("alice@example.com").await;
+    let gone = relays.iter().position(|r| r.addr.to_string() == mapping["target"]).expect("alice's WebUI is a relay");
+    let (dead, alive) = (&relays[gone], &relays[1 - gone]);
+    assert_eq!(dead.connections.load(Ordering::SeqCst), 1, "20 requests in a row over one kept connection");
+    assert_eq!(alive.connections.load(Ordering::SeqCst), 0);
+
+    // Her pod goes: its node takes no new pod, its address refuses, its GameServer is deleted.
+    let gameserver = cluster.game_servers_api().get(&mapping["gameserver"]).await.unwrap();
+    let node = gameserver.data["status"]["nodeName"].as_str().unwrap().to_string();
+    let nodes: kube::Api<k8s_openapi::api::core::v1::Node> = kube::Api::all(cluster.t.client.clone());
+    let cordon = json!({"spec": {"unschedulable": true}});
+    nodes.patch(&node, &kube::api::PatchParams::default(), &kube::api::Patch::Merge(&cordon)).await.unwrap();
+    dead.stop().await;
+    cluster.game_servers_api().delete(&mapping["gameserver"], &DeleteParams::default()).await.unwrap();
+    eventually(10, "her GameServer gone", || async {
+        cluster.game_servers().await.iter().all(|g| g.name_any() != mapping["gameserver"]).then_some(())
+    })
+    .await;
+
+    let prompt = "a lighthouse at dusk, oil on canvas";
+    let r = as_alice(http.post(format!("{}/echo", router.url))).body(prompt).send().await.unwrap();
+    assert_eq!(r.status(), 200, "{}", router.process.log());
+    let echoed: Value = r.json().await.unwrap();
+    assert_eq!(echoed["body"], prompt, "the body reached a WebUI");
+    assert_eq!(alive.connections.load(Ordering::SeqCst), 1, "through the other WebUI's address");
+    assert_eq!(redis.mapping("alice@example.com").await["target"], alive.addr.to_string());
+    assert!(router.process.log().contains("re-checking its GameServer"), "{}", router.process.log());
 }

@@ -451,11 +451,14 @@ impl SigningKey {
     }
 }
 
-/// A TCP relay on loopback that counts the connections made through it and the bytes sent.
+/// A TCP relay on loopback that counts the connections made through it and the bytes sent, and
+/// can go away like a WebUI whose pod is gone (`stop`).
 pub struct CountingRelay {
     pub addr: SocketAddr,
     pub connections: Arc<AtomicUsize>,
     pub bytes_sent: Arc<AtomicUsize>,
+    /// The accepting task, then one per relayed connection.
+    tasks: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
 }
 
 impl CountingRelay {
@@ -463,12 +466,13 @@ impl CountingRelay {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (connections, bytes_sent) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-        let (c, b) = (connections.clone(), bytes_sent.clone());
-        tokio::spawn(async move {
+        let tasks: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>> = Arc::default();
+        let (c, b, t) = (connections.clone(), bytes_sent.clone(), tasks.clone());
+        let accepting = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 c.fetch_add(1, Ordering::SeqCst);
                 let b = b.clone();
-                tokio::spawn(async move {
+                let relayed = tokio::spawn(async move {
                     let Ok(server) = tokio::net::TcpStream::connect(to).await else { return };
                     let (mut from_client, mut to_client) = client.into_split();
                     let (mut from_server, mut to_server) = server.into_split();
@@ -488,8 +492,19 @@ impl CountingRelay {
                     };
                     let _ = tokio::join!(up, down);
                 });
+                t.lock().unwrap().push(relayed.abort_handle());
             }
         });
-        CountingRelay { addr, connections, bytes_sent }
+        tasks.lock().unwrap().push(accepting.abort_handle());
+        CountingRelay { addr, connections, bytes_sent, tasks }
+    }
+
+    /// Closes every relayed connection and the listening socket: connecting is refused from now.
+    pub async fn stop(&self) {
+        for task in self.tasks.lock().unwrap().drain(..) {
+            task.abort();
+        }
+        // Aborted tasks drop their sockets when next polled.
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
