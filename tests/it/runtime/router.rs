@@ -619,7 +619,7 @@ async fn kubernetes_connections_outlive_a_quiet_spell() {
     assert!(!log.contains("cannot re-check"), "{log}");
 }
 
-/// Connections to a WebUI are kept: one user's requests in a row go over one. When her WebUI's
+/// Connections to a WebUI are kept: one user's requests in a row go over one (or a few). When her WebUI's
 /// pod goes away (connections closed, the address refusing), her next request, a POST with a
 /// body, goes to the WebUI the router finds for her next: nothing was sent before the router
 /// had a connection, so nothing is lost (hyper-util's client sent only bodiless requests again).
@@ -642,7 +642,10 @@ async fn kept_connections_carry_requests_and_a_gone_webui_loses_none() {
     let mapping = redis.mapping("alice@example.com").await;
     let gone = relays.iter().position(|r| r.addr.to_string() == mapping["target"]).expect("alice's WebUI is a relay");
     let (dead, alive) = (&relays[gone], &relays[1 - gone]);
-    assert_eq!(dead.connections.load(Ordering::SeqCst), 1, "20 requests in a row over one kept connection");
+    // One connection, or a few: a request that comes before the connection has finished the last
+    // answer (a loaded machine) opens another rather than wait.
+    let kept = dead.connections.load(Ordering::SeqCst);
+    assert!((1..=4).contains(&kept), "20 requests in a row over kept connections, not one each: {kept}");
     assert_eq!(alive.connections.load(Ordering::SeqCst), 0);
 
     // Her pod goes: its node takes no new pod, its address refuses, its GameServer is deleted.
