@@ -166,6 +166,10 @@ impl Proxy {
             Some(connections) => connections,
             None => kept.by_target.entry(target.to_string()).or_default(),
         };
+        if connections.len() >= MAX_KEPT {
+            // Long answers (event streams) hold theirs; closed ones need not wait for the sweep.
+            connections.retain(|c| !c.sender.is_closed());
+        }
         if connections.len() < MAX_KEPT {
             connections.push(KeptConnection { sender, used: Instant::now() });
         }
@@ -314,6 +318,7 @@ pub fn response_for_client(response: Response<Incoming>) -> (Response<Body>, Opt
     let upgraded = if switching { parts.extensions.remove::<OnUpgrade>() } else { None };
     let protocol = if switching { parts.headers.get(header::UPGRADE).cloned() } else { None };
     strip_hop_by_hop(&mut parts.headers);
+    parts.headers.remove(&IAP_JWT);
     if switching {
         if let Some(protocol) = protocol {
             parts.headers.insert(header::UPGRADE, protocol);

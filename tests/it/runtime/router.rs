@@ -638,6 +638,8 @@ async fn kept_connections_carry_requests_and_a_gone_webui_loses_none() {
     for _ in 0..20 {
         let r = as_alice(http.get(format!("{}/", router.url))).send().await.unwrap();
         assert_eq!(r.status(), 200, "{}", router.process.log());
+        // Read to the end, so the client's own connection is reused too.
+        r.text().await.unwrap();
     }
     let mapping = redis.mapping("alice@example.com").await;
     let gone = relays.iter().position(|r| r.addr.to_string() == mapping["target"]).expect("alice's WebUI is a relay");
