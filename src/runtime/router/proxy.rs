@@ -145,7 +145,8 @@ impl Proxy {
         let mut kept = self.kept.lock().ok()?;
         kept.sweep_now_and_then();
         let connections = kept.by_target.get_mut(target)?;
-        // Newest first: the one used last is the least likely to have been closed by the WebUI.
+        // From the end, where the last kept ones mostly are: those are the least likely to have
+        // been closed by the WebUI meanwhile.
         let mut i = connections.len();
         while i > 0 {
             i -= 1;
