@@ -299,13 +299,16 @@ impl Drop for Nginx {
     /// A fast shutdown (SIGTERM): the master stops its workers before it exits. SIGKILL left the
     /// workers of every run behind, holding their ports.
     fn drop(&mut self) {
-        let pid = self.child.id().to_string();
-        let stopped = std::process::Command::new("kill").args(["-TERM", &pid]).status().is_ok_and(|s| s.success());
-        if !stopped {
+        if !terminate(self.child.id()) {
             let _ = self.child.kill();
         }
         let _ = self.child.wait();
     }
+}
+
+/// Sends SIGTERM to `pid`; whether it was sent.
+fn terminate(pid: u32) -> bool {
+    std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().is_ok_and(|s| s.success())
 }
 
 /// IAP as the bench plays it: an ES256 key, its JWKS served on loopback, a token per user.
@@ -447,7 +450,7 @@ async fn bench() {
     if !wrapper().is_empty() {
         // A profiler writes its figures when the router ends as it does in a pod: on SIGTERM.
         if let Some(pid) = router.id() {
-            let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+            terminate(pid);
         }
         let _ = tokio::time::timeout(Duration::from_secs(120), router.wait()).await;
     }

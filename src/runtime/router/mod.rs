@@ -25,7 +25,7 @@ use hyper::body::Incoming;
 
 use self::assign::{AssignError, Assigner, WebUis, Who};
 use self::identity::{IapVerifier, Identity, Refusal};
-use self::proxy::{Proxy, ProxyError};
+use self::proxy::{Proxy, ProxyError, Upstream};
 use super::gameservers::GameServers;
 use super::instances::Instances;
 use super::now_unix;
@@ -217,31 +217,9 @@ impl Router {
         self.touch(&key);
         let client_upgrade = proxy::is_upgrade(req.headers()).then(|| hyper::upgrade::on(&mut req));
         let mut target = assigned;
-        let upstream = match proxy.connect(&target.target).await {
+        let upstream = match self.upstream(proxy, who, &mut target).await {
             Ok(upstream) => upstream,
-            Err(ProxyError::Connect(why) | ProxyError::Upstream(why)) => {
-                // The WebUI is unreachable: its GameServer may be gone. Re-check the mapping
-                // (allocating a new one if needed); nothing was sent, so the request can go there.
-                tracing::warn!(user = %email, target = %target.target, error = %why, "WebUI unreachable; re-checking its GameServer");
-                self.assigner.forget(who);
-                match self.assigner.assign(who).await {
-                    Ok(again) if again.target != target.target => {
-                        target = again;
-                        match proxy.connect(&target.target).await {
-                            Ok(upstream) => upstream,
-                            Err(ProxyError::Connect(why) | ProxyError::Upstream(why)) => {
-                                return self.did_not_answer(who, &target, &why);
-                            }
-                        }
-                    }
-                    Ok(_) => return self.did_not_answer(who, &target, &why),
-                    Err(AssignError::Backend(e)) => {
-                        tracing::error!(user = %email, error = %format!("{e:#}"), "cannot re-assign a WebUI");
-                        return self.did_not_answer(who, &target, &why);
-                    }
-                    Err(e) => return self.not_assigned(who, e).await,
-                }
-            }
+            Err(page) => return page,
         };
         let (mut parts, body) = req.into_parts();
         // For the log line: the request itself goes on to the WebUI.
@@ -282,6 +260,31 @@ impl Router {
             proxy::tunnel(client, backend, self.touch_every, Arc::new(move || router.touch(&key)));
         }
         response
+    }
+
+    /// A connection to the user's WebUI (`target`). When it is unreachable its GameServer may be
+    /// gone: the mapping is checked again (allocating a new one if needed) and `target` becomes
+    /// the WebUI found; nothing was sent yet, so the request can go there. Else the page to send.
+    async fn upstream(&self, proxy: &Proxy, who: Who<'_>, target: &mut Assigned) -> Result<Upstream, Response<Body>> {
+        let why = match proxy.connect(&target.target).await {
+            Ok(upstream) => return Ok(upstream),
+            Err(ProxyError::Connect(why) | ProxyError::Upstream(why)) => why,
+        };
+        tracing::warn!(user = %who.email, target = %target.target, error = %why, "WebUI unreachable; re-checking its GameServer");
+        self.assigner.forget(who);
+        match self.assigner.assign(who).await {
+            Ok(again) if again.target != target.target => *target = again,
+            Ok(_) => return Err(self.did_not_answer(who, target, &why)),
+            Err(AssignError::Backend(e)) => {
+                tracing::error!(user = %who.email, error = %format!("{e:#}"), "cannot re-assign a WebUI");
+                return Err(self.did_not_answer(who, target, &why));
+            }
+            Err(e) => return Err(self.not_assigned(who, e).await),
+        }
+        match proxy.connect(&target.target).await {
+            Ok(upstream) => Ok(upstream),
+            Err(ProxyError::Connect(why) | ProxyError::Upstream(why)) => Err(self.did_not_answer(who, target, &why)),
+        }
     }
 
     /// The page for a user whose WebUI could not be reached or failed mid-request; the next
