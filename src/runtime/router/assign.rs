@@ -11,10 +11,10 @@
 //! for up to `STALE_FOR`, requests still use it at once while one check runs beside them, so
 //! that neither a slow API server nor a short outage of it delays or fails a user's requests.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::FastMap;
 use crate::runtime::gameservers::GameServers;
 use crate::runtime::instances::{Instances, NOT_STARTED, StartError, State};
 use crate::runtime::store::{Lock, Mapping, Store};
@@ -38,8 +38,9 @@ const LOCK_WAIT: Duration = Duration::from_secs(25);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Assigned {
-    pub target: String,
-    pub gameserver: String,
+    /// Shared, not copied, by each request the cache answers.
+    pub target: Arc<str>,
+    pub gameserver: Arc<str>,
     /// How it was found (`cached`, `mapping`, `found`, `allocated`, `started`), for the logs.
     pub how: &'static str,
 }
@@ -62,12 +63,13 @@ pub struct Who<'a> {
     pub may_start: bool,
 }
 
-impl Who<'_> {
-    /// The user's key in Redis and in the router's memory.
-    pub fn key(&self) -> String {
+impl<'a> Who<'a> {
+    /// The user's key in Redis and in the router's memory: the e-mail itself without templates
+    /// (no copy per request).
+    pub fn key(&self) -> std::borrow::Cow<'a, str> {
         match self.template {
-            Some(t) => format!("{t}/{}", self.email),
-            None => self.email.to_string(),
+            Some(t) => format!("{t}/{}", self.email).into(),
+            None => self.email.into(),
         }
     }
 }
@@ -110,7 +112,7 @@ pub struct Assigner {
 
 #[derive(Default)]
 struct Remembered {
-    by_user: HashMap<String, Checked>,
+    by_user: FastMap<String, Checked>,
     /// Numbers each stored entry, so that a background check stores its answer only over the
     /// entry it checked (never over a newer one, e.g. a WebUI found after the old one failed).
     generation: u64,
@@ -248,7 +250,7 @@ impl Assigner {
             };
         }
         tracing::info!(user = email, gameserver = %name, target = %target, how, "assigned a WebUI");
-        Ok(Assigned { target, gameserver: name, how })
+        Ok(Assigned { target: target.into(), gameserver: name.into(), how })
     }
 
     /// A new allocation, in arrival order: while others wait for a WebUI of the Fleet, a user
@@ -301,7 +303,7 @@ impl Assigner {
         let Some(m) = self.store.get(&key).await? else { return Ok(None) };
         match self.webuis.serving(&m.gameserver, label, who.email).await? {
             Ok(target) if target == m.target => {
-                Ok(Some(Assigned { target: m.target, gameserver: m.gameserver, how: "mapping" }))
+                Ok(Some(Assigned { target: m.target.into(), gameserver: m.gameserver.into(), how: "mapping" }))
             }
             other => {
                 let why = other.err().unwrap_or_else(|| "at another address".to_string());
@@ -482,13 +484,13 @@ mod tests {
     use super::*;
 
     fn at(target: &str) -> Assigned {
-        Assigned { target: target.into(), gameserver: format!("gs-{target}"), how: "mapping" }
+        Assigned { target: target.into(), gameserver: format!("gs-{target}").into(), how: "mapping" }
     }
 
     fn target(c: &Cached) -> Option<(&str, bool)> {
         match c {
-            Cached::Fresh(a) => Some((a.target.as_str(), false)),
-            Cached::Stale(a, _) => Some((a.target.as_str(), true)),
+            Cached::Fresh(a) => Some((&*a.target, false)),
+            Cached::Stale(a, _) => Some((&*a.target, true)),
             Cached::Unknown => None,
         }
     }

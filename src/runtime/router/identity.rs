@@ -4,7 +4,7 @@
 //! only safe when nothing but IAP can reach the router.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use http::HeaderMap;
@@ -13,6 +13,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
+use super::FastMap;
 use crate::runtime::user;
 
 pub const JWT_HEADER: &str = "x-goog-iap-jwt-assertion";
@@ -42,11 +43,13 @@ pub enum Refusal {
 
 impl Identity {
     /// The caller's e-mail, or why there is none.
-    pub async fn email(&self, headers: &HeaderMap) -> Result<String, Refusal> {
+    pub async fn email(&self, headers: &HeaderMap) -> Result<Arc<str>, Refusal> {
         match self {
             Identity::TrustHeader => {
                 let value = headers.get(EMAIL_HEADER).and_then(|v| v.to_str().ok()).ok_or(Refusal::Missing)?;
-                user::email_from(value).ok_or_else(|| Refusal::Invalid(format!("{EMAIL_HEADER} is not an e-mail")))
+                user::email_from(value)
+                    .map(Arc::from)
+                    .ok_or_else(|| Refusal::Invalid(format!("{EMAIL_HEADER} is not an e-mail")))
             }
             Identity::Iap(v) => {
                 let token = headers.get(JWT_HEADER).and_then(|v| v.to_str().ok()).ok_or(Refusal::Missing)?;
@@ -80,7 +83,8 @@ struct Claims {
 /// so a key Google withdraws stops admitting anyone at the next refresh.
 #[derive(Default)]
 struct Verified {
-    by_token: HashMap<Box<str>, (String, i64), foldhash::fast::RandomState>,
+    /// The e-mail shared with each request that carries the token (not copied).
+    by_token: FastMap<Box<str>, (Arc<str>, i64)>,
     /// Counts key set changes: a token checked against an older key set is not remembered.
     keys_generation: u64,
 }
@@ -94,19 +98,19 @@ const VERIFIED_TTL: i64 = 600;
 const LEEWAY: i64 = 30;
 
 impl Verified {
-    fn get(&self, token: &str, now: i64) -> Option<String> {
+    fn get(&self, token: &str, now: i64) -> Option<Arc<str>> {
         let (email, exp) = self.by_token.get(token)?;
         (now < *exp).then(|| email.clone())
     }
 
-    fn insert(&mut self, token: &str, email: &str, exp: i64, now: i64) {
+    fn insert(&mut self, token: &str, email: &Arc<str>, exp: i64, now: i64) {
         if self.by_token.len() >= VERIFIED_MAX {
             self.by_token.retain(|_, (_, exp)| now < *exp);
             if self.by_token.len() >= VERIFIED_MAX {
                 self.by_token.clear();
             }
         }
-        self.by_token.insert(token.into(), (email.to_string(), exp));
+        self.by_token.insert(token.into(), (email.clone(), exp));
     }
 }
 
@@ -236,7 +240,7 @@ impl IapVerifier {
 
     /// The token's e-mail: from `verified` when this very token was verified before and has not
     /// expired, else after a full check.
-    pub async fn verify(&self, token: &str) -> Result<String, Refusal> {
+    pub async fn verify(&self, token: &str) -> Result<Arc<str>, Refusal> {
         let now = crate::runtime::now_unix();
         let generation = match self.verified.read() {
             Ok(v) => match v.get(token, now) {
@@ -246,6 +250,7 @@ impl IapVerifier {
             Err(_) => None,
         };
         let (email, exp) = self.check(token, now).await?;
+        let email: Arc<str> = email.into();
         // Remembered only if the keys did not change while it was checked (a withdrawn key's
         // token would otherwise outlive the refresh that withdrew it).
         if let Some(generation) = generation
@@ -324,15 +329,15 @@ mod tests {
     #[test]
     fn a_verified_token_is_remembered_until_it_expires_and_the_memory_is_bounded() {
         let mut v = Verified::default();
-        v.insert("t1", "dana@example.com", 1_000, 900);
+        v.insert("t1", &"dana@example.com".into(), 1_000, 900);
         assert_eq!(v.get("t1", 999).as_deref(), Some("dana@example.com"));
         assert_eq!(v.get("t1", 1_000), None, "expired");
         assert_eq!(v.get("t1x", 999), None, "only the very same token");
         // Full: expired tokens go first, the live ones stay.
         for i in 0..VERIFIED_MAX - 1 {
-            v.insert(&format!("old{i}"), "x@example.com", 500, 400);
+            v.insert(&format!("old{i}"), &"x@example.com".into(), 500, 400);
         }
-        v.insert("t2", "erin@example.com", 2_000, 900);
+        v.insert("t2", &"erin@example.com".into(), 2_000, 900);
         assert_eq!(v.by_token.len(), 2, "the expired ones were dropped");
         assert_eq!(v.get("t1", 950).as_deref(), Some("dana@example.com"));
     }

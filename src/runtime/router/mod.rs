@@ -35,6 +35,11 @@ use crate::plan::TimeScale;
 pub use assign::Assigned;
 pub use server::default_threads;
 
+/// The maps each request looks in (verified tokens, users, WebUIs): hashed with foldhash, as
+/// SipHash cost hundreds of instructions per lookup (callgrind). Their keys are verified tokens,
+/// their users and the cluster's WebUIs, never what an unauthenticated request chose.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// Body of every response the router sends.
 pub type Body = BoxBody<Bytes, hyper::Error>;
 
@@ -135,7 +140,8 @@ pub async fn run(options: RouterOptions) -> anyhow::Result<()> {
         )),
         templates,
         touch_every: options.time.scale(TOUCH_EVERY),
-        touched: Mutex::new(HashMap::new()),
+        touched: Mutex::new(HashMap::default()),
+        client_idle: options.time.scale(server::CLIENT_IDLE),
         news,
         board,
         default_fleet,
@@ -167,7 +173,9 @@ struct Router {
     templates: Vec<String>,
     touch_every: Duration,
     /// When each user's `lastaccess` was last written.
-    touched: Mutex<HashMap<String, Instant>>,
+    touched: Mutex<FastMap<String, Instant>>,
+    /// How long a client's idle connection is kept (`server::CLIENT_IDLE`, scaled in tests).
+    client_idle: Duration,
     /// The autoscaler's word for users waiting for a GPU (Agones Fleets).
     news: Option<capacity::CapacityNews>,
     /// Where the queues' lengths are published for `sdctl status` (Agones Fleets).
@@ -256,7 +264,7 @@ impl Router {
             proxied!(debug);
         }
         if let (Some(client), Some(backend)) = (client_upgrade, backend_upgrade) {
-            let router = self.clone();
+            let (router, key) = (self.clone(), key.into_owned());
             proxy::tunnel(client, backend, self.touch_every, Arc::new(move || router.touch(&key)));
         }
         response

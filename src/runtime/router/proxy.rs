@@ -9,7 +9,6 @@
 //! same with a lock, a spawned task, a URI parse and two header copies per request, about a
 //! fifth of the router's own instructions (callgrind, `cargo bench --bench router`, README).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,13 +24,19 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::Body;
+use super::FastMap;
 use super::identity::JWT_HEADER;
 
 /// How long a WebUI may take to start answering a request (a generation can be slow).
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// A kept connection unused this long is closed.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+/// A kept connection unused this long is closed. Below the WebUI's own keep-alive: AUTOMATIC1111
+/// serves through Gradio, which starts uvicorn without `timeout_keep_alive`, so uvicorn closes a
+/// connection idle for 5 s (gradio/http_server.py, uvicorn/config.py). A request written just as
+/// the WebUI closes is lost (a 503 for the user); the router lets go first. Its clock starts when
+/// the answer's head arrives, uvicorn's when the answer's end has gone, so the router's is never
+/// the later one.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(4);
 /// Connections kept per WebUI and thread (a browser opens about six; several share a WebUI).
 const MAX_KEPT: usize = 64;
 
@@ -59,15 +64,22 @@ pub enum ProxyError {
 }
 
 /// One serving thread's connections to WebUIs.
-#[derive(Default)]
 pub struct Proxy {
     /// Only this thread takes the lock, so it is never contended.
     kept: Mutex<Kept>,
+    /// `IDLE_TIMEOUT`, shorter in tests.
+    idle: Duration,
+}
+
+impl Default for Proxy {
+    fn default() -> Self {
+        Proxy { kept: Mutex::default(), idle: IDLE_TIMEOUT }
+    }
 }
 
 #[derive(Default)]
 struct Kept {
-    by_target: HashMap<String, Vec<KeptConnection>>,
+    by_target: FastMap<String, Vec<KeptConnection>>,
     /// When closed and expired connections of every target were last dropped.
     swept: Option<Instant>,
 }
@@ -143,7 +155,7 @@ impl Proxy {
     /// A free kept connection to `target`, dropping the closed and expired ones met on the way.
     fn take_kept(&self, target: &str) -> Option<SendRequest<Body>> {
         let mut kept = self.kept.lock().ok()?;
-        kept.sweep_now_and_then();
+        kept.sweep_now_and_then(self.idle);
         let connections = kept.by_target.get_mut(target)?;
         // From the end, where the last kept ones mostly are: those are the least likely to have
         // been closed by the WebUI meanwhile.
@@ -151,7 +163,7 @@ impl Proxy {
         while i > 0 {
             i -= 1;
             let c = &connections[i];
-            if c.sender.is_closed() || c.used.elapsed() >= IDLE_TIMEOUT {
+            if c.sender.is_closed() || c.used.elapsed() >= self.idle {
                 connections.swap_remove(i);
             } else if c.sender.is_ready() {
                 return Some(connections.swap_remove(i).sender);
@@ -178,15 +190,15 @@ impl Proxy {
 }
 
 impl Kept {
-    /// Every half minute, drops closed and expired connections of all targets (a WebUI that
-    /// went away is never asked for again).
-    fn sweep_now_and_then(&mut self) {
-        if self.swept.is_some_and(|at| at.elapsed() < IDLE_TIMEOUT / 3) {
+    /// Now and then (every third of `idle`), drops closed and expired connections of all
+    /// targets (a WebUI that went away is never asked for again).
+    fn sweep_now_and_then(&mut self, idle: Duration) {
+        if self.swept.is_some_and(|at| at.elapsed() < idle / 3) {
             return;
         }
         self.swept = Some(Instant::now());
         for connections in self.by_target.values_mut() {
-            connections.retain(|c| !c.sender.is_closed() && c.used.elapsed() < IDLE_TIMEOUT);
+            connections.retain(|c| !c.sender.is_closed() && c.used.elapsed() < idle);
         }
         self.by_target.retain(|_, connections| !connections.is_empty());
     }
@@ -231,16 +243,18 @@ fn describe(e: &hyper::Error) -> String {
 /// its own), IAP's assertion and IAP's cookies; with the client's address added to
 /// `X-Forwarded-For` (`client`: that address as a header value, made once per connection).
 pub fn prepare_request(parts: &mut http::request::Parts, target: &str, client: &HeaderValue) {
-    let upgrade = is_upgrade(&parts.headers).then(|| parts.headers.get(header::UPGRADE).cloned()).flatten();
-    strip_hop_by_hop(&mut parts.headers);
-    parts.headers.remove(&IAP_JWT);
-    strip_iap_cookies(&mut parts.headers);
-    append_forwarded_for(&mut parts.headers, client);
+    let found = Found::in_headers(&parts.headers);
+    let upgrade = found.upgrade(&parts.headers);
+    found.strip(&mut parts.headers);
+    if found.cookie {
+        strip_iap_cookies(&mut parts.headers);
+    }
+    append_forwarded_for(&mut parts.headers, client, found.forwarded_for);
     if let Some(protocol) = upgrade {
         parts.headers.insert(header::UPGRADE, protocol);
         parts.headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
     }
-    if !parts.headers.contains_key(header::HOST)
+    if !found.host
         && let Ok(host) = HeaderValue::from_str(target)
     {
         parts.headers.insert(header::HOST, host);
@@ -252,22 +266,71 @@ pub fn prepare_request(parts: &mut http::request::Parts, target: &str, client: &
     }
 }
 
-/// Removes the headers that describe one connection, and those its `Connection` header names.
-fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    if headers.contains_key(header::CONNECTION) {
-        let listed: Vec<HeaderName> = headers
-            .get_all(header::CONNECTION)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
-            .collect();
-        for name in listed {
-            headers.remove(name);
+/// Which of the headers the proxy edits a message has, from one look at its names: a removal
+/// or a lookup hashes the name, and most messages carry few of them (callgrind: removing every
+/// hop-by-hop name unseen cost about 2,000 instructions per request).
+#[derive(Default)]
+struct Found {
+    /// Bit `i`: `HOP_BY_HOP[i]` is present.
+    hop_by_hop: u16,
+    jwt: bool,
+    cookie: bool,
+    forwarded_for: bool,
+    host: bool,
+}
+
+impl Found {
+    fn in_headers(headers: &HeaderMap) -> Found {
+        let mut found = Found::default();
+        for name in headers.keys() {
+            if name == header::HOST {
+                found.host = true;
+            } else if name == header::COOKIE {
+                found.cookie = true;
+            } else if name == IAP_JWT {
+                found.jwt = true;
+            } else if name == X_FORWARDED_FOR {
+                found.forwarded_for = true;
+            } else if let Some(i) = HOP_BY_HOP.iter().position(|h| h == name) {
+                found.hop_by_hop |= 1 << i;
+            }
         }
+        found
     }
-    for name in &HOP_BY_HOP {
-        headers.remove(name);
+
+    fn has(&self, hop_by_hop: &HeaderName) -> bool {
+        HOP_BY_HOP.iter().position(|h| h == hop_by_hop).is_some_and(|i| self.hop_by_hop & (1 << i) != 0)
+    }
+
+    /// The protocol a websocket upgrade asks for (kept through the stripping).
+    fn upgrade(&self, headers: &HeaderMap) -> Option<HeaderValue> {
+        let asked = self.has(&header::UPGRADE) && self.has(&header::CONNECTION) && is_upgrade(headers);
+        asked.then(|| headers.get(header::UPGRADE).cloned()).flatten()
+    }
+
+    /// Removes what is never passed on: the headers that describe one connection, those its
+    /// `Connection` header names, and IAP's assertion.
+    fn strip(&self, headers: &mut HeaderMap) {
+        if self.has(&header::CONNECTION) {
+            let listed: Vec<HeaderName> = headers
+                .get_all(header::CONNECTION)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
+                .collect();
+            for name in listed {
+                headers.remove(name);
+            }
+        }
+        for (i, name) in HOP_BY_HOP.iter().enumerate() {
+            if self.hop_by_hop & (1 << i) != 0 {
+                headers.remove(name);
+            }
+        }
+        if self.jwt {
+            headers.remove(&IAP_JWT);
+        }
     }
 }
 
@@ -300,8 +363,9 @@ fn is_iap_cookie(pair: &str) -> bool {
     name.starts_with("GCP_IAP_") || name.starts_with("__Host-GCP_IAP_")
 }
 
-fn append_forwarded_for(headers: &mut HeaderMap, client: &HeaderValue) {
-    let value = match headers.get(&X_FORWARDED_FOR) {
+fn append_forwarded_for(headers: &mut HeaderMap, client: &HeaderValue, present: bool) {
+    let previous = if present { headers.get(&X_FORWARDED_FOR) } else { None };
+    let value = match previous {
         None => client.clone(),
         Some(prev) => match HeaderValue::from_bytes(&[prev.as_bytes(), b", ", client.as_bytes()].concat()) {
             Ok(joined) => joined,
@@ -317,9 +381,9 @@ pub fn response_for_client(response: Response<Incoming>) -> (Response<Body>, Opt
     let (mut parts, body) = response.into_parts();
     let switching = parts.status == StatusCode::SWITCHING_PROTOCOLS;
     let upgraded = if switching { parts.extensions.remove::<OnUpgrade>() } else { None };
+    let found = Found::in_headers(&parts.headers);
     let protocol = if switching { parts.headers.get(header::UPGRADE).cloned() } else { None };
-    strip_hop_by_hop(&mut parts.headers);
-    parts.headers.remove(&IAP_JWT);
+    found.strip(&mut parts.headers);
     if switching {
         if let Some(protocol) = protocol {
             parts.headers.insert(header::UPGRADE, protocol);
@@ -447,12 +511,71 @@ mod tests {
             .header("keep-alive", "timeout=5")
             .header("transfer-encoding", "chunked")
             .header("content-type", "text/html")
+            .header(JWT_HEADER, "eyJ.echoed.sig")
             .body(())
             .unwrap()
             .into_parts();
-        strip_hop_by_hop(&mut ok.headers);
+        Found::in_headers(&ok.headers).strip(&mut ok.headers);
         assert_eq!(ok.headers.len(), 1, "{:?}", ok.headers);
         assert_eq!(ok.headers["content-type"], "text/html");
+
+        let (mut switching, _) = Response::builder()
+            .status(StatusCode::SWITCHING_PROTOCOLS)
+            .header("connection", "Upgrade")
+            .header("upgrade", "websocket")
+            .header("sec-websocket-accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+            .body(())
+            .unwrap()
+            .into_parts();
+        let found = Found::in_headers(&switching.headers);
+        assert!(found.has(&header::CONNECTION) && found.has(&header::UPGRADE) && !found.has(&header::TE));
+        assert_eq!(found.upgrade(&switching.headers), Some(HeaderValue::from_static("websocket")));
+        found.strip(&mut switching.headers);
+        assert_eq!(switching.headers.len(), 1, "{:?}", switching.headers);
+    }
+
+    /// A stand-in WebUI answering every request, and how many connections it accepted.
+    async fn counting_webui() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let target = listener.local_addr().unwrap().to_string();
+        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                let answer = hyper::service::service_fn(|_req| async {
+                    Ok::<_, std::convert::Infallible>(Response::new(http_body_util::Full::new(bytes::Bytes::from(
+                        "ok",
+                    ))))
+                });
+                tokio::spawn(hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), answer));
+            }
+        });
+        (target, accepted)
+    }
+
+    async fn get(proxy: &Proxy, target: &str) {
+        let upstream = proxy.connect(target).await.unwrap();
+        let body = http_body_util::Empty::<bytes::Bytes>::new().map_err(|never| match never {}).boxed();
+        let request = Request::get("/").header(header::HOST, target).body(body).unwrap();
+        let response = proxy.send(target, upstream, request).await.unwrap();
+        assert_eq!(response.into_body().collect().await.unwrap().to_bytes(), "ok");
+        // The connection's task notices the answer is done and offers it again.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    #[tokio::test]
+    async fn kept_connections_carry_the_next_requests_until_they_idle_out() {
+        let (target, accepted) = counting_webui().await;
+        let proxy = Proxy { kept: Mutex::default(), idle: Duration::from_millis(300) };
+        get(&proxy, &target).await;
+        get(&proxy, &target).await;
+        get(&proxy, &target).await;
+        assert_eq!(accepted.load(Ordering::SeqCst), 1, "requests in a row share one connection");
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        get(&proxy, &target).await;
+        assert_eq!(accepted.load(Ordering::SeqCst), 2, "a connection idle past the limit is not used again");
+        assert!(IDLE_TIMEOUT < Duration::from_secs(5), "below uvicorn's keep-alive");
     }
 
     #[test]

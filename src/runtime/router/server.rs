@@ -28,8 +28,13 @@ use super::{Peer, Router};
 const MAX_CONNECTIONS: usize = 4096;
 /// Connections the kernel queues before they are accepted.
 const BACKLOG: i32 = 1024;
-/// A client must send its request headers within this.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a client's connection may wait for its next request's headers. hyper's timer runs
+/// from the end of the previous response, so this is also how long an idle keep-alive
+/// connection stays open. Google's load balancer keeps its connections to a backend open for a
+/// fixed 600 s and asks backends to keep them longer (its nginx example: 620 s): a backend that
+/// closes first races the load balancer's next request on that connection, which the user gets
+/// as a 502. Clients are Google's proxies, which send whole requests, so this is no shorter.
+pub const CLIENT_IDLE: Duration = Duration::from_secs(620);
 /// In-flight requests get this long to finish once SIGTERM came.
 const DRAIN: Duration = Duration::from_secs(10);
 
@@ -183,11 +188,12 @@ impl Thread {
                 }
             });
             let stopping = self.stopping.clone();
+            let client_idle = self.router.client_idle;
             connections.spawn(async move {
                 let _slot = slot;
                 let conn = hyper::server::conn::http1::Builder::new()
                     .timer(TokioTimer::new())
-                    .header_read_timeout(HEADER_TIMEOUT)
+                    .header_read_timeout(client_idle)
                     .serve_connection(TokioIo::new(stream), service)
                     .with_upgrades();
                 tokio::pin!(conn);

@@ -4,7 +4,8 @@
 //! is verified, IAP's cookies never reach a WebUI, cross-site requests are refused, websockets
 //! pass, a full cluster shows the 503 page, every serving thread finishes its requests on
 //! SIGTERM, the Kubernetes connections outlast a quiet spell, connections to a WebUI are kept,
-//! and a request for a WebUI that went away goes to the next one, body and all.
+//! and a request for a WebUI that went away goes to the next one, body and all; idle client
+//! connections outlast Google's load balancer's keep-alive.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -617,6 +618,34 @@ async fn kubernetes_connections_outlive_a_quiet_spell() {
     assert_eq!(relay.connections.load(Ordering::SeqCst), connections, "the check reused a pooled connection");
     let log = router.process.log();
     assert!(!log.contains("cannot re-check"), "{log}");
+}
+
+/// Google's load balancer keeps its connections to the router for a fixed 600 s and asks
+/// backends to keep them longer, else its next request can meet a closing connection (a 502).
+/// At SDCTL_TIME_SCALE=600 a second stands for ten minutes: an idle connection still carries a
+/// request after 360 (scaled) seconds, and the router closes it only after 600.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_client_connections_outlast_the_load_balancers_keepalive() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let webui = WebUi::start().await;
+    let redis = Redis::start();
+    let cluster = Cluster::start(webui.addr, 1, false).await;
+    let router = RouterProcess::start_scaled(&redis, &cluster, &["--trust-iap-header"], 600).await;
+    let addr = router.url.trim_start_matches("http://").to_string();
+    let mut connection = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let request = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: GoogleHC/1.0\r\n\r\n");
+    let mut answer = vec![0u8; 4096];
+    for (round, idle) in [Duration::ZERO, Duration::from_millis(600)].into_iter().enumerate() {
+        tokio::time::sleep(idle).await;
+        connection.write_all(request.as_bytes()).await.unwrap();
+        let n = tokio::time::timeout(Duration::from_secs(5), connection.read(&mut answer)).await.unwrap().unwrap();
+        let text = String::from_utf8_lossy(&answer[..n]);
+        assert!(text.starts_with("HTTP/1.1 200"), "request {round} on the kept connection: {text:?}");
+    }
+    let idle = std::time::Instant::now();
+    let n = tokio::time::timeout(Duration::from_secs(10), connection.read(&mut answer)).await.unwrap().unwrap();
+    assert_eq!(n, 0, "the router closes an idle connection in the end");
+    assert!(idle.elapsed() >= Duration::from_millis(950), "closed after {:?}, before 600 (scaled) s", idle.elapsed());
 }
 
 /// Connections to a WebUI are kept: one user's requests in a row go over one (or a few). When her WebUI's
