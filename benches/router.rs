@@ -11,6 +11,7 @@
 //! `cargo bench --bench router` (needs redis-server; nginx for its rows: Debian's `nginx-light`;
 //! the upstream files as the tests get them: SDCTL_UPSTREAM_DIR or downloaded). Knobs: BENCH_USERS (32),
 //! BENCH_CONCURRENCY (64), BENCH_SECONDS (3 per round), BENCH_ROUNDS (3), BENCH_WEBSOCKETS (16),
+//! BENCH_LOAD (`tokio`: the bench's own HTTP clients even when wrk is installed), BENCH_WRK_THREADS (2),
 //! BENCH_ROUTER_LOG (a RUST_LOG filter for the router), BENCH_ROUTER_LOG_FILE (where its log is
 //! kept), BENCH_ROUTER_WRAPPER (a command the router runs under, to profile it: `valgrind
 //! --tool=callgrind --callgrind-out-file=/tmp/router.cg`, a command that runs the router in its own
@@ -77,8 +78,13 @@ fn knob(name: &str, default: usize) -> usize {
 /// Requests (or websocket round trips) of one target, over every round.
 #[derive(Default)]
 struct Sample {
+    /// Requests (or round trips) answered.
+    done: usize,
     errors: usize,
     elapsed: Duration,
+    /// Sorted. From wrk, with its correction for coordinated omission: a connection that waited
+    /// long also counts the requests it would have sent meanwhile (so there may be more than
+    /// `done`).
     latencies: Vec<Duration>,
     /// CPU time the proxy's processes used meanwhile (none for direct: the WebUI is in-process).
     cpu: Option<Duration>,
@@ -86,6 +92,7 @@ struct Sample {
 
 impl Sample {
     fn add(&mut self, other: Sample) {
+        self.done += other.done;
         self.errors += other.errors;
         self.elapsed += other.elapsed;
         self.latencies.extend(other.latencies);
@@ -98,11 +105,11 @@ impl Sample {
 
     /// The proxy's CPU time per request or message, in microseconds.
     fn cpu_per_request(&self) -> Option<f64> {
-        self.cpu.map(|cpu| cpu.as_secs_f64() * 1e6 / self.latencies.len().max(1) as f64)
+        self.cpu.map(|cpu| cpu.as_secs_f64() * 1e6 / self.done.max(1) as f64)
     }
 
     fn rate(&self) -> f64 {
-        self.latencies.len() as f64 / self.elapsed.as_secs_f64()
+        self.done as f64 / self.elapsed.as_secs_f64()
     }
 
     fn pct(&self, p: f64) -> Duration {
@@ -185,6 +192,99 @@ async fn http_load(base: &str, tokens: &Arc<Vec<HeaderValue>>, concurrency: usiz
     collect(tasks, started).await
 }
 
+/// HTTP load from wrk (Debian's `wrk`), a load generator in C in a process of its own, as the issue's
+/// first measurement was made: its threads cost the shared cores less than the bench's own clients.
+/// Each request goes as the next user, as with those clients; wrk's latency histogram comes back
+/// whole, so that rounds add up as exactly as the in-process samples do.
+struct Wrk {
+    binary: std::path::PathBuf,
+    threads: usize,
+    /// The Lua script and the users' tokens, one per line.
+    dir: tempfile::TempDir,
+}
+
+const WRK_SCRIPT: &str = r#"
+local threads = 0
+setup = function(thread)
+  thread:set("id", threads)
+  threads = threads + 1
+end
+init = function(args)
+  requests = {}
+  for token in io.lines(args[1]) do
+    requests[#requests + 1] = wrk.format("GET", "/", { ["x-goog-iap-jwt-assertion"] = token })
+  end
+  n = (id or 0) * 7 % #requests
+end
+request = function()
+  n = n % #requests + 1
+  return requests[n]
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("bench-summary %d %d %d\n", summary.requests - e.status, summary.duration,
+    e.connect + e.read + e.write + e.status + e.timeout))
+  for i = 1, #latency do
+    local us, count = latency(i)
+    io.write(string.format("bench-latency %d %d\n", us, count))
+  end
+end
+"#;
+
+impl Wrk {
+    /// wrk when it is installed and BENCH_LOAD is not `tokio`.
+    fn find(tokens: &[HeaderValue]) -> Option<Wrk> {
+        if std::env::var("BENCH_LOAD").is_ok_and(|l| l == "tokio") {
+            return None;
+        }
+        let binary = std::env::var_os("PATH")
+            .map(|path| std::env::split_paths(&path).map(|d| d.join("wrk")).collect::<Vec<_>>())?
+            .into_iter()
+            .find(|p| p.is_file())?;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("load.lua"), WRK_SCRIPT).unwrap();
+        let lines: Vec<&str> = tokens.iter().map(|t| t.to_str().unwrap()).collect();
+        std::fs::write(dir.path().join("tokens"), lines.join("\n") + "\n").unwrap();
+        Some(Wrk { binary, threads: knob("BENCH_WRK_THREADS", 2), dir })
+    }
+
+    async fn load(&self, base: &str, concurrency: usize, seconds: u64) -> Sample {
+        let out = tokio::process::Command::new(&self.binary)
+            .args(["-t", &self.threads.min(concurrency).to_string(), "-c", &concurrency.to_string()])
+            .args(["-d", &format!("{seconds}s"), "-s"])
+            .arg(self.dir.path().join("load.lua"))
+            .arg(format!("{base}/"))
+            .arg("--")
+            .arg(self.dir.path().join("tokens"))
+            .output()
+            .await
+            .expect("wrk runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.contains("bench-summary"),
+            "wrk failed: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut sample = Sample::default();
+        for line in text.lines() {
+            let numbers: Vec<u64> = line.split_whitespace().skip(1).filter_map(|n| n.parse().ok()).collect();
+            match (line.split_whitespace().next(), numbers.as_slice()) {
+                (Some("bench-summary"), [done, micros, errors]) => {
+                    sample.done = *done as usize;
+                    sample.elapsed = Duration::from_micros(*micros);
+                    sample.errors = *errors as usize;
+                }
+                (Some("bench-latency"), [micros, count]) => {
+                    sample.latencies.extend(std::iter::repeat_n(Duration::from_micros(*micros), *count as usize))
+                }
+                _ => {}
+            }
+        }
+        sample.latencies.sort();
+        sample
+    }
+}
+
 /// `connections` websockets (one user each) send a message and wait for its echo, for `seconds`.
 async fn ws_load(base: &str, tokens: &Arc<Vec<HeaderValue>>, connections: usize, seconds: u64) -> Sample {
     let stop = Arc::new(AtomicBool::new(false));
@@ -232,6 +332,7 @@ async fn collect(tasks: Vec<tokio::task::JoinHandle<(Vec<Duration>, usize)>>, st
         sample.errors += e;
     }
     sample.elapsed = started.elapsed();
+    sample.done = sample.latencies.len();
     sample.latencies.sort();
     sample
 }
@@ -362,7 +463,10 @@ async fn bench() {
     let rounds = knob("BENCH_ROUNDS", 3);
     let websockets = knob("BENCH_WEBSOCKETS", 16);
     eprintln!("setting up: redis-server, the emulated cluster with {users} WebUI GameServers, the router, nginx");
-    let webui = WebUi::start().await;
+    // The stand-in WebUI on a runtime of its own, as a WebUI is a process of its own: the
+    // emulated cluster's work (the router's background checks) must not stall its answers.
+    let webui_runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let webui = webui_runtime.spawn(WebUi::start()).await.unwrap();
     let redis = Redis::start();
     let cluster = Cluster::start(webui.addr, users as i64, false).await;
     cluster.wait_ready(users).await;
@@ -420,14 +524,21 @@ async fn bench() {
     pids.push(router.id());
     let mut http_samples: Vec<Sample> = targets.iter().map(|_| Sample::default()).collect();
     let mut ws_samples: Vec<Sample> = targets.iter().map(|_| Sample::default()).collect();
-    for (_, base) in &targets {
-        http_load(base, &iap.tokens, concurrency, 1).await; // warm-up
-    }
+    let wrk = Wrk::find(&iap.tokens);
+    let http_round = async |base: &str, seconds: u64| match &wrk {
+        Some(wrk) => wrk.load(base, concurrency, seconds).await,
+        None => http_load(base, &iap.tokens, concurrency, seconds).await,
+    };
     for round in 0..rounds {
         // Each round starts with another target, so that none always runs on a warmer machine.
         for i in (0..targets.len()).map(|i| (i + round) % targets.len()) {
             let base = &targets[i].1;
-            http_samples[i].add(measured(pids[i], http_load(base, &iap.tokens, concurrency, seconds)).await);
+            // A second unmeasured first, so that each round measures users who are active: the
+            // router checks a mapping unused for 30 s again before it uses it (a Redis and a
+            // Kubernetes call, slow here, where the emulated API shares the cores with the load),
+            // and the other targets' rounds last longer than that.
+            http_round(base, 1).await;
+            http_samples[i].add(measured(pids[i], http_round(base, seconds)).await);
             let ws = base.replacen("http://", "ws://", 1);
             ws_samples[i].add(measured(pids[i], ws_load(&ws, &iap.tokens, websockets, seconds.div_ceil(2))).await);
         }
@@ -442,6 +553,12 @@ async fn bench() {
         "first request per user (IAP token, allocation through the Kubernetes API + Redis): {:.1} ms average",
         ms(first)
     );
+    match &wrk {
+        Some(wrk) => println!("HTTP load: wrk, {} threads, in a process of its own", wrk.threads),
+        None => {
+            println!("HTTP load: the bench's own tokio clients, in-process (wrk is not installed or BENCH_LOAD=tokio)")
+        }
+    }
     if let Err(why) = &nginx {
         println!("nginx rows skipped: {why}");
     }
@@ -454,6 +571,7 @@ async fn bench() {
         }
         let _ = tokio::time::timeout(Duration::from_secs(120), router.wait()).await;
     }
+    webui_runtime.shutdown_background();
     let logged = std::fs::read_to_string(log_dir.path().join("router.log")).unwrap_or_default();
     if let Ok(keep) = std::env::var("BENCH_ROUTER_LOG_FILE") {
         std::fs::write(&keep, &logged).unwrap_or_else(|e| panic!("cannot write {keep}: {e}"));
