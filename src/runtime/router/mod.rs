@@ -141,7 +141,8 @@ pub async fn run(options: RouterOptions) -> anyhow::Result<()> {
         templates,
         touch_every: options.time.scale(TOUCH_EVERY),
         touched: Mutex::new(HashMap::default()),
-        client_idle: options.time.scale(server::CLIENT_IDLE),
+        // Scaled in tests, but not below a second: a request head must still have time to come.
+        client_idle: options.time.scale(server::CLIENT_IDLE).max(Duration::from_secs(1)),
         news,
         board,
         default_fleet,

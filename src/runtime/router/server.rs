@@ -33,8 +33,10 @@ const BACKLOG: i32 = 1024;
 /// connection stays open. Google's load balancer keeps its connections to a backend open for a
 /// fixed 600 s and asks backends to keep them longer (its nginx example: 620 s): a backend that
 /// closes first races the load balancer's next request on that connection, which the user gets
-/// as a 502. Clients are Google's proxies, which send whole requests, so this is no shorter.
+/// as a 502. It is also the only limit on a slow request head: clients are Google's proxies,
+/// which send whole requests. Idle connections hold their slots (`MAX_CONNECTIONS`) meanwhile.
 pub const CLIENT_IDLE: Duration = Duration::from_secs(620);
+const _: () = assert!(CLIENT_IDLE.as_secs() > 600, "longer than the load balancer's keep-alive");
 /// In-flight requests get this long to finish once SIGTERM came.
 const DRAIN: Duration = Duration::from_secs(10);
 
