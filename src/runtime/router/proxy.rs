@@ -248,12 +248,6 @@ pub fn prepare_request(parts: &mut http::request::Parts, target: &str, client: &
     let mut found = Found::in_headers(&parts.headers);
     let upgrade = found.upgrade(&parts.headers);
     found.strip(&mut parts.headers);
-    // `Connection` may have named one of them.
-    if found.has(&header::CONNECTION) {
-        found.host &= parts.headers.contains_key(header::HOST);
-        found.cookie &= parts.headers.contains_key(header::COOKIE);
-        found.forwarded_for &= parts.headers.contains_key(&X_FORWARDED_FOR);
-    }
     if found.cookie {
         strip_iap_cookies(&mut parts.headers);
     }
@@ -317,8 +311,8 @@ impl Found {
     }
 
     /// Removes what is never passed on: the headers that describe one connection, those its
-    /// `Connection` header names, and IAP's assertion.
-    fn strip(&self, headers: &mut HeaderMap) {
+    /// `Connection` header names (no longer found after), and IAP's assertion.
+    fn strip(&mut self, headers: &mut HeaderMap) {
         if self.has(&header::CONNECTION) {
             let listed: Vec<HeaderName> = headers
                 .get_all(header::CONNECTION)
@@ -328,6 +322,9 @@ impl Found {
                 .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
                 .collect();
             for name in listed {
+                self.host &= name != header::HOST;
+                self.cookie &= name != header::COOKIE;
+                self.forwarded_for &= name != X_FORWARDED_FOR;
                 headers.remove(name);
             }
         }
@@ -389,7 +386,7 @@ pub fn response_for_client(response: Response<Incoming>) -> (Response<Body>, Opt
     let (mut parts, body) = response.into_parts();
     let switching = parts.status == StatusCode::SWITCHING_PROTOCOLS;
     let upgraded = if switching { parts.extensions.remove::<OnUpgrade>() } else { None };
-    let found = Found::in_headers(&parts.headers);
+    let mut found = Found::in_headers(&parts.headers);
     let protocol = if switching { parts.headers.get(header::UPGRADE).cloned() } else { None };
     found.strip(&mut parts.headers);
     if switching {
@@ -541,7 +538,7 @@ mod tests {
             .body(())
             .unwrap()
             .into_parts();
-        let found = Found::in_headers(&switching.headers);
+        let mut found = Found::in_headers(&switching.headers);
         assert!(found.has(&header::CONNECTION) && found.has(&header::UPGRADE) && !found.has(&header::TE));
         assert_eq!(found.upgrade(&switching.headers), Some(HeaderValue::from_static("websocket")));
         found.strip(&mut switching.headers);
